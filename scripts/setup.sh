@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Idempotent set-up used by `npm start` and `npm test`: npm dependencies, a build, and (for tests)
+# the Kafka clients we did not write, from Debian (kcat, librdkafka's Python binding, kafka-python).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test_tools="${1:-}"
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+if [ "$want_test_tools" = "--test-tools" ]; then
+  missing=()
+  command -v kcat >/dev/null || missing+=(kcat)
+  /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
+  /usr/bin/python3 -c 'import kafka' 2>/dev/null || missing+=(python3-kafka)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "setup: missing test tools (${missing[*]}); install them with apt-get as root" >&2
+      exit 1
+    fi
+  fi
+fi
+
+npx tsc -b packages/*/tsconfig.json
