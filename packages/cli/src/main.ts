@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+console.error('gregor: not implemented yet');
+process.exit(1);
