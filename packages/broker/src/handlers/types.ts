@@ -1,0 +1,38 @@
+/**
+ * The contract between the server and one handler file per API (BROKER-LAYOUT.md).
+ * A handler receives the decoded request body and returns the response body; the server owns
+ * framing, headers, ordering and errors. A handler that resolves to `undefined` sends no response
+ * (Produce with acks=0).
+ */
+import type { BrokerServices } from '../services.js';
+
+/** Mirrors `RequestHeader` from @gregor/protocol (switched to a re-export once the codecs land). */
+export interface RequestHeader {
+  requestApiKey: number;
+  requestApiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  _unknownTaggedFields?: { tag: number; data: Buffer }[];
+}
+
+export interface ConnectionInfo {
+  id: number;
+  remoteAddress: string;
+  clientId: string | null;
+}
+
+export interface RequestContext {
+  apiVersion: number;
+  header: RequestHeader;
+  connection: ConnectionInfo;
+  services: BrokerServices;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its own request/response types
+export interface ApiHandler<Req = any, Res = any> {
+  apiKey: number;
+  /** The version range this handler implements and ApiVersions advertises. */
+  minVersion: number;
+  maxVersion: number;
+  handle(request: Req, context: RequestContext): Promise<Res | undefined> | Res | undefined;
+}
