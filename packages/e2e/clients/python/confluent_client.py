@@ -1,0 +1,242 @@
+"""confluent-kafka (librdkafka) client for the e2e tests. Commands: create-topic, produce,
+member, committed, offsets-for-times, read-all. See common.py for the I/O conventions."""
+import time
+
+from common import deadline_after, emit, run, stop_requested
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def text(data):
+    return None if data is None else data.decode("utf-8")
+
+
+def create_topic(parameters):
+    admin = AdminClient(
+        {
+            "bootstrap.servers": parameters["bootstrap"],
+            "client.id": parameters.get("clientId", "gregor-e2e-confluent-admin"),
+        }
+    )
+    topic = NewTopic(
+        parameters["topic"],
+        num_partitions=parameters["partitions"],
+        replication_factor=parameters.get("replicationFactor", 1),
+    )
+    futures = admin.create_topics([topic], operation_timeout=10, request_timeout=15)
+    futures[parameters["topic"]].result(timeout=20)
+    emit("created", topic=parameters["topic"])
+    metadata = admin.list_topics(topic=parameters["topic"], timeout=10)
+    described = metadata.topics[parameters["topic"]]
+    emit(
+        "metadata",
+        topic=parameters["topic"],
+        error=None if described.error is None else str(described.error),
+        partitions=sorted(described.partitions.keys()),
+        leaders=sorted({p.leader for p in described.partitions.values()}),
+        brokers=[{"id": b.id, "host": b.host, "port": b.port} for b in metadata.brokers.values()],
+    )
+
+
+def produce(parameters):
+    """Produces `count` records (or until "stop" when continuous) and reports each acknowledgement."""
+    producer = Producer(
+        {
+            "bootstrap.servers": parameters["bootstrap"],
+            "acks": str(parameters.get("acks", "all")),
+            "linger.ms": parameters.get("lingerMs", 5),
+            "message.timeout.ms": parameters.get("messageTimeoutMs", 30000),
+            "enable.idempotence": parameters.get("idempotence", False),
+            "client.id": parameters.get("clientId", "gregor-e2e-confluent-producer"),
+        }
+    )
+    counts = {"acked": 0, "failed": 0}
+
+    def on_delivery(error, message):
+        if error is not None:
+            counts["failed"] += 1
+            emit("failed", key=text(message.key()), error=str(error))
+            return
+        counts["acked"] += 1
+        emit(
+            "ack",
+            partition=message.partition(),
+            offset=message.offset(),
+            key=text(message.key()),
+            value=text(message.value()),
+            timestamp=message.timestamp()[1],
+        )
+
+    continuous = parameters.get("continuous", False)
+    count = parameters.get("count", 0)
+    prefix = parameters.get("prefix", "record")
+    in_flight_max = parameters.get("inFlightMax", 1000)
+    pause_s = parameters.get("pauseMs", 0) / 1000.0
+    index = 0
+    while (continuous and not stop_requested.is_set()) or (not continuous and index < count):
+        key = "%s-key-%d" % (prefix, index % parameters.get("keySpace", 1000000))
+        value = "%s-value-%d" % (prefix, index)
+        kwargs = {"key": key.encode(), "value": value.encode(), "on_delivery": on_delivery}
+        if "partition" in parameters:
+            kwargs["partition"] = parameters["partition"]
+        try:
+            producer.produce(parameters["topic"], **kwargs)
+            index += 1
+        except BufferError:
+            producer.poll(0.1)
+            continue
+        producer.poll(0)
+        while len(producer) >= in_flight_max and not stop_requested.is_set():
+            producer.poll(0.05)
+        if pause_s:
+            time.sleep(pause_s)
+        if index == 1 or index % 500 == 0:
+            emit("progress", produced=index)
+    remaining = producer.flush(parameters.get("flushTimeoutS", 30))
+    emit("done", produced=index, acked=counts["acked"], failed=counts["failed"], unflushed=remaining)
+
+
+def new_consumer(parameters, extra=None):
+    config = {
+        "bootstrap.servers": parameters["bootstrap"],
+        "group.id": parameters.get("group", "gregor-e2e-unused-group"),
+        "client.id": parameters.get("clientId", "gregor-e2e-confluent-consumer"),
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": parameters.get("sessionTimeoutMs", 10000),
+        "heartbeat.interval.ms": parameters.get("heartbeatIntervalMs", 1000),
+        "partition.assignment.strategy": parameters.get("assignmentStrategy", "range"),
+        "topic.metadata.refresh.interval.ms": 2000,
+    }
+    config.update(extra or {})
+    return Consumer(config)
+
+
+def member(parameters):
+    """One consumer group member: reports assignments, records and synchronous commits."""
+    consumer = new_consumer(parameters)
+
+    def on_assign(_consumer, partitions):
+        emit("assigned", partitions=sorted(p.partition for p in partitions))
+
+    def on_revoke(_consumer, partitions):
+        emit("revoked", partitions=sorted(p.partition for p in partitions))
+
+    consumer.subscribe([parameters["topic"]], on_assign=on_assign, on_revoke=on_revoke)
+    commit = parameters.get("commit", True)
+    while not stop_requested.is_set():
+        messages = consumer.consume(num_messages=parameters.get("batch", 200), timeout=0.2)
+        next_offsets = {}
+        for message in messages:
+            if message.error() is not None:
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    emit("consume-error", error=str(message.error()))
+                continue
+            emit(
+                "record",
+                partition=message.partition(),
+                offset=message.offset(),
+                key=text(message.key()),
+                value=text(message.value()),
+            )
+            next_offsets[message.partition()] = message.offset() + 1
+        if commit and next_offsets:
+            offsets = [TopicPartition(parameters["topic"], p, o) for p, o in sorted(next_offsets.items())]
+            try:
+                result = consumer.commit(offsets=offsets, asynchronous=False)
+                emit(
+                    "committed",
+                    offsets=[
+                        {"partition": tp.partition, "offset": tp.offset}
+                        for tp in result
+                        if tp.error is None
+                    ],
+                    errors=[str(tp.error) for tp in result if tp.error is not None],
+                )
+            except Exception as error:
+                emit("commit-error", error=str(error))
+    consumer.close()
+    emit("closed")
+
+
+def committed(parameters):
+    consumer = new_consumer(parameters)
+    partitions = [TopicPartition(parameters["topic"], p) for p in parameters["partitions"]]
+    result = consumer.committed(partitions, timeout=15)
+    emit(
+        "committed-offsets",
+        offsets=[
+            {
+                "partition": tp.partition,
+                "offset": tp.offset,
+                "error": None if tp.error is None else str(tp.error),
+            }
+            for tp in result
+        ],
+    )
+    consumer.close()
+
+
+def offsets_for_times(parameters):
+    consumer = new_consumer(parameters)
+    queries = [
+        TopicPartition(parameters["topic"], q["partition"], q["timestamp"])
+        for q in parameters["queries"]
+    ]
+    result = consumer.offsets_for_times(queries, timeout=15)
+    emit(
+        "offsets",
+        offsets=[
+            {
+                "partition": tp.partition,
+                "offset": tp.offset,
+                "error": None if tp.error is None else str(tp.error),
+            }
+            for tp in result
+        ],
+    )
+    consumer.close()
+
+
+def read_all(parameters):
+    """Reads every partition from the beginning to its high watermark, without a group."""
+    consumer = new_consumer(parameters)
+    topic = parameters["topic"]
+    ends = {}
+    assignments = []
+    for partition in parameters["partitions"]:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+        ends[partition] = high
+        emit("watermarks", partition=partition, low=low, high=high)
+        if high > low:
+            assignments.append(TopicPartition(topic, partition, low))
+    consumer.assign(assignments)
+    positions = {tp.partition: tp.offset for tp in assignments}
+    deadline = deadline_after(parameters.get("timeoutS", 60))
+    while any(positions[p] < ends[p] for p in positions) and time.monotonic() < deadline:
+        for message in consumer.consume(num_messages=500, timeout=0.5):
+            if message.error() is not None:
+                continue
+            emit(
+                "record",
+                partition=message.partition(),
+                offset=message.offset(),
+                key=text(message.key()),
+                value=text(message.value()),
+                timestamp=message.timestamp()[1],
+            )
+            positions[message.partition()] = message.offset() + 1
+    emit("end", positions={str(p): o for p, o in positions.items()})
+    consumer.close()
+
+
+run(
+    {
+        "create-topic": create_topic,
+        "produce": produce,
+        "member": member,
+        "committed": committed,
+        "offsets-for-times": offsets_for_times,
+        "read-all": read_all,
+    }
+)
