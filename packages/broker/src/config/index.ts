@@ -1,0 +1,11 @@
+export * from './broker-config.js';
+export * from './broker-definitions.js';
+export * from './config-error.js';
+export * from './config-types.js';
+export * from './describe.js';
+export * from './listeners.js';
+export * from './load-broker-config.js';
+export * from './properties-file.js';
+export * from './topic-config.js';
+export * from './topic-definitions.js';
+export { longMaxText, parseConfigText } from './values.js';
