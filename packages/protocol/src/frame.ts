@@ -1,0 +1,139 @@
+// Frame helpers: what the broker and client use on the common path. A frame is the bytes after
+// the int32 size prefix (the network layer checks that size against its limit first).
+import {
+  apiDescriptors,
+  decodeRequestHeader,
+  decodeResponseHeader,
+  encodeRequestHeader,
+  encodeResponseHeader,
+  type RequestHeader,
+  type ResponseHeader,
+} from './generated/index.js';
+import type { ApiDescriptor } from './io/api-descriptor.js';
+import { ProtocolDecodeError } from './io/protocol-decode-error.js';
+import { Reader } from './io/reader.js';
+import type { TaggedField } from './io/tagged-field.js';
+import { Writer } from './io/writer.js';
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: ProtocolDecodeError };
+
+export interface RequestHeaderPeek {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+}
+
+/** Bytes every request header starts with: api key, api version, correlation id. */
+const requestHeaderFixedBytes = 8;
+
+/** The first three header fields, readable for any api key and version; null when too short. */
+export function peekRequestHeader(frame: Buffer): RequestHeaderPeek | null {
+  if (frame.length < requestHeaderFixedBytes) return null;
+  return {
+    apiKey: frame.readInt16BE(0),
+    apiVersion: frame.readInt16BE(2),
+    correlationId: frame.readInt32BE(4),
+  };
+}
+
+/** Runs a decoder; any failure (including an unexpected exception) becomes a typed error. */
+function decodeSafely<T>(reader: Reader, decode: () => T): DecodeResult<T> {
+  try {
+    const value = decode();
+    reader.expectEnd();
+    return { ok: true, value };
+  } catch (error) {
+    if (error instanceof ProtocolDecodeError) return { ok: false, error };
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, error: new ProtocolDecodeError('invalid-value', reader.offset, detail) };
+  }
+}
+
+function descriptorFor(
+  apiKey: number,
+  apiVersion: number,
+): { ok: true; descriptor: ApiDescriptor } | { ok: false; error: ProtocolDecodeError } {
+  const descriptor = apiDescriptors[apiKey];
+  if (descriptor === undefined) {
+    return { ok: false, error: new ProtocolDecodeError('unknown-api', 0, `api key ${apiKey}`) };
+  }
+  if (apiVersion < descriptor.minVersion || apiVersion > descriptor.maxVersion) {
+    const detail = `${descriptor.name} v${apiVersion}`;
+    return { ok: false, error: new ProtocolDecodeError('unsupported-version', 2, detail) };
+  }
+  return { ok: true, descriptor };
+}
+
+/**
+ * Decodes a whole request frame: header (version chosen by the api) and body. Unknown api keys
+ * and versions out of range are typed errors; every byte must be consumed.
+ */
+export function decodeRequestFrame(
+  frame: Buffer,
+): DecodeResult<{ header: RequestHeader; body: unknown }> {
+  const peek = peekRequestHeader(frame);
+  if (peek === null) {
+    return {
+      ok: false,
+      error: new ProtocolDecodeError('truncated', frame.length, 'request header'),
+    };
+  }
+  const found = descriptorFor(peek.apiKey, peek.apiVersion);
+  if (!found.ok) return found;
+  const { descriptor } = found;
+  const reader = new Reader(frame);
+  return decodeSafely(reader, () => {
+    const header = decodeRequestHeader(reader, descriptor.requestHeaderVersion(peek.apiVersion));
+    const body = descriptor.decodeRequest(reader, peek.apiVersion);
+    return { header, body };
+  });
+}
+
+/** Decodes a response frame for a request the caller sent (api key and version known). */
+export function decodeResponseFrame(
+  apiKey: number,
+  apiVersion: number,
+  frame: Buffer,
+): DecodeResult<{ header: ResponseHeader; body: unknown }> {
+  const found = descriptorFor(apiKey, apiVersion);
+  if (!found.ok) return found;
+  const { descriptor } = found;
+  const reader = new Reader(frame);
+  return decodeSafely(reader, () => {
+    const header = decodeResponseHeader(reader, descriptor.responseHeaderVersion(apiVersion));
+    const body = descriptor.decodeResponse(reader, apiVersion);
+    return { header, body };
+  });
+}
+
+function requireDescriptor(apiKey: number, apiVersion: number): ApiDescriptor {
+  const found = descriptorFor(apiKey, apiVersion);
+  if (!found.ok) throw new RangeError(found.error.message);
+  return found.descriptor;
+}
+
+/** Encodes `[int32 size][response header][body]` as a buffer list (records not copied). */
+export function encodeResponseFrame(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: unknown,
+  taggedHeaderFields?: TaggedField[],
+): Buffer[] {
+  const descriptor = requireDescriptor(apiKey, apiVersion);
+  const writer = new Writer({ sizePrefixed: true });
+  const header: ResponseHeader = { correlationId };
+  if (taggedHeaderFields !== undefined) header._unknownTaggedFields = taggedHeaderFields;
+  encodeResponseHeader(writer, descriptor.responseHeaderVersion(apiVersion), header);
+  descriptor.encodeResponse(writer, apiVersion, body);
+  return writer.finish();
+}
+
+/** Encodes `[int32 size][request header][body]` as a buffer list (records not copied). */
+export function encodeRequestFrame(header: RequestHeader, body: unknown): Buffer[] {
+  const descriptor = requireDescriptor(header.requestApiKey, header.requestApiVersion);
+  const writer = new Writer({ sizePrefixed: true });
+  encodeRequestHeader(writer, descriptor.requestHeaderVersion(header.requestApiVersion), header);
+  descriptor.encodeRequest(writer, header.requestApiVersion, body);
+  return writer.finish();
+}
