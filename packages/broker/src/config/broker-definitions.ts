@@ -11,6 +11,7 @@ import {
   atLeast,
   between,
   listOf,
+  mustBeFalse,
   nonEmptyList,
   nonEmptyString,
   oneOf,
@@ -22,11 +23,6 @@ const doubleMaxText = '1.7976931348623157E308';
 export const compressionTypes = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'];
 export const cleanupPolicies = ['compact', 'delete'];
 export const timestampTypes = ['CreateTime', 'LogAppendTime'];
-
-function mustBeFalse(feature: string): ConfigValidator {
-  const allowed = `false (${feature} is not supported by Gregor)`;
-  return { allowed, check: (value) => (value === false ? undefined : allowed) };
-}
 
 function rebalanceProtocolsValidator(): ConfigValidator {
   const inner = listOf(['classic', 'consumer'], { allowEmpty: false });

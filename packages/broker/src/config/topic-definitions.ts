@@ -4,9 +4,9 @@
  * broker, converted into the topic's unit (retention.ms <- log.retention.hours * 3600000).
  */
 import { cleanupPolicies, compressionTypes, timestampTypes } from './broker-definitions.js';
-import type { ConfigValidator, ConfigValue } from './config-types.js';
+import type { ConfigValue } from './config-types.js';
 import { defineTopicConfig as define } from './define.js';
-import { atLeast, between, listOf, oneOf, orSpecial } from './validators.js';
+import { atLeast, between, listOf, mustBeFalse, oneOf, orSpecial } from './validators.js';
 import { longMaxText } from './values.js';
 
 const millisecondsPerMinute = 60_000;
@@ -22,11 +22,6 @@ function retentionFrom(unitMs: number): (value: ConfigValue) => ConfigValue {
 
 function scaledBy(unitMs: number): (value: ConfigValue) => ConfigValue {
   return (value) => (value as number) * unitMs;
-}
-
-function mustBeFalse(feature: string): ConfigValidator {
-  const allowed = `false (${feature} is not supported by Gregor)`;
-  return { allowed, check: (value) => (value === false ? undefined : allowed) };
 }
 
 export const topicConfigDefinitions = [

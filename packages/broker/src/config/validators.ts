@@ -89,3 +89,9 @@ export function orSpecial(special: number, validator: ConfigValidator): ConfigVa
     check: (value) => (value === special ? undefined : validator.check(value) && allowed),
   };
 }
+
+/** A boolean feature Gregor does not implement: only false is accepted. */
+export function mustBeFalse(feature: string): ConfigValidator {
+  const allowed = `false (${feature} is not supported by Gregor)`;
+  return { allowed, check: (value) => (value === false ? undefined : allowed) };
+}
