@@ -1,0 +1,198 @@
+/**
+ * Durable side of the coordinator: appends group and offset records to `__consumer_offsets`
+ * (one record batch per write, fsync before the caller acknowledges) and replays the partitions
+ * on start. Appends to one partition are chained so records land in the order they were issued
+ * (a commit and a later tombstone of the same key must not swap).
+ */
+import {
+  batchAttributes,
+  type DecodedRecordBatch,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  iterateRecordBatches,
+  type RecordInput,
+  readBatchHeader,
+} from '@gregor/protocol';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logging/logger.js';
+import { offsetsPartitionFor } from './hash.js';
+import {
+  decodeGroupMetadataValue,
+  decodeOffsetCommitValue,
+  decodeOffsetsTopicKey,
+  type GroupMetadataValue,
+  type OffsetCommitValue,
+} from './records.js';
+import type {
+  GroupId,
+  OffsetsPartitionLog,
+  OffsetsTopicStorage,
+  PartitionIndex,
+  TopicName,
+} from './types.js';
+
+export interface OffsetsRecord {
+  key: Buffer;
+  /** null: tombstone. */
+  value: Buffer | null;
+}
+
+/** What replaying `__consumer_offsets` found: the latest value per key, tombstones applied. */
+export interface LoadedGroupState {
+  groupId: GroupId;
+  metadata: GroupMetadataValue | null;
+  offsets: Map<TopicName, Map<PartitionIndex, OffsetCommitValue>>;
+}
+
+export class OffsetsLog {
+  private readonly storage: OffsetsTopicStorage;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  readonly partitionCount: number;
+  private readonly tails = new Map<PartitionIndex, Promise<unknown>>();
+
+  constructor(options: {
+    storage: OffsetsTopicStorage;
+    clock: Clock;
+    logger: Logger;
+    defaultPartitionCount: number;
+  }) {
+    this.storage = options.storage;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.partitionCount = options.storage.existingPartitionCount() ?? options.defaultPartitionCount;
+  }
+
+  partitionFor(groupId: GroupId): PartitionIndex {
+    return offsetsPartitionFor(groupId, this.partitionCount);
+  }
+
+  /** Appends the records as one batch to the group's partition; resolves once fsynced. */
+  append(groupId: GroupId, records: readonly OffsetsRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const partition = this.partitionFor(groupId);
+    const timestamp = BigInt(Math.floor(this.clock.wallMs()));
+    const inputs: RecordInput[] = records.map((record) => ({
+      key: record.key,
+      value: record.value,
+      timestamp,
+    }));
+    const batch = encodeRecordBatch({ records: inputs, baseTimestamp: timestamp });
+    const previous = this.tails.get(partition) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const log = await this.storage.partitionLog(partition, this.partitionCount);
+        const result = await log.append(batch, { durability: 'fsync', leaderEpoch: 0 });
+        log.setHighWatermark?.(result.lastOffset + 1n);
+      });
+    this.tails.set(partition, next);
+    void next.finally(() => {
+      if (this.tails.get(partition) === next) this.tails.delete(partition);
+    });
+    return next;
+  }
+
+  /** Waits for every append issued so far. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.tails.values()]);
+  }
+
+  /** Replays every partition of an existing topic; an absent topic loads nothing. */
+  async load(options: { readBytesMax: number }): Promise<Map<GroupId, LoadedGroupState>> {
+    const groups = new Map<GroupId, LoadedGroupState>();
+    if (this.storage.existingPartitionCount() === null) return groups;
+    for (let partition = 0; partition < this.partitionCount; partition++) {
+      const log = await this.storage.partitionLog(partition, this.partitionCount);
+      await this.replayPartition(log, partition, groups, options.readBytesMax);
+    }
+    return groups;
+  }
+
+  private async replayPartition(
+    log: OffsetsPartitionLog,
+    partition: PartitionIndex,
+    groups: Map<GroupId, LoadedGroupState>,
+    readBytesMax: number,
+  ): Promise<void> {
+    let offset = log.logStartOffset;
+    const endOffset = log.logEndOffset;
+    let records = 0;
+    while (offset < endOffset) {
+      const read = await log.read(offset, { maxBytes: readBytesMax, minOneBatch: true });
+      if (read.sizeBytes === 0 || read.buffers.length === 0) break;
+      const data = read.buffers.length === 1 ? read.buffers[0] : Buffer.concat(read.buffers);
+      let advanced = false;
+      for (const slice of iterateRecordBatches(data)) {
+        const header = readBatchHeader(slice.batch);
+        const nextOffset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+        if (nextOffset <= offset) continue;
+        offset = nextOffset;
+        advanced = true;
+        const batch = this.decodeBatch(slice.batch, partition);
+        if (batch === null) continue;
+        // Transaction markers carry no group state; transactional offset commits come with the
+        // transaction coordinator (a later issue).
+        if ((batch.header.attributes & batchAttributes.control) !== 0) continue;
+        for (const record of batch.records) {
+          if (record.key === null) continue;
+          this.applyRecord(groups, record.key, record.value, partition);
+          records++;
+        }
+      }
+      if (!advanced) break;
+    }
+    if (records > 0) {
+      this.logger.info('loaded __consumer_offsets partition', { partition, records });
+    }
+  }
+
+  private decodeBatch(bytes: Buffer, partition: PartitionIndex): DecodedRecordBatch | null {
+    try {
+      return decodeRecordBatch(bytes);
+    } catch (error) {
+      this.logger.warn('skipping unreadable __consumer_offsets batch', {
+        partition,
+        error: String(error),
+      });
+      return null;
+    }
+  }
+
+  private applyRecord(
+    groups: Map<GroupId, LoadedGroupState>,
+    keyBytes: Buffer,
+    valueBytes: Buffer | null,
+    partition: PartitionIndex,
+  ): void {
+    try {
+      const key = decodeOffsetsTopicKey(keyBytes);
+      if (key.type === 'unknown') return;
+      let state = groups.get(key.group);
+      if (state === undefined) {
+        state = { groupId: key.group, metadata: null, offsets: new Map() };
+        groups.set(key.group, state);
+      }
+      if (key.type === 'group') {
+        state.metadata = valueBytes === null ? null : decodeGroupMetadataValue(valueBytes);
+        return;
+      }
+      let partitions = state.offsets.get(key.topic);
+      if (valueBytes === null) {
+        partitions?.delete(key.partition);
+        if (partitions?.size === 0) state.offsets.delete(key.topic);
+        return;
+      }
+      if (partitions === undefined) {
+        partitions = new Map();
+        state.offsets.set(key.topic, partitions);
+      }
+      partitions.set(key.partition, decodeOffsetCommitValue(valueBytes));
+    } catch (error) {
+      this.logger.warn('skipping malformed __consumer_offsets record', {
+        partition,
+        error: String(error),
+      });
+    }
+  }
+}
