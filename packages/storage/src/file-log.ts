@@ -1,0 +1,918 @@
+// The file-backed PartitionLog: a folder of segments, appended with group commit.
+// Invariants (DESIGN.md): only the last segment is written; every segment but the last is synced
+// and has index files on disk; `recoveryPoint` never exceeds what has been fdatasync'ed.
+
+import { writeBatchBaseOffset, writeBatchPartitionLeaderEpoch } from '@gregor/protocol';
+import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
+import { ChangeNotifier } from './change-notifier.js';
+import { isCompacted, isDeleteEnabled, type LogConfig, resolveLogConfig } from './config.js';
+import { LogClosedError, OffsetOutOfRangeError, StorageError, storageErrorCode } from './errors.js';
+import { compactFileLog } from './file-cleaner.js';
+import type { FileSystem } from './file-system.js';
+import { joinPath } from './file-system.js';
+import {
+  type EpochEndOffset,
+  LeaderEpochCache,
+  type LeaderEpochEntry,
+} from './leader-epoch-cache.js';
+import {
+  appendGroupBytesMax,
+  appendGroupEntriesMax,
+  segmentRelativeOffsetMax,
+  segmentSizeBytesMax,
+} from './limits.js';
+import { LogSegment, parseSegmentFileName, segmentFileName, segmentFileSuffix } from './segment.js';
+import type {
+  AbortedTransaction,
+  AppendOptions,
+  AppendResult,
+  Clock,
+  Durability,
+  FollowerAppendOptions,
+  Offset,
+  PartitionLog,
+  ReadOptions,
+  ReadResult,
+  TimestampMs,
+  TimestampOffset,
+  WaitOptions,
+} from './types.js';
+import { listOffsetsTimestamp } from './types.js';
+
+export const leaderEpochCheckpointFile = 'leader-epoch-checkpoint';
+const deletedSuffix = '.deleted';
+
+interface PendingAppend {
+  buffer: Buffer;
+  summaries: BatchSummary[];
+  /** Leader appends get offsets assigned; follower appends keep theirs. */
+  leaderEpoch: number | null;
+  durability: Durability;
+  resolve: (result: AppendResult) => void;
+  reject: (error: Error) => void;
+}
+
+export interface FilePartitionLogOptions {
+  topic: string;
+  partition: number;
+  directory: string;
+  fileSystem: FileSystem;
+  clock: Clock;
+  config: LogConfig;
+  /** From the log dir's recovery-point checkpoint; everything below it was synced. */
+  recoveryPoint: bigint;
+  logStartOffset: bigint;
+  /** The log dir had a clean-shutdown marker: trust index files, skip the scan. */
+  cleanShutdown: boolean;
+  /** Called once per recovered segment with what recovery did (for logs and tests). */
+  onRecovery?: (event: {
+    baseOffset: bigint;
+    truncatedBytes: number;
+    reason: string | null;
+  }) => void;
+}
+
+export class FilePartitionLog implements PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly directory: string;
+  private currentConfig: LogConfig;
+  private readonly fileSystem: FileSystem;
+  private readonly clock: Clock;
+  segments: LogSegment[] = [];
+  private startOffset = 0n;
+  private watermark = 0n;
+  /** Everything below is durable (fdatasync'ed). */
+  recoveryPoint = 0n;
+  epochs = new LeaderEpochCache();
+  private readonly notifier = new ChangeNotifier();
+  private pending: PendingAppend[] = [];
+  private drainScheduled = false;
+  private lock: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private failure: Error | null = null;
+  private unsyncedMessages = 0;
+  private oldestUnsyncedMs: number | null = null;
+  /** Compaction progress: offsets below were cleaned (cleaner-offset-checkpoint). */
+  cleanerCheckpoint = 0n;
+  private readonly deletionTimers = new Set<NodeJS.Timeout>();
+
+  private constructor(options: FilePartitionLogOptions) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.directory = options.directory;
+    this.fileSystem = options.fileSystem;
+    this.clock = options.clock;
+    this.currentConfig = options.config;
+  }
+
+  static async open(options: FilePartitionLogOptions): Promise<FilePartitionLog> {
+    const log = new FilePartitionLog(options);
+    await log.load(options);
+    return log;
+  }
+
+  // ---- loading and recovery ----
+
+  private async load(options: FilePartitionLogOptions): Promise<void> {
+    const fileSystem = this.fileSystem;
+    await fileSystem.makeDirectory(this.directory);
+    const names = await fileSystem.listDirectory(this.directory);
+    await this.completeInterruptedOperations(names);
+    const baseOffsets = (await fileSystem.listDirectory(this.directory))
+      .map(parseSegmentFileName)
+      .filter((base): base is bigint => base !== null)
+      .sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));
+    const recoveryPoint = options.recoveryPoint;
+    let recoverFromIndex = baseOffsets.length;
+    if (!options.cleanShutdown) {
+      recoverFromIndex = 0;
+      for (let index = 0; index < baseOffsets.length; index++)
+        if (baseOffsets[index] <= recoveryPoint) recoverFromIndex = index;
+    }
+    let truncatedTail = false;
+    for (let index = 0; index < baseOffsets.length; index++) {
+      const baseOffset = baseOffsets[index];
+      if (truncatedTail) {
+        await this.removeSegmentFiles(baseOffset);
+        continue;
+      }
+      const { segment, recovery } = await LogSegment.open({
+        fileSystem,
+        directory: this.directory,
+        baseOffset,
+        nowMs: this.clock.nowMs(),
+        trustIndexes: index < recoverFromIndex,
+        indexIntervalBytes: this.currentConfig.indexIntervalBytes,
+      });
+      segment.indexLimitBytes = this.currentConfig.segmentIndexBytes;
+      const previous = this.segments.at(-1);
+      if (previous && segment.baseOffset < previous.nextOffset) {
+        // Overlap: the previous segment holds these offsets already; drop the rest of the log.
+        await segment.close();
+        await this.removeSegmentFiles(baseOffset);
+        truncatedTail = true;
+        continue;
+      }
+      if (recovery) {
+        options.onRecovery?.({ baseOffset, ...recovery });
+        if (recovery.truncatedBytes > 0) truncatedTail = true;
+      }
+      this.segments.push(segment);
+    }
+    // Empty segments in the middle carry nothing: a truncated tail may leave the last one empty.
+    if (this.segments.length === 0) {
+      this.segments.push(await this.createSegment(options.logStartOffset));
+    }
+    const leo = this.logEndOffset;
+    this.startOffset =
+      options.logStartOffset > this.segments[0].baseOffset
+        ? options.logStartOffset
+        : this.segments[0].baseOffset;
+    if (this.startOffset > leo) this.startOffset = leo;
+    await this.loadLeaderEpochs();
+    this.recoveryPoint = options.cleanShutdown ? leo : this.minOffset(recoveryPoint, leo);
+    if (!options.cleanShutdown) {
+      for (const segment of this.segments.slice(0, -1)) await segment.writeIndexes(fileSystem);
+      await this.activeSegment.file.datasync();
+      this.recoveryPoint = leo;
+    }
+    this.watermark = leo;
+  }
+
+  private minOffset(left: bigint, right: bigint): bigint {
+    return left < right ? left : right;
+  }
+
+  /** Finishes or undoes a compaction swap or deletion that a crash interrupted. */
+  private async completeInterruptedOperations(names: string[]): Promise<void> {
+    for (const name of names) {
+      const path = joinPath(this.directory, name);
+      if (name.endsWith(deletedSuffix) || name.endsWith('.cleaned') || name.endsWith('.tmp')) {
+        await this.fileSystem.removeFile(path);
+      }
+    }
+    for (const name of names) {
+      const match = /^(\d{20})\.log\.swap$/.exec(name);
+      if (!match) continue;
+      const swapBase = BigInt(match[1]);
+      const replacedEnd = await this.readSwapEnd(joinPath(this.directory, name));
+      for (const other of names) {
+        const base = parseSegmentFileName(other);
+        if (base !== null && base >= swapBase && base < replacedEnd)
+          await this.removeSegmentFiles(base);
+      }
+      await this.fileSystem.rename(
+        joinPath(this.directory, name),
+        joinPath(this.directory, segmentFileName(swapBase, segmentFileSuffix.log)),
+      );
+    }
+  }
+
+  /** A swap file's name carries its base; its end offset is written in a companion file. */
+  private async readSwapEnd(path: string): Promise<bigint> {
+    const data = await this.fileSystem.readFile(`${path}.end`);
+    await this.fileSystem.removeFile(`${path}.end`);
+    return data ? BigInt(data.toString('utf8').trim()) : 0n;
+  }
+
+  private async loadLeaderEpochs(): Promise<void> {
+    const data = await this.fileSystem.readFile(
+      joinPath(this.directory, leaderEpochCheckpointFile),
+    );
+    const cache = data ? LeaderEpochCache.parse(data) : null;
+    this.epochs = cache ?? new LeaderEpochCache();
+    let changed = this.epochs.truncateFromEnd(this.logEndOffset);
+    changed = this.epochs.truncateFromStart(this.startOffset) || changed;
+    if (changed || !cache) await this.writeLeaderEpochs();
+  }
+
+  private async writeLeaderEpochs(): Promise<void> {
+    await this.fileSystem.writeFileAtomic(
+      joinPath(this.directory, leaderEpochCheckpointFile),
+      this.epochs.serialize(),
+    );
+  }
+
+  // ---- state ----
+
+  get config(): Readonly<LogConfig> {
+    return this.currentConfig;
+  }
+  get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+  get logStartOffset(): Offset {
+    return this.startOffset;
+  }
+  get logEndOffset(): Offset {
+    return this.activeSegment.nextOffset;
+  }
+  get highWatermark(): Offset {
+    return this.watermark;
+  }
+  get lastStableOffset(): Offset {
+    return this.watermark;
+  }
+  get sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.sizeBytes;
+    return total;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  setHighWatermark(offset: Offset): void {
+    const bounded = offset > this.logEndOffset ? this.logEndOffset : offset;
+    if (bounded === this.watermark) return;
+    this.watermark = bounded;
+    this.notifier.notify();
+  }
+
+  private assertUsable(): void {
+    if (this.failure)
+      throw new StorageError(
+        storageErrorCode.kafkaStorageError,
+        `log offline: ${this.failure.message}`,
+      );
+    if (this.closed) throw new LogClosedError(`${this.topic}-${this.partition}`);
+  }
+
+  /** Runs `operation` after every earlier mutation (appends, rolls, truncations, deletions). */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(operation);
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  // ---- append (group commit) ----
+
+  append(batches: Buffer, options: AppendOptions): Promise<AppendResult> {
+    return this.enqueue(batches, options.leaderEpoch, options.durability);
+  }
+
+  appendAsFollower(batches: Buffer, options: FollowerAppendOptions): Promise<AppendResult> {
+    return this.enqueue(batches, null, options.durability);
+  }
+
+  private enqueue(
+    buffer: Buffer,
+    leaderEpoch: number | null,
+    durability: Durability,
+  ): Promise<AppendResult> {
+    try {
+      this.assertUsable();
+      const summaries = summarizeBatches(buffer);
+      return new Promise((resolve, reject) => {
+        this.pending.push({ buffer, summaries, leaderEpoch, durability, resolve, reject });
+        this.scheduleDrain();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    void this.exclusive(async () => {
+      this.drainScheduled = false;
+      await this.drain();
+    });
+  }
+
+  /** Writes every pending append (one writev per segment), then one fdatasync if any needs it. */
+  private async drain(): Promise<void> {
+    const group = this.takeGroup();
+    if (this.pending.length > 0) this.scheduleDrain();
+    if (group.length === 0) return;
+    const accepted: { append: PendingAppend; result: AppendResult }[] = [];
+    try {
+      this.assertUsable();
+      let writeBuffers: Buffer[] = [];
+      let writeSummaries: BatchSummary[] = [];
+      let writeBytes = 0;
+      const flushWrites = async (): Promise<void> => {
+        if (writeBuffers.length === 0) return;
+        await this.writeToActive(writeBuffers, writeSummaries, writeBytes);
+        writeBuffers = [];
+        writeSummaries = [];
+        writeBytes = 0;
+      };
+      let epochsChanged = false;
+      const nowMs = this.clock.nowMs();
+      for (const append of group) {
+        const rejection = this.prepareAppend(append, nowMs);
+        if (rejection) {
+          append.reject(rejection);
+          continue;
+        }
+        const first = append.summaries[0];
+        if (append.leaderEpoch !== null)
+          epochsChanged = this.epochs.assign(append.leaderEpoch, first.baseOffset) || epochsChanged;
+        for (const summary of append.summaries) {
+          if (append.leaderEpoch === null) {
+            epochsChanged =
+              this.epochs.assign(summary.partitionLeaderEpoch, summary.baseOffset) || epochsChanged;
+          }
+          const pendingEnd = writeSummaries.at(-1);
+          const active = this.activeSegment;
+          if (this.shouldRoll(active, writeBytes, summary, nowMs)) {
+            await flushWrites();
+            await this.rollNow(pendingEnd ? pendingEnd.lastOffset + 1n : this.logEndOffset);
+          }
+          writeBuffers.push(
+            append.buffer.subarray(summary.position, summary.position + summary.sizeBytes),
+          );
+          writeSummaries.push(summary);
+          writeBytes += summary.sizeBytes;
+        }
+        const last = append.summaries[append.summaries.length - 1];
+        accepted.push({
+          append,
+          result: {
+            baseOffset: first.baseOffset,
+            lastOffset: last.lastOffset,
+            logAppendTimeMs:
+              append.leaderEpoch !== null &&
+              this.currentConfig.messageTimestampType === 'LogAppendTime'
+                ? BigInt(nowMs)
+                : -1n,
+            logStartOffset: this.startOffset,
+          },
+        });
+      }
+      await flushWrites();
+      if (epochsChanged) await this.writeLeaderEpochs();
+      if (accepted.length === 0) return;
+      const needsSync =
+        accepted.some(({ append }) => append.durability === 'fsync') || this.flushDue(nowMs);
+      if (needsSync) await this.syncActive();
+    } catch (error) {
+      this.failure = error as Error;
+      for (const append of group) append.reject(error as Error);
+      this.rejectPending(error as Error);
+      return;
+    }
+    for (const { append, result } of accepted) append.resolve(result);
+  }
+
+  private takeGroup(): PendingAppend[] {
+    let bytes = 0;
+    let count = 0;
+    while (
+      count < this.pending.length &&
+      count < appendGroupEntriesMax &&
+      (count === 0 || bytes < appendGroupBytesMax)
+    ) {
+      bytes += this.pending[count].buffer.length;
+      count++;
+    }
+    return this.pending.splice(0, count);
+  }
+
+  /** Assigns offsets (leader) or checks them (follower); stamps epoch and LogAppendTime. */
+  private prepareAppend(append: PendingAppend, nowMs: number): Error | null {
+    const nextOffset = this.pendingEndOffset;
+    if (append.leaderEpoch === null) {
+      if (append.summaries[0].baseOffset < nextOffset) {
+        return new StorageError(
+          storageErrorCode.invalidRecord,
+          `follower batch at ${append.summaries[0].baseOffset} below log end ${nextOffset}`,
+        );
+      }
+      this.pendingEnd = append.summaries[append.summaries.length - 1].lastOffset + 1n;
+      return null;
+    }
+    const logAppendTime = this.currentConfig.messageTimestampType === 'LogAppendTime';
+    let offset = nextOffset;
+    for (const summary of append.summaries) {
+      const span = summary.lastOffset - summary.baseOffset;
+      writeBatchBaseOffset(append.buffer, summary.position, offset);
+      writeBatchPartitionLeaderEpoch(append.buffer, summary.position, append.leaderEpoch);
+      if (logAppendTime) {
+        stampLogAppendTime(append.buffer, summary.position, summary.sizeBytes, BigInt(nowMs));
+        summary.maxTimestamp = BigInt(nowMs);
+      }
+      summary.baseOffset = offset;
+      summary.lastOffset = offset + span;
+      summary.partitionLeaderEpoch = append.leaderEpoch;
+      offset += span + 1n;
+    }
+    this.pendingEnd = offset;
+    return null;
+  }
+
+  /** Offset the next prepared batch gets: LEO plus batches prepared but not yet written. */
+  private pendingEnd: bigint | null = null;
+  private get pendingEndOffset(): bigint {
+    const end = this.pendingEnd;
+    return end !== null && end > this.logEndOffset ? end : this.logEndOffset;
+  }
+
+  private shouldRoll(
+    active: LogSegment,
+    pendingBytes: number,
+    summary: BatchSummary,
+    nowMs: number,
+  ): boolean {
+    const sizeAfter = active.sizeBytes + pendingBytes;
+    if (sizeAfter === 0) return false;
+    if (
+      sizeAfter + summary.sizeBytes >
+      Math.min(this.currentConfig.segmentBytes, segmentSizeBytesMax)
+    )
+      return true;
+    if (nowMs - active.rollTimestampMs >= this.currentConfig.segmentMs) return true;
+    if (active.indexIsFull) return true;
+    return summary.lastOffset - active.baseOffset > BigInt(segmentRelativeOffsetMax);
+  }
+
+  private async writeToActive(
+    buffers: Buffer[],
+    summaries: BatchSummary[],
+    bytes: number,
+  ): Promise<void> {
+    const active = this.activeSegment;
+    let position = active.sizeBytes;
+    await active.file.writev(buffers, position);
+    for (const summary of summaries) {
+      active.indexBatch({ ...summary, position }, this.currentConfig.indexIntervalBytes);
+      position += summary.sizeBytes;
+    }
+    if (active.sizeBytes !== position || position - bytes < 0)
+      throw new Error('segment size bookkeeping');
+    this.unsyncedMessages += summaries.length;
+    this.oldestUnsyncedMs ??= this.clock.nowMs();
+    this.notifier.notify();
+  }
+
+  private flushDue(nowMs: number): boolean {
+    if (this.unsyncedMessages >= this.currentConfig.flushMessages) return true;
+    return (
+      this.oldestUnsyncedMs !== null && nowMs - this.oldestUnsyncedMs >= this.currentConfig.flushMs
+    );
+  }
+
+  private async syncActive(): Promise<void> {
+    const end = this.logEndOffset;
+    await this.activeSegment.file.datasync();
+    if (end > this.recoveryPoint) this.recoveryPoint = end;
+    this.unsyncedMessages = 0;
+    this.oldestUnsyncedMs = null;
+  }
+
+  private rejectPending(error: Error): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const append of pending) append.reject(error);
+  }
+
+  // ---- segments ----
+
+  private async createSegment(baseOffset: bigint): Promise<LogSegment> {
+    const segment = await LogSegment.create(
+      this.fileSystem,
+      this.directory,
+      baseOffset,
+      this.clock.nowMs(),
+    );
+    segment.indexLimitBytes = this.currentConfig.segmentIndexBytes;
+    await this.fileSystem.syncDirectory(this.directory);
+    return segment;
+  }
+
+  /** Seals the active segment (synced, indexes on disk) and starts one at `baseOffset`. */
+  private async rollNow(baseOffset: bigint): Promise<void> {
+    const active = this.activeSegment;
+    if (active.isEmpty) return;
+    await active.file.datasync();
+    if (active.nextOffset > this.recoveryPoint) this.recoveryPoint = active.nextOffset;
+    await active.writeIndexes(this.fileSystem);
+    this.segments.push(
+      await this.createSegment(baseOffset > active.nextOffset ? baseOffset : active.nextOffset),
+    );
+  }
+
+  roll(): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      await this.rollNow(this.logEndOffset);
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed || this.failure) return;
+      await this.syncActive();
+    });
+  }
+
+  /** flush.ms: called by the log manager's background task. */
+  async flushIfDue(): Promise<void> {
+    if (this.flushDue(this.clock.nowMs())) await this.flush();
+  }
+
+  private floorSegmentIndex(offset: bigint): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = 0;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.segments[middle].baseOffset <= offset) {
+        found = middle;
+        low = middle + 1;
+      } else high = middle - 1;
+    }
+    return found;
+  }
+
+  // ---- read ----
+
+  async read(offset: Offset, options: ReadOptions): Promise<ReadResult> {
+    this.assertUsable();
+    const end = this.logEndOffset;
+    if (offset < this.startOffset || offset > end)
+      throw new OffsetOutOfRangeError(offset, this.startOffset, end);
+    if (offset === end) return { buffers: [], sizeBytes: 0 };
+    const maxOffset = options.maxOffset ?? end;
+    const segments = this.segments;
+    for (let index = this.floorSegmentIndex(offset); index < segments.length; index++) {
+      const segment = segments[index];
+      const result = await segment.read(offset < segment.baseOffset ? segment.baseOffset : offset, {
+        maxBytes: options.maxBytes,
+        maxOffset,
+        minOneBatch: options.minOneBatch ?? false,
+      });
+      if (result.pastEnd) continue;
+      if (!result.buffer || result.buffer.length === 0) return { buffers: [], sizeBytes: 0 };
+      return { buffers: [result.buffer], sizeBytes: result.buffer.length };
+    }
+    return { buffers: [], sizeBytes: 0 };
+  }
+
+  async offsetForTimestamp(timestampMs: TimestampMs): Promise<TimestampOffset | null> {
+    this.assertUsable();
+    if (timestampMs === listOffsetsTimestamp.earliest) {
+      return {
+        offset: this.startOffset,
+        timestamp: -1n,
+        leaderEpoch: this.epochs.epochForOffset(this.startOffset),
+      };
+    }
+    if (timestampMs === listOffsetsTimestamp.latest) {
+      return {
+        offset: this.logEndOffset,
+        timestamp: -1n,
+        leaderEpoch: this.epochs.latestEpoch() ?? -1,
+      };
+    }
+    if (timestampMs === listOffsetsTimestamp.maxTimestamp) {
+      let best: LogSegment | undefined;
+      for (const segment of this.segments)
+        if (!segment.isEmpty && (!best || segment.maxTimestamp > best.maxTimestamp)) best = segment;
+      if (!best || best.maxTimestamp < 0n) return null;
+      const batch = await best.findBatch(best.offsetOfMaxTimestamp);
+      return {
+        offset: best.offsetOfMaxTimestamp,
+        timestamp: best.maxTimestamp,
+        leaderEpoch: batch?.partitionLeaderEpoch ?? -1,
+      };
+    }
+    if (timestampMs < 0n) return null;
+    for (const segment of this.segments) {
+      if (segment.isEmpty || segment.maxTimestamp < timestampMs) continue;
+      let found: BatchSummary | null = null;
+      const startOffset = segment.timeIndex.floorOffset(timestampMs);
+      const start = await segment.findBatch(startOffset);
+      if (!start) continue;
+      const { walkBatchHeaders } = await import('./segment.js');
+      await walkBatchHeaders(segment.file, start.position, segment.sizeBytes, (summary) => {
+        if (summary.maxTimestamp >= timestampMs && summary.lastOffset >= this.startOffset) {
+          found = summary;
+          return false;
+        }
+        return true;
+      });
+      if (found) {
+        const batch = found as BatchSummary;
+        const offset = batch.baseOffset < this.startOffset ? this.startOffset : batch.baseOffset;
+        return { offset, timestamp: batch.maxTimestamp, leaderEpoch: batch.partitionLeaderEpoch };
+      }
+    }
+    return null;
+  }
+
+  // ---- truncation and deletion ----
+
+  deleteRecordsBefore(offset: Offset): Promise<Offset> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      if (offset > this.logEndOffset)
+        throw new OffsetOutOfRangeError(offset, this.startOffset, this.logEndOffset);
+      if (offset > this.startOffset) {
+        this.startOffset = offset;
+        if (this.epochs.truncateFromStart(offset)) await this.writeLeaderEpochs();
+        await this.deleteSegmentsBelowStart();
+      }
+      return this.startOffset;
+    });
+  }
+
+  private async deleteSegmentsBelowStart(): Promise<number> {
+    let count = 0;
+    while (
+      count < this.segments.length - 1 &&
+      this.segments[count + 1].baseOffset <= this.startOffset
+    )
+      count++;
+    return this.deleteOldestSegments(count);
+  }
+
+  /** Unlinks the `count` oldest segments from the log; files go after fileDeleteDelayMs. */
+  private async deleteOldestSegments(count: number): Promise<number> {
+    if (count <= 0) return 0;
+    const removed = this.segments.slice(0, count);
+    this.segments = this.segments.slice(count);
+    if (this.segments[0].baseOffset > this.startOffset)
+      this.startOffset = this.segments[0].baseOffset;
+    if (this.epochs.truncateFromStart(this.startOffset)) await this.writeLeaderEpochs();
+    let freed = 0;
+    for (const segment of removed) {
+      freed += segment.sizeBytes;
+      await this.scheduleSegmentDeletion(segment);
+    }
+    return freed;
+  }
+
+  private async scheduleSegmentDeletion(segment: LogSegment): Promise<void> {
+    const suffixes = [
+      segmentFileSuffix.log,
+      segmentFileSuffix.index,
+      segmentFileSuffix.timeIndex,
+      segmentFileSuffix.transactionIndex,
+    ];
+    const renamed: string[] = [];
+    for (const suffix of suffixes) {
+      const path = segment.path(suffix);
+      if (await this.fileSystem.exists(path)) {
+        await this.fileSystem.rename(path, path + deletedSuffix);
+        renamed.push(path + deletedSuffix);
+      }
+    }
+    const remove = async (): Promise<void> => {
+      await segment.close().catch(() => undefined);
+      for (const path of renamed) await this.fileSystem.removeFile(path).catch(() => undefined);
+    };
+    const delayMs = this.currentConfig.fileDeleteDelayMs;
+    if (delayMs <= 0 || this.closed) {
+      await remove();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.deletionTimers.delete(timer);
+      void remove();
+    }, delayMs);
+    timer.unref();
+    this.deletionTimers.add(timer);
+  }
+
+  private async removeSegmentFiles(baseOffset: bigint): Promise<void> {
+    for (const suffix of Object.values(segmentFileSuffix)) {
+      await this.fileSystem.removeFile(
+        joinPath(this.directory, segmentFileName(baseOffset, suffix)),
+      );
+    }
+  }
+
+  truncateTo(offset: Offset): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      if (offset >= this.logEndOffset) return;
+      if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
+        await this.truncateFullyNow(
+          offset < this.startOffset ? offset : this.segments[0].baseOffset,
+        );
+        return;
+      }
+      const keepIndex = this.floorSegmentIndex(offset);
+      const dropped = this.segments.slice(keepIndex + 1);
+      this.segments = this.segments.slice(0, keepIndex + 1);
+      for (const segment of dropped) {
+        await segment.close();
+        await this.removeSegmentFiles(segment.baseOffset);
+      }
+      const segment = this.activeSegment;
+      const batch = await segment.findBatch(offset);
+      if (batch) await segment.truncateTo(batch.position);
+      await this.removeSegmentIndexFiles(segment);
+      this.afterTruncation();
+      if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
+    });
+  }
+
+  /** The now-active segment's index files are stale; they are rewritten at roll or close. */
+  private async removeSegmentIndexFiles(segment: LogSegment): Promise<void> {
+    await this.fileSystem.removeFile(segment.path(segmentFileSuffix.index));
+    await this.fileSystem.removeFile(segment.path(segmentFileSuffix.timeIndex));
+  }
+
+  private afterTruncation(): void {
+    const end = this.logEndOffset;
+    if (this.watermark > end) this.watermark = end;
+    if (this.recoveryPoint > end) this.recoveryPoint = end;
+    if (this.cleanerCheckpoint > end) this.cleanerCheckpoint = end;
+    if (this.startOffset > end) this.startOffset = end;
+    this.pendingEnd = null;
+    this.notifier.notify();
+  }
+
+  truncateFullyAndStartAt(offset: Offset): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      await this.truncateFullyNow(offset);
+    });
+  }
+
+  private async truncateFullyNow(offset: bigint): Promise<void> {
+    const old = this.segments;
+    this.segments = [];
+    for (const segment of old) {
+      await segment.close();
+      await this.removeSegmentFiles(segment.baseOffset);
+    }
+    this.segments = [await this.createSegment(offset)];
+    this.startOffset = offset;
+    this.epochs.clear();
+    await this.writeLeaderEpochs();
+    this.watermark = offset;
+    this.recoveryPoint = offset;
+    this.cleanerCheckpoint = offset;
+    this.afterTruncation();
+  }
+
+  // ---- leader epochs ----
+
+  beginLeaderEpoch(epoch: number): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      if (this.epochs.assign(epoch, this.pendingEndOffset)) await this.writeLeaderEpochs();
+    });
+  }
+
+  leaderEpochEntries(): LeaderEpochEntry[] {
+    return this.epochs.list();
+  }
+
+  latestLeaderEpoch(): number | undefined {
+    return this.epochs.latestEpoch();
+  }
+
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  async abortedTransactions(
+    _startOffset: Offset,
+    _endOffset: Offset,
+  ): Promise<AbortedTransaction[]> {
+    return [];
+  }
+
+  // ---- waiting ----
+
+  waitForData(offset: Offset, options: WaitOptions): Promise<boolean> {
+    const bound = (): Offset => (options.bound === 'logEnd' ? this.logEndOffset : this.watermark);
+    return this.notifier.waitUntil(
+      () => this.closed || bound() > offset,
+      options.timeoutMs,
+      options.signal,
+    );
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.notifier.subscribe(listener);
+  }
+
+  // ---- configuration, retention, compaction ----
+
+  updateConfig(config: Partial<LogConfig>): void {
+    this.currentConfig = resolveLogConfig(this.currentConfig, config);
+    for (const segment of this.segments)
+      segment.indexLimitBytes = this.currentConfig.segmentIndexBytes;
+  }
+
+  enforceRetention(): Promise<number> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      let freed = await this.deleteSegmentsBelowStart();
+      if (!isDeleteEnabled(this.currentConfig)) return freed;
+      const { retentionMs, retentionBytes } = this.currentConfig;
+      const nowMs = BigInt(this.clock.nowMs());
+      const isExpired = (segment: LogSegment): boolean =>
+        retentionMs >= 0 && !segment.isEmpty && nowMs - segment.maxTimestamp > BigInt(retentionMs);
+      // Kafka rolls an expired active segment so that it can be deleted too.
+      if (this.segments.every(isExpired)) await this.rollNow(this.logEndOffset);
+      let size = this.sizeBytes;
+      let count = 0;
+      while (count < this.segments.length - 1) {
+        const segment = this.segments[count];
+        const oversized = retentionBytes >= 0 && size - segment.sizeBytes >= retentionBytes;
+        if (!(isExpired(segment) || oversized)) break;
+        size -= segment.sizeBytes;
+        count++;
+      }
+      freed += await this.deleteOldestSegments(count);
+      return freed;
+    });
+  }
+
+  compact(): Promise<number> {
+    return this.exclusive(async () => {
+      this.assertUsable();
+      if (!isCompacted(this.currentConfig)) return 0;
+      return compactFileLog(this, {
+        fileSystem: this.fileSystem,
+        nowMs: this.clock.nowMs(),
+        config: this.currentConfig,
+      });
+    });
+  }
+
+  /** Used by the cleaner (inside `exclusive`): swaps `replaced` segments for `replacement`. */
+  async replaceSegments(replaced: LogSegment[], replacement: LogSegment): Promise<void> {
+    const first = this.segments.indexOf(replaced[0]);
+    this.segments.splice(first, replaced.length, replacement);
+    for (const segment of replaced) {
+      await segment.close();
+      if (segment.baseOffset !== replacement.baseOffset)
+        await this.removeSegmentFiles(segment.baseOffset);
+    }
+  }
+
+  // ---- close ----
+
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed) return;
+      this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+      if (!this.failure) {
+        await this.syncActive();
+        for (const segment of this.segments) await segment.writeIndexes(this.fileSystem);
+      }
+      this.closed = true;
+      for (const timer of this.deletionTimers) clearTimeout(timer);
+      this.deletionTimers.clear();
+      for (const segment of this.segments) await segment.close().catch(() => undefined);
+      this.notifier.notify();
+    });
+  }
+
+  /** For tests: abandon the log without flushing (the simulated crash already happened). */
+  abandon(): void {
+    this.closed = true;
+    for (const timer of this.deletionTimers) clearTimeout(timer);
+    this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+  }
+}

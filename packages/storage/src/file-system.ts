@@ -1,0 +1,189 @@
+// The file system the file log runs on, injected so tests can simulate crashes and torn writes
+// (simulated-file-system.ts). Only what the log needs: positional I/O, datasync, truncate,
+// atomic small-file replacement and directory operations.
+
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import {
+  mkdir,
+  type FileHandle as NodeFileHandle,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export interface FileHandle {
+  /** Reads up to `length` bytes at `position`; returns the count read (short at end of file). */
+  read(buffer: Buffer, bufferOffset: number, length: number, position: number): Promise<number>;
+  /** Writes every byte of `buffers` contiguously at `position`. */
+  writev(buffers: Buffer[], position: number): Promise<void>;
+  /** fdatasync: the data and the size needed to read it back are durable when it resolves. */
+  datasync(): Promise<void>;
+  truncate(sizeBytes: number): Promise<void>;
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  /** Opens for reading and writing; creates the file when `create` is set. */
+  openFile(path: string, options: { create: boolean }): Promise<FileHandle>;
+  /** The whole file, or null when it does not exist. */
+  readFile(path: string): Promise<Buffer | null>;
+  /** Replaces the file so that a crash leaves either the old or the new content (temp + sync + rename). */
+  writeFileAtomic(path: string, data: Buffer): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  rename(from: string, to: string): Promise<void>;
+  removeFile(path: string): Promise<void>;
+  /** Removes a directory and everything in it. */
+  removeDirectory(path: string): Promise<void>;
+  makeDirectory(path: string): Promise<void>;
+  /** Names in the directory, sorted; empty when it does not exist. */
+  listDirectory(path: string): Promise<string[]>;
+  /** Makes creations, renames and removals in the directory durable. */
+  syncDirectory(path: string): Promise<void>;
+}
+
+class NodeFile implements FileHandle {
+  constructor(private readonly handle: NodeFileHandle) {}
+
+  async read(
+    buffer: Buffer,
+    bufferOffset: number,
+    length: number,
+    position: number,
+  ): Promise<number> {
+    let total = 0;
+    while (total < length) {
+      const { bytesRead } = await this.handle.read(
+        buffer,
+        bufferOffset + total,
+        length - total,
+        position + total,
+      );
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total;
+  }
+
+  async writev(buffers: Buffer[], position: number): Promise<void> {
+    let pending = buffers;
+    let at = position;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, at);
+      at += bytesWritten;
+      pending = skipBytes(pending, bytesWritten);
+    }
+  }
+
+  async datasync(): Promise<void> {
+    await this.handle.datasync();
+  }
+
+  async truncate(sizeBytes: number): Promise<void> {
+    await this.handle.truncate(sizeBytes);
+  }
+
+  async sizeBytes(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+function skipBytes(buffers: Buffer[], count: number): Buffer[] {
+  let remaining = count;
+  let index = 0;
+  while (index < buffers.length && remaining >= buffers[index].length) {
+    remaining -= buffers[index].length;
+    index++;
+  }
+  if (index >= buffers.length) return [];
+  const rest = buffers.slice(index);
+  rest[0] = rest[0].subarray(remaining);
+  return rest;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** The real file system through node:fs/promises (libuv thread pool). */
+export const nodeFileSystem: FileSystem = {
+  async openFile(path, options) {
+    const flags = options.create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR;
+    return new NodeFile(await open(path, flags, 0o644));
+  },
+  async readFile(path) {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  },
+  async writeFileAtomic(path, data) {
+    const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(temporary, 'w', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+    await nodeFileSystem.syncDirectory(dirname(path));
+  },
+  async exists(path) {
+    try {
+      await stat(path);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  },
+  async rename(from, to) {
+    await rename(from, to);
+  },
+  async removeFile(path) {
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  },
+  async removeDirectory(path) {
+    await rm(path, { recursive: true, force: true });
+  },
+  async makeDirectory(path) {
+    await mkdir(path, { recursive: true });
+  },
+  async listDirectory(path) {
+    try {
+      return (await readdir(path)).sort();
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+  },
+  async syncDirectory(path) {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+export function joinPath(...parts: string[]): string {
+  return join(...parts);
+}

@@ -1,0 +1,322 @@
+// Owns every partition log of a broker across its log dirs: loading and recovery at start-up,
+// placement of new logs, per-log-dir checkpoints, the clean-shutdown marker and the background
+// retention / cleaner / flush tasks.
+
+import { randomBytes } from 'node:crypto';
+import { parseOffsetCheckpoint, serializeOffsetCheckpoint } from './checkpoint-file.js';
+import { defaultLogConfig, type LogConfig, resolveLogConfig } from './config.js';
+import { FilePartitionLog } from './file-log.js';
+import { type FileSystem, joinPath, nodeFileSystem } from './file-system.js';
+import { MemoryLogManager, type MemoryLogManagerOptions } from './memory-log.js';
+import type { Clock, LogManager as LogManagerInterface, PartitionLog } from './types.js';
+
+export const cleanShutdownMarkerFile = '.kafka_cleanshutdown';
+export const recoveryPointCheckpointFile = 'recovery-point-offset-checkpoint';
+export const logStartOffsetCheckpointFile = 'log-start-offset-checkpoint';
+export const cleanerOffsetCheckpointFile = 'cleaner-offset-checkpoint';
+
+export interface LogManagerOptions {
+  logDirs: string[];
+  clock: Clock;
+  fileSystem?: FileSystem;
+  defaultConfig?: Partial<LogConfig>;
+  /** Per-topic overrides known at start-up (the broker's topic configs). */
+  topicConfigs?: (topic: string) => Partial<LogConfig> | undefined;
+  /** Logs loaded concurrently at start-up. */
+  recoveryThreads?: number;
+  /** Period of the retention task (log.retention.check.interval.ms); 0 disables it. */
+  retentionCheckIntervalMs?: number;
+  /** Period of the cleaner task (log.cleaner.backoff.ms); 0 disables it. */
+  cleanerIntervalMs?: number;
+  /** Period of recovery-point checkpoints and flush.ms checks; 0 disables it. */
+  checkpointIntervalMs?: number;
+  onRecovery?: (event: {
+    topic: string;
+    partition: number;
+    baseOffset: bigint;
+    truncatedBytes: number;
+    reason: string | null;
+  }) => void;
+}
+
+export interface LoadStatistics {
+  logCount: number;
+  cleanShutdown: boolean;
+  durationMs: number;
+}
+
+export class FileLogManager implements LogManagerInterface {
+  private readonly logs = new Map<string, FilePartitionLog>();
+  private readonly logDirOf = new Map<string, string>();
+  private readonly topicConfigs = new Map<string, Partial<LogConfig>>();
+  private readonly baseConfig: LogConfig;
+  private readonly fileSystem: FileSystem;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private backgroundRunning = false;
+  loadStatistics: LoadStatistics = { logCount: 0, cleanShutdown: true, durationMs: 0 };
+
+  private constructor(private readonly options: LogManagerOptions) {
+    if (options.logDirs.length === 0) throw new RangeError('at least one log dir is needed');
+    this.baseConfig = resolveLogConfig(defaultLogConfig, options.defaultConfig);
+    this.fileSystem = options.fileSystem ?? nodeFileSystem;
+  }
+
+  static async open(options: LogManagerOptions): Promise<FileLogManager> {
+    const manager = new FileLogManager(options);
+    await manager.loadAll();
+    manager.startBackgroundTasks();
+    return manager;
+  }
+
+  private configFor(topic: string): LogConfig {
+    const overrides = { ...this.options.topicConfigs?.(topic), ...this.topicConfigs.get(topic) };
+    return resolveLogConfig(this.baseConfig, overrides);
+  }
+
+  private async loadAll(): Promise<void> {
+    const startedMs = Date.now();
+    let allClean = true;
+    const jobs: (() => Promise<void>)[] = [];
+    for (const logDir of this.options.logDirs) {
+      await this.fileSystem.makeDirectory(logDir);
+      const markerPath = joinPath(logDir, cleanShutdownMarkerFile);
+      const cleanShutdown = await this.fileSystem.exists(markerPath);
+      allClean &&= cleanShutdown;
+      const recoveryPoints = parseOffsetCheckpoint(
+        await this.fileSystem.readFile(joinPath(logDir, recoveryPointCheckpointFile)),
+      );
+      const startOffsets = parseOffsetCheckpoint(
+        await this.fileSystem.readFile(joinPath(logDir, logStartOffsetCheckpointFile)),
+      );
+      const cleanerOffsets = parseOffsetCheckpoint(
+        await this.fileSystem.readFile(joinPath(logDir, cleanerOffsetCheckpointFile)),
+      );
+      for (const name of await this.fileSystem.listDirectory(logDir)) {
+        if (name.endsWith('-delete')) {
+          await this.fileSystem.removeDirectory(joinPath(logDir, name));
+          continue;
+        }
+        const parsed = parseLogDirectoryName(name);
+        if (!parsed) continue;
+        jobs.push(async () => {
+          const log = await FilePartitionLog.open({
+            topic: parsed.topic,
+            partition: parsed.partition,
+            directory: joinPath(logDir, name),
+            fileSystem: this.fileSystem,
+            clock: this.options.clock,
+            config: this.configFor(parsed.topic),
+            recoveryPoint: recoveryPoints.get(name) ?? 0n,
+            logStartOffset: startOffsets.get(name) ?? 0n,
+            cleanShutdown,
+            onRecovery: (event) =>
+              this.options.onRecovery?.({
+                topic: parsed.topic,
+                partition: parsed.partition,
+                ...event,
+              }),
+          });
+          log.cleanerCheckpoint = cleanerOffsets.get(name) ?? 0n;
+          this.logs.set(name, log);
+          this.logDirOf.set(name, logDir);
+        });
+      }
+    }
+    await runWithConcurrency(jobs, this.options.recoveryThreads ?? 4);
+    // Only now may a crash be treated as unclean again.
+    for (const logDir of this.options.logDirs) {
+      const markerPath = joinPath(logDir, cleanShutdownMarkerFile);
+      if (await this.fileSystem.exists(markerPath)) {
+        await this.fileSystem.removeFile(markerPath);
+        await this.fileSystem.syncDirectory(logDir);
+      }
+    }
+    this.loadStatistics = {
+      logCount: this.logs.size,
+      cleanShutdown: allClean,
+      durationMs: Date.now() - startedMs,
+    };
+  }
+
+  private startBackgroundTasks(): void {
+    const every = (intervalMs: number | undefined, task: () => Promise<unknown>): void => {
+      if (!intervalMs || intervalMs <= 0) return;
+      const timer = setInterval(() => {
+        if (this.backgroundRunning || this.closed) return;
+        this.backgroundRunning = true;
+        task()
+          .catch(() => undefined)
+          .finally(() => {
+            this.backgroundRunning = false;
+          });
+      }, intervalMs);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.retentionCheckIntervalMs ?? 300_000, () => this.enforceRetention());
+    every(this.options.cleanerIntervalMs ?? 15_000, () => this.runCleaner());
+    every(this.options.checkpointIntervalMs ?? 60_000, async () => {
+      for (const log of this.logs.values()) await log.flushIfDue();
+      await this.checkpoint();
+    });
+  }
+
+  getLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(`${topic}-${partition}`);
+  }
+
+  async createLog(
+    topic: string,
+    partition: number,
+    config?: Partial<LogConfig>,
+  ): Promise<PartitionLog> {
+    const name = `${topic}-${partition}`;
+    const existing = this.logs.get(name);
+    if (existing) return existing;
+    if (config) this.topicConfigs.set(topic, { ...this.topicConfigs.get(topic), ...config });
+    const logDir = this.leastLoadedLogDir();
+    const log = await FilePartitionLog.open({
+      topic,
+      partition,
+      directory: joinPath(logDir, name),
+      fileSystem: this.fileSystem,
+      clock: this.options.clock,
+      config: this.configFor(topic),
+      recoveryPoint: 0n,
+      logStartOffset: 0n,
+      cleanShutdown: false,
+    });
+    const raced = this.logs.get(name);
+    if (raced) {
+      await log.close();
+      return raced;
+    }
+    await this.fileSystem.syncDirectory(logDir);
+    this.logs.set(name, log);
+    this.logDirOf.set(name, logDir);
+    return log;
+  }
+
+  private leastLoadedLogDir(): string {
+    const counts = new Map(this.options.logDirs.map((dir) => [dir, 0]));
+    for (const dir of this.logDirOf.values()) counts.set(dir, (counts.get(dir) ?? 0) + 1);
+    let best = this.options.logDirs[0];
+    for (const [dir, count] of counts) if (count < (counts.get(best) ?? 0)) best = dir;
+    return best;
+  }
+
+  async deleteLog(topic: string, partition: number): Promise<void> {
+    const name = `${topic}-${partition}`;
+    const log = this.logs.get(name);
+    const logDir = this.logDirOf.get(name);
+    if (!log || !logDir) return;
+    this.logs.delete(name);
+    this.logDirOf.delete(name);
+    await log.close();
+    const doomed = joinPath(logDir, `${name}.${randomBytes(8).toString('hex')}-delete`);
+    await this.fileSystem.rename(log.directory, doomed);
+    await this.fileSystem.syncDirectory(logDir);
+    await this.fileSystem.removeDirectory(doomed);
+  }
+
+  updateConfig(topic: string, config: Partial<LogConfig>): void {
+    this.topicConfigs.set(topic, { ...this.topicConfigs.get(topic), ...config });
+    for (const log of this.logs.values()) if (log.topic === topic) log.updateConfig(config);
+  }
+
+  allLogs(): PartitionLog[] {
+    return [...this.logs.values()];
+  }
+
+  async enforceRetention(): Promise<number> {
+    let freed = 0;
+    for (const log of [...this.logs.values()]) freed += await log.enforceRetention().catch(() => 0);
+    return freed;
+  }
+
+  async runCleaner(): Promise<number> {
+    let freed = 0;
+    for (const log of [...this.logs.values()]) freed += await log.compact().catch(() => 0);
+    return freed;
+  }
+
+  async checkpoint(): Promise<void> {
+    for (const logDir of this.options.logDirs) {
+      const recoveryPoints = new Map<string, bigint>();
+      const startOffsets = new Map<string, bigint>();
+      const cleanerOffsets = new Map<string, bigint>();
+      for (const [name, log] of this.logs) {
+        if (this.logDirOf.get(name) !== logDir) continue;
+        recoveryPoints.set(name, log.recoveryPoint);
+        startOffsets.set(name, log.logStartOffset);
+        cleanerOffsets.set(name, log.cleanerCheckpoint);
+      }
+      await this.fileSystem.writeFileAtomic(
+        joinPath(logDir, recoveryPointCheckpointFile),
+        serializeOffsetCheckpoint(recoveryPoints),
+      );
+      await this.fileSystem.writeFileAtomic(
+        joinPath(logDir, logStartOffsetCheckpointFile),
+        serializeOffsetCheckpoint(startOffsets),
+      );
+      await this.fileSystem.writeFileAtomic(
+        joinPath(logDir, cleanerOffsetCheckpointFile),
+        serializeOffsetCheckpoint(cleanerOffsets),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const log of this.logs.values()) await log.close();
+    await this.checkpoint();
+    for (const logDir of this.options.logDirs) {
+      await this.fileSystem.writeFileAtomic(
+        joinPath(logDir, cleanShutdownMarkerFile),
+        Buffer.alloc(0),
+      );
+    }
+  }
+
+  /** For crash tests with a simulated file system: drop everything without flushing. */
+  abandon(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const log of this.logs.values()) log.abandon();
+  }
+}
+
+/** `<topic>-<partition>`; topic names may contain '-' so the last one separates. */
+export function parseLogDirectoryName(name: string): { topic: string; partition: number } | null {
+  const match = /^(.+)-(\d+)$/.exec(name);
+  if (!match) return null;
+  return { topic: match[1], partition: Number(match[2]) };
+}
+
+async function runWithConcurrency(
+  jobs: (() => Promise<void>)[],
+  concurrency: number,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(concurrency, jobs.length)) },
+    async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        await job();
+      }
+    },
+  );
+  await Promise.all(workers);
+}
+
+/** `LogManager.open(...)` opens the file implementation; `LogManager.openInMemory(...)` the memory one. */
+export const LogManager = {
+  open: (options: LogManagerOptions): Promise<FileLogManager> => FileLogManager.open(options),
+  openInMemory: (options: MemoryLogManagerOptions): Promise<MemoryLogManager> =>
+    MemoryLogManager.open(options),
+};
+export type LogManager = LogManagerInterface;

@@ -1,0 +1,9 @@
+import { MemoryLogManager } from './memory-log.js';
+import { ManualClock } from './testing/batches.js';
+import { describeConformance } from './testing/conformance.js';
+
+describeConformance('memory', async (defaultConfig) => {
+  const clock = new ManualClock();
+  const manager = await MemoryLogManager.open({ clock, defaultConfig });
+  return { manager, clock, cleanup: () => manager.close() };
+});

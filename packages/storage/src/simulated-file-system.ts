@@ -1,0 +1,284 @@
+// An in-memory FileSystem with a durable view and a page-cache view per file, for deterministic
+// crash tests. `crash()` invalidates every open handle and replaces each file's content by what a
+// real disk could hold after power loss: the synced bytes, plus any prefix of the unsynced tail,
+// optionally torn (garbage appended or the last bytes scrambled), or the old synced content.
+// Directory operations (create, rename, remove) are modelled as immediately durable.
+
+import { posix } from 'node:path';
+import type { FileHandle, FileSystem } from './file-system.js';
+
+interface SimulatedFile {
+  current: Buffer;
+  durable: Buffer;
+  /** Bytes before this are identical in both views; Infinity when the file is clean. */
+  dirtyFrom: number;
+}
+
+export type RandomSource = () => number;
+
+export interface CrashOptions {
+  random: RandomSource;
+  /** Probability that a dirty file also gets garbage appended or its kept tail scrambled. */
+  tearProbability?: number;
+}
+
+export interface SimulatedFileSystemStatistics {
+  datasyncs: number;
+  writes: number;
+  bytesWritten: number;
+}
+
+class SimulatedHandle implements FileHandle {
+  constructor(
+    private readonly fileSystem: SimulatedFileSystem,
+    private readonly path: string,
+    private readonly generation: number,
+  ) {}
+
+  private file(): SimulatedFile {
+    return this.fileSystem.fileForHandle(this.path, this.generation);
+  }
+
+  async read(
+    buffer: Buffer,
+    bufferOffset: number,
+    length: number,
+    position: number,
+  ): Promise<number> {
+    await this.fileSystem.yieldTurn();
+    const file = this.file();
+    const end = Math.min(file.current.length, position + length);
+    if (end <= position) return 0;
+    file.current.copy(buffer, bufferOffset, position, end);
+    return end - position;
+  }
+
+  async writev(buffers: Buffer[], position: number): Promise<void> {
+    await this.fileSystem.yieldTurn();
+    const file = this.file();
+    const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    const oldLength = file.current.length;
+    const newLength = Math.max(oldLength, position + total);
+    const next = Buffer.alloc(newLength);
+    file.current.copy(next, 0, 0, oldLength);
+    let at = position;
+    for (const buffer of buffers) {
+      buffer.copy(next, at);
+      at += buffer.length;
+    }
+    file.current = next;
+    file.dirtyFrom = Math.min(file.dirtyFrom, position, oldLength);
+    this.fileSystem.statistics.writes++;
+    this.fileSystem.statistics.bytesWritten += total;
+  }
+
+  async datasync(): Promise<void> {
+    await this.fileSystem.yieldTurn();
+    const file = this.file();
+    file.durable = Buffer.from(file.current);
+    file.dirtyFrom = Number.POSITIVE_INFINITY;
+    this.fileSystem.statistics.datasyncs++;
+  }
+
+  async truncate(sizeBytes: number): Promise<void> {
+    await this.fileSystem.yieldTurn();
+    const file = this.file();
+    const next = Buffer.alloc(sizeBytes);
+    file.current.copy(next, 0, 0, Math.min(sizeBytes, file.current.length));
+    file.dirtyFrom = Math.min(file.dirtyFrom, sizeBytes, file.current.length);
+    file.current = next;
+  }
+
+  async sizeBytes(): Promise<number> {
+    await this.fileSystem.yieldTurn();
+    return this.file().current.length;
+  }
+
+  async close(): Promise<void> {
+    await this.fileSystem.yieldTurn();
+  }
+}
+
+export class SimulatedFileSystem implements FileSystem {
+  private readonly files = new Map<string, SimulatedFile>();
+  private readonly directories = new Set<string>(['/']);
+  private generation = 0;
+  readonly statistics: SimulatedFileSystemStatistics = { datasyncs: 0, writes: 0, bytesWritten: 0 };
+
+  /** Lets other tasks run between operations, as real I/O would (deterministic: microtasks). */
+  async yieldTurn(): Promise<void> {
+    await Promise.resolve();
+  }
+
+  fileForHandle(path: string, generation: number): SimulatedFile {
+    if (generation !== this.generation) throw errno('EBADF', `stale handle after crash: ${path}`);
+    const file = this.files.get(path);
+    if (!file) throw errno('EBADF', `file removed: ${path}`);
+    return file;
+  }
+
+  async openFile(path: string, options: { create: boolean }): Promise<FileHandle> {
+    await this.yieldTurn();
+    const normalized = posix.normalize(path);
+    if (!this.files.has(normalized)) {
+      if (!options.create) throw errno('ENOENT', `no such file: ${normalized}`);
+      this.requireDirectory(posix.dirname(normalized));
+      this.files.set(normalized, {
+        current: Buffer.alloc(0),
+        durable: Buffer.alloc(0),
+        dirtyFrom: Number.POSITIVE_INFINITY,
+      });
+    }
+    return new SimulatedHandle(this, normalized, this.generation);
+  }
+
+  async readFile(path: string): Promise<Buffer | null> {
+    await this.yieldTurn();
+    const file = this.files.get(posix.normalize(path));
+    return file ? Buffer.from(file.current) : null;
+  }
+
+  async writeFileAtomic(path: string, data: Buffer): Promise<void> {
+    await this.yieldTurn();
+    const normalized = posix.normalize(path);
+    this.requireDirectory(posix.dirname(normalized));
+    this.files.set(normalized, {
+      current: Buffer.from(data),
+      durable: Buffer.from(data),
+      dirtyFrom: Number.POSITIVE_INFINITY,
+    });
+  }
+
+  async exists(path: string): Promise<boolean> {
+    await this.yieldTurn();
+    const normalized = posix.normalize(path);
+    return this.files.has(normalized) || this.directories.has(normalized);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.yieldTurn();
+    const source = posix.normalize(from);
+    const target = posix.normalize(to);
+    const file = this.files.get(source);
+    if (file) {
+      this.files.delete(source);
+      this.files.set(target, file);
+      return;
+    }
+    if (!this.directories.has(source)) throw errno('ENOENT', `no such file: ${source}`);
+    for (const directory of [...this.directories]) {
+      if (directory === source || directory.startsWith(`${source}/`)) {
+        this.directories.delete(directory);
+        this.directories.add(target + directory.slice(source.length));
+      }
+    }
+    for (const [path, entry] of [...this.files]) {
+      if (path.startsWith(`${source}/`)) {
+        this.files.delete(path);
+        this.files.set(target + path.slice(source.length), entry);
+      }
+    }
+  }
+
+  async removeFile(path: string): Promise<void> {
+    await this.yieldTurn();
+    this.files.delete(posix.normalize(path));
+  }
+
+  async removeDirectory(path: string): Promise<void> {
+    await this.yieldTurn();
+    const normalized = posix.normalize(path);
+    for (const directory of [...this.directories]) {
+      if (directory === normalized || directory.startsWith(`${normalized}/`))
+        this.directories.delete(directory);
+    }
+    for (const file of [...this.files.keys()]) {
+      if (file.startsWith(`${normalized}/`)) this.files.delete(file);
+    }
+  }
+
+  async makeDirectory(path: string): Promise<void> {
+    await this.yieldTurn();
+    let current = posix.normalize(path);
+    while (current !== '/' && current !== '.') {
+      this.directories.add(current);
+      current = posix.dirname(current);
+    }
+  }
+
+  async listDirectory(path: string): Promise<string[]> {
+    await this.yieldTurn();
+    const normalized = posix.normalize(path);
+    const names = new Set<string>();
+    for (const entry of [...this.files.keys(), ...this.directories]) {
+      if (posix.dirname(entry) === normalized && entry !== normalized)
+        names.add(posix.basename(entry));
+    }
+    return [...names].sort();
+  }
+
+  async syncDirectory(_path: string): Promise<void> {
+    await this.yieldTurn();
+  }
+
+  /** Power loss: see the file comment. Every handle opened before becomes unusable. */
+  crash(options: CrashOptions): void {
+    this.generation++;
+    const tearProbability = options.tearProbability ?? 0.3;
+    for (const file of this.files.values()) {
+      if (file.dirtyFrom === Number.POSITIVE_INFINITY) continue;
+      file.current = survivingContent(file, options.random, tearProbability);
+      file.durable = Buffer.from(file.current);
+      file.dirtyFrom = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Test helper: overwrite bytes of a file directly (both views), e.g. to corrupt a segment. */
+  corrupt(path: string, position: number, bytes: Buffer): void {
+    const file = this.files.get(posix.normalize(path));
+    if (!file) throw errno('ENOENT', path);
+    const length = Math.max(file.current.length, position + bytes.length);
+    const next = Buffer.alloc(length);
+    file.current.copy(next);
+    bytes.copy(next, position);
+    file.current = next;
+    file.durable = Buffer.from(next);
+  }
+
+  fileSizeBytes(path: string): number | undefined {
+    return this.files.get(posix.normalize(path))?.current.length;
+  }
+
+  private requireDirectory(path: string): void {
+    if (!this.directories.has(path)) throw errno('ENOENT', `no such directory: ${path}`);
+  }
+}
+
+function survivingContent(
+  file: SimulatedFile,
+  random: RandomSource,
+  tearProbability: number,
+): Buffer {
+  const stable = file.dirtyFrom;
+  if (random() < 0.2) return Buffer.from(file.durable);
+  const unsynced = file.current.length - stable;
+  const kept = unsynced <= 0 ? 0 : Math.floor(random() * (unsynced + 1));
+  const result = Buffer.from(file.current.subarray(0, stable + kept));
+  if (random() >= tearProbability) return result;
+  if (random() < 0.5 && kept > 0) {
+    const scrambled = Math.min(kept, 1 + Math.floor(random() * 16));
+    for (let index = result.length - scrambled; index < result.length; index++) {
+      result[index] = Math.floor(random() * 256);
+    }
+    return result;
+  }
+  const garbage = Buffer.alloc(1 + Math.floor(random() * 100));
+  for (let index = 0; index < garbage.length; index++) garbage[index] = Math.floor(random() * 256);
+  return Buffer.concat([result, garbage]);
+}
+
+function errno(code: string, message: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
+  error.code = code;
+  return error;
+}

@@ -1,0 +1,324 @@
+// The storage conformance suite: the same behaviour asserted against every PartitionLog
+// implementation (memory and file). Each implementation's test file calls `describeConformance`.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LogConfig } from '../config.js';
+import { OffsetOutOfRangeError } from '../errors.js';
+import type { LogManager, PartitionLog } from '../types.js';
+import { listOffsetsTimestamp } from '../types.js';
+import {
+  batchBaseOffsets,
+  decodeAll,
+  type ManualClock,
+  makeBatch,
+  makeSimpleBatch,
+} from './batches.js';
+
+export interface ConformanceHarness {
+  manager: LogManager;
+  clock: ManualClock;
+  /** Closes and reopens the manager (file: from disk; memory: returns the same manager). */
+  reopen?: () => Promise<LogManager>;
+  cleanup: () => Promise<void>;
+}
+
+export type HarnessFactory = (defaultConfig?: Partial<LogConfig>) => Promise<ConformanceHarness>;
+
+async function withLog(
+  factory: HarnessFactory,
+  config: Partial<LogConfig>,
+  body: (log: PartitionLog, harness: ConformanceHarness) => Promise<void>,
+): Promise<void> {
+  const harness = await factory(config);
+  try {
+    const log = await harness.manager.createLog('topic-a', 0, config);
+    await body(log, harness);
+  } finally {
+    await harness.cleanup();
+  }
+}
+
+async function readAll(log: PartitionLog, from: bigint, maxOffset?: bigint): Promise<Buffer[]> {
+  const result: Buffer[] = [];
+  let offset = from;
+  const end = maxOffset ?? log.logEndOffset;
+  while (offset < end) {
+    const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: end, minOneBatch: true });
+    if (read.buffers.length === 0) break;
+    result.push(...read.buffers);
+    const records = decodeAll(read.buffers);
+    offset = records[records.length - 1].offset + 1n;
+  }
+  return result;
+}
+
+export function describeConformance(name: string, factory: HarnessFactory): void {
+  describe(`PartitionLog conformance: ${name}`, () => {
+    it('assigns contiguous offsets and reads back exactly what was appended', async () => {
+      await withLog(factory, {}, async (log) => {
+        const first = await log.append(makeSimpleBatch(3, 'a'), {
+          durability: 'fsync',
+          leaderEpoch: 0,
+        });
+        const second = await log.append(makeSimpleBatch(2, 'b'), {
+          durability: 'write',
+          leaderEpoch: 0,
+        });
+        assert.equal(first.baseOffset, 0n);
+        assert.equal(first.lastOffset, 2n);
+        assert.equal(second.baseOffset, 3n);
+        assert.equal(second.lastOffset, 4n);
+        assert.equal(log.logEndOffset, 5n);
+        const records = decodeAll(await readAll(log, 0n));
+        assert.deepEqual(
+          records.map((record) => record.offset),
+          [0n, 1n, 2n, 3n, 4n],
+        );
+        assert.deepEqual(
+          records.map((record) => record.value),
+          ['a-0', 'a-1', 'a-2', 'b-0', 'b-1'],
+        );
+        const middle = await log.read(4n, { maxBytes: 1 << 20 });
+        assert.deepEqual(batchBaseOffsets(middle.buffers), [3n]);
+      });
+    });
+
+    it('assigns offsets in call order under concurrent appends', async () => {
+      await withLog(factory, {}, async (log) => {
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, index) =>
+            log.append(makeSimpleBatch(1 + (index % 3), `c${index}`), {
+              durability: index % 2 ? 'fsync' : 'write',
+              leaderEpoch: 0,
+            }),
+          ),
+        );
+        let expected = 0n;
+        for (const [index, result] of results.entries()) {
+          assert.equal(result.baseOffset, expected);
+          expected += BigInt(1 + (index % 3));
+        }
+        assert.equal(log.logEndOffset, expected);
+        assert.equal(decodeAll(await readAll(log, 0n)).length, Number(expected));
+      });
+    });
+
+    it('rejects reads outside [logStartOffset, logEndOffset] and returns nothing at the end', async () => {
+      await withLog(factory, {}, async (log) => {
+        await log.append(makeSimpleBatch(2, 'a'), { durability: 'write', leaderEpoch: 0 });
+        await assert.rejects(log.read(3n, { maxBytes: 1000 }), OffsetOutOfRangeError);
+        await assert.rejects(log.read(-1n, { maxBytes: 1000 }), OffsetOutOfRangeError);
+        assert.deepEqual(await log.read(2n, { maxBytes: 1000 }), { buffers: [], sizeBytes: 0 });
+      });
+    });
+
+    it('bounds reads by maxBytes, minOneBatch and maxOffset', async () => {
+      await withLog(factory, {}, async (log) => {
+        const batch = makeSimpleBatch(4, 'x');
+        for (let index = 0; index < 4; index++)
+          await log.append(Buffer.from(batch), { durability: 'write', leaderEpoch: 0 });
+        const small = await log.read(0n, { maxBytes: batch.length - 1 });
+        assert.equal(small.sizeBytes, 0);
+        const one = await log.read(0n, { maxBytes: batch.length - 1, minOneBatch: true });
+        assert.equal(one.sizeBytes, batch.length);
+        const two = await log.read(1n, { maxBytes: batch.length * 2 + 10 });
+        assert.deepEqual(batchBaseOffsets(two.buffers), [0n, 4n]);
+        const bounded = await log.read(0n, { maxBytes: 1 << 20, maxOffset: 8n });
+        assert.deepEqual(batchBaseOffsets(bounded.buffers), [0n, 4n]);
+        const partialBatch = await log.read(0n, { maxBytes: 1 << 20, maxOffset: 7n });
+        assert.deepEqual(batchBaseOffsets(partialBatch.buffers), [0n]);
+      });
+    });
+
+    it('finds offsets by timestamp (ListOffsets)', async () => {
+      await withLog(factory, {}, async (log) => {
+        await log.append(makeBatch([{ key: 'a', value: '1', timestamp: 100n }]), {
+          durability: 'write',
+          leaderEpoch: 3,
+        });
+        await log.append(makeBatch([{ key: 'b', value: '2', timestamp: 300n }]), {
+          durability: 'write',
+          leaderEpoch: 3,
+        });
+        await log.append(makeBatch([{ key: 'c', value: '3', timestamp: 200n }]), {
+          durability: 'write',
+          leaderEpoch: 4,
+        });
+        assert.deepEqual(await log.offsetForTimestamp(listOffsetsTimestamp.earliest), {
+          offset: 0n,
+          timestamp: -1n,
+          leaderEpoch: 3,
+        });
+        assert.deepEqual(await log.offsetForTimestamp(listOffsetsTimestamp.latest), {
+          offset: 3n,
+          timestamp: -1n,
+          leaderEpoch: 4,
+        });
+        assert.deepEqual(await log.offsetForTimestamp(listOffsetsTimestamp.maxTimestamp), {
+          offset: 1n,
+          timestamp: 300n,
+          leaderEpoch: 3,
+        });
+        assert.equal((await log.offsetForTimestamp(50n))?.offset, 0n);
+        assert.equal((await log.offsetForTimestamp(150n))?.offset, 1n);
+        assert.equal((await log.offsetForTimestamp(300n))?.offset, 1n);
+        assert.equal(await log.offsetForTimestamp(301n), null);
+      });
+    });
+
+    it('advances the log start offset with deleteRecordsBefore', async () => {
+      await withLog(factory, { segmentBytes: 200 }, async (log) => {
+        for (let index = 0; index < 6; index++)
+          await log.append(makeSimpleBatch(2, `d${index}`), {
+            durability: 'write',
+            leaderEpoch: 0,
+          });
+        assert.equal(await log.deleteRecordsBefore(5n), 5n);
+        assert.equal(log.logStartOffset, 5n);
+        await assert.rejects(log.read(4n, { maxBytes: 1000 }), OffsetOutOfRangeError);
+        const records = decodeAll(await readAll(log, 5n));
+        assert.ok(records.some((record) => record.offset === 5n));
+        assert.equal(records.at(-1)?.offset, 11n);
+        await assert.rejects(log.deleteRecordsBefore(13n), OffsetOutOfRangeError);
+      });
+    });
+
+    it('truncates to an offset and continues from there', async () => {
+      await withLog(factory, { segmentBytes: 250 }, async (log) => {
+        for (let index = 0; index < 6; index++)
+          await log.append(makeSimpleBatch(2, `t${index}`), {
+            durability: 'write',
+            leaderEpoch: index < 3 ? 1 : 2,
+          });
+        log.setHighWatermark(12n);
+        await log.truncateTo(6n);
+        assert.equal(log.logEndOffset, 6n);
+        assert.equal(log.highWatermark, 6n);
+        assert.deepEqual(log.leaderEpochEntries(), [{ epoch: 1, startOffset: 0n }]);
+        const result = await log.append(makeSimpleBatch(1, 'new'), {
+          durability: 'fsync',
+          leaderEpoch: 3,
+        });
+        assert.equal(result.baseOffset, 6n);
+        const records = decodeAll(await readAll(log, 0n));
+        assert.deepEqual(
+          records.map((record) => record.value),
+          ['t0-0', 't0-1', 't1-0', 't1-1', 't2-0', 't2-1', 'new-0'],
+        );
+      });
+    });
+
+    it('answers OffsetForLeaderEpoch from the epoch cache', async () => {
+      await withLog(factory, {}, async (log) => {
+        await log.append(makeSimpleBatch(2, 'e'), { durability: 'write', leaderEpoch: 1 });
+        await log.append(makeSimpleBatch(3, 'e'), { durability: 'write', leaderEpoch: 3 });
+        await log.beginLeaderEpoch(5);
+        assert.deepEqual(log.leaderEpochEntries(), [
+          { epoch: 1, startOffset: 0n },
+          { epoch: 3, startOffset: 2n },
+          { epoch: 5, startOffset: 5n },
+        ]);
+        assert.deepEqual(log.endOffsetForEpoch(1), { leaderEpoch: 1, endOffset: 2n });
+        assert.deepEqual(log.endOffsetForEpoch(2), { leaderEpoch: 1, endOffset: 2n });
+        assert.deepEqual(log.endOffsetForEpoch(5), { leaderEpoch: 5, endOffset: 5n });
+        assert.deepEqual(log.endOffsetForEpoch(0), { leaderEpoch: 0, endOffset: 0n });
+        assert.deepEqual(log.endOffsetForEpoch(9), { leaderEpoch: -1, endOffset: -1n });
+      });
+    });
+
+    it('keeps offsets and epochs of follower appends', async () => {
+      await withLog(factory, {}, async (log) => {
+        const batch = makeSimpleBatch(2, 'f');
+        batch.writeBigInt64BE(0n, 0);
+        batch.writeInt32BE(7, 12);
+        await log.appendAsFollower(batch, { durability: 'write' });
+        const next = makeSimpleBatch(1, 'g');
+        next.writeBigInt64BE(2n, 0);
+        next.writeInt32BE(8, 12);
+        await log.appendAsFollower(next, { durability: 'fsync' });
+        assert.equal(log.logEndOffset, 3n);
+        assert.deepEqual(log.leaderEpochEntries(), [
+          { epoch: 7, startOffset: 0n },
+          { epoch: 8, startOffset: 2n },
+        ]);
+        await assert.rejects(log.appendAsFollower(next, { durability: 'write' }));
+      });
+    });
+
+    it('wakes a long-poll waiter when data arrives and times out otherwise', async () => {
+      await withLog(factory, {}, async (log) => {
+        assert.equal(await log.waitForData(0n, { bound: 'logEnd', timeoutMs: 10 }), false);
+        const waiting = log.waitForData(0n, { bound: 'highWatermark', timeoutMs: 5000 });
+        await log.append(makeSimpleBatch(1, 'w'), { durability: 'write', leaderEpoch: 0 });
+        log.setHighWatermark(log.logEndOffset);
+        assert.equal(await waiting, true);
+      });
+    });
+
+    it('stamps LogAppendTime when configured', async () => {
+      await withLog(factory, { messageTimestampType: 'LogAppendTime' }, async (log, harness) => {
+        const result = await log.append(makeSimpleBatch(2, 'l', 5n), {
+          durability: 'write',
+          leaderEpoch: 0,
+        });
+        assert.equal(result.logAppendTimeMs, BigInt(harness.clock.nowMs()));
+        const records = decodeAll((await log.read(0n, { maxBytes: 10000 })).buffers);
+        assert.deepEqual(
+          records.map((record) => record.timestamp),
+          [result.logAppendTimeMs, result.logAppendTimeMs],
+        );
+      });
+    });
+
+    it('deletes by retention.bytes and retention.ms but never unreadable data', async () => {
+      await withLog(
+        factory,
+        { segmentBytes: 120, retentionBytes: -1, retentionMs: 60_000 },
+        async (log, harness) => {
+          const now = BigInt(harness.clock.nowMs());
+          for (let index = 0; index < 5; index++) {
+            await log.append(
+              makeBatch([{ key: 'k', value: `old${index}`, timestamp: now - 120_000n }]),
+              { durability: 'write', leaderEpoch: 0 },
+            );
+          }
+          for (let index = 0; index < 3; index++) {
+            await log.append(makeBatch([{ key: 'k', value: `new${index}`, timestamp: now }]), {
+              durability: 'write',
+              leaderEpoch: 0,
+            });
+          }
+          await log.enforceRetention();
+          assert.equal(log.logStartOffset, 5n);
+          assert.deepEqual(
+            decodeAll(await readAll(log, log.logStartOffset)).map((record) => record.value),
+            ['new0', 'new1', 'new2'],
+          );
+          log.updateConfig({ retentionBytes: 1, retentionMs: -1 });
+          await log.enforceRetention();
+          assert.equal(log.logStartOffset, 7n);
+          assert.equal(log.logEndOffset, 8n);
+        },
+      );
+    });
+
+    it('deletes the whole log by retention.ms, keeping the log end offset', async () => {
+      await withLog(factory, { retentionMs: 1000 }, async (log, harness) => {
+        await log.append(makeSimpleBatch(3, 'r', BigInt(harness.clock.nowMs())), {
+          durability: 'write',
+          leaderEpoch: 0,
+        });
+        harness.clock.advance(5000);
+        await log.enforceRetention();
+        assert.equal(log.logStartOffset, 3n);
+        assert.equal(log.logEndOffset, 3n);
+        const next = await log.append(makeSimpleBatch(1, 's'), {
+          durability: 'write',
+          leaderEpoch: 0,
+        });
+        assert.equal(next.baseOffset, 3n);
+      });
+    });
+  });
+}
