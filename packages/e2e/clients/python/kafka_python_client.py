@@ -89,4 +89,27 @@ def consume_group(parameters):
     emit("closed", received=received)
 
 
-run({"create-topic": create_topic, "produce": produce, "consume-group": consume_group})
+def committed(parameters):
+    """The group's committed offsets (OffsetFetch) without joining it."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=parameters["bootstrap"],
+        client_id=parameters.get("clientId", "gregor-e2e-kafka-python-consumer"),
+        group_id=parameters["group"],
+        enable_auto_commit=False,
+    )
+    offsets = []
+    for partition in parameters["partitions"]:
+        offset = consumer.committed(TopicPartition(parameters["topic"], partition))
+        offsets.append({"partition": partition, "offset": -1 if offset is None else offset})
+    emit("committed-offsets", offsets=offsets)
+    consumer.close()
+
+
+run(
+    {
+        "create-topic": create_topic,
+        "produce": produce,
+        "consume-group": consume_group,
+        "committed": committed,
+    }
+)

@@ -40,7 +40,7 @@ async function apiNameResolver(): Promise<(apiKey: number) => string> {
 
 /** Broker arguments that make it advertise the proxy instead of itself. */
 export function advertiseArguments(address: { host: string; port: number }): string[] {
-  return ['--advertised-listeners', `PLAINTEXT://${address.host}:${address.port}`];
+  return ['--set', `advertised.listeners=PLAINTEXT://${address.host}:${address.port}`];
 }
 
 async function captureClient(
@@ -95,7 +95,7 @@ async function captureClient(
       mode: options.firstContactOnly ? 'first-contact' : 'full',
       clientId: names.clientId,
       topics: [names.topic],
-      groups: [names.group],
+      groups: [names.group, ...workload.internalGroups],
       frames: frames.sort(
         (a, b) =>
           a.apiKey - b.apiKey ||

@@ -50,6 +50,8 @@ export const captureRecordCount = 12;
 export const capturePartitionCount = 3;
 
 export interface CaptureWorkload {
+  /** Group ids the client library uses by itself (kafka-python's version probe sends one). */
+  internalGroups: string[];
   /** Third-party client versions, recorded in the fixture manifest. */
   describe(): string;
   /** Whether the topic must exist before the workload (the client cannot create one). */
@@ -82,6 +84,7 @@ async function runForAWhile(
 }
 
 const kcatWorkload: CaptureWorkload = {
+  internalGroups: [],
   describe: () => 'kcat 1.7.1 (Debian bookworm), librdkafka 2.0.2',
   needsTopic: true,
   async run(bootstrap, names) {
@@ -136,6 +139,7 @@ const kcatWorkload: CaptureWorkload = {
 };
 
 const confluentWorkload: CaptureWorkload = {
+  internalGroups: [],
   describe: () =>
     'confluent-kafka-python 1.7.0 (Debian bookworm python3-confluent-kafka), librdkafka 2.0.2',
   needsTopic: false,
@@ -197,6 +201,7 @@ const confluentWorkload: CaptureWorkload = {
 };
 
 const kafkaPythonWorkload: CaptureWorkload = {
+  internalGroups: ['kafka-python-default-group'],
   describe: () => 'kafka-python 2.0.2 (Debian bookworm python3-kafka)',
   needsTopic: false,
   async run(bootstrap, names) {
@@ -233,6 +238,7 @@ const kafkaPythonWorkload: CaptureWorkload = {
 };
 
 const kafkajsWorkload: CaptureWorkload = {
+  internalGroups: [],
   describe: () => 'kafkajs 2.2.4',
   needsTopic: false,
   async run(bootstrap, names) {
@@ -265,6 +271,7 @@ const kafkajsWorkload: CaptureWorkload = {
 };
 
 const platformaticWorkload: CaptureWorkload = {
+  internalGroups: [],
   describe: () => '@platformatic/kafka 1.35.0',
   needsTopic: false,
   async run(bootstrap, names) {

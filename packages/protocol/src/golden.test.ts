@@ -1,0 +1,167 @@
+/**
+ * Golden-byte fixtures: request frames recorded from real third-party clients (kcat, librdkafka's
+ * Python binding, kafka-python, kafkajs, @platformatic/kafka) by packages/e2e's recording proxy
+ * (`npm run capture-fixtures -w @gregor/e2e`). Each frame must decode, carry the api key, version,
+ * client id, topic and group names the capture used, and re-encode to identical bytes.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  decodeRequestFrame,
+  decodeResponseFrame,
+  encodeRequestFrame,
+  encodeResponseFrame,
+  getApiDescriptor,
+} from './index.js';
+
+interface CapturedFrame {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  requestFile: string;
+  responseFile?: string;
+}
+
+interface CaptureManifest {
+  client: string;
+  clientVersion: string;
+  mode: 'first-contact' | 'full';
+  clientId: string;
+  topics: string[];
+  groups: string[];
+  frames: CapturedFrame[];
+}
+
+const fixturesDirectory = new URL('../fixtures/', import.meta.url);
+const apiVersionsKey = 18;
+
+function readManifests(): CaptureManifest[] {
+  const clients = readdirSync(fixturesDirectory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  return clients.map(
+    (client) =>
+      JSON.parse(
+        readFileSync(new URL(`${client}/capture.json`, fixturesDirectory), 'utf8'),
+      ) as CaptureManifest,
+  );
+}
+
+function readFrame(manifest: CaptureManifest, file: string): Buffer {
+  return readFileSync(new URL(`${manifest.client}/${file}`, fixturesDirectory));
+}
+
+/** Collects every topic name and group id a decoded request names, whatever the api. */
+function namesIn(
+  value: unknown,
+  names: { topics: Set<string>; groups: Set<string> },
+  parentKey = '',
+): void {
+  if (Array.isArray(value)) {
+    for (const item of value) namesIn(item, names, parentKey);
+    return;
+  }
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof field === 'string') {
+      if (key === 'groupId') names.groups.add(field);
+      if (key === 'topic' || (key === 'name' && parentKey === 'topics')) names.topics.add(field);
+    } else if (
+      Array.isArray(field) &&
+      key === 'topics' &&
+      field.every((item) => typeof item === 'string')
+    ) {
+      for (const topic of field) names.topics.add(topic as string);
+    } else {
+      namesIn(field, names, key);
+    }
+  }
+}
+
+const manifests = readManifests();
+
+test('fixtures exist for every client the capture drives', () => {
+  assert.deepEqual(
+    manifests.map((manifest) => manifest.client),
+    ['confluent-kafka-python', 'kafka-python', 'kafkajs', 'kcat', 'platformatic-kafka'],
+  );
+  for (const manifest of manifests) {
+    assert.ok(
+      manifest.frames.some((frame) => frame.apiKey === apiVersionsKey),
+      `${manifest.client} sends ApiVersions`,
+    );
+  }
+});
+
+for (const manifest of manifests) {
+  describe(`golden frames from ${manifest.clientVersion}`, () => {
+    for (const frame of manifest.frames) {
+      const apiName = getApiDescriptor(frame.apiKey)?.name ?? `api ${frame.apiKey}`;
+      test(`${apiName} v${frame.apiVersion} (${frame.requestFile})`, () => {
+        const bytes = readFrame(manifest, frame.requestFile);
+        const decoded = decodeRequestFrame(bytes);
+        assert.ok(decoded.ok, decoded.ok ? '' : `decode failed: ${decoded.error.message}`);
+        const { header, body } = decoded.value;
+        assert.equal(header.requestApiKey, frame.apiKey);
+        assert.equal(header.requestApiVersion, frame.apiVersion);
+        assert.equal(header.correlationId, frame.correlationId);
+        assert.equal(header.clientId, manifest.clientId, 'the client id the capture configured');
+
+        const names = { topics: new Set<string>(), groups: new Set<string>() };
+        namesIn(body, names);
+        for (const topic of names.topics)
+          assert.ok(manifest.topics.includes(topic), `unexpected topic ${topic}`);
+        for (const group of names.groups)
+          assert.ok(manifest.groups.includes(group), `unexpected group ${group}`);
+
+        const reencoded = Buffer.concat(encodeRequestFrame(header, body));
+        assert.equal(reencoded.readInt32BE(0), bytes.length, 'size prefix');
+        assert.deepEqual(reencoded.subarray(4), bytes, 're-encodes to identical bytes');
+
+        if (frame.responseFile !== undefined) {
+          const responseBytes = readFrame(manifest, frame.responseFile);
+          const response = decodeResponseFrame(frame.apiKey, frame.apiVersion, responseBytes);
+          assert.ok(
+            response.ok,
+            response.ok ? '' : `response decode failed: ${response.error.message}`,
+          );
+          assert.equal(response.value.header.correlationId, frame.correlationId);
+          const responseAgain = Buffer.concat(
+            encodeResponseFrame(
+              frame.apiKey,
+              frame.apiVersion,
+              frame.correlationId,
+              response.value.body,
+              response.value.header._unknownTaggedFields,
+            ),
+          );
+          assert.deepEqual(
+            responseAgain.subarray(4),
+            responseBytes,
+            'response re-encodes to identical bytes',
+          );
+        }
+      });
+    }
+  });
+}
+
+test('full captures name the topic and group the client used', () => {
+  for (const manifest of manifests.filter((entry) => entry.mode === 'full')) {
+    const names = { topics: new Set<string>(), groups: new Set<string>() };
+    for (const frame of manifest.frames) {
+      const decoded = decodeRequestFrame(readFrame(manifest, frame.requestFile));
+      if (decoded.ok) namesIn(decoded.value.body, names);
+    }
+    assert.ok(
+      names.topics.has(manifest.topics[0]),
+      `${manifest.client} frames name ${manifest.topics[0]}`,
+    );
+    assert.ok(
+      names.groups.has(manifest.groups[0]),
+      `${manifest.client} frames name ${manifest.groups[0]}`,
+    );
+  }
+});
