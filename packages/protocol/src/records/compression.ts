@@ -25,13 +25,15 @@ export interface DecompressOptions {
   outputSizeBytesMax: number;
 }
 
-/** One codec, in the wire format Kafka uses for that type (e.g. xerial-framed snappy, LZ4 frame). */
+/**
+ * One codec, in the wire format Kafka uses for that type (gzip member, raw or xerial snappy, LZ4
+ * frame, zstd frame). Sync methods exist where the library allows; the async ones always do.
+ */
 export interface CompressionCodec {
-  compress(data: Buffer): Buffer;
-  decompress(data: Buffer, options: DecompressOptions): Buffer;
-  /** Off-thread variants, when the library has them (zlib's thread pool). */
-  compressAsync?(data: Buffer): Promise<Buffer>;
-  decompressAsync?(data: Buffer, options: DecompressOptions): Promise<Buffer>;
+  compress?(data: Buffer): Buffer;
+  decompress?(data: Buffer, options: DecompressOptions): Buffer;
+  compressAsync(data: Buffer): Promise<Buffer>;
+  decompressAsync(data: Buffer, options: DecompressOptions): Promise<Buffer>;
 }
 
 export type CompressionCodecs = {

@@ -9,6 +9,7 @@ import {
   batchOffsets,
 } from './batch-header.js';
 import {
+  type CompressionCodec,
   type CompressionCodecs,
   type DecompressOptions,
   decompressedBatchSizeBytesMax,
@@ -98,12 +99,7 @@ function decodeRecord(
   };
 }
 
-function decompressSection(
-  section: Buffer,
-  compression: number,
-  codecs: CompressionCodecs | undefined,
-  options: DecompressOptions,
-): Buffer {
+function codecOf(compression: number, codecs: CompressionCodecs | undefined): CompressionCodec {
   const codec = codecs?.[compression as 1 | 2 | 3 | 4];
   if (codec === undefined) {
     throw new RecordBatchError(
@@ -112,16 +108,16 @@ function decompressSection(
       `no codec for compression type ${compression}`,
     );
   }
-  try {
-    return codec.decompress(section, options);
-  } catch (error) {
-    if (error instanceof RecordBatchError) throw error;
-    throw new RecordBatchError(
-      'decompression-failed',
-      recordErrorCode.corruptMessage,
-      `decompression failed: ${(error as Error).message}`,
-    );
-  }
+  return codec;
+}
+
+function decompressionFailed(error: unknown): RecordBatchError {
+  if (error instanceof RecordBatchError) return error;
+  return new RecordBatchError(
+    'decompression-failed',
+    recordErrorCode.corruptMessage,
+    `decompression failed: ${(error as Error).message}`,
+  );
 }
 
 /** Decodes the records of a batch whose header is already checked. */
@@ -149,12 +145,14 @@ export function decodeRecordsOf(header: BatchHeader, section: Buffer): DecodedRe
   return records;
 }
 
-/** Decodes exactly one batch: `buffer` must hold that batch and nothing else. */
-export function decodeRecordBatch(
-  buffer: Buffer,
-  codecs?: CompressionCodecs,
-  options: DecodeRecordBatchOptions = {},
-): DecodedRecordBatch {
+interface CheckedBatch {
+  header: BatchHeader;
+  compression: number;
+  section: Buffer;
+  decompressOptions: DecompressOptions;
+}
+
+function checkWholeBatch(buffer: Buffer, options: DecodeRecordBatchOptions): CheckedBatch {
   const sizeBytes = checkBatchFraming(buffer, 0);
   if (sizeBytes !== buffer.length) {
     throw new RecordBatchError(
@@ -165,14 +163,62 @@ export function decodeRecordBatch(
     );
   }
   const header = checkBatchAt(buffer, 0, sizeBytes, 'internal', options.verifyCrc ?? true);
-  const compression = header.attributes & batchAttributes.compressionMask;
-  let section = buffer.subarray(batchHeaderSizeBytes, sizeBytes);
-  if (compression !== 0) {
-    section = decompressSection(section, compression, codecs, {
+  return {
+    header,
+    compression: header.attributes & batchAttributes.compressionMask,
+    section: buffer.subarray(batchHeaderSizeBytes, sizeBytes),
+    decompressOptions: {
       outputSizeBytesMax: options.decompressedSizeBytesMax ?? decompressedBatchSizeBytesMax,
-    });
+    },
+  };
+}
+
+/**
+ * Decodes exactly one batch: `buffer` must hold that batch and nothing else. A compressed batch
+ * needs a codec with a sync `decompress` (all default codecs have one).
+ */
+export function decodeRecordBatch(
+  buffer: Buffer,
+  codecs?: CompressionCodecs,
+  options: DecodeRecordBatchOptions = {},
+): DecodedRecordBatch {
+  const checked = checkWholeBatch(buffer, options);
+  let section = checked.section;
+  if (checked.compression !== 0) {
+    const codec = codecOf(checked.compression, codecs);
+    if (codec.decompress === undefined) {
+      throw new RecordBatchError(
+        'bad-compression',
+        recordErrorCode.unsupportedCompressionType,
+        `compression type ${checked.compression} is async-only: use decodeRecordBatchAsync`,
+      );
+    }
+    try {
+      section = codec.decompress(section, checked.decompressOptions);
+    } catch (error) {
+      throw decompressionFailed(error);
+    }
   }
-  return { header, records: decodeRecordsOf(header, section) };
+  return { header: checked.header, records: decodeRecordsOf(checked.header, section) };
+}
+
+/** Like decodeRecordBatch, decompressing off the event loop where the codec can. */
+export async function decodeRecordBatchAsync(
+  buffer: Buffer,
+  codecs?: CompressionCodecs,
+  options: DecodeRecordBatchOptions = {},
+): Promise<DecodedRecordBatch> {
+  const checked = checkWholeBatch(buffer, options);
+  let section = checked.section;
+  if (checked.compression !== 0) {
+    const codec = codecOf(checked.compression, codecs);
+    try {
+      section = await codec.decompressAsync(section, checked.decompressOptions);
+    } catch (error) {
+      throw decompressionFailed(error);
+    }
+  }
+  return { header: checked.header, records: decodeRecordsOf(checked.header, section) };
 }
 
 export interface BatchSlice {

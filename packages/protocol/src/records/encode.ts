@@ -7,7 +7,7 @@ import {
   batchLogOverheadBytes,
   batchOffsets,
 } from './batch-header.js';
-import { type CompressionCodecs, CompressionType } from './compression.js';
+import { type CompressionCodec, type CompressionCodecs, CompressionType } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { RecordBatchError, recordErrorCode } from './errors.js';
 import { varintSizeBytes, varlongSizeBytes, writeVarint, writeVarlong } from './varint.js';
@@ -185,8 +185,13 @@ function lastOffsetDeltaOf(options: EncodeRecordBatchOptions): number {
   return records[records.length - 1].offsetDelta ?? records.length - 1;
 }
 
-/** Encodes one batch into a single Buffer with a valid CRC. */
-export function encodeRecordBatch(options: EncodeRecordBatchOptions): Buffer {
+interface BatchPlan {
+  layout: RecordLayout;
+  fields: HeaderFields;
+  compression: CompressionType;
+}
+
+function planBatch(options: EncodeRecordBatchOptions): BatchPlan {
   const records = options.records;
   const compression = options.compression ?? CompressionType.none;
   const baseTimestamp = options.baseTimestamp ?? records[0]?.timestamp ?? noTimestamp;
@@ -198,13 +203,14 @@ export function encodeRecordBatch(options: EncodeRecordBatchOptions): Buffer {
     maxTimestamp: options.maxTimestamp ?? layout.maxTimestamp,
     recordsCount: records.length,
   };
-  if (compression === CompressionType.none) {
-    const buffer = Buffer.allocUnsafe(batchHeaderSizeBytes + layout.recordsSizeBytes);
-    writeRecords(buffer, batchHeaderSizeBytes, records, layout);
-    writeHeader(buffer, options, fields);
-    return buffer;
-  }
-  const codec = options.codecs?.[compression];
+  return { layout, fields, compression };
+}
+
+function codecFor(
+  options: EncodeRecordBatchOptions,
+  compression: CompressionType,
+): CompressionCodec {
+  const codec = options.codecs?.[compression as Exclude<CompressionType, 0>];
   if (codec === undefined) {
     throw new RecordBatchError(
       'bad-compression',
@@ -212,11 +218,56 @@ export function encodeRecordBatch(options: EncodeRecordBatchOptions): Buffer {
       `no codec for compression type ${compression}`,
     );
   }
-  const plain = Buffer.allocUnsafe(layout.recordsSizeBytes);
-  writeRecords(plain, 0, records, layout);
-  const compressed = codec.compress(plain);
+  return codec;
+}
+
+function uncompressedBatch(options: EncodeRecordBatchOptions, plan: BatchPlan): Buffer {
+  const buffer = Buffer.allocUnsafe(batchHeaderSizeBytes + plan.layout.recordsSizeBytes);
+  writeRecords(buffer, batchHeaderSizeBytes, options.records, plan.layout);
+  writeHeader(buffer, options, plan.fields);
+  return buffer;
+}
+
+function plainRecords(options: EncodeRecordBatchOptions, plan: BatchPlan): Buffer {
+  const plain = Buffer.allocUnsafe(plan.layout.recordsSizeBytes);
+  writeRecords(plain, 0, options.records, plan.layout);
+  return plain;
+}
+
+function compressedBatch(
+  options: EncodeRecordBatchOptions,
+  plan: BatchPlan,
+  compressed: Buffer,
+): Buffer {
   const buffer = Buffer.allocUnsafe(batchHeaderSizeBytes + compressed.length);
   compressed.copy(buffer, batchHeaderSizeBytes);
-  writeHeader(buffer, options, fields);
+  writeHeader(buffer, options, plan.fields);
   return buffer;
+}
+
+/**
+ * Encodes one batch into a single Buffer with a valid CRC. With compression, the codec must have
+ * a sync `compress` (gzip, snappy, lz4); otherwise use encodeRecordBatchAsync.
+ */
+export function encodeRecordBatch(options: EncodeRecordBatchOptions): Buffer {
+  const plan = planBatch(options);
+  if (plan.compression === CompressionType.none) return uncompressedBatch(options, plan);
+  const codec = codecFor(options, plan.compression);
+  if (codec.compress === undefined) {
+    throw new RecordBatchError(
+      'bad-compression',
+      recordErrorCode.unsupportedCompressionType,
+      `compression type ${plan.compression} is async-only: use encodeRecordBatchAsync`,
+    );
+  }
+  return compressedBatch(options, plan, codec.compress(plainRecords(options, plan)));
+}
+
+/** Like encodeRecordBatch, compressing off the event loop where the codec can. */
+export async function encodeRecordBatchAsync(options: EncodeRecordBatchOptions): Promise<Buffer> {
+  const plan = planBatch(options);
+  if (plan.compression === CompressionType.none) return uncompressedBatch(options, plan);
+  const codec = codecFor(options, plan.compression);
+  const compressed = await codec.compressAsync(plainRecords(options, plan));
+  return compressedBatch(options, plan, compressed);
 }
