@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes packages/compression/fixtures/: compressed payloads and whole record batches made by
 implementations independent of ours (Python's zlib, python-snappy, python-lz4, python-zstandard,
-the lz4 and zstd command-line tools, and kafka-python 2.0.2's record batch builder), for the
-tests to decode. Run by hand with Debian's /usr/bin/python3 (python3-snappy, python3-lz4,
+the lz4 and zstd command-line tools, kafka-python 2.0.2's record batch builder, and librdkafka
+2.0.2 through confluent-kafka-python: batches it produced into its own mock cluster, fetched back
+raw over the wire by kafka-python), for the tests to decode. Run by hand with Debian's /usr/bin/python3 (python3-snappy, python3-lz4,
 python3-zstandard, python3-kafka, lz4, zstd); the tests read only the files it writes."""
 
 import gzip
@@ -83,6 +84,37 @@ def build_batch(compression, records, transactional, producer):
     return bytes(builder.build())
 
 
+def librdkafka_records():
+    return [{'key': ('key-%d' % index).encode(), 'value': ('{"n":%d,"pad":"%s"}' % (index, 'xyz' * 30)).encode(),
+             'headers': [('trace', ('t%d' % index).encode())], 'timestamp': 1700000000000 + index}
+            for index in range(120)]
+
+
+def librdkafka_fetch(compression, idempotent):
+    """Produces with librdkafka into its mock cluster, then fetches partition 0's raw bytes."""
+    import time
+    import confluent_kafka
+    from kafka.client_async import KafkaClient
+    from kafka.protocol.fetch import FetchRequest
+    producer = confluent_kafka.Producer({
+        'test.mock.num.brokers': 1, 'compression.codec': compression, 'linger.ms': 100,
+        'enable.idempotence': idempotent, 'log_level': 0})
+    for record in librdkafka_records():
+        producer.produce('fixtures', value=record['value'], key=record['key'], headers=record['headers'],
+                         timestamp=record['timestamp'], partition=0)
+    producer.flush(10)
+    broker = list(producer.list_topics(timeout=5).brokers.values())[0]
+    client = KafkaClient(bootstrap_servers='%s:%d' % (broker.host, broker.port), api_version=(2, 0, 0))
+    deadline = time.time() + 10
+    while not client.ready(broker.id) and time.time() < deadline:
+        client.poll(timeout_ms=100)
+    future = client.send(broker.id, FetchRequest[4](-1, 100, 1, 10 << 20, 0, [('fixtures', [(0, 0, 8 << 20)])]))
+    client.poll(future=future, timeout_ms=5000)
+    records = bytes(future.value.topics[0][1][0][-1])
+    client.close()
+    return records, confluent_kafka.libversion()[0]
+
+
 def hexed(value):
     return None if value is None else value.hex()
 
@@ -108,10 +140,23 @@ def main():
                 handle.write(data)
             batches[file] = {'compression': compression, 'transactional': transactional,
                              'producerId': producer[0], 'producerEpoch': producer[1], 'baseSequence': producer[2]}
+    librdkafka = {}
+    for compression in ['none', 'gzip', 'snappy', 'lz4', 'zstd']:
+        for idempotent in (False, True):
+            data, version = librdkafka_fetch(compression, idempotent)
+            file = 'batches-librdkafka-%s-%s%s.bin' % (version, compression, '-idempotent' if idempotent else '')
+            with open(os.path.join(OUT, file), 'wb') as handle:
+                handle.write(data)
+            librdkafka[file] = {'compression': ['none', 'gzip', 'snappy', 'lz4', 'zstd'].index(compression),
+                                'idempotent': idempotent}
     manifest = {
         'generator': 'scripts/make-fixtures.py (kafka-python %s)' % __import__('kafka').__version__,
         'codecs': codecs,
         'batches': batches,
+        'librdkafkaBatches': librdkafka,
+        'librdkafkaRecords': [{'timestamp': r['timestamp'], 'key': r['key'].hex(), 'value': r['value'].hex(),
+                               'headers': [{'key': k, 'value': v.hex()} for k, v in r['headers']]}
+                              for r in librdkafka_records()],
         'records': [{'offsetDelta': r['offsetDelta'], 'timestamp': r['timestamp'], 'key': hexed(r['key']),
                      'value': hexed(r['value']),
                      'headers': [{'key': k, 'value': hexed(v)} for k, v in r['headers']]} for r in records],

@@ -11,6 +11,7 @@ import {
   type DecodedRecord,
   decodeRecordBatch,
   decodeRecordBatchAsync,
+  decodeRecordBatches,
   encodeRecordBatch,
   encodeRecordBatchAsync,
   type RecordInput,
@@ -36,6 +37,8 @@ interface FixtureBatch {
 const fixtures = new URL('../fixtures/', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', fixtures), 'utf8')) as {
   batches: Record<string, FixtureBatch>;
+  librdkafkaBatches: Record<string, { compression: number; idempotent: boolean }>;
+  librdkafkaRecords: Omit<FixtureRecord, 'offsetDelta'>[];
   records: FixtureRecord[];
 };
 const fromHex = (value: string | null) => (value === null ? null : Buffer.from(value, 'hex'));
@@ -78,6 +81,36 @@ describe('batches written by kafka-python 2.0.2', () => {
       assert.equal(header.baseSequence, expected.baseSequence);
       assertRecords(decoded.records, header.baseOffset);
       assertRecords((await decodeRecordBatchAsync(batch, defaultCompressionCodecs)).records, 0n);
+    });
+  }
+});
+
+describe('batches written by librdkafka 2.0.2 (fetched raw from its mock cluster)', () => {
+  for (const [file, expected] of Object.entries(manifest.librdkafkaBatches)) {
+    test(file, () => {
+      const buffer = readFileSync(new URL(file, fixtures));
+      assert.ok(validateRecordBatches(buffer).ok);
+      const batches = decodeRecordBatches(buffer, defaultCompressionCodecs);
+      assert.ok(batches.length >= 1);
+      const records = batches.flatMap((batch) => batch.records);
+      for (const batch of batches) {
+        assert.equal(
+          batch.header.attributes & batchAttributes.compressionMask,
+          expected.compression,
+        );
+        assert.equal(batch.header.producerId >= 0n, expected.idempotent);
+      }
+      records.forEach((record, index) => {
+        const wanted = manifest.librdkafkaRecords[index];
+        assert.equal(record.offset, BigInt(index));
+        assert.equal(record.timestamp, BigInt(wanted.timestamp));
+        assert.deepEqual(record.key, fromHex(wanted.key));
+        assert.deepEqual(record.value, fromHex(wanted.value));
+        assert.deepEqual(
+          record.headers,
+          wanted.headers.map((header) => ({ key: header.key, value: fromHex(header.value) })),
+        );
+      });
     });
   }
 });
