@@ -674,6 +674,7 @@ export class ClassicProtocol {
       case 'Stable':
       case 'CompletingRebalance':
         this.maybePrepareRebalance(group, `member ${memberId} left`);
+        this.tryCompleteJoin(group);
         break;
       default:
         break;

@@ -56,10 +56,7 @@ export class ConsumerGroupMember {
   }
 
   subscribesTo(topic: TopicName): boolean {
-    return (
-      this.subscribedTopicNames.includes(topic) ||
-      this.compiledRegex?.test(topic) === true
-    );
+    return this.subscribedTopicNames.includes(topic) || this.compiledRegex?.test(topic) === true;
   }
 
   cancelTimers(): void {

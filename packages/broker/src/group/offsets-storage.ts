@@ -1,0 +1,48 @@
+/**
+ * `__consumer_offsets` on the broker's storage: the topic comes from the topic manager (created
+ * on first use as a compacted internal topic, like Kafka's auto-created offsets topic) and its
+ * partition logs from the log manager. Without a topic manager (tests, tools) the logs are used
+ * directly.
+ */
+import type { LogConfig, LogManager, PartitionLog } from '@gregor/storage';
+import type { TopicManager } from '../topics/types.js';
+import { type OffsetsTopicStorage, offsetsTopicName } from './types.js';
+
+/** offsets.topic.segment.bytes default (100 MiB) and compaction, as Kafka configures the topic. */
+export const offsetsTopicLogConfig: Partial<LogConfig> = {
+  cleanupPolicy: 'compact',
+  segmentBytes: 100 * 1024 * 1024,
+};
+
+export function offsetsTopicStorage(options: {
+  logs: LogManager;
+  topics?: Pick<TopicManager, 'get' | 'create'>;
+}): OffsetsTopicStorage {
+  const { logs, topics } = options;
+  const partitionCountOnDisk = (): number | null => {
+    let count = 0;
+    for (const log of logs.allLogs()) {
+      if (log.topic === offsetsTopicName) count = Math.max(count, log.partition + 1);
+    }
+    return count === 0 ? null : count;
+  };
+  return {
+    existingPartitionCount() {
+      if (topics !== undefined) return topics.get(offsetsTopicName)?.partitionCount ?? null;
+      return partitionCountOnDisk();
+    },
+    async partitionLog(partition, partitionCount): Promise<PartitionLog> {
+      if (topics !== undefined && topics.get(offsetsTopicName) === undefined) {
+        await topics.create({
+          name: offsetsTopicName,
+          partitionCount,
+          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024) },
+        });
+      }
+      return (
+        logs.getLog(offsetsTopicName, partition) ??
+        (await logs.createLog(offsetsTopicName, partition, offsetsTopicLogConfig))
+      );
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Helpers for the coordinator's tests: a manual clock whose timers fire only when the test
+ * advances time, and a topic view over a fixed list of topics.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import type { TopicInfo } from '../topics/types.js';
+import type { TopicMetadataView } from './types.js';
+
+interface PendingTimer {
+  dueMs: number;
+  sequence: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+export class ManualClock implements Clock {
+  private timeMs: number;
+  private sequence = 0;
+  private timers: PendingTimer[] = [];
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.timeMs = startMs;
+  }
+
+  wallMs(): number {
+    return this.timeMs;
+  }
+
+  monotonicMs(): number {
+    return this.timeMs;
+  }
+
+  schedule(delayMs: number, callback: () => void): TimerHandle {
+    const timer: PendingTimer = {
+      dueMs: this.timeMs + Math.max(0, delayMs),
+      sequence: this.sequence++,
+      callback,
+      cancelled: false,
+    };
+    this.timers.push(timer);
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  /** Moves time forward, firing due timers in order (timers scheduled meanwhile included). */
+  advance(durationMs: number): void {
+    const endMs = this.timeMs + durationMs;
+    for (;;) {
+      this.timers = this.timers.filter((timer) => !timer.cancelled);
+      let next: PendingTimer | undefined;
+      for (const timer of this.timers) {
+        if (timer.dueMs > endMs) continue;
+        if (
+          next === undefined ||
+          timer.dueMs < next.dueMs ||
+          (timer.dueMs === next.dueMs && timer.sequence < next.sequence)
+        ) {
+          next = timer;
+        }
+      }
+      if (next === undefined) break;
+      this.timeMs = Math.max(this.timeMs, next.dueMs);
+      next.cancelled = true;
+      next.callback();
+    }
+    this.timeMs = endMs;
+  }
+
+  pendingTimers(): number {
+    return this.timers.filter((timer) => !timer.cancelled).length;
+  }
+}
+
+export function staticTopics(
+  topics: readonly { name: string; partitionCount: number; topicId?: string; internal?: boolean }[],
+): TopicMetadataView & { add(name: string, partitionCount: number): TopicInfo } {
+  const byName = new Map<string, TopicInfo>();
+  const add = (name: string, partitionCount: number, topicId?: string, internal = false) => {
+    const info: TopicInfo = {
+      name,
+      topicId: topicId ?? Buffer.from(name.padEnd(16, '_').slice(0, 16)).toString('base64url'),
+      partitionCount,
+      internal,
+      configs: {},
+      createdAtMs: 0,
+    };
+    byName.set(name, info);
+    return info;
+  };
+  for (const topic of topics) add(topic.name, topic.partitionCount, topic.topicId, topic.internal);
+  return {
+    get: (name) => byName.get(name),
+    getById: (topicId) => [...byName.values()].find((info) => info.topicId === topicId),
+    list: () => [...byName.values()],
+    add: (name, partitionCount) => add(name, partitionCount),
+  };
+}
+
+/** A ConsumerProtocolSubscription v0 (what a classic Java/kafkajs consumer sends in JoinGroup). */
+export function subscriptionMetadata(topics: readonly string[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0, 0])];
+  const count = Buffer.alloc(4);
+  count.writeInt32BE(topics.length);
+  parts.push(count);
+  for (const topic of topics) {
+    const length = Buffer.alloc(2);
+    length.writeInt16BE(Buffer.byteLength(topic));
+    parts.push(length, Buffer.from(topic));
+  }
+  parts.push(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+  return Buffer.concat(parts);
+}
+
+/** Lets promise callbacks (resolved joins, finished appends) run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let index = 0; index < rounds; index++)
+    await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Tracks a promise so a test can assert whether it has resolved yet. */
+export function track<T>(promise: Promise<T>): { done: () => boolean; value: () => T } {
+  let resolved = false;
+  let result: T;
+  promise.then((value) => {
+    resolved = true;
+    result = value;
+  });
+  return {
+    done: () => resolved,
+    value: () => {
+      if (!resolved) throw new Error('promise has not resolved');
+      return result;
+    },
+  };
+}
