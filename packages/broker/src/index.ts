@@ -1,6 +1,14 @@
+export { Broker, type BrokerOptions, type LogManagerOpenOptions } from './broker.js';
+export * from './broker-settings.js';
 export * from './clock.js';
+export * from './config/index.js';
 export { handlers } from './handlers/index.js';
 export * from './handlers/types.js';
 export * from './logging/logger.js';
+export { ConnectionFault } from './server/connection.js';
+export { FrameDecoder, FrameSizeError } from './server/frame-decoder.js';
+export { serverLimits } from './server/limits.js';
 export * from './services.js';
+export { FileTopicManager } from './topics/topic-manager.js';
+export { topicNameProblem } from './topics/topic-names.js';
 export * from './topics/types.js';

@@ -1,18 +1,20 @@
 /**
  * Everything a handler may use, injected once by broker.ts (BROKER-LAYOUT.md).
- * Placeholders typed `unknown` are replaced by their owners' types as the parts land:
- *   BrokerConfig (D2, config/), LogManager (C, @gregor/storage), GroupCoordinator (E, group/).
+ * The group coordinator placeholder is replaced by E's type when group/ lands.
  */
+
+import type { LogManager } from '@gregor/storage';
+import type { BrokerSettings } from './broker-settings.js';
 import type { Clock } from './clock.js';
+import type { BrokerConfig } from './config/index.js';
+import type { AdvertisedApi } from './handlers/api-versions.js';
+import type { FetchSessionCache } from './handlers/fetch-sessions.js';
 import type { Logger } from './logging/logger.js';
 import type { TopicManager } from './topics/types.js';
-
-// D2 replaces this line with: export type { BrokerConfig } from './config/index.js';
-export type BrokerConfig = unknown;
-// D1 replaces this line with the LogManager type from @gregor/storage when it lands.
-export type LogManagerService = unknown;
 // E replaces this line with: export type { GroupCoordinator } from './group/index.js';
 export type GroupCoordinator = unknown;
+
+export type { BrokerConfig };
 
 export interface AdvertisedListener {
   host: string;
@@ -21,7 +23,9 @@ export interface AdvertisedListener {
 
 export interface BrokerServices {
   config: BrokerConfig;
-  logs: LogManagerService;
+  /** Typed view of `config` for hot paths (D1's handlers and the server). */
+  settings: BrokerSettings;
+  logs: LogManager;
   topics: TopicManager;
   groups: GroupCoordinator;
   clock: Clock;
@@ -29,4 +33,10 @@ export interface BrokerServices {
   nodeId: number;
   clusterId: string;
   advertisedListener: AdvertisedListener;
+  /** The APIs and version ranges this broker serves (what ApiVersions advertises). */
+  supportedApis: readonly AdvertisedApi[];
+  /** KIP-227 incremental fetch sessions of this broker. */
+  fetchSessions: FetchSessionCache;
+  /** Aborted when the broker begins to stop: long polls return early. */
+  shutdownSignal: AbortSignal;
 }

@@ -4,16 +4,10 @@
  * framing, headers, ordering and errors. A handler that resolves to `undefined` sends no response
  * (Produce with acks=0).
  */
+import type { RequestHeader } from '@gregor/protocol';
 import type { BrokerServices } from '../services.js';
 
-/** Mirrors `RequestHeader` from @gregor/protocol (switched to a re-export once the codecs land). */
-export interface RequestHeader {
-  requestApiKey: number;
-  requestApiVersion: number;
-  correlationId: number;
-  clientId: string | null;
-  _unknownTaggedFields?: { tag: number; data: Buffer }[];
-}
+export type { RequestHeader };
 
 export interface ConnectionInfo {
   id: number;
@@ -35,4 +29,10 @@ export interface ApiHandler<Req = any, Res = any> {
   minVersion: number;
   maxVersion: number;
   handle(request: Req, context: RequestContext): Promise<Res | undefined> | Res | undefined;
+  /**
+   * Optional: the response that answers `request` with `errorCode` everywhere (Kafka's
+   * getErrorResponse). Used for UNSUPPORTED_VERSION and when `handle` throws; without it the
+   * server closes the connection instead.
+   */
+  errorResponse?(request: Req, errorCode: number): Res;
 }

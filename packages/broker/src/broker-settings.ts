@@ -1,0 +1,86 @@
+/**
+ * The typed broker settings the network layer and the produce/fetch handlers read on hot paths,
+ * derived from the broker configuration (config/, D2) and refreshed when it changes dynamically.
+ */
+import type { BrokerConfig } from './config/index.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface BrokerSettings {
+  /** node.id */
+  nodeId: number;
+  /** The listener we bind (first of `listeners`). */
+  listener: HostPort;
+  /** What Metadata tells clients (advertised.listeners); port 0 means "the bound port". */
+  advertisedListener: HostPort;
+  /** log.dirs, else log.dir */
+  logDirs: string[];
+  /** socket.request.max.bytes */
+  requestSizeBytesMax: number;
+  /** connections.max.idle.ms */
+  connectionIdleMsMax: number;
+  /** max.connections */
+  connectionsMax: number;
+  /** num.partitions */
+  numPartitions: number;
+  /** auto.create.topics.enable */
+  autoCreateTopicsEnable: boolean;
+  /** offsets.topic.num.partitions */
+  offsetsTopicNumPartitions: number;
+  /** offsets.topic.segment.bytes */
+  offsetsTopicSegmentBytes: number;
+  /** transaction.state.log.num.partitions */
+  transactionStateLogNumPartitions: number;
+  /** transaction.state.log.segment.bytes */
+  transactionStateLogSegmentBytes: number;
+  /** fetch.max.bytes: cap on one Fetch response */
+  fetchMaxBytes: number;
+  /** max.incremental.fetch.session.cache.slots */
+  incrementalFetchSessionCacheSlots: number;
+  /** min.incremental.fetch.session.eviction.ms */
+  incrementalFetchSessionEvictionMsMin: number;
+  /**
+   * log.message.timestamp.before.max.ms, falling back to the deprecated
+   * log.message.timestamp.difference.max.ms while it is left at "no limit" (as Kafka 3.6+ does).
+   */
+  messageTimestampBeforeMsMax: number;
+  /** log.message.timestamp.after.max.ms, same fallback. */
+  messageTimestampAfterMsMax: number;
+}
+
+// Long.MAX_VALUE as a double (configs holding it mean "no limit").
+const longMax = 2 ** 63;
+
+export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
+  const listener = config.listeners[0];
+  const advertised = config.advertisedListeners[0];
+  if (listener === undefined || advertised === undefined) {
+    throw new Error('configuration "listeners" names no listener for clients');
+  }
+  const difference = config.get('log.message.timestamp.difference.max.ms');
+  const before = config.get('log.message.timestamp.before.max.ms');
+  const after = config.get('log.message.timestamp.after.max.ms');
+  return {
+    nodeId: config.nodeId,
+    listener: { host: listener.host, port: listener.port },
+    advertisedListener: { host: advertised.host, port: advertised.port },
+    logDirs: [...config.logDirs],
+    requestSizeBytesMax: config.get('socket.request.max.bytes'),
+    connectionIdleMsMax: config.get('connections.max.idle.ms'),
+    connectionsMax: config.get('max.connections'),
+    numPartitions: config.get('num.partitions'),
+    autoCreateTopicsEnable: config.get('auto.create.topics.enable'),
+    offsetsTopicNumPartitions: config.get('offsets.topic.num.partitions'),
+    offsetsTopicSegmentBytes: config.get('offsets.topic.segment.bytes'),
+    transactionStateLogNumPartitions: config.get('transaction.state.log.num.partitions'),
+    transactionStateLogSegmentBytes: config.get('transaction.state.log.segment.bytes'),
+    fetchMaxBytes: config.get('fetch.max.bytes'),
+    incrementalFetchSessionCacheSlots: config.get('max.incremental.fetch.session.cache.slots'),
+    incrementalFetchSessionEvictionMsMin: config.get('min.incremental.fetch.session.eviction.ms'),
+    messageTimestampBeforeMsMax: before >= longMax ? difference : before,
+    messageTimestampAfterMsMax: after >= longMax ? difference : after,
+  };
+}

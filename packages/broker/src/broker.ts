@@ -1,0 +1,278 @@
+/**
+ * The single-node broker: configuration, node identity, partition logs, topics, the group
+ * coordinator and the network server, started and stopped in that order (stopped in reverse).
+ * Usable in-process (tests listen on port 0 and read `broker.port`) and by the `gregor` CLI.
+ */
+import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage';
+import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
+import { type Clock, systemClock } from './clock.js';
+import { type BrokerConfig, brokerConfigFromSources, logConfigFor } from './config/index.js';
+import { advertisedApis } from './handlers/api-versions.js';
+import { FetchSessionCache } from './handlers/fetch-sessions.js';
+import { handlers as defaultHandlers } from './handlers/index.js';
+import { singleNodeLeaderEpoch } from './handlers/partition-errors.js';
+import type { ApiHandler } from './handlers/types.js';
+import { createJsonLogger, type Logger } from './logging/logger.js';
+import { loadOrCreateNodeIdentity } from './node-identity.js';
+import { RequestRouter } from './server/request-router.js';
+import { SocketServer } from './server/socket-server.js';
+import type { BrokerServices } from './services.js';
+import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.js';
+
+export interface BrokerOptions {
+  /** A loaded configuration (the CLI loads it from file, environment and flags). */
+  config?: BrokerConfig;
+  /** Or settings by Kafka name, applied over the defaults (tests: `{ 'log.dirs': dir, listeners: 'PLAINTEXT://127.0.0.1:0' }`). */
+  settings?: Readonly<Record<string, string | number | boolean>>;
+  logger?: Logger;
+  clock?: Clock;
+  /** Storage to use instead of the file log manager over log.dirs (tests: memory logs). */
+  openLogManager?: (options: LogManagerOpenOptions) => Promise<LogManager>;
+  /** APIs to serve; defaults to every registered handler. */
+  handlers?: readonly ApiHandler[];
+}
+
+export interface LogManagerOpenOptions {
+  logDirs: string[];
+  clock: Clock;
+  logger: Logger;
+  config: BrokerConfig;
+  topicConfigs: (topic: string) => LogConfig | undefined;
+}
+
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly settings: BrokerSettings;
+  readonly services: BrokerServices;
+  /** Address the server is bound to. */
+  readonly host: string;
+  readonly port: number;
+  /** Milliseconds `start` took. */
+  readonly startupMs: number;
+
+  private readonly server: SocketServer;
+  private readonly logs: LogManager;
+  private readonly shutdownController: AbortController;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(fields: {
+    config: BrokerConfig;
+    settings: BrokerSettings;
+    services: BrokerServices;
+    server: SocketServer;
+    logs: LogManager;
+    shutdownController: AbortController;
+    host: string;
+    port: number;
+    startupMs: number;
+  }) {
+    this.config = fields.config;
+    this.settings = fields.settings;
+    this.services = fields.services;
+    this.server = fields.server;
+    this.logs = fields.logs;
+    this.shutdownController = fields.shutdownController;
+    this.host = fields.host;
+    this.port = fields.port;
+    this.startupMs = fields.startupMs;
+  }
+
+  get nodeId(): number {
+    return this.services.nodeId;
+  }
+
+  get clusterId(): string {
+    return this.services.clusterId;
+  }
+
+  get logDirs(): readonly string[] {
+    return this.settings.logDirs;
+  }
+
+  /** `host:port` clients can use (the advertised listener). */
+  get bootstrapAddress(): string {
+    const { host, port } = this.services.advertisedListener;
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Live connection count (tests, metrics). */
+  get connectionCount(): number {
+    return this.server.connectionCount;
+  }
+
+  /** The network server (tests inspect per-connection buffers). */
+  get socketServer(): SocketServer {
+    return this.server;
+  }
+
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const clock = options.clock ?? systemClock;
+    const startedAtMs = clock.monotonicMs();
+    const config = options.config ?? brokerConfigFromSources({ settings: options.settings ?? {} });
+    const settings = settingsFromConfig(config);
+    const logger = (options.logger ?? createJsonLogger({ level: 'info' })).child({
+      nodeId: settings.nodeId,
+    });
+    for (const warning of config.warnings) logger.warn(warning);
+
+    const identity = await loadOrCreateNodeIdentity({
+      logDirs: settings.logDirs,
+      nodeId: settings.nodeId,
+      wallMs: clock.wallMs(),
+    });
+    // Topics first: the log manager needs each topic's configuration while it loads the logs.
+    let logs: LogManager | undefined;
+    const topics = await FileTopicManager.open({
+      metadataDir: settings.logDirs[0]!,
+      logs: partitionLogHost(() => logs!, config),
+      clock,
+      logger: logger.child({ component: 'topics' }),
+      defaults: () => ({
+        numPartitions: settings.numPartitions,
+        autoCreateTopicsEnable: settings.autoCreateTopicsEnable,
+        offsetsTopicNumPartitions: settings.offsetsTopicNumPartitions,
+        offsetsTopicSegmentBytes: settings.offsetsTopicSegmentBytes,
+        transactionStateLogNumPartitions: settings.transactionStateLogNumPartitions,
+        transactionStateLogSegmentBytes: settings.transactionStateLogSegmentBytes,
+      }),
+    });
+    const openLogManager = options.openLogManager ?? openFileLogManager;
+    logs = await openLogManager({
+      logDirs: settings.logDirs,
+      clock,
+      logger,
+      config,
+      topicConfigs: (topic) => {
+        const info = topics.get(topic);
+        return info === undefined ? undefined : logConfigFor(config, info.configs);
+      },
+    });
+    await topics.reconcile();
+    // Single node: everything on disk was written by this node as leader, so HW = LEO on start.
+    for (const log of logs.allLogs()) {
+      if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
+    }
+
+    const shutdownController = new AbortController();
+    const advertisedListener = { ...settings.advertisedListener };
+    const servedHandlers = options.handlers ?? defaultHandlers;
+    const services: BrokerServices = {
+      config,
+      settings,
+      logs,
+      topics,
+      groups: undefined,
+      clock,
+      logger,
+      nodeId: identity.nodeId,
+      clusterId: identity.clusterId,
+      advertisedListener,
+      supportedApis: advertisedApis(servedHandlers),
+      fetchSessions: new FetchSessionCache({
+        clock,
+        slotsMax: () => settings.incrementalFetchSessionCacheSlots,
+        evictionMsMin: () => settings.incrementalFetchSessionEvictionMsMin,
+      }),
+      shutdownSignal: shutdownController.signal,
+    };
+    config.onChange(() => Object.assign(settings, settingsFromConfig(config)));
+
+    const serverLogger = logger.child({ component: 'server' });
+    const server = new SocketServer({
+      host: settings.listener.host,
+      port: settings.listener.port,
+      dispatcher: new RequestRouter({
+        handlers: servedHandlers,
+        services,
+        logger: serverLogger,
+      }),
+      clock,
+      logger: serverLogger,
+      requestSizeBytesMax: settings.requestSizeBytesMax,
+      connectionIdleMsMax: settings.connectionIdleMsMax,
+      connectionsMax: settings.connectionsMax,
+    });
+    let bound: { host: string; port: number };
+    try {
+      bound = await server.listen();
+    } catch (error) {
+      await logs.close();
+      throw error;
+    }
+    if (advertisedListener.port === 0) advertisedListener.port = bound.port;
+    const startupMs = Math.round(clock.monotonicMs() - startedAtMs);
+    logger.info('broker started', {
+      listener: `${bound.host}:${bound.port}`,
+      advertised: `${advertisedListener.host}:${advertisedListener.port}`,
+      clusterId: identity.clusterId,
+      logDirs: settings.logDirs,
+      topics: topics.list().length,
+      startupMs,
+    });
+    return new Broker({
+      config,
+      settings,
+      services,
+      server,
+      logs,
+      shutdownController,
+      host: bound.host,
+      port: bound.port,
+      startupMs,
+    });
+  }
+
+  /**
+   * Graceful stop: stop accepting, end long polls, answer in-flight requests, close connections,
+   * then flush and close the logs (which writes the clean-shutdown marker). Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
+    const logger = this.services.logger;
+    logger.info('broker stopping');
+    this.shutdownController.abort();
+    await this.server.stop();
+    await this.logs.close();
+    logger.info('broker stopped');
+  }
+}
+
+async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogManager> {
+  const { config } = options;
+  const manager = await FileLogManager.open({
+    logDirs: options.logDirs,
+    clock: { nowMs: () => options.clock.wallMs() },
+    defaultConfig: logConfigFor(config, {}),
+    topicConfigs: options.topicConfigs,
+    recoveryThreads: config.get('num.recovery.threads.per.data.dir'),
+    retentionCheckIntervalMs: config.get('log.retention.check.interval.ms'),
+    cleanerIntervalMs: config.get('log.cleaner.enable') ? config.get('log.cleaner.backoff.ms') : 0,
+  });
+  const loaded = manager.loadStatistics;
+  options.logger.info('logs loaded', {
+    logs: loaded.logCount,
+    cleanShutdown: loaded.cleanShutdown,
+    durationMs: Math.round(loaded.durationMs),
+  });
+  return manager;
+}
+
+/** The topic manager's view of storage: logs created with the topic's resolved configuration. */
+function partitionLogHost(logManager: () => LogManager, config: BrokerConfig): PartitionLogHost {
+  return {
+    async ensureLog(topic, partition, overrides) {
+      const log = await logManager().createLog(topic, partition, logConfigFor(config, overrides));
+      if (log.latestLeaderEpoch() === undefined) await log.beginLeaderEpoch(singleNodeLeaderEpoch);
+    },
+    async deleteLog(topic, partition) {
+      await logManager().deleteLog(topic, partition);
+    },
+    async updateConfigs(topic, _partitionCount, overrides) {
+      logManager().updateConfig(topic, logConfigFor(config, overrides));
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * ApiVersions (key 18), v0-v4. Advertises exactly the registered handlers (BROKER-LAYOUT.md).
+ * A request with a version above ours is answered by the server with a v0 body carrying
+ * UNSUPPORTED_VERSION and this same list (KIP-511), see server/request-router.ts.
+ */
+import {
+  ApiKey,
+  type ApiVersionsRequest,
+  type ApiVersionsResponse,
+  ErrorCode,
+} from '@gregor/protocol';
+import type { ApiHandler } from './types.js';
+
+export interface AdvertisedApi {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+/** The version ranges of `list`, sorted by API key. */
+export function advertisedApis(list: readonly ApiHandler[]): AdvertisedApi[] {
+  return list
+    .map(({ apiKey, minVersion, maxVersion }) => ({ apiKey, minVersion, maxVersion }))
+    .sort((left, right) => left.apiKey - right.apiKey);
+}
+
+export function apiVersionsBody(
+  errorCode: number,
+  apis: readonly AdvertisedApi[],
+): ApiVersionsResponse {
+  return {
+    errorCode,
+    apiKeys: apis.map((api) => ({ ...api })),
+    throttleTimeMs: 0,
+  } as ApiVersionsResponse;
+}
+
+export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
+  apiKey: ApiKey.ApiVersions,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(_request, context) {
+    return apiVersionsBody(ErrorCode.NONE, context.services.supportedApis);
+  },
+};

@@ -1,0 +1,438 @@
+/**
+ * Fetch (key 1), v4-v17 for consumers.
+ *
+ * - Long poll: answer at once when `minBytes` are available, `maxWaitMs` is 0 or a partition has an
+ *   error; otherwise wait until an append moves a high watermark of a fetched partition (storage's
+ *   waitForData) or the deadline passes, then read again.
+ * - Byte limits (KIP-74): the response stays within min(request maxBytes, fetch.max.bytes) and each
+ *   partition within its partitionMaxBytes, except that the first partition with data returns at
+ *   least one whole batch, so a batch larger than the limits still makes progress.
+ * - Sessions (KIP-227): see fetch-sessions.ts; an incremental response lists only partitions with
+ *   new records, an error, or a changed HW / LSO / log start offset.
+ * - read_committed reads stop at the last stable offset; aborted transactions come from storage.
+ * - Records stay the Buffers storage read (no copy, no per-record work).
+ */
+import { ApiKey, ErrorCode, type FetchRequest, type FetchResponse } from '@gregor/protocol';
+import type { PartitionLog } from '@gregor/storage';
+import type { BrokerServices } from '../services.js';
+import { zeroTopicId } from '../topics/topic-id.js';
+import {
+  type FetchSession,
+  fetchSessionEpoch,
+  type SessionPartition,
+  sessionPartitionKey,
+} from './fetch-sessions.js';
+import { classifyPartitionError, leaderEpochError } from './partition-errors.js';
+import type { ApiHandler, RequestContext } from './types.js';
+
+type TopicResponse = FetchResponse['responses'][number];
+type PartitionResponse = TopicResponse['partitions'][number];
+
+const readCommitted = 1;
+const emptyRecords = Buffer.alloc(0);
+const unknownOffset = -1n;
+
+/** One partition to read in this request. */
+interface FetchTarget {
+  topic: string;
+  topicId: string;
+  partition: number;
+  fetchOffset: bigint;
+  partitionMaxBytes: number;
+  currentLeaderEpoch: number;
+  session: SessionPartition | undefined;
+}
+
+interface PartitionResult {
+  target: FetchTarget;
+  log: PartitionLog | undefined;
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  records: Buffer[];
+  sizeBytes: number;
+  abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
+}
+
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
+  apiKey: ApiKey.Fetch,
+  minVersion: 4,
+  maxVersion: 17,
+  async handle(request, context) {
+    const plan = planFetch(request, context);
+    if ('errorCode' in plan) {
+      return emptyResponse(plan.errorCode, 0);
+    }
+    const { session, targets } = plan;
+    try {
+      const results = await readWithLongPoll(request, targets, context.services);
+      return buildResponse(results, session, context.apiVersion);
+    } finally {
+      if (session !== undefined) session.busy = false;
+    }
+  },
+  errorResponse(_request, errorCode) {
+    return emptyResponse(errorCode, 0);
+  },
+};
+
+function emptyResponse(errorCode: number, sessionId: number): FetchResponse {
+  return { throttleTimeMs: 0, errorCode, sessionId, responses: [] } as unknown as FetchResponse;
+}
+
+type FetchPlan =
+  | { session: FetchSession | undefined; targets: FetchTarget[] }
+  | { errorCode: number };
+
+/** Resolves the request (and its session, KIP-227) into the list of partitions to read. */
+function planFetch(request: FetchRequest, context: RequestContext): FetchPlan {
+  const { services, apiVersion } = context;
+  const usesTopicIds = apiVersion >= 13;
+  const sessions = services.fetchSessions;
+  const sessionId = request.sessionId ?? 0;
+  const sessionEpoch = request.sessionEpoch ?? fetchSessionEpoch.final;
+  const requested = requestedTargets(request, usesTopicIds, services);
+
+  if (sessionEpoch === fetchSessionEpoch.initial || sessionEpoch === fetchSessionEpoch.final) {
+    if (sessionId !== 0) sessions.remove(sessionId);
+    // epoch -1: sessionless full fetch; epoch 0 (with id 0): full fetch that opens a session.
+    if (sessionEpoch === fetchSessionEpoch.final || sessionId !== 0) {
+      return { session: undefined, targets: requested };
+    }
+    const session = sessions.create(usesTopicIds);
+    if (session === undefined) return { session: undefined, targets: requested };
+    session.busy = true;
+    for (const target of requested) {
+      const sessionPartition = newSessionPartition(target);
+      session.partitions.set(
+        sessionPartitionKey(keyOf(target, usesTopicIds), target.partition),
+        sessionPartition,
+      );
+      target.session = sessionPartition;
+    }
+    return { session, targets: requested };
+  }
+
+  if (sessionId === 0) return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+  const session = sessions.get(sessionId);
+  if (session === undefined) return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
+  if (session.busy || sessionEpoch !== session.nextEpoch) {
+    return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+  }
+  if (session.usesTopicIds !== usesTopicIds)
+    return { errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR };
+  session.nextEpoch = sessionEpoch === 0x7fffffff ? 1 : sessionEpoch + 1;
+  sessions.touch(session);
+  session.busy = true;
+  for (const target of requested) {
+    const key = sessionPartitionKey(keyOf(target, usesTopicIds), target.partition);
+    const existing = session.partitions.get(key);
+    if (existing === undefined) {
+      session.partitions.set(key, newSessionPartition(target));
+    } else {
+      existing.fetchOffset = target.fetchOffset;
+      existing.partitionMaxBytes = target.partitionMaxBytes;
+      existing.currentLeaderEpoch = target.currentLeaderEpoch;
+    }
+  }
+  for (const forgotten of request.forgottenTopicsData ?? []) {
+    const topicKey = usesTopicIds ? forgotten.topicId : forgotten.topic;
+    for (const partition of forgotten.partitions) {
+      session.partitions.delete(sessionPartitionKey(topicKey ?? '', partition));
+    }
+  }
+  const targets: FetchTarget[] = [];
+  for (const sessionPartition of session.partitions.values()) {
+    targets.push({
+      topic: sessionPartition.topic,
+      topicId: sessionPartition.topicId,
+      partition: sessionPartition.partition,
+      fetchOffset: sessionPartition.fetchOffset,
+      partitionMaxBytes: sessionPartition.partitionMaxBytes,
+      currentLeaderEpoch: sessionPartition.currentLeaderEpoch,
+      session: sessionPartition,
+    });
+  }
+  return { session, targets };
+}
+
+function keyOf(target: FetchTarget, usesTopicIds: boolean): string {
+  return usesTopicIds ? target.topicId : target.topic;
+}
+
+function newSessionPartition(target: FetchTarget): SessionPartition {
+  return {
+    topic: target.topic,
+    topicId: target.topicId,
+    partition: target.partition,
+    fetchOffset: target.fetchOffset,
+    partitionMaxBytes: target.partitionMaxBytes,
+    currentLeaderEpoch: target.currentLeaderEpoch,
+    sentHighWatermark: unknownOffset,
+    sentLastStableOffset: unknownOffset,
+    sentLogStartOffset: unknownOffset,
+  };
+}
+
+function requestedTargets(
+  request: FetchRequest,
+  usesTopicIds: boolean,
+  services: BrokerServices,
+): FetchTarget[] {
+  const targets: FetchTarget[] = [];
+  for (const topicRequest of request.topics) {
+    let name = topicRequest.topic ?? '';
+    let topicId = topicRequest.topicId ?? zeroTopicId;
+    if (usesTopicIds) {
+      name = services.topics.getById(topicId)?.name ?? '';
+    } else {
+      topicId = services.topics.get(name)?.topicId ?? zeroTopicId;
+    }
+    for (const partitionRequest of topicRequest.partitions) {
+      targets.push({
+        topic: name,
+        topicId,
+        partition: partitionRequest.partition,
+        fetchOffset: partitionRequest.fetchOffset,
+        partitionMaxBytes: partitionRequest.partitionMaxBytes,
+        currentLeaderEpoch: partitionRequest.currentLeaderEpoch ?? -1,
+        session: undefined,
+      });
+    }
+  }
+  return targets;
+}
+
+async function readWithLongPoll(
+  request: FetchRequest,
+  targets: FetchTarget[],
+  services: BrokerServices,
+): Promise<PartitionResult[]> {
+  const clock = services.clock;
+  const deadlineMs = clock.monotonicMs() + Math.max(0, request.maxWaitMs);
+  const responseBytesMax = Math.max(
+    0,
+    Math.min(request.maxBytes ?? services.settings.fetchMaxBytes, services.settings.fetchMaxBytes),
+  );
+  const isolationCommitted = request.isolationLevel === readCommitted;
+  for (;;) {
+    const results = await readAll(targets, responseBytesMax, isolationCommitted, services);
+    let totalBytes = 0;
+    let anyError = false;
+    for (const result of results) {
+      totalBytes += result.sizeBytes;
+      if (result.errorCode !== ErrorCode.NONE) anyError = true;
+    }
+    const remainingMs = deadlineMs - clock.monotonicMs();
+    if (
+      totalBytes >= request.minBytes ||
+      anyError ||
+      remainingMs <= 0 ||
+      targets.length === 0 ||
+      services.shutdownSignal.aborted
+    ) {
+      return results;
+    }
+    await waitForAnyAppend(results, remainingMs, isolationCommitted, services.shutdownSignal);
+    if (clock.monotonicMs() >= deadlineMs) {
+      return readAll(targets, responseBytesMax, isolationCommitted, services);
+    }
+  }
+}
+
+/** Resolves when one of the partitions' read bound moves past what was read, or on timeout. */
+async function waitForAnyAppend(
+  results: PartitionResult[],
+  timeoutMs: number,
+  isolationCommitted: boolean,
+  shutdownSignal: AbortSignal,
+): Promise<void> {
+  const controller = new AbortController();
+  const signal = AbortSignal.any([controller.signal, shutdownSignal]);
+  const waits: Promise<boolean>[] = [];
+  for (const result of results) {
+    if (result.log === undefined) continue;
+    const bound = isolationCommitted ? result.lastStableOffset : result.highWatermark;
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
+    const offset = result.target.fetchOffset > bound ? result.target.fetchOffset : bound;
+    waits.push(result.log.waitForData(offset, { bound: 'highWatermark', timeoutMs, signal }));
+  }
+  if (waits.length === 0) {
+    waits.push(new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()));
+  }
+  try {
+    await Promise.race(waits);
+  } finally {
+    controller.abort();
+  }
+}
+
+async function readAll(
+  targets: FetchTarget[],
+  responseBytesMax: number,
+  isolationCommitted: boolean,
+  services: BrokerServices,
+): Promise<PartitionResult[]> {
+  const results: PartitionResult[] = [];
+  let responseBytes = 0;
+  for (const target of targets) {
+    const result = await readPartition(target, {
+      bytesMax: responseBytesMax - responseBytes,
+      minOneBatch: responseBytes === 0,
+      isolationCommitted,
+      services,
+    });
+    responseBytes += result.sizeBytes;
+    results.push(result);
+  }
+  return results;
+}
+
+interface ReadPartitionOptions {
+  bytesMax: number;
+  minOneBatch: boolean;
+  isolationCommitted: boolean;
+  services: BrokerServices;
+}
+
+async function readPartition(
+  target: FetchTarget,
+  options: ReadPartitionOptions,
+): Promise<PartitionResult> {
+  const result: PartitionResult = {
+    target,
+    log: undefined,
+    errorCode: ErrorCode.NONE,
+    highWatermark: unknownOffset,
+    lastStableOffset: unknownOffset,
+    logStartOffset: unknownOffset,
+    records: [],
+    sizeBytes: 0,
+    abortedTransactions: null,
+  };
+  const { services } = options;
+  const topic = target.topic === '' ? undefined : services.topics.get(target.topic);
+  if (topic === undefined) {
+    result.errorCode =
+      target.topic === '' && target.topicId !== zeroTopicId
+        ? ErrorCode.UNKNOWN_TOPIC_ID
+        : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return result;
+  }
+  const log =
+    target.partition >= 0 && target.partition < topic.partitionCount
+      ? services.logs.getLog(topic.name, target.partition)
+      : undefined;
+  if (log === undefined) {
+    result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return result;
+  }
+  const epochError = leaderEpochError(target.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) {
+    result.errorCode = epochError;
+    return result;
+  }
+  result.log = log;
+  result.highWatermark = log.highWatermark;
+  result.lastStableOffset = log.lastStableOffset;
+  result.logStartOffset = log.logStartOffset;
+  if (options.isolationCommitted) result.abortedTransactions = [];
+  const { fetchOffset } = target;
+  if (fetchOffset < log.logStartOffset || fetchOffset > log.logEndOffset) {
+    result.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+    return result;
+  }
+  const bound = options.isolationCommitted ? result.lastStableOffset : result.highWatermark;
+  const bytesMax = Math.min(target.partitionMaxBytes, options.bytesMax);
+  if (fetchOffset >= bound || (bytesMax <= 0 && !options.minOneBatch)) return result;
+  try {
+    const read = await log.read(fetchOffset, {
+      maxBytes: Math.max(0, bytesMax),
+      maxOffset: bound,
+      minOneBatch: options.minOneBatch,
+    });
+    result.records = read.buffers;
+    result.sizeBytes = read.sizeBytes;
+    if (options.isolationCommitted && read.sizeBytes > 0) {
+      const aborted = await log.abortedTransactions(fetchOffset, bound);
+      result.abortedTransactions = aborted.map((entry) => ({
+        producerId: entry.producerId,
+        firstOffset: entry.firstOffset,
+      }));
+    }
+  } catch (error) {
+    const classified = classifyPartitionError(error);
+    result.errorCode = classified.errorCode;
+    if (classified.unexpected) {
+      services.logger.error('fetch read failed', {
+        topic: topic.name,
+        partition: target.partition,
+        fetchOffset,
+        error,
+      });
+    }
+  }
+  return result;
+}
+
+function buildResponse(
+  results: PartitionResult[],
+  session: FetchSession | undefined,
+  apiVersion: number,
+): FetchResponse {
+  // A session created by this request answers in full; later requests only with changes.
+  const incremental = session !== undefined && !isNewSession(session);
+  const responses: TopicResponse[] = [];
+  let current: TopicResponse | undefined;
+  let currentKey = '';
+  for (const result of results) {
+    const sent = result.target.session;
+    if (sent !== undefined) {
+      const changed =
+        result.errorCode !== ErrorCode.NONE ||
+        result.sizeBytes > 0 ||
+        sent.sentHighWatermark !== result.highWatermark ||
+        sent.sentLastStableOffset !== result.lastStableOffset ||
+        sent.sentLogStartOffset !== result.logStartOffset;
+      sent.sentHighWatermark = result.highWatermark;
+      sent.sentLastStableOffset = result.lastStableOffset;
+      sent.sentLogStartOffset = result.logStartOffset;
+      if (incremental && !changed) continue;
+    }
+    const key = apiVersion >= 13 ? result.target.topicId : result.target.topic;
+    if (current === undefined || key !== currentKey) {
+      current = {
+        topic: result.target.topic,
+        topicId: result.target.topicId,
+        partitions: [],
+      } as unknown as TopicResponse;
+      currentKey = key;
+      responses.push(current);
+    }
+    current.partitions.push(partitionResponse(result));
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId: session?.id ?? 0,
+    responses,
+  } as unknown as FetchResponse;
+}
+
+function isNewSession(session: FetchSession): boolean {
+  return session.nextEpoch === 1;
+}
+
+function partitionResponse(result: PartitionResult): PartitionResponse {
+  return {
+    partitionIndex: result.target.partition,
+    errorCode: result.errorCode,
+    highWatermark: result.highWatermark,
+    lastStableOffset: result.lastStableOffset,
+    logStartOffset: result.logStartOffset,
+    abortedTransactions: result.abortedTransactions,
+    preferredReadReplica: -1,
+    records: result.sizeBytes > 0 ? result.records : emptyRecords,
+  } as unknown as PartitionResponse;
+}

@@ -1,0 +1,123 @@
+/**
+ * Metadata (key 3), v0-v12. Single node: this broker is every partition's leader, only replica and
+ * the controller. Topics requested by name are auto-created when the request allows it (v4+ flag;
+ * always allowed before v4) and `auto.create.topics.enable` is true; a topic created here is
+ * returned at once with NONE (it is usable immediately, unlike a multi-broker Kafka that answers
+ * LEADER_NOT_AVAILABLE until leaders are elected). v10+ may name topics by id.
+ */
+import { ApiKey, ErrorCode, type MetadataRequest, type MetadataResponse } from '@gregor/protocol';
+import type { BrokerServices } from '../services.js';
+import { zeroTopicId } from '../topics/topic-id.js';
+import { topicNameProblem } from '../topics/topic-names.js';
+import { TopicError, type TopicInfo } from '../topics/types.js';
+import type { ApiHandler } from './types.js';
+
+type MetadataTopic = MetadataResponse['topics'][number];
+
+/** AclOperation bits for "everything on a topic" (no authorizer): READ..ALTER, DESCRIBE, *_CONFIGS. */
+const topicOperationsAll =
+  (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/** Kafka's "authorized operations not requested" marker. */
+const operationsNotRequested = -2147483648;
+
+export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
+  apiKey: ApiKey.Metadata,
+  minVersion: 0,
+  maxVersion: 12,
+  async handle(request, context) {
+    const { services, apiVersion } = context;
+    const includeOperations = request.includeTopicAuthorizedOperations === true;
+    const topics: MetadataTopic[] = [];
+    // v0: an empty list means every topic; v1+: null means every topic.
+    const everyTopic = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
+    if (everyTopic) {
+      for (const topic of services.topics.list()) {
+        topics.push(describeTopic(topic, services, includeOperations));
+      }
+    } else {
+      const autoCreate = apiVersion < 4 || request.allowAutoTopicCreation !== false;
+      for (const requested of request.topics ?? []) {
+        topics.push(await resolveTopic(requested, autoCreate, services, includeOperations));
+      }
+    }
+    const listener = services.advertisedListener;
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: services.nodeId, host: listener.host, port: listener.port, rack: null }],
+      clusterId: services.clusterId,
+      controllerId: services.nodeId,
+      topics,
+      clusterAuthorizedOperations: operationsNotRequested,
+    } as MetadataResponse;
+  },
+};
+
+async function resolveTopic(
+  requested: { name: string | null; topicId?: string },
+  autoCreate: boolean,
+  services: BrokerServices,
+  includeOperations: boolean,
+): Promise<MetadataTopic> {
+  const topicId = requested.topicId ?? zeroTopicId;
+  if (requested.name === null || requested.name === '') {
+    if (topicId !== zeroTopicId) {
+      const topic = services.topics.getById(topicId);
+      if (topic !== undefined) return describeTopic(topic, services, includeOperations);
+      return topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, topicId);
+    }
+    return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, requested.name, zeroTopicId);
+  }
+  const name = requested.name;
+  if (topicNameProblem(name) !== undefined) {
+    return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, name, zeroTopicId);
+  }
+  try {
+    const topic = await services.topics.getOrCreate(name, { autoCreate });
+    if (topic === undefined)
+      return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, zeroTopicId);
+    return describeTopic(topic, services, includeOperations);
+  } catch (error) {
+    if (error instanceof TopicError) return topicError(error.errorCode, name, zeroTopicId);
+    services.logger.error('auto-creating a topic failed', { topic: name, error });
+    return topicError(ErrorCode.UNKNOWN_SERVER_ERROR, name, zeroTopicId);
+  }
+}
+
+function topicError(errorCode: number, name: string | null, topicId: string): MetadataTopic {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: operationsNotRequested,
+  } as MetadataTopic;
+}
+
+function describeTopic(
+  topic: TopicInfo,
+  services: BrokerServices,
+  includeOperations: boolean,
+): MetadataTopic {
+  const nodeId = services.nodeId;
+  const partitions: MetadataTopic['partitions'] = [];
+  for (let partition = 0; partition < topic.partitionCount; partition++) {
+    partitions.push({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: partition,
+      leaderId: nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    } as MetadataTopic['partitions'][number]);
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.internal,
+    partitions,
+    topicAuthorizedOperations: includeOperations ? topicOperationsAll : operationsNotRequested,
+  } as MetadataTopic;
+}

@@ -1,0 +1,55 @@
+/**
+ * Maps failures of partition operations (storage errors, file system errors) to Kafka error codes.
+ * Disk errors such as ENOSPC become KAFKA_STORAGE_ERROR (retriable): the client retries and the
+ * broker keeps serving once space returns.
+ */
+import { ErrorCode } from '@gregor/protocol';
+
+const storageErrnoCodes = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EROFS',
+  'EMFILE',
+  'ENFILE',
+  'EBADF',
+]);
+
+export interface ClassifiedError {
+  errorCode: number;
+  message: string;
+  /** True when it is not an expected condition (logged at ERROR by the caller). */
+  unexpected: boolean;
+}
+
+export function classifyPartitionError(error: unknown): ClassifiedError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error !== null && typeof error === 'object') {
+    const withCode = error as { errorCode?: unknown; code?: unknown };
+    if (typeof withCode.errorCode === 'number') {
+      return {
+        errorCode: withCode.errorCode,
+        message,
+        unexpected: withCode.errorCode === ErrorCode.KAFKA_STORAGE_ERROR,
+      };
+    }
+    if (typeof withCode.code === 'string' && storageErrnoCodes.has(withCode.code)) {
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message, unexpected: true };
+    }
+  }
+  return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message, unexpected: true };
+}
+
+/** The single leader epoch of a single-node broker (every partition, forever). */
+export const singleNodeLeaderEpoch = 0;
+
+/**
+ * KIP-320 fencing: -1 means "not given". A larger epoch than ours is one we have not seen yet,
+ * a smaller one is stale.
+ */
+export function leaderEpochError(currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === singleNodeLeaderEpoch) return ErrorCode.NONE;
+  return currentLeaderEpoch > singleNodeLeaderEpoch
+    ? ErrorCode.UNKNOWN_LEADER_EPOCH
+    : ErrorCode.FENCED_LEADER_EPOCH;
+}

@@ -1,0 +1,237 @@
+/**
+ * Produce (key 0), v3-v11 (v0-v2 carry magic v0/v1 message sets, which Gregor does not store).
+ *
+ * Hot path, per partition: look up the log, validate the batches without decoding records
+ * (framing, CRC, counts, size against max.message.bytes, batch timestamps), hand the same Buffer
+ * to storage. All appends of a request are started synchronously in request order, so pipelined
+ * requests on one connection append in the order they were sent.
+ *
+ * acks: 0 -> no response at all (a failure closes the connection, as Kafka does, so the producer
+ * notices); 1 -> durability 'write'; -1 (all) -> 'fsync'. Single node: the high watermark moves
+ * to the end of the append once it completes.
+ *
+ * Timestamps (CreateTime): Kafka checks every record against message.timestamp.before/after.max.ms;
+ * we check each batch's base and max timestamps, which bound the records of any batch whose
+ * timestamp deltas are non-negative (every client we know writes them that way).
+ */
+import {
+  ApiKey,
+  batchAttributes,
+  ErrorCode,
+  type ProduceRequest,
+  type ProduceResponse,
+  recordsAsBuffer,
+  validateRecordBatches,
+} from '@gregor/protocol';
+import type { PartitionLog } from '@gregor/storage';
+import { ConnectionFault } from '../server/connection.js';
+import type { BrokerServices } from '../services.js';
+import type { TopicInfo } from '../topics/types.js';
+import { classifyPartitionError, singleNodeLeaderEpoch } from './partition-errors.js';
+import type { ApiHandler } from './types.js';
+
+type TopicResponse = ProduceResponse['responses'][number];
+type PartitionResponse = TopicResponse['partitionResponses'][number];
+
+interface TimestampPolicy {
+  logAppendTime: boolean;
+  beforeMsMax: number;
+  afterMsMax: number;
+}
+
+const timestampPolicies = new WeakMap<TopicInfo, TimestampPolicy>();
+
+export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
+  apiKey: ApiKey.Produce,
+  minVersion: 3,
+  maxVersion: 11,
+  async handle(request, context) {
+    const { services } = context;
+    const acks = request.acks;
+    if (acks !== 0 && acks !== 1 && acks !== -1) {
+      return produceErrorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS);
+    }
+    const durability = acks === -1 ? 'fsync' : 'write';
+    const appends: Promise<void>[] = [];
+    let failure: string | null = null;
+    const responses: TopicResponse[] = request.topicData.map((topicData) => {
+      const topic = services.topics.get(topicData.name);
+      return {
+        name: topicData.name,
+        partitionResponses: topicData.partitionData.map((partitionData) => {
+          const response = partitionResponse(partitionData.index, ErrorCode.NONE);
+          const log =
+            topic === undefined ||
+            partitionData.index < 0 ||
+            partitionData.index >= topic.partitionCount
+              ? undefined
+              : services.logs.getLog(topic.name, partitionData.index);
+          if (topic === undefined || log === undefined) {
+            response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          } else if (topic.internal) {
+            response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+            response.errorMessage = `cannot produce to internal topic ${topic.name}`;
+          } else {
+            const started = startAppend(
+              log,
+              topic,
+              recordsAsBuffer(partitionData.records),
+              durability,
+              response,
+              services,
+            );
+            if (started !== null) appends.push(started);
+          }
+          if (response.errorCode !== ErrorCode.NONE && failure === null) {
+            failure = `${topicData.name}-${partitionData.index}: error ${response.errorCode}`;
+          }
+          return response;
+        }),
+      };
+    });
+    if (appends.length > 0) await Promise.all(appends);
+    if (acks === 0) {
+      const failed = findFailure(responses) ?? failure;
+      if (failed !== null) throw new ConnectionFault(`acks=0 produce failed (${failed})`);
+      return undefined;
+    }
+    return { responses, throttleTimeMs: 0 } as ProduceResponse;
+  },
+  errorResponse: produceErrorResponse,
+};
+
+function startAppend(
+  log: PartitionLog,
+  topic: TopicInfo,
+  records: Buffer | null,
+  durability: 'fsync' | 'write',
+  response: PartitionResponse,
+  services: BrokerServices,
+): Promise<void> | null {
+  if (records === null || records.length === 0) {
+    response.errorCode = ErrorCode.CORRUPT_MESSAGE;
+    response.errorMessage = 'produce request without records';
+    return null;
+  }
+  const validation = validateRecordBatches(records, {
+    maxBatchSizeBytes: log.config.maxMessageBytes,
+    origin: 'client',
+  });
+  if (!validation.ok) {
+    response.errorCode = validation.errorCode;
+    response.errorMessage = validation.message;
+    return null;
+  }
+  const policy = timestampPolicy(topic, log, services);
+  if (!policy.logAppendTime && (policy.beforeMsMax < 9e18 || policy.afterMsMax < 9e18)) {
+    const nowMs = services.clock.wallMs();
+    for (let index = 0; index < validation.batches.length; index++) {
+      const header = validation.batches[index]!.header;
+      if ((header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0) continue;
+      const problem =
+        timestampProblem(header.baseTimestamp, nowMs, policy) ??
+        timestampProblem(header.maxTimestamp, nowMs, policy);
+      if (problem !== undefined) {
+        response.errorCode = ErrorCode.INVALID_TIMESTAMP;
+        response.errorMessage = problem;
+        response.recordErrors = [{ batchIndex: index, batchIndexErrorMessage: problem }];
+        return null;
+      }
+    }
+  }
+  return log.append(records, { durability, leaderEpoch: singleNodeLeaderEpoch }).then(
+    (result) => {
+      const end = result.lastOffset + 1n;
+      if (end > log.highWatermark) log.setHighWatermark(end);
+      response.baseOffset = result.baseOffset;
+      response.logAppendTimeMs = result.logAppendTimeMs;
+      response.logStartOffset = result.logStartOffset;
+    },
+    (error: unknown) => {
+      const classified = classifyPartitionError(error);
+      response.errorCode = classified.errorCode;
+      response.errorMessage = classified.message;
+      if (classified.unexpected) {
+        services.logger.error('append failed', {
+          topic: topic.name,
+          partition: log.partition,
+          errorCode: classified.errorCode,
+          error,
+        });
+      }
+    },
+  );
+}
+
+function timestampProblem(
+  timestamp: bigint,
+  nowMs: number,
+  policy: TimestampPolicy,
+): string | undefined {
+  const value = Number(timestamp);
+  if (value < 0) return undefined;
+  if (nowMs - value > policy.beforeMsMax) {
+    return `timestamp ${value} is more than message.timestamp.before.max.ms (${policy.beforeMsMax}) in the past`;
+  }
+  if (value - nowMs > policy.afterMsMax) {
+    return `timestamp ${value} is more than message.timestamp.after.max.ms (${policy.afterMsMax}) in the future`;
+  }
+  return undefined;
+}
+
+function timestampPolicy(
+  topic: TopicInfo,
+  log: PartitionLog,
+  services: BrokerServices,
+): TimestampPolicy {
+  let policy = timestampPolicies.get(topic);
+  if (policy === undefined) {
+    const settings = services.settings;
+    const configs = topic.configs;
+    const difference = configs['message.timestamp.difference.max.ms'];
+    const before = configs['message.timestamp.before.max.ms'] ?? difference;
+    const after = configs['message.timestamp.after.max.ms'] ?? difference;
+    policy = {
+      logAppendTime: log.config.messageTimestampType === 'LogAppendTime',
+      beforeMsMax: before === undefined ? settings.messageTimestampBeforeMsMax : Number(before),
+      afterMsMax: after === undefined ? settings.messageTimestampAfterMsMax : Number(after),
+    };
+    timestampPolicies.set(topic, policy);
+  }
+  return policy;
+}
+
+function partitionResponse(index: number, errorCode: number): PartitionResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage: null,
+  } as PartitionResponse;
+}
+
+function findFailure(responses: TopicResponse[]): string | null {
+  for (const topic of responses) {
+    for (const partition of topic.partitionResponses) {
+      if (partition.errorCode !== ErrorCode.NONE) {
+        return `${topic.name}-${partition.index}: error ${partition.errorCode}`;
+      }
+    }
+  }
+  return null;
+}
+
+function produceErrorResponse(request: ProduceRequest, errorCode: number): ProduceResponse {
+  return {
+    responses: request.topicData.map((topicData) => ({
+      name: topicData.name,
+      partitionResponses: topicData.partitionData.map((partitionData) =>
+        partitionResponse(partitionData.index, errorCode),
+      ),
+    })),
+    throttleTimeMs: 0,
+  } as ProduceResponse;
+}

@@ -1,0 +1,268 @@
+/**
+ * One client connection: frames in, responses out in request order (pipelining), with bounded
+ * memory. Reading stops while too many requests are in flight or while the socket holds more than
+ * `queuedResponseBytesMax` of unsent responses (a client that never reads cannot grow the broker),
+ * and resumes when the socket drains. Outbound writes are corked and flushed once per tick, so
+ * many small responses leave in one writev.
+ */
+import type { Socket } from 'node:net';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logging/logger.js';
+import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+
+/** Thrown (or rejected) by a dispatcher to close the connection with a reason logged at WARN. */
+export class ConnectionFault extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionFault';
+  }
+}
+
+/** The frames of one encoded response (size prefix included), or null for "no response" (acks=0). */
+export type ResponseFrames = readonly Buffer[] | null;
+
+export interface RequestDispatcher {
+  dispatch(frame: Buffer, connection: Connection): ResponseFrames | Promise<ResponseFrames>;
+}
+
+export interface ConnectionOptions {
+  id: number;
+  socket: Socket;
+  dispatcher: RequestDispatcher;
+  clock: Clock;
+  logger: Logger;
+  frameSizeBytesMax: number;
+  inFlightRequestsMax: number;
+  queuedResponseBytesMax: number;
+  onClose: (connection: Connection) => void;
+}
+
+interface PendingResponse {
+  done: boolean;
+  frames: ResponseFrames;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly remoteAddress: string;
+  /** Set from the first request header that carries one. */
+  clientId: string | null = null;
+  lastActivityMs: number;
+
+  private readonly socket: Socket;
+  private readonly options: ConnectionOptions;
+  private readonly decoder: FrameDecoder;
+  private readonly pending: PendingResponse[] = [];
+  private readingPaused = false;
+  private processing = false;
+  private closed = false;
+  private draining = false;
+  private flushScheduled = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(options: ConnectionOptions) {
+    this.options = options;
+    this.id = options.id;
+    this.socket = options.socket;
+    this.remoteAddress = `${options.socket.remoteAddress ?? '?'}:${options.socket.remotePort ?? '?'}`;
+    this.lastActivityMs = options.clock.monotonicMs();
+    this.decoder = new FrameDecoder({ frameSizeBytesMax: options.frameSizeBytesMax });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('drain', () => this.maybeResume());
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.options.logger.debug('connection error', {
+        connectionId: this.id,
+        remoteAddress: this.remoteAddress,
+        code: error.code,
+        error: error.message,
+      });
+    });
+    this.socket.on('close', () => this.onSocketClose());
+    this.socket.on('end', () => {
+      // The client half-closed: answer what is in flight, then close our side.
+      this.draining = true;
+      this.endIfDrained();
+    });
+  }
+
+  /** Requests dispatched whose responses are not yet handed to the socket. */
+  get inFlightRequests(): number {
+    return this.pending.length;
+  }
+
+  get queuedResponseBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  get bufferedRequestBytes(): number {
+    return this.decoder.bufferedBytes;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Closes immediately, dropping anything in flight. `reason` is logged at WARN when given. */
+  close(reason?: string, fields?: Record<string, unknown>): void {
+    if (this.closed) return;
+    if (reason !== undefined) {
+      this.options.logger.warn('closing connection', {
+        connectionId: this.id,
+        remoteAddress: this.remoteAddress,
+        clientId: this.clientId,
+        reason,
+        ...fields,
+      });
+    }
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  /** Stops reading, answers in-flight requests, then ends the socket. Resolves when closed. */
+  drainAndClose(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.draining = true;
+    this.pauseReading();
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.endIfDrained();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivityMs = this.options.clock.monotonicMs();
+    this.decoder.push(chunk);
+    this.processFrames();
+  }
+
+  private processFrames(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.closed && !this.draining && !this.mustPause()) {
+        let frame: Buffer | null;
+        try {
+          frame = this.decoder.next();
+        } catch (error) {
+          if (error instanceof FrameSizeError) {
+            this.close(error.message, { frameSizeBytes: error.sizeBytes });
+            return;
+          }
+          throw error;
+        }
+        if (frame === null) break;
+        this.dispatch(frame);
+      }
+      if (!this.closed && !this.draining) {
+        if (this.mustPause()) this.pauseReading();
+        else this.resumeReading();
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private dispatch(frame: Buffer): void {
+    const entry: PendingResponse = { done: false, frames: null };
+    this.pending.push(entry);
+    let result: ResponseFrames | Promise<ResponseFrames>;
+    try {
+      result = this.options.dispatcher.dispatch(frame, this);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (frames) => this.complete(entry, frames),
+        (error) => this.fail(error),
+      );
+    } else {
+      this.complete(entry, result);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (error instanceof ConnectionFault) {
+      this.close(error.message);
+      return;
+    }
+    this.options.logger.error('request failed; closing connection', {
+      connectionId: this.id,
+      remoteAddress: this.remoteAddress,
+      clientId: this.clientId,
+      error,
+    });
+    this.close();
+  }
+
+  private complete(entry: PendingResponse, frames: ResponseFrames): void {
+    if (this.closed) return;
+    entry.done = true;
+    entry.frames = frames;
+    if (this.pending[0] === entry) this.flushReady();
+  }
+
+  private flushReady(): void {
+    let wrote = false;
+    while (this.pending.length > 0 && this.pending[0]!.done) {
+      const entry = this.pending.shift()!;
+      if (entry.frames === null) continue;
+      if (!wrote && !this.flushScheduled) {
+        this.socket.cork();
+        this.flushScheduled = true;
+        process.nextTick(() => this.uncork());
+      }
+      wrote = true;
+      for (const buffer of entry.frames) this.socket.write(buffer);
+    }
+    if (wrote) this.lastActivityMs = this.options.clock.monotonicMs();
+    if (this.draining) this.endIfDrained();
+    else this.maybeResume();
+  }
+
+  private uncork(): void {
+    this.flushScheduled = false;
+    if (!this.closed) this.socket.uncork();
+    this.maybeResume();
+  }
+
+  private mustPause(): boolean {
+    return (
+      this.pending.length >= this.options.inFlightRequestsMax ||
+      this.socket.writableLength >= this.options.queuedResponseBytesMax
+    );
+  }
+
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    this.socket.resume();
+  }
+
+  private maybeResume(): void {
+    if (this.closed || this.draining || this.mustPause()) return;
+    // Frames already buffered are processed first; processFrames resumes the socket.
+    this.processFrames();
+  }
+
+  private endIfDrained(): void {
+    if (this.closed || this.pending.length > 0) return;
+    this.socket.end();
+    // 'close' follows once the peer acknowledges; onSocketClose resolves the waiters.
+  }
+
+  private onSocketClose(): void {
+    this.closed = true;
+    this.pending.length = 0;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.options.onClose(this);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The TCP listener: accepts connections, keeps the registry, reaps idle connections
+ * (`connections.max.idle.ms`) and shuts down gracefully (stop accepting, answer in-flight
+ * requests, close).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Logger } from '../logging/logger.js';
+import { Connection, type RequestDispatcher } from './connection.js';
+import { serverLimits } from './limits.js';
+
+export interface SocketServerOptions {
+  host: string;
+  port: number;
+  dispatcher: RequestDispatcher;
+  clock: Clock;
+  logger: Logger;
+  /** `socket.request.max.bytes`. */
+  requestSizeBytesMax: number;
+  /** `connections.max.idle.ms`; <= 0 disables reaping. */
+  connectionIdleMsMax: number;
+  inFlightRequestsPerConnectionMax?: number;
+  queuedResponseBytesPerConnectionMax?: number;
+  connectionsMax?: number;
+}
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+export class SocketServer {
+  private readonly options: SocketServerOptions;
+  private readonly logger: Logger;
+  private readonly connections = new Map<number, Connection>();
+  private server: Server | null = null;
+  private nextConnectionId = 1;
+  private sweepTimer: TimerHandle | null = null;
+  private stopping = false;
+
+  constructor(options: SocketServerOptions) {
+    this.options = options;
+    this.logger = options.logger;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Live connections (for tests and metrics). */
+  listConnections(): Connection[] {
+    return [...this.connections.values()];
+  }
+
+  async listen(): Promise<BoundAddress> {
+    const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
+      this.accept(socket),
+    );
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      server.once('error', onError);
+      server.listen({ host: this.options.host, port: this.options.port, backlog: 1024 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.logger.error('listener error', { error }));
+    this.scheduleSweep();
+    const address = server.address();
+    if (address === null || typeof address === 'string') {
+      throw new Error('listener has no TCP address');
+    }
+    return { host: address.address, port: address.port };
+  }
+
+  /** Stops accepting, lets every connection answer what is in flight, then closes them. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.sweepTimer?.cancel();
+    const server = this.server;
+    const closed = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
+    const drains = [...this.connections.values()].map((connection) => connection.drainAndClose());
+    const timeout = new Promise<'timeout'>((resolve) =>
+      this.options.clock.schedule(serverLimits.shutdownDrainMsMax, () => resolve('timeout')),
+    );
+    const outcome = await Promise.race([Promise.all(drains), timeout]);
+    if (outcome === 'timeout') {
+      this.logger.warn('connections did not drain in time; closing them', {
+        connections: this.connections.size,
+        drainMsMax: serverLimits.shutdownDrainMsMax,
+      });
+    }
+    for (const connection of this.connections.values()) connection.close();
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    if (
+      this.stopping ||
+      this.connections.size >= (this.options.connectionsMax ?? serverLimits.connectionsMax)
+    ) {
+      this.logger.warn('refusing connection', {
+        remoteAddress: socket.remoteAddress,
+        reason: this.stopping ? 'shutting down' : 'too many connections',
+      });
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection({
+      id: this.nextConnectionId++,
+      socket,
+      dispatcher: this.options.dispatcher,
+      clock: this.options.clock,
+      logger: this.logger,
+      frameSizeBytesMax: this.options.requestSizeBytesMax,
+      inFlightRequestsMax:
+        this.options.inFlightRequestsPerConnectionMax ??
+        serverLimits.inFlightRequestsPerConnectionMax,
+      queuedResponseBytesMax:
+        this.options.queuedResponseBytesPerConnectionMax ??
+        serverLimits.queuedResponseBytesPerConnectionMax,
+      onClose: (closed) => this.connections.delete(closed.id),
+    });
+    this.connections.set(connection.id, connection);
+  }
+
+  private scheduleSweep(): void {
+    const idleMsMax = this.options.connectionIdleMsMax;
+    if (idleMsMax <= 0 || this.stopping) return;
+    const interval = Math.max(10, Math.min(serverLimits.idleSweepIntervalMsMax, idleMsMax / 4));
+    this.sweepTimer = this.options.clock.schedule(interval, () => {
+      this.reapIdle(idleMsMax);
+      this.scheduleSweep();
+    });
+  }
+
+  private reapIdle(idleMsMax: number): void {
+    const now = this.options.clock.monotonicMs();
+    for (const connection of this.connections.values()) {
+      if (connection.inFlightRequests === 0 && now - connection.lastActivityMs > idleMsMax) {
+        this.logger.debug('closing idle connection', {
+          connectionId: connection.id,
+          remoteAddress: connection.remoteAddress,
+          idleMs: Math.round(now - connection.lastActivityMs),
+        });
+        connection.close();
+      }
+    }
+  }
+}

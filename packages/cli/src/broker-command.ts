@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { Broker, createJsonLogger, loadBrokerConfig, parseLogLevel } from '@gregor/broker';
+import { type BrokerCommand, parseArguments } from './arguments.js';
+
+/** Runs a command; resolves with an exit code, or undefined while a broker keeps running. */
+export async function runCommand(argv: readonly string[]): Promise<number | undefined> {
+  const parsed = parseArguments(argv);
+  switch (parsed.command) {
+    case 'help':
+      process.stdout.write(parsed.text);
+      return 0;
+    case 'version':
+      process.stdout.write(`gregor ${packageVersion()}\n`);
+      return 0;
+    case 'error':
+      process.stderr.write(`gregor: ${parsed.message}\n`);
+      return 2;
+    case 'broker':
+      return runBroker(parsed);
+  }
+}
+
+async function runBroker(command: BrokerCommand): Promise<number | undefined> {
+  const levelText = command.logLevel ?? process.env.GREGOR_LOG_LEVEL ?? 'info';
+  const level = parseLogLevel(levelText);
+  if (level === null) {
+    process.stderr.write(`gregor: invalid log level "${levelText}" (debug, info, warn, error)\n`);
+    return 2;
+  }
+  const logger = createJsonLogger({ level });
+  let broker: Broker;
+  try {
+    const config = await loadBrokerConfig({
+      file: command.configFile,
+      flags: command.flags,
+      env: process.env,
+    });
+    broker = await Broker.start({ config, logger });
+  } catch (error) {
+    process.stderr.write(`gregor: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const startupMs = Math.round(performance.now());
+  process.stdout.write(
+    `gregor: broker ${broker.nodeId} ready on ${formatAddress(broker.host, broker.port)} (data ${broker.logDirs.join(',')}) in ${startupMs} ms\n`,
+  );
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('second signal while stopping; exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('signal received; stopping', { signal });
+    broker.stop().then(
+      () => {
+        process.exitCode = 0;
+        // Anything still holding the loop open (a stuck socket) must not keep us alive.
+        setTimeout(() => process.exit(0), 2000).unref();
+      },
+      (error: unknown) => {
+        logger.error('stop failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return undefined;
+}
+
+function formatAddress(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
