@@ -1,7 +1,7 @@
 // One segment: `<baseOffset:20 digits>.log` with its sparse offset and time indexes.
 // The segment object holds the open file handle, the written size and the in-memory indexes.
 
-import { batchLogOverheadBytes } from '@gregor/protocol';
+import { batchHeaderSizeBytes, batchLogOverheadBytes } from '@gregor/protocol';
 import { type BatchSummary, batchProblem, headerProblem, summarizeBatch } from './batch-layout.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { joinPath } from './file-system.js';
@@ -321,7 +321,7 @@ export class LogSegment {
     const data = await this.readBytes(first.position, length);
     let used = 0;
     while (used < data.length) {
-      if (data.length - used < batchLogOverheadBytes + 11) break;
+      if (data.length - used < batchHeaderSizeBytes) break;
       const summary = summarizeBatch(data, used);
       if (used + summary.sizeBytes > data.length || summary.lastOffset >= options.maxOffset) break;
       used += summary.sizeBytes;
