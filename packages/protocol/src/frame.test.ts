@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  decodeConsumerProtocolAssignmentBytes,
+  decodeConsumerProtocolSubscriptionBytes,
   decodeRequestFrame,
   decodeResponseFrame,
+  encodeConsumerProtocolAssignmentBytes,
+  encodeConsumerProtocolSubscriptionBytes,
   encodeRequestFrame,
   encodeResponseFrame,
   peekRequestHeader,
@@ -105,4 +109,38 @@ test('response frames carry header tagged fields in flexible versions', () => {
     correlationId: 11,
     _unknownTaggedFields: [{ tag: 0, data: hex('ab') }],
   });
+});
+
+test('consumer protocol bytes: int16 version prefix, newer versions read as the newest known', () => {
+  // Subscription v0: version 0 | topics ["t"] | user data null
+  const v0 = hex('0000 00000001 0001 74 ffffffff');
+  const decoded = decodeConsumerProtocolSubscriptionBytes(v0);
+  assert.ok(decoded.ok);
+  assert.equal(decoded.value.version, 0);
+  assert.deepEqual(decoded.value.value.topics, ['t']);
+  assert.deepEqual(encodeConsumerProtocolSubscriptionBytes(0, decoded.value.value), v0);
+  // A hypothetical v4 with an extra trailing field decodes as v3.
+  const v3 = encodeConsumerProtocolSubscriptionBytes(3, {
+    topics: ['a'],
+    userData: null,
+    ownedPartitions: [{ topic: 'a', partitions: [0, 1] }],
+    generationId: 5,
+    rackId: 'r1',
+  });
+  const v4 = Buffer.concat([hex('0004'), v3.subarray(2), hex('cafe')]);
+  const newer = decodeConsumerProtocolSubscriptionBytes(v4);
+  assert.ok(newer.ok);
+  assert.equal(newer.value.version, 4);
+  assert.equal(newer.value.value.rackId, 'r1');
+  const trailing = decodeConsumerProtocolSubscriptionBytes(Buffer.concat([v0, hex('00')]));
+  assert.ok(!trailing.ok && trailing.error.reason === 'trailing-bytes');
+  const assignment = encodeConsumerProtocolAssignmentBytes(1, {
+    assignedPartitions: [{ topic: 'a', partitions: [2] }],
+    userData: null,
+  });
+  const decodedAssignment = decodeConsumerProtocolAssignmentBytes(assignment);
+  assert.ok(decodedAssignment.ok);
+  assert.deepEqual(decodedAssignment.value.value.assignedPartitions, [
+    { topic: 'a', partitions: [2] },
+  ]);
 });

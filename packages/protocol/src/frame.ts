@@ -2,8 +2,14 @@
 // the int32 size prefix (the network layer checks that size against its limit first).
 import {
   apiDescriptors,
+  type ConsumerProtocolAssignment,
+  type ConsumerProtocolSubscription,
+  decodeConsumerProtocolAssignment,
+  decodeConsumerProtocolSubscription,
   decodeRequestHeader,
   decodeResponseHeader,
+  encodeConsumerProtocolAssignment,
+  encodeConsumerProtocolSubscription,
   encodeRequestHeader,
   encodeResponseHeader,
   type RequestHeader,
@@ -136,4 +142,67 @@ export function encodeRequestFrame(header: RequestHeader, body: unknown): Buffer
   encodeRequestHeader(writer, descriptor.requestHeaderVersion(header.requestApiVersion), header);
   descriptor.encodeRequest(writer, header.requestApiVersion, body);
   return writer.finish();
+}
+
+/** Highest consumer protocol version these codecs know (ConsumerProtocolSubscription/Assignment). */
+export const consumerProtocolVersionMax = 3;
+
+/**
+ * Decodes `[int16 version][struct]` as carried in JoinGroup protocol metadata and SyncGroup
+ * assignments. Like Kafka's client, a newer version is read as the newest known one and its
+ * trailing bytes are ignored (later versions only append fields); older versions must be exact.
+ */
+function decodeVersionedBytes<T>(
+  bytes: Buffer,
+  decode: (reader: Reader, version: number) => T,
+): DecodeResult<{ version: number; value: T }> {
+  const reader = new Reader(bytes);
+  try {
+    const version = reader.readInt16();
+    if (version < 0) return { ok: false, error: new ProtocolDecodeError('unsupported-version', 0) };
+    const value = decode(reader, Math.min(version, consumerProtocolVersionMax));
+    if (version <= consumerProtocolVersionMax) reader.expectEnd();
+    return { ok: true, value: { version, value } };
+  } catch (error) {
+    if (error instanceof ProtocolDecodeError) return { ok: false, error };
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, error: new ProtocolDecodeError('invalid-value', reader.offset, detail) };
+  }
+}
+
+function encodeVersionedBytes<T>(
+  version: number,
+  value: T,
+  encode: (writer: Writer, version: number, value: T) => void,
+): Buffer {
+  const writer = new Writer();
+  writer.writeInt16(version);
+  encode(writer, version, value);
+  return writer.toBuffer();
+}
+
+export function decodeConsumerProtocolSubscriptionBytes(
+  bytes: Buffer,
+): DecodeResult<{ version: number; value: ConsumerProtocolSubscription }> {
+  return decodeVersionedBytes(bytes, decodeConsumerProtocolSubscription);
+}
+
+export function encodeConsumerProtocolSubscriptionBytes(
+  version: number,
+  value: ConsumerProtocolSubscription,
+): Buffer {
+  return encodeVersionedBytes(version, value, encodeConsumerProtocolSubscription);
+}
+
+export function decodeConsumerProtocolAssignmentBytes(
+  bytes: Buffer,
+): DecodeResult<{ version: number; value: ConsumerProtocolAssignment }> {
+  return decodeVersionedBytes(bytes, decodeConsumerProtocolAssignment);
+}
+
+export function encodeConsumerProtocolAssignmentBytes(
+  version: number,
+  value: ConsumerProtocolAssignment,
+): Buffer {
+  return encodeVersionedBytes(version, value, encodeConsumerProtocolAssignment);
 }
