@@ -7,14 +7,13 @@ import type { LogManager } from '@gregor/storage';
 import type { BrokerSettings } from './broker-settings.js';
 import type { Clock } from './clock.js';
 import type { BrokerConfig } from './config/index.js';
+import type { GroupCoordinator } from './group/index.js';
 import type { AdvertisedApi } from './handlers/api-versions.js';
 import type { FetchSessionCache } from './handlers/fetch-sessions.js';
 import type { Logger } from './logging/logger.js';
 import type { TopicManager } from './topics/types.js';
-// E replaces this line with: export type { GroupCoordinator } from './group/index.js';
-export type GroupCoordinator = unknown;
 
-export type { BrokerConfig };
+export type { BrokerConfig, GroupCoordinator };
 
 export interface AdvertisedListener {
   host: string;
@@ -27,7 +26,8 @@ export interface BrokerServices {
   settings: BrokerSettings;
   logs: LogManager;
   topics: TopicManager;
-  groups: GroupCoordinator;
+  /** Undefined until broker.ts constructs it (group APIs answer COORDINATOR_NOT_AVAILABLE). */
+  groups: GroupCoordinator | undefined;
   clock: Clock;
   logger: Logger;
   nodeId: number;
