@@ -3,6 +3,7 @@ export * from './broker-definitions.js';
 export * from './config-error.js';
 export * from './config-types.js';
 export * from './describe.js';
+export * from './dynamic-broker-store.js';
 export * from './listeners.js';
 export * from './load-broker-config.js';
 export * from './properties-file.js';

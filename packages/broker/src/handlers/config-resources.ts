@@ -1,0 +1,189 @@
+/**
+ * What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share: resource types, finding
+ * the resource a request names, and committing a complete new set of topic overrides or dynamic
+ * broker settings (validate, then persist, then apply to live logs). Alterations are serialised
+ * per broker so two concurrent requests cannot interleave their read-modify-write.
+ */
+import { ErrorCode } from '@gregor/protocol';
+import {
+  type ConfigProblem,
+  canonicalTopicConfigText,
+  checkTopicConfigOverrides,
+  type DynamicBrokerScope,
+  describeConfigProblem,
+  logConfigFor,
+  saveDynamicBrokerSettings,
+} from '../config/index.js';
+import type { BrokerServices } from '../services.js';
+import { topicNameProblem } from '../topics/topic-names.js';
+import { TopicError, type TopicInfo } from '../topics/types.js';
+
+/** Kafka's ConfigResource.Type codes. */
+export const ConfigResourceType = {
+  UNKNOWN: 0,
+  TOPIC: 2,
+  BROKER: 4,
+  BROKER_LOGGER: 8,
+  CLIENT_METRICS: 16,
+  GROUP: 32,
+} as const;
+
+/** IncrementalAlterConfigs operations (Kafka's AlterConfigOp.OpType). */
+export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+export interface ResourceOutcome {
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export const resourceOk: ResourceOutcome = { errorCode: ErrorCode.NONE, errorMessage: null };
+
+export function resourceError(errorCode: number, errorMessage: string): ResourceOutcome {
+  return { errorCode, errorMessage };
+}
+
+export type ResolvedResource =
+  | { kind: 'topic'; topic: TopicInfo }
+  | { kind: 'broker'; scope: DynamicBrokerScope }
+  | { kind: 'error'; outcome: ResourceOutcome };
+
+/**
+ * The topic or broker scope a config resource names. A broker resource is either this node's id
+ * (its own settings) or "" (the cluster-wide defaults).
+ */
+export function resolveConfigResource(
+  services: BrokerServices,
+  resourceType: number,
+  resourceName: string,
+): ResolvedResource {
+  if (resourceType === ConfigResourceType.TOPIC) {
+    const problem = topicNameProblem(resourceName);
+    if (problem !== undefined) {
+      return { kind: 'error', outcome: resourceError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem) };
+    }
+    const topic = services.topics.get(resourceName);
+    if (topic === undefined) {
+      return {
+        kind: 'error',
+        outcome: resourceError(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `topic "${resourceName}" does not exist`,
+        ),
+      };
+    }
+    return { kind: 'topic', topic };
+  }
+  if (resourceType === ConfigResourceType.BROKER) {
+    if (resourceName === '') return { kind: 'broker', scope: 'cluster-default' };
+    if (resourceName === String(services.nodeId)) return { kind: 'broker', scope: 'this-broker' };
+    return {
+      kind: 'error',
+      outcome: resourceError(
+        ErrorCode.INVALID_REQUEST,
+        `broker resource "${resourceName}" is not this broker (${services.nodeId}) nor "" (cluster default)`,
+      ),
+    };
+  }
+  return {
+    kind: 'error',
+    outcome: resourceError(
+      ErrorCode.INVALID_REQUEST,
+      `config resource type ${resourceType} is not supported (TOPIC=2 and BROKER=4 are)`,
+    ),
+  };
+}
+
+export function invalidConfig(problems: readonly ConfigProblem[]): ResourceOutcome {
+  return resourceError(ErrorCode.INVALID_CONFIG, problems.map(describeConfigProblem).join('; '));
+}
+
+const alterationQueues = new WeakMap<BrokerServices, Promise<unknown>>();
+
+/** Runs `alteration` after every earlier alteration on this broker has finished. */
+export function serializeAlteration<T>(
+  services: BrokerServices,
+  alteration: () => Promise<T>,
+): Promise<T> {
+  const previous = alterationQueues.get(services) ?? Promise.resolve();
+  const next = previous.then(alteration, alteration);
+  alterationQueues.set(
+    services,
+    next.catch(() => undefined),
+  );
+  return next;
+}
+
+/**
+ * Replaces a topic's overrides with `overrides` (complete set): validated, persisted by the topic
+ * manager (so they survive restart) and applied to the topic's live logs.
+ */
+export async function commitTopicOverrides(
+  services: BrokerServices,
+  topic: TopicInfo,
+  overrides: ReadonlyMap<string, string>,
+  options: { validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  const problems = checkTopicConfigOverrides(overrides);
+  if (problems.length > 0) return invalidConfig(problems);
+  if (options.validateOnly) return resourceOk;
+  const canonical: Record<string, string> = {};
+  for (const [name, text] of overrides) canonical[name] = canonicalTopicConfigText(name, text);
+  try {
+    await services.topics.updateConfigs(topic.name, canonical);
+  } catch (error) {
+    if (error instanceof TopicError) return resourceError(error.errorCode, error.message);
+    throw error;
+  }
+  services.logger.info('topic configuration changed', { topic: topic.name, configs: canonical });
+  return resourceOk;
+}
+
+/**
+ * Replaces the dynamic broker settings of `scope` (complete set): validated against every
+ * configuration rule, persisted in the metadata dir, applied, and pushed to every topic's logs
+ * (their defaults may come from the changed settings).
+ */
+export async function commitBrokerSettings(
+  services: BrokerServices,
+  scope: DynamicBrokerScope,
+  settings: ReadonlyMap<string, string>,
+  options: { validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  const { config } = services;
+  const problems = config.checkDynamicSettings(scope, settings);
+  if (problems.length > 0) return invalidConfig(problems);
+  if (options.validateOnly) return resourceOk;
+  const previous = config.dynamicSettings(scope);
+  config.replaceDynamicSettings(scope, settings);
+  try {
+    await saveDynamicBrokerSettings(config, config.logDirs[0]);
+  } catch (error) {
+    config.replaceDynamicSettings(scope, previous);
+    throw error;
+  }
+  for (const topic of services.topics.list()) {
+    services.logs.updateConfig(topic.name, logConfigFor(config, topic.configs));
+  }
+  services.logger.info('dynamic broker configuration changed', {
+    scope,
+    configs: Object.fromEntries(settings),
+  });
+  return resourceOk;
+}
+/** Config resources named more than once in one request are all refused (INVALID_REQUEST). */
+export function resourceKey(resource: { resourceType: number; resourceName: string }): string {
+  return `${resource.resourceType}\u0000${resource.resourceName}`;
+}
+
+export function duplicateResourceKeys(
+  resources: readonly { resourceType: number; resourceName: string }[],
+): Set<string> {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const resource of resources) {
+    const key = resourceKey(resource);
+    if (seen.has(key)) duplicates.add(key);
+    seen.add(key);
+  }
+  return duplicates;
+}

@@ -1,0 +1,189 @@
+/**
+ * IncrementalAlterConfigs (key 44), v0-1 (KIP-339): SET, DELETE, APPEND and SUBTRACT on single
+ * configs of a topic (persisted overrides, applied to live logs) or of the broker (dynamic
+ * settings). APPEND/SUBTRACT work on list configs only and start from the effective value when
+ * the resource has no override of its own. The resulting set is validated as a whole: one bad
+ * entry changes nothing.
+ */
+import {
+  ApiKey,
+  ErrorCode,
+  type IncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsResponse,
+} from '@gregor/protocol';
+import {
+  brokerConfigDefinition,
+  type ConfigProblem,
+  resolveTopicConfig,
+  topicConfigDefinition,
+} from '../config/index.js';
+import type { BrokerServices } from '../services.js';
+import {
+  ConfigOperation,
+  commitBrokerSettings,
+  commitTopicOverrides,
+  duplicateResourceKeys,
+  invalidConfig,
+  type ResourceOutcome,
+  resolveConfigResource,
+  resourceError,
+  resourceKey,
+  serializeAlteration,
+} from './config-resources.js';
+import type { ApiHandler } from './types.js';
+
+type IncrementalResource = IncrementalAlterConfigsRequest['resources'][number];
+type IncrementalConfig = IncrementalResource['configs'][number];
+
+export const incrementalAlterConfigsHandler: ApiHandler<
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse
+> = {
+  apiKey: ApiKey.IncrementalAlterConfigs,
+  minVersion: 0,
+  maxVersion: 1,
+  async handle(request, context) {
+    const { services } = context;
+    const duplicates = duplicateResourceKeys(request.resources);
+    const responses: IncrementalAlterConfigsResponse['responses'] = [];
+    for (const resource of request.resources) {
+      const outcome = duplicates.has(resourceKey(resource))
+        ? resourceError(
+            ErrorCode.INVALID_REQUEST,
+            'the resource appears more than once in the request',
+          )
+        : await serializeAlteration(services, () =>
+            alterResource(services, resource, request.validateOnly),
+          );
+      responses.push({
+        ...outcome,
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+      });
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      responses: request.resources.map((resource) => ({
+        errorCode,
+        errorMessage: null,
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+      })),
+    };
+  },
+};
+
+/** Reads the current state of the resource being altered. */
+interface AlterationTarget {
+  current: ReadonlyMap<string, string>;
+  /** The effective value of a config as a list (APPEND/SUBTRACT), undefined for non-lists. */
+  effectiveList(name: string): readonly string[] | undefined;
+  isKnown(name: string): boolean;
+}
+
+async function alterResource(
+  services: BrokerServices,
+  resource: IncrementalResource,
+  validateOnly: boolean,
+): Promise<ResourceOutcome> {
+  const target = resolveConfigResource(services, resource.resourceType, resource.resourceName);
+  if (target.kind === 'error') return target.outcome;
+  const names = new Set<string>();
+  for (const config of resource.configs) {
+    if (names.has(config.name)) {
+      return resourceError(
+        ErrorCode.INVALID_REQUEST,
+        `configuration "${config.name}" appears more than once`,
+      );
+    }
+    names.add(config.name);
+  }
+  if (target.kind === 'topic') {
+    const { topic } = target;
+    const resolved = resolveTopicConfig(services.config, topic.configs);
+    const applied = applyOperations(resource.configs, {
+      current: new Map(Object.entries(topic.configs)),
+      isKnown: (name) => topicConfigDefinition(name) !== undefined,
+      effectiveList(name) {
+        const entry = resolved.entries.get(name);
+        return entry?.definition.type === 'list' ? (entry.value as readonly string[]) : undefined;
+      },
+    });
+    if ('outcome' in applied) return applied.outcome;
+    return commitTopicOverrides(services, topic, applied.settings, { validateOnly });
+  }
+  const { config } = services;
+  const applied = applyOperations(resource.configs, {
+    current: config.dynamicSettings(target.scope),
+    isKnown: (name) => brokerConfigDefinition(name) !== undefined,
+    effectiveList(name) {
+      if (brokerConfigDefinition(name)?.type !== 'list') return undefined;
+      const text = config.text(name);
+      return text === null || text === '' ? [] : text.split(',');
+    },
+  });
+  if ('outcome' in applied) return applied.outcome;
+  return commitBrokerSettings(services, target.scope, applied.settings, { validateOnly });
+}
+
+function applyOperations(
+  configs: readonly IncrementalConfig[],
+  target: AlterationTarget,
+): { settings: Map<string, string> } | { outcome: ResourceOutcome } {
+  const settings = new Map(target.current);
+  const problems: ConfigProblem[] = [];
+  for (const config of configs) {
+    const { name, value } = config;
+    switch (config.configOperation) {
+      case ConfigOperation.SET:
+        if (value === null) problems.push({ name, value, reason: 'SET needs a value' });
+        else settings.set(name, value);
+        break;
+      case ConfigOperation.DELETE:
+        settings.delete(name);
+        break;
+      case ConfigOperation.APPEND:
+      case ConfigOperation.SUBTRACT: {
+        const updated = updateList(config, target, settings);
+        if (typeof updated === 'string') problems.push({ name, value, reason: updated });
+        else settings.set(name, updated.join(','));
+        break;
+      }
+      default:
+        return {
+          outcome: resourceError(
+            ErrorCode.INVALID_REQUEST,
+            `unknown config operation ${config.configOperation} for "${name}"`,
+          ),
+        };
+    }
+  }
+  if (problems.length > 0) return { outcome: invalidConfig(problems) };
+  return { settings };
+}
+
+/** The new list for APPEND / SUBTRACT, or why it cannot be computed. */
+function updateList(
+  config: IncrementalConfig,
+  target: AlterationTarget,
+  settings: ReadonlyMap<string, string>,
+): string[] | string {
+  const operation = config.configOperation === ConfigOperation.APPEND ? 'APPEND' : 'SUBTRACT';
+  if (!target.isKnown(config.name)) return `unknown configuration; ${operation} is not possible`;
+  const effective = target.effectiveList(config.name);
+  if (effective === undefined) return `${operation} applies to list configurations only`;
+  const own = settings.get(config.name);
+  const current =
+    own === undefined ? [...effective] : own.split(',').map((element) => element.trim());
+  const given = (config.value ?? '')
+    .split(',')
+    .map((element) => element.trim())
+    .filter((element) => element !== '');
+  if (config.configOperation === ConfigOperation.APPEND) {
+    return [...new Set([...current.filter((element) => element !== ''), ...given])];
+  }
+  return current.filter((element) => element !== '' && !given.includes(element));
+}
