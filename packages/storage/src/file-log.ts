@@ -909,10 +909,14 @@ export class FilePartitionLog implements PartitionLog {
     });
   }
 
-  /** For tests: abandon the log without flushing (the simulated crash already happened). */
+  /**
+   * Stops without flushing, syncing or writing indexes, as a crash would (tests). Handles are
+   * closed, which flushes nothing.
+   */
   abandon(): void {
     this.closed = true;
     for (const timer of this.deletionTimers) clearTimeout(timer);
     this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+    for (const segment of this.segments) void segment.close().catch(() => undefined);
   }
 }
