@@ -1,0 +1,91 @@
+/**
+ * FindCoordinator (key 10), v0-v6. A single node coordinates every group and every transactional
+ * id, so the answer is this broker (v4+ answers each key of the batch, KIP-699). Key type 0 =
+ * group, 1 = transaction; anything else is INVALID_REQUEST.
+ */
+import {
+  ApiKey,
+  ErrorCode,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+  type FindCoordinatorResponseCoordinator,
+} from '@gregor/protocol';
+import type { ApiHandler, RequestContext } from './types.js';
+
+const keyType = { group: 0, transaction: 1 } as const;
+
+function answer(
+  key: string,
+  type: number,
+  context: RequestContext,
+): FindCoordinatorResponseCoordinator {
+  const failed = (errorCode: number, errorMessage: string) => ({
+    key,
+    nodeId: -1,
+    host: '',
+    port: -1,
+    errorCode,
+    errorMessage,
+  });
+  if (type !== keyType.group && type !== keyType.transaction) {
+    return failed(ErrorCode.INVALID_REQUEST, `Invalid coordinator type: ${type}`);
+  }
+  if (type === keyType.group && key === '') {
+    return failed(ErrorCode.INVALID_REQUEST, 'Group id can not be empty.');
+  }
+  const coordinator = context.services.groups;
+  if (coordinator === undefined || coordinator.status === 'stopped') {
+    return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+  }
+  const listener = context.services.advertisedListener;
+  return {
+    key,
+    nodeId: context.services.nodeId,
+    host: listener.host,
+    port: listener.port,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+  };
+}
+
+export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {
+  apiKey: ApiKey.FindCoordinator,
+  minVersion: 0,
+  maxVersion: 6,
+  handle(request, context) {
+    const type = request.keyType ?? keyType.group;
+    if (context.apiVersion >= 4) {
+      return {
+        throttleTimeMs: 0,
+        coordinators: (request.coordinatorKeys ?? []).map((key) => answer(key, type, context)),
+      };
+    }
+    const single = answer(request.key ?? '', type, context);
+    return {
+      throttleTimeMs: 0,
+      errorCode: single.errorCode,
+      errorMessage: single.errorMessage,
+      nodeId: single.nodeId,
+      host: single.host,
+      port: single.port,
+    };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage: null,
+      nodeId: -1,
+      host: '',
+      port: -1,
+      coordinators: (request.coordinatorKeys ?? []).map((key) => ({
+        key,
+        nodeId: -1,
+        host: '',
+        port: -1,
+        errorCode,
+        errorMessage: null,
+      })),
+    };
+  },
+};
