@@ -44,7 +44,8 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
     for (const topicRequest of request.topics) {
       const partitions: PartitionResponse[] = [];
       for (const partitionRequest of topicRequest.partitions) {
-        partitions.push(await listOffset(topicRequest.name, partitionRequest, committed, services));
+        const response = await listOffset(topicRequest.name, partitionRequest, committed, services);
+        partitions.push(withEpochIfSupported(response, context.apiVersion));
       }
       topics.push({ name: topicRequest.name, partitions } as TopicResponse);
     }
@@ -62,6 +63,12 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
     } as ListOffsetsResponse;
   },
 };
+
+/** LeaderEpoch exists from v4 and is not ignorable: older versions must carry the default. */
+function withEpochIfSupported(response: PartitionResponse, apiVersion: number): PartitionResponse {
+  if (apiVersion < 4) response.leaderEpoch = -1;
+  return response;
+}
 
 function partitionResponse(
   partitionIndex: number,
