@@ -16,7 +16,7 @@ export const offsetsTopicLogConfig: Partial<LogConfig> = {
 
 export function offsetsTopicStorage(options: {
   logs: LogManager;
-  topics?: Pick<TopicManager, 'get' | 'create'>;
+  topics?: Pick<TopicManager, 'get' | 'getOrCreate'>;
 }): OffsetsTopicStorage {
   const { logs, topics } = options;
   const partitionCountOnDisk = (): number | null => {
@@ -31,13 +31,10 @@ export function offsetsTopicStorage(options: {
       if (topics !== undefined) return topics.get(offsetsTopicName)?.partitionCount ?? null;
       return partitionCountOnDisk();
     },
-    async partitionLog(partition, partitionCount): Promise<PartitionLog> {
+    async partitionLog(partition, _partitionCount): Promise<PartitionLog> {
       if (topics !== undefined && topics.get(offsetsTopicName) === undefined) {
-        await topics.create({
-          name: offsetsTopicName,
-          partitionCount,
-          configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024) },
-        });
+        // The topic manager creates it with offsets.topic.num.partitions and compaction.
+        await topics.getOrCreate(offsetsTopicName, { autoCreate: false });
       }
       return (
         logs.getLog(offsetsTopicName, partition) ??
