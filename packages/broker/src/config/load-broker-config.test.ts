@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { BrokerConfig } from './broker-config.js';
 import { ConfigError } from './config-error.js';
 import { ConfigSource } from './config-types.js';
+import { dynamicBrokerConfigPath, saveDynamicBrokerSettings } from './dynamic-broker-store.js';
 import {
   brokerConfigFromSources,
   environmentVariableToConfigName,
@@ -271,15 +272,62 @@ describe('loadBrokerConfig', () => {
     try {
       const file = join(directory, 'server.properties');
       await writeFile(file, 'num.partitions=6\nlog.retention.ms=-1\n');
-      const config = await loadBrokerConfig({ file });
+      const config = await loadBrokerConfig({ file, settings: { 'log.dirs': directory } });
       assert.equal(config.get('num.partitions'), 6);
       assert.equal(config.get('log.retention.ms'), -1);
-      const error = await loadBrokerConfig({ file: join(directory, 'missing.properties') }).then(
+      const error = await loadBrokerConfig({
+        file: join(directory, 'missing.properties'),
+        loadDynamicSettings: false,
+      }).then(
         () => assert.fail('expected a ConfigError'),
         (caught: unknown) => caught,
       );
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /"--config".*cannot read the file/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('persisted dynamic broker settings', () => {
+  it('are re-applied by loadBrokerConfig above static settings', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gregor-config-'));
+    try {
+      const settings = { 'log.dirs': directory, 'log.retention.hours': 24 };
+      const first = await loadBrokerConfig({ settings });
+      first.replaceDynamicSettings('cluster-default', new Map([['log.retention.hours', '12']]));
+      first.replaceDynamicSettings('this-broker', new Map([['message.max.bytes', '2000000']]));
+      await saveDynamicBrokerSettings(first, directory);
+      const second = await loadBrokerConfig({ settings });
+      assert.equal(second.get('log.retention.hours'), 12);
+      assert.equal(second.get('message.max.bytes'), 2000000);
+      assert.equal(second.sourceOf('message.max.bytes'), ConfigSource.DYNAMIC_BROKER_CONFIG);
+      const staticOnly = await loadBrokerConfig({ settings, loadDynamicSettings: false });
+      assert.equal(staticOnly.get('log.retention.hours'), 24);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('stop start-up when the stored document is invalid', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gregor-config-'));
+    try {
+      const path = dynamicBrokerConfigPath(directory);
+      await writeFile(
+        path,
+        '{"version":1,"clusterDefault":{"num.partitions":"4"},"thisBroker":{}}',
+      );
+      const readOnly = await loadBrokerConfig({ settings: { 'log.dirs': directory } }).catch(
+        (error: unknown) => error,
+      );
+      assert.ok(readOnly instanceof ConfigError);
+      assert.match(readOnly.message, /num\.partitions.*read-only/);
+      await writeFile(path, 'not json');
+      const garbled = await loadBrokerConfig({ settings: { 'log.dirs': directory } }).catch(
+        (error: unknown) => error,
+      );
+      assert.ok(garbled instanceof ConfigError);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

@@ -7,7 +7,8 @@
  *   3. environment: `KAFKA_*`, then `GREGOR_*` (GREGOR_LOG_RETENTION_HOURS -> log.retention.hours)
  *   4. command-line flags: `--node-id`, `--data-dir`, `--listen`, then `--override key=value`
  *   5. `settings` given by a program embedding the broker (tests)
- * Dynamic updates made at run time through the admin API sit above all of these.
+ * Dynamic updates made at run time through the admin API sit above all of these; `loadBrokerConfig`
+ * re-applies the persisted ones (first log dir, gregor-broker-configs.json).
  *
  * Any invalid value (wrong type, out of range, unknown choice) or unknown key given on the command
  * line stops start-up with a ConfigError naming the key, the value, its origin and what is allowed.
@@ -18,6 +19,7 @@ import { readFile as readFileFromDisk } from 'node:fs/promises';
 import { BrokerConfig, type ConfigSetting } from './broker-config.js';
 import { brokerConfigDefinition, brokerConfigDefinitions } from './broker-definitions.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
+import { loadDynamicBrokerSettings } from './dynamic-broker-store.js';
 import { parseHostPort } from './listeners.js';
 import { parseProperties, propertiesFileBytesMax } from './properties-file.js';
 import { parseConfigText } from './values.js';
@@ -46,6 +48,11 @@ export interface BrokerConfigSources {
 export interface LoadBrokerConfigOptions extends BrokerConfigSources {
   /** Injected file reader (defaults to node:fs). */
   readFile?: (path: string) => Promise<string>;
+  /**
+   * Apply the dynamic settings persisted by earlier AlterConfigs (in the first log dir); default
+   * true. They sit above every static source, as in Kafka.
+   */
+  loadDynamicSettings?: boolean;
 }
 
 /** A key/value from one source, before validation. */
@@ -75,7 +82,11 @@ export async function loadBrokerConfig(
       ]);
     }
   }
-  return brokerConfigFromSources({ ...options, fileText });
+  const config = brokerConfigFromSources({ ...options, fileText });
+  if (options.loadDynamicSettings !== false) {
+    await loadDynamicBrokerSettings(config, config.logDirs[0]);
+  }
+  return config;
 }
 
 /** Synchronous variant taking the file's text instead of its path. */

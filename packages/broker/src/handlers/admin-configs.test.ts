@@ -258,8 +258,18 @@ describe('admin API over a socket: configuration', () => {
     assert.equal(liveRetentionMs('plain'), 48 * hourMs);
   });
 
-  it('topic overrides survive a restart and are applied to the reopened logs', async () => {
+  it('topic overrides and dynamic broker settings survive a restart', async () => {
+    const set = await incremental(BROKER, '', [
+      { name: 'log.segment.bytes', configOperation: SET, value: '1048576' },
+    ]);
+    assert.equal(set.errorCode, ErrorCode.NONE);
     await harness.restart();
+    assert.equal(harness.broker.config.get('log.segment.bytes'), 1048576);
+    assert.equal(
+      harness.broker.config.sourceOf('log.segment.bytes'),
+      ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+    );
+    assert.equal(harness.broker.services.logs.getLog('plain', 0)?.config.segmentBytes, 1048576);
     assert.equal(harness.broker.services.topics.get('events')?.configs['retention.ms'], '120000');
     assert.equal(liveRetentionMs('events'), 120000);
     assert.equal(harness.broker.services.logs.getLog('events', 0)?.config.cleanupPolicy, 'compact');

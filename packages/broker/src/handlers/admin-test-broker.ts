@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKey, type CreateTopicsResponse, type ProduceResponse } from '@gregor/protocol';
 import { Broker } from '../broker.js';
+import { loadBrokerConfig } from '../config/index.js';
 import { silentLogger } from '../logging/logger.js';
 import { recordBatch, TestClient } from '../testing/test-client.js';
 
@@ -23,9 +24,12 @@ export async function startAdminTestBroker(
   settings: Readonly<Record<string, string | number | boolean>> = {},
 ): Promise<AdminTestBroker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gregor-admin-'));
-  const start = () =>
+  // As the CLI does: loadBrokerConfig also re-applies persisted dynamic broker settings.
+  const start = async () =>
     Broker.start({
-      settings: { listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dataDir, ...settings },
+      config: await loadBrokerConfig({
+        settings: { listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dataDir, ...settings },
+      }),
       logger: silentLogger,
     });
   const state = { broker: await start(), client: undefined as unknown as TestClient };
