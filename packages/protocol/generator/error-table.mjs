@@ -142,4 +142,8 @@ export const errorTable = [
   [127, 'VOTER_NOT_FOUND', false, 'Voter not in the voter set.'],
   [128, 'INVALID_REGULAR_EXPRESSION', false, 'Regular expression is invalid.'],
   [129, 'REBOOTSTRAP_REQUIRED', false, 'Client must rebootstrap its metadata.'],
+  [130, 'STREAMS_INVALID_TOPOLOGY', false, 'Streams topology is invalid.'],
+  [131, 'STREAMS_INVALID_TOPOLOGY_EPOCH', false, 'Streams topology epoch is invalid.'],
+  [132, 'STREAMS_TOPOLOGY_FENCED', false, 'Streams topology epoch is outdated.'],
+  [133, 'SHARE_SESSION_LIMIT_REACHED', true, 'No more share sessions can be created now.'],
 ];

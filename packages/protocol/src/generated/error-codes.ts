@@ -133,6 +133,10 @@ export const ErrorCode = {
   VOTER_NOT_FOUND: 127,
   INVALID_REGULAR_EXPRESSION: 128,
   REBOOTSTRAP_REQUIRED: 129,
+  STREAMS_INVALID_TOPOLOGY: 130,
+  STREAMS_INVALID_TOPOLOGY_EPOCH: 131,
+  STREAMS_TOPOLOGY_FENCED: 132,
+  SHARE_SESSION_LIMIT_REACHED: 133,
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -270,4 +274,8 @@ export const errorTable: ReadonlyArray<readonly [number, string, boolean, string
   [127, 'VOTER_NOT_FOUND', false, "Voter not in the voter set."],
   [128, 'INVALID_REGULAR_EXPRESSION', false, "Regular expression is invalid."],
   [129, 'REBOOTSTRAP_REQUIRED', false, "Client must rebootstrap its metadata."],
+  [130, 'STREAMS_INVALID_TOPOLOGY', false, "Streams topology is invalid."],
+  [131, 'STREAMS_INVALID_TOPOLOGY_EPOCH', false, "Streams topology epoch is invalid."],
+  [132, 'STREAMS_TOPOLOGY_FENCED', false, "Streams topology epoch is outdated."],
+  [133, 'SHARE_SESSION_LIMIT_REACHED', true, "No more share sessions can be created now."],
 ];
