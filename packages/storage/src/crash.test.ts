@@ -26,13 +26,16 @@ interface Ack {
 
 function runWriterUntilKilled(logDir: string, seed: number, runMs: number): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [writerScript, logDir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, [writerScript, logDir, String(seed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let errors = '';
     let timer: NodeJS.Timeout | undefined;
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (!timer && output.includes('ready\n')) timer = setTimeout(() => child.kill('SIGKILL'), runMs);
+      if (!timer && output.includes('ready\n'))
+        timer = setTimeout(() => child.kill('SIGKILL'), runMs);
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       errors += chunk.toString();
@@ -48,7 +51,12 @@ function runWriterUntilKilled(logDir: string, seed: number, runMs: number): Prom
       const acks: Ack[] = [];
       for (const line of output.split('\n')) {
         const match = /^ack (\d+) (\d+) ([0-9a-f]{64})$/.exec(line);
-        if (match) acks.push({ baseOffset: BigInt(match[1]), lastOffset: BigInt(match[2]), digest: match[3] });
+        if (match)
+          acks.push({
+            baseOffset: BigInt(match[1]),
+            lastOffset: BigInt(match[2]),
+            digest: match[3],
+          });
       }
       resolve(acks);
     });
@@ -56,7 +64,11 @@ function runWriterUntilKilled(logDir: string, seed: number, runMs: number): Prom
 }
 
 /** Cuts a random part of the bytes after the last acknowledged batch and appends garbage. */
-async function damageUnacknowledgedTail(partitionDir: string, lastAcked: bigint, random: () => number): Promise<void> {
+async function damageUnacknowledgedTail(
+  partitionDir: string,
+  lastAcked: bigint,
+  random: () => number,
+): Promise<void> {
   const segments = (await readdir(partitionDir)).filter((name) => name.endsWith('.log')).sort();
   const active = join(partitionDir, segments[segments.length - 1]);
   const handle = await open(active, 'r+');
@@ -77,7 +89,8 @@ async function damageUnacknowledgedTail(partitionDir: string, lastAcked: bigint,
     await handle.truncate(cut);
     if (random() < 0.7) {
       const garbage = Buffer.alloc(1 + Math.floor(random() * 300));
-      for (let index = 0; index < garbage.length; index++) garbage[index] = Math.floor(random() * 256);
+      for (let index = 0; index < garbage.length; index++)
+        garbage[index] = Math.floor(random() * 256);
       // Sometimes a plausible header, so recovery must rely on the CRC.
       if (random() < 0.5 && garbage.length >= 61) {
         garbage.writeInt32BE(Math.min(garbage.length - 12, 200), 8);
@@ -90,7 +103,9 @@ async function damageUnacknowledgedTail(partitionDir: string, lastAcked: bigint,
   }
 }
 
-it(`survives ${rounds} SIGKILLs of a writer with torn and garbage tails`, { timeout: 180_000 }, async () => {
+it(`survives ${rounds} SIGKILLs of a writer with torn and garbage tails`, {
+  timeout: 180_000,
+}, async () => {
   const logDir = await mkdtemp(join(tmpdir(), 'gregor-crash-'));
   const random = seededRandom(20261121);
   const acknowledged = new Map<bigint, Ack>();
@@ -113,7 +128,10 @@ it(`survives ${rounds} SIGKILLs of a writer with torn and garbage tails`, { time
       });
       const log = manager.getLog('crash', 0);
       assert.ok(log, 'log exists after restart');
-      assert.ok(log.logEndOffset > lastAcked, `round ${round}: LEO ${log.logEndOffset} lost acknowledged ${lastAcked}`);
+      assert.ok(
+        log.logEndOffset > lastAcked,
+        `round ${round}: LEO ${log.logEndOffset} lost acknowledged ${lastAcked}`,
+      );
       let verified = 0;
       let offset = log.logStartOffset;
       while (offset <= lastAcked) {
@@ -124,7 +142,9 @@ it(`survives ${rounds} SIGKILLs of a writer with torn and garbage tails`, { time
           const base = bytes.readBigInt64BE(position);
           const ack = acknowledged.get(base);
           if (ack) {
-            const digest = createHash('sha256').update(bytes.subarray(position, position + size)).digest('hex');
+            const digest = createHash('sha256')
+              .update(bytes.subarray(position, position + size))
+              .digest('hex');
             assert.equal(digest, ack.digest, `round ${round}: bytes of ${base}`);
             verified++;
           }
@@ -132,14 +152,23 @@ it(`survives ${rounds} SIGKILLs of a writer with torn and garbage tails`, { time
           position += size;
         }
       }
-      assert.equal(verified, acknowledged.size, `round ${round}: every acknowledged batch read back`);
+      assert.equal(
+        verified,
+        acknowledged.size,
+        `round ${round}: every acknowledged batch read back`,
+      );
       // Data beyond the last acknowledgement may be gone; the log must still take appends.
-      const next = await log.append(makeSimpleBatch(1, `after-${round}`), { durability: 'fsync', leaderEpoch: 0 });
+      const next = await log.append(makeSimpleBatch(1, `after-${round}`), {
+        durability: 'fsync',
+        leaderEpoch: 0,
+      });
       assert.equal(next.baseOffset, log.logEndOffset - 1n);
       acknowledged.set(next.baseOffset, {
         baseOffset: next.baseOffset,
         lastOffset: next.lastOffset,
-        digest: createHash('sha256').update((await log.read(next.baseOffset, { maxBytes: 1, minOneBatch: true })).buffers[0]).digest('hex'),
+        digest: createHash('sha256')
+          .update((await log.read(next.baseOffset, { maxBytes: 1, minOneBatch: true })).buffers[0])
+          .digest('hex'),
       });
       lastAcked = next.lastOffset;
       // Alternate clean and unclean shutdowns of the verifier.
@@ -150,5 +179,7 @@ it(`survives ${rounds} SIGKILLs of a writer with torn and garbage tails`, { time
   } finally {
     await rm(logDir, { recursive: true, force: true });
   }
-  process.stderr.write(`crash test: ${rounds} rounds, ${acknowledged.size} acknowledged appends, ${Date.now() - startedMs} ms\n`);
+  process.stderr.write(
+    `crash test: ${rounds} rounds, ${acknowledged.size} acknowledged appends, ${Date.now() - startedMs} ms\n`,
+  );
 });

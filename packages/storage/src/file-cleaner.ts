@@ -1,17 +1,189 @@
-// Compaction of a file log (DESIGN.md "Cleaner"). Placeholder until the cleaner lands.
+// Compaction of a file log (DESIGN.md "Cleaner"): streams the non-active segments through the
+// cleaner core three times (transactions, offset map, rewrite), writing each group of segments
+// to a `.cleaned` file that is swapped in atomically (`.swap` + companion `.end` file).
+
+import type { CompressionCodecs } from '@gregor/protocol';
+import { isControlBatch, summarizeBatch } from './batch-layout.js';
+import {
+  canDecode,
+  cleanableEnd,
+  newTransactionScan,
+  OffsetMap,
+  type RetainContext,
+  retainRecords,
+  scanTransactionBatch,
+} from './compaction.js';
 import type { LogConfig } from './config.js';
 import type { FilePartitionLog } from './file-log.js';
 import type { FileSystem } from './file-system.js';
+import {
+  cleanerOffsetMapBytesDefault,
+  cleanerReadChunkBytes,
+  segmentSizeBytesMax,
+} from './limits.js';
+import { type LogSegment, segmentBatches, segmentFileSuffix } from './segment.js';
 
 export interface FileCleanerOptions {
   fileSystem: FileSystem;
   nowMs: number;
   config: LogConfig;
+  codecs?: CompressionCodecs;
+  offsetMapBytesMax?: number;
+  /** Clean even when the dirty ratio is below min.cleanable.dirty.ratio (tests, admin). */
+  force?: boolean;
 }
 
+/** One cleaning pass; returns bytes freed. Runs inside the log's exclusive section. */
 export async function compactFileLog(
-  _log: FilePartitionLog,
-  _options: FileCleanerOptions,
+  log: FilePartitionLog,
+  options: FileCleanerOptions,
 ): Promise<number> {
-  return 0;
+  const candidates = log.segments.slice(0, -1);
+  if (candidates.length === 0) return 0;
+  const firstDirty = log.cleanerCheckpoint;
+  if (!options.force && !isDirtyEnough(candidates, firstDirty, options)) return 0;
+  const scan = newTransactionScan();
+  const summaries = [];
+  for (const segment of candidates) {
+    for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+      scanTransactionBatch(scan, batch, options.codecs);
+      summaries.push(summarizeBatch(batch, 0));
+    }
+  }
+  let end = cleanableEnd(
+    summaries,
+    log.activeSegment.baseOffset,
+    options.nowMs,
+    options.config.minCompactionLagMs,
+    scan,
+  );
+  if (firstDirty >= end) return 0;
+  const map = new OffsetMap(options.offsetMapBytesMax ?? cleanerOffsetMapBytesDefault);
+  mapping: for (const segment of candidates) {
+    if (segment.nextOffset <= firstDirty) continue;
+    for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+      const summary = summarizeBatch(batch, 0);
+      if (summary.baseOffset >= end) break mapping;
+      if (summary.lastOffset < firstDirty) continue;
+      if (
+        isControlBatch(summary.attributes) ||
+        scan.abortedBatches.has(summary.baseOffset) ||
+        !canDecode(summary, options.codecs)
+      )
+        continue;
+      if (!map.addBatch(batch, options.codecs)) {
+        end = summary.baseOffset;
+        break mapping;
+      }
+    }
+  }
+  const context: RetainContext = {
+    map,
+    abortedBatches: scan.abortedBatches,
+    firstDirtyOffset: firstDirty,
+    nowMs: options.nowMs,
+    deleteRetentionMs: options.config.deleteRetentionMs,
+    codecs: options.codecs,
+  };
+  // Only whole segments below `end` are rewritten; the rest stays dirty for the next pass.
+  const cleanable = candidates.filter((segment) => segment.nextOffset <= end);
+  if (cleanable.length === 0) return 0;
+  let freed = 0;
+  for (const group of groupSegments(cleanable, options.config)) {
+    freed += await cleanGroup(log, group, context, options);
+  }
+  log.cleanerCheckpoint = cleanable[cleanable.length - 1].nextOffset;
+  return freed;
+}
+
+function isDirtyEnough(
+  candidates: LogSegment[],
+  firstDirty: bigint,
+  options: FileCleanerOptions,
+): boolean {
+  let total = 0;
+  let dirty = 0;
+  let oldestDirtyMs = Number.POSITIVE_INFINITY;
+  for (const segment of candidates) {
+    total += segment.sizeBytes;
+    if (segment.nextOffset > firstDirty) {
+      dirty += segment.sizeBytes;
+      oldestDirtyMs = Math.min(oldestDirtyMs, segment.rollTimestampMs);
+    }
+  }
+  if (dirty === 0) return false;
+  if (options.nowMs - oldestDirtyMs >= options.config.maxCompactionLagMs) return true;
+  return dirty / total >= options.config.minCleanableDirtyRatio;
+}
+
+/** Consecutive segments whose combined size fits one segment (Kafka's groupSegmentsBySize). */
+function groupSegments(segments: LogSegment[], config: LogConfig): LogSegment[][] {
+  const groups: LogSegment[][] = [];
+  let current: LogSegment[] = [];
+  let size = 0;
+  const limit = Math.min(config.segmentBytes, segmentSizeBytesMax);
+  for (const segment of segments) {
+    const spanOk =
+      current.length === 0 || segment.nextOffset - current[0].baseOffset < 0x7fff_ffffn;
+    if (current.length > 0 && (size + segment.sizeBytes > limit || !spanOk)) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(segment);
+    size += segment.sizeBytes;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+async function cleanGroup(
+  log: FilePartitionLog,
+  group: LogSegment[],
+  context: RetainContext,
+  options: FileCleanerOptions,
+): Promise<number> {
+  const fileSystem = options.fileSystem;
+  const base = group[0].baseOffset;
+  const replacement = await log.createDetachedSegment(base, segmentFileSuffix.log + '.cleaned');
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    await replacement.appendRaw(pending, log.config.indexIntervalBytes);
+    pending = [];
+    pendingBytes = 0;
+  };
+  let before = 0;
+  for (const segment of group) {
+    before += segment.sizeBytes;
+    for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+      const kept = retainRecords(batch, context);
+      if (!kept) continue;
+      pending.push(kept === batch ? Buffer.from(batch) : kept);
+      pendingBytes += kept.length;
+      if (pendingBytes >= cleanerReadChunkBytes) await flush();
+    }
+  }
+  await flush();
+  await replacement.file.datasync();
+  // Commit point: the `.swap` name. Its `.end` companion tells recovery which segments it replaces.
+  const cleanedPath = replacement.path(`${segmentFileSuffix.log}.cleaned`);
+  const swapPath = replacement.path(`${segmentFileSuffix.log}.swap`);
+  await fileSystem.writeFileAtomic(
+    `${swapPath}.end`,
+    Buffer.from(String(group[group.length - 1].nextOffset)),
+  );
+  await fileSystem.rename(cleanedPath, swapPath);
+  await fileSystem.syncDirectory(log.directory);
+  replacement.nextOffset =
+    group[group.length - 1].nextOffset > replacement.nextOffset
+      ? group[group.length - 1].nextOffset
+      : replacement.nextOffset;
+  await log.replaceSegments(group, replacement);
+  await fileSystem.rename(swapPath, replacement.path(segmentFileSuffix.log));
+  await fileSystem.removeFile(`${swapPath}.end`);
+  await fileSystem.syncDirectory(log.directory);
+  await replacement.writeIndexes(fileSystem);
+  return before - replacement.sizeBytes;
 }

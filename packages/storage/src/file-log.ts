@@ -2,7 +2,11 @@
 // Invariants (DESIGN.md): only the last segment is written; every segment but the last is synced
 // and has index files on disk; `recoveryPoint` never exceeds what has been fdatasync'ed.
 
-import { writeBatchBaseOffset, writeBatchPartitionLeaderEpoch } from '@gregor/protocol';
+import {
+  type CompressionCodecs,
+  writeBatchBaseOffset,
+  writeBatchPartitionLeaderEpoch,
+} from '@gregor/protocol';
 import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { isCompacted, isDeleteEnabled, type LogConfig, resolveLogConfig } from './config.js';
@@ -64,6 +68,8 @@ export interface FilePartitionLogOptions {
   logStartOffset: bigint;
   /** The log dir had a clean-shutdown marker: trust index files, skip the scan. */
   cleanShutdown: boolean;
+  /** Codecs for compressed batches the cleaner must decode (from @gregor/compression). */
+  codecs?: CompressionCodecs;
   /** Called once per recovered segment with what recovery did (for logs and tests). */
   onRecovery?: (event: {
     baseOffset: bigint;
@@ -104,7 +110,10 @@ export class FilePartitionLog implements PartitionLog {
     this.fileSystem = options.fileSystem;
     this.clock = options.clock;
     this.currentConfig = options.config;
+    this.codecs = options.codecs;
   }
+
+  private readonly codecs: CompressionCodecs | undefined;
 
   static async open(options: FilePartitionLogOptions): Promise<FilePartitionLog> {
     const log = new FilePartitionLog(options);
@@ -851,7 +860,10 @@ export class FilePartitionLog implements PartitionLog {
       const { retentionMs, retentionBytes } = this.currentConfig;
       const nowMs = BigInt(this.clock.nowMs());
       const isExpired = (segment: LogSegment): boolean =>
-        retentionMs >= 0 && !segment.isEmpty && nowMs - segment.maxTimestamp > BigInt(retentionMs);
+        retentionMs >= 0 &&
+        (segment.isEmpty
+          ? segment !== this.activeSegment
+          : nowMs - segment.maxTimestamp > BigInt(retentionMs));
       // Kafka rolls an expired active segment so that it can be deleted too.
       if (this.segments.every(isExpired)) await this.rollNow(this.logEndOffset);
       let size = this.sizeBytes;
@@ -876,19 +888,51 @@ export class FilePartitionLog implements PartitionLog {
         fileSystem: this.fileSystem,
         nowMs: this.clock.nowMs(),
         config: this.currentConfig,
+        codecs: this.codecs,
       });
     });
   }
 
-  /** Used by the cleaner (inside `exclusive`): swaps `replaced` segments for `replacement`. */
+  /** The cleaner's output file for a group starting at `baseOffset`. */
+  createDetachedSegment(baseOffset: bigint, suffix: string): Promise<LogSegment> {
+    return LogSegment.createNamed(
+      this.fileSystem,
+      this.directory,
+      baseOffset,
+      this.clock.nowMs(),
+      suffix,
+    );
+  }
+
+  /**
+   * Used by the cleaner (inside `exclusive`): swaps `replaced` segments for `replacement`. Old
+   * handles stay open for fileDeleteDelayMs so that reads in progress finish (Linux keeps
+   * unlinked files readable).
+   */
   async replaceSegments(replaced: LogSegment[], replacement: LogSegment): Promise<void> {
     const first = this.segments.indexOf(replaced[0]);
     this.segments.splice(first, replaced.length, replacement);
     for (const segment of replaced) {
-      await segment.close();
       if (segment.baseOffset !== replacement.baseOffset)
         await this.removeSegmentFiles(segment.baseOffset);
+      this.closeLater(segment);
     }
+    await this.fileSystem.removeFile(replacement.path(segmentFileSuffix.index));
+    await this.fileSystem.removeFile(replacement.path(segmentFileSuffix.timeIndex));
+  }
+
+  private closeLater(segment: LogSegment): void {
+    const delayMs = this.currentConfig.fileDeleteDelayMs;
+    if (delayMs <= 0) {
+      void segment.close().catch(() => undefined);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.deletionTimers.delete(timer);
+      void segment.close().catch(() => undefined);
+    }, delayMs);
+    timer.unref();
+    this.deletionTimers.add(timer);
   }
 
   // ---- close ----

@@ -3,6 +3,7 @@
 // retention / cleaner / flush tasks.
 
 import { randomBytes } from 'node:crypto';
+import type { CompressionCodecs } from '@gregor/protocol';
 import { parseOffsetCheckpoint, serializeOffsetCheckpoint } from './checkpoint-file.js';
 import { defaultLogConfig, type LogConfig, resolveLogConfig } from './config.js';
 import { FilePartitionLog } from './file-log.js';
@@ -22,6 +23,8 @@ export interface LogManagerOptions {
   defaultConfig?: Partial<LogConfig>;
   /** Per-topic overrides known at start-up (the broker's topic configs). */
   topicConfigs?: (topic: string) => Partial<LogConfig> | undefined;
+  /** Codecs the cleaner uses for compressed batches (`defaultCompressionCodecs`). */
+  codecs?: CompressionCodecs;
   /** Logs loaded concurrently at start-up. */
   recoveryThreads?: number;
   /** Period of the retention task (log.retention.check.interval.ms); 0 disables it. */
@@ -110,6 +113,7 @@ export class FileLogManager implements LogManagerInterface {
             recoveryPoint: recoveryPoints.get(name) ?? 0n,
             logStartOffset: startOffsets.get(name) ?? 0n,
             cleanShutdown,
+            codecs: this.options.codecs,
             onRecovery: (event) =>
               this.options.onRecovery?.({
                 topic: parsed.topic,
@@ -186,6 +190,7 @@ export class FileLogManager implements LogManagerInterface {
       recoveryPoint: 0n,
       logStartOffset: 0n,
       cleanShutdown: false,
+      codecs: this.options.codecs,
     });
     const raced = this.logs.get(name);
     if (raced) {

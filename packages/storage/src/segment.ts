@@ -83,6 +83,34 @@ export class LogSegment {
     return segment;
   }
 
+  /** A segment file under another name (the cleaner's `.log.cleaned`), not part of any log yet. */
+  static async createNamed(
+    fileSystem: FileSystem,
+    directory: string,
+    baseOffset: bigint,
+    nowMs: number,
+    suffix: string,
+  ): Promise<LogSegment> {
+    const file = await fileSystem.openFile(
+      joinPath(directory, segmentFileName(baseOffset, suffix)),
+      { create: true },
+    );
+    if ((await file.sizeBytes()) > 0) await file.truncate(0);
+    return new LogSegment(directory, baseOffset, file, nowMs);
+  }
+
+  /** Appends complete batches (already offset-stamped) at the end and indexes them. */
+  async appendRaw(buffers: Buffer[], indexIntervalBytes: number): Promise<void> {
+    let position = this.sizeBytes;
+    await this.file.writev(buffers, position);
+    for (const buffer of buffers) {
+      const summary = summarizeBatch(buffer, 0);
+      summary.position = position;
+      this.indexBatch(summary, indexIntervalBytes);
+      position += summary.sizeBytes;
+    }
+  }
+
   /**
    * Opens an existing segment. With `trustIndexes` the index files are loaded and only the part
    * after the last index entry is walked (headers only); otherwise, or when an index is invalid,
@@ -403,4 +431,33 @@ export async function walkBatchHeaders(
     position += summary.sizeBytes;
   }
   return position;
+}
+
+/**
+ * Every complete batch of the segment as a subarray of a chunk read (at most
+ * `max(chunkBytes, one batch)` in memory). Stops at the first implausible header.
+ */
+export async function* segmentBatches(
+  segment: LogSegment,
+  chunkBytes: number,
+): AsyncGenerator<{ batch: Buffer; position: number }> {
+  const end = segment.sizeBytes;
+  let position = 0;
+  while (position < end) {
+    const header = Buffer.allocUnsafe(Math.min(batchLogOverheadBytes, end - position));
+    await segment.file.read(header, 0, header.length, position);
+    if (header.length < batchLogOverheadBytes) return;
+    const firstSize = header.readInt32BE(8) + batchLogOverheadBytes;
+    const length = Math.min(end - position, Math.max(chunkBytes, firstSize));
+    const chunk = await segment.readBytes(position, length);
+    let relative = 0;
+    while (chunk.length - relative >= batchHeaderSizeBytes) {
+      if (headerProblem(chunk, relative, chunk.length) !== null) break;
+      const size = chunk.readInt32BE(relative + 8) + batchLogOverheadBytes;
+      yield { batch: chunk.subarray(relative, relative + size), position: position + relative };
+      relative += size;
+    }
+    if (relative === 0) return;
+    position += relative;
+  }
 }

@@ -29,14 +29,15 @@ export interface SimulatedFileSystemStatistics {
 }
 
 class SimulatedHandle implements FileHandle {
+  // Holds the file itself, like a descriptor: renames and unlinks do not affect it.
   constructor(
     private readonly fileSystem: SimulatedFileSystem,
-    private readonly path: string,
+    private readonly entry: SimulatedFile,
     private readonly generation: number,
   ) {}
 
   private file(): SimulatedFile {
-    return this.fileSystem.fileForHandle(this.path, this.generation);
+    return this.fileSystem.fileForHandle(this.entry, this.generation);
   }
 
   async read(
@@ -110,10 +111,8 @@ export class SimulatedFileSystem implements FileSystem {
     await Promise.resolve();
   }
 
-  fileForHandle(path: string, generation: number): SimulatedFile {
-    if (generation !== this.generation) throw errno('EBADF', `stale handle after crash: ${path}`);
-    const file = this.files.get(path);
-    if (!file) throw errno('EBADF', `file removed: ${path}`);
+  fileForHandle(file: SimulatedFile, generation: number): SimulatedFile {
+    if (generation !== this.generation) throw errno('EBADF', 'stale handle after crash');
     return file;
   }
 
@@ -129,7 +128,7 @@ export class SimulatedFileSystem implements FileSystem {
         dirtyFrom: Number.POSITIVE_INFINITY,
       });
     }
-    return new SimulatedHandle(this, normalized, this.generation);
+    return new SimulatedHandle(this, this.files.get(normalized)!, this.generation);
   }
 
   async readFile(path: string): Promise<Buffer | null> {

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodeControlBatch, encodeRecordBatch } from '@gregor/protocol';
 import type { LogConfig } from '../config.js';
 import { OffsetOutOfRangeError } from '../errors.js';
 import type { LogManager, PartitionLog } from '../types.js';
@@ -318,6 +319,84 @@ export function describeConformance(name: string, factory: HarnessFactory): void
           leaderEpoch: 0,
         });
         assert.equal(next.baseOffset, 3n);
+      });
+    });
+
+    it('compacts to the latest record per key, keeping offsets, and expires tombstones', async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', segmentBytes: 150, minCleanableDirtyRatio: 0 },
+        async (log, harness) => {
+          const append = (records: { key: string; value: string | null }[]) =>
+            log.append(
+              makeBatch(
+                records.map((record) => ({ ...record, timestamp: BigInt(harness.clock.nowMs()) })),
+              ),
+              { durability: 'write', leaderEpoch: 0 },
+            );
+          await append([
+            { key: 'k1', value: 'a1' },
+            { key: 'k2', value: 'b1' },
+          ]);
+          await append([{ key: 'k1', value: 'a2' }]);
+          await append([{ key: 'k3', value: 'c1' }]);
+          await append([{ key: 'k2', value: null }]);
+          await append([{ key: 'k1', value: 'a3' }]);
+          await log.roll();
+          const sizeBefore = log.sizeBytes;
+          await log.compact();
+          assert.ok(log.sizeBytes < sizeBefore, 'compaction frees space');
+          const view = async () =>
+            decodeAll(await readAll(log, log.logStartOffset)).map(
+              (record) => `${record.offset}:${record.key}=${record.value}`,
+            );
+          assert.deepEqual(await view(), ['3:k3=c1', '4:k2=null', '5:k1=a3']);
+          assert.equal(log.logEndOffset, 6n);
+          harness.clock.advance(2 * 24 * 60 * 60 * 1000);
+          await append([{ key: 'k4', value: 'd1' }]);
+          await log.roll();
+          await log.compact();
+          assert.deepEqual(await view(), ['3:k3=c1', '5:k1=a3', '6:k4=d1']);
+          const next = await append([{ key: 'k5', value: 'e1' }]);
+          assert.equal(next.baseOffset, 7n);
+        },
+      );
+    });
+
+    it('drops aborted transactional records when compacting and keeps markers', async () => {
+      await withLog(factory, { cleanupPolicy: 'compact' }, async (log, harness) => {
+        const timestamp = BigInt(harness.clock.nowMs());
+        const transactional = (value: string, producerId: bigint) =>
+          encodeRecordBatch({
+            records: [{ key: Buffer.from('t'), value: Buffer.from(value), timestamp }],
+            producerId,
+            producerEpoch: 0,
+            baseSequence: 0,
+            transactional: true,
+          });
+        await log.append(makeBatch([{ key: 't', value: 'plain', timestamp }]), {
+          durability: 'write',
+          leaderEpoch: 0,
+        });
+        await log.append(transactional('aborted', 7n), { durability: 'write', leaderEpoch: 0 });
+        await log.append(
+          encodeControlBatch({
+            type: 'abort',
+            producerId: 7n,
+            producerEpoch: 0,
+            coordinatorEpoch: 0,
+            timestamp,
+          }),
+          { durability: 'write', leaderEpoch: 0 },
+        );
+        await log.roll();
+        await log.compact();
+        const records = decodeAll(await readAll(log, log.logStartOffset));
+        assert.deepEqual(
+          records.map((record) => record.offset),
+          [0n, 2n],
+        );
+        assert.equal(records[0].value, 'plain');
       });
     });
   });

@@ -23,7 +23,11 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
   let counter = 0;
   const appendOne = async (): Promise<void> => {
-    const batch = makeSimpleBatch(1 + Math.floor(random() * 5), `r${counter++}-${'p'.repeat(Math.floor(random() * 300))}`, BigInt(Date.now()));
+    const batch = makeSimpleBatch(
+      1 + Math.floor(random() * 5),
+      `r${counter++}-${'p'.repeat(Math.floor(random() * 300))}`,
+      BigInt(Date.now()),
+    );
     const result = await log.append(batch, { durability: 'fsync', leaderEpoch: 0 });
     const digest = createHash('sha256').update(batch).digest('hex');
     process.stdout.write(`ack ${result.baseOffset} ${result.lastOffset} ${digest}\n`);

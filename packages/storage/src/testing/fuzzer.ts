@@ -66,7 +66,10 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
   let crashes = 0;
   let recordCounter = 0;
 
-  const modelEnd = (): bigint => model.at(-1)?.lastOffset === undefined ? log.logStartOffset : model[model.length - 1].lastOffset + 1n;
+  const modelEnd = (): bigint =>
+    model.at(-1)?.lastOffset === undefined
+      ? log.logStartOffset
+      : model[model.length - 1].lastOffset + 1n;
 
   const newBatch = (): Buffer => {
     const records = Array.from({ length: 1 + pick(4) }, () => ({
@@ -82,13 +85,20 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     const buffers = Array.from({ length: concurrent }, newBatch);
     const durabilities = buffers.map(() => (random() < 0.5 ? 'fsync' : 'write') as Durability);
     const results = await Promise.all(
-      buffers.map((buffer, index) => log.append(buffer, { durability: durabilities[index], leaderEpoch: 1 })),
+      buffers.map((buffer, index) =>
+        log.append(buffer, { durability: durabilities[index], leaderEpoch: 1 }),
+      ),
     );
     for (const [index, result] of results.entries()) {
       const expectedBase = modelEnd();
       assert.equal(result.baseOffset, expectedBase, 'offsets contiguous');
-      model.push({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: buffers[index] });
-      if (durabilities[index] === 'fsync' && result.lastOffset + 1n > durableEnd) durableEnd = result.lastOffset + 1n;
+      model.push({
+        baseOffset: result.baseOffset,
+        lastOffset: result.lastOffset,
+        bytes: buffers[index],
+      });
+      if (durabilities[index] === 'fsync' && result.lastOffset + 1n > durableEnd)
+        durableEnd = result.lastOffset + 1n;
     }
     assert.equal(log.logEndOffset, modelEnd());
   };
@@ -107,7 +117,10 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
         const expected = model[index];
         assert.ok(expected, `log has a batch past the model at ${offset}`);
         const size = bytes.readInt32BE(position + 8) + 12;
-        assert.ok(bytes.subarray(position, position + size).equals(expected.bytes), `batch ${expected.baseOffset} differs`);
+        assert.ok(
+          bytes.subarray(position, position + size).equals(expected.bytes),
+          `batch ${expected.baseOffset} differs`,
+        );
         position += size;
         offset = expected.lastOffset + 1n;
         index++;
@@ -128,9 +141,18 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     assert.ok(end >= durableEnd, `acknowledged durable data lost: LEO ${end} < ${durableEnd}`);
     // What survives beyond the durable point must be a prefix of what was appended.
     const keep = model.filter((batch) => batch.lastOffset < end);
-    assert.equal(keep.at(-1)?.lastOffset === undefined ? end : keep[keep.length - 1].lastOffset + 1n, end === log.logStartOffset && keep.length === 0 ? end : end, 'LEO on a batch boundary');
+    assert.equal(
+      keep.at(-1)?.lastOffset === undefined ? end : keep[keep.length - 1].lastOffset + 1n,
+      end === log.logStartOffset && keep.length === 0 ? end : end,
+      'LEO on a batch boundary',
+    );
     model = keep;
-    if (model.length > 0) assert.equal(model[model.length - 1].lastOffset + 1n, end, 'recovered end falls on an appended batch boundary');
+    if (model.length > 0)
+      assert.equal(
+        model[model.length - 1].lastOffset + 1n,
+        end,
+        'recovered end falls on an appended batch boundary',
+      );
     await verifyAll();
     durableEnd = end;
   };
@@ -138,45 +160,69 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
   const operations: [string, number, () => Promise<void>][] = [
     ['append', 40, appendSome],
     ['read', 15, verifyAll],
-    ['roll', 4, async () => {
-      await log.roll();
-      durableEnd = modelEnd() > durableEnd ? modelEnd() : durableEnd;
-    }],
-    ['flush', 3, async () => {
-      await log.flush();
-      durableEnd = modelEnd();
-    }],
-    ['truncate', 4, async () => {
-      const span = Number(modelEnd() - log.logStartOffset);
-      if (span <= 0) return;
-      const target = log.logStartOffset + BigInt(pick(span + 1));
-      await log.truncateTo(target);
-      const cut = model.findIndex((batch) => batch.lastOffset >= target);
-      if (cut >= 0) model = model.slice(0, cut);
-      if (log.logEndOffset < durableEnd) durableEnd = log.logEndOffset;
-    }],
-    ['deleteRecords', 3, async () => {
-      const span = Number(modelEnd() - log.logStartOffset);
-      const target = log.logStartOffset + BigInt(pick(span + 1));
-      await log.deleteRecordsBefore(target);
-      assert.equal(log.logStartOffset, target);
-    }],
-    ['retention', 3, async () => {
-      const before = log.logStartOffset;
-      log.updateConfig({ retentionBytes: random() < 0.5 ? -1 : pick(4000) });
-      await log.enforceRetention();
-      assert.ok(log.logStartOffset >= before, 'log start never moves back');
-      assert.ok(log.logStartOffset <= log.logEndOffset);
-    }],
+    [
+      'roll',
+      4,
+      async () => {
+        await log.roll();
+        durableEnd = modelEnd() > durableEnd ? modelEnd() : durableEnd;
+      },
+    ],
+    [
+      'flush',
+      3,
+      async () => {
+        await log.flush();
+        durableEnd = modelEnd();
+      },
+    ],
+    [
+      'truncate',
+      4,
+      async () => {
+        const span = Number(modelEnd() - log.logStartOffset);
+        if (span <= 0) return;
+        const target = log.logStartOffset + BigInt(pick(span + 1));
+        await log.truncateTo(target);
+        const cut = model.findIndex((batch) => batch.lastOffset >= target);
+        if (cut >= 0) model = model.slice(0, cut);
+        if (log.logEndOffset < durableEnd) durableEnd = log.logEndOffset;
+      },
+    ],
+    [
+      'deleteRecords',
+      3,
+      async () => {
+        const span = Number(modelEnd() - log.logStartOffset);
+        const target = log.logStartOffset + BigInt(pick(span + 1));
+        await log.deleteRecordsBefore(target);
+        assert.equal(log.logStartOffset, target);
+      },
+    ],
+    [
+      'retention',
+      3,
+      async () => {
+        const before = log.logStartOffset;
+        log.updateConfig({ retentionBytes: random() < 0.5 ? -1 : pick(4000) });
+        await log.enforceRetention();
+        assert.ok(log.logStartOffset >= before, 'log start never moves back');
+        assert.ok(log.logStartOffset <= log.logEndOffset);
+      },
+    ],
     ['checkpoint', 3, () => manager.checkpoint()],
     ['advanceClock', 2, async () => clock.advance(pick(10_000))],
-    ['cleanRestart', 2, async () => {
-      await manager.close();
-      durableEnd = modelEnd();
-      manager = await open();
-      log = manager.getLog(topic, 0)!;
-      await verifyAll();
-    }],
+    [
+      'cleanRestart',
+      2,
+      async () => {
+        await manager.close();
+        durableEnd = modelEnd();
+        manager = await open();
+        log = manager.getLog(topic, 0)!;
+        await verifyAll();
+      },
+    ],
     ['crash', 5, crashAndRecover],
   ];
   const totalWeight = operations.reduce((sum, [, weight]) => sum + weight, 0);
@@ -194,7 +240,8 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     try {
       await chosen[2]();
     } catch (error) {
-      (error as Error).message = `seed ${options.seed} step ${step} (${chosen[0]}): ${(error as Error).message}`;
+      (error as Error).message =
+        `seed ${options.seed} step ${step} (${chosen[0]}): ${(error as Error).message}`;
       throw error;
     }
   }
