@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { CompressionCodec } from '@gregor/protocol';
 import { compressSync as snappyRaw } from 'snappy';
-import { defaultCompressionCodecs, lz4FrameOutputBound, zstdDecompressJs } from './index.js';
+import {
+  defaultCompressionCodecs,
+  lz4FrameOutputBound,
+  zstdDecompressJs,
+  zstdOutputBound,
+} from './index.js';
 import { snappyCodec, xerialFrame } from './snappy.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
@@ -140,5 +145,30 @@ describe('zstd plain-JS decoder', () => {
     const compressed = await defaultCompressionCodecs[4]!.compressAsync(Buffer.alloc(5_000_000));
     assert.throws(() => zstdDecompressJs(compressed, { outputSizeBytesMax: 1_000_000 }), /exceed/);
     assert.equal(zstdDecompressJs(compressed, unbounded).length, 5_000_000);
+  });
+});
+
+describe('zstd frame walk', () => {
+  test('bound covers every fixture and a multi-frame input', () => {
+    for (const [name, entry] of Object.entries(manifest.codecs)) {
+      if (!name.startsWith('zstd')) continue;
+      const compressed = readFileSync(new URL(entry.file, fixtures));
+      assert.ok(zstdOutputBound(compressed) >= payload.length, name);
+    }
+  });
+
+  test('a bomb of RLE blocks is bounded exactly from its headers', async () => {
+    const compressed = await defaultCompressionCodecs[4]!.compressAsync(Buffer.alloc(50_000_000));
+    assert.ok(compressed.length < 10_000);
+    assert.ok(zstdOutputBound(compressed) >= 50_000_000);
+    await assert.rejects(
+      defaultCompressionCodecs[4]!.decompressAsync(compressed, { outputSizeBytesMax: 1_000_000 }),
+    );
+  });
+
+  test('malformed frames are refused', () => {
+    assert.throws(() => zstdOutputBound(Buffer.alloc(0)));
+    assert.throws(() => zstdOutputBound(Buffer.from('0123456789')));
+    assert.throws(() => zstdOutputBound(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])));
   });
 });
