@@ -30,6 +30,11 @@ export interface BrokerOptions {
   openLogManager?: (options: LogManagerOpenOptions) => Promise<LogManager>;
   /** APIs to serve; defaults to every registered handler. */
   handlers?: readonly ApiHandler[];
+  /** Overrides of the internal per-connection limits (tests). */
+  connectionLimits?: {
+    inFlightRequestsPerConnectionMax?: number;
+    queuedResponseBytesPerConnectionMax?: number;
+  };
 }
 
 export interface LogManagerOpenOptions {
@@ -191,6 +196,7 @@ export class Broker {
       requestSizeBytesMax: settings.requestSizeBytesMax,
       connectionIdleMsMax: settings.connectionIdleMsMax,
       connectionsMax: settings.connectionsMax,
+      ...options.connectionLimits,
     });
     let bound: { host: string; port: number };
     try {
