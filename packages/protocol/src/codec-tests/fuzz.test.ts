@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   type DecodeResult,
+  decodeConsumerProtocolAssignmentBytes,
+  decodeConsumerProtocolSubscriptionBytes,
   decodeRequestFrame,
   decodeResponseFrame,
+  encodeConsumerProtocolSubscriptionBytes,
   encodeRequestFrame,
   encodeResponseFrame,
 } from '../frame.js';
@@ -171,4 +174,26 @@ test('fuzz: truncated, mutated and random frames yield typed results only', asyn
     `${samples.length} frames, ${truncations} truncations, ${mutations} mutations ` +
       `(${mutationsDecoded} still decoded), ${randomFrames} random frames`,
   );
+});
+
+test('fuzz: consumer protocol bytes (JoinGroup metadata, SyncGroup assignments)', () => {
+  const random = new Random(7);
+  const valid = encodeConsumerProtocolSubscriptionBytes(3, {
+    topics: ['orders', 'payments'],
+    userData: Buffer.from('user'),
+    ownedPartitions: [{ topic: 'orders', partitions: [0, 1, 2] }],
+    generationId: 4,
+    rackId: 'rack-a',
+  });
+  for (let length = 0; length < valid.length; length++) {
+    assert.ok(
+      !decodeConsumerProtocolSubscriptionBytes(valid.subarray(0, length)).ok,
+      `prefix ${length}`,
+    );
+  }
+  for (let round = 0; round < 5000; round++) {
+    const frame = round % 2 === 0 ? mutate(valid, random) : random.bytes(random.integer(0, 48));
+    assertTyped(decodeConsumerProtocolSubscriptionBytes(frame), 'subscription');
+    assertTyped(decodeConsumerProtocolAssignmentBytes(frame), 'assignment');
+  }
 });
