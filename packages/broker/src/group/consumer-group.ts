@@ -80,6 +80,8 @@ export class ConsumerGroup {
   subscriptionMetadata = new Map<TopicName, SubscribedTopic>();
   /** `${topicId}:${partition}` -> member that holds it (assigned or pending revocation). */
   readonly partitionOwners = new Map<string, MemberId>();
+  /** Set while a heartbeat collects changes that need a new group epoch (bumped once). */
+  epochBumpReason: string | null = null;
   /** The assignor used for the last target assignment. */
   assignorName = 'uniform';
   /** Wall ms when the group last became empty (offset retention). */

@@ -311,9 +311,14 @@ export class ConsumerProtocol {
     if (input.rackId !== null) member.rackId = input.rackId;
     if (input.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = input.rebalanceTimeoutMs;
     if (input.serverAssignor !== null) member.serverAssignor = input.serverAssignor;
-    if (this.updateSubscription(member, input)) this.bumpGroupEpoch(group, 'subscription changed');
+    if (this.updateSubscription(member, input)) group.epochBumpReason ??= 'subscription changed';
     this.scheduleSession(group, member);
     this.refreshSubscriptionMetadata(group);
+    // Everything this heartbeat changed counts as one new group epoch.
+    if (group.epochBumpReason !== null) {
+      this.bumpGroupEpoch(group, group.epochBumpReason);
+      group.epochBumpReason = null;
+    }
     if (group.groupEpoch > group.assignmentEpoch) this.computeTargetAssignment(group);
     this.reconcile(group, member, owned);
     const key = assignmentKey(member.assigned);
@@ -367,7 +372,7 @@ export class ConsumerProtocol {
     });
     group.members.set(memberId, member);
     if (input.instanceId !== null) group.staticMembers.set(input.instanceId, memberId);
-    this.bumpGroupEpoch(group, `member ${memberId} joined`);
+    group.epochBumpReason ??= `member ${memberId} joined`;
     return member;
   }
 
@@ -503,7 +508,7 @@ export class ConsumerProtocol {
     }
     if (changed) {
       group.subscriptionMetadata = metadata;
-      this.bumpGroupEpoch(group, 'subscribed topic metadata changed');
+      group.epochBumpReason ??= 'subscribed topic metadata changed';
     }
   }
 
