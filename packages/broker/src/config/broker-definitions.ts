@@ -2,7 +2,10 @@
  * The broker configuration catalog: Kafka's names, types and defaults (Kafka 3.9), with
  * Gregor's own descriptions. Configs marked `ignored` are accepted so that a Kafka
  * server.properties loads unchanged, but have no effect on a single-process broker.
- * Where Gregor's default differs from Kafka's, the description says so.
+ * Where Gregor's default differs from Kafka's, the description says so. A config is dynamic
+ * (`updateMode`) only where Gregor applies a change live: the defaults of topic configs (pushed to
+ * every log) and the settings the network layer re-reads; everything else is read-only here even
+ * when Kafka can change it at run time.
  */
 import type { ConfigValidator, ConfigValueByType } from './config-types.js';
 import { defineBrokerConfig as define } from './define.js';
@@ -81,7 +84,6 @@ export const brokerConfigDefinitions = [
     type: 'list',
     default: null,
     validator: listenerListValidator(),
-    updateMode: 'per-broker',
     documentation:
       'Addresses given to clients in metadata when they differ from listeners. When unset, listeners are advertised, with an empty host advertised as localhost.',
   }),
@@ -142,7 +144,6 @@ export const brokerConfigDefinitions = [
     default: '3',
     validator: atLeast(1),
     ignored: true,
-    updateMode: 'cluster-wide',
     documentation: 'Network threads. Gregor serves every connection on the Node.js event loop.',
   }),
   define({
@@ -151,7 +152,6 @@ export const brokerConfigDefinitions = [
     default: '8',
     validator: atLeast(1),
     ignored: true,
-    updateMode: 'cluster-wide',
     documentation: 'Request handler threads. Gregor uses asynchronous I/O instead.',
   }),
   define({
@@ -160,7 +160,6 @@ export const brokerConfigDefinitions = [
     default: '10',
     validator: atLeast(1),
     ignored: true,
-    updateMode: 'cluster-wide',
     documentation: 'Background task threads.',
   }),
   define({
@@ -168,7 +167,6 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '1',
     ignored: true,
-    updateMode: 'cluster-wide',
     documentation: 'Replica fetcher threads.',
   }),
   define({
@@ -216,7 +214,6 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: String(intMax),
     validator: atLeast(0),
-    updateMode: 'cluster-wide',
     documentation: 'Most client connections accepted at once.',
   }),
   define({
@@ -224,7 +221,6 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: String(intMax),
     validator: atLeast(0),
-    updateMode: 'cluster-wide',
     documentation: 'Most client connections accepted at once from one address.',
   }),
   define({
@@ -347,7 +343,6 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '1',
     validator: atLeast(1),
-    updateMode: 'cluster-wide',
     documentation: 'Partitions recovered in parallel per directory at start-up.',
   }),
   define({
@@ -583,14 +578,12 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '1',
     validator: atLeast(0),
-    updateMode: 'cluster-wide',
     documentation: 'Partitions compacted in parallel.',
   }),
   define({
     name: 'log.cleaner.dedupe.buffer.size',
     type: 'long',
     default: '134217728',
-    updateMode: 'cluster-wide',
     documentation: 'Memory for the key-to-offset map of compaction, in bytes.',
   }),
   define({
@@ -598,21 +591,18 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '524288',
     validator: atLeast(0),
-    updateMode: 'cluster-wide',
     documentation: 'I/O buffer of the cleaner, in bytes.',
   }),
   define({
     name: 'log.cleaner.io.buffer.load.factor',
     type: 'double',
     default: '0.9',
-    updateMode: 'cluster-wide',
     documentation: 'Load factor of the dedupe map.',
   }),
   define({
     name: 'log.cleaner.io.max.bytes.per.second',
     type: 'double',
     default: doubleMaxText,
-    updateMode: 'cluster-wide',
     documentation: 'Cleaner read plus write rate limit, in bytes per second.',
   }),
   define({
@@ -620,7 +610,6 @@ export const brokerConfigDefinitions = [
     type: 'long',
     default: '15000',
     validator: atLeast(0),
-    updateMode: 'cluster-wide',
     documentation: 'Sleep of the cleaner when nothing needs cleaning, in milliseconds.',
   }),
   define({
@@ -887,7 +876,6 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '86400000',
     validator: atLeast(1),
-    updateMode: 'cluster-wide',
     documentation: 'Idempotent producer state idle for this long is dropped, in milliseconds.',
   }),
   define({

@@ -382,7 +382,7 @@ describe('dynamic broker settings', () => {
         ['num.partitions', 'read-only: it cannot be changed at run time'],
         ['no.such.config', 'unknown broker configuration'],
         ['log.segment.bytes', 'expected a 32-bit integer'],
-        ['advertised.listeners', 'can only be set per broker, not cluster-wide'],
+        ['advertised.listeners', 'read-only: it cannot be changed at run time'],
       ],
     );
     assert.throws(

@@ -12,16 +12,14 @@ import {
 } from '@gregor/protocol';
 import type { BrokerServices } from '../services.js';
 import {
+  alterEachResource,
   commitBrokerSettings,
   commitTopicOverrides,
-  duplicateResourceKeys,
+  everyResourceFailed,
   type ResourceOutcome,
   resolveConfigResource,
   resourceError,
-  resourceKey,
-  serializeAlteration,
 } from './config-resources.js';
-
 import type { ApiHandler } from './types.js';
 
 type AlterConfigsResource = AlterConfigsRequest['resources'][number];
@@ -32,35 +30,13 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
   maxVersion: 2,
   async handle(request, context) {
     const { services } = context;
-    const duplicates = duplicateResourceKeys(request.resources);
-    const responses: AlterConfigsResponse['responses'] = [];
-    for (const resource of request.resources) {
-      const outcome = duplicates.has(resourceKey(resource))
-        ? resourceError(
-            ErrorCode.INVALID_REQUEST,
-            'the resource appears more than once in the request',
-          )
-        : await serializeAlteration(services, () =>
-            alterResource(services, resource, request.validateOnly),
-          );
-      responses.push({
-        ...outcome,
-        resourceType: resource.resourceType,
-        resourceName: resource.resourceName,
-      });
-    }
+    const responses = await alterEachResource(services, request.resources, (resource) =>
+      alterResource(services, resource, request.validateOnly),
+    );
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(request, errorCode) {
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((resource) => ({
-        errorCode,
-        errorMessage: null,
-        resourceType: resource.resourceType,
-        resourceName: resource.resourceName,
-      })),
-    };
+    return { throttleTimeMs: 0, responses: everyResourceFailed(request.resources, errorCode) };
   },
 };
 

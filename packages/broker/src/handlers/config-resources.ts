@@ -187,3 +187,48 @@ export function duplicateResourceKeys(
   }
   return duplicates;
 }
+
+export interface ResourceAlterationResult extends ResourceOutcome {
+  resourceType: number;
+  resourceName: string;
+}
+
+/**
+ * Alters each resource in turn (serialised with every other alteration on this broker); a
+ * resource named twice in the request is refused with INVALID_REQUEST for every occurrence.
+ */
+export async function alterEachResource<R extends { resourceType: number; resourceName: string }>(
+  services: BrokerServices,
+  resources: readonly R[],
+  alter: (resource: R) => Promise<ResourceOutcome>,
+): Promise<ResourceAlterationResult[]> {
+  const duplicates = duplicateResourceKeys(resources);
+  const results: ResourceAlterationResult[] = [];
+  for (const resource of resources) {
+    const outcome = duplicates.has(resourceKey(resource))
+      ? resourceError(
+          ErrorCode.INVALID_REQUEST,
+          'the resource appears more than once in the request',
+        )
+      : await serializeAlteration(services, () => alter(resource));
+    results.push({
+      ...outcome,
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+    });
+  }
+  return results;
+}
+
+/** The same error for every resource (errorResponse of the alter APIs). */
+export function everyResourceFailed(
+  resources: readonly { resourceType: number; resourceName: string }[],
+  errorCode: number,
+): ResourceAlterationResult[] {
+  return resources.map((resource) => ({
+    errorCode,
+    errorMessage: null,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+  }));
+}

@@ -19,16 +19,15 @@ import {
 } from '../config/index.js';
 import type { BrokerServices } from '../services.js';
 import {
+  alterEachResource,
   ConfigOperation,
   commitBrokerSettings,
   commitTopicOverrides,
-  duplicateResourceKeys,
+  everyResourceFailed,
   invalidConfig,
   type ResourceOutcome,
   resolveConfigResource,
   resourceError,
-  resourceKey,
-  serializeAlteration,
 } from './config-resources.js';
 import type { ApiHandler } from './types.js';
 
@@ -44,35 +43,13 @@ export const incrementalAlterConfigsHandler: ApiHandler<
   maxVersion: 1,
   async handle(request, context) {
     const { services } = context;
-    const duplicates = duplicateResourceKeys(request.resources);
-    const responses: IncrementalAlterConfigsResponse['responses'] = [];
-    for (const resource of request.resources) {
-      const outcome = duplicates.has(resourceKey(resource))
-        ? resourceError(
-            ErrorCode.INVALID_REQUEST,
-            'the resource appears more than once in the request',
-          )
-        : await serializeAlteration(services, () =>
-            alterResource(services, resource, request.validateOnly),
-          );
-      responses.push({
-        ...outcome,
-        resourceType: resource.resourceType,
-        resourceName: resource.resourceName,
-      });
-    }
+    const responses = await alterEachResource(services, request.resources, (resource) =>
+      alterResource(services, resource, request.validateOnly),
+    );
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(request, errorCode) {
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((resource) => ({
-        errorCode,
-        errorMessage: null,
-        resourceType: resource.resourceType,
-        resourceName: resource.resourceName,
-      })),
-    };
+    return { throttleTimeMs: 0, responses: everyResourceFailed(request.resources, errorCode) };
   },
 };
 
