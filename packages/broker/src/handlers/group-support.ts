@@ -22,10 +22,18 @@ export function groupCoordinator(context: RequestContext): CoordinatorLookup {
   return { ok: true, coordinator };
 }
 
+/** `127.0.0.1:5555` -> `127.0.0.1`, `[::1]:5555` -> `::1`. */
+function hostOf(address: string): string {
+  const withoutPort = address.replace(/:\d+$/, '');
+  return withoutPort.startsWith('[') && withoutPort.endsWith(']')
+    ? withoutPort.slice(1, -1)
+    : withoutPort;
+}
+
 /** Client id and host as Kafka reports them (`/` + address, like Java's InetAddress.toString). */
 export function clientIdentity(context: RequestContext): { clientId: string; clientHost: string } {
   return {
     clientId: context.header.clientId ?? '',
-    clientHost: `/${context.connection.remoteAddress}`,
+    clientHost: `/${hostOf(context.connection.remoteAddress)}`,
   };
 }
