@@ -164,6 +164,14 @@ describe('brokerConfigFromSources', () => {
     assert.equal(config.get('log.retention.hours'), 24);
     assert.equal(config.get('num.partitions'), 4);
     assert.deepEqual(config.warnings, []);
+    const typo = brokerConfigFromSources({
+      env: { GREGOR_NUM_PARTITONS: '4', GREGOR_LOG_LEVEL: 'debug', GREGOR_BENCH_MS: '100' },
+    });
+    assert.equal(typo.warnings.length, 1);
+    assert.match(
+      typo.warnings[0],
+      /num\.partitons .*GREGOR_NUM_PARTITONS.*did you mean num\.partitions/,
+    );
   });
 
   it('stops on a value of the wrong type, naming key, value, origin and what is allowed', () => {

@@ -197,8 +197,9 @@ const environmentPrefixes = ['KAFKA_', 'GREGOR_'] as const;
 
 /**
  * `PREFIX_LOG_RETENTION_HOURS` -> `log.retention.hours`; as in Kafka's container images a double
- * underscore stands for `_` and a triple underscore for `-`. KAFKA_* variables that are not
- * configurations (KAFKA_HOME, KAFKA_OPTS, ...) are skipped silently; unknown GREGOR_* ones warn.
+ * underscore stands for `_` and a triple underscore for `-`. Variables that are not configurations
+ * (KAFKA_HOME, KAFKA_OPTS, GREGOR_LOG_LEVEL, GREGOR_BENCH_MS, ...) are skipped silently, except a
+ * GREGOR_* name close to a real one, which warns with a suggestion.
  */
 export function settingsFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
@@ -209,11 +210,24 @@ export function settingsFromEnvironment(
       const value = env[variable];
       if (!variable.startsWith(prefix) || value === undefined) continue;
       const key = environmentVariableToConfigName(variable.slice(prefix.length));
-      if (prefix === 'KAFKA_' && brokerConfigDefinition(key) === undefined) continue;
+      if (brokerConfigDefinition(key) === undefined && !looksLikeMisspeltConfig(prefix, key))
+        continue;
       settings.push({ key, value, origin: `environment ${variable}`, strict: false });
     }
   }
   return settings;
+}
+
+/** GREGOR_* variables that belong to Gregor's tools, not to the broker configuration. */
+const gregorToolVariables = new Set(['log.level']);
+
+/**
+ * Unknown GREGOR_* names are reported only when they look like a typo of a real config
+ * (GREGOR_NUM_PARTITONS); other GREGOR_* variables (benchmarks, fuzzers, log level) are not ours.
+ */
+function looksLikeMisspeltConfig(prefix: string, key: string): boolean {
+  if (prefix !== 'GREGOR_' || gregorToolVariables.has(key)) return false;
+  return closestBrokerConfigName(key) !== undefined;
 }
 
 export function environmentVariableToConfigName(suffix: string): string {
