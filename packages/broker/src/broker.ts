@@ -8,6 +8,11 @@ import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
 import { type Clock, systemClock } from './clock.js';
 import { type BrokerConfig, brokerConfigFromSources, logConfigFor } from './config/index.js';
+import {
+  GroupCoordinator,
+  groupCoordinatorConfigFrom,
+  offsetsTopicStorage,
+} from './group/index.js';
 import { advertisedApis } from './handlers/api-versions.js';
 import { FetchSessionCache } from './handlers/fetch-sessions.js';
 import { handlers as defaultHandlers } from './handlers/index.js';
@@ -162,6 +167,15 @@ export class Broker {
       if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
     }
 
+    const groups = new GroupCoordinator({
+      clock,
+      logger,
+      storage: offsetsTopicStorage({ logs, topics }),
+      topics,
+      config: groupCoordinatorConfigFrom(config),
+    });
+    await groups.start();
+
     const shutdownController = new AbortController();
     const advertisedListener = { ...settings.advertisedListener };
     const servedHandlers = options.handlers ?? defaultHandlers;
@@ -170,7 +184,7 @@ export class Broker {
       settings,
       logs,
       topics,
-      groups: undefined,
+      groups,
       clock,
       logger,
       nodeId: identity.nodeId,
@@ -206,6 +220,7 @@ export class Broker {
     try {
       bound = await server.listen();
     } catch (error) {
+      await groups.stop();
       await logs.close();
       throw error;
     }
@@ -246,6 +261,7 @@ export class Broker {
     logger.info('broker stopping');
     this.shutdownController.abort();
     await this.server.stop();
+    await this.services.groups?.stop();
     await this.logs.close();
     logger.info('broker stopped');
   }
