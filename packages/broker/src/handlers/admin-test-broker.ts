@@ -22,13 +22,19 @@ export interface AdminTestBroker {
 
 export async function startAdminTestBroker(
   settings: Readonly<Record<string, string | number | boolean>> = {},
+  settingsForDataDir: (dataDir: string) => Record<string, string> = () => ({}),
 ): Promise<AdminTestBroker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gregor-admin-'));
   // As the CLI does: loadBrokerConfig also re-applies persisted dynamic broker settings.
   const start = async () =>
     Broker.start({
       config: await loadBrokerConfig({
-        settings: { listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dataDir, ...settings },
+        settings: {
+          listeners: 'PLAINTEXT://127.0.0.1:0',
+          'log.dirs': dataDir,
+          ...settings,
+          ...settingsForDataDir(dataDir),
+        },
       }),
       logger: silentLogger,
     });

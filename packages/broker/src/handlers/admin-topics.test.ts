@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ApiKey,
@@ -347,6 +349,39 @@ describe('admin API: delete.topic.enable=false', () => {
       assert.ok(harness.broker.services.topics.get('kept'));
     } finally {
       await harness.close();
+    }
+  });
+});
+
+describe('admin API: several log dirs', () => {
+  it('DescribeLogDirs attributes every partition to the log dir that holds it', async () => {
+    const extraDir = await mkdtemp(join(tmpdir(), 'gregor-admin-extra-'));
+    const harness = await startAdminTestBroker({}, (dataDir) => ({
+      'log.dirs': `${dataDir},${extraDir}`,
+    }));
+    try {
+      await createTopic(harness.client, { name: 'spread', numPartitions: 4 });
+      const response = await harness.client.request<DescribeLogDirsResponse>(
+        ApiKey.DescribeLogDirs,
+        4,
+        {
+          topics: null,
+        },
+      );
+      assert.deepEqual(
+        response.results.map((result) => result.logDir),
+        [resolve(harness.dataDir), resolve(extraDir)],
+      );
+      const placed = response.results.flatMap((result) =>
+        result.topics.flatMap((topic) =>
+          topic.partitions.map((partition) => partition.partitionIndex),
+        ),
+      );
+      assert.deepEqual(placed.sort(), [0, 1, 2, 3]);
+      assert.ok(response.results.every((result) => result.topics.length === 1));
+    } finally {
+      await harness.close();
+      await rm(extraDir, { recursive: true, force: true });
     }
   });
 });
