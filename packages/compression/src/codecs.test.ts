@@ -8,6 +8,7 @@ import {
   lz4FrameOutputBound,
   zstdDecompressJs,
   zstdOutputBound,
+  zstdStoredFrame,
 } from './index.js';
 import { snappyCodec, xerialFrame } from './snappy.js';
 
@@ -170,5 +171,18 @@ describe('zstd frame walk', () => {
     assert.throws(() => zstdOutputBound(Buffer.alloc(0)));
     assert.throws(() => zstdOutputBound(Buffer.from('0123456789')));
     assert.throws(() => zstdOutputBound(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])));
+  });
+});
+
+describe('zstd stored frames (sync compress on Node 20)', () => {
+  test('native libzstd and the JS decoder read them, at every field-size boundary', async () => {
+    const { decompress } = await import('@mongodb-js/zstd');
+    for (const sizeBytes of [0, 1, 255, 256, 65_791, 65_792, 131_072, 131_073, 400_000]) {
+      const plain = sampleBytes(sizeBytes, sizeBytes + 11);
+      const frame = zstdStoredFrame(plain);
+      assert.ok((await decompress(frame)).equals(plain), `native ${sizeBytes}`);
+      assert.ok(zstdDecompressJs(frame, unbounded).equals(plain), `js ${sizeBytes}`);
+      assert.ok(zstdOutputBound(frame) >= sizeBytes);
+    }
   });
 });

@@ -11,7 +11,7 @@ export { CompressionError, OutputTooLargeError } from './errors.js';
 export { gzipCodec } from './gzip.js';
 export { lz4Codec, lz4FrameOutputBound } from './lz4.js';
 export { isXerialFramed, snappyCodec, xerialFrame } from './snappy.js';
-export { zstdCodec, zstdDecompressJs, zstdOutputBound } from './zstd.js';
+export { zstdCodec, zstdDecompressJs, zstdOutputBound, zstdStoredFrame } from './zstd.js';
 
 export const defaultCompressionCodecs: CompressionCodecs = {
   1: gzipCodec,

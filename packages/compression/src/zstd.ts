@@ -5,7 +5,10 @@
 // - async decompression: the frame's blocks are walked first (headers only) for an output bound;
 //   within the caller's bound, native libzstd decodes (a conforming decoder never regenerates more
 //   than Block_Maximum_Size per block); past it, the plain-JS streaming decoder below decides;
-// - sync decompression: fzstd (plain JS, streaming), stopped as soon as the output passes the bound.
+// - sync decompression: fzstd (plain JS, streaming), stopped as soon as the output passes the bound;
+// - sync compression (the log cleaner rewrites batches synchronously): a valid zstd frame of
+//   stored (raw) blocks, ratio 1, readable by every zstd decoder. Use encodeRecordBatchAsync for
+//   real compression.
 // Where node:zlib has zstd (Node >= 22.15) it is used for sync work, bounded by maxOutputLength.
 
 import * as zlib from 'node:zlib';
@@ -82,6 +85,33 @@ export function zstdOutputBound(data: Buffer): number {
   return bound;
 }
 
+/** A zstd frame holding `data` in raw blocks (RFC 8878 3.1.1.2.2: Block_Type 0), no compression. */
+export function zstdStoredFrame(data: Buffer): Buffer {
+  const blockCount = Math.max(1, Math.ceil(data.length / blockSizeBytesMax));
+  const fcsSize = data.length < 256 ? 1 : data.length < 65_792 ? 2 : 4;
+  const headerSize = 5 + fcsSize;
+  const frame = Buffer.allocUnsafe(headerSize + blockCount * 3 + data.length);
+  frame.writeUInt32LE(frameMagic, 0);
+  // Single_Segment (no window descriptor), FCS field of fcsSize bytes, no checksum, no dictionary.
+  frame[4] = 0x20 | ((fcsSize === 1 ? 0 : fcsSize === 2 ? 1 : 2) << 6);
+  if (fcsSize === 1) frame[5] = data.length;
+  else if (fcsSize === 2) frame.writeUInt16LE(data.length - 256, 5);
+  else frame.writeUInt32LE(data.length, 5);
+  let position = headerSize;
+  for (let block = 0; block < blockCount; block++) {
+    const start = block * blockSizeBytesMax;
+    const size = Math.min(blockSizeBytesMax, data.length - start);
+    const last = block === blockCount - 1 ? 1 : 0;
+    const header = (size << 3) | last;
+    frame[position] = header & 0xff;
+    frame[position + 1] = (header >> 8) & 0xff;
+    frame[position + 2] = (header >> 16) & 0xff;
+    data.copy(frame, position + 3, start, start + size);
+    position += 3 + size;
+  }
+  return frame;
+}
+
 /** Bounded streaming decode in plain JS. */
 export function zstdDecompressJs(data: Buffer, options: DecompressOptions): Buffer {
   const chunks: Buffer[] = [];
@@ -118,7 +148,7 @@ async function decompressAsync(data: Buffer, options: DecompressOptions): Promis
 }
 
 export const zstdCodec: CompressionCodec = {
-  ...(zlibZstd.zstdCompressSync === undefined ? {} : { compress: zlibZstd.zstdCompressSync }),
+  compress: zlibZstd.zstdCompressSync ?? zstdStoredFrame,
   decompress,
   compressAsync: (data) => nativeCompress(data, compressionLevel),
   decompressAsync,
