@@ -139,6 +139,7 @@ export async function runPythonClient(options: {
     command: debianPythonPath,
     arguments: pythonArguments(options.script, options.command, options.parameters),
     timeoutMs: options.timeoutMs,
+    keepInputOpen: true,
   });
   if (result.code !== 0) {
     throw new Error(

@@ -173,6 +173,8 @@ export async function runToCompletion(options: {
   input?: string | Buffer;
   timeoutMs: number;
   environment?: Record<string, string>;
+  /** Keep stdin open until the process ends (clients that stop on end of input). */
+  keepInputOpen?: boolean;
 }): Promise<RunResult> {
   installExitHook();
   const child = spawn(options.command, options.arguments, {
@@ -185,7 +187,8 @@ export async function runToCompletion(options: {
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   child.stdin.on('error', () => {});
-  child.stdin.end(options.input ?? '');
+  if (options.input !== undefined) child.stdin.write(options.input);
+  if (!options.keepInputOpen) child.stdin.end();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -196,6 +199,7 @@ export async function runToCompletion(options: {
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   clearTimeout(timer);
+  child.stdin.destroy();
   liveProcesses.delete(child);
   const result = {
     ...status,
