@@ -199,7 +199,7 @@ describe('brokerConfigFromSources', () => {
       }),
     );
     const byName = new Map(error.problems.map((problem) => [problem.name, problem]));
-    assert.equal(byName.get('log.segment.bytes')?.reason, 'expected a value >= 14');
+    assert.equal(byName.get('log.segment.bytes')?.reason, 'expected an integer >= 14');
     assert.equal(byName.get('log.segment.bytes')?.origin, 'environment GREGOR_LOG_SEGMENT_BYTES');
     assert.equal(
       byName.get('log.message.timestamp.type')?.reason,

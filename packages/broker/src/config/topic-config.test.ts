@@ -94,10 +94,10 @@ describe('checkTopicConfigOverrides', () => {
     assert.deepEqual(
       problems.map((problem) => [problem.name, problem.reason]),
       [
-        ['retention.ms', 'expected a value >= -1'],
+        ['retention.ms', 'expected an integer >= -1'],
         ['log.retention.ms', 'unknown topic configuration'],
         ['cleanup.policy', 'a null value is not supported for topic configurations'],
-        ['min.cleanable.dirty.ratio', 'expected a value in [0, 1]'],
+        ['min.cleanable.dirty.ratio', 'expected a number in [0, 1]'],
         ['compression.type', 'expected one of uncompressed, zstd, lz4, snappy, gzip, producer'],
         ['remote.storage.enable', 'expected false (tiered storage is not supported by Gregor)'],
       ],

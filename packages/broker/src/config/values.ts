@@ -40,8 +40,22 @@ export function parseConfigText(definition: ConfigDefinition, rawText: string): 
   const parsed = parseByType(definition.type, rawText);
   if (!parsed.ok) return parsed;
   const complaint = definition.validator?.check(parsed.value);
-  if (complaint !== undefined) return { ok: false, reason: `expected ${complaint}` };
+  if (complaint !== undefined) {
+    return { ok: false, reason: `expected ${withTypeNoun(definition.type, complaint)}` };
+  }
   return parsed;
+}
+
+/** "a value >= 1" reads better as "an integer >= 1" for integer configs. */
+function withTypeNoun(type: ConfigType, complaint: string): string {
+  if (!complaint.startsWith('a value ')) return complaint;
+  const noun =
+    type === 'double'
+      ? 'a number'
+      : type === 'int' || type === 'short' || type === 'long'
+        ? 'an integer'
+        : 'a value';
+  return `${noun}${complaint.slice('a value'.length)}`;
 }
 
 function parseByType(type: ConfigType, rawText: string): ParsedConfigValue {
