@@ -1,14 +1,14 @@
 // Typed failures of record batch validation and decoding. Each carries the Kafka error code a
 // broker answers with, so a handler never has to map exception classes to codes.
 
-/** The Kafka error codes that record batch checks produce (a subset of Kafka's Errors table). */
+import { ErrorCode } from '../generated/error-codes.js';
+
+/** The Kafka error codes that record batch checks produce (from the generated error table). */
 export const recordErrorCode = {
-  corruptMessage: 2,
-  messageTooLarge: 10,
-  invalidTimestamp: 32,
-  unsupportedForMessageFormat: 43,
-  unsupportedCompressionType: 76,
-  invalidRecord: 87,
+  corruptMessage: ErrorCode.CORRUPT_MESSAGE,
+  messageTooLarge: ErrorCode.MESSAGE_TOO_LARGE,
+  unsupportedCompressionType: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+  invalidRecord: ErrorCode.INVALID_RECORD,
 } as const;
 
 export type RecordBatchErrorReason =
