@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultLogConfig } from '@gregor/storage/config';
+import { defaultLogConfig } from '@gregor/storage';
 import { BrokerConfig } from './broker-config.js';
 import { ConfigSource } from './config-types.js';
 import { describeBrokerConfigs, describeTopicConfigs } from './describe.js';

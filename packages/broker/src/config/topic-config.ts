@@ -3,7 +3,7 @@
  * synonyms (each at its dynamic, static or default level), over the topic default. Also checks
  * overrides for CreateTopics / AlterConfigs and turns the result into storage's LogConfig.
  */
-import type { LogConfig } from '@gregor/storage/config';
+import type { LogConfig } from '@gregor/storage';
 import type { BrokerConfig } from './broker-config.js';
 import { brokerConfigDefinition } from './broker-definitions.js';
 import type { ConfigProblem } from './config-error.js';
