@@ -2,21 +2,25 @@
 // Below `nativeCrc32cThresholdBytes` the N-API call costs more than it saves, so short ranges
 // stay in JS (see BENCHMARKS.md).
 
-import { crc32cSoftware, setCrc32cImplementation } from '@gregor/protocol';
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { type Crc32cFunction, crc32cSoftware, setCrc32cImplementation } from '@gregor/protocol';
+import { loadNative } from './native.js';
 
 export const nativeCrc32cThresholdBytes = 128;
 
-export function crc32cNative(data: Uint8Array, start: number, end: number, crc: number): number {
-  if (end - start < nativeCrc32cThresholdBytes) return crc32cSoftware(data, start, end, crc);
-  const range = start === 0 && end === data.length ? data : data.subarray(start, end);
-  return nativeCrc32c(range, crc);
+/** protocol's `crc32c` signature over @node-rs/crc32; throws if the module cannot load. */
+export function createNativeCrc32c(): Crc32cFunction {
+  const native = loadNative<typeof import('@node-rs/crc32')>('@node-rs/crc32').crc32c;
+  return (data, start, end, crc) => {
+    if (end - start < nativeCrc32cThresholdBytes) return crc32cSoftware(data, start, end, crc);
+    const range = start === 0 && end === data.length ? data : data.subarray(start, end);
+    return native(range, crc);
+  };
 }
 
 /** Call once at start-up (the broker does); returns false when the native module is unusable. */
 export function installNativeCrc32c(): boolean {
   try {
-    setCrc32cImplementation(crc32cNative);
+    setCrc32cImplementation(createNativeCrc32c());
     return true;
   } catch {
     return false;

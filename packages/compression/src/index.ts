@@ -6,7 +6,11 @@ import { lz4Codec } from './lz4.js';
 import { snappyCodec } from './snappy.js';
 import { zstdCodec } from './zstd.js';
 
-export { crc32cNative, installNativeCrc32c, nativeCrc32cThresholdBytes } from './crc32c-native.js';
+export {
+  createNativeCrc32c,
+  installNativeCrc32c,
+  nativeCrc32cThresholdBytes,
+} from './crc32c-native.js';
 export { CompressionError, OutputTooLargeError } from './errors.js';
 export { gzipCodec } from './gzip.js';
 export { lz4Codec, lz4FrameOutputBound } from './lz4.js';

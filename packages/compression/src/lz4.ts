@@ -7,8 +7,10 @@
 // must fit the caller's bound before anything is decompressed.
 
 import type { CompressionCodec, DecompressOptions } from '@gregor/protocol';
-import { compressFrame, compressFrameSync, decompressFrame, decompressFrameSync } from 'lz4-napi';
 import { CompressionError, OutputTooLargeError } from './errors.js';
+import { loadNative } from './native.js';
+
+const lz4 = () => loadNative<typeof import('lz4-napi')>('lz4-napi');
 
 const frameMagic = 0x184d2204;
 const blockSizesBytes: Record<number, number> = {
@@ -63,14 +65,14 @@ function checkBound(data: Buffer, options: DecompressOptions): void {
 }
 
 export const lz4Codec: CompressionCodec = {
-  compress: (data) => compressFrameSync(data),
+  compress: (data) => lz4().compressFrameSync(data),
   decompress: (data, options) => {
     checkBound(data, options);
-    return decompressFrameSync(data);
+    return lz4().decompressFrameSync(data);
   },
-  compressAsync: (data) => compressFrame(data),
+  compressAsync: (data) => lz4().compressFrame(data),
   decompressAsync: async (data, options) => {
     checkBound(data, options);
-    return decompressFrame(data);
+    return lz4().decompressFrame(data);
   },
 };

@@ -8,8 +8,10 @@
 // reads raw (see DESIGN.md for the evidence).
 
 import type { CompressionCodec, DecompressOptions } from '@gregor/protocol';
-import { compress, compressSync, uncompress, uncompressSync } from 'snappy';
 import { CompressionError, OutputTooLargeError } from './errors.js';
+import { loadNative } from './native.js';
+
+const snappy = () => loadNative<typeof import('snappy')>('snappy');
 
 const xerialMagic = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const xerialHeaderSizeBytes = 16;
@@ -79,13 +81,13 @@ export function xerialFrame(blocks: readonly Buffer[]): Buffer {
 }
 
 export const snappyCodec: CompressionCodec = {
-  compress: (data) => compressSync(data),
+  compress: (data) => snappy().compressSync(data),
   decompress: (data, options) =>
-    join(blocksOf(data, options).map((block) => uncompressSync(block) as Buffer)),
-  compressAsync: (data) => compress(data),
+    join(blocksOf(data, options).map((block) => snappy().uncompressSync(block) as Buffer)),
+  compressAsync: (data) => snappy().compress(data),
   decompressAsync: async (data, options) => {
     const blocks = blocksOf(data, options);
-    const parts = await Promise.all(blocks.map((block) => uncompress(block)));
+    const parts = await Promise.all(blocks.map((block) => snappy().uncompress(block)));
     return join(parts as Buffer[]);
   },
 };

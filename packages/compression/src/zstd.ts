@@ -13,9 +13,11 @@
 
 import * as zlib from 'node:zlib';
 import type { CompressionCodec, DecompressOptions } from '@gregor/protocol';
-import { compress as nativeCompress, decompress as nativeDecompress } from '@mongodb-js/zstd';
 import { Decompress } from 'fzstd';
 import { CompressionError, OutputTooLargeError } from './errors.js';
+import { loadNative } from './native.js';
+
+const libzstd = () => loadNative<typeof import('@mongodb-js/zstd')>('@mongodb-js/zstd');
 
 type SyncZlibZstd = {
   zstdCompressSync?: (data: Buffer) => Buffer;
@@ -144,12 +146,12 @@ function decompress(data: Buffer, options: DecompressOptions): Buffer {
 
 async function decompressAsync(data: Buffer, options: DecompressOptions): Promise<Buffer> {
   if (zstdOutputBound(data) > options.outputSizeBytesMax) return decompress(data, options);
-  return nativeDecompress(data);
+  return libzstd().decompress(data);
 }
 
 export const zstdCodec: CompressionCodec = {
   compress: zlibZstd.zstdCompressSync ?? zstdStoredFrame,
   decompress,
-  compressAsync: (data) => nativeCompress(data, compressionLevel),
+  compressAsync: (data) => libzstd().compress(data, compressionLevel),
   decompressAsync,
 };
