@@ -15,3 +15,4 @@ export * from './records/decode.js';
 export * from './records/encode.js';
 export * from './records/errors.js';
 export * from './records/validate.js';
+export * from './records/validate-records.js';

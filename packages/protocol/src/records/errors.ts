@@ -22,7 +22,8 @@ export type RecordBatchErrorReason =
   | 'decompression-failed'
   | 'too-large'
   | 'trailing-bytes'
-  | 'control-from-client';
+  | 'control-from-client'
+  | 'missing-key';
 
 export class RecordBatchError extends Error {
   override readonly name = 'RecordBatchError';

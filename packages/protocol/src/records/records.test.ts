@@ -6,6 +6,7 @@ import { decodeRecordBatch, decodeRecordBatches, iterateRecordBatches } from './
 import { encodeRecordBatch, type RecordInput } from './encode.js';
 import { RecordBatchError, recordErrorCode } from './errors.js';
 import { assignOffsets, validateRecordBatches } from './validate.js';
+import { validateRecords } from './validate-records.js';
 
 const sampleRecords: RecordInput[] = [
   { key: Buffer.from('k1'), value: Buffer.from('v1'), timestamp: 1_700_000_000_000n },
@@ -218,5 +219,41 @@ describe('control batches', () => {
       RecordBatchError,
     );
     assert.equal(decodeControlRecord(Buffer.from([0, 0, 0, 2]), null).type, 'leader-change');
+  });
+});
+
+describe('validateRecords (record-level checks)', () => {
+  test('accepts good batches, refuses null keys when keys are required', () => {
+    const buffer = Buffer.concat([
+      encodeRecordBatch({ records: sampleRecords.slice(0, 1) }),
+      encodeRecordBatch({ records: sampleRecords }),
+    ]);
+    const validation = validateRecordBatches(buffer);
+    assert.ok(validation.ok);
+    assert.deepEqual(validateRecords(buffer, validation), { ok: true });
+    const keyed = validateRecords(buffer, validation, { requireKeys: true });
+    assert.equal(keyed.ok, false);
+    assert.equal(!keyed.ok && keyed.reason, 'missing-key');
+    assert.equal(!keyed.ok && keyed.errorCode, recordErrorCode.invalidRecord);
+    assert.equal(!keyed.ok && keyed.position, validation.batches[1].position);
+  });
+
+  test('a count that lies under a valid CRC, and gaps in offset deltas, are INVALID_RECORD', () => {
+    const lying = encodeRecordBatch({ records: sampleRecords });
+    lying.writeInt32BE(4, batchOffsets.recordsCount);
+    lying.writeInt32BE(3, batchOffsets.lastOffsetDelta);
+    lying.writeUInt32BE(computeBatchCrc(lying, 0, lying.length), batchOffsets.crc);
+    const lyingValidation = validateRecordBatches(lying);
+    assert.ok(lyingValidation.ok);
+    const lyingResult = validateRecords(lying, lyingValidation);
+    assert.equal(!lyingResult.ok && lyingResult.errorCode, recordErrorCode.invalidRecord);
+    const gaps = encodeRecordBatch({
+      records: sampleRecords.map((record, index) => ({ ...record, offsetDelta: index * 2 })),
+      lastOffsetDelta: 2,
+    });
+    const gapsValidation = validateRecordBatches(gaps);
+    assert.ok(gapsValidation.ok);
+    const gapsResult = validateRecords(gaps, gapsValidation);
+    assert.equal(!gapsResult.ok && gapsResult.reason, 'bad-offset-delta');
   });
 });
