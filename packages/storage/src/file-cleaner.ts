@@ -176,10 +176,6 @@ async function cleanGroup(
   );
   await fileSystem.rename(cleanedPath, swapPath);
   await fileSystem.syncDirectory(log.directory);
-  replacement.nextOffset =
-    group[group.length - 1].nextOffset > replacement.nextOffset
-      ? group[group.length - 1].nextOffset
-      : replacement.nextOffset;
   await log.replaceSegments(group, replacement);
   await fileSystem.rename(swapPath, replacement.path(segmentFileSuffix.log));
   await fileSystem.removeFile(`${swapPath}.end`);

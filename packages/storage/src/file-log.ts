@@ -140,10 +140,12 @@ export class FilePartitionLog implements PartitionLog {
         if (baseOffsets[index] <= recoveryPoint) recoverFromIndex = index;
     }
     let truncatedTail = false;
+    /** Segments after a truncated one: removed newest first so a crash cannot leave a hole. */
+    const orphans: bigint[] = [];
     for (let index = 0; index < baseOffsets.length; index++) {
       const baseOffset = baseOffsets[index];
       if (truncatedTail) {
-        await this.removeSegmentFiles(baseOffset);
+        orphans.push(baseOffset);
         continue;
       }
       const { segment, recovery } = await LogSegment.open({
@@ -159,7 +161,7 @@ export class FilePartitionLog implements PartitionLog {
       if (previous && segment.baseOffset < previous.nextOffset) {
         // Overlap: the previous segment holds these offsets already; drop the rest of the log.
         await segment.close();
-        await this.removeSegmentFiles(baseOffset);
+        orphans.push(baseOffset);
         truncatedTail = true;
         continue;
       }
@@ -169,7 +171,7 @@ export class FilePartitionLog implements PartitionLog {
       }
       this.segments.push(segment);
     }
-    // Empty segments in the middle carry nothing: a truncated tail may leave the last one empty.
+    for (const baseOffset of orphans.reverse()) await this.removeSegmentFiles(baseOffset);
     if (this.segments.length === 0) {
       this.segments.push(await this.createSegment(options.logStartOffset));
     }
@@ -748,13 +750,16 @@ export class FilePartitionLog implements PartitionLog {
       const keepIndex = this.floorSegmentIndex(offset);
       const dropped = this.segments.slice(keepIndex + 1);
       this.segments = this.segments.slice(0, keepIndex + 1);
-      for (const segment of dropped) {
+      // Newest first: a crash part-way leaves a prefix of the log, never a hole.
+      for (const segment of dropped.reverse()) {
         await segment.close();
         await this.removeSegmentFiles(segment.baseOffset);
       }
       const segment = this.activeSegment;
+      // The target may sit in a gap left by compaction: the LEO becomes the end of the last
+      // batch kept (never past the target), the same value a restart would compute.
       const batch = await segment.findBatch(offset);
-      if (batch) await segment.truncateTo(batch.position);
+      await segment.truncateTo(batch ? batch.position : segment.sizeBytes);
       await this.removeSegmentIndexFiles(segment);
       this.afterTruncation();
       if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
@@ -787,7 +792,7 @@ export class FilePartitionLog implements PartitionLog {
   private async truncateFullyNow(offset: bigint): Promise<void> {
     const old = this.segments;
     this.segments = [];
-    for (const segment of old) {
+    for (const segment of old.reverse()) {
       await segment.close();
       await this.removeSegmentFiles(segment.baseOffset);
     }

@@ -46,7 +46,7 @@ class SimulatedHandle implements FileHandle {
     length: number,
     position: number,
   ): Promise<number> {
-    await this.fileSystem.yieldTurn();
+    await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     const end = Math.min(file.current.length, position + length);
     if (end <= position) return 0;
@@ -55,7 +55,7 @@ class SimulatedHandle implements FileHandle {
   }
 
   async writev(buffers: Buffer[], position: number): Promise<void> {
-    await this.fileSystem.yieldTurn();
+    await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     const oldLength = file.current.length;
@@ -74,7 +74,7 @@ class SimulatedHandle implements FileHandle {
   }
 
   async datasync(): Promise<void> {
-    await this.fileSystem.yieldTurn();
+    await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     file.durable = Buffer.from(file.current);
     file.dirtyFrom = Number.POSITIVE_INFINITY;
@@ -82,7 +82,7 @@ class SimulatedHandle implements FileHandle {
   }
 
   async truncate(sizeBytes: number): Promise<void> {
-    await this.fileSystem.yieldTurn();
+    await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     const next = Buffer.alloc(sizeBytes);
     file.current.copy(next, 0, 0, Math.min(sizeBytes, file.current.length));
@@ -91,12 +91,12 @@ class SimulatedHandle implements FileHandle {
   }
 
   async sizeBytes(): Promise<number> {
-    await this.fileSystem.yieldTurn();
+    await this.fileSystem.yieldTurn(this.generation);
     return this.file().current.length;
   }
 
   async close(): Promise<void> {
-    await this.fileSystem.yieldTurn();
+    await this.fileSystem.yieldTurn(this.generation);
   }
 }
 
@@ -104,11 +104,55 @@ export class SimulatedFileSystem implements FileSystem {
   private readonly files = new Map<string, SimulatedFile>();
   private readonly directories = new Set<string>(['/']);
   private generation = 0;
+  private operationCount = 0;
+  private scheduledCrash: { afterOperation: number; options: CrashOptions } | null = null;
   readonly statistics: SimulatedFileSystemStatistics = { datasyncs: 0, writes: 0, bytesWritten: 0 };
 
-  /** Lets other tasks run between operations, as real I/O would (deterministic: microtasks). */
-  async yieldTurn(): Promise<void> {
+  /**
+   * Every operation starts here: lets other tasks run (deterministically: a microtask), counts
+   * the operation, fires a scheduled crash, and fails operations of a crashed "process".
+   */
+  async yieldTurn(generation: number): Promise<void> {
     await Promise.resolve();
+    this.operationCount++;
+    if (this.scheduledCrash && this.operationCount >= this.scheduledCrash.afterOperation) {
+      const options = this.scheduledCrash.options;
+      this.scheduledCrash = null;
+      this.crash(options);
+    }
+    if (generation !== this.generation) throw errno('EIO', 'the process crashed');
+  }
+
+  /** Crashes at the start of the `operations`-th file system operation from now. */
+  scheduleCrash(operations: number, options: CrashOptions): void {
+    this.scheduledCrash = {
+      afterOperation: this.operationCount + Math.max(1, operations),
+      options,
+    };
+  }
+
+  get crashPending(): boolean {
+    return this.scheduledCrash !== null;
+  }
+
+  /**
+   * A FileSystem bound to the current "process": once a crash happens, every operation through
+   * it fails, as the process would be gone. Open a new view to model the restart.
+   */
+  view(): FileSystem {
+    const generation = this.generation;
+    return {
+      openFile: (path, options) => this.openFileAs(generation, path, options),
+      readFile: (path) => this.readFileAs(generation, path),
+      writeFileAtomic: (path, data) => this.writeFileAtomicAs(generation, path, data),
+      exists: (path) => this.existsAs(generation, path),
+      rename: (from, to) => this.renameAs(generation, from, to),
+      removeFile: (path) => this.removeFileAs(generation, path),
+      removeDirectory: (path) => this.removeDirectoryAs(generation, path),
+      makeDirectory: (path) => this.makeDirectoryAs(generation, path),
+      listDirectory: (path) => this.listDirectoryAs(generation, path),
+      syncDirectory: (path) => this.syncDirectoryAs(generation, path),
+    };
   }
 
   fileForHandle(file: SimulatedFile, generation: number): SimulatedFile {
@@ -116,8 +160,16 @@ export class SimulatedFileSystem implements FileSystem {
     return file;
   }
 
-  async openFile(path: string, options: { create: boolean }): Promise<FileHandle> {
-    await this.yieldTurn();
+  openFile(path: string, options: { create: boolean }): Promise<FileHandle> {
+    return this.openFileAs(this.generation, path, options);
+  }
+
+  private async openFileAs(
+    generation: number,
+    path: string,
+    options: { create: boolean },
+  ): Promise<FileHandle> {
+    await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     if (!this.files.has(normalized)) {
       if (!options.create) throw errno('ENOENT', `no such file: ${normalized}`);
@@ -128,17 +180,25 @@ export class SimulatedFileSystem implements FileSystem {
         dirtyFrom: Number.POSITIVE_INFINITY,
       });
     }
-    return new SimulatedHandle(this, this.files.get(normalized)!, this.generation);
+    return new SimulatedHandle(this, this.files.get(normalized)!, generation);
   }
 
-  async readFile(path: string): Promise<Buffer | null> {
-    await this.yieldTurn();
+  readFile(path: string): Promise<Buffer | null> {
+    return this.readFileAs(this.generation, path);
+  }
+
+  private async readFileAs(generation: number, path: string): Promise<Buffer | null> {
+    await this.yieldTurn(generation);
     const file = this.files.get(posix.normalize(path));
     return file ? Buffer.from(file.current) : null;
   }
 
-  async writeFileAtomic(path: string, data: Buffer): Promise<void> {
-    await this.yieldTurn();
+  writeFileAtomic(path: string, data: Buffer): Promise<void> {
+    return this.writeFileAtomicAs(this.generation, path, data);
+  }
+
+  private async writeFileAtomicAs(generation: number, path: string, data: Buffer): Promise<void> {
+    await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     this.requireDirectory(posix.dirname(normalized));
     this.files.set(normalized, {
@@ -148,14 +208,22 @@ export class SimulatedFileSystem implements FileSystem {
     });
   }
 
-  async exists(path: string): Promise<boolean> {
-    await this.yieldTurn();
+  exists(path: string): Promise<boolean> {
+    return this.existsAs(this.generation, path);
+  }
+
+  private async existsAs(generation: number, path: string): Promise<boolean> {
+    await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     return this.files.has(normalized) || this.directories.has(normalized);
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    await this.yieldTurn();
+  rename(from: string, to: string): Promise<void> {
+    return this.renameAs(this.generation, from, to);
+  }
+
+  private async renameAs(generation: number, from: string, to: string): Promise<void> {
+    await this.yieldTurn(generation);
     const source = posix.normalize(from);
     const target = posix.normalize(to);
     const file = this.files.get(source);
@@ -179,13 +247,21 @@ export class SimulatedFileSystem implements FileSystem {
     }
   }
 
-  async removeFile(path: string): Promise<void> {
-    await this.yieldTurn();
+  removeFile(path: string): Promise<void> {
+    return this.removeFileAs(this.generation, path);
+  }
+
+  private async removeFileAs(generation: number, path: string): Promise<void> {
+    await this.yieldTurn(generation);
     this.files.delete(posix.normalize(path));
   }
 
-  async removeDirectory(path: string): Promise<void> {
-    await this.yieldTurn();
+  removeDirectory(path: string): Promise<void> {
+    return this.removeDirectoryAs(this.generation, path);
+  }
+
+  private async removeDirectoryAs(generation: number, path: string): Promise<void> {
+    await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     for (const directory of [...this.directories]) {
       if (directory === normalized || directory.startsWith(`${normalized}/`))
@@ -196,8 +272,12 @@ export class SimulatedFileSystem implements FileSystem {
     }
   }
 
-  async makeDirectory(path: string): Promise<void> {
-    await this.yieldTurn();
+  makeDirectory(path: string): Promise<void> {
+    return this.makeDirectoryAs(this.generation, path);
+  }
+
+  private async makeDirectoryAs(generation: number, path: string): Promise<void> {
+    await this.yieldTurn(generation);
     let current = posix.normalize(path);
     while (current !== '/' && current !== '.') {
       this.directories.add(current);
@@ -205,8 +285,12 @@ export class SimulatedFileSystem implements FileSystem {
     }
   }
 
-  async listDirectory(path: string): Promise<string[]> {
-    await this.yieldTurn();
+  listDirectory(path: string): Promise<string[]> {
+    return this.listDirectoryAs(this.generation, path);
+  }
+
+  private async listDirectoryAs(generation: number, path: string): Promise<string[]> {
+    await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     const names = new Set<string>();
     for (const entry of [...this.files.keys(), ...this.directories]) {
@@ -216,13 +300,18 @@ export class SimulatedFileSystem implements FileSystem {
     return [...names].sort();
   }
 
-  async syncDirectory(_path: string): Promise<void> {
-    await this.yieldTurn();
+  syncDirectory(_path: string): Promise<void> {
+    return this.syncDirectoryAs(this.generation, _path);
+  }
+
+  private async syncDirectoryAs(generation: number, _path: string): Promise<void> {
+    await this.yieldTurn(generation);
   }
 
   /** Power loss: see the file comment. Every handle opened before becomes unusable. */
   crash(options: CrashOptions): void {
     this.generation++;
+    this.scheduledCrash = null;
     const tearProbability = options.tearProbability ?? 0.3;
     for (const file of this.files.values()) {
       if (file.dirtyFrom === Number.POSITIVE_INFINITY) continue;

@@ -3,10 +3,10 @@
 // partitions, each next to the disk's own synced sequential write speed measured in the same run.
 // Short by design (shared 2-core machine): each case runs for GREGOR_BENCH_CASE_MS (1500 ms).
 
-import { encodeRecordBatch } from '@gregor/protocol';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeRecordBatch } from '@gregor/protocol';
 import { FileLogManager } from '../log-manager.js';
 import { type Durability, systemClock } from '../types.js';
 
@@ -37,10 +37,17 @@ async function rawDisk(directory: string, chunkBytes: number, sync: boolean): Pr
   return (written / mib / elapsed) * 1000;
 }
 
-function makeBatchTemplate(recordBytes: number, batchBytes: number): { batch: Buffer; records: number } {
+function makeBatchTemplate(
+  recordBytes: number,
+  batchBytes: number,
+): { batch: Buffer; records: number } {
   const count = Math.max(1, Math.floor(batchBytes / (recordBytes + 10)));
   const value = Buffer.alloc(recordBytes - 8, 'v');
-  const records = Array.from({ length: count }, (_, index) => ({ key: Buffer.from(String(index).padStart(8, '0')), value, timestamp: BigInt(Date.now()) }));
+  const records = Array.from({ length: count }, (_, index) => ({
+    key: Buffer.from(String(index).padStart(8, '0')),
+    value,
+    timestamp: BigInt(Date.now()),
+  }));
   return { batch: encodeRecordBatch({ records }), records: count };
 }
 
@@ -51,9 +58,15 @@ interface AppendCase {
   inFlight: number;
 }
 
-async function appendCase(directory: string, spec: AppendCase): Promise<{ mbPerSecond: number; recordsPerSecond: number; appendsPerSecond: number }> {
+async function appendCase(
+  directory: string,
+  spec: AppendCase,
+): Promise<{ mbPerSecond: number; recordsPerSecond: number; appendsPerSecond: number }> {
   const manager = await FileLogManager.open({ logDirs: [directory], clock: systemClock, ...quiet });
-  const log = await manager.createLog(`bench${spec.recordBytes}-${spec.batchBytes}-${spec.durability}-${spec.inFlight}`, 0);
+  const log = await manager.createLog(
+    `bench${spec.recordBytes}-${spec.batchBytes}-${spec.durability}-${spec.inFlight}`,
+    0,
+  );
   const template = makeBatchTemplate(spec.recordBytes, spec.batchBytes);
   let appended = 0;
   const started = performance.now();
@@ -77,7 +90,10 @@ async function appendCase(directory: string, spec: AppendCase): Promise<{ mbPerS
   };
 }
 
-async function readAndRecovery(directory: string, totalBytes: number): Promise<{ readMbPerSecond: number; recoverySecondsPerGib: number; cleanOpenMs: number }> {
+async function readAndRecovery(
+  directory: string,
+  totalBytes: number,
+): Promise<{ readMbPerSecond: number; recoverySecondsPerGib: number; cleanOpenMs: number }> {
   const logDir = join(directory, 'recovery');
   let manager = await FileLogManager.open({ logDirs: [logDir], clock: systemClock, ...quiet });
   const log = await manager.createLog('recover', 0);
@@ -93,7 +109,8 @@ async function readAndRecovery(directory: string, totalBytes: number): Promise<{
     const result = await log.read(offset, { maxBytes: mib, minOneBatch: true });
     const buffer = result.buffers[result.buffers.length - 1];
     bytesRead += result.sizeBytes;
-    offset = buffer.readBigInt64BE(buffer.length - template.batch.length) + BigInt(template.records);
+    offset =
+      buffer.readBigInt64BE(buffer.length - template.batch.length) + BigInt(template.records);
   }
   const readMs = performance.now() - readStarted;
   // Unclean stop: no marker, recovery point 0 → every segment is scanned and CRC-checked.
@@ -114,7 +131,10 @@ async function readAndRecovery(directory: string, totalBytes: number): Promise<{
   };
 }
 
-async function startupWithPartitions(directory: string, partitions: number): Promise<{ cleanMs: number; uncleanMs: number }> {
+async function startupWithPartitions(
+  directory: string,
+  partitions: number,
+): Promise<{ cleanMs: number; uncleanMs: number }> {
   const logDirs = [join(directory, 'dirA'), join(directory, 'dirB')];
   let manager = await FileLogManager.open({ logDirs, clock: systemClock, ...quiet });
   const template = makeBatchTemplate(100, 16 * 1024);
@@ -145,11 +165,22 @@ async function main(): Promise<void> {
     console.log(`raw disk, write+fdatasync 16 KiB: ${formatRate(raw16 * mib, 1000)} MB/s`);
     console.log(`raw disk, write+fdatasync 1 MiB:  ${formatRate(raw1m * mib, 1000)} MB/s`);
     console.log(`raw disk, write 1 MiB, one sync at end: ${formatRate(rawCache * mib, 1000)} MB/s`);
-    console.log('append: record B | batch | durability | in flight | MB/s | records/s | appends/s | vs raw synced same size');
+    console.log(
+      'append: record B | batch | durability | in flight | MB/s | records/s | appends/s | vs raw synced same size',
+    );
     for (const recordBytes of [100, 1024]) {
       for (const batchBytes of [16 * 1024, mib]) {
-        for (const [durability, inFlight] of [['fsync', 1], ['fsync', 16], ['write', 16]] as const) {
-          const result = await appendCase(directory, { recordBytes, batchBytes, durability, inFlight });
+        for (const [durability, inFlight] of [
+          ['fsync', 1],
+          ['fsync', 16],
+          ['write', 16],
+        ] as const) {
+          const result = await appendCase(directory, {
+            recordBytes,
+            batchBytes,
+            durability,
+            inFlight,
+          });
           const raw = batchBytes === mib ? raw1m : raw16;
           console.log(
             `append ${String(recordBytes).padStart(5)} | ${batchBytes === mib ? '1 MiB ' : '16 KiB'} | ${durability.padEnd(5)} | ${String(inFlight).padStart(2)} | ${result.mbPerSecond.toFixed(1).padStart(7)} | ${Math.round(result.recordsPerSecond).toString().padStart(9)} | ${Math.round(result.appendsPerSecond).toString().padStart(6)} | ${durability === 'fsync' ? `${((result.mbPerSecond / raw) * 100).toFixed(0)}%` : '-'}`,
@@ -160,9 +191,13 @@ async function main(): Promise<void> {
     const recoveryBytes = Number(process.env.GREGOR_BENCH_RECOVERY_MB ?? 256) * mib;
     const recovery = await readAndRecovery(directory, recoveryBytes);
     console.log(`read (page cache, 1 MiB fetches): ${recovery.readMbPerSecond.toFixed(0)} MB/s`);
-    console.log(`recovery after unclean stop (full scan + CRC): ${recovery.recoverySecondsPerGib.toFixed(2)} s per GiB (${recoveryBytes / mib} MiB log); clean open ${recovery.cleanOpenMs.toFixed(1)} ms`);
+    console.log(
+      `recovery after unclean stop (full scan + CRC): ${recovery.recoverySecondsPerGib.toFixed(2)} s per GiB (${recoveryBytes / mib} MiB log); clean open ${recovery.cleanOpenMs.toFixed(1)} ms`,
+    );
     const startup = await startupWithPartitions(directory, 1000);
-    console.log(`start-up with 1,000 partitions: clean ${startup.cleanMs.toFixed(0)} ms, unclean ${startup.uncleanMs.toFixed(0)} ms`);
+    console.log(
+      `start-up with 1,000 partitions: clean ${startup.cleanMs.toFixed(0)} ms, unclean ${startup.uncleanMs.toFixed(0)} ms`,
+    );
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

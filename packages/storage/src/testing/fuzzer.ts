@@ -1,17 +1,19 @@
 // Seeded random operation-sequence fuzzer (after Redpanda's storage opfuzz): drives a file log on
-// the simulated file system through appends, reads, rolls, truncations, deletions, retention,
-// checkpoints, clean restarts and crashes, checking after every step that
-//   - offsets are monotonic and contiguous (each batch starts where the previous one ended),
-//   - reads return exactly the bytes that were appended,
-//   - nothing acknowledged as durable ('fsync') is lost by a crash, and what survives beyond it
-//     is a prefix of what was appended.
+// the simulated file system through appends, reads, rolls, truncations, DeleteRecords, retention,
+// compaction, checkpoints, clean restarts and crashes — between operations and in the middle of
+// them (the simulated disk "loses power" at a random file system operation) — checking that:
+//   - offsets are monotonic and contiguous (each append starts where the previous one ended),
+//   - reads return exactly the bytes that were appended (compaction: exactly a subset of them,
+//     keeping every key's latest value),
+//   - nothing acknowledged as durable ('fsync') is lost, and what survives past it is a prefix of
+//     what was appended (appends in flight at the crash may or may not survive, in order).
 
 import assert from 'node:assert/strict';
 import type { LogConfig } from '../config.js';
 import { FileLogManager } from '../log-manager.js';
 import { SimulatedFileSystem } from '../simulated-file-system.js';
 import type { Durability, PartitionLog } from '../types.js';
-import { ManualClock, makeBatch, seededRandom } from './batches.js';
+import { decodeAll, ManualClock, makeBatch, seededRandom } from './batches.js';
 
 interface ModelBatch {
   baseOffset: bigint;
@@ -29,29 +31,39 @@ export interface FuzzReport {
   seed: number;
   operations: Record<string, number>;
   crashes: number;
+  midOperationCrashes: number;
   finalLogEndOffset: bigint;
 }
 
 const topic = 'fuzz';
+
+function summarize(bytes: Buffer): ModelBatch {
+  const baseOffset = bytes.readBigInt64BE(0);
+  return { baseOffset, lastOffset: baseOffset + BigInt(bytes.readInt32BE(23)), bytes };
+}
 
 export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const random = seededRandom(options.seed);
   const pick = (count: number): number => Math.floor(random() * count);
   const clock = new ManualClock();
   const fileSystem = new SimulatedFileSystem();
+  const policies = ['delete', 'compact', 'compact,delete'] as const;
   const config: Partial<LogConfig> = {
     segmentBytes: 400 + pick(3000),
     indexIntervalBytes: 32 + pick(512),
     segmentIndexBytes: 8 * (2 + pick(20)),
     fileDeleteDelayMs: 0,
     retentionMs: -1,
+    cleanupPolicy: policies[pick(3)],
+    minCleanableDirtyRatio: random() < 0.5 ? 0 : 0.5,
+    deleteRetentionMs: pick(20_000),
     ...options.config,
   };
   const open = (): Promise<FileLogManager> =>
     FileLogManager.open({
       logDirs: ['/disk1', '/disk2'],
       clock,
-      fileSystem,
+      fileSystem: fileSystem.view(),
       defaultConfig: config,
       retentionCheckIntervalMs: 0,
       cleanerIntervalMs: 0,
@@ -59,17 +71,22 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     });
   let manager = await open();
   let log: PartitionLog = await manager.createLog(topic, 0);
+  /** Acknowledged batches, in offset order (may start below the log start offset). */
   let model: ModelBatch[] = [];
   /** Everything below this offset was acknowledged durable (or made durable by a roll/close). */
   let durableEnd = 0n;
   const counts: Record<string, number> = {};
   let crashes = 0;
+  let midOperationCrashes = 0;
   let recordCounter = 0;
+  /** Appends that had not resolved when a crash happened, in call order. */
+  let inFlight: Buffer[] = [];
 
-  const modelEnd = (): bigint =>
-    model.at(-1)?.lastOffset === undefined
-      ? log.logStartOffset
-      : model[model.length - 1].lastOffset + 1n;
+  /** The log end offset the model expects (compaction and truncation can leave it in a gap). */
+  let endOffset = 0n;
+  const modelEnd = (): bigint => endOffset;
+  const lastBatchEnd = (): bigint =>
+    model.length === 0 ? 0n : model[model.length - 1].lastOffset + 1n;
 
   const newBatch = (): Buffer => {
     const records = Array.from({ length: 1 + pick(4) }, () => ({
@@ -84,88 +101,233 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     const concurrent = 1 + pick(4);
     const buffers = Array.from({ length: concurrent }, newBatch);
     const durabilities = buffers.map(() => (random() < 0.5 ? 'fsync' : 'write') as Durability);
-    const results = await Promise.all(
+    const outcomes = await Promise.allSettled(
       buffers.map((buffer, index) =>
         log.append(buffer, { durability: durabilities[index], leaderEpoch: 1 }),
       ),
     );
-    for (const [index, result] of results.entries()) {
-      const expectedBase = modelEnd();
-      assert.equal(result.baseOffset, expectedBase, 'offsets contiguous');
+    let failed: unknown = null;
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'rejected') {
+        failed ??= outcome.reason;
+        inFlight.push(buffers[index]);
+        continue;
+      }
+      assert.equal(inFlight.length, 0, 'acknowledgements come in call order');
+      const result = outcome.value;
+      assert.equal(result.baseOffset, modelEnd(), 'offsets contiguous');
       model.push({
         baseOffset: result.baseOffset,
         lastOffset: result.lastOffset,
         bytes: buffers[index],
       });
+      endOffset = result.lastOffset + 1n;
       if (durabilities[index] === 'fsync' && result.lastOffset + 1n > durableEnd)
         durableEnd = result.lastOffset + 1n;
     }
+    if (failed) throw failed;
     assert.equal(log.logEndOffset, modelEnd());
   };
 
-  const verifyAll = async (): Promise<void> => {
-    assert.equal(log.logEndOffset, modelEnd(), 'log end matches model');
+  /** Every batch from the log start to the LEO, read with random fetch sizes. */
+  const readLogBatches = async (): Promise<Buffer[]> => {
+    const batches: Buffer[] = [];
     let offset = log.logStartOffset;
-    const firstIndex = model.findIndex((batch) => batch.lastOffset >= offset);
-    let index = firstIndex < 0 ? model.length : firstIndex;
     while (offset < log.logEndOffset) {
       const read = await log.read(offset, { maxBytes: 1 + pick(2000), minOneBatch: true });
-      assert.ok(read.sizeBytes > 0, `read at ${offset} returned nothing`);
+      if (read.sizeBytes === 0) break;
       const bytes = Buffer.concat(read.buffers);
-      let position = 0;
-      while (position < bytes.length) {
-        const expected = model[index];
-        assert.ok(expected, `log has a batch past the model at ${offset}`);
+      for (let position = 0; position < bytes.length; ) {
         const size = bytes.readInt32BE(position + 8) + 12;
-        assert.ok(
-          bytes.subarray(position, position + size).equals(expected.bytes),
-          `batch ${expected.baseOffset} differs`,
-        );
+        const batch = bytes.subarray(position, position + size);
+        batches.push(batch);
+        offset = summarize(batch).lastOffset + 1n;
         position += size;
-        offset = expected.lastOffset + 1n;
-        index++;
       }
     }
-    assert.equal(index, model.length, 'all model batches read back');
+    return batches;
   };
 
-  const crashAndRecover = async (): Promise<void> => {
+  /** The log must hold the model's batches (from the log start), then a prefix of `extra`. */
+  const verifyAgainstModel = async (extra: Buffer[] = [], afterCrash = false): Promise<void> => {
+    const batches = await readLogBatches();
+    const start = log.logStartOffset;
+    const first = model.findIndex((batch) => batch.lastOffset >= start);
+    const expected = [
+      ...(first < 0 ? [] : model.slice(first).map((batch) => batch.bytes)),
+      ...extra,
+    ];
+    let index = 0;
+    // Batches below the model's first one were dropped from the model by compaction.
+    while (
+      index < batches.length &&
+      model.length > 0 &&
+      summarize(batches[index]).lastOffset < model[0].baseOffset
+    )
+      index++;
+    const skipped = index;
+    for (; index < batches.length; index++) {
+      const want = expected[index - skipped];
+      assert.ok(
+        want,
+        `log has a batch at ${summarize(batches[index]).baseOffset} that was never appended`,
+      );
+      if (process.env.GREGOR_FUZZ_TRACE && !batches[index].equals(want)) {
+        console.log(
+          'log',
+          batches
+            .map((batch) => `${summarize(batch).baseOffset}-${summarize(batch).lastOffset}`)
+            .join(' '),
+          'start',
+          start,
+          'leo',
+          log.logEndOffset,
+        );
+        console.log(
+          'expected',
+          expected
+            .map((batch) => `${summarize(batch).baseOffset}-${summarize(batch).lastOffset}`)
+            .join(' '),
+        );
+      }
+      assert.ok(
+        batches[index].equals(want),
+        `batch at ${summarize(batches[index]).baseOffset} differs`,
+      );
+    }
+    const matched = batches.length - skipped;
+    const ackedVisible = first < 0 ? 0 : model.length - first;
+    if (process.env.GREGOR_FUZZ_TRACE && matched < ackedVisible) {
+      console.log(
+        'log',
+        batches
+          .map((batch) => `${summarize(batch).baseOffset}-${summarize(batch).lastOffset}`)
+          .join(' '),
+        'start',
+        start,
+        'leo',
+        log.logEndOffset,
+      );
+      console.log(
+        'model',
+        model.map((batch) => `${batch.baseOffset}-${batch.lastOffset}`).join(' '),
+      );
+    }
+    // Without a crash everything acknowledged is there; after one, what was durable (checked
+    // through the LEO by the caller) and then any prefix of the rest.
+    if (!afterCrash) assert.equal(matched, ackedVisible, 'every acknowledged batch reads back');
+    model = [
+      ...model.slice(0, first < 0 ? model.length : first),
+      ...expected.slice(0, matched).map(summarize),
+    ];
+    if (afterCrash) {
+      assert.ok(log.logEndOffset >= lastBatchEnd(), 'log end covers the surviving batches');
+      endOffset = log.logEndOffset;
+    }
+    assert.equal(log.logEndOffset, modelEnd(), 'log end matches model');
+  };
+
+  const reopenAfterCrash = async (): Promise<void> => {
     crashes++;
-    fileSystem.crash({ random });
     manager.abandon();
     manager = await open();
     const reopened = manager.getLog(topic, 0);
     assert.ok(reopened, 'log survives a crash');
     log = reopened;
-    const end = log.logEndOffset;
-    assert.ok(end >= durableEnd, `acknowledged durable data lost: LEO ${end} < ${durableEnd}`);
-    // What survives beyond the durable point must be a prefix of what was appended.
-    const keep = model.filter((batch) => batch.lastOffset < end);
-    assert.equal(
-      keep.at(-1)?.lastOffset === undefined ? end : keep[keep.length - 1].lastOffset + 1n,
-      end === log.logStartOffset && keep.length === 0 ? end : end,
-      'LEO on a batch boundary',
+    assert.ok(
+      log.logEndOffset >= durableEnd,
+      `acknowledged durable data lost: LEO ${log.logEndOffset} < ${durableEnd}`,
     );
-    model = keep;
-    if (model.length > 0)
-      assert.equal(
-        model[model.length - 1].lastOffset + 1n,
-        end,
-        'recovered end falls on an appended batch boundary',
-      );
-    await verifyAll();
-    durableEnd = end;
+    await verifyAgainstModel(inFlight, true);
+    inFlight = [];
+    durableEnd = log.logEndOffset;
   };
 
-  const operations: [string, number, () => Promise<void>][] = [
+  const crashNow = async (): Promise<void> => {
+    fileSystem.crash({ random });
+    await reopenAfterCrash();
+  };
+
+  const compactAndCheck = async (crashAfterOperations: number | null): Promise<void> => {
+    // All of the model: a crash may move the log start back below today's.
+    const before = decodeAll(model.map((batch) => batch.bytes));
+    if (crashAfterOperations !== null) fileSystem.scheduleCrash(crashAfterOperations, { random });
+    let crashed = false;
+    try {
+      await log.compact();
+    } catch {
+      crashed = true;
+    }
+    if (crashAfterOperations !== null) {
+      if (!crashed) fileSystem.crash({ random });
+      crashes++;
+      midOperationCrashes += crashed ? 1 : 0;
+      manager.abandon();
+      manager = await open();
+      log = manager.getLog(topic, 0)!;
+      assert.ok(log.logEndOffset >= durableEnd, 'compaction crash lost acknowledged data');
+    }
+    const batches = await readLogBatches();
+    const after = decodeAll(batches);
+    const byOffset = new Map(before.map((record) => [record.offset, record]));
+    let previous = -1n;
+    for (const record of after) {
+      assert.ok(record.offset > previous, 'offsets increase after compaction');
+      previous = record.offset;
+      const original = byOffset.get(record.offset);
+      if (record.offset < (model[0]?.baseOffset ?? 0n)) continue;
+      assert.ok(original, `compaction invented offset ${record.offset}`);
+      assert.deepEqual(record, original, `compaction changed the record at ${record.offset}`);
+    }
+    const latest = new Map<string, (typeof before)[number]>();
+    for (const record of before) if (record.key !== null) latest.set(record.key, record);
+    const kept = new Set(after.map((record) => record.offset));
+    for (const record of latest.values()) {
+      if (
+        record.value === null ||
+        record.offset < log.logStartOffset ||
+        record.offset >= log.logEndOffset
+      )
+        continue;
+      assert.ok(
+        kept.has(record.offset),
+        `latest value of ${record.key} at ${record.offset} was lost`,
+      );
+    }
+    model = batches.map((batch) => summarize(Buffer.from(batch)));
+    if (crashAfterOperations !== null) {
+      durableEnd = log.logEndOffset;
+      endOffset = log.logEndOffset;
+    }
+    assert.equal(log.logEndOffset, modelEnd(), 'compaction keeps the log end offset');
+  };
+
+  const truncate = async (): Promise<void> => {
+    const span = Number(modelEnd() - log.logStartOffset);
+    if (span <= 0) return;
+    const target = log.logStartOffset + BigInt(pick(span + 1));
+    if (target < durableEnd) durableEnd = target;
+    if (process.env.GREGOR_FUZZ_TRACE) console.log(`  truncate to ${target}`);
+    await log.truncateTo(target);
+    const cut = model.findIndex((batch) => batch.lastOffset >= target);
+    if (cut >= 0) model = model.slice(0, cut);
+    assert.ok(
+      log.logEndOffset <= target && log.logEndOffset >= lastBatchEnd(),
+      `truncation to ${target} gave LEO ${log.logEndOffset}, kept batches end at ${lastBatchEnd()}`,
+    );
+    endOffset = log.logEndOffset;
+    durableEnd = durableEnd < log.logEndOffset ? durableEnd : log.logEndOffset;
+  };
+
+  const simpleOperations: [string, number, () => Promise<void>][] = [
     ['append', 40, appendSome],
-    ['read', 15, verifyAll],
+    ['read', 12, () => verifyAgainstModel()],
     [
       'roll',
       4,
       async () => {
         await log.roll();
-        durableEnd = modelEnd() > durableEnd ? modelEnd() : durableEnd;
+        if (modelEnd() > durableEnd) durableEnd = modelEnd();
       },
     ],
     [
@@ -176,19 +338,7 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
         durableEnd = modelEnd();
       },
     ],
-    [
-      'truncate',
-      4,
-      async () => {
-        const span = Number(modelEnd() - log.logStartOffset);
-        if (span <= 0) return;
-        const target = log.logStartOffset + BigInt(pick(span + 1));
-        await log.truncateTo(target);
-        const cut = model.findIndex((batch) => batch.lastOffset >= target);
-        if (cut >= 0) model = model.slice(0, cut);
-        if (log.logEndOffset < durableEnd) durableEnd = log.logEndOffset;
-      },
-    ],
+    ['truncate', 3, truncate],
     [
       'deleteRecords',
       3,
@@ -204,14 +354,17 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
       3,
       async () => {
         const before = log.logStartOffset;
-        log.updateConfig({ retentionBytes: random() < 0.5 ? -1 : pick(4000) });
+        log.updateConfig({
+          retentionBytes: random() < 0.5 ? -1 : pick(4000),
+          retentionMs: random() < 0.7 ? -1 : pick(20_000),
+        });
         await log.enforceRetention();
         assert.ok(log.logStartOffset >= before, 'log start never moves back');
         assert.ok(log.logStartOffset <= log.logEndOffset);
       },
     ],
     ['checkpoint', 3, () => manager.checkpoint()],
-    ['advanceClock', 2, async () => clock.advance(pick(10_000))],
+    ['advanceClock', 3, async () => clock.advance(pick(10_000))],
     [
       'cleanRestart',
       2,
@@ -220,33 +373,69 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
         durableEnd = modelEnd();
         manager = await open();
         log = manager.getLog(topic, 0)!;
-        await verifyAll();
+        await verifyAgainstModel();
       },
     ],
-    ['crash', 5, crashAndRecover],
   ];
-  const totalWeight = operations.reduce((sum, [, weight]) => sum + weight, 0);
-  for (let step = 0; step < options.operations; step++) {
-    let roll = random() * totalWeight;
-    let chosen = operations[0];
-    for (const operation of operations) {
-      roll -= operation[1];
-      if (roll < 0) {
-        chosen = operation;
-        break;
-      }
+  const operations: [string, number, () => Promise<void>][] = [
+    ...simpleOperations,
+    ['compact', 4, () => compactAndCheck(null)],
+    ['crash', 3, crashNow],
+    ['crashDuringCompact', 2, () => compactAndCheck(1 + pick(60))],
+    [
+      'crashDuring',
+      6,
+      async () => {
+        const [name, , operation] = choose(
+          simpleOperations.filter(([candidate]) => candidate !== 'read'),
+        );
+        counts[`crashDuring:${name}`] = (counts[`crashDuring:${name}`] ?? 0) + 1;
+        if (process.env.GREGOR_FUZZ_TRACE) console.log(`  crash during ${name}`);
+        fileSystem.scheduleCrash(1 + pick(40), { random });
+        let crashed = false;
+        try {
+          await operation();
+        } catch {
+          crashed = true;
+        }
+        if (fileSystem.crashPending || !crashed) fileSystem.crash({ random });
+        midOperationCrashes += crashed ? 1 : 0;
+        await reopenAfterCrash();
+      },
+    ],
+  ];
+  function choose<T extends [string, number, unknown]>(list: T[]): T {
+    const total = list.reduce((sum, [, weight]) => sum + weight, 0);
+    let roll = random() * total;
+    for (const entry of list) {
+      roll -= entry[1];
+      if (roll < 0) return entry;
     }
-    counts[chosen[0]] = (counts[chosen[0]] ?? 0) + 1;
+    return list[0];
+  }
+  for (let step = 0; step < options.operations; step++) {
+    const [name, , operation] = choose(operations);
+    counts[name] = (counts[name] ?? 0) + 1;
+    if (process.env.GREGOR_FUZZ_TRACE)
+      console.log(
+        `step ${step} ${name} start=${log.logStartOffset} leo=${log.logEndOffset} durable=${durableEnd} segments=${log.segmentCount}`,
+      );
     try {
-      await chosen[2]();
+      await operation();
     } catch (error) {
       (error as Error).message =
-        `seed ${options.seed} step ${step} (${chosen[0]}): ${(error as Error).message}`;
+        `seed ${options.seed} step ${step} (${name}): ${(error as Error).message}`;
       throw error;
     }
   }
-  await verifyAll();
-  await crashAndRecover();
+  await verifyAgainstModel();
+  await crashNow();
   await manager.close();
-  return { seed: options.seed, operations: counts, crashes, finalLogEndOffset: log.logEndOffset };
+  return {
+    seed: options.seed,
+    operations: counts,
+    crashes,
+    midOperationCrashes,
+    finalLogEndOffset: log.logEndOffset,
+  };
 }
