@@ -24,6 +24,7 @@ import { RequestRouter } from './server/request-router.js';
 import { SocketServer } from './server/socket-server.js';
 import type { BrokerServices } from './services.js';
 import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.js';
+import { startTransactionServices } from './txn/transaction-services.js';
 
 export interface BrokerOptions {
   /** A loaded configuration (the CLI loads it from file, environment and flags). */
@@ -175,6 +176,15 @@ export class Broker {
       config: groupCoordinatorConfigFrom(config),
     });
     await groups.start();
+    const transactionServices = await startTransactionServices({
+      config,
+      logs,
+      topics,
+      groups,
+      clock,
+      logger,
+      metadataDirectory: settings.logDirs[0]!,
+    });
 
     const shutdownController = new AbortController();
     const advertisedListener = { ...settings.advertisedListener };
@@ -197,6 +207,8 @@ export class Broker {
         evictionMsMin: () => settings.incrementalFetchSessionEvictionMsMin,
       }),
       shutdownSignal: shutdownController.signal,
+      producers: transactionServices.producers,
+      transactions: transactionServices.transactions,
     };
     config.onChange(() => Object.assign(settings, settingsFromConfig(config)));
 
@@ -220,6 +232,7 @@ export class Broker {
     try {
       bound = await server.listen();
     } catch (error) {
+      await transactionServices.stop();
       await groups.stop();
       await logs.close();
       throw error;
@@ -261,7 +274,9 @@ export class Broker {
     logger.info('broker stopping');
     this.shutdownController.abort();
     await this.server.stop();
+    await this.services.transactions?.stop();
     await this.services.groups?.stop();
+    await this.services.producers?.stop();
     await this.logs.close();
     logger.info('broker stopped');
   }

@@ -11,7 +11,9 @@ import type { GroupCoordinator } from './group/index.js';
 import type { AdvertisedApi } from './handlers/api-versions.js';
 import type { FetchSessionCache } from './handlers/fetch-sessions.js';
 import type { Logger } from './logging/logger.js';
+import type { ProducerStateManager } from './producer/producer-state-manager.js';
 import type { TopicManager } from './topics/types.js';
+import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 
 export type { BrokerConfig, GroupCoordinator };
 
@@ -39,4 +41,8 @@ export interface BrokerServices {
   fetchSessions: FetchSessionCache;
   /** Aborted when the broker begins to stop: long polls return early. */
   shutdownSignal: AbortSignal;
+  /** Idempotence/transaction state per partition, LSO and aborted index (helper G, producer/). */
+  producers?: ProducerStateManager;
+  /** The transaction coordinator (helper G, txn/); undefined answers COORDINATOR_NOT_AVAILABLE. */
+  transactions?: TransactionCoordinator;
 }

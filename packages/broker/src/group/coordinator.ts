@@ -38,6 +38,7 @@ import {
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
 } from './records.js';
+import { PendingTransactionalOffsets } from './transactional-offsets.js';
 import {
   defaultGroupCoordinatorConfig,
   type GroupCoordinatorConfig,
@@ -140,6 +141,8 @@ export class GroupCoordinator {
   private readonly classic: ClassicProtocol;
   private readonly consumer: ConsumerProtocol;
   private readonly groups = new Map<GroupId, Group>();
+  /** TxnOffsetCommit offsets waiting for their transaction's marker (transactional-offsets.ts). */
+  readonly pendingTransactionalOffsets = new PendingTransactionalOffsets();
   private retentionTimer: TimerHandle | null = null;
   status: CoordinatorStatus = 'created';
 
@@ -178,6 +181,14 @@ export class GroupCoordinator {
     this.status = 'loading';
     const loaded = await this.offsetsLog.load({ readBytesMax: this.config.offsetsLoadBufferBytes });
     for (const state of loaded.values()) this.restoreGroup(state);
+    for (const open of this.offsetsLog.openTransactionalOffsets) {
+      this.pendingTransactionalOffsets.add(open.producerId, {
+        groupId: open.groupId,
+        topic: open.topic,
+        partition: open.partition,
+        committed: { ...open.value },
+      });
+    }
     this.status = 'active';
     this.logger.info('group coordinator loaded', {
       groups: this.groups.size,
@@ -460,7 +471,68 @@ export class GroupCoordinator {
     return info !== undefined && partition >= 0 && partition < info.partitionCount;
   }
 
-  private async writeOffsets(group: Group, input: OffsetCommitInput): Promise<PartitionErrors[]> {
+  /**
+   * TxnOffsetCommit (KIP-98; KIP-447 member/generation fencing): written now as a transactional
+   * batch, visible once the commit marker arrives (`completeTransactionalOffsets`). The caller has
+   * verified the producer with the transaction coordinator.
+   */
+  async commitTransactionalOffsets(
+    input: OffsetCommitInput & { producerId: bigint; producerEpoch: number },
+  ): Promise<PartitionErrors[]> {
+    const allWith = (errorCode: number): PartitionErrors[] =>
+      input.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({
+          partitionIndex: partition.partitionIndex,
+          errorCode,
+        })),
+      }));
+    if (!isValidGroupId(input.groupId)) return allWith(ErrorCode.INVALID_GROUP_ID);
+    const availability = this.availability();
+    if (availability !== ErrorCode.NONE) return allWith(availability);
+    let group = this.groups.get(input.groupId);
+    if (group === undefined) {
+      group = new ClassicGroup(input.groupId, this.nowMs());
+      this.groups.set(input.groupId, group);
+    }
+    // Clients before KIP-447 send no member information: nothing to fence them with.
+    if (input.memberId !== '' || input.generationIdOrMemberEpoch >= 0) {
+      const groupError = this.validateCommit(group, input);
+      if (groupError !== ErrorCode.NONE) return allWith(groupError);
+    }
+    return this.writeOffsets(group, input, {
+      producerId: input.producerId,
+      producerEpoch: input.producerEpoch,
+    });
+  }
+
+  /** A transaction marker was written to `__consumer_offsets` partition `partition`. */
+  completeTransactionalOffsets(options: {
+    producerId: bigint;
+    partition: PartitionIndex;
+    commit: boolean;
+  }): void {
+    const taken = this.pendingTransactionalOffsets.take(
+      options.producerId,
+      options.partition,
+      (id) => this.partitionFor(id),
+    );
+    if (!options.commit) return;
+    for (const pending of taken) {
+      let group = this.groups.get(pending.groupId);
+      if (group === undefined) {
+        group = new ClassicGroup(pending.groupId, this.nowMs());
+        this.groups.set(pending.groupId, group);
+      }
+      group.offsets.set(pending.topic, pending.partition, pending.committed);
+    }
+  }
+
+  private async writeOffsets(
+    group: Group,
+    input: OffsetCommitInput,
+    transaction?: { producerId: bigint; producerEpoch: number },
+  ): Promise<PartitionErrors[]> {
     const nowMs = this.nowMs();
     const records: OffsetsRecord[] = [];
     const accepted: { topic: TopicName; partition: PartitionIndex; committed: CommittedOffset }[] =
@@ -505,7 +577,7 @@ export class GroupCoordinator {
     }));
     if (records.length === 0) return results;
     try {
-      await this.offsetsLog.append(group.groupId, records);
+      await this.offsetsLog.append(group.groupId, records, transaction);
     } catch (error) {
       this.logger.warn('offset commit could not be written', {
         groupId: group.groupId,
@@ -520,6 +592,15 @@ export class GroupCoordinator {
       }
       return results;
     }
+    if (transaction !== undefined) {
+      for (const entry of accepted) {
+        this.pendingTransactionalOffsets.add(transaction.producerId, {
+          groupId: group.groupId,
+          ...entry,
+        });
+      }
+      return results;
+    }
     for (const entry of accepted) group.offsets.set(entry.topic, entry.partition, entry.committed);
     if (this.groups.get(group.groupId) !== group) {
       // Deleted while the write was in flight: resurrect it so the offsets stay visible.
@@ -530,7 +611,6 @@ export class GroupCoordinator {
 
   /** OffsetFetch for one group (v8+ sends several). */
   fetchOffsets(input: OffsetFetchGroupInput, options: { requireStable: boolean }) {
-    void options.requireStable; // no transactional offsets yet: nothing is ever unstable
     const result = (errorCode: number, topics: OffsetFetchGroupResult['topics'] = []) => ({
       groupId: input.groupId,
       errorCode,
@@ -550,6 +630,19 @@ export class GroupCoordinator {
     const offsets = group?.offsets;
     const describe = (topic: TopicName, partitionIndex: PartitionIndex): FetchedPartitionOffset => {
       const committed = offsets?.get(topic, partitionIndex);
+      if (
+        options.requireStable &&
+        this.pendingTransactionalOffsets.isPending(input.groupId, topic, partitionIndex)
+      ) {
+        // KIP-447: an open transaction holds an offset for it; the consumer retries.
+        return {
+          partitionIndex,
+          committedOffset: -1n,
+          committedLeaderEpoch: -1,
+          metadata: '',
+          errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
+        };
+      }
       return {
         partitionIndex,
         committedOffset: committed?.offset ?? -1n,

@@ -7,6 +7,7 @@
 import {
   batchAttributes,
   type DecodedRecordBatch,
+  decodeControlRecord,
   decodeRecordBatch,
   encodeRecordBatch,
   iterateRecordBatches,
@@ -37,6 +38,15 @@ export interface OffsetsRecord {
   value: Buffer | null;
 }
 
+/** Offsets of a transaction still open at the end of the log (transactional-offsets.ts). */
+export interface LoadedTransactionalOffset {
+  producerId: bigint;
+  groupId: GroupId;
+  topic: TopicName;
+  partition: PartitionIndex;
+  value: OffsetCommitValue;
+}
+
 /** What replaying `__consumer_offsets` found: the latest value per key, tombstones applied. */
 export interface LoadedGroupState {
   groupId: GroupId;
@@ -50,6 +60,8 @@ export class OffsetsLog {
   private readonly logger: Logger;
   readonly partitionCount: number;
   private readonly tails = new Map<PartitionIndex, Promise<unknown>>();
+  /** Filled by `load`: transactional offset commits whose transaction has no marker yet. */
+  readonly openTransactionalOffsets: LoadedTransactionalOffset[] = [];
 
   constructor(options: {
     storage: OffsetsTopicStorage;
@@ -67,8 +79,16 @@ export class OffsetsLog {
     return offsetsPartitionFor(groupId, this.partitionCount);
   }
 
-  /** Appends the records as one batch to the group's partition; resolves once fsynced. */
-  append(groupId: GroupId, records: readonly OffsetsRecord[]): Promise<void> {
+  /**
+   * Appends the records as one batch to the group's partition; resolves once fsynced. With
+   * `transaction` the batch is transactional (TxnOffsetCommit, KIP-98): its records count only
+   * once a commit marker of that producer follows.
+   */
+  append(
+    groupId: GroupId,
+    records: readonly OffsetsRecord[],
+    transaction?: { producerId: bigint; producerEpoch: number },
+  ): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     const partition = this.partitionFor(groupId);
     const timestamp = BigInt(Math.floor(this.clock.wallMs()));
@@ -77,7 +97,11 @@ export class OffsetsLog {
       value: record.value,
       timestamp,
     }));
-    const batch = encodeRecordBatch({ records: inputs, baseTimestamp: timestamp });
+    const batch = encodeRecordBatch({
+      records: inputs,
+      baseTimestamp: timestamp,
+      ...(transaction && { ...transaction, baseSequence: -1, transactional: true }),
+    });
     const previous = this.tails.get(partition) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
@@ -118,6 +142,8 @@ export class OffsetsLog {
     let offset = log.logStartOffset;
     const endOffset = log.logEndOffset;
     let records = 0;
+    // Transactional offset commits by producer id, applied on a commit marker (helper G).
+    const openTransactions = new Map<bigint, { key: Buffer; value: Buffer | null }[]>();
     while (offset < endOffset) {
       const read = await log.read(offset, { maxBytes: readBytesMax, minOneBatch: true });
       if (read.sizeBytes === 0 || read.buffers.length === 0) break;
@@ -131,9 +157,26 @@ export class OffsetsLog {
         advanced = true;
         const batch = this.decodeBatch(slice.batch, partition);
         if (batch === null) continue;
-        // Transaction markers carry no group state; transactional offset commits come with the
-        // transaction coordinator (a later issue).
-        if ((batch.header.attributes & batchAttributes.control) !== 0) continue;
+        const producerId = batch.header.producerId;
+        if ((batch.header.attributes & batchAttributes.control) !== 0) {
+          const pending = openTransactions.get(producerId);
+          openTransactions.delete(producerId);
+          const marker = batch.records[0];
+          if (pending === undefined || marker?.key == null) continue;
+          if (decodeControlRecord(marker.key, marker.value).type !== 'commit') continue;
+          for (const record of pending)
+            this.applyRecord(groups, record.key, record.value, partition);
+          records += pending.length;
+          continue;
+        }
+        if ((batch.header.attributes & batchAttributes.transactional) !== 0) {
+          const pending = openTransactions.get(producerId) ?? [];
+          for (const record of batch.records) {
+            if (record.key !== null) pending.push({ key: record.key, value: record.value });
+          }
+          openTransactions.set(producerId, pending);
+          continue;
+        }
         for (const record of batch.records) {
           if (record.key === null) continue;
           this.applyRecord(groups, record.key, record.value, partition);
@@ -142,8 +185,35 @@ export class OffsetsLog {
       }
       if (!advanced) break;
     }
+    this.keepOpenTransactionalOffsets(openTransactions, partition);
     if (records > 0) {
       this.logger.info('loaded __consumer_offsets partition', { partition, records });
+    }
+  }
+
+  private keepOpenTransactionalOffsets(
+    openTransactions: Map<bigint, { key: Buffer; value: Buffer | null }[]>,
+    partition: PartitionIndex,
+  ): void {
+    for (const [producerId, pending] of openTransactions) {
+      for (const record of pending) {
+        try {
+          const key = decodeOffsetsTopicKey(record.key);
+          if (key.type !== 'offset' || record.value === null) continue;
+          this.openTransactionalOffsets.push({
+            producerId,
+            groupId: key.group,
+            topic: key.topic,
+            partition: key.partition,
+            value: decodeOffsetCommitValue(record.value),
+          });
+        } catch (error) {
+          this.logger.warn('skipping malformed transactional offset record', {
+            partition,
+            error: String(error),
+          });
+        }
+      }
     }
   }
 

@@ -245,7 +245,7 @@ async function readWithLongPoll(
 async function waitForAnyAppend(
   results: PartitionResult[],
   timeoutMs: number,
-  isolationCommitted: boolean,
+  _isolationCommitted: boolean,
   shutdownSignal: AbortSignal,
 ): Promise<void> {
   const controller = new AbortController();
@@ -253,7 +253,9 @@ async function waitForAnyAppend(
   const waits: Promise<boolean>[] = [];
   for (const result of results) {
     if (result.log === undefined) continue;
-    const bound = isolationCommitted ? result.lastStableOffset : result.highWatermark;
+    // Wait on the HW in both modes: the LSO moves only when something (a marker) is appended,
+    // and waiting past an LSO below the HW would return at once and spin.
+    const bound = result.highWatermark;
     // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
     const offset = result.target.fetchOffset > bound ? result.target.fetchOffset : bound;
     waits.push(result.log.waitForData(offset, { bound: 'highWatermark', timeoutMs, signal }));
@@ -335,7 +337,7 @@ async function readPartition(
   }
   result.log = log;
   result.highWatermark = log.highWatermark;
-  result.lastStableOffset = log.lastStableOffset;
+  result.lastStableOffset = services.producers?.lastStableOffset(log) ?? log.lastStableOffset;
   result.logStartOffset = log.logStartOffset;
   if (options.isolationCommitted) result.abortedTransactions = [];
   const { fetchOffset } = target;
@@ -355,7 +357,9 @@ async function readPartition(
     result.records = read.buffers;
     result.sizeBytes = read.sizeBytes;
     if (options.isolationCommitted && read.sizeBytes > 0) {
-      const aborted = await log.abortedTransactions(fetchOffset, bound);
+      const aborted =
+        services.producers?.abortedTransactions(log, fetchOffset, bound) ??
+        (await log.abortedTransactions(fetchOffset, bound));
       result.abortedTransactions = aborted.map((entry) => ({
         producerId: entry.producerId,
         firstOffset: entry.firstOffset,

@@ -104,7 +104,9 @@ async function listOffset(
   }
   const epochError = leaderEpochError(request.currentLeaderEpoch ?? -1);
   if (epochError !== ErrorCode.NONE) return partitionResponse(index, epochError, -1n, -1n);
-  const fetchableEnd = committed ? log.lastStableOffset : log.highWatermark;
+  const fetchableEnd = committed
+    ? (services.producers?.lastStableOffset(log) ?? log.lastStableOffset)
+    : log.highWatermark;
   const timestamp = request.timestamp;
   try {
     switch (timestamp) {

@@ -139,7 +139,12 @@ function startAppend(
       }
     }
   }
-  return log.append(records, { durability, leaderEpoch: singleNodeLeaderEpoch }).then(
+  // Idempotence and transactions (producer/): dedup, sequence and epoch checks, then the append.
+  const appendOptions = { durability, leaderEpoch: singleNodeLeaderEpoch } as const;
+  const appended =
+    services.producers?.append(log, records, validation.batches, appendOptions) ??
+    log.append(records, appendOptions);
+  return appended.then(
     (result) => {
       const end = result.lastOffset + 1n;
       if (end > log.highWatermark) log.setHighWatermark(end);

@@ -1,0 +1,64 @@
+/**
+ * DescribeProducers (key 61), v0 (KIP-664): the active producers of each partition — id, epoch,
+ * last sequence, last write time, coordinator epoch and the start of an ongoing transaction.
+ */
+import {
+  ApiKey,
+  type DescribeProducersRequest,
+  type DescribeProducersResponse,
+  ErrorCode,
+} from '@gregor/protocol';
+import type { ApiHandler } from './types.js';
+
+export const describeProducersHandler: ApiHandler<
+  DescribeProducersRequest,
+  DescribeProducersResponse
+> = {
+  apiKey: ApiKey.DescribeProducers,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(request, context) {
+    const { services } = context;
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitionIndexes.map((partitionIndex) => {
+          const info = services.topics.get(topic.name);
+          const log =
+            info !== undefined && partitionIndex >= 0 && partitionIndex < info.partitionCount
+              ? services.logs.getLog(topic.name, partitionIndex)
+              : undefined;
+          if (log === undefined) {
+            return {
+              partitionIndex,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              errorMessage: null,
+              activeProducers: [],
+            };
+          }
+          return {
+            partitionIndex,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            activeProducers: services.producers?.describeProducers(log) ?? [],
+          };
+        }),
+      })),
+    };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitionIndexes.map((partitionIndex) => ({
+          partitionIndex,
+          errorCode,
+          errorMessage: null,
+          activeProducers: [],
+        })),
+      })),
+    };
+  },
+};

@@ -1,0 +1,103 @@
+/**
+ * Builds and starts the exactly-once machinery of a broker (helper G): the producer state of every
+ * partition (loaded from snapshots and the log tails before the broker serves), the producer id
+ * allocator and the transaction coordinator over `__transaction_state`, wired to the group
+ * coordinator for transactional offset commits. broker.ts calls `startTransactionServices` once and
+ * `stop` before the logs close.
+ */
+import {
+  FilePartitionLog,
+  type FileSystem,
+  type LogManager,
+  nodeFileSystem,
+} from '@gregor/storage';
+import type { Clock } from '../clock.js';
+import type { BrokerConfig } from '../config/index.js';
+import type { GroupCoordinator } from '../group/index.js';
+import { singleNodeLeaderEpoch } from '../handlers/partition-errors.js';
+import type { Logger } from '../logging/logger.js';
+import { ProducerStateManager } from '../producer/producer-state-manager.js';
+import type { TopicManager } from '../topics/types.js';
+import { consumerOffsetsTopicName, createMarkerWriter } from './marker-writer.js';
+import { ProducerIdManager } from './producer-id-manager.js';
+import { TransactionCoordinator } from './transaction-coordinator.js';
+import { TransactionStateLog, transactionStateStorage } from './transaction-state-log.js';
+
+export interface TransactionServices {
+  producers: ProducerStateManager;
+  transactions: TransactionCoordinator;
+  /** Stops the coordinator (finishing in-flight completions), then snapshots producer state. */
+  stop(): Promise<void>;
+}
+
+export async function startTransactionServices(options: {
+  config: BrokerConfig;
+  logs: LogManager;
+  topics: TopicManager;
+  groups: GroupCoordinator | undefined;
+  clock: Clock;
+  logger: Logger;
+  /** Where the producer id block is kept (the first log dir). */
+  metadataDirectory: string;
+  fileSystem?: FileSystem;
+}): Promise<TransactionServices> {
+  const { config, logs, topics, groups, clock } = options;
+  const fileSystem = options.fileSystem ?? nodeFileSystem;
+  const logger = options.logger.child({ component: 'transactions' });
+  const producers = new ProducerStateManager({
+    clock,
+    logger,
+    fileSystem,
+    directoryOf: (log) => (log instanceof FilePartitionLog ? log.directory : undefined),
+    expirationMs: () => config.get('producer.id.expiration.ms') as number,
+    expirationCheckIntervalMs: () =>
+      config.get('producer.id.expiration.check.interval.ms') as number,
+    leaderEpoch: singleNodeLeaderEpoch,
+  });
+  await producers.load(logs.allLogs());
+  const producerIds = new ProducerIdManager(fileSystem, options.metadataDirectory);
+  const transactions = new TransactionCoordinator({
+    clock,
+    logger,
+    stateLog: new TransactionStateLog({
+      storage: transactionStateStorage({ logs, topics }),
+      clock,
+      logger,
+      leaderEpoch: singleNodeLeaderEpoch,
+      defaultPartitionCount: config.get('transaction.state.log.num.partitions') as number,
+    }),
+    allocateProducerId: () => producerIds.allocate(),
+    writeMarkers: createMarkerWriter({
+      logs,
+      producers,
+      logger,
+      coordinatorEpoch: singleNodeLeaderEpoch,
+      completeOffsets: () => groups && ((marker) => groups.completeTransactionalOffsets(marker)),
+    }),
+    partitionExists: (topic, partition) => {
+      const info = topics.get(topic);
+      return info !== undefined && partition >= 0 && partition < info.partitionCount;
+    },
+    offsetsPartitionFor: (groupId) => ({
+      topic: consumerOffsetsTopicName,
+      partition: groups?.partitionFor(groupId) ?? 0,
+    }),
+    config: {
+      maxTimeoutMs: () => config.get('transaction.max.timeout.ms') as number,
+      abortCheckIntervalMs: () =>
+        config.get('transaction.abort.timed.out.transaction.cleanup.interval.ms') as number,
+      idExpirationMs: () => config.get('transactional.id.expiration.ms') as number,
+    },
+  });
+  producers.setTransactionVerifier((batch) => transactions.verifyTransactionalBatch(batch));
+  await transactions.start();
+  producers.start();
+  return {
+    producers,
+    transactions,
+    async stop() {
+      await transactions.stop();
+      await producers.stop();
+    },
+  };
+}

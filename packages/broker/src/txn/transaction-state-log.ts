@@ -1,0 +1,162 @@
+/**
+ * Durable side of the transaction coordinator: `__transaction_state` (compacted, created on first
+ * use with transaction.state.log.num.partitions partitions). A transactional id lives in partition
+ * abs(javaHashCode(id)) % partitions, as in Kafka. Every state change is one record batch, fsynced
+ * before the coordinator answers; on start the partitions are replayed (latest value per id wins,
+ * a tombstone removes it).
+ */
+import {
+  decodeRecordBatch,
+  encodeRecordBatch,
+  iterateRecordBatches,
+  readBatchHeader,
+} from '@gregor/protocol';
+import type { LogManager, PartitionLog } from '@gregor/storage';
+import type { Clock } from '../clock.js';
+import { offsetsPartitionFor } from '../group/hash.js';
+import type { Logger } from '../logging/logger.js';
+import type { TopicManager } from '../topics/types.js';
+import {
+  decodeTransactionKey,
+  decodeTransactionValue,
+  encodeTransactionKey,
+  encodeTransactionValue,
+} from './transaction-log-records.js';
+import type { TransactionMetadata } from './transaction-metadata.js';
+
+export const transactionStateTopicName = '__transaction_state';
+const loadReadBytesMax = 1024 * 1024;
+
+export interface TransactionStateStorage {
+  /** Partition count of the existing topic, or null when it does not exist yet. */
+  existingPartitionCount(): number | null;
+  /** The partition's log, creating the topic first when needed. */
+  partitionLog(partition: number): Promise<PartitionLog>;
+}
+
+/** `__transaction_state` on the broker's topics and logs. */
+export function transactionStateStorage(options: {
+  logs: LogManager;
+  topics: Pick<TopicManager, 'get' | 'getOrCreate'>;
+}): TransactionStateStorage {
+  const { logs, topics } = options;
+  return {
+    existingPartitionCount() {
+      return topics.get(transactionStateTopicName)?.partitionCount ?? null;
+    },
+    async partitionLog(partition) {
+      await topics.getOrCreate(transactionStateTopicName, { autoCreate: false });
+      const log = logs.getLog(transactionStateTopicName, partition);
+      if (log === undefined)
+        throw new Error(`${transactionStateTopicName}-${partition} has no log`);
+      return log;
+    },
+  };
+}
+
+export class TransactionStateLog {
+  readonly partitionCount: number;
+  private readonly tails = new Map<number, Promise<unknown>>();
+
+  constructor(
+    private readonly options: {
+      storage: TransactionStateStorage;
+      clock: Clock;
+      logger: Logger;
+      leaderEpoch: number;
+      defaultPartitionCount: number;
+    },
+  ) {
+    this.partitionCount = options.storage.existingPartitionCount() ?? options.defaultPartitionCount;
+  }
+
+  partitionFor(transactionalId: string): number {
+    return offsetsPartitionFor(transactionalId, this.partitionCount);
+  }
+
+  /** Writes the metadata (null: tombstone) and resolves once it is durable. */
+  write(transactionalId: string, metadata: TransactionMetadata | null): Promise<void> {
+    const partition = this.partitionFor(transactionalId);
+    const timestamp = BigInt(Math.floor(this.options.clock.wallMs()));
+    const batch = encodeRecordBatch({
+      records: [
+        {
+          key: encodeTransactionKey(transactionalId),
+          value: metadata === null ? null : encodeTransactionValue(metadata),
+          timestamp,
+        },
+      ],
+      baseTimestamp: timestamp,
+    });
+    const previous = this.tails.get(partition) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const log = await this.options.storage.partitionLog(partition);
+        const result = await log.append(batch, {
+          durability: 'fsync',
+          leaderEpoch: this.options.leaderEpoch,
+        });
+        if (result.lastOffset + 1n > log.highWatermark)
+          log.setHighWatermark(result.lastOffset + 1n);
+      });
+    this.tails.set(partition, next);
+    void next.finally(() => {
+      if (this.tails.get(partition) === next) this.tails.delete(partition);
+    });
+    return next;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.tails.values()]);
+  }
+
+  /** Replays every partition of an existing topic. */
+  async load(): Promise<Map<string, TransactionMetadata>> {
+    const result = new Map<string, TransactionMetadata>();
+    if (this.options.storage.existingPartitionCount() === null) return result;
+    for (let partition = 0; partition < this.partitionCount; partition++) {
+      const log = await this.options.storage.partitionLog(partition);
+      await this.replay(log, result);
+    }
+    return result;
+  }
+
+  private async replay(log: PartitionLog, result: Map<string, TransactionMetadata>): Promise<void> {
+    let offset = log.logStartOffset;
+    const end = log.logEndOffset;
+    while (offset < end) {
+      const read = await log.read(offset, { maxBytes: loadReadBytesMax, minOneBatch: true });
+      if (read.sizeBytes === 0) break;
+      const data = read.buffers.length === 1 ? read.buffers[0]! : Buffer.concat(read.buffers);
+      let advanced = false;
+      for (const slice of iterateRecordBatches(data)) {
+        const header = readBatchHeader(slice.batch);
+        const next = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+        if (next <= offset) continue;
+        offset = next;
+        advanced = true;
+        try {
+          for (const record of decodeRecordBatch(slice.batch).records) {
+            if (record.key === null) continue;
+            const transactionalId = decodeTransactionKey(record.key);
+            if (transactionalId === null) continue;
+            if (record.value === null) {
+              result.delete(transactionalId);
+              continue;
+            }
+            const metadata = decodeTransactionValue(transactionalId, record.value);
+            if (metadata !== null) result.set(transactionalId, metadata);
+          }
+        } catch (error) {
+          this.options.logger.warn('skipping unreadable __transaction_state batch', {
+            partition: log.partition,
+            offset: String(header.baseOffset),
+            error: String(error),
+          });
+        }
+      }
+      if (!advanced) break;
+    }
+  }
+}
