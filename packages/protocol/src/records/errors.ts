@@ -37,3 +37,24 @@ export class RecordBatchError extends Error {
     super(message);
   }
 }
+
+/** The typed-result form of a RecordBatchError, for validators that never throw on bad input. */
+export interface RecordBatchFailure {
+  ok: false;
+  errorCode: number;
+  reason: RecordBatchErrorReason;
+  message: string;
+  position: number;
+}
+
+/** Converts a RecordBatchError into a failure result; anything else is a bug and is rethrown. */
+export function recordBatchFailure(error: unknown): RecordBatchFailure {
+  if (!(error instanceof RecordBatchError)) throw error;
+  return {
+    ok: false,
+    errorCode: error.errorCode,
+    reason: error.reason,
+    message: error.message,
+    position: error.position,
+  };
+}

@@ -5,7 +5,12 @@
 
 import type { CompressionCodecs } from './compression.js';
 import { decodeRecordBatch } from './decode.js';
-import { RecordBatchError, type RecordBatchErrorReason, recordErrorCode } from './errors.js';
+import {
+  RecordBatchError,
+  type RecordBatchFailure,
+  recordBatchFailure,
+  recordErrorCode,
+} from './errors.js';
 import type { BatchValidation } from './validate.js';
 
 export interface ValidateRecordsOptions {
@@ -15,15 +20,7 @@ export interface ValidateRecordsOptions {
   decompressedSizeBytesMax?: number;
 }
 
-export type RecordsValidation =
-  | { ok: true }
-  | {
-      ok: false;
-      errorCode: number;
-      reason: RecordBatchErrorReason;
-      message: string;
-      position: number;
-    };
+export type RecordsValidation = { ok: true } | RecordBatchFailure;
 
 function checkBatchRecords(batch: Buffer, position: number, options: ValidateRecordsOptions): void {
   const { header, records } = decodeRecordBatch(batch, options.codecs, {
@@ -66,13 +63,6 @@ export function validateRecords(
     }
     return { ok: true };
   } catch (error) {
-    if (!(error instanceof RecordBatchError)) throw error;
-    return {
-      ok: false,
-      errorCode: error.errorCode,
-      reason: error.reason,
-      message: error.message,
-      position: error.position,
-    };
+    return recordBatchFailure(error);
   }
 }

@@ -10,7 +10,13 @@ import {
   computeBatchCrc,
   readBatchHeader,
 } from './batch-header.js';
-import { RecordBatchError, type RecordBatchErrorReason, recordErrorCode } from './errors.js';
+import {
+  RecordBatchError,
+  type RecordBatchErrorReason,
+  type RecordBatchFailure,
+  recordBatchFailure,
+  recordErrorCode,
+} from './errors.js';
 
 /** The smallest possible record: length, attributes, deltas, key, value, header count. */
 export const recordSizeBytesMin = 7;
@@ -37,13 +43,7 @@ export type BatchValidation =
       /** Largest maxTimestamp of the batches (-1 when there is none). */
       maxTimestamp: bigint;
     }
-  | {
-      ok: false;
-      errorCode: number;
-      reason: RecordBatchErrorReason;
-      message: string;
-      position: number;
-    };
+  | RecordBatchFailure;
 
 export interface ValidateRecordBatchesOptions {
   /** A larger batch is refused with MESSAGE_TOO_LARGE (Kafka's max.message.bytes). */
@@ -228,14 +228,7 @@ export function validateRecordBatches(
   try {
     return validateOrThrow(buffer, options);
   } catch (error) {
-    if (!(error instanceof RecordBatchError)) throw error;
-    return {
-      ok: false,
-      errorCode: error.errorCode,
-      reason: error.reason,
-      message: error.message,
-      position: error.position,
-    };
+    return recordBatchFailure(error);
   }
 }
 
