@@ -42,7 +42,7 @@ async function runBroker(command: BrokerCommand): Promise<number | undefined> {
   }
   const startupMs = Math.round(performance.now());
   process.stdout.write(
-    `gregor: broker ${broker.nodeId} ready on ${formatAddress(broker.host, broker.port)} (data ${broker.logDirs.join(',')}) in ${startupMs} ms\n`,
+    `gregor: broker ${broker.nodeId} ready on ${broker.bootstrapAddress} (data ${broker.logDirs.join(',')}) in ${startupMs} ms\n`,
   );
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -67,10 +67,6 @@ async function runBroker(command: BrokerCommand): Promise<number | undefined> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   return undefined;
-}
-
-function formatAddress(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function packageVersion(): string {
