@@ -417,4 +417,48 @@ describe('handlers over real sockets', () => {
     });
     assert.equal(unknown.topics[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
+
+  it('answers every version it advertises (responses encode in each)', async () => {
+    await client.request(ApiKey.Metadata, 12, metadataRequest(['every-version']));
+    const topicId = broker.services.topics.get('every-version')!.topicId;
+    for (let version = 0; version <= 12; version++) {
+      const request =
+        version === 0
+          ? { topics: [{ name: 'every-version' }] }
+          : metadataRequest(['every-version']);
+      const response = await client.request<MetadataResponse>(ApiKey.Metadata, version, request);
+      assert.equal(response.topics[0]!.errorCode, ErrorCode.NONE, `Metadata v${version}`);
+    }
+    for (let version = 3; version <= 11; version++) {
+      const response = await produce('every-version', recordBatch({ count: 1 }), { version });
+      assert.equal(partitionOf(response).errorCode, ErrorCode.NONE, `Produce v${version}`);
+      assert.equal(partitionOf(response).baseOffset, BigInt(version - 3));
+    }
+    for (let version = 4; version <= 17; version++) {
+      const response = await client.request<FetchResponse>(
+        ApiKey.Fetch,
+        version,
+        fetchRequest({ partitions: [{ topic: 'every-version', topicId, offset: 0n }] }),
+      );
+      const partition = response.responses[0]!.partitions[0]!;
+      assert.equal(partition.errorCode, ErrorCode.NONE, `Fetch v${version}`);
+      assert.equal(partition.highWatermark, 9n);
+      assert.ok(recordsLength(partition.records) > 0);
+    }
+    for (let version = 1; version <= 9; version++) {
+      const response = await client.request<ListOffsetsResponse>(ApiKey.ListOffsets, version, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [
+          {
+            name: 'every-version',
+            partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }],
+          },
+        ],
+      });
+      const partition = response.topics[0]!.partitions[0]!;
+      assert.equal(partition.errorCode, ErrorCode.NONE, `ListOffsets v${version}`);
+      assert.equal(partition.offset, 9n);
+    }
+  });
 });
