@@ -7,6 +7,7 @@ import type { TimerHandle } from '../clock.js';
 import { GroupOffsets } from './offsets.js';
 import { decodeSubscribedTopics } from './subscription.js';
 import type { GroupId, MemberId, TopicName } from './types.js';
+import { mostVoted } from './votes.js';
 
 export type ClassicGroupState =
   | 'Empty'
@@ -203,20 +204,7 @@ export class ClassicGroup {
   /** Each member votes for its first preference among the common protocols; most votes wins. */
   selectProtocol(): string | null {
     const candidates = this.candidateProtocols();
-    const votes = new Map<string, number>();
-    for (const member of this.members.values()) {
-      const choice = member.vote(candidates);
-      if (choice !== undefined) votes.set(choice, (votes.get(choice) ?? 0) + 1);
-    }
-    let best: string | null = null;
-    let bestVotes = 0;
-    for (const [name, count] of votes) {
-      if (count > bestVotes) {
-        best = name;
-        bestVotes = count;
-      }
-    }
-    return best;
+    return mostVoted([...this.members.values()].map((member) => member.vote(candidates)));
   }
 
   allMembersJoined(): boolean {

@@ -30,6 +30,7 @@ import type {
   TopicMetadataView,
   TopicName,
 } from './types.js';
+import { mostVoted } from './votes.js';
 
 export const leaveGroupMemberEpoch = -1;
 export const leaveGroupStaticMemberEpoch = -2;
@@ -98,6 +99,20 @@ export interface ConsumerProtocolDependencies {
   config: GroupCoordinatorConfig;
   randomUuid: () => string;
   topics: TopicMetadataView;
+}
+
+export function heartbeatErrorResult(
+  errorCode: number,
+  errorMessage: string | null,
+): ConsumerGroupHeartbeatResult {
+  return {
+    errorCode,
+    errorMessage,
+    memberId: null,
+    memberEpoch: 0,
+    heartbeatIntervalMs: 0,
+    assignment: null,
+  };
 }
 
 class HeartbeatError extends Error {
@@ -185,14 +200,7 @@ export class ConsumerProtocol {
   }
 
   errorResult(errorCode: number, errorMessage: string | null): ConsumerGroupHeartbeatResult {
-    return {
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    };
+    return heartbeatErrorResult(errorCode, errorMessage);
   }
 
   heartbeat(
@@ -513,21 +521,8 @@ export class ConsumerProtocol {
   }
 
   private chooseAssignor(group: ConsumerGroup): string {
-    const votes = new Map<string, number>();
-    for (const member of group.members.values()) {
-      if (member.serverAssignor !== null) {
-        votes.set(member.serverAssignor, (votes.get(member.serverAssignor) ?? 0) + 1);
-      }
-    }
-    let best = this.config.consumerAssignors[0] ?? 'uniform';
-    let bestVotes = 0;
-    for (const [name, count] of votes) {
-      if (count > bestVotes) {
-        best = name;
-        bestVotes = count;
-      }
-    }
-    return best;
+    const voted = mostVoted([...group.members.values()].map((member) => member.serverAssignor));
+    return voted ?? this.config.consumerAssignors[0] ?? 'uniform';
   }
 
   private computeTargetAssignment(group: ConsumerGroup): void {

@@ -127,6 +127,20 @@ export interface ListedGroup {
 
 const emptyBuffer = Buffer.alloc(0);
 
+/** The same error for every partition of an OffsetCommit/TxnOffsetCommit request. */
+export function partitionErrors(
+  topics: readonly { name: TopicName; partitions: readonly { partitionIndex: PartitionIndex }[] }[],
+  errorCode: number,
+): PartitionErrors[] {
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitions.map((partition) => ({
+      partitionIndex: partition.partitionIndex,
+      errorCode,
+    })),
+  }));
+}
+
 /** Group ids are non-empty strings for every group API (Kafka's isValidGroupId). */
 function isValidGroupId(groupId: string | null | undefined): groupId is string {
   return typeof groupId === 'string' && groupId.length > 0;
@@ -421,14 +435,7 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- offsets
 
   async commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors[]> {
-    const allWith = (errorCode: number): PartitionErrors[] =>
-      input.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map((partition) => ({
-          partitionIndex: partition.partitionIndex,
-          errorCode,
-        })),
-      }));
+    const allWith = (errorCode: number) => partitionErrors(input.topics, errorCode);
     if (!isValidGroupId(input.groupId)) return allWith(ErrorCode.INVALID_GROUP_ID);
     const availability = this.availability();
     if (availability !== ErrorCode.NONE) return allWith(availability);
@@ -479,14 +486,7 @@ export class GroupCoordinator {
   async commitTransactionalOffsets(
     input: OffsetCommitInput & { producerId: bigint; producerEpoch: number },
   ): Promise<PartitionErrors[]> {
-    const allWith = (errorCode: number): PartitionErrors[] =>
-      input.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map((partition) => ({
-          partitionIndex: partition.partitionIndex,
-          errorCode,
-        })),
-      }));
+    const allWith = (errorCode: number) => partitionErrors(input.topics, errorCode);
     if (!isValidGroupId(input.groupId)) return allWith(ErrorCode.INVALID_GROUP_ID);
     const availability = this.availability();
     if (availability !== ErrorCode.NONE) return allWith(availability);

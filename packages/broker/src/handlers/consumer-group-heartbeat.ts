@@ -9,20 +9,12 @@ import {
   type ConsumerGroupHeartbeatResponse,
   ErrorCode,
 } from '@gregor/protocol';
-import { consumerProtocolEnabled } from '../group/index.js';
+import { consumerProtocolEnabled, heartbeatErrorResult } from '../group/index.js';
 import { clientIdentity, groupCoordinator } from './group-support.js';
 import type { ApiHandler } from './types.js';
 
 function failed(errorCode: number, errorMessage: string | null): ConsumerGroupHeartbeatResponse {
-  return {
-    throttleTimeMs: 0,
-    errorCode,
-    errorMessage,
-    memberId: null,
-    memberEpoch: 0,
-    heartbeatIntervalMs: 0,
-    assignment: null,
-  };
+  return { throttleTimeMs: 0, ...heartbeatErrorResult(errorCode, errorMessage) };
 }
 
 export const consumerGroupHeartbeatHandler: ApiHandler<

@@ -5,6 +5,7 @@
  */
 import { ApiKey, type JoinGroupRequest, type JoinGroupResponse } from '@gregor/protocol';
 import type { JoinGroupResult } from '../group/classic-group.js';
+import { joinError } from '../group/index.js';
 import { clientIdentity, groupCoordinator } from './group-support.js';
 import type { ApiHandler } from './types.js';
 
@@ -27,19 +28,6 @@ function toResponse(result: JoinGroupResult, apiVersion: number): JoinGroupRespo
   };
 }
 
-function errorResult(memberId: string, errorCode: number): JoinGroupResult {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    skipAssignment: false,
-    memberId,
-    members: [],
-  };
-}
-
 export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> = {
   apiKey: ApiKey.JoinGroup,
   minVersion: 0,
@@ -47,7 +35,7 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
   async handle(request, context) {
     const lookup = groupCoordinator(context);
     if (!lookup.ok)
-      return toResponse(errorResult(request.memberId, lookup.errorCode), context.apiVersion);
+      return toResponse(joinError(request.memberId, lookup.errorCode), context.apiVersion);
     const rebalanceTimeoutMs = request.rebalanceTimeoutMs ?? -1;
     const result = await lookup.coordinator.joinGroup(request.groupId, {
       apiVersion: context.apiVersion,
@@ -65,6 +53,6 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
     return toResponse(result, context.apiVersion);
   },
   errorResponse(request, errorCode) {
-    return toResponse(errorResult(request.memberId, errorCode), 9);
+    return toResponse(joinError(request.memberId, errorCode), 9);
   },
 };

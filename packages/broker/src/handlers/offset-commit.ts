@@ -4,20 +4,12 @@
  * v2-v4 a retention time, v7+ group.instance.id, v9 a KIP-848 member epoch.
  */
 import { ApiKey, type OffsetCommitRequest, type OffsetCommitResponse } from '@gregor/protocol';
+import { partitionErrors } from '../group/index.js';
 import { groupCoordinator } from './group-support.js';
 import type { ApiHandler } from './types.js';
 
 function allWith(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {
-  return {
-    throttleTimeMs: 0,
-    topics: request.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map((partition) => ({
-        partitionIndex: partition.partitionIndex,
-        errorCode,
-      })),
-    })),
-  };
+  return { throttleTimeMs: 0, topics: partitionErrors(request.topics, errorCode) };
 }
 
 export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitResponse> = {
