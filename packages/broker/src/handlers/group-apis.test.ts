@@ -22,20 +22,13 @@ import {
   type SyncGroupResponse,
 } from '@gregor/protocol';
 import type { Broker } from '../broker.js';
-import {
-  GroupCoordinator,
-  groupCoordinatorConfigFrom,
-  offsetsTopicStorage,
-} from '../group/index.js';
 import { subscriptionMetadata } from '../group/test-support.js';
-import { silentLogger } from '../logging/logger.js';
 import { startTestBroker } from '../testing/requests.js';
 import { TestClient } from '../testing/test-client.js';
 
 let broker: Broker;
 let client: TestClient;
 let stopBroker: () => Promise<void>;
-let ownCoordinator: GroupCoordinator | undefined;
 
 before(async () => {
   const started = await startTestBroker({
@@ -43,24 +36,9 @@ before(async () => {
     'offsets.topic.num.partitions': 3,
   });
   broker = started.broker;
-  const services = broker.services;
-  if (services.groups === undefined) {
-    // Until broker.ts constructs the coordinator itself.
-    ownCoordinator = new GroupCoordinator({
-      clock: services.clock,
-      logger: silentLogger,
-      storage: offsetsTopicStorage({ logs: services.logs, topics: services.topics }),
-      topics: services.topics,
-      config: groupCoordinatorConfigFrom(services.config),
-    });
-    await ownCoordinator.start();
-    services.groups = ownCoordinator;
-  }
-  stopBroker = async () => {
-    await ownCoordinator?.stop();
-    await started.stop();
-  };
-  await services.topics.create({ name: 'orders', partitionCount: 2 });
+  stopBroker = started.stop;
+  assert.ok(broker.services.groups, 'the broker runs a group coordinator');
+  await broker.services.topics.create({ name: 'orders', partitionCount: 2 });
   client = await TestClient.connect({ port: broker.port, clientId: 'group-test' });
 });
 
