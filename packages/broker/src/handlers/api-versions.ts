@@ -35,11 +35,21 @@ export function apiVersionsBody(
   } as ApiVersionsResponse;
 }
 
+/** KIP-511: client software name and version, as Kafka validates them (v3+). */
+const softwarePattern = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
+
 export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
   maxVersion: 4,
-  handle(_request, context) {
+  handle(request, context) {
+    if (
+      context.apiVersion >= 3 &&
+      (!softwarePattern.test(request.clientSoftwareName ?? '') ||
+        !softwarePattern.test(request.clientSoftwareVersion ?? ''))
+    ) {
+      return apiVersionsBody(ErrorCode.INVALID_REQUEST, []);
+    }
     return apiVersionsBody(ErrorCode.NONE, context.services.supportedApis);
   },
 };

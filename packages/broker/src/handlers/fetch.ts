@@ -416,12 +416,30 @@ function buildResponse(
     }
     current.partitions.push(partitionResponse(result));
   }
+  if (session !== undefined) rotatePartitionsWithData(session, results);
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
     sessionId: session?.id ?? 0,
     responses,
   } as unknown as FetchResponse;
+}
+
+/**
+ * Fairness (as Kafka's incremental fetch context does): a partition that returned records moves to
+ * the back of the session's order, so a busy partition cannot starve the others of the response's
+ * byte budget.
+ */
+function rotatePartitionsWithData(session: FetchSession, results: PartitionResult[]): void {
+  for (const result of results) {
+    const sessionPartition = result.target.session;
+    if (result.sizeBytes === 0 || sessionPartition === undefined) continue;
+    const key = sessionPartitionKey(
+      session.usesTopicIds ? result.target.topicId : result.target.topic,
+      result.target.partition,
+    );
+    if (session.partitions.delete(key)) session.partitions.set(key, sessionPartition);
+  }
 }
 
 function isNewSession(session: FetchSession): boolean {

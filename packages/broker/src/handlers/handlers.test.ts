@@ -92,6 +92,14 @@ describe('handlers over real sockets', () => {
     }
   });
 
+  it('ApiVersions v3+ refuses an invalid client software name (KIP-511)', async () => {
+    const response = await client.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, {
+      clientSoftwareName: 'bad name!',
+      clientSoftwareVersion: '1.0',
+    });
+    assert.equal(response.errorCode, ErrorCode.INVALID_REQUEST);
+  });
+
   it('Metadata auto-creates requested topics with ids, cluster id and controller = self', async () => {
     const response = await client.request<MetadataResponse>(
       ApiKey.Metadata,
