@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultCompressionCodecs } from '@gregor/compression';
 import { FileLogManager } from './log-manager.js';
 import { SimulatedFileSystem } from './simulated-file-system.js';
 import { ManualClock } from './testing/batches.js';
@@ -15,6 +16,7 @@ describeConformance('file (real disk)', async (defaultConfig) => {
     logDirs: [directory],
     clock,
     defaultConfig: { fileDeleteDelayMs: 0, ...defaultConfig },
+    codecs: defaultCompressionCodecs,
     ...quiet,
   });
   return {
@@ -35,6 +37,7 @@ describeConformance('file (simulated disk)', async (defaultConfig) => {
     clock,
     fileSystem,
     defaultConfig: { fileDeleteDelayMs: 0, ...defaultConfig },
+    codecs: defaultCompressionCodecs,
     ...quiet,
   });
   return { manager, clock, cleanup: () => manager.close() };

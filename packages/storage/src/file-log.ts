@@ -25,7 +25,14 @@ import {
   segmentRelativeOffsetMax,
   segmentSizeBytesMax,
 } from './limits.js';
-import { LogSegment, parseSegmentFileName, segmentFileName, segmentFileSuffix } from './segment.js';
+import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-search.js';
+import {
+  LogSegment,
+  parseSegmentFileName,
+  segmentFileName,
+  segmentFileSuffix,
+  walkBatchHeaders,
+} from './segment.js';
 import type {
   AbortedTransaction,
   AppendOptions,
@@ -621,24 +628,22 @@ export class FilePartitionLog implements PartitionLog {
     }
     if (timestampMs === listOffsetsTimestamp.maxTimestamp) {
       let best: LogSegment | undefined;
-      for (const segment of this.segments)
+      for (const segment of this.segments) {
         if (!segment.isEmpty && (!best || segment.maxTimestamp > best.maxTimestamp)) best = segment;
+      }
       if (!best || best.maxTimestamp < 0n) return null;
       const batch = await best.findBatch(best.offsetOfMaxTimestamp);
-      return {
-        offset: best.offsetOfMaxTimestamp,
-        timestamp: best.maxTimestamp,
-        leaderEpoch: batch?.partitionLeaderEpoch ?? -1,
-      };
+      if (!batch) return null;
+      const bytes = await best.readBytes(batch.position, batch.sizeBytes);
+      const record = recordWithMaxTimestamp(bytes, this.codecs);
+      return { ...record, leaderEpoch: batch.partitionLeaderEpoch };
     }
     if (timestampMs < 0n) return null;
     for (const segment of this.segments) {
       if (segment.isEmpty || segment.maxTimestamp < timestampMs) continue;
-      let found: BatchSummary | null = null;
-      const startOffset = segment.timeIndex.floorOffset(timestampMs);
-      const start = await segment.findBatch(startOffset);
+      const start = await segment.findBatch(segment.timeIndex.floorOffset(timestampMs));
       if (!start) continue;
-      const { walkBatchHeaders } = await import('./segment.js');
+      let found: BatchSummary | null = null;
       await walkBatchHeaders(segment.file, start.position, segment.sizeBytes, (summary) => {
         if (summary.maxTimestamp >= timestampMs && summary.lastOffset >= this.startOffset) {
           found = summary;
@@ -646,11 +651,11 @@ export class FilePartitionLog implements PartitionLog {
         }
         return true;
       });
-      if (found) {
-        const batch = found as BatchSummary;
-        const offset = batch.baseOffset < this.startOffset ? this.startOffset : batch.baseOffset;
-        return { offset, timestamp: batch.maxTimestamp, leaderEpoch: batch.partitionLeaderEpoch };
-      }
+      if (!found) continue;
+      const batch: BatchSummary = found;
+      const bytes = await segment.readBytes(batch.position, batch.sizeBytes);
+      const record = firstRecordAtOrAfter(bytes, timestampMs, this.startOffset, this.codecs);
+      return { ...record, leaderEpoch: batch.partitionLeaderEpoch };
     }
     return null;
   }

@@ -2,6 +2,7 @@
 // conformance suite), and a fast log for broker unit tests. Batches are kept as copies of the
 // appended bytes; "segments" are single batches, so retention works at batch granularity.
 
+import type { CompressionCodecs } from '@gregor/protocol';
 import { writeBatchBaseOffset, writeBatchPartitionLeaderEpoch } from '@gregor/protocol';
 import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
 import { ChangeNotifier } from './change-notifier.js';
@@ -19,6 +20,7 @@ import {
   LeaderEpochCache,
   type LeaderEpochEntry,
 } from './leader-epoch-cache.js';
+import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-search.js';
 import type {
   AbortedTransaction,
   AppendOptions,
@@ -49,6 +51,7 @@ export interface MemoryPartitionLogOptions {
   partition: number;
   config: LogConfig;
   clock: Clock;
+  codecs?: CompressionCodecs;
 }
 
 export class MemoryPartitionLog implements PartitionLog {
@@ -71,7 +74,10 @@ export class MemoryPartitionLog implements PartitionLog {
     this.partition = options.partition;
     this.currentConfig = options.config;
     this.clock = options.clock;
+    this.codecs = options.codecs;
   }
+
+  private readonly codecs: CompressionCodecs | undefined;
 
   get config(): Readonly<LogConfig> {
     return this.currentConfig;
@@ -221,16 +227,20 @@ export class MemoryPartitionLog implements PartitionLog {
         if (!best || batch.maxTimestamp > best.maxTimestamp) best = batch;
       if (!best) return null;
       return {
-        offset: best.lastOffset,
-        timestamp: best.maxTimestamp,
+        ...recordWithMaxTimestamp(best.buffer, this.codecs),
         leaderEpoch: best.partitionLeaderEpoch,
       };
     }
     if (timestampMs < 0n) return null;
     for (const batch of this.batches) {
-      if (batch.maxTimestamp >= timestampMs) {
-        const offset = batch.baseOffset < this.startOffset ? this.startOffset : batch.baseOffset;
-        return { offset, timestamp: batch.maxTimestamp, leaderEpoch: batch.partitionLeaderEpoch };
+      if (batch.maxTimestamp >= timestampMs && batch.lastOffset >= this.startOffset) {
+        const record = firstRecordAtOrAfter(
+          batch.buffer,
+          timestampMs,
+          this.startOffset,
+          this.codecs,
+        );
+        return { ...record, leaderEpoch: batch.partitionLeaderEpoch };
       }
     }
     return null;
@@ -366,6 +376,7 @@ export class MemoryPartitionLog implements PartitionLog {
       config: this.currentConfig,
       cleanableEndOffset: this.endOffset,
       firstDirtyOffset: this.cleanedUpTo,
+      codecs: this.codecs,
     });
     this.batches = result.batches.map((buffer) => {
       const [summary] = summarizeBatches(buffer);
@@ -395,6 +406,8 @@ export class MemoryPartitionLog implements PartitionLog {
 
 export interface MemoryLogManagerOptions {
   clock: Clock;
+  /** Codecs for compressed batches (compaction, ListOffsets precision). */
+  codecs?: CompressionCodecs;
   defaultConfig?: Partial<LogConfig>;
 }
 
@@ -428,6 +441,7 @@ export class MemoryLogManager implements LogManager {
       partition,
       config: resolveLogConfig(this.baseConfig, this.topicConfigs.get(topic)),
       clock: this.options.clock,
+      codecs: this.options.codecs,
     });
     this.logs.set(`${topic}-${partition}`, log);
     return log;

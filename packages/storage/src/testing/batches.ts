@@ -1,5 +1,6 @@
 // Test helpers: record batches built with @gregor/protocol's encoder, and a seeded random source.
 
+import { defaultCompressionCodecs } from '@gregor/compression';
 import { decodeRecordBatch, encodeRecordBatch, readBatchHeader } from '@gregor/protocol';
 
 export interface TestRecord {
@@ -39,7 +40,10 @@ export function decodeAll(buffers: Buffer[]): ReadBackRecord[] {
     let position = 0;
     while (position < buffer.length) {
       const size = buffer.readInt32BE(position + 8) + 12;
-      const batch = decodeRecordBatch(buffer.subarray(position, position + size));
+      const batch = decodeRecordBatch(
+        buffer.subarray(position, position + size),
+        defaultCompressionCodecs,
+      );
       for (const record of batch.records) {
         result.push({
           offset: record.offset,

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeControlBatch, encodeRecordBatch } from '@gregor/protocol';
+import { defaultCompressionCodecs } from '@gregor/compression';
+import { decodeRecordBatch, encodeControlBatch, encodeRecordBatch } from '@gregor/protocol';
 import type { LogConfig } from '../config.js';
 import { OffsetOutOfRangeError } from '../errors.js';
 import type { LogManager, PartitionLog } from '../types.js';
@@ -50,6 +51,29 @@ async function readAll(log: PartitionLog, from: bigint, maxOffset?: bigint): Pro
     result.push(...read.buffers);
     const records = decodeAll(read.buffers);
     offset = records[records.length - 1].offset + 1n;
+  }
+  return result;
+}
+
+function decodeAllWith(
+  buffers: Buffer[],
+): { offset: bigint; key: string | null; value: string | null }[] {
+  const result: { offset: bigint; key: string | null; value: string | null }[] = [];
+  for (const buffer of buffers) {
+    for (let position = 0; position < buffer.length; ) {
+      const size = buffer.readInt32BE(position + 8) + 12;
+      for (const record of decodeRecordBatch(
+        buffer.subarray(position, position + size),
+        defaultCompressionCodecs,
+      ).records) {
+        result.push({
+          offset: record.offset,
+          key: record.key?.toString() ?? null,
+          value: record.value?.toString() ?? null,
+        });
+      }
+      position += size;
+    }
   }
   return result;
 }
@@ -398,6 +422,78 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         );
         assert.equal(records[0].value, 'plain');
       });
+    });
+
+    it('answers ListOffsets at record precision inside a batch', async () => {
+      await withLog(factory, {}, async (log) => {
+        await log.append(
+          makeBatch([
+            { key: 'a', value: '1', timestamp: 100n },
+            { key: 'b', value: '2', timestamp: 300n },
+            { key: 'c', value: '3', timestamp: 200n },
+          ]),
+          { durability: 'write', leaderEpoch: 2 },
+        );
+        assert.deepEqual(await log.offsetForTimestamp(150n), {
+          offset: 1n,
+          timestamp: 300n,
+          leaderEpoch: 2,
+        });
+        assert.deepEqual(await log.offsetForTimestamp(100n), {
+          offset: 0n,
+          timestamp: 100n,
+          leaderEpoch: 2,
+        });
+        assert.deepEqual(await log.offsetForTimestamp(listOffsetsTimestamp.maxTimestamp), {
+          offset: 1n,
+          timestamp: 300n,
+          leaderEpoch: 2,
+        });
+      });
+    });
+
+    it('compacts compressed batches and keeps their compression', async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
+        async (log, harness) => {
+          const timestamp = BigInt(harness.clock.nowMs());
+          const gzip = (pairs: [string, string][]) =>
+            encodeRecordBatch({
+              records: pairs.map(([key, value]) => ({
+                key: Buffer.from(key),
+                value: Buffer.from(value),
+                timestamp,
+              })),
+              compression: 1,
+              codecs: defaultCompressionCodecs,
+            });
+          await log.append(
+            gzip([
+              ['x', '1'],
+              ['y', '1'],
+              ['z', '1'],
+            ]),
+            { durability: 'write', leaderEpoch: 0 },
+          );
+          await log.append(
+            gzip([
+              ['x', '2'],
+              ['y', '2'],
+            ]),
+            { durability: 'write', leaderEpoch: 0 },
+          );
+          await log.roll();
+          await log.compact();
+          const read = await readAll(log, 0n);
+          for (const buffer of read) assert.equal(buffer.readInt16BE(21) & 7, 1, 'still gzip');
+          const records = decodeAllWith(read);
+          assert.deepEqual(
+            records.map((record) => `${record.offset}:${record.key}=${record.value}`),
+            ['2:z=1', '3:x=2', '4:y=2'],
+          );
+        },
+      );
     });
   });
 }

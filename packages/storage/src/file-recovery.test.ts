@@ -1,0 +1,206 @@
+// File-log specifics: restarts (clean and unclean), torn and corrupt tails, log dirs, indexes.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { joinPath } from './file-system.js';
+import { cleanShutdownMarkerFile, FileLogManager, type LogManagerOptions } from './log-manager.js';
+import { segmentFileName } from './segment.js';
+import { SimulatedFileSystem } from './simulated-file-system.js';
+import {
+  batchBaseOffsets,
+  decodeAll,
+  ManualClock,
+  makeSimpleBatch,
+  seededRandom,
+} from './testing/batches.js';
+
+interface RecoveryEvent {
+  baseOffset: bigint;
+  truncatedBytes: number;
+  reason: string | null;
+}
+
+function harness(logDirs = ['/data']) {
+  const fileSystem = new SimulatedFileSystem();
+  const clock = new ManualClock();
+  const events: RecoveryEvent[] = [];
+  const options = (): LogManagerOptions => ({
+    logDirs,
+    clock,
+    fileSystem: fileSystem.view(),
+    defaultConfig: { segmentBytes: 1000, indexIntervalBytes: 100, fileDeleteDelayMs: 0 },
+    retentionCheckIntervalMs: 0,
+    cleanerIntervalMs: 0,
+    checkpointIntervalMs: 0,
+    onRecovery: (event) => events.push(event),
+  });
+  return { fileSystem, clock, events, open: () => FileLogManager.open(options()) };
+}
+
+async function fill(manager: FileLogManager, batches: number): Promise<Buffer[]> {
+  const log = await manager.createLog('orders', 0);
+  const written: Buffer[] = [];
+  for (let index = 0; index < batches; index++) {
+    const batch = makeSimpleBatch(1 + (index % 4), `b${index}`);
+    await log.append(batch, { durability: 'fsync', leaderEpoch: 1 + Math.floor(index / 10) });
+    written.push(batch);
+  }
+  return written;
+}
+
+describe('file log recovery', () => {
+  it('restarts cleanly without scanning and keeps offsets, start offset and epochs', async () => {
+    const { open, events } = harness();
+    let manager = await open();
+    const written = await fill(manager, 40);
+    const log = manager.getLog('orders', 0)!;
+    await log.deleteRecordsBefore(7n);
+    const end = log.logEndOffset;
+    const epochs = log.leaderEpochEntries();
+    const segments = log.segmentCount;
+    await manager.close();
+    manager = await open();
+    const reopened = manager.getLog('orders', 0)!;
+    assert.equal(events.length, 0, 'a clean restart scans nothing');
+    assert.equal(reopened.logEndOffset, end);
+    assert.equal(reopened.logStartOffset, 7n);
+    assert.equal(reopened.segmentCount, segments);
+    assert.deepEqual(reopened.leaderEpochEntries(), epochs);
+    const random = seededRandom(3);
+    for (let probe = 0; probe < 50; probe++) {
+      const offset = 7n + BigInt(Math.floor(random() * Number(end - 7n)));
+      const read = await reopened.read(offset, { maxBytes: 1, minOneBatch: true });
+      const [record] = decodeAll(read.buffers).filter((candidate) => candidate.offset === offset);
+      assert.ok(record, `offset ${offset} found after restart`);
+      assert.ok(written.some((batch) => batch.equals(read.buffers[0])));
+    }
+    await manager.close();
+  });
+
+  it('cuts a torn tail with garbage after an unclean stop and takes new appends', async () => {
+    const { open, events, fileSystem } = harness();
+    let manager = await open();
+    await fill(manager, 25);
+    const log = manager.getLog('orders', 0)!;
+    const end = log.logEndOffset;
+    const active = joinPath(
+      '/data',
+      'orders-0',
+      segmentFileName(
+        (log as unknown as { activeSegment: { baseOffset: bigint } }).activeSegment.baseOffset,
+        '.log',
+      ),
+    );
+    const size = fileSystem.fileSizeBytes(active)!;
+    fileSystem.corrupt(
+      active,
+      size,
+      Buffer.from('garbage after the last batch, not a batch at all, definitely not'),
+    );
+    manager.abandon();
+    manager = await open();
+    const reopened = manager.getLog('orders', 0)!;
+    assert.equal(reopened.logEndOffset, end);
+    assert.ok(events.some((event) => event.truncatedBytes > 0 && event.reason !== null));
+    const next = await reopened.append(makeSimpleBatch(1, 'after'), {
+      durability: 'fsync',
+      leaderEpoch: 9,
+    });
+    assert.equal(next.baseOffset, end);
+    await manager.close();
+  });
+
+  it('truncates at a corrupt batch (bad CRC) and drops every later segment', async () => {
+    const { open, fileSystem } = harness();
+    let manager = await open();
+    await fill(manager, 40);
+    const log = manager.getLog('orders', 0)!;
+    assert.ok(log.segmentCount >= 3);
+    const second = (log as unknown as { segments: { baseOffset: bigint }[] }).segments[1]
+      .baseOffset;
+    const path = joinPath('/data', 'orders-0', segmentFileName(second, '.log'));
+    // Flip a byte inside the first batch's records: the header stays plausible, the CRC does not.
+    fileSystem.corrupt(path, 70, Buffer.from([0xff]));
+    manager.abandon();
+    // Unclean and with no recovery-point checkpoint: everything is scanned.
+    manager = await open();
+    const reopened = manager.getLog('orders', 0)!;
+    assert.equal(reopened.logEndOffset, second);
+    assert.equal(reopened.segmentCount, 2);
+    const all = await reopened.read(0n, { maxBytes: 1 << 20 });
+    assert.ok(batchBaseOffsets(all.buffers).every((offset) => offset < second));
+    await manager.close();
+  });
+
+  it('trusts nothing without the clean-shutdown marker and removes the marker on start', async () => {
+    const { open, fileSystem } = harness();
+    let manager = await open();
+    await fill(manager, 5);
+    await manager.close();
+    assert.ok(await fileSystem.exists(joinPath('/data', cleanShutdownMarkerFile)));
+    manager = await open();
+    assert.equal(await fileSystem.exists(joinPath('/data', cleanShutdownMarkerFile)), false);
+    assert.equal(manager.loadStatistics.cleanShutdown, true);
+    manager.abandon();
+    manager = await open();
+    assert.equal(manager.loadStatistics.cleanShutdown, false);
+    assert.equal(manager.getLog('orders', 0)!.logEndOffset, 11n);
+    await manager.close();
+  });
+
+  it('spreads partitions over log dirs and finds them all again', async () => {
+    const { open, fileSystem } = harness(['/disk1', '/disk2', '/disk3']);
+    let manager = await open();
+    for (let partition = 0; partition < 9; partition++) {
+      const log = await manager.createLog('spread', partition);
+      await log.append(makeSimpleBatch(1, `p${partition}`), {
+        durability: 'write',
+        leaderEpoch: 0,
+      });
+    }
+    for (const dir of ['/disk1', '/disk2', '/disk3']) {
+      const logs = (await fileSystem.listDirectory(dir)).filter((name) =>
+        name.startsWith('spread-'),
+      );
+      assert.equal(logs.length, 3, `${dir} holds a third of the partitions`);
+    }
+    await manager.close();
+    manager = await open();
+    assert.equal(manager.allLogs().length, 9);
+    await manager.deleteLog('spread', 4);
+    assert.equal(manager.getLog('spread', 4), undefined);
+    await manager.close();
+    manager = await open();
+    assert.equal(manager.allLogs().length, 8);
+    await manager.close();
+  });
+
+  it('restores the leader epoch cache and truncates it with the log', async () => {
+    const { open } = harness();
+    let manager = await open();
+    await fill(manager, 30);
+    const log = manager.getLog('orders', 0)!;
+    await log.truncateTo(20n);
+    const entries = log.leaderEpochEntries();
+    assert.ok(entries.every((entry) => entry.startOffset < 20n));
+    manager.abandon();
+    manager = await open();
+    assert.deepEqual(manager.getLog('orders', 0)!.leaderEpochEntries(), entries);
+    await manager.close();
+  });
+
+  it('stops waiting for data on abort', async () => {
+    const { open } = harness();
+    const manager = await open();
+    const log = await manager.createLog('wait', 0);
+    const controller = new AbortController();
+    const waiting = log.waitForData(0n, {
+      bound: 'logEnd',
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    });
+    controller.abort();
+    assert.equal(await waiting, false);
+    await manager.close();
+  });
+});
