@@ -306,6 +306,7 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
 /** The topic manager's view of storage: logs created with the topic's resolved configuration. */
 function partitionLogHost(logManager: () => LogManager, config: BrokerConfig): PartitionLogHost {
   return {
+    hasLog: (topic, partition) => logManager().getLog(topic, partition) !== undefined,
     async ensureLog(topic, partition, overrides) {
       const log = await logManager().createLog(topic, partition, logConfigFor(config, overrides));
       if (log.latestLeaderEpoch() === undefined) await log.beginLeaderEpoch(singleNodeLeaderEpoch);

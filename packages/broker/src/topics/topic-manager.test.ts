@@ -22,6 +22,7 @@ function recordingHost(): PartitionLogHost & { logs: Set<string> } {
   const logs = new Set<string>();
   return {
     logs,
+    hasLog: (topic, partition) => logs.has(`${topic}-${partition}`),
     async ensureLog(topic, partition) {
       logs.add(`${topic}-${partition}`);
     },

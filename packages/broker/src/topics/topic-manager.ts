@@ -24,6 +24,7 @@ import { type CreateTopicOptions, TopicError, type TopicInfo, type TopicManager 
 
 /** What the topic manager needs from the log layer (adapted from @gregor/storage's LogManager). */
 export interface PartitionLogHost {
+  hasLog(topic: string, partition: number): boolean;
   ensureLog(
     topic: string,
     partition: number,
@@ -97,6 +98,11 @@ export class FileTopicManager implements TopicManager {
   async reconcile(): Promise<void> {
     for (const topic of this.byName.values()) {
       for (let partition = 0; partition < topic.partitionCount; partition++) {
+        if (this.options.logs.hasLog(topic.name, partition)) continue;
+        this.options.logger.warn('recreating a missing partition log', {
+          topic: topic.name,
+          partition,
+        });
         await this.options.logs.ensureLog(topic.name, partition, topic.configs);
       }
     }
