@@ -66,7 +66,18 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     }
     const { session, targets } = plan;
     try {
-      const results = await readWithLongPoll(request, targets, context.services);
+      const services = context.services;
+      const requestedBytes = Math.max(
+        0,
+        Math.min(
+          request.maxBytes ?? services.settings.fetchMaxBytes,
+          services.settings.fetchMaxBytes,
+        ),
+      );
+      // Bounded memory per connection: concurrent fetches share the connection's budget.
+      const responseBytesMax =
+        context.connection.responseBudget?.reserve(requestedBytes) ?? requestedBytes;
+      const results = await readWithLongPoll(request, targets, responseBytesMax, services);
       return buildResponse(results, session, context.apiVersion);
     } finally {
       if (session !== undefined) session.busy = false;
@@ -207,14 +218,11 @@ function requestedTargets(
 async function readWithLongPoll(
   request: FetchRequest,
   targets: FetchTarget[],
+  responseBytesMax: number,
   services: BrokerServices,
 ): Promise<PartitionResult[]> {
   const clock = services.clock;
   const deadlineMs = clock.monotonicMs() + Math.max(0, request.maxWaitMs);
-  const responseBytesMax = Math.max(
-    0,
-    Math.min(request.maxBytes ?? services.settings.fetchMaxBytes, services.settings.fetchMaxBytes),
-  );
   const isolationCommitted = request.isolationLevel === readCommitted;
   for (;;) {
     const results = await readAll(targets, responseBytesMax, isolationCommitted, services);
@@ -281,7 +289,9 @@ async function readAll(
   for (const target of targets) {
     const result = await readPartition(target, {
       bytesMax: responseBytesMax - responseBytes,
-      minOneBatch: responseBytes === 0,
+      // KIP-74: the first partition with data returns a whole batch even above the limits,
+      // unless this request got no budget at all (the client is not reading its responses).
+      minOneBatch: responseBytes === 0 && responseBytesMax > 0,
       isolationCommitted,
       services,
     });

@@ -13,6 +13,12 @@ export interface ConnectionInfo {
   id: number;
   remoteAddress: string;
   clientId: string | null;
+  /**
+   * For handlers whose responses can be large (Fetch): reserve(bytesWanted) returns how many
+   * response bytes this request may produce without growing the connection past its bound.
+   * Absent outside the network server (unit tests): no limit.
+   */
+  responseBudget?: { reserve(bytesWanted: number): number };
 }
 
 export interface RequestContext {

@@ -21,8 +21,22 @@ export class ConnectionFault extends Error {
 /** The frames of one encoded response (size prefix included), or null for "no response" (acks=0). */
 export type ResponseFrames = readonly Buffer[] | null;
 
+/**
+ * Response bytes one request may produce beyond the connection's queue (large responses only:
+ * Fetch). The only request in flight on an idle socket gets all it asks for; others share what is
+ * left of `queuedResponseBytesMax` after the unsent bytes and the other requests' reservations.
+ * A reservation lasts until the request's response is handed to the socket.
+ */
+export interface ResponseBudget {
+  reserve(bytesWanted: number): number;
+}
+
 export interface RequestDispatcher {
-  dispatch(frame: Buffer, connection: Connection): ResponseFrames | Promise<ResponseFrames>;
+  dispatch(
+    frame: Buffer,
+    connection: Connection,
+    budget: ResponseBudget,
+  ): ResponseFrames | Promise<ResponseFrames>;
 }
 
 export interface ConnectionOptions {
@@ -40,6 +54,7 @@ export interface ConnectionOptions {
 interface PendingResponse {
   done: boolean;
   frames: ResponseFrames;
+  reservedBytes: number;
 }
 
 export class Connection {
@@ -54,6 +69,8 @@ export class Connection {
   private readonly decoder: FrameDecoder;
   private readonly pending: PendingResponse[] = [];
   private readingPaused = false;
+  /** Response bytes promised to requests in flight (see ResponseBudget). */
+  private reservedBytes = 0;
   private processing = false;
   private closed = false;
   private draining = false;
@@ -93,6 +110,11 @@ export class Connection {
 
   get queuedResponseBytes(): number {
     return this.socket.writableLength;
+  }
+
+  /** Response bytes reserved by requests in flight. */
+  get reservedResponseBytes(): number {
+    return this.reservedBytes;
   }
 
   get bufferedRequestBytes(): number {
@@ -164,11 +186,12 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer): void {
-    const entry: PendingResponse = { done: false, frames: null };
+    const entry: PendingResponse = { done: false, frames: null, reservedBytes: 0 };
     this.pending.push(entry);
+    const budget: ResponseBudget = { reserve: (bytesWanted) => this.reserve(entry, bytesWanted) };
     let result: ResponseFrames | Promise<ResponseFrames>;
     try {
-      result = this.options.dispatcher.dispatch(frame, this);
+      result = this.options.dispatcher.dispatch(frame, this, budget);
     } catch (error) {
       this.fail(error);
       return;
@@ -181,6 +204,24 @@ export class Connection {
     } else {
       this.complete(entry, result);
     }
+  }
+
+  private reserve(entry: PendingResponse, bytesWanted: number): number {
+    if (this.closed || bytesWanted <= 0) return 0;
+    const unsent = this.socket.writableLength;
+    const granted =
+      this.reservedBytes === 0 && unsent === 0
+        ? bytesWanted
+        : Math.max(
+            0,
+            Math.min(
+              bytesWanted,
+              this.options.queuedResponseBytesMax - unsent - this.reservedBytes,
+            ),
+          );
+    entry.reservedBytes += granted;
+    this.reservedBytes += granted;
+    return granted;
   }
 
   private fail(error: unknown): void {
@@ -208,6 +249,7 @@ export class Connection {
     let wrote = false;
     while (this.pending.length > 0 && this.pending[0]!.done) {
       const entry = this.pending.shift()!;
+      this.reservedBytes -= entry.reservedBytes;
       if (entry.frames === null) continue;
       if (!wrote && !this.flushScheduled) {
         this.socket.cork();
@@ -262,6 +304,7 @@ export class Connection {
   private onSocketClose(): void {
     this.closed = true;
     this.pending.length = 0;
+    this.reservedBytes = 0;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
     this.options.onClose(this);
   }

@@ -24,6 +24,7 @@ import {
   type Connection,
   ConnectionFault,
   type RequestDispatcher,
+  type ResponseBudget,
   type ResponseFrames,
 } from './connection.js';
 
@@ -46,7 +47,11 @@ export class RequestRouter implements RequestDispatcher {
     this.logger = options.logger;
   }
 
-  dispatch(frame: Buffer, connection: Connection): ResponseFrames | Promise<ResponseFrames> {
+  dispatch(
+    frame: Buffer,
+    connection: Connection,
+    budget: ResponseBudget,
+  ): ResponseFrames | Promise<ResponseFrames> {
     const peeked = peekRequestHeader(frame);
     if (peeked === null) {
       throw new ConnectionFault(
@@ -74,7 +79,12 @@ export class RequestRouter implements RequestDispatcher {
     const context: RequestContext = {
       apiVersion,
       header,
-      connection: { id: connection.id, remoteAddress: connection.remoteAddress, clientId },
+      connection: {
+        id: connection.id,
+        remoteAddress: connection.remoteAddress,
+        clientId,
+        responseBudget: budget,
+      },
       services: this.services,
     };
     let result: unknown;
