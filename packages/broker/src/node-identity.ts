@@ -3,8 +3,9 @@
  * and the directory's own id. The first start generates the cluster id; later starts read it, and
  * refuse a log dir that belongs to another node or cluster (so two configs cannot mix data).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from './durable-file.js';
 import { randomTopicId } from './topics/topic-id.js';
 
 export const metaPropertiesFileName = 'meta.properties';
@@ -76,16 +77,4 @@ async function readProperties(path: string): Promise<Map<string, string> | undef
       properties.set(trimmed.slice(0, equals).trim(), trimmed.slice(equals + 1).trim());
   }
   return properties;
-}
-
-async function writeFileDurably(path: string, text: string): Promise<void> {
-  const temporaryPath = `${path}.tmp`;
-  const file = await open(temporaryPath, 'w');
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporaryPath, path);
 }

@@ -8,10 +8,11 @@
  * deleted topics are removed by the delete that follows the persist (or left and reported as
  * orphans, never served).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '@gregor/protocol';
 import type { Clock } from '../clock.js';
+import { writeFileDurably } from '../durable-file.js';
 import type { Logger } from '../logging/logger.js';
 import { randomTopicId } from './topic-id.js';
 import {
@@ -301,7 +302,10 @@ export class FileTopicManager implements TopicManager {
   private persist(): Promise<void> {
     const document: TopicsDocument = { version: metadataFormatVersion, topics: this.list() };
     const write = this.persistQueue.then(() =>
-      writeDocument(this.options.metadataDir, metadataFileName, document),
+      writeFileDurably(
+        join(this.options.metadataDir, metadataFileName),
+        `${JSON.stringify(document, null, 2)}\n`,
+      ),
     );
     this.persistQueue = write.catch(() => undefined);
     return write;
@@ -336,27 +340,4 @@ async function readDocument(path: string): Promise<TopicsDocument> {
     throw new Error(`${path}: unsupported topic metadata format version ${parsed.version}`);
   }
   return parsed;
-}
-
-async function writeDocument(
-  directory: string,
-  fileName: string,
-  document: TopicsDocument,
-): Promise<void> {
-  const finalPath = join(directory, fileName);
-  const temporaryPath = `${finalPath}.tmp`;
-  const file = await open(temporaryPath, 'w');
-  try {
-    await file.writeFile(`${JSON.stringify(document, null, 2)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporaryPath, finalPath);
-  const directoryHandle = await open(directory, 'r');
-  try {
-    await directoryHandle.sync();
-  } finally {
-    await directoryHandle.close();
-  }
 }
