@@ -572,13 +572,13 @@ export class FilePartitionLog implements PartitionLog {
     if (this.flushDue(this.clock.nowMs())) await this.flush();
   }
 
-  private floorSegmentIndex(offset: bigint): number {
+  private floorSegmentIndex(offset: bigint, segments = this.segments): number {
     let low = 0;
-    let high = this.segments.length - 1;
+    let high = segments.length - 1;
     let found = 0;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      if (this.segments[middle].baseOffset <= offset) {
+      if (segments[middle].baseOffset <= offset) {
         found = middle;
         low = middle + 1;
       } else high = middle - 1;
@@ -589,14 +589,29 @@ export class FilePartitionLog implements PartitionLog {
   // ---- read ----
 
   async read(offset: Offset, options: ReadOptions): Promise<ReadResult> {
+    const segments = this.segments;
+    try {
+      return await this.readFrom(segments, offset, options);
+    } catch (error) {
+      // A segment swapped out by compaction, retention or truncation mid-read: read again from
+      // the current segment list (which reports OFFSET_OUT_OF_RANGE if the data is gone).
+      if (segments === this.segments || error instanceof StorageError) throw error;
+      return this.readFrom(this.segments, offset, options);
+    }
+  }
+
+  private async readFrom(
+    segments: LogSegment[],
+    offset: Offset,
+    options: ReadOptions,
+  ): Promise<ReadResult> {
     this.assertUsable();
     const end = this.logEndOffset;
     if (offset < this.startOffset || offset > end)
       throw new OffsetOutOfRangeError(offset, this.startOffset, end);
     if (offset === end) return { buffers: [], sizeBytes: 0 };
     const maxOffset = options.maxOffset ?? end;
-    const segments = this.segments;
-    for (let index = this.floorSegmentIndex(offset); index < segments.length; index++) {
+    for (let index = this.floorSegmentIndex(offset, segments); index < segments.length; index++) {
       const segment = segments[index];
       const result = await segment.read(offset < segment.baseOffset ? segment.baseOffset : offset, {
         maxBytes: options.maxBytes,
@@ -761,11 +776,17 @@ export class FilePartitionLog implements PartitionLog {
         await this.removeSegmentFiles(segment.baseOffset);
       }
       const segment = this.activeSegment;
-      // The target may sit in a gap left by compaction: the LEO becomes the end of the last
-      // batch kept (never past the target), the same value a restart would compute.
       const batch = await segment.findBatch(offset);
       await segment.truncateTo(batch ? batch.position : segment.sizeBytes);
       await this.removeSegmentIndexFiles(segment);
+      // Kafka's rule: the LEO becomes the target, or the base of the batch containing it. A
+      // target in a gap left by compaction is past the last batch: a new segment named after it
+      // records that LEO on disk (a restart derives the LEO from the active segment).
+      const end = batch && batch.baseOffset < offset ? batch.baseOffset : offset;
+      if (end > segment.nextOffset) {
+        await segment.writeIndexes(this.fileSystem);
+        this.segments.push(await this.createSegment(end));
+      }
       this.afterTruncation();
       if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
     });
@@ -921,7 +942,12 @@ export class FilePartitionLog implements PartitionLog {
    */
   async replaceSegments(replaced: LogSegment[], replacement: LogSegment): Promise<void> {
     const first = this.segments.indexOf(replaced[0]);
-    this.segments.splice(first, replaced.length, replacement);
+    // A new array, so reads in flight can tell that the list changed under them.
+    this.segments = [
+      ...this.segments.slice(0, first),
+      replacement,
+      ...this.segments.slice(first + replaced.length),
+    ];
     for (const segment of replaced) {
       if (segment.baseOffset !== replacement.baseOffset)
         await this.removeSegmentFiles(segment.baseOffset);

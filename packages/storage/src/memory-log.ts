@@ -264,7 +264,9 @@ export class MemoryPartitionLog implements PartitionLog {
     if (offset >= this.endOffset) return;
     if (offset < this.startOffset) return this.truncateFullyAndStartAt(offset);
     const keep = this.indexOfBatchContaining(offset);
-    const newEnd = keep < this.batches.length ? this.batches[keep].baseOffset : offset;
+    // The batch containing the target goes; a target in a compaction gap becomes the LEO.
+    const dropped = this.batches[keep];
+    const newEnd = dropped && dropped.baseOffset < offset ? dropped.baseOffset : offset;
     this.batches = this.batches.slice(0, keep);
     this.endOffset = newEnd < this.startOffset ? this.startOffset : newEnd;
     this.afterTruncation();

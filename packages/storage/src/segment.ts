@@ -40,7 +40,11 @@ export class LogSegment {
   nextOffset: bigint;
   maxTimestamp = -1n;
   offsetOfMaxTimestamp: bigint;
-  /** segment.ms counts from here: the first batch's max timestamp, else creation time. */
+  /**
+   * segment.ms counts from here: when the segment was created or loaded, by the injected clock.
+   * (Kafka uses the first batch's timestamp, which rolls on every append when producers send old
+   * timestamps; wall-clock age cannot.)
+   */
   rollTimestampMs: number;
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
@@ -241,11 +245,7 @@ export class LogSegment {
 
   /** Index bookkeeping for a batch written at `summary.position` (already counted in size). */
   indexBatch(summary: BatchSummary, indexIntervalBytes: number): void {
-    if (!this.hasBatches) {
-      this.rollTimestampMs =
-        Number(summary.maxTimestamp) > 0 ? Number(summary.maxTimestamp) : this.rollTimestampMs;
-      this.hasBatches = true;
-    }
+    this.hasBatches = true;
     if (this.offsetIndex.entryCount === 0 || this.bytesSinceIndexEntry >= indexIntervalBytes) {
       this.offsetIndex.append(summary.baseOffset, summary.position);
       const newMax = summary.maxTimestamp > this.maxTimestamp;

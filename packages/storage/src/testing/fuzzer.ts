@@ -269,9 +269,11 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     const span = Number(modelEnd() - log.logStartOffset);
     if (span <= 0) return;
     const target = log.logStartOffset + BigInt(pick(span + 1));
-    // A target inside a batch drops that whole batch.
-    const containing = model.find((batch) => batch.lastOffset >= target);
-    const floor = containing && containing.baseOffset < target ? containing.baseOffset : target;
+    // A target inside a batch drops that whole batch; one in a compaction gap ends the log at
+    // the last batch kept: the LEO lands between the end of the last batch below and the target.
+    const below = model.filter((batch) => batch.lastOffset < target).at(-1);
+    // (No model batch below: the log may still hold batches under the model floor; no claim.)
+    const floor = below ? below.lastOffset + 1n : 0n;
     if (floor < durableEnd) durableEnd = floor;
     if (process.env.GREGOR_FUZZ_TRACE) console.log(`  truncate to ${target}`);
     await log.truncateTo(target);
