@@ -87,6 +87,15 @@ export class RequestRouter implements RequestDispatcher {
       },
       services: this.services,
     };
+    if (this.logger.isEnabled('debug')) {
+      this.logger.debug('request', {
+        connectionId: connection.id,
+        clientId,
+        api: apiName(apiKey),
+        apiVersion,
+        correlationId,
+      });
+    }
     let result: unknown;
     try {
       result = handler.handle(body, context);

@@ -123,9 +123,25 @@ export class SocketServer {
       queuedResponseBytesMax:
         this.options.queuedResponseBytesPerConnectionMax ??
         serverLimits.queuedResponseBytesPerConnectionMax,
-      onClose: (closed) => this.connections.delete(closed.id),
+      onClose: (closed) => {
+        this.connections.delete(closed.id);
+        if (this.logger.isEnabled('debug')) {
+          this.logger.debug('connection closed', {
+            connectionId: closed.id,
+            remoteAddress: closed.remoteAddress,
+            clientId: closed.clientId,
+          });
+        }
+      },
     });
     this.connections.set(connection.id, connection);
+    if (this.logger.isEnabled('debug')) {
+      this.logger.debug('connection opened', {
+        connectionId: connection.id,
+        remoteAddress: connection.remoteAddress,
+        connections: this.connections.size,
+      });
+    }
   }
 
   private scheduleSweep(): void {
