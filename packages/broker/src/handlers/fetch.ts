@@ -36,6 +36,8 @@ const unknownOffset = -1n;
 interface FetchTarget {
   topic: string;
   topicId: string;
+  /** v13+: the topic is named by id (a deleted and re-created topic is another topic). */
+  byTopicId: boolean;
   partition: number;
   fetchOffset: bigint;
   partitionMaxBytes: number;
@@ -158,6 +160,7 @@ function planFetch(request: FetchRequest, context: RequestContext): FetchPlan {
     targets.push({
       topic: sessionPartition.topic,
       topicId: sessionPartition.topicId,
+      byTopicId: session.usesTopicIds,
       partition: sessionPartition.partition,
       fetchOffset: sessionPartition.fetchOffset,
       partitionMaxBytes: sessionPartition.partitionMaxBytes,
@@ -204,6 +207,7 @@ function requestedTargets(
       targets.push({
         topic: name,
         topicId,
+        byTopicId: usesTopicIds,
         partition: partitionRequest.partition,
         fetchOffset: partitionRequest.fetchOffset,
         partitionMaxBytes: partitionRequest.partitionMaxBytes,
@@ -324,12 +328,13 @@ async function readPartition(
     abortedTransactions: null,
   };
   const { services } = options;
-  const topic = target.topic === '' ? undefined : services.topics.get(target.topic);
+  const topic = target.byTopicId
+    ? services.topics.getById(target.topicId)
+    : services.topics.get(target.topic);
   if (topic === undefined) {
-    result.errorCode =
-      target.topic === '' && target.topicId !== zeroTopicId
-        ? ErrorCode.UNKNOWN_TOPIC_ID
-        : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    result.errorCode = target.byTopicId
+      ? ErrorCode.UNKNOWN_TOPIC_ID
+      : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return result;
   }
   const log =

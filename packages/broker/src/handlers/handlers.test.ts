@@ -381,6 +381,15 @@ describe('handlers over real sockets', () => {
       fetchRequest({ partitions: [{ topic: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', offset: 0n }] }),
     );
     assert.equal(unknown.responses[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
+    // Deleted and re-created under the same name: the old id names nothing any more.
+    await broker.services.topics.delete('by-id');
+    await broker.services.topics.create({ name: 'by-id', partitionCount: 1 });
+    const recreated = await client.request<FetchResponse>(
+      ApiKey.Fetch,
+      17,
+      fetchRequest({ partitions: [{ topic: '', topicId, offset: 0n }] }),
+    );
+    assert.equal(recreated.responses[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
   });
 
   it('lists earliest, latest, max-timestamp and by-timestamp offsets', async () => {
