@@ -211,6 +211,20 @@ describe('handlers over real sockets', () => {
         .errorCode,
       ErrorCode.NONE,
     );
+    await broker.services.topics.create({
+      name: 'needs-two-replicas',
+      partitionCount: 1,
+      configs: { 'min.insync.replicas': '2' },
+    });
+    assert.equal(
+      partitionOf(await produce('needs-two-replicas', recordBatch({ count: 1 }))).errorCode,
+      ErrorCode.NOT_ENOUGH_REPLICAS,
+    );
+    assert.equal(
+      partitionOf(await produce('needs-two-replicas', recordBatch({ count: 1 }), { acks: 1 }))
+        .errorCode,
+      ErrorCode.NONE,
+    );
     const offsetsTopic = await produce('__consumer_offsets', recordBatch({ count: 1 }));
     assert.notEqual(partitionOf(offsetsTopic).errorCode, ErrorCode.NONE);
   });

@@ -33,13 +33,16 @@ import type { ApiHandler } from './types.js';
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
 
-interface TimestampPolicy {
+/** Per-topic settings the produce path needs, resolved once per TopicInfo (replaced on change). */
+interface ProducePolicy {
   logAppendTime: boolean;
   beforeMsMax: number;
   afterMsMax: number;
+  /** min.insync.replicas: acks=all needs this many in-sync replicas; a single node has one. */
+  minInsyncReplicas: number;
 }
 
-const timestampPolicies = new WeakMap<TopicInfo, TimestampPolicy>();
+const producePolicies = new WeakMap<TopicInfo, ProducePolicy>();
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
@@ -113,6 +116,13 @@ function startAppend(
     response.errorMessage = 'produce request without records';
     return null;
   }
+  const policy = producePolicy(topic, log, services);
+  if (durability === 'fsync' && policy.minInsyncReplicas > 1) {
+    // acks=all with min.insync.replicas above the one replica a single node has (as Kafka would).
+    response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
+    response.errorMessage = `min.insync.replicas is ${policy.minInsyncReplicas}; this single-node broker has 1 in-sync replica`;
+    return null;
+  }
   const validation = validateRecordBatches(records, {
     maxBatchSizeBytes: log.config.maxMessageBytes,
     origin: 'client',
@@ -122,7 +132,6 @@ function startAppend(
     response.errorMessage = validation.message;
     return null;
   }
-  const policy = timestampPolicy(topic, log, services);
   if (!policy.logAppendTime && (policy.beforeMsMax < 9e18 || policy.afterMsMax < 9e18)) {
     const nowMs = services.clock.wallMs();
     for (let index = 0; index < validation.batches.length; index++) {
@@ -171,7 +180,7 @@ function startAppend(
 function timestampProblem(
   timestamp: bigint,
   nowMs: number,
-  policy: TimestampPolicy,
+  policy: ProducePolicy,
 ): string | undefined {
   const value = Number(timestamp);
   if (value < 0) return undefined;
@@ -184,12 +193,12 @@ function timestampProblem(
   return undefined;
 }
 
-function timestampPolicy(
+function producePolicy(
   topic: TopicInfo,
   log: PartitionLog,
   services: BrokerServices,
-): TimestampPolicy {
-  let policy = timestampPolicies.get(topic);
+): ProducePolicy {
+  let policy = producePolicies.get(topic);
   if (policy === undefined) {
     const settings = services.settings;
     const configs = topic.configs;
@@ -200,8 +209,11 @@ function timestampPolicy(
       logAppendTime: log.config.messageTimestampType === 'LogAppendTime',
       beforeMsMax: before === undefined ? settings.messageTimestampBeforeMsMax : Number(before),
       afterMsMax: after === undefined ? settings.messageTimestampAfterMsMax : Number(after),
+      minInsyncReplicas: Number(
+        configs['min.insync.replicas'] ?? services.config.get('min.insync.replicas'),
+      ),
     };
-    timestampPolicies.set(topic, policy);
+    producePolicies.set(topic, policy);
   }
   return policy;
 }
