@@ -66,6 +66,8 @@ function namesIn(
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
   for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
     if (typeof field === 'string') {
+      // Fields absent in a version decode to their default (''), e.g. Fetch v13+ names topics by id.
+      if (field === '') continue;
       if (key === 'groupId') names.groups.add(field);
       if (key === 'topic' || (key === 'name' && parentKey === 'topics')) names.topics.add(field);
     } else if (

@@ -50,6 +50,19 @@ export function parseReadyLine(line: string): ListenAddress | undefined {
   return undefined;
 }
 
+/** The bound listener from the broker's JSON "broker started" log line, if this is it. */
+export function parseListenerLogLine(line: string): ListenAddress | undefined {
+  if (!line.startsWith('{') || !line.includes('"listener"')) return undefined;
+  try {
+    const fields = JSON.parse(line) as { listener?: unknown };
+    if (typeof fields.listener !== 'string') return undefined;
+    const match = addressPattern.exec(fields.listener);
+    return match ? { host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class BrokerProcess {
   readonly dataDirectory: string;
   readonly host: string;
@@ -151,12 +164,19 @@ export class BrokerProcess {
       environment: this.options.environment,
     });
     this.process = managed;
-    const address = await managed.waitForLine((line) => parseReadyLine(line), {
+    // The ready line names the advertised address; the bound one is in the "broker started" log
+    // line. They differ when advertised.listeners is set (e.g. behind the recording proxy).
+    let boundAddress: ListenAddress | undefined;
+    const stopWatching = managed.onLine((line) => {
+      boundAddress = parseListenerLogLine(line) ?? boundAddress;
+    });
+    const readyAddress = await managed.waitForLine((line) => parseReadyLine(line), {
       timeoutMs: this.options.readyTimeoutMs ?? readyTimeoutMsDefault,
       what: 'the broker ready line',
     });
+    stopWatching();
     this.lastReadyMs = performance.now() - startedAtMs;
-    this.boundPort = address.port;
+    this.boundPort = (boundAddress ?? readyAddress).port;
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BrokerProcess } from '../harness/broker-process.js';
@@ -38,9 +38,9 @@ async function apiNameResolver(): Promise<(apiKey: number) => string> {
   };
 }
 
-/** Broker arguments that make it advertise the proxy instead of itself. */
-export function advertiseArguments(address: { host: string; port: number }): string[] {
-  return ['--set', `advertised.listeners=PLAINTEXT://${address.host}:${address.port}`];
+/** Broker environment that makes it advertise the proxy instead of itself. */
+function advertiseEnvironment(address: { host: string; port: number }): Record<string, string> {
+  return { GREGOR_ADVERTISED_LISTENERS: `PLAINTEXT://${address.host}:${address.port}` };
 }
 
 async function captureClient(
@@ -49,9 +49,12 @@ async function captureClient(
 ): Promise<void> {
   const workload = captureWorkloads[client];
   const names = captureNamesFor(client);
-  const outputDirectory = join(protocolFixturesDirectory, client);
+  // Recorded into a staging folder that replaces the client's fixtures only when the run succeeds.
+  const finalDirectory = join(protocolFixturesDirectory, client);
+  const outputDirectory = join(protocolFixturesDirectory, `.staging-${client}`);
   await rm(outputDirectory, { recursive: true, force: true });
   await mkdir(outputDirectory, { recursive: true });
+  let succeeded = false;
   const proxy = await RecordProxy.start({
     outputDirectory,
     recordResponses: !options.firstContactOnly,
@@ -67,12 +70,13 @@ async function captureClient(
       });
     } else {
       broker = await BrokerProcess.start({
-        extraArguments: advertiseArguments({ host: '127.0.0.1', port: proxy.port }),
+        environment: advertiseEnvironment({ host: '127.0.0.1', port: proxy.port }),
         label: `broker for ${client}`,
       });
       proxy.setUpstream({ host: broker.host, port: broker.port });
       if (workload.needsTopic) {
-        // Created over a direct connection so only the client's own frames are recorded.
+        proxy.recording = false;
+        // Set-up traffic (it reaches the proxy too, as the broker advertises it) is not recorded.
         await kafkajsCreateTopic(
           newKafkajs({ bootstrap: broker.bootstrap, clientId: 'capture-setup' }),
           {
@@ -80,12 +84,14 @@ async function captureClient(
             partitions: capturePartitionCount,
           },
         );
+        proxy.recording = true;
       }
       await withDeadline(workload.run(proxy.address, names), {
         timeoutMs: workloadTimeoutMs,
         what: `${client} workload`,
       });
     }
+    succeeded = true;
   } finally {
     const frames = await proxy.close();
     await broker?.dispose();
@@ -107,9 +113,14 @@ async function captureClient(
       join(outputDirectory, 'capture.json'),
       `${JSON.stringify(manifest, null, 2)}\n`,
     );
-    console.log(
-      `${client}: ${frames.length} frames (${options.firstContactOnly ? 'first contact' : 'full'})`,
-    );
+    if (succeeded) {
+      await rm(finalDirectory, { recursive: true, force: true });
+      await rename(outputDirectory, finalDirectory);
+    } else {
+      await rm(outputDirectory, { recursive: true, force: true });
+    }
+    const mode = options.firstContactOnly ? 'first contact' : 'full';
+    console.log(`${client}: ${frames.length} frames (${mode})${succeeded ? '' : ', discarded'}`);
   }
 }
 

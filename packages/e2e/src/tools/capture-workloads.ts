@@ -80,7 +80,8 @@ async function runForAWhile(
 ): Promise<void> {
   const child = new ManagedProcess({ label: command, command, arguments: parameters });
   await new Promise((resolve) => setTimeout(resolve, durationMs));
-  await child.stop({ signal: 'SIGKILL' });
+  // SIGTERM lets the consumer leave its group cleanly (LeaveGroup, final commit).
+  await child.stop({ signal: 'SIGTERM', timeoutMs: 10_000 });
 }
 
 const kcatWorkload: CaptureWorkload = {
@@ -120,6 +121,8 @@ const kcatWorkload: CaptureWorkload = {
         ...clientId,
         '-X',
         'auto.commit.interval.ms=500',
+        '-X',
+        'auto.offset.reset=earliest',
         '-G',
         names.group,
         names.topic,

@@ -45,6 +45,8 @@ export class RecordProxy {
   private readonly seenPerVersion = new Map<string, Set<string>>();
   private readonly writes: Promise<void>[] = [];
   private upstream: { host: string; port: number } | undefined;
+  /** While false, frames pass through unrecorded (set-up traffic that is not the client's). */
+  recording = true;
 
   private constructor(options: RecordProxyOptions) {
     this.options = options;
@@ -127,7 +129,7 @@ export class RecordProxy {
   }
 
   private recordRequest(frame: Buffer): RecordedFrame | undefined {
-    if (frame.length < 8) return undefined;
+    if (frame.length < 8 || !this.recording) return undefined;
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
