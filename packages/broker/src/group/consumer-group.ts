@@ -82,6 +82,8 @@ export class ConsumerGroup {
   readonly partitionOwners = new Map<string, MemberId>();
   /** Set while a heartbeat collects changes that need a new group epoch (bumped once). */
   epochBumpReason: string | null = null;
+  /** The latest write of the group epoch to `__consumer_offsets` (awaited before answering). */
+  epochWrite: Promise<void> | null = null;
   /** The assignor used for the last target assignment. */
   assignorName = 'uniform';
   /** Wall ms when the group last became empty (offset retention). */

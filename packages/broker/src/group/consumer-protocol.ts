@@ -99,6 +99,8 @@ export interface ConsumerProtocolDependencies {
   config: GroupCoordinatorConfig;
   randomUuid: () => string;
   topics: TopicMetadataView;
+  /** Records the new group epoch durably (ConsumerGroupMetadataValue); rejects on failure. */
+  persistGroupEpoch(group: ConsumerGroup): Promise<void>;
 }
 
 export function heartbeatErrorResult(
@@ -478,6 +480,12 @@ export class ConsumerProtocol {
       groupId: group.groupId,
       groupEpoch: group.groupEpoch,
       reason,
+    });
+    group.epochWrite = this.dependencies.persistGroupEpoch(group).catch((error: unknown) => {
+      this.dependencies.logger.warn('could not persist the consumer group epoch', {
+        groupId: group.groupId,
+        error: String(error),
+      });
     });
   }
 

@@ -33,6 +33,8 @@ import {
 import type { CommittedOffset } from './offsets.js';
 import { type LoadedGroupState, OffsetsLog, type OffsetsRecord } from './offsets-log.js';
 import {
+  encodeConsumerGroupMetadataKey,
+  encodeConsumerGroupMetadataValue,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
@@ -127,6 +129,21 @@ export interface ListedGroup {
 
 const emptyBuffer = Buffer.alloc(0);
 
+/** The key of the group's own record: GroupMetadataKey (classic) or ConsumerGroupMetadataKey. */
+function groupKey(group: Group): Buffer {
+  return group.type === 'classic'
+    ? encodeGroupMetadataKey(group.groupId)
+    : encodeConsumerGroupMetadataKey(group.groupId);
+}
+
+function copyOffsets(from: Group, to: Group): void {
+  for (const topic of from.offsets.topics()) {
+    for (const [partition, committed] of from.offsets.partitions(topic)) {
+      to.offsets.set(topic, partition, committed);
+    }
+  }
+}
+
 /** The same error for every partition of an OffsetCommit/TxnOffsetCommit request. */
 export function partitionErrors(
   topics: readonly { name: TopicName; partitions: readonly { partitionIndex: PartitionIndex }[] }[],
@@ -185,6 +202,13 @@ export class GroupCoordinator {
       config: this.config,
       randomUuid,
       topics: dependencies.topics,
+      persistGroupEpoch: (group) =>
+        this.offsetsLog.append(group.groupId, [
+          {
+            key: encodeConsumerGroupMetadataKey(group.groupId),
+            value: encodeConsumerGroupMetadataValue(group.groupEpoch),
+          },
+        ]),
     });
   }
 
@@ -273,8 +297,19 @@ export class GroupCoordinator {
       this.groups.set(groupId, group);
     }
     if (group.type !== 'classic') {
-      // A KIP-848 group only accepts ConsumerGroupHeartbeat (no online migration yet).
-      return joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      // A KIP-848 group with members only accepts ConsumerGroupHeartbeat (no online migration);
+      // an empty one becomes a classic group again, keeping its offsets.
+      if (group.members.size > 0 || input.memberId !== '') {
+        return joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      }
+      const converted = new ClassicGroup(groupId, this.nowMs());
+      copyOffsets(group, converted);
+      this.consumer.shutdownGroup(group);
+      this.groups.set(groupId, converted);
+      group = converted;
+      await this.appendQuietly(groupId, [
+        { key: encodeConsumerGroupMetadataKey(groupId), value: null },
+      ]);
     }
     const result = await this.classic.join(group, input);
     this.dropIfUnused(group);
@@ -346,6 +381,14 @@ export class GroupCoordinator {
     ]);
   }
 
+  private async appendQuietly(groupId: GroupId, records: OffsetsRecord[]): Promise<void> {
+    try {
+      await this.offsetsLog.append(groupId, records);
+    } catch (error) {
+      this.logger.warn('could not write group record', { groupId, error: String(error) });
+    }
+  }
+
   /** A group created by a join that failed before any member was added is forgotten again. */
   private dropIfUnused(group: Group): void {
     if (group.type !== 'classic') return;
@@ -386,14 +429,13 @@ export class GroupCoordinator {
       }
       // An empty classic group (or one that only has offsets) becomes a consumer group.
       const converted = new ConsumerGroup(input.groupId, this.nowMs());
-      for (const topic of group.offsets.topics()) {
-        for (const [partition, committed] of group.offsets.partitions(topic)) {
-          converted.offsets.set(topic, partition, committed);
-        }
-      }
+      copyOffsets(group, converted);
       this.classic.shutdownGroup(group, ErrorCode.NOT_COORDINATOR);
       this.groups.set(input.groupId, converted);
       group = converted;
+      await this.appendQuietly(group.groupId, [
+        { key: encodeGroupMetadataKey(group.groupId), value: null },
+      ]);
     }
     if (group === undefined) {
       if (input.memberEpoch !== 0) {
@@ -402,10 +444,13 @@ export class GroupCoordinator {
       group = new ConsumerGroup(input.groupId, this.nowMs());
       this.groups.set(input.groupId, group);
     }
+    const epochBefore = group.groupEpoch;
     const result = this.consumer.heartbeat(group, input);
     if (group.members.size === 0 && group.offsets.size === 0 && group.groupEpoch === 0) {
       this.groups.delete(group.groupId);
     }
+    // Like Kafka, answer once the new group epoch is written.
+    if (group.groupEpoch !== epochBefore) await group.epochWrite;
     return result;
   }
 
@@ -836,7 +881,7 @@ export class GroupCoordinator {
         });
       }
     }
-    records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
+    records.push({ key: groupKey(group), value: null });
     if (group.type === 'classic') {
       this.classic.shutdownGroup(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
       group.transitionTo('Dead', this.nowMs());
@@ -901,7 +946,7 @@ export class GroupCoordinator {
       } else if (dropGroup && group.type === 'consumer') {
         this.consumer.shutdownGroup(group);
         this.groups.delete(group.groupId);
-        records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
+        records.push({ key: groupKey(group), value: null });
       }
       await this.offsetsLog.append(group.groupId, records);
     }
@@ -913,8 +958,20 @@ export class GroupCoordinator {
 
   private restoreGroup(state: LoadedGroupState): void {
     const metadata = state.metadata;
-    if (metadata === null && state.offsets.size === 0) return;
+    if (metadata === null && state.offsets.size === 0 && state.consumerGroupEpoch === null) return;
     const nowMs = this.nowMs();
+    if (state.consumerGroupEpoch !== null) {
+      // A KIP-848 group comes back empty at its epoch: members rejoin (UNKNOWN_MEMBER_ID first),
+      // and new epochs stay above every epoch handed out before the restart.
+      const group = new ConsumerGroup(state.groupId, nowMs);
+      group.groupEpoch = state.consumerGroupEpoch;
+      group.assignmentEpoch = state.consumerGroupEpoch;
+      for (const [topic, partitions] of state.offsets) {
+        for (const [partition, value] of partitions) group.offsets.set(topic, partition, value);
+      }
+      this.groups.set(group.groupId, group);
+      return;
+    }
     const group = new ClassicGroup(state.groupId, nowMs);
     for (const [topic, partitions] of state.offsets) {
       for (const [partition, value] of partitions) group.offsets.set(topic, partition, value);

@@ -18,6 +18,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
 import { offsetsPartitionFor } from './hash.js';
 import {
+  decodeConsumerGroupMetadataValue,
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
@@ -51,6 +52,8 @@ export interface LoadedTransactionalOffset {
 export interface LoadedGroupState {
   groupId: GroupId;
   metadata: GroupMetadataValue | null;
+  /** Epoch of a KIP-848 consumer group (its members are not persisted), or null. */
+  consumerGroupEpoch: number | null;
   offsets: Map<TopicName, Map<PartitionIndex, OffsetCommitValue>>;
 }
 
@@ -240,8 +243,18 @@ export class OffsetsLog {
       if (key.type === 'unknown') return;
       let state = groups.get(key.group);
       if (state === undefined) {
-        state = { groupId: key.group, metadata: null, offsets: new Map() };
+        state = {
+          groupId: key.group,
+          metadata: null,
+          consumerGroupEpoch: null,
+          offsets: new Map(),
+        };
         groups.set(key.group, state);
+      }
+      if (key.type === 'consumer-group') {
+        state.consumerGroupEpoch =
+          valueBytes === null ? null : decodeConsumerGroupMetadataValue(valueBytes).epoch;
+        return;
       }
       if (key.type === 'group') {
         state.metadata = valueBytes === null ? null : decodeGroupMetadataValue(valueBytes);

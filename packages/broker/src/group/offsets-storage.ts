@@ -31,15 +31,19 @@ export function offsetsTopicStorage(options: {
       if (topics !== undefined) return topics.get(offsetsTopicName)?.partitionCount ?? null;
       return partitionCountOnDisk();
     },
-    async partitionLog(partition, _partitionCount): Promise<PartitionLog> {
+    async partitionLog(partition, partitionCount): Promise<PartitionLog> {
       if (topics !== undefined && topics.get(offsetsTopicName) === undefined) {
         // The topic manager creates it with offsets.topic.num.partitions and compaction.
         await topics.getOrCreate(offsetsTopicName, { autoCreate: false });
       }
-      return (
-        logs.getLog(offsetsTopicName, partition) ??
-        (await logs.createLog(offsetsTopicName, partition, offsetsTopicLogConfig))
-      );
+      const existing = logs.getLog(offsetsTopicName, partition);
+      if (existing !== undefined) return existing;
+      // Without a topic manager the partition count is read back from the logs on disk: create
+      // every partition at once so that count is right after a restart.
+      for (let index = 0; index < partitionCount; index++) {
+        await logs.createLog(offsetsTopicName, index, offsetsTopicLogConfig);
+      }
+      return logs.getLog(offsetsTopicName, partition)!;
     },
   };
 }

@@ -18,7 +18,13 @@ import {
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
 } from './records.js';
-import { ManualClock, settle, staticTopics, subscriptionMetadata } from './test-support.js';
+import {
+  driveClock,
+  ManualClock,
+  settle,
+  staticTopics,
+  subscriptionMetadata,
+} from './test-support.js';
 import { offsetsTopicName } from './types.js';
 
 const topics = staticTopics([{ name: 'orders', partitionCount: 4 }]);
@@ -263,6 +269,84 @@ describe('group coordinator persistence', () => {
       const [reloaded] = third.coordinator.describeGroups(['g']);
       assert.equal(reloaded.groupState, 'Empty');
       assert.equal(reloaded.members.length, 0);
+      await third.coordinator.stop();
+      await third.logs.close();
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a KIP-848 group and its epoch across a restart; members rejoin above it', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gregor-group-'));
+    try {
+      const clock = new ManualClock();
+      const first = await openCoordinator(directory, clock);
+      const heartbeat = (memberId: string, memberEpoch: number) => ({
+        apiVersion: 1,
+        groupId: 'kip848',
+        memberId,
+        memberEpoch,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+        subscribedTopicNames: memberEpoch === 0 ? ['orders'] : null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: memberEpoch === 0 ? [] : null,
+        clientId: 'c',
+        clientHost: '/h',
+      });
+      assert.equal(
+        (await first.coordinator.consumerGroupHeartbeat(heartbeat('a', 0))).memberEpoch,
+        1,
+      );
+      assert.equal(
+        (await first.coordinator.consumerGroupHeartbeat(heartbeat('b', 0))).memberEpoch,
+        2,
+      );
+      await first.coordinator.commitOffsets({
+        ...commitInput('kip848', 2, 'b', 0n),
+        apiVersion: 9,
+      });
+      await first.coordinator.stop();
+      await first.logs.close();
+
+      const second = await openCoordinator(directory, clock);
+      const c2 = second.coordinator;
+      assert.deepEqual(c2.listGroups({ states: [], types: [] }).groups, [
+        { groupId: 'kip848', protocolType: 'consumer', groupState: 'Empty', groupType: 'consumer' },
+      ]);
+      const stale = await c2.consumerGroupHeartbeat(heartbeat('a', 1));
+      assert.equal(stale.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+      const rejoined = await c2.consumerGroupHeartbeat(heartbeat('a', 0));
+      assert.equal(rejoined.memberEpoch, 3, 'epochs continue above the persisted one');
+      // Empty again, a classic consumer may take the group over; its offsets stay.
+      await c2.consumerGroupHeartbeat(heartbeat('a', -1));
+      const classicJoin = c2.joinGroup('kip848', {
+        apiVersion: 3,
+        memberId: '',
+        groupInstanceId: null,
+        clientId: 'c',
+        clientHost: '/h',
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 10_000,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: subscriptionMetadata(['orders']) }],
+      });
+      // Past group.initial.rebalance.delay.ms of the new classic group.
+      const classic = await driveClock(classicJoin, clock, { stepMs: 50, stepsMax: 100 });
+      assert.equal(classic.errorCode, ErrorCode.NONE);
+      const fetched = c2.fetchOffsets(
+        { groupId: 'kip848', memberId: null, memberEpoch: -1, topics: null },
+        { requireStable: false },
+      );
+      assert.equal(fetched.topics[0].partitions[0].committedOffset, 0n);
+      await c2.stop();
+      await second.logs.close();
+
+      const third = await openCoordinator(directory, clock);
+      const [listed] = third.coordinator.listGroups({ states: [], types: [] }).groups;
+      assert.equal(listed.groupType, 'classic', 'the conversion is durable');
       await third.coordinator.stop();
       await third.logs.close();
     } finally {

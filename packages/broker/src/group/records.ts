@@ -3,7 +3,8 @@
  * topic reads like a Kafka broker's (and a Kafka broker's reads here):
  *   key v0/v1 OffsetCommitKey {group, topic, partition}   value OffsetCommitValue v0..v4
  *   key v2    GroupMetadataKey {group}                     value GroupMetadataValue v0..v4
- *   key v3+   KIP-848 consumer group records: skipped on load (not written by Gregor).
+ *   key v3    ConsumerGroupMetadataKey {group}             value ConsumerGroupMetadataValue v0 {epoch}
+ *   key v4+   other KIP-848 records (members, assignments): skipped on load (not written by Gregor).
  * A null value is a tombstone (offset deleted / group deleted). Values v4 are flexible (compact
  * strings, tagged fields); Gregor writes OffsetCommitValue v3 (v1 when an explicit expire time was
  * committed, as Kafka does) and GroupMetadataValue v3.
@@ -22,12 +23,22 @@ export interface GroupMetadataKey {
   group: string;
 }
 
+/** KIP-848: ConsumerGroupMetadataKey (key v3) -> ConsumerGroupMetadataValue {epoch}. */
+export interface ConsumerGroupMetadataKey {
+  type: 'consumer-group';
+  group: string;
+}
+
 export interface UnknownKey {
   type: 'unknown';
   version: number;
 }
 
-export type OffsetsTopicKey = OffsetCommitKey | GroupMetadataKey | UnknownKey;
+export type OffsetsTopicKey =
+  | OffsetCommitKey
+  | GroupMetadataKey
+  | ConsumerGroupMetadataKey
+  | UnknownKey;
 
 export interface OffsetCommitValue {
   offset: bigint;
@@ -60,6 +71,7 @@ export interface GroupMetadataValue {
 
 const offsetCommitKeyVersion = 1;
 const groupMetadataKeyVersion = 2;
+const consumerGroupMetadataKeyVersion = 3;
 const offsetCommitValueVersion = 3;
 const offsetCommitValueWithExpireVersion = 1;
 const groupMetadataValueVersion = 3;
@@ -96,6 +108,11 @@ export function decodeOffsetsTopicKey(buffer: Buffer): OffsetsTopicKey {
     const group = reader.readString();
     reader.expectEnd();
     return { type: 'group', group };
+  }
+  if (version === consumerGroupMetadataKeyVersion) {
+    const group = reader.readString();
+    reader.expectEnd();
+    return { type: 'consumer-group', group };
   }
   return { type: 'unknown', version };
 }
@@ -213,4 +230,29 @@ export function decodeGroupMetadataValue(buffer: Buffer): GroupMetadataValue {
   }
   read.skipTaggedFields();
   return { protocolType, generation, protocol, leader, currentStateTimestampMs, members };
+}
+
+export function encodeConsumerGroupMetadataKey(group: string): Buffer {
+  const writer = new Writer();
+  writer.writeInt16(consumerGroupMetadataKeyVersion);
+  writer.writeString(group);
+  return writer.toBuffer();
+}
+
+/** ConsumerGroupMetadataValue v0 (flexible): the group epoch and no tagged fields. */
+export function encodeConsumerGroupMetadataValue(epoch: number): Buffer {
+  const writer = new Writer();
+  writer.writeInt16(0);
+  writer.writeInt32(epoch);
+  writer.writeUnsignedVarint(0);
+  return writer.toBuffer();
+}
+
+export function decodeConsumerGroupMetadataValue(buffer: Buffer): { epoch: number } {
+  const reader = new Reader(buffer);
+  const version = reader.readInt16();
+  if (version < 0) reader.fail('invalid-value', `ConsumerGroupMetadataValue version ${version}`);
+  const epoch = reader.readInt32();
+  reader.readTaggedFields({}, () => false);
+  return { epoch };
 }

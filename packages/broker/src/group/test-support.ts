@@ -136,3 +136,20 @@ export function track<T>(promise: Promise<T>): { done: () => boolean; value: () 
     },
   };
 }
+
+/**
+ * Awaits `promise` while moving the manual clock forward in `stepMs` steps (real I/O such as an
+ * fsync may have to finish before the timer the promise waits for is even scheduled).
+ */
+export async function driveClock<T>(
+  promise: Promise<T>,
+  clock: ManualClock,
+  options: { stepMs: number; stepsMax: number },
+): Promise<T> {
+  const tracked = track(promise);
+  for (let step = 0; step < options.stepsMax && !tracked.done(); step++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    clock.advance(options.stepMs);
+  }
+  return promise;
+}
