@@ -8,6 +8,7 @@ import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
 import { type Clock, systemClock } from './clock.js';
 import { type BrokerConfig, brokerConfigFromSources, logConfigFor } from './config/index.js';
+import { type DataDirLock, lockLogDirs } from './data-dir-lock.js';
 import {
   GroupCoordinator,
   groupCoordinatorConfigFrom,
@@ -19,7 +20,7 @@ import { handlers as defaultHandlers } from './handlers/index.js';
 import { singleNodeLeaderEpoch } from './handlers/partition-errors.js';
 import type { ApiHandler } from './handlers/types.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
-import { loadOrCreateNodeIdentity } from './node-identity.js';
+import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { RequestRouter } from './server/request-router.js';
 import { SocketServer } from './server/socket-server.js';
 import type { BrokerServices } from './services.js';
@@ -65,6 +66,7 @@ export class Broker {
   private readonly server: SocketServer;
   private readonly logs: LogManager;
   private readonly shutdownController: AbortController;
+  private readonly lock: DataDirLock;
   private stopping: Promise<void> | null = null;
 
   private constructor(fields: {
@@ -74,6 +76,7 @@ export class Broker {
     server: SocketServer;
     logs: LogManager;
     shutdownController: AbortController;
+    lock: DataDirLock;
     host: string;
     port: number;
     startupMs: number;
@@ -84,6 +87,7 @@ export class Broker {
     this.server = fields.server;
     this.logs = fields.logs;
     this.shutdownController = fields.shutdownController;
+    this.lock = fields.lock;
     this.host = fields.host;
     this.port = fields.port;
     this.startupMs = fields.startupMs;
@@ -135,6 +139,35 @@ export class Broker {
       nodeId: settings.nodeId,
       wallMs: clock.wallMs(),
     });
+    const lock = await lockLogDirs(settings.logDirs);
+    try {
+      return await Broker.startLocked({
+        options,
+        clock,
+        startedAtMs,
+        config,
+        settings,
+        logger,
+        identity,
+        lock,
+      });
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  private static async startLocked(context: {
+    options: BrokerOptions;
+    clock: Clock;
+    startedAtMs: number;
+    config: BrokerConfig;
+    settings: BrokerSettings;
+    logger: Logger;
+    identity: NodeIdentity;
+    lock: DataDirLock;
+  }): Promise<Broker> {
+    const { options, clock, startedAtMs, config, settings, logger, identity, lock } = context;
     // Topics first: the log manager needs each topic's configuration while it loads the logs.
     let logs: LogManager | undefined;
     const topics = await FileTopicManager.open({
@@ -254,6 +287,7 @@ export class Broker {
       server,
       logs,
       shutdownController,
+      lock,
       host: bound.host,
       port: bound.port,
       startupMs,
@@ -278,6 +312,7 @@ export class Broker {
     await this.services.groups?.stop();
     await this.services.producers?.stop();
     await this.logs.close();
+    await this.lock.release();
     logger.info('broker stopped');
   }
 }
