@@ -68,6 +68,20 @@ describe('gregor broker (child process)', () => {
     const broker = await startBroker(directory);
     try {
       assert.match(broker.readyLine, /ready on 127\.0\.0\.1:\d+/);
+      // A second broker on the same data dir refuses to start.
+      const second = spawn(
+        process.execPath,
+        [mainPath, 'broker', '--listen', '127.0.0.1:0', '--data-dir', directory],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let secondError = '';
+      second.stderr.on('data', (chunk) => {
+        secondError += chunk;
+      });
+      assert.equal(await new Promise((resolve) => second.once('exit', resolve)), 1);
+      assert.match(secondError, /another broker uses this log dir/);
       const client = await TestClient.connect({ port: broker.port });
       await client.request(ApiKey.Metadata, 12, metadataRequest(['cli-topic']));
       const produced = await client.request<ProduceResponse>(
