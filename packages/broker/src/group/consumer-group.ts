@@ -80,6 +80,8 @@ export class ConsumerGroup {
   subscriptionMetadata = new Map<TopicName, SubscribedTopic>();
   /** `${topicId}:${partition}` -> member that holds it (assigned or pending revocation). */
   readonly partitionOwners = new Map<string, MemberId>();
+  /** The epoch the group was reloaded with after a restart (0 if it was not reloaded). */
+  restoredEpoch = 0;
   /** Set while a heartbeat collects changes that need a new group epoch (bumped once). */
   epochBumpReason: string | null = null;
   /** The latest write of the group epoch to `__consumer_offsets` (awaited before answering). */

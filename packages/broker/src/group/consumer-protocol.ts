@@ -429,6 +429,14 @@ export class ConsumerProtocol {
     owned: Assignment | null,
   ): ConsumerGroupMember {
     const member = group.members.get(input.memberId);
+    if (member === undefined && input.memberEpoch > 0 && input.memberEpoch <= group.restoredEpoch) {
+      // Members are not persisted: an epoch from before a restart is fenced, which every client
+      // answers by rejoining with epoch 0 (some do not rejoin on UNKNOWN_MEMBER_ID).
+      throw new HeartbeatError(
+        ErrorCode.FENCED_MEMBER_EPOCH,
+        `Member ${input.memberId} has an epoch from before the coordinator restarted.`,
+      );
+    }
     if (member === undefined || member.temporarilyLeft) {
       throw new HeartbeatError(
         ErrorCode.UNKNOWN_MEMBER_ID,

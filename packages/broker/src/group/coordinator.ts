@@ -966,6 +966,7 @@ export class GroupCoordinator {
       const group = new ConsumerGroup(state.groupId, nowMs);
       group.groupEpoch = state.consumerGroupEpoch;
       group.assignmentEpoch = state.consumerGroupEpoch;
+      group.restoredEpoch = state.consumerGroupEpoch;
       for (const [topic, partitions] of state.offsets) {
         for (const [partition, value] of partitions) group.offsets.set(topic, partition, value);
       }

@@ -317,7 +317,13 @@ describe('group coordinator persistence', () => {
         { groupId: 'kip848', protocolType: 'consumer', groupState: 'Empty', groupType: 'consumer' },
       ]);
       const stale = await c2.consumerGroupHeartbeat(heartbeat('a', 1));
-      assert.equal(stale.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+      assert.equal(
+        stale.errorCode,
+        ErrorCode.FENCED_MEMBER_EPOCH,
+        'an epoch from before the restart',
+      );
+      const unknown = await c2.consumerGroupHeartbeat(heartbeat('z', 9));
+      assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
       const rejoined = await c2.consumerGroupHeartbeat(heartbeat('a', 0));
       assert.equal(rejoined.memberEpoch, 3, 'epochs continue above the persisted one');
       // Empty again, a classic consumer may take the group over; its offsets stay.
