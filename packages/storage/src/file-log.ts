@@ -542,21 +542,46 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   /** Seals the active segment (synced, indexes on disk) and starts one at `baseOffset`. */
+  /**
+   * Seals the active segment and starts one at `baseOffset`. The old segment is fdatasync'ed
+   * before the new one exists: otherwise a crash could keep the new segment's data while losing
+   * the old one's tail, leaving a hole that recovery cannot tell from a compaction gap. (Kafka
+   * flushes on roll in the background and accepts such holes.) Writing the index files, which
+   * recovery can rebuild, runs in the background; operations that delete or rewrite segments
+   * wait for it (`settleRolls`).
+   */
   private async rollNow(baseOffset: bigint): Promise<void> {
-    const active = this.activeSegment;
-    if (active.isEmpty) return;
-    await active.file.datasync();
-    if (active.nextOffset > this.recoveryPoint) this.recoveryPoint = active.nextOffset;
-    await active.writeIndexes(this.fileSystem);
+    const sealed = this.activeSegment;
+    if (sealed.isEmpty) return;
+    await sealed.file.datasync();
+    if (sealed.nextOffset > this.recoveryPoint) this.recoveryPoint = sealed.nextOffset;
     this.segments.push(
-      await this.createSegment(baseOffset > active.nextOffset ? baseOffset : active.nextOffset),
+      await this.createSegment(baseOffset > sealed.nextOffset ? baseOffset : sealed.nextOffset),
     );
+    const previous = this.rollSeals;
+    const seal = (async (): Promise<void> => {
+      await previous;
+      await sealed.writeIndexes(this.fileSystem);
+    })();
+    seal.catch((error: Error) => {
+      this.failure ??= error;
+    });
+    this.rollSeals = seal.catch(() => undefined);
+  }
+
+  /** Resolves when every rolled segment's index files are on disk. */
+  private rollSeals: Promise<void> = Promise.resolve();
+
+  private async settleRolls(): Promise<void> {
+    await this.rollSeals;
+    if (this.failure) this.assertUsable();
   }
 
   roll(): Promise<void> {
     return this.exclusive(async () => {
       this.assertUsable();
       await this.rollNow(this.logEndOffset);
+      await this.settleRolls();
     });
   }
 
@@ -680,6 +705,7 @@ export class FilePartitionLog implements PartitionLog {
   deleteRecordsBefore(offset: Offset): Promise<Offset> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.settleRolls();
       if (offset > this.logEndOffset)
         throw new OffsetOutOfRangeError(offset, this.startOffset, this.logEndOffset);
       if (offset > this.startOffset) {
@@ -760,6 +786,7 @@ export class FilePartitionLog implements PartitionLog {
   truncateTo(offset: Offset): Promise<void> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.settleRolls();
       if (offset >= this.logEndOffset) return;
       if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
         await this.truncateFullyNow(
@@ -811,6 +838,7 @@ export class FilePartitionLog implements PartitionLog {
   truncateFullyAndStartAt(offset: Offset): Promise<void> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.settleRolls();
       await this.truncateFullyNow(offset);
     });
   }
@@ -886,6 +914,7 @@ export class FilePartitionLog implements PartitionLog {
   enforceRetention(): Promise<number> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.settleRolls();
       let freed = await this.deleteSegmentsBelowStart();
       if (!isDeleteEnabled(this.currentConfig)) return freed;
       const { retentionMs, retentionBytes } = this.currentConfig;
@@ -914,6 +943,7 @@ export class FilePartitionLog implements PartitionLog {
   compact(): Promise<number> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.settleRolls();
       if (!isCompacted(this.currentConfig)) return 0;
       return compactFileLog(this, {
         fileSystem: this.fileSystem,
@@ -977,6 +1007,7 @@ export class FilePartitionLog implements PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) return;
       this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+      await this.rollSeals;
       if (!this.failure) {
         await this.syncActive();
         for (const segment of this.segments) await segment.writeIndexes(this.fileSystem);
