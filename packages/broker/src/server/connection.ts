@@ -69,6 +69,10 @@ export class Connection {
   private readonly decoder: FrameDecoder;
   private readonly pending: PendingResponse[] = [];
   private readingPaused = false;
+  /** The client shut down its sending side (FIN): no more bytes will come. */
+  private peerEnded = false;
+  /** The last parse stopped because no complete frame was buffered (not because of a pause). */
+  private awaitingBytes = true;
   /** Response bytes promised to requests in flight (see ResponseBudget). */
   private reservedBytes = 0;
   private processing = false;
@@ -97,8 +101,9 @@ export class Connection {
     });
     this.socket.on('close', () => this.onSocketClose());
     this.socket.on('end', () => {
-      // The client half-closed: answer what is in flight, then close our side.
-      this.draining = true;
+      // The client half-closed: answer every complete request it sent, then close our side.
+      this.peerEnded = true;
+      this.processFrames();
       this.endIfDrained();
     });
   }
@@ -173,13 +178,18 @@ export class Connection {
           }
           throw error;
         }
-        if (frame === null) break;
+        if (frame === null) {
+          this.awaitingBytes = true;
+          break;
+        }
+        this.awaitingBytes = false;
         this.dispatch(frame);
       }
       if (!this.closed && !this.draining) {
         if (this.mustPause()) this.pauseReading();
         else this.resumeReading();
       }
+      if (this.peerEnded) this.endIfDrained();
     } finally {
       this.processing = false;
     }
@@ -260,8 +270,8 @@ export class Connection {
       for (const buffer of entry.frames) this.socket.write(buffer);
     }
     if (wrote) this.lastActivityMs = this.options.clock.monotonicMs();
-    if (this.draining) this.endIfDrained();
-    else this.maybeResume();
+    this.maybeResume();
+    this.endIfDrained();
   }
 
   private uncork(): void {
@@ -295,8 +305,11 @@ export class Connection {
     this.processFrames();
   }
 
+  /** Ends our side once nothing is in flight, when stopping or when the client half-closed. */
   private endIfDrained(): void {
     if (this.closed || this.pending.length > 0) return;
+    // After a FIN, frames still buffered (parsing paused) are answered first; a partial one is dropped.
+    if (!this.draining && !(this.peerEnded && this.awaitingBytes)) return;
     this.socket.end();
     // 'close' follows once the peer acknowledges; onSocketClose resolves the waiters.
   }

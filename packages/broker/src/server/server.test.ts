@@ -202,6 +202,44 @@ describe('network server', () => {
     });
   }
 
+  it('answers requests that arrive just before the client half-closes', async () => {
+    const socket = await openSocket(broker.port);
+    const decoder = new FrameDecoder({ frameSizeBytesMax: 1 << 20 });
+    const frames: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      decoder.push(chunk);
+      for (let frame = decoder.next(); frame !== null; frame = decoder.next()) frames.push(frame);
+    });
+    const closed = closedByPeer(socket);
+    // More requests than may be in flight at once, so some are still buffered when the FIN
+    // arrives; Metadata creating a topic is answered asynchronously.
+    const requests: Buffer[] = [];
+    const expected: number[] = [];
+    for (let correlationId = 1; correlationId <= 80; correlationId++) {
+      expected.push(correlationId);
+      const name = Buffer.from(`half-close-${correlationId % 4}`);
+      const topics = Buffer.alloc(6);
+      topics.writeInt32BE(1, 0);
+      topics.writeInt16BE(name.length, 4);
+      requests.push(
+        correlationId % 2 === 0
+          ? rawRequest({ apiKey: ApiKey.ApiVersions, apiVersion: 0, correlationId })
+          : rawRequest({
+              apiKey: ApiKey.Metadata,
+              apiVersion: 1,
+              correlationId,
+              body: Buffer.concat([topics, name]),
+            }),
+      );
+    }
+    socket.end(Buffer.concat(requests));
+    await closed;
+    assert.deepEqual(
+      frames.map((frame) => frame.readInt32BE(0)),
+      expected,
+    );
+  });
+
   it('survives truncated frames and random bytes', async () => {
     const truncated = await openSocket(broker.port);
     const truncatedClosed = closedByPeer(truncated);

@@ -53,7 +53,9 @@ export class SocketServer {
   }
 
   async listen(): Promise<BoundAddress> {
-    const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
+    // allowHalfOpen: a client that sends its requests and then shuts down its side still gets
+    // every answer; Connection ends our side once nothing is in flight.
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
       this.accept(socket),
     );
     this.server = server;
