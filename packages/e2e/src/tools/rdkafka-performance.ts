@@ -1,17 +1,23 @@
 import { access, mkdir, readdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { runToCompletion } from '../harness/managed-process.js';
 import { repositoryRoot } from '../harness/paths.js';
 
 /**
  * librdkafka's own benchmark client, `rdkafka_performance`, built at bench time from Debian's
- * librdkafka source package against the system library, in the git-ignored .bench/ folder.
- * Nothing of it is committed.
+ * librdkafka source package against the system library: the source in ~/.cache/gregor-bench/, the
+ * binary in the git-ignored .bench/ folder. Nothing of it is committed.
  */
 
 export const benchDirectory = join(repositoryRoot, '.bench');
 const binaryPath = join(benchDirectory, 'rdkafka_performance');
-const sourceDirectory = join(benchDirectory, 'librdkafka-src');
+/** librdkafka's source stays outside the repository, so linters and git never see it. */
+const sourceDirectory = join(
+  process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+  'gregor-bench',
+  'librdkafka-src',
+);
 const debSourceListPath = '/etc/apt/sources.list.d/gregor-deb-src.sources';
 
 async function exists(path: string): Promise<boolean> {
