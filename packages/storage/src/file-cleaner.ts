@@ -2,6 +2,7 @@
 // cleaner core three times (transactions, offset map, rewrite), writing each group of segments
 // to a `.cleaned` file that is swapped in atomically (`.swap` + companion `.end` file).
 
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { CompressionCodecs } from '@gregor/protocol';
 import { isControlBatch, summarizeBatch } from './batch-layout.js';
 import {
@@ -31,6 +32,29 @@ export interface FileCleanerOptions {
   offsetMapBytesMax?: number;
   /** Clean even when the dirty ratio is below min.cleanable.dirty.ratio (tests, admin). */
   force?: boolean;
+  /** Bytes read plus written per second, at most (log.cleaner.io.max.bytes.per.second). */
+  ioBytesPerSecondMax?: number;
+  /** Injected for tests; defaults to a timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Keeps the cleaner's I/O under its budget by sleeping when it runs ahead (Kafka's Throttler). */
+export class IoThrottle {
+  private bytes = 0;
+  private readonly startedMs = performance.now();
+
+  constructor(
+    private readonly bytesPerSecondMax: number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  async consumed(bytes: number): Promise<void> {
+    if (!Number.isFinite(this.bytesPerSecondMax)) return;
+    this.bytes += bytes;
+    const dueMs = (this.bytes / this.bytesPerSecondMax) * 1000;
+    const aheadMs = dueMs - (performance.now() - this.startedMs);
+    if (aheadMs > 1) await this.sleep(aheadMs);
+  }
 }
 
 /** One cleaning pass; returns bytes freed. Runs inside the log's exclusive section. */
@@ -38,6 +62,10 @@ export async function compactFileLog(
   log: FilePartitionLog,
   options: FileCleanerOptions,
 ): Promise<number> {
+  const throttle = new IoThrottle(
+    options.ioBytesPerSecondMax ?? Number.POSITIVE_INFINITY,
+    options.sleep ?? ((ms) => sleepMs(ms)),
+  );
   const candidates = log.segments.slice(0, -1);
   if (candidates.length === 0) return 0;
   const firstDirty = log.cleanerCheckpoint;
@@ -46,6 +74,7 @@ export async function compactFileLog(
   const summaries = [];
   for (const segment of candidates) {
     for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+      await throttle.consumed(batch.length);
       scanTransactionBatch(scan, batch, options.codecs);
       summaries.push(summarizeBatch(batch, 0));
     }
@@ -62,6 +91,7 @@ export async function compactFileLog(
   mapping: for (const segment of candidates) {
     if (segment.nextOffset <= firstDirty) continue;
     for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+      await throttle.consumed(batch.length);
       const summary = summarizeBatch(batch, 0);
       if (summary.baseOffset >= end) break mapping;
       if (summary.lastOffset < firstDirty) continue;
@@ -90,7 +120,7 @@ export async function compactFileLog(
   if (cleanable.length === 0) return 0;
   let freed = 0;
   for (const group of groupSegments(cleanable, options.config)) {
-    freed += await cleanGroup(log, group, context, options);
+    freed += await cleanGroup(log, group, context, options, throttle);
   }
   log.cleanerCheckpoint = cleanable[cleanable.length - 1].nextOffset;
   return freed;
@@ -142,6 +172,7 @@ async function cleanGroup(
   group: LogSegment[],
   context: RetainContext,
   options: FileCleanerOptions,
+  throttle: IoThrottle,
 ): Promise<number> {
   const fileSystem = options.fileSystem;
   const base = group[0].baseOffset;
@@ -151,6 +182,7 @@ async function cleanGroup(
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     await replacement.appendRaw(pending, log.config.indexIntervalBytes);
+    await throttle.consumed(pendingBytes);
     pending = [];
     pendingBytes = 0;
   };
@@ -158,6 +190,7 @@ async function cleanGroup(
   for (const segment of group) {
     before += segment.sizeBytes;
     for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+      await throttle.consumed(batch.length);
       const kept = retainRecords(batch, context);
       if (!kept) continue;
       pending.push(kept === batch ? Buffer.from(batch) : kept);

@@ -77,6 +77,10 @@ export interface FilePartitionLogOptions {
   cleanShutdown: boolean;
   /** Codecs for compressed batches the cleaner must decode (from @gregor/compression). */
   codecs?: CompressionCodecs;
+  /** Verify the CRC of every batch a read returns (default true; see DESIGN.md "Read path"). */
+  verifyReadChecksums?: boolean;
+  /** Cleaner I/O budget for this log (log.cleaner.io.max.bytes.per.second); default unbounded. */
+  cleanerIoBytesPerSecondMax?: number;
   /** Called once per recovered segment with what recovery did (for logs and tests). */
   onRecovery?: (event: {
     baseOffset: bigint;
@@ -118,7 +122,13 @@ export class FilePartitionLog implements PartitionLog {
     this.clock = options.clock;
     this.currentConfig = options.config;
     this.codecs = options.codecs;
+    this.verifyReadChecksums = options.verifyReadChecksums ?? true;
+    this.cleanerIoBytesPerSecondMax =
+      options.cleanerIoBytesPerSecondMax ?? Number.POSITIVE_INFINITY;
   }
+
+  private readonly verifyReadChecksums: boolean;
+  private readonly cleanerIoBytesPerSecondMax: number;
 
   private readonly codecs: CompressionCodecs | undefined;
 
@@ -642,6 +652,7 @@ export class FilePartitionLog implements PartitionLog {
         maxBytes: options.maxBytes,
         maxOffset,
         minOneBatch: options.minOneBatch ?? false,
+        verifyChecksums: this.verifyReadChecksums,
       });
       if (result.pastEnd) continue;
       if (!result.buffer || result.buffer.length === 0) return { buffers: [], sizeBytes: 0 };
@@ -950,6 +961,7 @@ export class FilePartitionLog implements PartitionLog {
         nowMs: this.clock.nowMs(),
         config: this.currentConfig,
         codecs: this.codecs,
+        ioBytesPerSecondMax: this.cleanerIoBytesPerSecondMax,
       });
     });
   }

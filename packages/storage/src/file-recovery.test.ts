@@ -2,6 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { StorageError } from './errors.js';
+import { IoThrottle } from './file-cleaner.js';
 import { joinPath } from './file-system.js';
 import { cleanShutdownMarkerFile, FileLogManager, type LogManagerOptions } from './log-manager.js';
 import { segmentFileName } from './segment.js';
@@ -202,5 +204,29 @@ describe('file log recovery', () => {
     controller.abort();
     assert.equal(await waiting, false);
     await manager.close();
+  });
+
+  it('checks the CRC of batches read back from disk', async () => {
+    const { open, fileSystem } = harness();
+    const manager = await open();
+    await fill(manager, 20);
+    const log = manager.getLog('orders', 0)!;
+    const path = joinPath('/data', 'orders-0', segmentFileName(0n, '.log'));
+    fileSystem.corrupt(path, 70, Buffer.from([0xee]));
+    await assert.rejects(
+      log.read(0n, { maxBytes: 1 << 20 }),
+      (error: StorageError) => error.errorCode === 2,
+    );
+    await manager.close();
+  });
+
+  it('throttles cleaner I/O to its byte budget', async () => {
+    const sleeps: number[] = [];
+    const throttle = new IoThrottle(1000, async (ms) => {
+      sleeps.push(ms);
+    });
+    await throttle.consumed(5000);
+    assert.equal(sleeps.length, 1);
+    assert.ok(sleeps[0] > 4000 && sleeps[0] <= 5000);
   });
 });

@@ -25,6 +25,10 @@ export interface LogManagerOptions {
   topicConfigs?: (topic: string) => Partial<LogConfig> | undefined;
   /** Codecs the cleaner uses for compressed batches (`defaultCompressionCodecs`). */
   codecs?: CompressionCodecs;
+  /** Verify the CRC of every batch read from disk (default true). */
+  verifyReadChecksums?: boolean;
+  /** Cleaner I/O budget per log (Kafka's log.cleaner.io.max.bytes.per.second); default unbounded. */
+  cleanerIoBytesPerSecondMax?: number;
   /** Logs loaded concurrently at start-up. */
   recoveryThreads?: number;
   /** Period of the retention task (log.retention.check.interval.ms); 0 disables it. */
@@ -114,6 +118,8 @@ export class FileLogManager implements LogManagerInterface {
             logStartOffset: startOffsets.get(name) ?? 0n,
             cleanShutdown,
             codecs: this.options.codecs,
+            verifyReadChecksums: this.options.verifyReadChecksums,
+            cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
             onRecovery: (event) =>
               this.options.onRecovery?.({
                 topic: parsed.topic,
@@ -191,6 +197,8 @@ export class FileLogManager implements LogManagerInterface {
       logStartOffset: 0n,
       cleanShutdown: false,
       codecs: this.options.codecs,
+      verifyReadChecksums: this.options.verifyReadChecksums,
+      cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
     });
     const raced = this.logs.get(name);
     if (raced) {

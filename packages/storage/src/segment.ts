@@ -3,6 +3,7 @@
 
 import { batchHeaderSizeBytes, batchLogOverheadBytes } from '@gregor/protocol';
 import { type BatchSummary, batchProblem, headerProblem, summarizeBatch } from './batch-layout.js';
+import { StorageError, storageErrorCode } from './errors.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { joinPath } from './file-system.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
@@ -335,7 +336,12 @@ export class LogSegment {
   /** Whole batches from the one containing `offset`, bounded by bytes and an exclusive max offset. */
   async read(
     offset: bigint,
-    options: { maxBytes: number; maxOffset: bigint; minOneBatch: boolean },
+    options: {
+      maxBytes: number;
+      maxOffset: bigint;
+      minOneBatch: boolean;
+      verifyChecksums: boolean;
+    },
   ): Promise<{ buffer: Buffer | null; pastEnd: boolean }> {
     const endPosition = this.sizeBytes;
     const first = await this.findBatch(offset, endPosition);
@@ -343,7 +349,9 @@ export class LogSegment {
     if (first.lastOffset >= options.maxOffset) return { buffer: null, pastEnd: false };
     if (first.sizeBytes > options.maxBytes) {
       if (!options.minOneBatch) return { buffer: null, pastEnd: false };
-      return { buffer: await this.readBytes(first.position, first.sizeBytes), pastEnd: false };
+      const single = await this.readBytes(first.position, first.sizeBytes);
+      if (options.verifyChecksums) this.verifyChecksums(single, first.position);
+      return { buffer: single, pastEnd: false };
     }
     const length = Math.min(options.maxBytes, endPosition - first.position);
     const data = await this.readBytes(first.position, length);
@@ -354,7 +362,23 @@ export class LogSegment {
       if (used + summary.sizeBytes > data.length || summary.lastOffset >= options.maxOffset) break;
       used += summary.sizeBytes;
     }
-    return { buffer: data.subarray(0, used), pastEnd: false };
+    const result = data.subarray(0, used);
+    if (options.verifyChecksums) this.verifyChecksums(result, first.position);
+    return { buffer: result, pastEnd: false };
+  }
+
+  /** "Check data twice": the CRC of every batch read back from disk (STYLE.md §3). */
+  private verifyChecksums(data: Buffer, filePosition: number): void {
+    for (let position = 0; position < data.length; ) {
+      const problem = batchProblem(data, position, data.length);
+      if (problem) {
+        throw new StorageError(
+          storageErrorCode.corruptMessage,
+          `segment ${this.baseOffset} of ${this.directory}, byte ${filePosition + position}: ${problem}`,
+        );
+      }
+      position += data.readInt32BE(position + 8) + batchLogOverheadBytes;
+    }
   }
 
   async readBytes(position: number, length: number): Promise<Buffer> {
