@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 want_test_tools="${1:-}"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # Not `npm ci`: the registry mirror here lacks some other-platform optional packages that the
+  # lock file names (e.g. biome's darwin binaries), which `npm ci` refuses; `npm install` honours
+  # the lock and skips unavailable optional packages.
+  npm install --no-audit --no-fund
 fi
 
 if [ "$want_test_tools" = "--test-tools" ]; then
