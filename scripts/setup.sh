@@ -17,6 +17,10 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   command -v kcat >/dev/null || missing+=(kcat)
   /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
   /usr/bin/python3 -c 'import kafka' 2>/dev/null || missing+=(python3-kafka)
+  # Independent compressors for the kafka-python codec cross-check in @gregor/compression.
+  /usr/bin/python3 -c 'import snappy' 2>/dev/null || missing+=(python3-snappy)
+  /usr/bin/python3 -c 'import lz4' 2>/dev/null || missing+=(python3-lz4)
+  /usr/bin/python3 -c 'import zstandard' 2>/dev/null || missing+=(python3-zstandard)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
