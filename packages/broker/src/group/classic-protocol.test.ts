@@ -6,27 +6,28 @@ import { createJsonLogger } from '../logging/logger.js';
 import type { JoinGroupInput } from './classic-protocol.js';
 import { GroupCoordinator } from './coordinator.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
-import { ManualClock, settle, staticTopics, subscriptionMetadata, track } from './test-support.js';
+import {
+  ManualClock,
+  memoryCoordinator,
+  settle,
+  staticTopics,
+  subscriptionMetadata,
+  track,
+} from './test-support.js';
 import type { GroupCoordinatorConfig } from './types.js';
 
 async function setup(config: Partial<GroupCoordinatorConfig> = {}) {
-  const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
   let uuid = 0;
   const topics = staticTopics([
     { name: 'orders', partitionCount: 3 },
     { name: 'payments', partitionCount: 2 },
   ]);
-  const coordinator = new GroupCoordinator({
-    clock,
-    logger: createJsonLogger({ level: 'off' }),
-    storage: offsetsTopicStorage({ logs }),
+  const started = await memoryCoordinator({
     topics,
     config: { initialRebalanceDelayMs: 0, offsetsTopicPartitionCount: 4, ...config },
     randomUuid: () => `uuid-${++uuid}`,
   });
-  await coordinator.start();
-  return { clock, coordinator, logs, topics };
+  return { ...started, topics };
 }
 
 function joinInput(overrides: Partial<JoinGroupInput> = {}): JoinGroupInput {

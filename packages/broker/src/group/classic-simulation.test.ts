@@ -10,24 +10,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
-import { MemoryLogManager } from '@gregor/storage';
-import { createJsonLogger } from '../logging/logger.js';
-import { GroupCoordinator } from './coordinator.js';
-import { offsetsTopicStorage } from './offsets-storage.js';
-import { ManualClock, settle, staticTopics } from './test-support.js';
+import { memoryCoordinator, seededRandom, settle, staticTopics } from './test-support.js';
 
 const partitionCount = 7;
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ClientState = 'unjoined' | 'joined' | 'stable';
 
@@ -59,18 +44,12 @@ function assign(members: readonly string[]): { memberId: string; assignment: Buf
 
 async function simulate(seed: number) {
   const random = seededRandom(seed);
-  const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
   let uuid = 0;
-  const coordinator = new GroupCoordinator({
-    clock,
-    logger: createJsonLogger({ level: 'off' }),
-    storage: offsetsTopicStorage({ logs }),
+  const { clock, coordinator } = await memoryCoordinator({
     topics: staticTopics([{ name: 't', partitionCount }]),
     config: { offsetsTopicPartitionCount: 2, initialRebalanceDelayMs: 500 },
     randomUuid: () => `u${++uuid}`,
   });
-  await coordinator.start();
   const clients: SimulatedClient[] = [];
   const unexpected: string[] = [];
 

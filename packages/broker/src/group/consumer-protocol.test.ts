@@ -1,32 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
-import { MemoryLogManager } from '@gregor/storage';
-import { createJsonLogger } from '../logging/logger.js';
 import { type Assignment, assignmentSize, rangeAssignor, uniformAssignor } from './assignors.js';
 import type { ConsumerGroupHeartbeatInput, HeartbeatTopicPartitions } from './consumer-protocol.js';
-import { GroupCoordinator } from './coordinator.js';
-import { offsetsTopicStorage } from './offsets-storage.js';
-import { ManualClock, staticTopics } from './test-support.js';
+import { memoryCoordinator, staticTopics } from './test-support.js';
 
 async function setup() {
-  const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
   const topics = staticTopics([
     { name: 'orders', partitionCount: 4 },
     { name: 'payments', partitionCount: 2 },
     { name: '__consumer_offsets', partitionCount: 4, internal: true },
   ]);
   let uuid = 0;
-  const coordinator = new GroupCoordinator({
-    clock,
-    logger: createJsonLogger({ level: 'off' }),
-    storage: offsetsTopicStorage({ logs }),
+  const { clock, coordinator } = await memoryCoordinator({
     topics,
     config: { offsetsTopicPartitionCount: 4 },
     randomUuid: () => `00000000-0000-4000-8000-${String(++uuid).padStart(12, '0')}`,
   });
-  await coordinator.start();
   const orders = topics.get('orders')!.topicId;
   return { clock, coordinator, topics, orders };
 }

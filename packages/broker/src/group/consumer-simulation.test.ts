@@ -10,23 +10,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
-import { MemoryLogManager } from '@gregor/storage';
-import { createJsonLogger } from '../logging/logger.js';
 import type { HeartbeatTopicPartitions } from './consumer-protocol.js';
-import { GroupCoordinator } from './coordinator.js';
-import { offsetsTopicStorage } from './offsets-storage.js';
-import { ManualClock, staticTopics } from './test-support.js';
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { memoryCoordinator, seededRandom, staticTopics } from './test-support.js';
 
 interface SimulatedClient {
   memberId: string;
@@ -44,22 +29,16 @@ function keys(owned: readonly HeartbeatTopicPartitions[]): string[] {
 
 async function simulate(seed: number) {
   const random = seededRandom(seed);
-  const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
   const topics = staticTopics([
     { name: 'a', partitionCount: 6 },
     { name: 'b', partitionCount: 3 },
   ]);
   let uuid = 0;
-  const coordinator = new GroupCoordinator({
-    clock,
-    logger: createJsonLogger({ level: 'off' }),
-    storage: offsetsTopicStorage({ logs }),
+  const { clock, coordinator } = await memoryCoordinator({
     topics,
     config: { offsetsTopicPartitionCount: 2, consumerSessionTimeoutMs: 10_000 },
     randomUuid: () => `00000000-0000-4000-8000-${String(++uuid).padStart(12, '0')}`,
   });
-  await coordinator.start();
   const clients: SimulatedClient[] = [];
 
   const checkSafety = (step: number) => {

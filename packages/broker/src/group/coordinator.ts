@@ -269,6 +269,12 @@ export class GroupCoordinator {
     }
   }
 
+  /** INVALID_GROUP_ID, then the coordinator's availability; NONE when the request may proceed. */
+  private requestError(groupId: string): number {
+    if (!isValidGroupId(groupId)) return ErrorCode.INVALID_GROUP_ID;
+    return this.availability();
+  }
+
   /** Group lookup for tests and admin views. */
   group(groupId: GroupId): Group | undefined {
     return this.groups.get(groupId);
@@ -281,9 +287,8 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- classic protocol
 
   async joinGroup(groupId: GroupId, input: JoinGroupInput): Promise<JoinGroupResult> {
-    if (!isValidGroupId(groupId)) return joinError(input.memberId, ErrorCode.INVALID_GROUP_ID);
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return joinError(input.memberId, availability);
+    const requestError = this.requestError(groupId);
+    if (requestError !== ErrorCode.NONE) return joinError(input.memberId, requestError);
     if (
       input.sessionTimeoutMs < this.config.sessionTimeoutMsMin ||
       input.sessionTimeoutMs > this.config.sessionTimeoutMsMax
@@ -317,9 +322,8 @@ export class GroupCoordinator {
   }
 
   async syncGroup(groupId: GroupId, input: SyncGroupInput): Promise<SyncGroupResult> {
-    if (!isValidGroupId(groupId)) return syncError(ErrorCode.INVALID_GROUP_ID);
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return syncError(availability);
+    const requestError = this.requestError(groupId);
+    if (requestError !== ErrorCode.NONE) return syncError(requestError);
     const group = this.groups.get(groupId);
     if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (group.type !== 'classic') return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -327,9 +331,8 @@ export class GroupCoordinator {
   }
 
   heartbeat(groupId: GroupId, input: HeartbeatInput): number {
-    if (!isValidGroupId(groupId)) return ErrorCode.INVALID_GROUP_ID;
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return availability;
+    const requestError = this.requestError(groupId);
+    if (requestError !== ErrorCode.NONE) return requestError;
     const group = this.groups.get(groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (group.type !== 'classic') return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
@@ -341,10 +344,8 @@ export class GroupCoordinator {
     groupId: GroupId,
     members: readonly LeaveMemberInput[],
   ): { errorCode: number; memberErrors: number[] } {
-    if (!isValidGroupId(groupId))
-      return { errorCode: ErrorCode.INVALID_GROUP_ID, memberErrors: [] };
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return { errorCode: availability, memberErrors: [] };
+    const requestError = this.requestError(groupId);
+    if (requestError !== ErrorCode.NONE) return { errorCode: requestError, memberErrors: [] };
     const group = this.groups.get(groupId);
     if (group === undefined || group.type !== 'classic') {
       return {
@@ -481,9 +482,8 @@ export class GroupCoordinator {
 
   async commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors[]> {
     const allWith = (errorCode: number) => partitionErrors(input.topics, errorCode);
-    if (!isValidGroupId(input.groupId)) return allWith(ErrorCode.INVALID_GROUP_ID);
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return allWith(availability);
+    const requestError = this.requestError(input.groupId);
+    if (requestError !== ErrorCode.NONE) return allWith(requestError);
     let group = this.groups.get(input.groupId);
     if (group === undefined) {
       if (input.generationIdOrMemberEpoch >= 0) return allWith(ErrorCode.ILLEGAL_GENERATION);
@@ -532,9 +532,8 @@ export class GroupCoordinator {
     input: OffsetCommitInput & { producerId: bigint; producerEpoch: number },
   ): Promise<PartitionErrors[]> {
     const allWith = (errorCode: number) => partitionErrors(input.topics, errorCode);
-    if (!isValidGroupId(input.groupId)) return allWith(ErrorCode.INVALID_GROUP_ID);
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return allWith(availability);
+    const requestError = this.requestError(input.groupId);
+    if (requestError !== ErrorCode.NONE) return allWith(requestError);
     let group = this.groups.get(input.groupId);
     if (group === undefined) {
       group = new ClassicGroup(input.groupId, this.nowMs());
@@ -661,9 +660,8 @@ export class GroupCoordinator {
       errorCode,
       topics,
     });
-    if (!isValidGroupId(input.groupId)) return result(ErrorCode.INVALID_GROUP_ID);
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return result(availability);
+    const requestError = this.requestError(input.groupId);
+    if (requestError !== ErrorCode.NONE) return result(requestError);
     const group = this.groups.get(input.groupId);
     if (group?.type === 'consumer' && input.memberId !== null) {
       const errorCode = this.consumer.validateOffsetFetch(group, {
@@ -717,9 +715,8 @@ export class GroupCoordinator {
     groupId: GroupId,
     topics: readonly { name: TopicName; partitions: readonly PartitionIndex[] }[],
   ): Promise<{ errorCode: number; topics: PartitionErrors[] }> {
-    if (!isValidGroupId(groupId)) return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return { errorCode: availability, topics: [] };
+    const requestError = this.requestError(groupId);
+    if (requestError !== ErrorCode.NONE) return { errorCode: requestError, topics: [] };
     const group = this.groups.get(groupId);
     if (group === undefined || (group.type === 'classic' && group.state === 'Dead')) {
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
@@ -851,9 +848,8 @@ export class GroupCoordinator {
   }
 
   private async deleteGroup(groupId: GroupId): Promise<number> {
-    if (!isValidGroupId(groupId)) return ErrorCode.INVALID_GROUP_ID;
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return availability;
+    const requestError = this.requestError(groupId);
+    if (requestError !== ErrorCode.NONE) return requestError;
     const group = this.groups.get(groupId);
     if (group === undefined) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.type === 'classic') {

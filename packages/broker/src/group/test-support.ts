@@ -2,9 +2,14 @@
  * Helpers for the coordinator's tests: a manual clock whose timers fire only when the test
  * advances time, and a topic view over a fixed list of topics.
  */
+
+import { MemoryLogManager } from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
+import { createJsonLogger } from '../logging/logger.js';
 import type { TopicInfo } from '../topics/types.js';
-import type { TopicMetadataView } from './types.js';
+import { GroupCoordinator } from './coordinator.js';
+import { offsetsTopicStorage } from './offsets-storage.js';
+import type { GroupCoordinatorConfig, TopicMetadataView } from './types.js';
 
 interface PendingTimer {
   dueMs: number;
@@ -152,4 +157,36 @@ export async function driveClock<T>(
     clock.advance(options.stepMs);
   }
   return promise;
+}
+
+/** A deterministic random source for the simulations (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A started coordinator over an in-memory `__consumer_offsets`, silent, on a manual clock. */
+export async function memoryCoordinator(options: {
+  topics: TopicMetadataView;
+  config?: Partial<GroupCoordinatorConfig>;
+  randomUuid?: () => string;
+}) {
+  const clock = new ManualClock();
+  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+  const coordinator = new GroupCoordinator({
+    clock,
+    logger: createJsonLogger({ level: 'off' }),
+    storage: offsetsTopicStorage({ logs }),
+    topics: options.topics,
+    config: options.config,
+    randomUuid: options.randomUuid,
+  });
+  await coordinator.start();
+  return { clock, logs, coordinator };
 }
