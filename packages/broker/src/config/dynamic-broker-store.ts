@@ -1,11 +1,11 @@
 /**
  * Persists dynamic broker settings (AlterConfigs / IncrementalAlterConfigs on BROKER resources) in
  * the metadata directory so they survive restarts, as Kafka keeps them in its metadata log.
- * Written to a temporary file, fsynced, renamed over the old one, directory fsynced: a crash
- * leaves the old or the new document, never half of one.
+ * Replaced with `writeFileDurably`: a crash leaves the old or the new document, never half of one.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../durable-file.js';
 import type { BrokerConfig, DynamicBrokerScope } from './broker-config.js';
 import { ConfigError } from './config-error.js';
 
@@ -86,20 +86,8 @@ export async function saveDynamicBrokerSettings(
     thisBroker: Object.fromEntries(config.dynamicSettings('this-broker')),
   };
   await mkdir(metadataDir, { recursive: true });
-  const path = dynamicBrokerConfigPath(metadataDir);
-  const temporaryPath = `${path}.tmp`;
-  const file = await open(temporaryPath, 'w');
-  try {
-    await file.writeFile(`${JSON.stringify(document, null, 2)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporaryPath, path);
-  const directory = await open(metadataDir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
+  await writeFileDurably(
+    dynamicBrokerConfigPath(metadataDir),
+    `${JSON.stringify(document, null, 2)}\n`,
+  );
 }
