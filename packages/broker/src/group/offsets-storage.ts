@@ -14,6 +14,10 @@ export const offsetsTopicLogConfig: Partial<LogConfig> = {
   segmentBytes: 100 * 1024 * 1024,
 };
 
+/** How long to wait for the topic manager to create the partition logs: 250 x 20 ms = 5 s. */
+const logWaitAttemptsMax = 250;
+const logWaitStepMs = 20;
+
 export function offsetsTopicStorage(options: {
   logs: LogManager;
   topics?: Pick<TopicManager, 'get' | 'getOrCreate'>;
@@ -26,24 +30,51 @@ export function offsetsTopicStorage(options: {
     }
     return count === 0 ? null : count;
   };
+  let ensuring: Promise<void> | null = null;
+  const ensureAllPartitions = async (partitionCount: number): Promise<void> => {
+    if (topics !== undefined) {
+      // The topic manager creates it with offsets.topic.num.partitions and compaction, logs
+      // included; it lists the topic before its logs exist, so wait for them.
+      const topic = await topics.getOrCreate(offsetsTopicName, { autoCreate: false });
+      const count = topic?.partitionCount ?? partitionCount;
+      for (let attempt = 0; attempt < logWaitAttemptsMax; attempt++) {
+        if (countExisting(count) === count) return;
+        await new Promise((resolve) => setTimeout(resolve, logWaitStepMs));
+      }
+      throw new Error(`${offsetsTopicName} logs did not appear`);
+    }
+    // Without a topic manager the partition count is read back from the logs on disk: create
+    // every partition at once so that count is right after a restart.
+    for (let index = 0; index < partitionCount; index++) {
+      if (logs.getLog(offsetsTopicName, index) === undefined) {
+        await logs.createLog(offsetsTopicName, index, offsetsTopicLogConfig);
+      }
+    }
+  };
+  const countExisting = (count: number): number => {
+    let existing = 0;
+    for (let index = 0; index < count; index++) {
+      if (logs.getLog(offsetsTopicName, index) !== undefined) existing++;
+    }
+    return existing;
+  };
   return {
     existingPartitionCount() {
       if (topics !== undefined) return topics.get(offsetsTopicName)?.partitionCount ?? null;
       return partitionCountOnDisk();
     },
     async partitionLog(partition, partitionCount): Promise<PartitionLog> {
-      if (topics !== undefined && topics.get(offsetsTopicName) === undefined) {
-        // The topic manager creates it with offsets.topic.num.partitions and compaction.
-        await topics.getOrCreate(offsetsTopicName, { autoCreate: false });
-      }
       const existing = logs.getLog(offsetsTopicName, partition);
       if (existing !== undefined) return existing;
-      // Without a topic manager the partition count is read back from the logs on disk: create
-      // every partition at once so that count is right after a restart.
-      for (let index = 0; index < partitionCount; index++) {
-        await logs.createLog(offsetsTopicName, index, offsetsTopicLogConfig);
-      }
-      return logs.getLog(offsetsTopicName, partition)!;
+      // One creation for all callers: concurrent first commits must not create the topic or its
+      // logs twice.
+      ensuring ??= ensureAllPartitions(partitionCount).finally(() => {
+        ensuring = null;
+      });
+      await ensuring;
+      const log = logs.getLog(offsetsTopicName, partition);
+      if (log === undefined) throw new Error(`${offsetsTopicName}-${partition} has no log`);
+      return log;
     },
   };
 }
