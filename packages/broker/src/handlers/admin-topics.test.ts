@@ -139,6 +139,45 @@ describe('admin API over a socket: topics, partitions, records', () => {
     assert.equal(harness.broker.services.topics.get('old-client')?.partitionCount, 2);
   });
 
+  it('CreateTopics v3 with -1 partitions and replication factor uses the defaults (as Kafka and kafkajs 2.2.4)', async () => {
+    const v3 = await harness.client.request<CreateTopicsResponse>(ApiKey.CreateTopics, 3, {
+      topics: [
+        {
+          name: 'v3-defaults',
+          numPartitions: -1,
+          replicationFactor: -1,
+          assignments: [],
+          configs: [],
+        },
+        {
+          name: 'v3-negative',
+          numPartitions: -2,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [],
+        },
+        {
+          name: 'v3-factor',
+          numPartitions: 1,
+          replicationFactor: -2,
+          assignments: [],
+          configs: [],
+        },
+      ],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.deepEqual(
+      v3.topics.map((topic) => [topic.name, topic.errorCode]),
+      [
+        ['v3-defaults', ErrorCode.NONE],
+        ['v3-negative', ErrorCode.INVALID_PARTITIONS],
+        ['v3-factor', ErrorCode.INVALID_REPLICATION_FACTOR],
+      ],
+    );
+    assert.equal(harness.broker.services.topics.get('v3-defaults')?.partitionCount, 3);
+  });
+
   it('CreatePartitions grows a topic and refuses to shrink it', async () => {
     const request = (count: number, validateOnly = false) =>
       harness.client.request<CreatePartitionsResponse>(ApiKey.CreatePartitions, 3, {

@@ -1,9 +1,11 @@
 /**
  * CreateTopics (key 19), v0-7. Single node: the replication factor must be 1 (or -1, meaning
  * default.replication.factor, which must then be 1); manual assignments may only name this
- * broker, once per partition. -1 partitions means num.partitions (v4+). Configs are checked
- * against the topic catalog before anything is created; validateOnly checks everything and
- * creates nothing. v5+ answers with the partition count, replication factor and the topic's
+ * broker, once per partition. -1 partitions means num.partitions. KIP-464 made v4 the version
+ * that announces client support for -1, but Kafka's broker resolves -1 at every version (only the
+ * Java client refuses to send it below v4) and kafkajs 2.2.4 sends it with v3, so we do the same.
+ * Configs are checked against the topic catalog before anything is created; validateOnly checks
+ * everything and creates nothing. v5+ answers with the partition count, replication factor and the topic's
  * resulting configuration; v7+ with the topic id.
  */
 import {
@@ -30,16 +32,15 @@ type CreatableTopicResult = CreateTopicsResponse['topics'][number];
 
 /** Live brokers a replica may be placed on: this one. */
 const brokerCount = 1;
-/** "Use the broker default" for partitions and replication factor (v4+). */
+/** "Use the broker default" for partitions and replication factor (any version, as in Kafka). */
 const useDefault = -1;
-const firstVersionWithDefaults = 4;
 
 export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsResponse> = {
   apiKey: ApiKey.CreateTopics,
   minVersion: 0,
   maxVersion: 7,
   async handle(request, context) {
-    const { services, apiVersion } = context;
+    const { services } = context;
     const validateOnly = request.validateOnly === true;
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
@@ -55,7 +56,7 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
         );
         continue;
       }
-      topics.push(await createTopic(services, topic, { apiVersion, validateOnly }));
+      topics.push(await createTopic(services, topic, { validateOnly }));
     }
     return { throttleTimeMs: 0, topics };
   },
@@ -91,7 +92,7 @@ interface Layout {
 async function createTopic(
   services: BrokerServices,
   request: CreatableTopic,
-  options: { apiVersion: number; validateOnly: boolean },
+  options: { validateOnly: boolean },
 ): Promise<CreatableTopicResult> {
   const { name } = request;
   const nameProblem = topicNameProblem(name);
@@ -100,7 +101,7 @@ async function createTopic(
   if (services.topics.get(name) !== undefined) {
     return failure(name, ErrorCode.TOPIC_ALREADY_EXISTS, `topic "${name}" already exists`);
   }
-  const layout = planLayout(services, request, options.apiVersion);
+  const layout = planLayout(services, request);
   if ('errorCode' in layout) return failure(name, layout.errorCode, layout.message);
   const overrides = new Map<string, string | null>();
   for (const config of request.configs) {
@@ -153,7 +154,6 @@ async function createTopic(
 function planLayout(
   services: BrokerServices,
   request: CreatableTopic,
-  apiVersion: number,
 ): Layout | { errorCode: number; message: string } {
   const { numPartitions, replicationFactor, assignments } = request;
   if (assignments.length > 0) {
@@ -165,15 +165,6 @@ function planLayout(
       };
     }
     return checkAssignments(services.nodeId, assignments);
-  }
-  if (
-    apiVersion < firstVersionWithDefaults &&
-    (numPartitions === useDefault || replicationFactor === useDefault)
-  ) {
-    return {
-      errorCode: ErrorCode.INVALID_REQUEST,
-      message: `-1 (broker default) partitions or replication factor needs CreateTopics v${firstVersionWithDefaults}+`,
-    };
   }
   const partitionCount =
     numPartitions === useDefault ? services.config.get('num.partitions') : numPartitions;
