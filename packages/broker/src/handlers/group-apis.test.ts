@@ -302,3 +302,47 @@ describe('group APIs over the wire', () => {
     assert.equal(left.memberEpoch, -1);
   });
 });
+
+describe('__consumer_offsets creation', () => {
+  it('survives many groups committing at once on a fresh broker', async () => {
+    const fresh = await startTestBroker({ 'offsets.topic.num.partitions': 4 });
+    try {
+      await fresh.broker.services.topics.create({ name: 'orders', partitionCount: 2 });
+      const clients = await Promise.all(
+        Array.from({ length: 4 }, () => TestClient.connect({ port: fresh.broker.port })),
+      );
+      const responses = await Promise.all(
+        Array.from({ length: 16 }, (_, index) =>
+          clients[index % clients.length].request<OffsetCommitResponse>(ApiKey.OffsetCommit, 8, {
+            groupId: `concurrent-${index}`,
+            generationIdOrMemberEpoch: -1,
+            memberId: '',
+            groupInstanceId: null,
+            topics: [
+              {
+                name: 'orders',
+                partitions: [
+                  {
+                    partitionIndex: 0,
+                    committedOffset: BigInt(index),
+                    committedLeaderEpoch: -1,
+                    committedMetadata: null,
+                  },
+                ],
+              },
+            ],
+          }),
+        ),
+      );
+      assert.ok(
+        responses.every(
+          (response) => response.topics[0].partitions[0].errorCode === ErrorCode.NONE,
+        ),
+      );
+      assert.equal(fresh.broker.services.topics.get('__consumer_offsets')?.partitionCount, 4);
+      for (const connection of clients) await connection.close();
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
