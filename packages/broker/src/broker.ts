@@ -7,7 +7,7 @@ import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compressi
 import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage';
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
 import { type Clock, systemClock } from './clock.js';
-import { type BrokerConfig, brokerConfigFromSources, logConfigFor } from './config/index.js';
+import { type BrokerConfig, loadBrokerConfig, logConfigFor } from './config/index.js';
 import { type DataDirLock, lockLogDirs } from './data-dir-lock.js';
 import {
   GroupCoordinator,
@@ -28,9 +28,15 @@ import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.
 import { startTransactionServices } from './txn/transaction-services.js';
 
 export interface BrokerOptions {
-  /** A loaded configuration (the CLI loads it from file, environment and flags). */
+  /**
+   * A loaded configuration (the CLI loads it from file, environment and flags with
+   * `loadBrokerConfig`, which also re-applies the persisted dynamic broker settings).
+   */
   config?: BrokerConfig;
-  /** Or settings by Kafka name, applied over the defaults (tests: `{ 'log.dirs': dir, listeners: 'PLAINTEXT://127.0.0.1:0' }`). */
+  /**
+   * Or settings by Kafka name, applied over the defaults, with the persisted dynamic broker
+   * settings above them, as `loadBrokerConfig` does (tests: `{ 'log.dirs': dir, listeners: 'PLAINTEXT://127.0.0.1:0' }`).
+   */
   settings?: Readonly<Record<string, string | number | boolean>>;
   logger?: Logger;
   clock?: Clock;
@@ -124,7 +130,7 @@ export class Broker {
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const clock = options.clock ?? systemClock;
     const startedAtMs = clock.monotonicMs();
-    const config = options.config ?? brokerConfigFromSources({ settings: options.settings ?? {} });
+    const config = options.config ?? (await loadBrokerConfig({ settings: options.settings ?? {} }));
     const settings = settingsFromConfig(config);
     // CRC-32C of every produced batch runs on the hot path: use the CPU instruction when we can.
     const nativeCrc = installNativeCrc32c();
