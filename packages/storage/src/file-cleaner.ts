@@ -176,7 +176,7 @@ async function cleanGroup(
 ): Promise<number> {
   const fileSystem = options.fileSystem;
   const base = group[0].baseOffset;
-  const replacement = await log.createDetachedSegment(base, segmentFileSuffix.log + '.cleaned');
+  const replacement = await log.createDetachedSegment(base, `${segmentFileSuffix.log}.cleaned`);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = async (): Promise<void> => {

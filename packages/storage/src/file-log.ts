@@ -8,23 +8,19 @@ import {
   writeBatchPartitionLeaderEpoch,
 } from '@gregor/protocol';
 import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
-import { ChangeNotifier } from './change-notifier.js';
 import { isCompacted, isDeleteEnabled, type LogConfig, resolveLogConfig } from './config.js';
 import { LogClosedError, OffsetOutOfRangeError, StorageError, storageErrorCode } from './errors.js';
 import { compactFileLog } from './file-cleaner.js';
 import type { FileSystem } from './file-system.js';
 import { joinPath } from './file-system.js';
-import {
-  type EpochEndOffset,
-  LeaderEpochCache,
-  type LeaderEpochEntry,
-} from './leader-epoch-cache.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
 import {
   appendGroupBytesMax,
   appendGroupEntriesMax,
   segmentRelativeOffsetMax,
   segmentSizeBytesMax,
 } from './limits.js';
+import { PartitionLogBase } from './partition-log-base.js';
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-search.js';
 import {
   LogSegment,
@@ -34,7 +30,6 @@ import {
   walkBatchHeaders,
 } from './segment.js';
 import type {
-  AbortedTransaction,
   AppendOptions,
   AppendResult,
   Clock,
@@ -46,7 +41,6 @@ import type {
   ReadResult,
   TimestampMs,
   TimestampOffset,
-  WaitOptions,
 } from './types.js';
 import { listOffsetsTimestamp } from './types.js';
 
@@ -89,7 +83,7 @@ export interface FilePartitionLogOptions {
   }) => void;
 }
 
-export class FilePartitionLog implements PartitionLog {
+export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly directory: string;
@@ -98,15 +92,11 @@ export class FilePartitionLog implements PartitionLog {
   private readonly clock: Clock;
   segments: LogSegment[] = [];
   private startOffset = 0n;
-  private watermark = 0n;
   /** Everything below is durable (fdatasync'ed). */
   recoveryPoint = 0n;
-  epochs = new LeaderEpochCache();
-  private readonly notifier = new ChangeNotifier();
   private pending: PendingAppend[] = [];
   private drainScheduled = false;
   private lock: Promise<unknown> = Promise.resolve();
-  private closed = false;
   private failure: Error | null = null;
   private unsyncedMessages = 0;
   private oldestUnsyncedMs: number | null = null;
@@ -115,6 +105,7 @@ export class FilePartitionLog implements PartitionLog {
   private readonly deletionTimers = new Set<NodeJS.Timeout>();
 
   private constructor(options: FilePartitionLogOptions) {
+    super();
     this.topic = options.topic;
     this.partition = options.partition;
     this.directory = options.directory;
@@ -276,12 +267,6 @@ export class FilePartitionLog implements PartitionLog {
   get logEndOffset(): Offset {
     return this.activeSegment.nextOffset;
   }
-  get highWatermark(): Offset {
-    return this.watermark;
-  }
-  get lastStableOffset(): Offset {
-    return this.watermark;
-  }
   get sizeBytes(): number {
     let total = 0;
     for (const segment of this.segments) total += segment.sizeBytes;
@@ -289,13 +274,6 @@ export class FilePartitionLog implements PartitionLog {
   }
   get segmentCount(): number {
     return this.segments.length;
-  }
-
-  setHighWatermark(offset: Offset): void {
-    const bounded = offset > this.logEndOffset ? this.logEndOffset : offset;
-    if (bounded === this.watermark) return;
-    this.watermark = bounded;
-    this.notifier.notify();
   }
 
   private assertUsable(): void {
@@ -663,20 +641,8 @@ export class FilePartitionLog implements PartitionLog {
 
   async offsetForTimestamp(timestampMs: TimestampMs): Promise<TimestampOffset | null> {
     this.assertUsable();
-    if (timestampMs === listOffsetsTimestamp.earliest) {
-      return {
-        offset: this.startOffset,
-        timestamp: -1n,
-        leaderEpoch: this.epochs.epochForOffset(this.startOffset),
-      };
-    }
-    if (timestampMs === listOffsetsTimestamp.latest) {
-      return {
-        offset: this.logEndOffset,
-        timestamp: -1n,
-        leaderEpoch: this.epochs.latestEpoch() ?? -1,
-      };
-    }
+    const boundary = this.boundaryOffset(timestampMs);
+    if (boundary) return boundary;
     if (timestampMs === listOffsetsTimestamp.maxTimestamp) {
       let best: LogSegment | undefined;
       for (const segment of this.segments) {
@@ -880,39 +846,7 @@ export class FilePartitionLog implements PartitionLog {
     });
   }
 
-  leaderEpochEntries(): LeaderEpochEntry[] {
-    return this.epochs.list();
-  }
-
-  latestLeaderEpoch(): number | undefined {
-    return this.epochs.latestEpoch();
-  }
-
-  endOffsetForEpoch(epoch: number): EpochEndOffset {
-    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
-  }
-
-  async abortedTransactions(
-    _startOffset: Offset,
-    _endOffset: Offset,
-  ): Promise<AbortedTransaction[]> {
-    return [];
-  }
-
   // ---- waiting ----
-
-  waitForData(offset: Offset, options: WaitOptions): Promise<boolean> {
-    const bound = (): Offset => (options.bound === 'logEnd' ? this.logEndOffset : this.watermark);
-    return this.notifier.waitUntil(
-      () => this.closed || bound() > offset,
-      options.timeoutMs,
-      options.signal,
-    );
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.notifier.subscribe(listener);
-  }
 
   // ---- configuration, retention, compaction ----
 

@@ -5,7 +5,6 @@
 import type { CompressionCodecs } from '@gregor/protocol';
 import { writeBatchBaseOffset, writeBatchPartitionLeaderEpoch } from '@gregor/protocol';
 import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
-import { ChangeNotifier } from './change-notifier.js';
 import { compactBatches } from './compaction.js';
 import {
   defaultLogConfig,
@@ -15,14 +14,9 @@ import {
   resolveLogConfig,
 } from './config.js';
 import { LogClosedError, OffsetOutOfRangeError } from './errors.js';
-import {
-  type EpochEndOffset,
-  LeaderEpochCache,
-  type LeaderEpochEntry,
-} from './leader-epoch-cache.js';
+import { PartitionLogBase } from './partition-log-base.js';
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-search.js';
 import type {
-  AbortedTransaction,
   AppendOptions,
   AppendResult,
   Clock,
@@ -34,7 +28,6 @@ import type {
   ReadResult,
   TimestampMs,
   TimestampOffset,
-  WaitOptions,
 } from './types.js';
 import { listOffsetsTimestamp } from './types.js';
 
@@ -54,7 +47,7 @@ export interface MemoryPartitionLogOptions {
   codecs?: CompressionCodecs;
 }
 
-export class MemoryPartitionLog implements PartitionLog {
+export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog {
   readonly topic: string;
   readonly partition: number;
   private currentConfig: LogConfig;
@@ -62,14 +55,11 @@ export class MemoryPartitionLog implements PartitionLog {
   private batches: StoredBatch[] = [];
   private startOffset = 0n;
   private endOffset = 0n;
-  private watermark = 0n;
-  private readonly epochs = new LeaderEpochCache();
-  private readonly notifier = new ChangeNotifier();
-  private closed = false;
   /** The cleaner's progress: batches below it have been compacted. */
   private cleanedUpTo = 0n;
 
   constructor(options: MemoryPartitionLogOptions) {
+    super();
     this.topic = options.topic;
     this.partition = options.partition;
     this.currentConfig = options.config;
@@ -88,24 +78,11 @@ export class MemoryPartitionLog implements PartitionLog {
   get logEndOffset(): Offset {
     return this.endOffset;
   }
-  get highWatermark(): Offset {
-    return this.watermark;
-  }
-  get lastStableOffset(): Offset {
-    return this.watermark;
-  }
   get sizeBytes(): number {
     return this.batches.reduce((sum, batch) => sum + batch.buffer.length, 0);
   }
   get segmentCount(): number {
     return Math.max(1, this.batches.length);
-  }
-
-  setHighWatermark(offset: Offset): void {
-    const bounded = offset > this.endOffset ? this.endOffset : offset;
-    if (bounded === this.watermark) return;
-    this.watermark = bounded;
-    this.notifier.notify();
   }
 
   async append(input: Buffer, options: AppendOptions): Promise<AppendResult> {
@@ -207,20 +184,8 @@ export class MemoryPartitionLog implements PartitionLog {
   async offsetForTimestamp(timestampMs: TimestampMs): Promise<TimestampOffset | null> {
     this.assertOpen();
     await Promise.resolve();
-    if (timestampMs === listOffsetsTimestamp.earliest) {
-      return {
-        offset: this.startOffset,
-        timestamp: -1n,
-        leaderEpoch: this.epochs.epochForOffset(this.startOffset),
-      };
-    }
-    if (timestampMs === listOffsetsTimestamp.latest) {
-      return {
-        offset: this.endOffset,
-        timestamp: -1n,
-        leaderEpoch: this.epochs.latestEpoch() ?? -1,
-      };
-    }
+    const boundary = this.boundaryOffset(timestampMs);
+    if (boundary) return boundary;
     if (timestampMs === listOffsetsTimestamp.maxTimestamp) {
       let best: StoredBatch | undefined;
       for (const batch of this.batches)
@@ -293,38 +258,6 @@ export class MemoryPartitionLog implements PartitionLog {
   async beginLeaderEpoch(epoch: number): Promise<void> {
     this.epochs.assign(epoch, this.endOffset);
     await Promise.resolve();
-  }
-
-  leaderEpochEntries(): LeaderEpochEntry[] {
-    return this.epochs.list();
-  }
-
-  latestLeaderEpoch(): number | undefined {
-    return this.epochs.latestEpoch();
-  }
-
-  endOffsetForEpoch(epoch: number): EpochEndOffset {
-    return this.epochs.endOffsetFor(epoch, this.endOffset);
-  }
-
-  async abortedTransactions(
-    _startOffset: Offset,
-    _endOffset: Offset,
-  ): Promise<AbortedTransaction[]> {
-    return [];
-  }
-
-  waitForData(offset: Offset, options: WaitOptions): Promise<boolean> {
-    const bound = (): Offset => (options.bound === 'logEnd' ? this.endOffset : this.watermark);
-    return this.notifier.waitUntil(
-      () => this.closed || bound() > offset,
-      options.timeoutMs,
-      options.signal,
-    );
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.notifier.subscribe(listener);
   }
 
   async roll(): Promise<void> {
