@@ -229,4 +229,20 @@ describe('file log recovery', () => {
     assert.equal(sleeps.length, 1);
     assert.ok(sleeps[0] > 4000 && sleeps[0] <= 5000);
   });
+
+  it('creates one log when the same partition is created concurrently', async () => {
+    const { open, fileSystem } = harness(['/disk1', '/disk2']);
+    const manager = await open();
+    const [first, second] = await Promise.all([
+      manager.createLog('race', 0),
+      manager.createLog('race', 0),
+    ]);
+    assert.equal(first, second);
+    const copies = [
+      ...(await fileSystem.listDirectory('/disk1')),
+      ...(await fileSystem.listDirectory('/disk2')),
+    ].filter((name) => name === 'race-0');
+    assert.equal(copies.length, 1);
+    await manager.close();
+  });
 });

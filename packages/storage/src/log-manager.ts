@@ -176,14 +176,28 @@ export class FileLogManager implements LogManagerInterface {
     return this.logs.get(`${topic}-${partition}`);
   }
 
-  async createLog(
+  /** Returns the existing log when there is one; concurrent calls for one partition share one creation. */
+  createLog(topic: string, partition: number, config?: Partial<LogConfig>): Promise<PartitionLog> {
+    const name = `${topic}-${partition}`;
+    const existing = this.logs.get(name);
+    if (existing) return Promise.resolve(existing);
+    const inProgress = this.creating.get(name);
+    if (inProgress) return inProgress;
+    const creation = this.createNewLog(topic, partition, config).finally(() =>
+      this.creating.delete(name),
+    );
+    this.creating.set(name, creation);
+    return creation;
+  }
+
+  private readonly creating = new Map<string, Promise<PartitionLog>>();
+
+  private async createNewLog(
     topic: string,
     partition: number,
     config?: Partial<LogConfig>,
   ): Promise<PartitionLog> {
     const name = `${topic}-${partition}`;
-    const existing = this.logs.get(name);
-    if (existing) return existing;
     if (config) this.topicConfigs.set(topic, { ...this.topicConfigs.get(topic), ...config });
     const logDir = this.leastLoadedLogDir();
     const log = await FilePartitionLog.open({
@@ -200,11 +214,6 @@ export class FileLogManager implements LogManagerInterface {
       verifyReadChecksums: this.options.verifyReadChecksums,
       cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
     });
-    const raced = this.logs.get(name);
-    if (raced) {
-      await log.close();
-      return raced;
-    }
     await this.fileSystem.syncDirectory(logDir);
     this.logs.set(name, log);
     this.logDirOf.set(name, logDir);
