@@ -42,17 +42,7 @@ export interface BrokerSettings {
   incrementalFetchSessionCacheSlots: number;
   /** min.incremental.fetch.session.eviction.ms */
   incrementalFetchSessionEvictionMsMin: number;
-  /**
-   * log.message.timestamp.before.max.ms, falling back to the deprecated
-   * log.message.timestamp.difference.max.ms while it is left at "no limit" (as Kafka 3.6+ does).
-   */
-  messageTimestampBeforeMsMax: number;
-  /** log.message.timestamp.after.max.ms, same fallback. */
-  messageTimestampAfterMsMax: number;
 }
-
-// Long.MAX_VALUE as a double (configs holding it mean "no limit").
-const longMax = 2 ** 63;
 
 export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
   const listener = config.listeners[0];
@@ -60,9 +50,6 @@ export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
   if (listener === undefined || advertised === undefined) {
     throw new Error('configuration "listeners" names no listener for clients');
   }
-  const difference = config.get('log.message.timestamp.difference.max.ms');
-  const before = config.get('log.message.timestamp.before.max.ms');
-  const after = config.get('log.message.timestamp.after.max.ms');
   return {
     nodeId: config.nodeId,
     listener: { host: listener.host, port: listener.port },
@@ -80,7 +67,5 @@ export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
     fetchMaxBytes: config.get('fetch.max.bytes'),
     incrementalFetchSessionCacheSlots: config.get('max.incremental.fetch.session.cache.slots'),
     incrementalFetchSessionEvictionMsMin: config.get('min.incremental.fetch.session.eviction.ms'),
-    messageTimestampBeforeMsMax: before >= longMax ? difference : before,
-    messageTimestampAfterMsMax: after >= longMax ? difference : after,
   };
 }

@@ -203,6 +203,29 @@ export function toLogConfig(resolved: ResolvedTopicConfig): LogConfig {
   };
 }
 
+/** Long.MAX_VALUE ("no limit") as a JS number: 2^63 - 1 rounds to 2^63. */
+const longMaxValue = 2 ** 63;
+
+/**
+ * How far in the past / future a CreateTime timestamp may be on this topic:
+ * message.timestamp.before/after.max.ms, each falling back to the deprecated
+ * message.timestamp.difference.max.ms while it is left at "no limit" (KIP-937, Kafka 3.6+ LogConfig).
+ * Both come from the topic's effective config, so a broker synonym of `before` beats a topic
+ * override of `difference`, as in Kafka.
+ */
+export function timestampBoundsMs(resolved: ResolvedTopicConfig): {
+  beforeMsMax: number;
+  afterMsMax: number;
+} {
+  const difference = resolved.get('message.timestamp.difference.max.ms');
+  const before = resolved.get('message.timestamp.before.max.ms');
+  const after = resolved.get('message.timestamp.after.max.ms');
+  return {
+    beforeMsMax: before >= longMaxValue ? difference : before,
+    afterMsMax: after >= longMaxValue ? difference : after,
+  };
+}
+
 /** Long.MAX_VALUE ("never") becomes Number.MAX_SAFE_INTEGER, which storage treats the same. */
 function clampToSafeInteger(value: number): number {
   return Math.min(value, Number.MAX_SAFE_INTEGER);

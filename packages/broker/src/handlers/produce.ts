@@ -24,6 +24,7 @@ import {
   validateRecordBatches,
 } from '@gregor/protocol';
 import type { PartitionLog } from '@gregor/storage';
+import { type BrokerConfig, resolveTopicConfig, timestampBoundsMs } from '../config/index.js';
 import { ConnectionFault } from '../server/connection.js';
 import type { BrokerServices } from '../services.js';
 import type { TopicInfo } from '../topics/types.js';
@@ -33,8 +34,14 @@ import type { ApiHandler } from './types.js';
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
 
-/** Per-topic settings the produce path needs, resolved once per TopicInfo (replaced on change). */
+/**
+ * Per-topic settings the produce path needs, from the topic's effective config (its overrides over
+ * the broker synonyms). Resolved once per TopicInfo (replaced when the topic's overrides change)
+ * and per dynamic broker config change (the broker synonyms feed every topic).
+ */
 interface ProducePolicy {
+  /** max.message.bytes: the largest batch accepted. */
+  maxMessageBytes: number;
   logAppendTime: boolean;
   beforeMsMax: number;
   afterMsMax: number;
@@ -42,7 +49,8 @@ interface ProducePolicy {
   minInsyncReplicas: number;
 }
 
-const producePolicies = new WeakMap<TopicInfo, ProducePolicy>();
+/** Policies by topic, one map per broker config, replaced whenever its dynamic settings change. */
+const producePolicies = new WeakMap<BrokerConfig, WeakMap<TopicInfo, ProducePolicy>>();
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
@@ -116,7 +124,7 @@ function startAppend(
     response.errorMessage = 'produce request without records';
     return null;
   }
-  const policy = producePolicy(topic, log, services);
+  const policy = producePolicy(topic, services.config);
   if (durability === 'fsync' && policy.minInsyncReplicas > 1) {
     // acks=all with min.insync.replicas above the one replica a single node has (as Kafka would).
     response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
@@ -124,7 +132,7 @@ function startAppend(
     return null;
   }
   const validation = validateRecordBatches(records, {
-    maxBatchSizeBytes: log.config.maxMessageBytes,
+    maxBatchSizeBytes: policy.maxMessageBytes,
     origin: 'client',
   });
   if (!validation.ok) {
@@ -193,27 +201,23 @@ function timestampProblem(
   return undefined;
 }
 
-function producePolicy(
-  topic: TopicInfo,
-  log: PartitionLog,
-  services: BrokerServices,
-): ProducePolicy {
-  let policy = producePolicies.get(topic);
+function producePolicy(topic: TopicInfo, config: BrokerConfig): ProducePolicy {
+  let policies = producePolicies.get(config);
+  if (policies === undefined) {
+    policies = new WeakMap();
+    producePolicies.set(config, policies);
+    config.onChange(() => producePolicies.set(config, new WeakMap()));
+  }
+  let policy = policies.get(topic);
   if (policy === undefined) {
-    const settings = services.settings;
-    const configs = topic.configs;
-    const difference = configs['message.timestamp.difference.max.ms'];
-    const before = configs['message.timestamp.before.max.ms'] ?? difference;
-    const after = configs['message.timestamp.after.max.ms'] ?? difference;
+    const resolved = resolveTopicConfig(config, topic.configs);
     policy = {
-      logAppendTime: log.config.messageTimestampType === 'LogAppendTime',
-      beforeMsMax: before === undefined ? settings.messageTimestampBeforeMsMax : Number(before),
-      afterMsMax: after === undefined ? settings.messageTimestampAfterMsMax : Number(after),
-      minInsyncReplicas: Number(
-        configs['min.insync.replicas'] ?? services.config.get('min.insync.replicas'),
-      ),
+      maxMessageBytes: resolved.get('max.message.bytes'),
+      logAppendTime: resolved.get('message.timestamp.type') === 'LogAppendTime',
+      ...timestampBoundsMs(resolved),
+      minInsyncReplicas: resolved.get('min.insync.replicas'),
     };
-    producePolicies.set(topic, policy);
+    policies.set(topic, policy);
   }
   return policy;
 }

@@ -1,0 +1,137 @@
+/**
+ * Produce applies each topic's effective configuration (its overrides over the broker synonyms),
+ * and follows dynamic broker changes without a restart.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  ApiKey,
+  ErrorCode,
+  type IncrementalAlterConfigsResponse,
+  type ProduceResponse,
+} from '@gregor/protocol';
+import type { Broker } from '../broker.js';
+import { produceRequest, startTestBroker } from '../testing/requests.js';
+import { recordBatch, TestClient } from '../testing/test-client.js';
+
+const brokerResource = 4;
+const setOperation = 0;
+const deleteOperation = 1;
+const hourMs = 3_600_000;
+
+describe('Produce with topic overrides that differ from the broker defaults', () => {
+  let broker: Broker;
+  let stop: () => Promise<void>;
+  let client: TestClient;
+
+  before(async () => {
+    ({ broker, stop } = await startTestBroker({
+      'message.max.bytes': 1000,
+      'log.message.timestamp.before.max.ms': 60_000,
+      'min.insync.replicas': 2,
+    }));
+    client = await TestClient.connect({ port: broker.port });
+    const topics = broker.services.topics;
+    await topics.create({ name: 'plain', partitionCount: 1, configs: {} });
+    await topics.create({
+      name: 'relaxed',
+      partitionCount: 1,
+      configs: {
+        'max.message.bytes': '100000',
+        'message.timestamp.before.max.ms': String(24 * hourMs),
+        'min.insync.replicas': '1',
+      },
+    });
+    await topics.create({
+      name: 'append-time',
+      partitionCount: 1,
+      configs: { 'message.timestamp.type': 'LogAppendTime' },
+    });
+    // Kafka's LogConfig: before.max.ms falls back to difference.max.ms only while it is "no
+    // limit"; here it is the broker's 60 s, so the topic's one-day difference does not loosen it.
+    await topics.create({
+      name: 'difference-only',
+      partitionCount: 1,
+      configs: { 'message.timestamp.difference.max.ms': String(24 * hourMs) },
+    });
+  });
+  after(async () => {
+    client.destroy();
+    await stop();
+  });
+
+  const produce = async (topic: string, records: Buffer, acks = -1) => {
+    const response = await client.request<ProduceResponse>(
+      ApiKey.Produce,
+      9,
+      produceRequest({ topic, records, acks }),
+    );
+    return response.responses[0]!.partitionResponses[0]!;
+  };
+  const oldBatch = (valueBytes = 10) =>
+    recordBatch({ count: 1, valueBytes, timestamp: BigInt(Date.now() - hourMs) });
+  const freshBatch = (valueBytes = 10) =>
+    recordBatch({ count: 1, valueBytes, timestamp: BigInt(Date.now()) });
+  const alterBrokerDefaults = async (
+    configs: { name: string; configOperation: number; value: string | null }[],
+  ) => {
+    const response = await client.request<IncrementalAlterConfigsResponse>(
+      ApiKey.IncrementalAlterConfigs,
+      1,
+      {
+        resources: [{ resourceType: brokerResource, resourceName: '', configs }],
+        validateOnly: false,
+      },
+    );
+    assert.equal(response.responses[0]!.errorCode, ErrorCode.NONE);
+  };
+
+  it('a topic without overrides gets the broker defaults', async () => {
+    assert.equal(
+      (await produce('plain', freshBatch(2000), 1)).errorCode,
+      ErrorCode.MESSAGE_TOO_LARGE,
+    );
+    assert.equal((await produce('plain', freshBatch())).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.equal((await produce('plain', oldBatch(), 1)).errorCode, ErrorCode.INVALID_TIMESTAMP);
+    assert.equal((await produce('plain', freshBatch(), 1)).errorCode, ErrorCode.NONE);
+  });
+
+  it('topic overrides win over the broker defaults', async () => {
+    const relaxed = await produce('relaxed', oldBatch(2000));
+    assert.equal(relaxed.errorCode, ErrorCode.NONE);
+    assert.equal(relaxed.logAppendTimeMs, -1n);
+    const stamped = await produce('append-time', oldBatch(), 1);
+    assert.equal(stamped.errorCode, ErrorCode.NONE);
+    assert.ok((stamped.logAppendTimeMs ?? -1n) > BigInt(Date.now() - 60_000));
+    const tenMinutesOld = recordBatch({ count: 1, timestamp: BigInt(Date.now() - 600_000) });
+    assert.equal(
+      (await produce('difference-only', tenMinutesOld, 1)).errorCode,
+      ErrorCode.INVALID_TIMESTAMP,
+    );
+  });
+
+  it('dynamic broker changes reach topics already produced to', async () => {
+    await alterBrokerDefaults([
+      { name: 'message.max.bytes', configOperation: setOperation, value: '100000' },
+      { name: 'min.insync.replicas', configOperation: setOperation, value: '1' },
+      {
+        name: 'log.message.timestamp.before.max.ms',
+        configOperation: setOperation,
+        value: '3600000000',
+      },
+    ]);
+    assert.equal((await produce('plain', oldBatch(2000))).errorCode, ErrorCode.NONE);
+    await alterBrokerDefaults([
+      { name: 'min.insync.replicas', configOperation: setOperation, value: '3' },
+      {
+        name: 'log.message.timestamp.before.max.ms',
+        configOperation: deleteOperation,
+        value: null,
+      },
+    ]);
+    assert.equal((await produce('plain', freshBatch())).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    // Back to the static 60 s; the topic's own override still wins on 'relaxed'.
+    assert.equal((await produce('plain', oldBatch(), 1)).errorCode, ErrorCode.INVALID_TIMESTAMP);
+    assert.equal((await produce('relaxed', oldBatch())).errorCode, ErrorCode.NONE);
+  });
+});
