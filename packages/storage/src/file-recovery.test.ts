@@ -245,4 +245,57 @@ describe('file log recovery', () => {
     assert.equal(copies.length, 1);
     await manager.close();
   });
+
+  it('rolls by segment.ms, by a full offset index and by segment.bytes', async () => {
+    const { open, clock } = harness();
+    const manager = await open();
+    const log = await manager.createLog('rolls', 0, {
+      segmentMs: 60_000,
+      segmentBytes: 1 << 20,
+      segmentIndexBytes: 16,
+      indexIntervalBytes: 1,
+    });
+    await log.append(makeSimpleBatch(1, 'a'), { durability: 'write', leaderEpoch: 0 });
+    await log.append(makeSimpleBatch(1, 'b'), { durability: 'write', leaderEpoch: 0 });
+    // Two index entries fill 16 bytes: the third batch opens a new segment.
+    await log.append(makeSimpleBatch(1, 'c'), { durability: 'write', leaderEpoch: 0 });
+    assert.equal(log.segmentCount, 2);
+    clock.advance(60_000);
+    await log.append(makeSimpleBatch(1, 'd'), { durability: 'write', leaderEpoch: 0 });
+    assert.equal(log.segmentCount, 3);
+    log.updateConfig({ segmentBytes: 200, segmentIndexBytes: 1 << 20 });
+    await log.append(makeSimpleBatch(3, 'e'), { durability: 'write', leaderEpoch: 0 });
+    await log.append(makeSimpleBatch(3, 'f'), { durability: 'write', leaderEpoch: 0 });
+    assert.equal(log.segmentCount, 4);
+    await manager.close();
+  });
+
+  it('syncs write-durability appends after flush.messages', async () => {
+    const { open, fileSystem } = harness();
+    const manager = await open();
+    const log = await manager.createLog('flushes', 0, { flushMessages: 3 });
+    const before = fileSystem.statistics.datasyncs;
+    await log.append(makeSimpleBatch(1, 'a'), { durability: 'write', leaderEpoch: 0 });
+    await log.append(makeSimpleBatch(1, 'b'), { durability: 'write', leaderEpoch: 0 });
+    assert.equal(fileSystem.statistics.datasyncs, before);
+    await log.append(makeSimpleBatch(1, 'c'), { durability: 'write', leaderEpoch: 0 });
+    assert.equal(fileSystem.statistics.datasyncs, before + 1);
+    await manager.close();
+  });
+
+  it('shares one fdatasync among concurrent fsync appends (group commit)', async () => {
+    const { open, fileSystem } = harness();
+    const manager = await open();
+    const log = await manager.createLog('group', 0, { segmentBytes: 1 << 20 });
+    await log.append(makeSimpleBatch(1, 'warm'), { durability: 'fsync', leaderEpoch: 0 });
+    const before = fileSystem.statistics.datasyncs;
+    await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        log.append(makeSimpleBatch(1, `g${index}`), { durability: 'fsync', leaderEpoch: 0 }),
+      ),
+    );
+    const syncs = fileSystem.statistics.datasyncs - before;
+    assert.ok(syncs >= 1 && syncs <= 2, `20 concurrent appends took ${syncs} syncs`);
+    await manager.close();
+  });
 });
