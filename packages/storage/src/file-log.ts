@@ -349,6 +349,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       let epochsChanged = false;
       const nowMs = this.clock.nowMs();
       for (const append of group) {
+        await this.restartEmptyLogForFollower(append, writeBuffers.length);
         const rejection = this.prepareAppend(append, nowMs);
         if (rejection) {
           append.reject(rejection);
@@ -402,6 +403,23 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       return;
     }
     for (const { append, result } of accepted) append.resolve(result);
+  }
+
+  /**
+   * A follower's first batches may start past an empty log's end (the leader already deleted
+   * what came before): the log then restarts at that offset, as Kafka's truncateFullyAndStartAt.
+   */
+  private async restartEmptyLogForFollower(
+    append: PendingAppend,
+    pendingWrites: number,
+  ): Promise<void> {
+    if (append.leaderEpoch !== null || pendingWrites > 0) return;
+    const base = append.summaries[0].baseOffset;
+    const empty =
+      this.segments.length === 1 &&
+      this.activeSegment.isEmpty &&
+      this.pendingEndOffset === this.logEndOffset;
+    if (empty && base > this.logEndOffset) await this.truncateFullyNow(base);
   }
 
   private takeGroup(): PendingAppend[] {

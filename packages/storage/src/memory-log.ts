@@ -120,7 +120,10 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
       );
     }
     if (this.batches.length === 0 && summaries[0].baseOffset > this.endOffset) {
+      // Kafka's truncateFullyAndStartAt: the leader's log starts later than ours ends.
       this.startOffset = summaries[0].baseOffset;
+      this.endOffset = summaries[0].baseOffset;
+      this.epochs.clear();
     }
     for (const summary of summaries)
       this.epochs.assign(summary.partitionLeaderEpoch, summary.baseOffset);

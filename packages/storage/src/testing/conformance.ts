@@ -495,5 +495,21 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         },
       );
     });
+
+    it('restarts an empty log at the offset of a follower append past its end', async () => {
+      await withLog(factory, {}, async (log) => {
+        const batch = makeSimpleBatch(3, 'late');
+        batch.writeBigInt64BE(100n, 0);
+        batch.writeInt32BE(4, 12);
+        await log.appendAsFollower(batch, { durability: 'fsync' });
+        assert.equal(log.logStartOffset, 100n);
+        assert.equal(log.logEndOffset, 103n);
+        await assert.rejects(log.read(50n, { maxBytes: 1000 }), OffsetOutOfRangeError);
+        assert.deepEqual(batchBaseOffsets((await log.read(101n, { maxBytes: 1000 })).buffers), [
+          100n,
+        ]);
+        assert.deepEqual(log.leaderEpochEntries(), [{ epoch: 4, startOffset: 100n }]);
+      });
+    });
   });
 }
