@@ -84,8 +84,8 @@ export class ConsumerGroup {
   restoredEpoch = 0;
   /** Set while a heartbeat collects changes that need a new group epoch (bumped once). */
   epochBumpReason: string | null = null;
-  /** The latest write of the group epoch to `__consumer_offsets` (awaited before answering). */
-  epochWrite: Promise<void> | null = null;
+  /** What `__consumer_offsets` holds for this group: key bytes (hex) -> value bytes (hex). */
+  persistedRecords = new Map<string, string>();
   /** The assignor used for the last target assignment. */
   assignorName = 'uniform';
   /** Wall ms when the group last became empty (offset retention). */

@@ -99,8 +99,11 @@ export interface ConsumerProtocolDependencies {
   config: GroupCoordinatorConfig;
   randomUuid: () => string;
   topics: TopicMetadataView;
-  /** Records the new group epoch durably (ConsumerGroupMetadataValue); rejects on failure. */
-  persistGroupEpoch(group: ConsumerGroup): Promise<void>;
+  /**
+   * Writes what changed in the group to `__consumer_offsets` (consumer-group-store.ts). Called
+   * here only for changes made by timers; the coordinator persists after each heartbeat.
+   */
+  persistGroup(group: ConsumerGroup): Promise<void>;
 }
 
 export function heartbeatErrorResult(
@@ -182,7 +185,7 @@ function uuidToBase64Url(uuid: string): string {
 }
 
 /** Full-match compilation of a subscription regex (Kafka matches the whole topic name). */
-function compileRegex(pattern: string): RegExp | null {
+export function compileRegex(pattern: string): RegExp | null {
   try {
     return new RegExp(`^(?:${pattern})$`, 'u');
   } catch {
@@ -489,8 +492,12 @@ export class ConsumerProtocol {
       groupEpoch: group.groupEpoch,
       reason,
     });
-    group.epochWrite = this.dependencies.persistGroupEpoch(group).catch((error: unknown) => {
-      this.dependencies.logger.warn('could not persist the consumer group epoch', {
+  }
+
+  /** After a timer changed the group: persist it, logging (not throwing) a failure. */
+  private persistQuietly(group: ConsumerGroup): void {
+    this.dependencies.persistGroup(group).catch((error: unknown) => {
+      this.dependencies.logger.warn('could not persist the consumer group', {
         groupId: group.groupId,
         error: String(error),
       });
@@ -630,6 +637,7 @@ export class ConsumerProtocol {
         member,
         'did not revoke its partitions within the rebalance timeout',
       );
+      this.persistQuietly(group);
     });
     member.revocationTimer = timer;
   }
@@ -639,6 +647,7 @@ export class ConsumerProtocol {
     const timer = this.dependencies.clock.schedule(this.config.consumerSessionTimeoutMs, () => {
       if (member.sessionTimer !== timer || group.members.get(member.memberId) !== member) return;
       this.removeMember(group, member, 'session expired');
+      this.persistQuietly(group);
     });
     member.sessionTimer = timer;
   }
@@ -664,6 +673,14 @@ export class ConsumerProtocol {
       memberId: member.memberId,
       reason,
     });
+  }
+
+  /** Session (and pending revocation) timers for members reloaded after a restart. */
+  resumeRestoredMembers(group: ConsumerGroup, members: readonly ConsumerGroupMember[]): void {
+    for (const member of members) {
+      this.scheduleSession(group, member);
+      if (member.state === 'unrevoked-partitions') this.scheduleRevocationTimeout(group, member);
+    }
   }
 
   shutdownGroup(group: ConsumerGroup): void {

@@ -25,6 +25,11 @@ import {
 } from './classic-protocol.js';
 import { ConsumerGroup } from './consumer-group.js';
 import {
+  consumerGroupChanges,
+  consumerGroupTombstones,
+  restoreConsumerGroup,
+} from './consumer-group-store.js';
+import {
   type ConsumerGroupDescription,
   type ConsumerGroupHeartbeatInput,
   type ConsumerGroupHeartbeatResult,
@@ -129,11 +134,11 @@ export interface ListedGroup {
 
 const emptyBuffer = Buffer.alloc(0);
 
-/** The key of the group's own record: GroupMetadataKey (classic) or ConsumerGroupMetadataKey. */
-function groupKey(group: Group): Buffer {
+/** Tombstones of the group's own records (GroupMetadataKey, or every KIP-848 record). */
+function groupTombstones(group: Group): OffsetsRecord[] {
   return group.type === 'classic'
-    ? encodeGroupMetadataKey(group.groupId)
-    : encodeConsumerGroupMetadataKey(group.groupId);
+    ? [{ key: encodeGroupMetadataKey(group.groupId), value: null }]
+    : consumerGroupTombstones(group);
 }
 
 function copyOffsets(from: Group, to: Group): void {
@@ -202,13 +207,7 @@ export class GroupCoordinator {
       config: this.config,
       randomUuid,
       topics: dependencies.topics,
-      persistGroupEpoch: (group) =>
-        this.offsetsLog.append(group.groupId, [
-          {
-            key: encodeConsumerGroupMetadataKey(group.groupId),
-            value: encodeConsumerGroupMetadataValue(group.groupEpoch),
-          },
-        ]),
+      persistGroup: (group) => this.persistConsumerGroup(group),
     });
   }
 
@@ -310,11 +309,10 @@ export class GroupCoordinator {
       const converted = new ClassicGroup(groupId, this.nowMs());
       copyOffsets(group, converted);
       this.consumer.shutdownGroup(group);
+      const tombstones = consumerGroupTombstones(group);
       this.groups.set(groupId, converted);
       group = converted;
-      await this.appendQuietly(groupId, [
-        { key: encodeConsumerGroupMetadataKey(groupId), value: null },
-      ]);
+      await this.appendQuietly(groupId, tombstones);
     }
     const result = await this.classic.join(group, input);
     this.dropIfUnused(group);
@@ -382,6 +380,19 @@ export class GroupCoordinator {
     ]);
   }
 
+  /** Appends what changed in a KIP-848 group since the last write (consumer-group-store.ts). */
+  private async persistConsumerGroup(group: ConsumerGroup): Promise<void> {
+    const changes = consumerGroupChanges(group);
+    if (changes.length === 0) return;
+    try {
+      await this.offsetsLog.append(group.groupId, changes);
+    } catch (error) {
+      // Unknown what reached the log: the next write rewrites every record.
+      group.persistedRecords.clear();
+      throw error;
+    }
+  }
+
   private async appendQuietly(groupId: GroupId, records: OffsetsRecord[]): Promise<void> {
     try {
       await this.offsetsLog.append(groupId, records);
@@ -445,13 +456,20 @@ export class GroupCoordinator {
       group = new ConsumerGroup(input.groupId, this.nowMs());
       this.groups.set(input.groupId, group);
     }
-    const epochBefore = group.groupEpoch;
     const result = this.consumer.heartbeat(group, input);
     if (group.members.size === 0 && group.offsets.size === 0 && group.groupEpoch === 0) {
       this.groups.delete(group.groupId);
+      return result;
     }
-    // Like Kafka, answer once the new group epoch is written.
-    if (group.groupEpoch !== epochBefore) await group.epochWrite;
+    // Like Kafka, answer once what the heartbeat changed is written.
+    try {
+      await this.persistConsumerGroup(group);
+    } catch (error) {
+      this.logger.warn('could not persist the consumer group', {
+        groupId: group.groupId,
+        error: String(error),
+      });
+    }
     return result;
   }
 
@@ -877,7 +895,7 @@ export class GroupCoordinator {
         });
       }
     }
-    records.push({ key: groupKey(group), value: null });
+    records.push(...groupTombstones(group));
     if (group.type === 'classic') {
       this.classic.shutdownGroup(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
       group.transitionTo('Dead', this.nowMs());
@@ -942,7 +960,7 @@ export class GroupCoordinator {
       } else if (dropGroup && group.type === 'consumer') {
         this.consumer.shutdownGroup(group);
         this.groups.delete(group.groupId);
-        records.push({ key: groupKey(group), value: null });
+        records.push(...groupTombstones(group));
       }
       await this.offsetsLog.append(group.groupId, records);
     }
@@ -957,16 +975,15 @@ export class GroupCoordinator {
     if (metadata === null && state.offsets.size === 0 && state.consumerGroupEpoch === null) return;
     const nowMs = this.nowMs();
     if (state.consumerGroupEpoch !== null) {
-      // A KIP-848 group comes back empty at its epoch: members rejoin (UNKNOWN_MEMBER_ID first),
-      // and new epochs stay above every epoch handed out before the restart.
+      // A KIP-848 group comes back with its members and assignments; their sessions restart.
       const group = new ConsumerGroup(state.groupId, nowMs);
-      group.groupEpoch = state.consumerGroupEpoch;
-      group.assignmentEpoch = state.consumerGroupEpoch;
-      group.restoredEpoch = state.consumerGroupEpoch;
+      const members = restoreConsumerGroup(group, state, this.topics);
+      group.restoredEpoch = group.groupEpoch;
       for (const [topic, partitions] of state.offsets) {
         for (const [partition, value] of partitions) group.offsets.set(topic, partition, value);
       }
       this.groups.set(group.groupId, group);
+      this.consumer.resumeRestoredMembers(group, members);
       return;
     }
     const group = new ClassicGroup(state.groupId, nowMs);

@@ -18,6 +18,8 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
 import { offsetsPartitionFor } from './hash.js';
 import {
+  type ConsumerGroupKey,
+  type ConsumerMemberKey,
   decodeConsumerGroupMetadataValue,
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
@@ -52,8 +54,10 @@ export interface LoadedTransactionalOffset {
 export interface LoadedGroupState {
   groupId: GroupId;
   metadata: GroupMetadataValue | null;
-  /** Epoch of a KIP-848 consumer group (its members are not persisted), or null. */
+  /** Epoch of a KIP-848 consumer group, or null. */
   consumerGroupEpoch: number | null;
+  /** The other KIP-848 records (members, assignments) by key bytes (hex), latest value each. */
+  consumerRecords: Map<string, { key: ConsumerGroupKey | ConsumerMemberKey; value: Buffer }>;
   offsets: Map<TopicName, Map<PartitionIndex, OffsetCommitValue>>;
 }
 
@@ -247,6 +251,7 @@ export class OffsetsLog {
           groupId: key.group,
           metadata: null,
           consumerGroupEpoch: null,
+          consumerRecords: new Map(),
           offsets: new Map(),
         };
         groups.set(key.group, state);
@@ -258,6 +263,12 @@ export class OffsetsLog {
       }
       if (key.type === 'group') {
         state.metadata = valueBytes === null ? null : decodeGroupMetadataValue(valueBytes);
+        return;
+      }
+      if (key.type !== 'offset') {
+        const keyHex = keyBytes.toString('hex');
+        if (valueBytes === null) state.consumerRecords.delete(keyHex);
+        else state.consumerRecords.set(keyHex, { key, value: Buffer.from(valueBytes) });
         return;
       }
       let partitions = state.offsets.get(key.topic);

@@ -6,6 +6,16 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { FileLogManager } from '@gregor/storage';
 import { createJsonLogger } from '../logging/logger.js';
+import {
+  decodeConsumerCurrentAssignmentValue,
+  decodeConsumerMemberMetadataValue,
+  decodeConsumerTargetEpochValue,
+  decodeConsumerTargetMemberValue,
+  encodeConsumerCurrentAssignmentValue,
+  encodeConsumerMemberMetadataValue,
+  encodeConsumerTargetEpochValue,
+  encodeConsumerTargetMemberValue,
+} from './consumer-group-records.js';
 import { GroupCoordinator } from './coordinator.js';
 import { javaStringHashCode, offsetsPartitionFor } from './hash.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
@@ -13,6 +23,7 @@ import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
+  encodeConsumerMemberKey,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
@@ -149,6 +160,53 @@ describe('__consumer_offsets placement and record formats', () => {
   });
 });
 
+describe('KIP-848 record values', () => {
+  it('round-trip member metadata, target and current assignments', () => {
+    const metadata = {
+      instanceId: 'i',
+      rackId: null,
+      clientId: 'client',
+      clientHost: '/h',
+      subscribedTopicNames: ['a', 'b'],
+      subscribedTopicRegex: 'c.*',
+      rebalanceTimeoutMs: 300_000,
+      serverAssignor: 'range',
+    };
+    assert.deepEqual(
+      decodeConsumerMemberMetadataValue(encodeConsumerMemberMetadataValue(metadata)),
+      metadata,
+    );
+    const topicId = 'AAAAAAAAAAAAAAAAAAAAAQ';
+    const assignment = new Map([[topicId, new Set([0, 2])]]);
+    assert.deepEqual(
+      decodeConsumerTargetMemberValue(encodeConsumerTargetMemberValue(assignment)),
+      assignment,
+    );
+    assert.equal(decodeConsumerTargetEpochValue(encodeConsumerTargetEpochValue(7)), 7);
+    const current = {
+      memberEpoch: 5,
+      previousMemberEpoch: 4,
+      state: 2,
+      assigned: assignment,
+      pendingRevocation: new Map([[topicId, new Set([1])]]),
+    };
+    assert.deepEqual(
+      decodeConsumerCurrentAssignmentValue(encodeConsumerCurrentAssignmentValue(current)),
+      current,
+    );
+    assert.deepEqual(
+      decodeOffsetsTopicKey(
+        encodeConsumerMemberKey({ type: 'consumer-current-member', group: 'g', memberId: 'm' }),
+      ),
+      { type: 'consumer-current-member', group: 'g', memberId: 'm' },
+    );
+    // A hostile array length is refused before anything is allocated.
+    assert.throws(() =>
+      decodeConsumerTargetMemberValue(Buffer.from([0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f])),
+    );
+  });
+});
+
 describe('group coordinator persistence', () => {
   it('reloads groups and offsets from a real file log after a restart', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'gregor-group-'));
@@ -276,7 +334,7 @@ describe('group coordinator persistence', () => {
     }
   });
 
-  it('keeps a KIP-848 group and its epoch across a restart; members rejoin above it', async () => {
+  it('keeps a KIP-848 group, its members and assignments across a restart', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'gregor-group-'));
     try {
       const clock = new ManualClock();
@@ -313,19 +371,33 @@ describe('group coordinator persistence', () => {
 
       const second = await openCoordinator(directory, clock);
       const c2 = second.coordinator;
+      // The members, their epochs and assignments are back: reconciliation goes on.
       assert.deepEqual(c2.listGroups({ states: [], types: [] }).groups, [
-        { groupId: 'kip848', protocolType: 'consumer', groupState: 'Empty', groupType: 'consumer' },
+        {
+          groupId: 'kip848',
+          protocolType: 'consumer',
+          groupState: 'Reconciling',
+          groupType: 'consumer',
+        },
       ]);
-      const stale = await c2.consumerGroupHeartbeat(heartbeat('a', 1));
-      assert.equal(
-        stale.errorCode,
-        ErrorCode.FENCED_MEMBER_EPOCH,
-        'an epoch from before the restart',
-      );
+      const revoke = await c2.consumerGroupHeartbeat(heartbeat('a', 1));
+      assert.equal(revoke.errorCode, ErrorCode.NONE);
+      assert.equal(revoke.memberEpoch, 1);
+      const kept = revoke.assignment?.topicPartitions ?? [];
+      assert.equal(kept[0]?.partitions.length, 2, 'a still has to give two partitions to b');
+      const acked = await c2.consumerGroupHeartbeat({
+        ...heartbeat('a', 1),
+        topicPartitions: kept,
+      });
+      assert.equal(acked.memberEpoch, 2);
+      const gained = await c2.consumerGroupHeartbeat(heartbeat('b', 2));
+      assert.equal(gained.assignment?.topicPartitions[0]?.partitions.length, 2);
+      assert.equal(c2.consumerGroupDescribe(['kip848'])[0].groupState, 'Stable');
+      const fenced = await c2.consumerGroupHeartbeat(heartbeat('z', 1));
+      assert.equal(fenced.errorCode, ErrorCode.FENCED_MEMBER_EPOCH, 'an unknown pre-restart epoch');
       const unknown = await c2.consumerGroupHeartbeat(heartbeat('z', 9));
       assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-      const rejoined = await c2.consumerGroupHeartbeat(heartbeat('a', 0));
-      assert.equal(rejoined.memberEpoch, 3, 'epochs continue above the persisted one');
+      await c2.consumerGroupHeartbeat(heartbeat('b', -1));
       // Empty again, a classic consumer may take the group over; its offsets stay.
       await c2.consumerGroupHeartbeat(heartbeat('a', -1));
       const classicJoin = c2.joinGroup('kip848', {

@@ -4,7 +4,8 @@
  *   key v0/v1 OffsetCommitKey {group, topic, partition}   value OffsetCommitValue v0..v4
  *   key v2    GroupMetadataKey {group}                     value GroupMetadataValue v0..v4
  *   key v3    ConsumerGroupMetadataKey {group}             value ConsumerGroupMetadataValue v0 {epoch}
- *   key v4+   other KIP-848 records (members, assignments): skipped on load (not written by Gregor).
+ *   key v5-v8 KIP-848 member, target assignment and current assignment records: their values are
+ *             in consumer-group-records.ts; key v4 (partition metadata) is not written and skipped.
  * A null value is a tombstone (offset deleted / group deleted). Values v4 are flexible (compact
  * strings, tagged fields); Gregor writes OffsetCommitValue v3 (v1 when an explicit expire time was
  * committed, as Kafka does) and GroupMetadataValue v3.
@@ -29,6 +30,19 @@ export interface ConsumerGroupMetadataKey {
   group: string;
 }
 
+/** KIP-848 records keyed by group: v6 target assignment metadata. */
+export interface ConsumerGroupKey {
+  type: 'consumer-target-epoch';
+  group: string;
+}
+
+/** KIP-848 records keyed by group and member: v5 metadata, v7 target, v8 current assignment. */
+export interface ConsumerMemberKey {
+  type: 'consumer-member' | 'consumer-target-member' | 'consumer-current-member';
+  group: string;
+  memberId: string;
+}
+
 export interface UnknownKey {
   type: 'unknown';
   version: number;
@@ -38,6 +52,8 @@ export type OffsetsTopicKey =
   | OffsetCommitKey
   | GroupMetadataKey
   | ConsumerGroupMetadataKey
+  | ConsumerGroupKey
+  | ConsumerMemberKey
   | UnknownKey;
 
 export interface OffsetCommitValue {
@@ -72,6 +88,18 @@ export interface GroupMetadataValue {
 const offsetCommitKeyVersion = 1;
 const groupMetadataKeyVersion = 2;
 const consumerGroupMetadataKeyVersion = 3;
+/** Kafka's key versions of the KIP-848 records Gregor writes. */
+const consumerKeyVersions = {
+  'consumer-member': 5,
+  'consumer-target-epoch': 6,
+  'consumer-target-member': 7,
+  'consumer-current-member': 8,
+} as const;
+const consumerMemberKeyTypes = [
+  'consumer-member',
+  'consumer-target-member',
+  'consumer-current-member',
+] as const;
 const offsetCommitValueVersion = 3;
 const offsetCommitValueWithExpireVersion = 1;
 const groupMetadataValueVersion = 3;
@@ -113,6 +141,18 @@ export function decodeOffsetsTopicKey(buffer: Buffer): OffsetsTopicKey {
     const group = reader.readString();
     reader.expectEnd();
     return { type: 'consumer-group', group };
+  }
+  if (version === consumerKeyVersions['consumer-target-epoch']) {
+    const group = reader.readString();
+    reader.expectEnd();
+    return { type: 'consumer-target-epoch', group };
+  }
+  for (const type of consumerMemberKeyTypes) {
+    if (version !== consumerKeyVersions[type]) continue;
+    const group = reader.readString();
+    const memberId = reader.readString();
+    reader.expectEnd();
+    return { type, group, memberId };
   }
   return { type: 'unknown', version };
 }
@@ -255,4 +295,19 @@ export function decodeConsumerGroupMetadataValue(buffer: Buffer): { epoch: numbe
   const epoch = reader.readInt32();
   reader.readTaggedFields({}, () => false);
   return { epoch };
+}
+
+export function encodeConsumerTargetEpochKey(group: string): Buffer {
+  const writer = new Writer();
+  writer.writeInt16(consumerKeyVersions['consumer-target-epoch']);
+  writer.writeString(group);
+  return writer.toBuffer();
+}
+
+export function encodeConsumerMemberKey(key: Omit<ConsumerMemberKey, never>): Buffer {
+  const writer = new Writer();
+  writer.writeInt16(consumerKeyVersions[key.type]);
+  writer.writeString(key.group);
+  writer.writeString(key.memberId);
+  return writer.toBuffer();
 }
