@@ -4,9 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { defaultCompressionCodecs } from '@gregor/compression';
 import {
   ApiKey,
+  CompressionType,
   ErrorCode,
+  encodeRecordBatch,
   type IncrementalAlterConfigsResponse,
   type ProduceResponse,
 } from '@gregor/protocol';
@@ -133,5 +136,74 @@ describe('Produce with topic overrides that differ from the broker defaults', ()
     // Back to the static 60 s; the topic's own override still wins on 'relaxed'.
     assert.equal((await produce('plain', oldBatch(), 1)).errorCode, ErrorCode.INVALID_TIMESTAMP);
     assert.equal((await produce('relaxed', oldBatch())).errorCode, ErrorCode.NONE);
+  });
+});
+
+describe('Produce: one batch per partition, keys on compacted topics (Kafka: INVALID_RECORD)', () => {
+  let broker: Broker;
+  let stop: () => Promise<void>;
+  let client: TestClient;
+
+  before(async () => {
+    ({ broker, stop } = await startTestBroker({ 'auto.create.topics.enable': false }));
+    client = await TestClient.connect({ port: broker.port });
+    const topics = broker.services.topics;
+    await topics.create({
+      name: 'compacted',
+      partitionCount: 1,
+      configs: { 'cleanup.policy': 'compact' },
+    });
+    await topics.create({
+      name: 'compact-delete',
+      partitionCount: 1,
+      configs: { 'cleanup.policy': 'compact,delete' },
+    });
+    await topics.create({ name: 'deleting', partitionCount: 1, configs: {} });
+  });
+  after(async () => {
+    client.destroy();
+    await stop();
+  });
+
+  const produce = async (topic: string, records: Buffer) => {
+    const response = await client.request<ProduceResponse>(
+      ApiKey.Produce,
+      9,
+      produceRequest({ topic, records }),
+    );
+    return response.responses[0]!.partitionResponses[0]!;
+  };
+  const batch = (keys: (string | null)[], compression: CompressionType = CompressionType.none) =>
+    encodeRecordBatch({
+      records: keys.map((key) => ({
+        key: key === null ? null : Buffer.from(key),
+        value: Buffer.from('value'),
+      })),
+      compression,
+      codecs: defaultCompressionCodecs,
+    });
+
+  it('refuses two batches for one partition and an empty records field, and appends nothing', async () => {
+    const two = Buffer.concat([batch(['a']), batch(['b'])]);
+    const refused = await produce('deleting', two);
+    assert.equal(refused.errorCode, ErrorCode.INVALID_RECORD);
+    assert.match(refused.errorMessage ?? '', /exactly one record batch/);
+    assert.equal((await produce('deleting', Buffer.alloc(0))).errorCode, ErrorCode.INVALID_RECORD);
+    assert.equal(broker.services.logs.getLog('deleting', 0)?.logEndOffset, 0n);
+    assert.equal((await produce('deleting', batch(['a', 'b']))).errorCode, ErrorCode.NONE);
+  });
+
+  it('refuses records without a key on compacted topics only, compressed or not', async () => {
+    for (const topic of ['compacted', 'compact-delete']) {
+      for (const compression of [CompressionType.none, CompressionType.zstd, CompressionType.lz4]) {
+        const refused = await produce(topic, batch(['a', null, 'c'], compression));
+        assert.equal(refused.errorCode, ErrorCode.INVALID_RECORD, `${topic} ${compression}`);
+        assert.match(refused.errorMessage ?? '', /record 1 has no key/);
+        const keyed = await produce(topic, batch(['a', 'b', 'c'], compression));
+        assert.equal(keyed.errorCode, ErrorCode.NONE, `${topic} ${compression}`);
+      }
+    }
+    assert.equal(broker.services.logs.getLog('compacted', 0)?.logEndOffset, 9n);
+    assert.equal((await produce('deleting', batch([null, null]))).errorCode, ErrorCode.NONE);
   });
 });

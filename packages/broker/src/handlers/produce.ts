@@ -10,10 +10,15 @@
  * notices); 1 -> durability 'write'; -1 (all) -> 'fsync'. Single node: the high watermark moves
  * to the end of the append once it completes.
  *
+ * Kafka's ProduceRequest.validateRecords: exactly one batch per partition (INVALID_RECORD).
+ * Compacted topics (cleanup.policy contains compact) decode the records to refuse any without a key
+ * (INVALID_RECORD, as Kafka's LogValidator); only they pay for decoding (and decompressing).
+ *
  * Timestamps (CreateTime): Kafka checks every record against message.timestamp.before/after.max.ms;
  * we check each batch's base and max timestamps, which bound the records of any batch whose
  * timestamp deltas are non-negative (every client we know writes them that way).
  */
+import { defaultCompressionCodecs } from '@gregor/compression';
 import {
   ApiKey,
   batchAttributes,
@@ -22,6 +27,7 @@ import {
   type ProduceResponse,
   recordsAsBuffer,
   validateRecordBatches,
+  validateRecords,
 } from '@gregor/protocol';
 import type { PartitionLog } from '@gregor/storage';
 import { type BrokerConfig, resolveTopicConfig, timestampBoundsMs } from '../config/index.js';
@@ -42,6 +48,8 @@ type PartitionResponse = TopicResponse['partitionResponses'][number];
 interface ProducePolicy {
   /** max.message.bytes: the largest batch accepted. */
   maxMessageBytes: number;
+  /** cleanup.policy contains compact: every record needs a key. */
+  compacted: boolean;
   logAppendTime: boolean;
   beforeMsMax: number;
   afterMsMax: number;
@@ -120,8 +128,8 @@ function startAppend(
   services: BrokerServices,
 ): Promise<void> | null {
   if (records === null || records.length === 0) {
-    response.errorCode = ErrorCode.CORRUPT_MESSAGE;
-    response.errorMessage = 'produce request without records';
+    response.errorCode = ErrorCode.INVALID_RECORD;
+    response.errorMessage = 'a produce request must carry one record batch per partition, got none';
     return null;
   }
   const policy = producePolicy(topic, services.config);
@@ -139,6 +147,22 @@ function startAppend(
     response.errorCode = validation.errorCode;
     response.errorMessage = validation.message;
     return null;
+  }
+  if (validation.batches.length !== 1) {
+    response.errorCode = ErrorCode.INVALID_RECORD;
+    response.errorMessage = `a produce request must carry exactly one record batch per partition, got ${validation.batches.length}`;
+    return null;
+  }
+  if (policy.compacted) {
+    const checked = validateRecords(records, validation, {
+      codecs: defaultCompressionCodecs,
+      requireKeys: true,
+    });
+    if (!checked.ok) {
+      response.errorCode = checked.errorCode;
+      response.errorMessage = checked.message;
+      return null;
+    }
   }
   if (!policy.logAppendTime && (policy.beforeMsMax < 9e18 || policy.afterMsMax < 9e18)) {
     const nowMs = services.clock.wallMs();
@@ -213,6 +237,7 @@ function producePolicy(topic: TopicInfo, config: BrokerConfig): ProducePolicy {
     const resolved = resolveTopicConfig(config, topic.configs);
     policy = {
       maxMessageBytes: resolved.get('max.message.bytes'),
+      compacted: resolved.get('cleanup.policy').includes('compact'),
       logAppendTime: resolved.get('message.timestamp.type') === 'LogAppendTime',
       ...timestampBoundsMs(resolved),
       minInsyncReplicas: resolved.get('min.insync.replicas'),
