@@ -172,20 +172,20 @@ export interface CompactBatchesResult {
 
 /** The cleanable end: before the first batch younger than min.compaction.lag.ms or in an open transaction. */
 export function cleanableEnd(
-  summaries: Iterable<BatchSummary>,
+  firstYoungOffset: bigint | null,
   limit: bigint,
-  nowMs: number,
-  minCompactionLagMs: number,
   scan: TransactionScan,
 ): bigint {
   let end = limit;
   const open = firstOpenTransactionOffset(scan);
   if (open !== null && open < end) end = open;
-  for (const summary of summaries) {
-    if (summary.baseOffset >= end) break;
-    if (summary.maxTimestamp > BigInt(nowMs - minCompactionLagMs)) return summary.baseOffset;
-  }
+  if (firstYoungOffset !== null && firstYoungOffset < end) end = firstYoungOffset;
   return end;
+}
+
+/** Whether a batch is too young to compact (min.compaction.lag.ms). */
+export function isYoung(summary: BatchSummary, nowMs: number, minCompactionLagMs: number): boolean {
+  return summary.maxTimestamp > BigInt(nowMs - minCompactionLagMs);
 }
 
 /** One cleaning pass over in-memory batches (the memory log; the file log streams instead). */
@@ -196,13 +196,10 @@ export function compactBatches(input: CompactBatchesInput): CompactBatchesResult
     if (summaries[index].baseOffset >= input.cleanableEndOffset) break;
     scanTransactionBatch(scan, batch, input.codecs);
   }
-  let end = cleanableEnd(
-    summaries,
-    input.cleanableEndOffset,
-    input.nowMs,
-    input.config.minCompactionLagMs,
-    scan,
+  const young = summaries.find((summary) =>
+    isYoung(summary, input.nowMs, input.config.minCompactionLagMs),
   );
+  let end = cleanableEnd(young ? young.baseOffset : null, input.cleanableEndOffset, scan);
   if (input.firstDirtyOffset >= end)
     return { batches: input.batches, cleanedUpTo: input.firstDirtyOffset };
   const map = new OffsetMap(input.offsetMapBytesMax);

@@ -8,6 +8,7 @@ import { isControlBatch, summarizeBatch } from './batch-layout.js';
 import {
   canDecode,
   cleanableEnd,
+  isYoung,
   newTransactionScan,
   OffsetMap,
   type RetainContext,
@@ -71,21 +72,22 @@ export async function compactFileLog(
   const firstDirty = log.cleanerCheckpoint;
   if (!options.force && !isDirtyEnough(candidates, firstDirty, options)) return 0;
   const scan = newTransactionScan();
-  const summaries = [];
+  // Streamed: only the first young batch is remembered, so memory does not grow with the log.
+  let firstYoung: bigint | null = null;
   for (const segment of candidates) {
     for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
       await throttle.consumed(batch.length);
       scanTransactionBatch(scan, batch, options.codecs);
-      summaries.push(summarizeBatch(batch, 0));
+      const summary = summarizeBatch(batch, 0);
+      if (
+        firstYoung === null &&
+        isYoung(summary, options.nowMs, options.config.minCompactionLagMs)
+      ) {
+        firstYoung = summary.baseOffset;
+      }
     }
   }
-  let end = cleanableEnd(
-    summaries,
-    log.activeSegment.baseOffset,
-    options.nowMs,
-    options.config.minCompactionLagMs,
-    scan,
-  );
+  let end = cleanableEnd(firstYoung, log.activeSegment.baseOffset, scan);
   if (firstDirty >= end) return 0;
   const map = new OffsetMap(options.offsetMapBytesMax ?? cleanerOffsetMapBytesDefault);
   mapping: for (const segment of candidates) {

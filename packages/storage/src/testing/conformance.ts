@@ -511,5 +511,32 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         assert.deepEqual(log.leaderEpochEntries(), [{ epoch: 4, startOffset: 100n }]);
       });
     });
+
+    it('leaves records younger than min.compaction.lag.ms alone', async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0, minCompactionLagMs: 60_000 },
+        async (log, harness) => {
+          const timestamp = BigInt(harness.clock.nowMs());
+          await log.append(makeBatch([{ key: 'k', value: 'old', timestamp }]), {
+            durability: 'write',
+            leaderEpoch: 0,
+          });
+          await log.append(makeBatch([{ key: 'k', value: 'new', timestamp }]), {
+            durability: 'write',
+            leaderEpoch: 0,
+          });
+          await log.roll();
+          await log.compact();
+          assert.equal(decodeAll(await readAll(log, 0n)).length, 2);
+          harness.clock.advance(120_000);
+          await log.compact();
+          assert.deepEqual(
+            decodeAll(await readAll(log, 0n)).map((record) => record.value),
+            ['new'],
+          );
+        },
+      );
+    });
   });
 }
