@@ -22,6 +22,19 @@ const setOperation = 0;
 const deleteOperation = 1;
 const hourMs = 3_600_000;
 
+/** Produce v9 to partition 0; the partition's response. */
+async function producePartition(
+  client: TestClient,
+  options: { topic: string; records: Buffer; acks?: number },
+) {
+  const response = await client.request<ProduceResponse>(
+    ApiKey.Produce,
+    9,
+    produceRequest(options),
+  );
+  return response.responses[0]!.partitionResponses[0]!;
+}
+
 describe('Produce with topic overrides that differ from the broker defaults', () => {
   let broker: Broker;
   let stop: () => Promise<void>;
@@ -63,14 +76,8 @@ describe('Produce with topic overrides that differ from the broker defaults', ()
     await stop();
   });
 
-  const produce = async (topic: string, records: Buffer, acks = -1) => {
-    const response = await client.request<ProduceResponse>(
-      ApiKey.Produce,
-      9,
-      produceRequest({ topic, records, acks }),
-    );
-    return response.responses[0]!.partitionResponses[0]!;
-  };
+  const produce = (topic: string, records: Buffer, acks = -1) =>
+    producePartition(client, { topic, records, acks });
   const oldBatch = (valueBytes = 10) =>
     recordBatch({ count: 1, valueBytes, timestamp: BigInt(Date.now() - hourMs) });
   const freshBatch = (valueBytes = 10) =>
@@ -165,14 +172,7 @@ describe('Produce: one batch per partition, keys on compacted topics (Kafka: INV
     await stop();
   });
 
-  const produce = async (topic: string, records: Buffer) => {
-    const response = await client.request<ProduceResponse>(
-      ApiKey.Produce,
-      9,
-      produceRequest({ topic, records }),
-    );
-    return response.responses[0]!.partitionResponses[0]!;
-  };
+  const produce = (topic: string, records: Buffer) => producePartition(client, { topic, records });
   const batch = (keys: (string | null)[], compression: CompressionType = CompressionType.none) =>
     encodeRecordBatch({
       records: keys.map((key) => ({
