@@ -213,7 +213,7 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
   const partitions = [0, 1, 2];
   await createTopic(input, partitions.length);
   await createTopic(output, partitions.length);
-  const recordCount = 3000;
+  const recordCount = 6000;
   const produced = await runPythonClient({
     script: 'confluent_client.py',
     command: 'produce',
@@ -231,7 +231,7 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
     partitions,
     group: uniqueName('ctp-group'),
     transactionalId: uniqueName('ctp'),
-    batchSize: 40,
+    batchSize: 10,
     transactionTimeoutMs: 10_000,
   };
   let seed = 20261121;
@@ -256,10 +256,14 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
         (event.positions as Record<string, number>)[String(partition)] ===
         endOffsets.get(partition),
     );
-  await last.waitFor((events) => events.find(isDone), {
-    timeoutMs: 120_000,
-    what: 'the final processor to reach the end of the input',
-  });
+  await last
+    .waitFor((events) => events.find(isDone), {
+      timeoutMs: 120_000,
+      what: 'the final processor to reach the end of the input',
+    })
+    .catch((error: Error) => {
+      throw new Error(`${error.message}\n--- broker ---\n${broker.output().slice(-4000)}`);
+    });
   await last.finish({ timeoutMs: 30_000 });
   const result = await readAll({
     topic: output,
