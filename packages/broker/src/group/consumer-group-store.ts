@@ -43,8 +43,14 @@ function stateFromCode(code: number): ConsumerMemberState {
   return 'stable';
 }
 
-/** Every record the group's state maps to, by key bytes (hex). */
-function desiredRecords(group: ConsumerGroup): Map<string, { key: Buffer; value: Buffer }> {
+/**
+ * Every record the group's state maps to, by key bytes (hex); with `onlyMemberId`, the group's
+ * records and that member's only.
+ */
+function desiredRecords(
+  group: ConsumerGroup,
+  onlyMemberId: string | null,
+): Map<string, { key: Buffer; value: Buffer }> {
   const records = new Map<string, { key: Buffer; value: Buffer }>();
   const add = (key: Buffer, value: Buffer) => records.set(key.toString('hex'), { key, value });
   const groupId = group.groupId;
@@ -52,6 +58,7 @@ function desiredRecords(group: ConsumerGroup): Map<string, { key: Buffer; value:
   add(encodeConsumerTargetEpochKey(groupId), encodeConsumerTargetEpochValue(group.assignmentEpoch));
   for (const member of group.members.values()) {
     const memberId = member.memberId;
+    if (onlyMemberId !== null && memberId !== onlyMemberId) continue;
     add(
       encodeConsumerMemberKey({ type: 'consumer-member', group: groupId, memberId }),
       encodeConsumerMemberMetadataValue({
@@ -87,8 +94,16 @@ function desiredRecords(group: ConsumerGroup): Map<string, { key: Buffer; value:
  * The records to append so that `__consumer_offsets` matches the group, and marks them as
  * written (the caller forgets the marks with `forgetPersisted` if the append fails).
  */
-export function consumerGroupChanges(group: ConsumerGroup): OffsetsRecord[] {
-  const desired = desiredRecords(group);
+export function consumerGroupChanges(
+  group: ConsumerGroup,
+  options: { memberId?: string } = {},
+): OffsetsRecord[] {
+  // One member's heartbeat changes only its own records unless it changed the membership or
+  // moved an epoch (subscriptions and target assignments move the group or assignment epoch).
+  const epochs = `${group.groupEpoch}:${group.assignmentEpoch}:${group.membershipChanges}`;
+  const full = options.memberId === undefined || group.persistedEpochs !== epochs;
+  group.persistedEpochs = epochs;
+  const desired = desiredRecords(group, full ? null : (options.memberId ?? null));
   const changes: OffsetsRecord[] = [];
   for (const [keyHex, record] of desired) {
     const valueHex = record.value.toString('hex');
@@ -96,7 +111,7 @@ export function consumerGroupChanges(group: ConsumerGroup): OffsetsRecord[] {
     changes.push(record);
     group.persistedRecords.set(keyHex, valueHex);
   }
-  for (const keyHex of [...group.persistedRecords.keys()]) {
+  for (const keyHex of full ? [...group.persistedRecords.keys()] : []) {
     if (desired.has(keyHex)) continue;
     changes.push({ key: Buffer.from(keyHex, 'hex'), value: null });
     group.persistedRecords.delete(keyHex);
@@ -104,11 +119,17 @@ export function consumerGroupChanges(group: ConsumerGroup): OffsetsRecord[] {
   return changes;
 }
 
+/** After a failed append: nothing is known to be written, the next write is a full one. */
+export function forgetPersisted(group: ConsumerGroup): void {
+  group.persistedRecords.clear();
+  group.persistedEpochs = '';
+}
+
 /** Tombstones for every record of the group (deletion, or conversion to a classic group). */
 export function consumerGroupTombstones(group: ConsumerGroup): OffsetsRecord[] {
   const keys = new Set(group.persistedRecords.keys());
   keys.add(encodeConsumerGroupMetadataKey(group.groupId).toString('hex'));
-  group.persistedRecords.clear();
+  forgetPersisted(group);
   return [...keys].map((keyHex) => ({ key: Buffer.from(keyHex, 'hex'), value: null }));
 }
 
@@ -125,6 +146,8 @@ export function restoreConsumerGroup(
   const epoch = state.consumerGroupEpoch ?? 0;
   group.groupEpoch = epoch;
   group.assignmentEpoch = epoch;
+  // Written state is known only after the first full write.
+  group.persistedEpochs = '';
   group.persistedRecords.set(
     encodeConsumerGroupMetadataKey(group.groupId).toString('hex'),
     encodeConsumerGroupMetadataValue(epoch).toString('hex'),

@@ -86,6 +86,10 @@ export class ConsumerGroup {
   epochBumpReason: string | null = null;
   /** What `__consumer_offsets` holds for this group: key bytes (hex) -> value bytes (hex). */
   persistedRecords = new Map<string, string>();
+  /** Counts member additions, removals and static replacements (persistence diffs). */
+  membershipChanges = 0;
+  /** Epochs and membership as of the last write ('' = unknown: write everything). */
+  persistedEpochs = '';
   /** The assignor used for the last target assignment. */
   assignorName = 'uniform';
   /** Wall ms when the group last became empty (offset retention). */

@@ -384,6 +384,7 @@ export class ConsumerProtocol {
       clientHost: input.clientHost,
     });
     group.members.set(memberId, member);
+    group.membershipChanges++;
     if (input.instanceId !== null) group.staticMembers.set(input.instanceId, memberId);
     group.epochBumpReason ??= `member ${memberId} joined`;
     return member;
@@ -416,6 +417,7 @@ export class ConsumerProtocol {
     member.serverAssignor = previous.serverAssignor;
     member.rebalanceTimeoutMs = previous.rebalanceTimeoutMs;
     group.members.set(memberId, member);
+    group.membershipChanges++;
     group.staticMembers.set(previous.instanceId!, memberId);
     const target = group.targetAssignment.get(previous.memberId);
     group.targetAssignment.delete(previous.memberId);
@@ -655,6 +657,7 @@ export class ConsumerProtocol {
   private removeMember(group: ConsumerGroup, member: ConsumerGroupMember, reason: string): void {
     member.cancelTimers();
     group.members.delete(member.memberId);
+    group.membershipChanges++;
     if (
       member.instanceId !== null &&
       group.staticMembers.get(member.instanceId) === member.memberId

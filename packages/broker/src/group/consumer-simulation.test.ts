@@ -34,11 +34,19 @@ async function simulate(seed: number) {
     { name: 'b', partitionCount: 3 },
   ]);
   let uuid = 0;
-  const { clock, coordinator } = await memoryCoordinator({
+  const started = await memoryCoordinator({
     topics,
     config: { offsetsTopicPartitionCount: 2, consumerSessionTimeoutMs: 10_000 },
     randomUuid: () => `00000000-0000-4000-8000-${String(++uuid).padStart(12, '0')}`,
   });
+  const clock = started.clock;
+  let coordinator = started.coordinator;
+  const describeGroup = () => {
+    const [group] = coordinator.consumerGroupDescribe(['sim']);
+    group.members.sort((a, b) => (a.memberId < b.memberId ? -1 : 1));
+    return JSON.stringify(group);
+  };
+  let restarts = 0;
   const clients: SimulatedClient[] = [];
 
   const checkSafety = (step: number) => {
@@ -117,7 +125,13 @@ async function simulate(seed: number) {
       const stalled = active[Math.floor(random() * active.length)];
       stalled.active = false;
       stalled.owned = [];
-    } else if (roll < 0.17) {
+    } else if (roll < 0.16) {
+      // The broker restarts: the group must come back exactly as it was.
+      const before = describeGroup();
+      coordinator = await started.restart(coordinator);
+      restarts++;
+      assert.equal(describeGroup(), before, `seed ${seed} step ${step}: state survives a restart`);
+    } else if (roll < 0.18) {
       topics.add(random() < 0.5 ? 'a' : 'b', 6 + Math.floor(random() * 4));
     } else {
       await beat(active[Math.floor(random() * active.length)]);
@@ -143,6 +157,10 @@ async function simulate(seed: number) {
   assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `seed ${seed}: balanced ${sizes}`);
   const [described] = coordinator.consumerGroupDescribe(['sim']);
   assert.equal(described.groupState, 'Stable');
+  const before = describeGroup();
+  coordinator = await started.restart(coordinator);
+  assert.equal(describeGroup(), before, `seed ${seed}: the settled group survives a restart`);
+  assert.ok(restarts > 0, `seed ${seed}: the run restarted the coordinator`);
   await coordinator.stop();
 }
 

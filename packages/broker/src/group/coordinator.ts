@@ -27,6 +27,7 @@ import { ConsumerGroup } from './consumer-group.js';
 import {
   consumerGroupChanges,
   consumerGroupTombstones,
+  forgetPersisted,
   restoreConsumerGroup,
 } from './consumer-group-store.js';
 import {
@@ -381,14 +382,14 @@ export class GroupCoordinator {
   }
 
   /** Appends what changed in a KIP-848 group since the last write (consumer-group-store.ts). */
-  private async persistConsumerGroup(group: ConsumerGroup): Promise<void> {
-    const changes = consumerGroupChanges(group);
+  private async persistConsumerGroup(group: ConsumerGroup, memberId?: string): Promise<void> {
+    const changes = consumerGroupChanges(group, { memberId });
     if (changes.length === 0) return;
     try {
       await this.offsetsLog.append(group.groupId, changes);
     } catch (error) {
       // Unknown what reached the log: the next write rewrites every record.
-      group.persistedRecords.clear();
+      forgetPersisted(group);
       throw error;
     }
   }
@@ -463,7 +464,7 @@ export class GroupCoordinator {
     }
     // Like Kafka, answer once what the heartbeat changed is written.
     try {
-      await this.persistConsumerGroup(group);
+      await this.persistConsumerGroup(group, result.memberId ?? input.memberId);
     } catch (error) {
       this.logger.warn('could not persist the consumer group', {
         groupId: group.groupId,

@@ -188,5 +188,19 @@ export async function memoryCoordinator(options: {
     randomUuid: options.randomUuid,
   });
   await coordinator.start();
-  return { clock, logs, coordinator };
+  /** Stops the coordinator and starts a new one over the same logs (a broker restart). */
+  const restart = async (previous: GroupCoordinator): Promise<GroupCoordinator> => {
+    await previous.stop();
+    const next = new GroupCoordinator({
+      clock,
+      logger: createJsonLogger({ level: 'off' }),
+      storage: offsetsTopicStorage({ logs }),
+      topics: options.topics,
+      config: options.config,
+      randomUuid: options.randomUuid,
+    });
+    await next.start();
+    return next;
+  };
+  return { clock, logs, coordinator, restart };
 }
