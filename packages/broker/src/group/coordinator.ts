@@ -39,8 +39,6 @@ import {
 import type { CommittedOffset } from './offsets.js';
 import { type LoadedGroupState, OffsetsLog, type OffsetsRecord } from './offsets-log.js';
 import {
-  encodeConsumerGroupMetadataKey,
-  encodeConsumerGroupMetadataValue,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
