@@ -30,6 +30,7 @@ import {
   encodeConsumerTargetEpochKey,
 } from './records.js';
 import type { TopicMetadataView } from './types.js';
+import { mostVoted } from './votes.js';
 
 const stateCodes: Record<ConsumerMemberState, number> = {
   stable: 1,
@@ -141,8 +142,9 @@ export function consumerGroupTombstones(group: ConsumerGroup): OffsetsRecord[] {
 export function restoreConsumerGroup(
   group: ConsumerGroup,
   state: LoadedGroupState,
-  topics: TopicMetadataView,
+  options: { topics: TopicMetadataView; defaultAssignor: string },
 ): ConsumerGroupMember[] {
+  const topics = options.topics;
   const epoch = state.consumerGroupEpoch ?? 0;
   group.groupEpoch = epoch;
   group.assignmentEpoch = epoch;
@@ -201,6 +203,9 @@ export function restoreConsumerGroup(
     if (target !== undefined) group.targetAssignment.set(memberId, target);
     restored.push(member);
   }
+  // The assignor is not a record of its own: the members' vote, as when it was chosen.
+  group.assignorName =
+    mostVoted(restored.map((member) => member.serverAssignor)) ?? options.defaultAssignor;
   // The topics as they are now; a difference with the members' view bumps the epoch on the
   // next heartbeat, as any metadata change does.
   for (const member of group.members.values()) {

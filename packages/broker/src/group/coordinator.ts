@@ -976,7 +976,10 @@ export class GroupCoordinator {
     if (state.consumerGroupEpoch !== null) {
       // A KIP-848 group comes back with its members and assignments; their sessions restart.
       const group = new ConsumerGroup(state.groupId, nowMs);
-      const members = restoreConsumerGroup(group, state, this.topics);
+      const members = restoreConsumerGroup(group, state, {
+        topics: this.topics,
+        defaultAssignor: this.config.consumerAssignors[0] ?? 'uniform',
+      });
       group.restoredEpoch = group.groupEpoch;
       for (const [topic, partitions] of state.offsets) {
         for (const [partition, value] of partitions) group.offsets.set(topic, partition, value);
