@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test-tools
-npx biome check .
+npx biome check --diagnostic-level=error .
 mapfile -t files < <(find packages -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' -print | sort)
 exec node --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"
