@@ -24,7 +24,7 @@ export interface ConsumerMemberMetadataValue {
 export interface ConsumerCurrentAssignmentValue {
   memberEpoch: number;
   previousMemberEpoch: number;
-  /** 1 stable, 2 unrevoked partitions, 3 unreleased partitions. */
+  /** 1 stable, 2 unrevoked partitions, 3 unreleased partitions; +8 while a static member is away. */
   state: number;
   assigned: Assignment;
   pendingRevocation: Assignment;

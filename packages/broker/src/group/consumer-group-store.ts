@@ -38,7 +38,11 @@ const stateCodes: Record<ConsumerMemberState, number> = {
   'unreleased-partitions': 3,
 };
 
+/** Added to the state code while a static member is away (left with epoch -2). */
+const temporarilyLeftFlag = 8;
+
 function stateFromCode(code: number): ConsumerMemberState {
+  code &= ~temporarilyLeftFlag;
   if (code === stateCodes['unrevoked-partitions']) return 'unrevoked-partitions';
   if (code === stateCodes['unreleased-partitions']) return 'unreleased-partitions';
   return 'stable';
@@ -82,7 +86,7 @@ function desiredRecords(
       encodeConsumerCurrentAssignmentValue({
         memberEpoch: member.memberEpoch,
         previousMemberEpoch: member.previousMemberEpoch,
-        state: stateCodes[member.state],
+        state: stateCodes[member.state] | (member.temporarilyLeft ? temporarilyLeftFlag : 0),
         assigned: member.assigned,
         pendingRevocation: member.pendingRevocation,
       }),
@@ -190,6 +194,7 @@ export function restoreConsumerGroup(
     member.memberEpoch = assignment.memberEpoch;
     member.previousMemberEpoch = assignment.previousMemberEpoch;
     member.state = stateFromCode(assignment.state);
+    member.temporarilyLeft = (assignment.state & temporarilyLeftFlag) !== 0;
     member.assigned = assignment.assigned;
     member.pendingRevocation = assignment.pendingRevocation;
     group.members.set(memberId, member);

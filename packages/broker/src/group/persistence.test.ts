@@ -431,4 +431,41 @@ describe('group coordinator persistence', () => {
       await rm(directory, { recursive: true, force: true });
     }
   });
+
+  it('lets a static KIP-848 member that left with -2 come back after a restart', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gregor-group-'));
+    try {
+      const clock = new ManualClock();
+      const heartbeat = (memberId: string, memberEpoch: number) => ({
+        apiVersion: 1,
+        groupId: 'static848',
+        memberId,
+        memberEpoch,
+        instanceId: 'instance-1',
+        rackId: null,
+        rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+        subscribedTopicNames: memberEpoch === 0 ? ['orders'] : null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: memberEpoch === 0 ? [] : null,
+        clientId: 'c',
+        clientHost: '/h',
+      });
+      const first = await openCoordinator(directory, clock);
+      const joined = await first.coordinator.consumerGroupHeartbeat(heartbeat('old', 0));
+      const left = await first.coordinator.consumerGroupHeartbeat(heartbeat('old', -2));
+      assert.equal(left.memberEpoch, -2);
+      await first.coordinator.stop();
+      await first.logs.close();
+      const second = await openCoordinator(directory, clock);
+      const back = await second.coordinator.consumerGroupHeartbeat(heartbeat('new', 0));
+      assert.equal(back.errorCode, ErrorCode.NONE);
+      assert.equal(back.memberEpoch, joined.memberEpoch, 'takes over epoch and assignment');
+      assert.deepEqual(back.assignment, joined.assignment);
+      await second.coordinator.stop();
+      await second.logs.close();
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
 });
