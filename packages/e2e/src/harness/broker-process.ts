@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ExitStatus, ManagedProcess } from './managed-process.js';
 import { cliMainPath } from './paths.js';
 import { makeTemporaryDirectory, removeDirectory } from './temporary-directory.js';
@@ -143,7 +144,17 @@ export class BrokerProcess {
   /** Stops the broker (SIGTERM, then SIGKILL) and removes a data directory it created. */
   async dispose(): Promise<void> {
     if (this.isRunning) await this.kill('SIGTERM');
+    await this.keepLogIfAsked();
     if (this.ownsDataDirectory) await removeDirectory(this.dataDirectory);
+  }
+
+  /** With GREGOR_E2E_LOG_DIRECTORY set, the broker's output is kept there for inspection. */
+  private async keepLogIfAsked(): Promise<void> {
+    const directory = process.env.GREGOR_E2E_LOG_DIRECTORY;
+    if (!directory) return;
+    await mkdir(directory, { recursive: true });
+    const name = `${(this.options.label ?? 'broker').replace(/[^\w-]+/g, '_')}-${process.pid}-${Date.now()}.log`;
+    await writeFile(join(directory, name), this.output());
   }
 
   private async launch(): Promise<void> {
