@@ -29,6 +29,10 @@ if [ "$want_test_tools" = "--test-tools" ]; then
       exit 1
     fi
   fi
+  # Fail here, with the reason, rather than in the end-to-end tests.
+  kcat -V >/dev/null || { echo "setup: kcat does not run" >&2; exit 1; }
+  /usr/bin/python3 -c 'import confluent_kafka, kafka' ||
+    { echo "setup: /usr/bin/python3 cannot import confluent_kafka and kafka" >&2; exit 1; }
 fi
 
 npx tsc -b packages/*/tsconfig.json
