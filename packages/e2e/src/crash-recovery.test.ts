@@ -129,7 +129,7 @@ async function readEverything(): Promise<PlacedRecord[]> {
 async function assertSurvivors(what: string, context: TestContext): Promise<void> {
   const stored = await readEverything();
   context.diagnostic(
-    `${what}: ${acknowledged.length} acknowledged, ${stored.length} stored, commits ${JSON.stringify([...committed])}`,
+    `${what}: ${acknowledged.length} acknowledged, ${stored.length} stored, commits ${JSON.stringify([...committed])}, restart ready in ${Math.round(broker.lastReadyMs)} ms`,
   );
   assertNoDuplicatePlaces(stored, `${what}: stored records`);
   assertContiguousOffsets(stored, { from: 0, what: `${what}: no gap in the log` });
