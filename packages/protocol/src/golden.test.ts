@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
+  ApiKey,
+  decodeRecordBatches,
   decodeRequestFrame,
   decodeResponseFrame,
   encodeRequestFrame,
@@ -82,6 +84,33 @@ function namesIn(
   }
 }
 
+/** Every `records` field in a decoded message (Produce requests, Fetch responses). */
+function recordSections(value: unknown, found: Buffer[] = []): Buffer[] {
+  if (Array.isArray(value)) {
+    for (const item of value) recordSections(item, found);
+  } else if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+      if (key === 'records' && Buffer.isBuffer(field)) found.push(field);
+      else recordSections(field, found);
+    }
+  }
+  return found;
+}
+
+/** Record batches a client sent (or the broker returned) pass their CRC and hold records. */
+function assertRecordBatches(sections: Buffer[], what: string): number {
+  let recordCount = 0;
+  for (const section of sections) {
+    for (const batch of decodeRecordBatches(section)) {
+      assert.ok(batch.records.length > 0, `${what}: empty batch`);
+      for (const record of batch.records)
+        assert.notEqual(record.value, null, `${what}: null value`);
+      recordCount += batch.records.length;
+    }
+  }
+  return recordCount;
+}
+
 const manifests = readManifests();
 
 test('fixtures exist for every client the capture drives', () => {
@@ -118,6 +147,17 @@ for (const manifest of manifests) {
         for (const group of names.groups)
           assert.ok(manifest.groups.includes(group), `unexpected group ${group}`);
 
+        if (frame.apiKey === ApiKey.Produce) {
+          assert.equal((body as { acks: number }).acks, -1, 'every capture produced with acks=all');
+          const count = assertRecordBatches(recordSections(body), 'produce request');
+          assert.ok(count > 0, 'the produce request carries records');
+        }
+        if (frame.apiKey === ApiKey.ApiVersions && frame.apiVersion >= 3) {
+          const software = body as { clientSoftwareName: string; clientSoftwareVersion: string };
+          assert.match(software.clientSoftwareName, /\S/, 'KIP-511 client software name');
+          assert.match(software.clientSoftwareVersion, /\S/, 'KIP-511 client software version');
+        }
+
         const reencoded = Buffer.concat(encodeRequestFrame(header, body));
         assert.equal(reencoded.readInt32BE(0), bytes.length, 'size prefix');
         assert.deepEqual(reencoded.subarray(4), bytes, 're-encodes to identical bytes');
@@ -130,6 +170,9 @@ for (const manifest of manifests) {
             response.ok ? '' : `response decode failed: ${response.error.message}`,
           );
           assert.equal(response.value.header.correlationId, frame.correlationId);
+          if (frame.apiKey === ApiKey.Fetch) {
+            assertRecordBatches(recordSections(response.value.body), 'fetch response');
+          }
           const responseAgain = Buffer.concat(
             encodeResponseFrame(
               frame.apiKey,
