@@ -2,7 +2,7 @@
  * The typed broker settings the network layer and the produce/fetch handlers read on hot paths,
  * derived from the broker configuration (config/, D2) and refreshed when it changes dynamically.
  */
-import type { BrokerConfig } from './config/index.js';
+import type { BrokerConfig, ListenerAddress } from './config/index.js';
 
 export interface HostPort {
   host: string;
@@ -12,9 +12,14 @@ export interface HostPort {
 export interface BrokerSettings {
   /** node.id */
   nodeId: number;
-  /** The listener we bind (first of `listeners`). */
-  listener: HostPort;
-  /** What Metadata tells clients (advertised.listeners); port 0 means "the bound port". */
+  /** Every client listener we bind (`listeners` without controller listeners), by name. */
+  listeners: ListenerAddress[];
+  /**
+   * What Metadata tells a client, per listener name (advertised.listeners, else listeners); port 0
+   * means "the port that listener bound".
+   */
+  advertisedListeners: ListenerAddress[];
+  /** The first advertised listener (the broker's bootstrap address). */
   advertisedListener: HostPort;
   /** log.dirs, else log.dir */
   logDirs: string[];
@@ -45,14 +50,15 @@ export interface BrokerSettings {
 }
 
 export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
-  const listener = config.listeners[0];
+  const listeners = config.listeners;
   const advertised = config.advertisedListeners[0];
-  if (listener === undefined || advertised === undefined) {
+  if (listeners.length === 0 || advertised === undefined) {
     throw new Error('configuration "listeners" names no listener for clients');
   }
   return {
     nodeId: config.nodeId,
-    listener: { host: listener.host, port: listener.port },
+    listeners: [...listeners],
+    advertisedListeners: [...config.advertisedListeners],
     advertisedListener: { host: advertised.host, port: advertised.port },
     logDirs: [...config.logDirs],
     requestSizeBytesMax: config.get('socket.request.max.bytes'),

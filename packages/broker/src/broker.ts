@@ -22,8 +22,8 @@ import type { ApiHandler } from './handlers/types.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { RequestRouter } from './server/request-router.js';
-import { SocketServer } from './server/socket-server.js';
-import type { BrokerServices } from './services.js';
+import { type BoundListener, SocketServer } from './server/socket-server.js';
+import type { AdvertisedListener, BrokerServices } from './services.js';
 import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.js';
 import { startTransactionServices } from './txn/transaction-services.js';
 
@@ -63,9 +63,11 @@ export class Broker {
   readonly config: BrokerConfig;
   readonly settings: BrokerSettings;
   readonly services: BrokerServices;
-  /** Address the server is bound to. */
+  /** Address the first listener is bound to. */
   readonly host: string;
   readonly port: number;
+  /** Every bound listener, in `listeners` order. */
+  readonly listeners: readonly BoundListener[];
   /** Milliseconds `start` took. */
   readonly startupMs: number;
 
@@ -83,8 +85,7 @@ export class Broker {
     logs: LogManager;
     shutdownController: AbortController;
     lock: DataDirLock;
-    host: string;
-    port: number;
+    listeners: BoundListener[];
     startupMs: number;
   }) {
     this.config = fields.config;
@@ -94,8 +95,9 @@ export class Broker {
     this.logs = fields.logs;
     this.shutdownController = fields.shutdownController;
     this.lock = fields.lock;
-    this.host = fields.host;
-    this.port = fields.port;
+    this.listeners = fields.listeners;
+    this.host = fields.listeners[0]!.host;
+    this.port = fields.listeners[0]!.port;
     this.startupMs = fields.startupMs;
   }
 
@@ -226,7 +228,14 @@ export class Broker {
     });
 
     const shutdownController = new AbortController();
-    const advertisedListener = { ...settings.advertisedListener };
+    // Copies: ports 0 are replaced by the bound ports below.
+    const advertisedListeners = new Map<string, AdvertisedListener>(
+      settings.advertisedListeners.map((listener) => [
+        listener.name,
+        { host: listener.host, port: listener.port },
+      ]),
+    );
+    const advertisedListener = advertisedListeners.get(settings.advertisedListeners[0]!.name)!;
     const servedHandlers = options.handlers ?? defaultHandlers;
     const services: BrokerServices = {
       config,
@@ -239,6 +248,7 @@ export class Broker {
       nodeId: identity.nodeId,
       clusterId: identity.clusterId,
       advertisedListener,
+      advertisedListeners,
       supportedApis: advertisedApis(servedHandlers),
       fetchSessions: new FetchSessionCache({
         clock,
@@ -253,8 +263,7 @@ export class Broker {
 
     const serverLogger = logger.child({ component: 'server' });
     const server = new SocketServer({
-      host: settings.listener.host,
-      port: settings.listener.port,
+      listeners: settings.listeners,
       dispatcher: new RequestRouter({
         handlers: servedHandlers,
         services,
@@ -267,7 +276,7 @@ export class Broker {
       connectionsMax: settings.connectionsMax,
       ...options.connectionLimits,
     });
-    let bound: { host: string; port: number };
+    let bound: BoundListener[];
     try {
       bound = await server.listen();
     } catch (error) {
@@ -276,11 +285,19 @@ export class Broker {
       await logs.close();
       throw error;
     }
-    if (advertisedListener.port === 0) advertisedListener.port = bound.port;
+    for (const listener of bound) {
+      const advertised = advertisedListeners.get(listener.name);
+      if (advertised?.port === 0) advertised.port = listener.port;
+    }
     const startupMs = Math.round(clock.monotonicMs() - startedAtMs);
+    // `listener` / `advertised` (the first ones, host:port) are read by tools such as the e2e harness.
     logger.info('broker started', {
-      listener: `${bound.host}:${bound.port}`,
+      listener: `${bound[0]!.host}:${bound[0]!.port}`,
       advertised: `${advertisedListener.host}:${advertisedListener.port}`,
+      listeners: bound.map((listener) => `${listener.name}://${listener.host}:${listener.port}`),
+      advertisedListeners: [...advertisedListeners].map(
+        ([name, listener]) => `${name}://${listener.host}:${listener.port}`,
+      ),
       clusterId: identity.clusterId,
       logDirs: settings.logDirs,
       topics: topics.list().length,
@@ -294,8 +311,7 @@ export class Broker {
       logs,
       shutdownController,
       lock,
-      host: bound.host,
-      port: bound.port,
+      listeners: bound,
       startupMs,
     });
   }

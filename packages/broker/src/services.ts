@@ -34,7 +34,10 @@ export interface BrokerServices {
   logger: Logger;
   nodeId: number;
   clusterId: string;
+  /** The first advertised listener (the bootstrap address). */
   advertisedListener: AdvertisedListener;
+  /** Advertised address per listener name, ports resolved once bound (see handlers/advertised-endpoint.ts). */
+  advertisedListeners: ReadonlyMap<string, AdvertisedListener>;
   /** The APIs and version ranges this broker serves (what ApiVersions advertises). */
   supportedApis: readonly AdvertisedApi[];
   /** KIP-227 incremental fetch sessions of this broker. */

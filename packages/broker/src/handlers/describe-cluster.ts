@@ -9,6 +9,7 @@ import {
   type DescribeClusterResponse,
   ErrorCode,
 } from '@gregor/protocol';
+import { advertisedEndpoint } from './advertised-endpoint.js';
 import type { ApiHandler } from './types.js';
 
 const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const;
@@ -45,19 +46,23 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
         brokers: [],
       };
     }
-    const listener = services.advertisedListener;
+    // Only brokers with an address on the listener the request arrived on, as Kafka lists them.
+    const endpoint = advertisedEndpoint(context);
     return {
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: [
-        {
-          brokerId: services.nodeId,
-          host: listener.host,
-          port: listener.port,
-          rack: services.config.get('broker.rack'),
-        },
-      ],
+      brokers:
+        endpoint === undefined
+          ? []
+          : [
+              {
+                brokerId: services.nodeId,
+                host: endpoint.host,
+                port: endpoint.port,
+                rack: services.config.get('broker.rack'),
+              },
+            ],
     };
   },
   errorResponse(_request, errorCode) {

@@ -10,6 +10,7 @@ import {
   type FindCoordinatorResponse,
   type FindCoordinatorResponseCoordinator,
 } from '@gregor/protocol';
+import { advertisedEndpoint } from './advertised-endpoint.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 const keyType = { group: 0, transaction: 1 } as const;
@@ -37,7 +38,10 @@ function answer(
   if (coordinator === undefined || coordinator.status === 'stopped') {
     return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
   }
-  const listener = context.services.advertisedListener;
+  const listener = advertisedEndpoint(context);
+  if (listener === undefined) {
+    return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+  }
   return {
     key,
     nodeId: context.services.nodeId,

@@ -4,12 +4,17 @@
  * always allowed before v4) and `auto.create.topics.enable` is true; a topic created here is
  * returned at once with NONE (it is usable immediately, unlike a multi-broker Kafka that answers
  * LEADER_NOT_AVAILABLE until leaders are elected). v10+ may name topics by id.
+ *
+ * The broker's address is the one advertised for the listener the request arrived on; on a
+ * listener without one, no broker is listed and every partition is LISTENER_NOT_FOUND (v6+) or
+ * LEADER_NOT_AVAILABLE (before), as Kafka does.
  */
 import { ApiKey, ErrorCode, type MetadataRequest, type MetadataResponse } from '@gregor/protocol';
 import type { BrokerServices } from '../services.js';
 import { zeroTopicId } from '../topics/topic-id.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { TopicError, type TopicInfo } from '../topics/types.js';
+import { advertisedEndpoint } from './advertised-endpoint.js';
 import type { ApiHandler } from './types.js';
 
 type MetadataTopic = MetadataResponse['topics'][number];
@@ -27,23 +32,34 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   async handle(request, context) {
     const { services, apiVersion } = context;
     const includeOperations = request.includeTopicAuthorizedOperations === true;
+    const endpoint = advertisedEndpoint(context);
+    const describe: TopicDescriber = (topic) =>
+      describeTopic(topic, services, {
+        includeOperations,
+        partitionErrorCode:
+          endpoint !== undefined
+            ? ErrorCode.NONE
+            : apiVersion >= 6
+              ? ErrorCode.LISTENER_NOT_FOUND
+              : ErrorCode.LEADER_NOT_AVAILABLE,
+      });
     const topics: MetadataTopic[] = [];
     // v0: an empty list means every topic; v1+: null means every topic.
     const everyTopic = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
     if (everyTopic) {
-      for (const topic of services.topics.list()) {
-        topics.push(describeTopic(topic, services, includeOperations));
-      }
+      for (const topic of services.topics.list()) topics.push(describe(topic));
     } else {
       const autoCreate = apiVersion < 4 || request.allowAutoTopicCreation !== false;
       for (const requested of request.topics ?? []) {
-        topics.push(await resolveTopic(requested, autoCreate, services, includeOperations));
+        topics.push(await resolveTopic(requested, autoCreate, services, describe));
       }
     }
-    const listener = services.advertisedListener;
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: services.nodeId, host: listener.host, port: listener.port, rack: null }],
+      brokers:
+        endpoint === undefined
+          ? []
+          : [{ nodeId: services.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
       clusterId: services.clusterId,
       controllerId: services.nodeId,
       topics,
@@ -52,17 +68,19 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   },
 };
 
+type TopicDescriber = (topic: TopicInfo) => MetadataTopic;
+
 async function resolveTopic(
   requested: { name: string | null; topicId?: string },
   autoCreate: boolean,
   services: BrokerServices,
-  includeOperations: boolean,
+  describe: TopicDescriber,
 ): Promise<MetadataTopic> {
   const topicId = requested.topicId ?? zeroTopicId;
   if (requested.name === null || requested.name === '') {
     if (topicId !== zeroTopicId) {
       const topic = services.topics.getById(topicId);
-      if (topic !== undefined) return describeTopic(topic, services, includeOperations);
+      if (topic !== undefined) return describe(topic);
       return topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, topicId);
     }
     return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, requested.name, zeroTopicId);
@@ -75,7 +93,7 @@ async function resolveTopic(
     const topic = await services.topics.getOrCreate(name, { autoCreate });
     if (topic === undefined)
       return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, zeroTopicId);
-    return describeTopic(topic, services, includeOperations);
+    return describe(topic);
   } catch (error) {
     if (error instanceof TopicError) return topicError(error.errorCode, name, zeroTopicId);
     services.logger.error('auto-creating a topic failed', { topic: name, error });
@@ -97,15 +115,16 @@ function topicError(errorCode: number, name: string | null, topicId: string): Me
 function describeTopic(
   topic: TopicInfo,
   services: BrokerServices,
-  includeOperations: boolean,
+  options: { includeOperations: boolean; partitionErrorCode: number },
 ): MetadataTopic {
   const nodeId = services.nodeId;
+  const errorCode = options.partitionErrorCode;
   const partitions: MetadataTopic['partitions'] = [];
   for (let partition = 0; partition < topic.partitionCount; partition++) {
     partitions.push({
-      errorCode: ErrorCode.NONE,
+      errorCode,
       partitionIndex: partition,
-      leaderId: nodeId,
+      leaderId: errorCode === ErrorCode.NONE ? nodeId : -1,
       leaderEpoch: 0,
       replicaNodes: [nodeId],
       isrNodes: [nodeId],
@@ -118,6 +137,8 @@ function describeTopic(
     topicId: topic.topicId,
     isInternal: topic.internal,
     partitions,
-    topicAuthorizedOperations: includeOperations ? topicOperationsAll : operationsNotRequested,
+    topicAuthorizedOperations: options.includeOperations
+      ? topicOperationsAll
+      : operationsNotRequested,
   } as MetadataTopic;
 }

@@ -14,6 +14,11 @@ export interface ConnectionInfo {
   remoteAddress: string;
   clientId: string | null;
   /**
+   * The listener the connection arrived on (Metadata answers with its advertised address).
+   * Absent outside the network server (unit tests): the first advertised listener.
+   */
+  listenerName?: string;
+  /**
    * For handlers whose responses can be large (Fetch): reserve(bytesWanted) returns how many
    * response bytes this request may produce without growing the connection past its bound.
    * Absent outside the network server (unit tests): no limit.

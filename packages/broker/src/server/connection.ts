@@ -42,6 +42,8 @@ export interface RequestDispatcher {
 export interface ConnectionOptions {
   id: number;
   socket: Socket;
+  /** Name of the listener that accepted the connection. */
+  listenerName: string;
   dispatcher: RequestDispatcher;
   clock: Clock;
   logger: Logger;
@@ -60,6 +62,7 @@ interface PendingResponse {
 export class Connection {
   readonly id: number;
   readonly remoteAddress: string;
+  readonly listenerName: string;
   /** Set from the first request header that carries one. */
   clientId: string | null = null;
   lastActivityMs: number;
@@ -84,6 +87,7 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.options = options;
     this.id = options.id;
+    this.listenerName = options.listenerName;
     this.socket = options.socket;
     this.remoteAddress = `${options.socket.remoteAddress ?? '?'}:${options.socket.remotePort ?? '?'}`;
     this.lastActivityMs = options.clock.monotonicMs();

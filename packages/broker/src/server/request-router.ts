@@ -83,6 +83,7 @@ export class RequestRouter implements RequestDispatcher {
         id: connection.id,
         remoteAddress: connection.remoteAddress,
         clientId,
+        listenerName: connection.listenerName,
         responseBudget: budget,
       },
       services: this.services,

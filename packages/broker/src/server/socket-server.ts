@@ -1,5 +1,6 @@
 /**
- * The TCP listener: accepts connections, keeps the registry, reaps idle connections
+ * The TCP listeners (one per configured listener name, sharing one connection registry and
+ * `max.connections`): accepts connections, keeps the registry, reaps idle connections
  * (`connections.max.idle.ms`) and shuts down gracefully (stop accepting, answer in-flight
  * requests, close).
  */
@@ -9,9 +10,16 @@ import type { Logger } from '../logging/logger.js';
 import { Connection, type RequestDispatcher } from './connection.js';
 import { serverLimits } from './limits.js';
 
-export interface SocketServerOptions {
+export interface ListenerEndpoint {
+  /** Listener name (PLAINTEXT, INTERNAL, ...): Metadata answers with that listener's address. */
+  name: string;
   host: string;
   port: number;
+}
+
+export interface SocketServerOptions {
+  /** At least one; each is bound, and a failure to bind any of them fails `listen`. */
+  listeners: readonly ListenerEndpoint[];
   dispatcher: RequestDispatcher;
   clock: Clock;
   logger: Logger;
@@ -24,7 +32,8 @@ export interface SocketServerOptions {
   connectionsMax?: number;
 }
 
-export interface BoundAddress {
+export interface BoundListener {
+  name: string;
   host: string;
   port: number;
 }
@@ -33,7 +42,7 @@ export class SocketServer {
   private readonly options: SocketServerOptions;
   private readonly logger: Logger;
   private readonly connections = new Map<number, Connection>();
-  private server: Server | null = null;
+  private readonly servers: Server[] = [];
   private nextConnectionId = 1;
   private sweepTimer: TimerHandle | null = null;
   private stopping = false;
@@ -52,28 +61,43 @@ export class SocketServer {
     return [...this.connections.values()];
   }
 
-  async listen(): Promise<BoundAddress> {
+  /** Binds every listener, in order; if one fails, the ones already bound are closed. */
+  async listen(): Promise<BoundListener[]> {
+    const bound: BoundListener[] = [];
+    try {
+      for (const listener of this.options.listeners) bound.push(await this.bind(listener));
+    } catch (error) {
+      await Promise.all(this.servers.map((server) => closeServer(server)));
+      this.servers.length = 0;
+      throw error;
+    }
+    this.scheduleSweep();
+    return bound;
+  }
+
+  private async bind(listener: ListenerEndpoint): Promise<BoundListener> {
     // allowHalfOpen: a client that sends its requests and then shuts down its side still gets
     // every answer; Connection ends our side once nothing is in flight.
     const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
-      this.accept(socket),
+      this.accept(socket, listener.name),
     );
-    this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       server.once('error', onError);
-      server.listen({ host: this.options.host, port: this.options.port, backlog: 1024 }, () => {
+      server.listen({ host: listener.host, port: listener.port, backlog: 1024 }, () => {
         server.off('error', onError);
         resolve();
       });
     });
-    server.on('error', (error) => this.logger.error('listener error', { error }));
-    this.scheduleSweep();
+    this.servers.push(server);
+    server.on('error', (error) =>
+      this.logger.error('listener error', { listener: listener.name, error }),
+    );
     const address = server.address();
     if (address === null || typeof address === 'string') {
-      throw new Error('listener has no TCP address');
+      throw new Error(`listener ${listener.name} has no TCP address`);
     }
-    return { host: address.address, port: address.port };
+    return { name: listener.name, host: address.address, port: address.port };
   }
 
   /** Stops accepting, lets every connection answer what is in flight, then closes them. */
@@ -81,10 +105,7 @@ export class SocketServer {
     if (this.stopping) return;
     this.stopping = true;
     this.sweepTimer?.cancel();
-    const server = this.server;
-    const closed = server
-      ? new Promise<void>((resolve) => server.close(() => resolve()))
-      : Promise.resolve();
+    const closed = Promise.all(this.servers.map((server) => closeServer(server)));
     const drains = [...this.connections.values()].map((connection) => connection.drainAndClose());
     const timeout = new Promise<'timeout'>((resolve) =>
       this.options.clock.schedule(serverLimits.shutdownDrainMsMax, () => resolve('timeout')),
@@ -100,7 +121,7 @@ export class SocketServer {
     await closed;
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, listenerName: string): void {
     if (
       this.stopping ||
       this.connections.size >= (this.options.connectionsMax ?? serverLimits.connectionsMax)
@@ -115,6 +136,7 @@ export class SocketServer {
     const connection = new Connection({
       id: this.nextConnectionId++,
       socket,
+      listenerName,
       dispatcher: this.options.dispatcher,
       clock: this.options.clock,
       logger: this.logger,
@@ -141,6 +163,7 @@ export class SocketServer {
       this.logger.debug('connection opened', {
         connectionId: connection.id,
         remoteAddress: connection.remoteAddress,
+        listener: listenerName,
         connections: this.connections.size,
       });
     }
@@ -169,4 +192,8 @@ export class SocketServer {
       }
     }
   }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }
