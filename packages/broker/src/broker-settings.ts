@@ -3,13 +3,15 @@
  * derived from the broker configuration (config/, D2) and refreshed when it changes dynamically.
  */
 import type { BrokerConfig, ListenerAddress } from './config/index.js';
+import type { TopicDefaults } from './topics/topic-manager.js';
 
 export interface HostPort {
   host: string;
   port: number;
 }
 
-export interface BrokerSettings {
+/** Includes the topic manager's defaults (num.partitions, internal topic sizes, auto-create). */
+export interface BrokerSettings extends TopicDefaults {
   /** node.id */
   nodeId: number;
   /** Every client listener we bind (`listeners` without controller listeners), by name. */
@@ -29,18 +31,6 @@ export interface BrokerSettings {
   connectionIdleMsMax: number;
   /** max.connections */
   connectionsMax: number;
-  /** num.partitions */
-  numPartitions: number;
-  /** auto.create.topics.enable */
-  autoCreateTopicsEnable: boolean;
-  /** offsets.topic.num.partitions */
-  offsetsTopicNumPartitions: number;
-  /** offsets.topic.segment.bytes */
-  offsetsTopicSegmentBytes: number;
-  /** transaction.state.log.num.partitions */
-  transactionStateLogNumPartitions: number;
-  /** transaction.state.log.segment.bytes */
-  transactionStateLogSegmentBytes: number;
   /** fetch.max.bytes: cap on one Fetch response */
   fetchMaxBytes: number;
   /** max.incremental.fetch.session.cache.slots */

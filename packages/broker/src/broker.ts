@@ -183,14 +183,8 @@ export class Broker {
       logs: partitionLogHost(() => logs!, config),
       clock,
       logger: logger.child({ component: 'topics' }),
-      defaults: () => ({
-        numPartitions: settings.numPartitions,
-        autoCreateTopicsEnable: settings.autoCreateTopicsEnable,
-        offsetsTopicNumPartitions: settings.offsetsTopicNumPartitions,
-        offsetsTopicSegmentBytes: settings.offsetsTopicSegmentBytes,
-        transactionStateLogNumPartitions: settings.transactionStateLogNumPartitions,
-        transactionStateLogSegmentBytes: settings.transactionStateLogSegmentBytes,
-      }),
+      // `settings` is refreshed in place on dynamic changes, so this always reads current values.
+      defaults: () => settings,
     });
     const openLogManager = options.openLogManager ?? openFileLogManager;
     logs = await openLogManager({

@@ -19,11 +19,10 @@ interface CommonSpec<N extends string, T extends ConfigType, D extends string | 
   ignored?: boolean;
 }
 
-export function defineBrokerConfig<
-  const N extends string,
-  const T extends ConfigType,
-  const D extends string | null,
->(spec: CommonSpec<N, T, D> & { updateMode?: BrokerUpdateMode }): BrokerConfigDefinition<N, T, D> {
+/** The fields every catalog entry shares, with their defaults. */
+function commonFields<N extends string, T extends ConfigType, D extends string | null>(
+  spec: CommonSpec<N, T, D>,
+) {
   return {
     name: spec.name,
     type: spec.type,
@@ -32,21 +31,22 @@ export function defineBrokerConfig<
     validator: spec.validator,
     sensitive: spec.sensitive ?? false,
     ignored: spec.ignored ?? false,
-    updateMode: spec.updateMode ?? 'read-only',
   };
+}
+
+export function defineBrokerConfig<
+  const N extends string,
+  const T extends ConfigType,
+  const D extends string | null,
+>(spec: CommonSpec<N, T, D> & { updateMode?: BrokerUpdateMode }): BrokerConfigDefinition<N, T, D> {
+  return { ...commonFields(spec), updateMode: spec.updateMode ?? 'read-only' };
 }
 
 export function defineTopicConfig<const N extends string, const T extends ConfigType>(
   spec: CommonSpec<N, T, string | null> & { brokerSynonyms: readonly (string | BrokerSynonym)[] },
 ): TopicConfigDefinition<N, T> {
   return {
-    name: spec.name,
-    type: spec.type,
-    defaultText: spec.default,
-    documentation: spec.documentation,
-    validator: spec.validator,
-    sensitive: spec.sensitive ?? false,
-    ignored: spec.ignored ?? false,
+    ...commonFields(spec),
     brokerSynonyms: spec.brokerSynonyms.map((synonym) =>
       typeof synonym === 'string' ? { name: synonym } : synonym,
     ),
