@@ -11,6 +11,18 @@ def text(data):
     return None if data is None else data.decode("utf-8")
 
 
+def emit_message(event, message):
+    """Reports where a record is (partition, offset) and exactly what it holds."""
+    emit(
+        event,
+        partition=message.partition(),
+        offset=message.offset(),
+        key=text(message.key()),
+        value=text(message.value()),
+        timestamp=message.timestamp()[1],
+    )
+
+
 def create_topic(parameters):
     admin = AdminClient(
         {
@@ -58,14 +70,7 @@ def produce(parameters):
             emit("failed", key=text(message.key()), error=str(error))
             return
         counts["acked"] += 1
-        emit(
-            "ack",
-            partition=message.partition(),
-            offset=message.offset(),
-            key=text(message.key()),
-            value=text(message.value()),
-            timestamp=message.timestamp()[1],
-        )
+        emit_message("ack", message)
 
     continuous = parameters.get("continuous", False)
     count = parameters.get("count", 0)
@@ -132,13 +137,7 @@ def member(parameters):
                 if message.error().code() != KafkaError._PARTITION_EOF:
                     emit("consume-error", error=str(message.error()))
                 continue
-            emit(
-                "record",
-                partition=message.partition(),
-                offset=message.offset(),
-                key=text(message.key()),
-                value=text(message.value()),
-            )
+            emit_message("record", message)
             next_offsets[message.partition()] = message.offset() + 1
         if commit and next_offsets:
             offsets = [TopicPartition(parameters["topic"], p, o) for p, o in sorted(next_offsets.items())]
@@ -159,21 +158,21 @@ def member(parameters):
     emit("closed")
 
 
+def offsets_payload(partitions):
+    return [
+        {
+            "partition": tp.partition,
+            "offset": tp.offset,
+            "error": None if tp.error is None else str(tp.error),
+        }
+        for tp in partitions
+    ]
+
+
 def committed(parameters):
     consumer = new_consumer(parameters)
     partitions = [TopicPartition(parameters["topic"], p) for p in parameters["partitions"]]
-    result = consumer.committed(partitions, timeout=15)
-    emit(
-        "committed-offsets",
-        offsets=[
-            {
-                "partition": tp.partition,
-                "offset": tp.offset,
-                "error": None if tp.error is None else str(tp.error),
-            }
-            for tp in result
-        ],
-    )
+    emit("committed-offsets", offsets=offsets_payload(consumer.committed(partitions, timeout=15)))
     consumer.close()
 
 
@@ -183,18 +182,7 @@ def offsets_for_times(parameters):
         TopicPartition(parameters["topic"], q["partition"], q["timestamp"])
         for q in parameters["queries"]
     ]
-    result = consumer.offsets_for_times(queries, timeout=15)
-    emit(
-        "offsets",
-        offsets=[
-            {
-                "partition": tp.partition,
-                "offset": tp.offset,
-                "error": None if tp.error is None else str(tp.error),
-            }
-            for tp in result
-        ],
-    )
+    emit("offsets", offsets=offsets_payload(consumer.offsets_for_times(queries, timeout=15)))
     consumer.close()
 
 
@@ -217,14 +205,7 @@ def read_all(parameters):
         for message in consumer.consume(num_messages=500, timeout=0.5):
             if message.error() is not None:
                 continue
-            emit(
-                "record",
-                partition=message.partition(),
-                offset=message.offset(),
-                key=text(message.key()),
-                value=text(message.value()),
-                timestamp=message.timestamp()[1],
-            )
+            emit_message("record", message)
             positions[message.partition()] = message.offset() + 1
     emit("end", positions={str(p): o for p, o in positions.items()})
     consumer.close()

@@ -1,5 +1,5 @@
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
-import type { PlacedRecord } from './records.js';
+import { numberedRecords, type PlacedRecord, placeFromBaseOffsets } from './records.js';
 import { withDeadline } from './wait.js';
 
 /** kafkajs 2.2.4 driven in-process: topic creation, acks=all produce, group consume with commits. */
@@ -43,28 +43,12 @@ export async function kafkajsProduce(
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    const messages = Array.from({ length: options.count }, (_, index) => ({
-      partition: index % options.partitions,
-      key: `${options.prefix}-key-${index}`,
-      value: `${options.prefix}-value-${index}`,
-    }));
+    const messages = numberedRecords(options);
     const metadata = await producer.send({ topic: options.topic, acks: -1, messages });
-    const baseOffsets = new Map(
-      metadata.map((entry) => [entry.partition, Number(entry.baseOffset)]),
+    return placeFromBaseOffsets(
+      messages,
+      new Map(metadata.map((entry) => [entry.partition, Number(entry.baseOffset)])),
     );
-    const placedSoFar = new Map<number, number>();
-    return messages.map((message) => {
-      const place = placedSoFar.get(message.partition) ?? 0;
-      placedSoFar.set(message.partition, place + 1);
-      const base = baseOffsets.get(message.partition);
-      if (base === undefined) throw new Error(`no ack for partition ${message.partition}`);
-      return {
-        partition: message.partition,
-        offset: base + place,
-        key: message.key,
-        value: message.value,
-      };
-    });
   } finally {
     await producer.disconnect();
   }

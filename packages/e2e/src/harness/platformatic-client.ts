@@ -6,7 +6,7 @@ import {
   stringDeserializers,
   stringSerializers,
 } from '@platformatic/kafka';
-import type { PlacedRecord } from './records.js';
+import { numberedRecords, type PlacedRecord, placeFromBaseOffsets } from './records.js';
 import { withDeadline } from './wait.js';
 
 /** @platformatic/kafka 1.x driven in-process: create topic, acks=all produce, group consume, commit. */
@@ -47,29 +47,15 @@ export async function platformaticProduce(
 ): Promise<PlacedRecord[]> {
   const producer = new Producer({ ...baseOptions(connection), serializers: stringSerializers });
   try {
-    const messages = Array.from({ length: options.count }, (_, index) => ({
-      topic: options.topic,
-      partition: index % options.partitions,
-      key: `${options.prefix}-key-${index}`,
-      value: `${options.prefix}-value-${index}`,
-    }));
-    const result = await producer.send({ messages, acks: ProduceAcks.ALL });
-    const baseOffsets = new Map(
-      (result.offsets ?? []).map((entry) => [entry.partition, Number(entry.offset)]),
-    );
-    const placedSoFar = new Map<number, number>();
-    return messages.map((message) => {
-      const place = placedSoFar.get(message.partition) ?? 0;
-      placedSoFar.set(message.partition, place + 1);
-      const base = baseOffsets.get(message.partition);
-      if (base === undefined) throw new Error(`no ack for partition ${message.partition}`);
-      return {
-        partition: message.partition,
-        offset: base + place,
-        key: message.key,
-        value: message.value,
-      };
+    const messages = numberedRecords(options);
+    const result = await producer.send({
+      messages: messages.map((message) => ({ ...message, topic: options.topic })),
+      acks: ProduceAcks.ALL,
     });
+    return placeFromBaseOffsets(
+      messages,
+      new Map((result.offsets ?? []).map((entry) => [entry.partition, Number(entry.offset)])),
+    );
   } finally {
     await producer.close();
   }

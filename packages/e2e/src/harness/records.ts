@@ -101,3 +101,45 @@ export function endOffsets(records: readonly PlacedRecord[]): Map<number, number
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}`;
 }
+
+/** A record to send: `<prefix>-key-<i>` / `<prefix>-value-<i>` to partition i % partitions. */
+export interface NumberedRecord {
+  partition: number;
+  key: string;
+  value: string;
+}
+
+export function numberedRecords(options: {
+  count: number;
+  partitions: number;
+  prefix: string;
+}): NumberedRecord[] {
+  return Array.from({ length: options.count }, (_, index) => ({
+    partition: index % options.partitions,
+    key: `${options.prefix}-key-${index}`,
+    value: `${options.prefix}-value-${index}`,
+  }));
+}
+
+/**
+ * Where the records of one produce request landed: a partition's records are appended in send
+ * order from the base offset the broker acknowledged for that partition.
+ */
+export function placeFromBaseOffsets(
+  records: readonly NumberedRecord[],
+  baseOffsets: ReadonlyMap<number, number>,
+): PlacedRecord[] {
+  const placedSoFar = new Map<number, number>();
+  return records.map((record) => {
+    const place = placedSoFar.get(record.partition) ?? 0;
+    placedSoFar.set(record.partition, place + 1);
+    const base = baseOffsets.get(record.partition);
+    if (base === undefined) throw new Error(`no acknowledgement for partition ${record.partition}`);
+    return {
+      partition: record.partition,
+      offset: base + place,
+      key: record.key,
+      value: record.value,
+    };
+  });
+}
