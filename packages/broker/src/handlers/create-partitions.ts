@@ -13,6 +13,7 @@ import type { BrokerServices } from '../services.js';
 import { partitionCountMax } from '../topics/topic-manager.js';
 import { isInternalTopic } from '../topics/topic-names.js';
 import { TopicError } from '../topics/types.js';
+import { answerEachOnce } from './each-once.js';
 import type { ApiHandler } from './types.js';
 
 type PartitionsTopic = CreatePartitionsRequest['topics'][number];
@@ -27,22 +28,16 @@ export const createPartitionsHandler: ApiHandler<
   maxVersion: 3,
   async handle(request, context) {
     const { services } = context;
-    const counts = new Map<string, number>();
-    for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
-    const results: PartitionsTopicResult[] = [];
-    for (const topic of request.topics) {
-      if ((counts.get(topic.name) ?? 0) > 1) {
-        results.push(
-          outcome(
-            topic.name,
-            ErrorCode.INVALID_REQUEST,
-            'the topic appears more than once in the request',
-          ),
-        );
-        continue;
-      }
-      results.push(await growTopic(services, topic, request.validateOnly));
-    }
+    const results = await answerEachOnce(request.topics, {
+      keyOf: (topic) => topic.name,
+      answer: (topic) => growTopic(services, topic, request.validateOnly),
+      repeated: (topic) =>
+        outcome(
+          topic.name,
+          ErrorCode.INVALID_REQUEST,
+          'the topic appears more than once in the request',
+        ),
+    });
     return { throttleTimeMs: 0, results };
   },
   errorResponse(request, errorCode) {

@@ -25,6 +25,7 @@ import type { BrokerServices } from '../services.js';
 import { zeroTopicId } from '../topics/topic-id.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { TopicError } from '../topics/types.js';
+import { answerEachOnce } from './each-once.js';
 import type { ApiHandler } from './types.js';
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -42,22 +43,16 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
   async handle(request, context) {
     const { services } = context;
     const validateOnly = request.validateOnly === true;
-    const counts = new Map<string, number>();
-    for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
-    const topics: CreatableTopicResult[] = [];
-    for (const topic of request.topics) {
-      if ((counts.get(topic.name) ?? 0) > 1) {
-        topics.push(
-          failure(
-            topic.name,
-            ErrorCode.INVALID_REQUEST,
-            'the topic appears more than once in the request',
-          ),
-        );
-        continue;
-      }
-      topics.push(await createTopic(services, topic, { validateOnly }));
-    }
+    const topics = await answerEachOnce(request.topics, {
+      keyOf: (topic) => topic.name,
+      answer: (topic) => createTopic(services, topic, { validateOnly }),
+      repeated: (topic) =>
+        failure(
+          topic.name,
+          ErrorCode.INVALID_REQUEST,
+          'the topic appears more than once in the request',
+        ),
+    });
     return { throttleTimeMs: 0, topics };
   },
   errorResponse(request, errorCode) {

@@ -14,6 +14,7 @@ import type { BrokerServices } from '../services.js';
 import { zeroTopicId } from '../topics/topic-id.js';
 import { isInternalTopic } from '../topics/topic-names.js';
 import { TopicError, type TopicInfo } from '../topics/types.js';
+import { answerEachOnce } from './each-once.js';
 import type { ApiHandler } from './types.js';
 
 type DeletableTopicResult = DeleteTopicsResponse['responses'][number];
@@ -30,22 +31,16 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
   maxVersion: 6,
   async handle(request, context) {
     const { services } = context;
-    const targets = requestedTargets(request);
-    const keys = targets.map(targetKey);
-    const responses: DeletableTopicResult[] = [];
-    for (const [index, target] of targets.entries()) {
-      if (keys.indexOf(keys[index]) !== keys.lastIndexOf(keys[index])) {
-        responses.push(
-          result(
-            target,
-            ErrorCode.INVALID_REQUEST,
-            'the topic appears more than once in the request',
-          ),
-        );
-        continue;
-      }
-      responses.push(await deleteTopic(services, target));
-    }
+    const responses = await answerEachOnce(requestedTargets(request), {
+      keyOf: targetKey,
+      answer: (target) => deleteTopic(services, target),
+      repeated: (target) =>
+        result(
+          target,
+          ErrorCode.INVALID_REQUEST,
+          'the topic appears more than once in the request',
+        ),
+    });
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(request, errorCode) {
