@@ -22,14 +22,14 @@ const setOperation = 0;
 const deleteOperation = 1;
 const hourMs = 3_600_000;
 
-/** Produce v9 to partition 0; the partition's response. */
+/** Produce (v9 unless told) to partition 0; the partition's response. */
 async function producePartition(
   client: TestClient,
-  options: { topic: string; records: Buffer; acks?: number },
+  options: { topic: string; records: Buffer; acks?: number; version?: number },
 ) {
   const response = await client.request<ProduceResponse>(
     ApiKey.Produce,
-    9,
+    options.version ?? 9,
     produceRequest(options),
   );
   return response.responses[0]!.partitionResponses[0]!;
@@ -191,6 +191,15 @@ describe('Produce: one batch per partition, keys on compacted topics (Kafka: INV
     assert.equal((await produce('deleting', Buffer.alloc(0))).errorCode, ErrorCode.INVALID_RECORD);
     assert.equal(broker.services.logs.getLog('deleting', 0)?.logEndOffset, 0n);
     assert.equal((await produce('deleting', batch(['a', 'b']))).errorCode, ErrorCode.NONE);
+  });
+
+  it('refuses zstd before Produce v7 (KIP-110), accepts it from v7', async () => {
+    const zstd = batch(['a'], CompressionType.zstd);
+    const at = async (version: number, records = zstd) =>
+      (await producePartition(client, { topic: 'deleting', records, version })).errorCode;
+    assert.equal(await at(6), ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+    assert.equal(await at(7), ErrorCode.NONE);
+    assert.equal(await at(3, batch(['b'], CompressionType.lz4)), ErrorCode.NONE);
   });
 
   it('refuses records without a key on compacted topics only, compressed or not', async () => {

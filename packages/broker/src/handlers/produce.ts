@@ -10,7 +10,8 @@
  * notices); 1 -> durability 'write'; -1 (all) -> 'fsync'. Single node: the high watermark moves
  * to the end of the append once it completes.
  *
- * Kafka's ProduceRequest.validateRecords: exactly one batch per partition (INVALID_RECORD).
+ * Kafka's ProduceRequest.validateRecords: exactly one batch per partition (INVALID_RECORD); zstd
+ * only from v7 (KIP-110, UNSUPPORTED_COMPRESSION_TYPE before).
  * Compacted topics (cleanup.policy contains compact) decode the records to refuse any without a key
  * (INVALID_RECORD, as Kafka's LogValidator); only they pay for decoding (and decompressing).
  *
@@ -22,6 +23,7 @@ import { defaultCompressionCodecs } from '@gregor/compression';
 import {
   ApiKey,
   batchAttributes,
+  CompressionType,
   ErrorCode,
   type ProduceRequest,
   type ProduceResponse,
@@ -60,17 +62,31 @@ interface ProducePolicy {
 /** Policies by topic, one map per broker config, replaced whenever its dynamic settings change. */
 const producePolicies = new WeakMap<BrokerConfig, WeakMap<TopicInfo, ProducePolicy>>();
 
+/** KIP-110: a producer may send zstd batches from Produce v7. */
+const firstVersionWithZstd = 7;
+
+/** What every partition of one produce request shares. */
+interface AppendRequest {
+  durability: 'fsync' | 'write';
+  apiVersion: number;
+  services: BrokerServices;
+}
+
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
   minVersion: 3,
   maxVersion: 11,
   async handle(request, context) {
-    const { services } = context;
+    const { services, apiVersion } = context;
     const acks = request.acks;
     if (acks !== 0 && acks !== 1 && acks !== -1) {
       return produceErrorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS);
     }
-    const durability = acks === -1 ? 'fsync' : 'write';
+    const appendRequest: AppendRequest = {
+      durability: acks === -1 ? 'fsync' : 'write',
+      apiVersion,
+      services,
+    };
     const appends: Promise<void>[] = [];
     let failure: string | null = null;
     const responses: TopicResponse[] = request.topicData.map((topicData) => {
@@ -95,9 +111,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
               log,
               topic,
               recordsAsBuffer(partitionData.records),
-              durability,
               response,
-              services,
+              appendRequest,
             );
             if (started !== null) appends.push(started);
           }
@@ -123,10 +138,10 @@ function startAppend(
   log: PartitionLog,
   topic: TopicInfo,
   records: Buffer | null,
-  durability: 'fsync' | 'write',
   response: PartitionResponse,
-  services: BrokerServices,
+  request: AppendRequest,
 ): Promise<void> | null {
+  const { durability, services } = request;
   if (records === null || records.length === 0) {
     response.errorCode = ErrorCode.INVALID_RECORD;
     response.errorMessage = 'a produce request must carry one record batch per partition, got none';
@@ -151,6 +166,12 @@ function startAppend(
   if (validation.batches.length !== 1) {
     response.errorCode = ErrorCode.INVALID_RECORD;
     response.errorMessage = `a produce request must carry exactly one record batch per partition, got ${validation.batches.length}`;
+    return null;
+  }
+  const compression = validation.batches[0]!.header.attributes & batchAttributes.compressionMask;
+  if (compression === CompressionType.zstd && request.apiVersion < firstVersionWithZstd) {
+    response.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+    response.errorMessage = `zstd batches need Produce v${firstVersionWithZstd}+ (got v${request.apiVersion})`;
     return null;
   }
   if (policy.compacted) {
