@@ -45,11 +45,17 @@ function assign(members: readonly string[]): { memberId: string; assignment: Buf
 async function simulate(seed: number) {
   const random = seededRandom(seed);
   let uuid = 0;
-  const { clock, coordinator } = await memoryCoordinator({
+  const started = await memoryCoordinator({
     topics: staticTopics([{ name: 't', partitionCount }]),
     config: { offsetsTopicPartitionCount: 2, initialRebalanceDelayMs: 500 },
     randomUuid: () => `u${++uuid}`,
   });
+  const clock = started.clock;
+  let coordinator = started.coordinator;
+  let restarts = 0;
+  /** A coordinator that stopped answers parked requests so: the client just retries. */
+  const retriable = (errorCode: number) =>
+    errorCode === ErrorCode.NOT_COORDINATOR || errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE;
   const clients: SimulatedClient[] = [];
   const unexpected: string[] = [];
 
@@ -92,7 +98,10 @@ async function simulate(seed: number) {
             client.members = result.members.map((member) => member.memberId);
           } else if (result.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
             rejoin(client, true);
-          } else if (result.errorCode !== ErrorCode.REBALANCE_IN_PROGRESS) {
+          } else if (
+            result.errorCode !== ErrorCode.REBALANCE_IN_PROGRESS &&
+            !retriable(result.errorCode)
+          ) {
             unexpected.push(`join ${result.errorCode}`);
           }
         });
@@ -121,7 +130,7 @@ async function simulate(seed: number) {
             result.errorCode === ErrorCode.ILLEGAL_GENERATION
           ) {
             rejoin(client, false);
-          } else {
+          } else if (!retriable(result.errorCode)) {
             unexpected.push(`sync ${result.errorCode}`);
           }
         });
@@ -189,6 +198,10 @@ async function simulate(seed: number) {
       }
     } else if (roll < 0.09) {
       active[Math.floor(random() * active.length)].active = false; // stalls: its session expires
+    } else if (roll < 0.1) {
+      // The broker restarts: stable groups come back with their members and generation.
+      coordinator = await started.restart(coordinator);
+      restarts++;
     } else {
       step(active[Math.floor(random() * active.length)]);
     }
@@ -226,6 +239,7 @@ async function simulate(seed: number) {
     described.members.map((member) => member.memberId).sort(),
     live.map((client) => client.memberId).sort(),
   );
+  assert.ok(restarts > 0, `seed ${seed}: the run restarted the coordinator`);
   await coordinator.stop();
 }
 
