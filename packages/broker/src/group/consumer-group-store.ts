@@ -21,7 +21,6 @@ import {
   encodeConsumerTargetEpochValue,
   encodeConsumerTargetMemberValue,
 } from './consumer-group-records.js';
-import { compileRegex } from './consumer-protocol.js';
 import type { LoadedGroupState, OffsetsRecord } from './offsets-log.js';
 import {
   encodeConsumerGroupMetadataKey,
@@ -29,6 +28,7 @@ import {
   encodeConsumerMemberKey,
   encodeConsumerTargetEpochKey,
 } from './records.js';
+import { compileRegex } from './subscription-regex.js';
 import type { TopicMetadataView } from './types.js';
 import { mostVoted } from './votes.js';
 

@@ -22,6 +22,7 @@ import {
   assignorsByName,
 } from './assignors.js';
 import { type ConsumerGroup, ConsumerGroupMember, type SubscribedTopic } from './consumer-group.js';
+import { compileRegex, unsafeRegexReason } from './subscription-regex.js';
 import type {
   GroupCoordinatorConfig,
   MemberId,
@@ -184,15 +185,6 @@ function uuidToBase64Url(uuid: string): string {
   return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
 }
 
-/** Full-match compilation of a subscription regex (Kafka matches the whole topic name). */
-export function compileRegex(pattern: string): RegExp | null {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 'u');
-  } catch {
-    return null;
-  }
-}
-
 export class ConsumerProtocol {
   private readonly dependencies: ConsumerProtocolDependencies;
 
@@ -263,9 +255,10 @@ export class ConsumerProtocol {
       );
     }
     if (input.subscribedTopicRegex !== null && compileRegex(input.subscribedTopicRegex) === null) {
+      const unsafe = unsafeRegexReason(input.subscribedTopicRegex);
       throw new HeartbeatError(
         ErrorCode.INVALID_REGULAR_EXPRESSION,
-        `SubscribedTopicRegex ${input.subscribedTopicRegex} is not a valid regular expression.`,
+        `SubscribedTopicRegex ${input.subscribedTopicRegex} is not a valid regular expression${unsafe === null ? '' : `: ${unsafe}`}.`,
       );
     }
   }
