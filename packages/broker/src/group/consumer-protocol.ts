@@ -508,16 +508,22 @@ export class ConsumerProtocol {
         metadata.set(name, { topicId: info.topicId, partitionCount: info.partitionCount });
       }
     };
-    let regexMembers = false;
+    // Members usually share one pattern: match each distinct pattern once against the topics.
+    const patterns = new Map<string, RegExp>();
     for (const member of group.members.values()) {
       for (const name of member.subscribedTopicNames) add(name);
-      if (member.compiledRegex !== null) regexMembers = true;
+      if (member.compiledRegex !== null && member.subscribedTopicRegex !== null) {
+        patterns.set(member.subscribedTopicRegex, member.compiledRegex);
+      }
     }
-    if (regexMembers) {
+    if (patterns.size > 0) {
       for (const topic of this.dependencies.topics.list()) {
         if (topic.internal) continue;
-        for (const member of group.members.values()) {
-          if (member.compiledRegex?.test(topic.name) === true) add(topic.name);
+        for (const regex of patterns.values()) {
+          if (regex.test(topic.name)) {
+            add(topic.name);
+            break;
+          }
         }
       }
     }
