@@ -3,11 +3,18 @@
 // and has index files on disk; `recoveryPoint` never exceeds what has been fdatasync'ed.
 
 import {
+  batchLogOverheadBytes,
   type CompressionCodecs,
   writeBatchBaseOffset,
   writeBatchPartitionLeaderEpoch,
 } from '@gregor/protocol';
-import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
+import {
+  type BatchSummary,
+  batchProblem,
+  stampLogAppendTime,
+  summarizeBatch,
+  summarizeBatches,
+} from './batch-layout.js';
 import { isCompacted, isDeleteEnabled, type LogConfig, resolveLogConfig } from './config.js';
 import { LogClosedError, OffsetOutOfRangeError, StorageError, storageErrorCode } from './errors.js';
 import { compactFileLog } from './file-cleaner.js';
@@ -98,6 +105,17 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   private drainScheduled = false;
   private lock: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
+  /**
+   * A write or fdatasync failed (disk full, I/O error): the log end rolls back to `endOffset` and,
+   * after a failed fdatasync, the unsynced tail is rewritten and synced again before any further
+   * append (`repairIfDamaged`, DESIGN.md "Disk full and I/O errors").
+   */
+  private damage: {
+    endOffset: bigint;
+    cause: Error;
+    syncFailed: boolean;
+    epochsChanged: boolean;
+  } | null = null;
   private unsyncedMessages = 0;
   private oldestUnsyncedMs: number | null = null;
   /** Compaction progress: offsets below were cleaned (cleaner-offset-checkpoint). */
@@ -334,8 +352,12 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     if (this.pending.length > 0) this.scheduleDrain();
     if (group.length === 0) return;
     const accepted: { append: PendingAppend; result: AppendResult }[] = [];
+    let groupStart: bigint | null = null;
+    let epochsChanged = false;
     try {
       this.assertUsable();
+      await this.repairIfDamaged();
+      groupStart = this.logEndOffset;
       let writeBuffers: Buffer[] = [];
       let writeSummaries: BatchSummary[] = [];
       let writeBytes = 0;
@@ -346,7 +368,6 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         writeSummaries = [];
         writeBytes = 0;
       };
-      let epochsChanged = false;
       const nowMs = this.clock.nowMs();
       for (const append of group) {
         await this.restartEmptyLogForFollower(append, writeBuffers.length);
@@ -397,12 +418,123 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         accepted.some(({ append }) => append.durability === 'fsync') || this.flushDue(nowMs);
       if (needsSync) await this.syncActive();
     } catch (error) {
-      this.failure = error as Error;
-      for (const append of group) append.reject(error as Error);
-      this.rejectPending(error as Error);
+      if (groupStart !== null) this.noteDamage(groupStart, error as Error, { epochsChanged });
+      this.pendingEnd = null;
+      // Most often the disk is full: rolling back needs no space, so the log is usable again
+      // at once and the next append simply tries again.
+      await this.repairIfDamaged().catch(() => undefined);
+      const failure = this.writeFailure(error as Error);
+      for (const append of group) append.reject(failure);
+      this.rejectPending(failure);
       return;
     }
     for (const { append, result } of accepted) append.resolve(result);
+  }
+
+  private noteDamage(
+    endOffset: bigint,
+    cause: Error,
+    how: { epochsChanged?: boolean; syncFailed?: boolean },
+  ): void {
+    if (!this.damage) this.damage = { endOffset, cause, syncFailed: false, epochsChanged: false };
+    const damage = this.damage;
+    if (endOffset < damage.endOffset) damage.endOffset = endOffset;
+    damage.epochsChanged ||= how.epochsChanged ?? false;
+    damage.syncFailed ||= how.syncFailed ?? false;
+  }
+
+  private writeFailure(error: Error): StorageError {
+    if (error instanceof StorageError) return error;
+    return new StorageError(
+      storageErrorCode.kafkaStorageError,
+      `${this.topic}-${this.partition}: ${error.message}`,
+    );
+  }
+
+  /**
+   * Puts the log back into a state every later append can build on: the end rolls back to the
+   * last append that was acknowledged (no partial batch stays in the file), and after a failed
+   * fdatasync the unsynced tail is read back, checked and rewritten before a new fdatasync.
+   * Throws KAFKA_STORAGE_ERROR while that is impossible (the disk still fails); the next
+   * mutation tries again.
+   */
+  private async repairIfDamaged(): Promise<void> {
+    const damage = this.damage;
+    if (!damage) return;
+    try {
+      if (damage.endOffset < this.logEndOffset) await this.truncateNow(damage.endOffset);
+      const active = this.activeSegment;
+      // A failed write may have left part of a batch past the known end.
+      if ((await active.file.sizeBytes()) !== active.sizeBytes) {
+        await active.file.truncate(active.sizeBytes);
+      }
+      if (damage.epochsChanged) {
+        this.epochs.truncateFromEnd(this.logEndOffset);
+        await this.writeLeaderEpochs();
+      }
+      if (damage.syncFailed) await this.rewriteUnsyncedTail();
+      await active.file.datasync();
+      this.recoveryPoint = this.logEndOffset;
+      this.unsyncedMessages = 0;
+      this.oldestUnsyncedMs = null;
+      this.damage = null;
+    } catch (error) {
+      // Conservative: the failure may have been an fdatasync that dropped dirty pages.
+      damage.syncFailed = true;
+      throw new StorageError(
+        storageErrorCode.kafkaStorageError,
+        `${this.topic}-${this.partition} cannot write (${damage.cause.message}); repair failed: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * After a failed fdatasync the kernel may have marked the unsynced pages clean without writing
+   * them, and a second fdatasync reports success without writing them either (PostgreSQL's
+   * "fsyncgate"). So the bytes after the recovery point are read back, CRC-checked batch by
+   * batch and written again (dirtying the pages), and only then synced. A batch that reads back
+   * damaged (pages evicted, the disk never got them) ends the log there.
+   */
+  private async rewriteUnsyncedTail(): Promise<void> {
+    const active = this.activeSegment;
+    const end = active.sizeBytes;
+    const synced = this.recoveryPoint;
+    // Headers up to the recovery point were synced; the walk stops at the first one past it (or
+    // at one that no longer reads back).
+    let position =
+      synced > active.baseOffset
+        ? await walkBatchHeaders(
+            active.file,
+            active.walkStartPosition(synced),
+            end,
+            (summary) => summary.baseOffset < synced,
+          )
+        : 0;
+    let previousLastOffset = -1n;
+    while (position < end) {
+      const header = await active.readBytes(
+        position,
+        Math.min(batchLogOverheadBytes, end - position),
+      );
+      const size =
+        header.length < batchLogOverheadBytes ? 0 : header.readInt32BE(8) + batchLogOverheadBytes;
+      const bytes =
+        size > batchLogOverheadBytes && position + size <= end
+          ? await active.readBytes(position, size)
+          : null;
+      const summary =
+        bytes && !batchProblem(bytes, 0, bytes.length) ? summarizeBatch(bytes, 0) : null;
+      if (!bytes || !summary || summary.baseOffset <= previousLastOffset) {
+        await active.truncateTo(position);
+        await this.removeSegmentIndexFiles(active);
+        this.afterTruncation();
+        if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
+        return;
+      }
+      await active.file.writev([bytes], position);
+      previousLastOffset = summary.lastOffset;
+      position += size;
+    }
   }
 
   /**
@@ -521,10 +653,20 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async syncActive(): Promise<void> {
     const end = this.logEndOffset;
-    await this.activeSegment.file.datasync();
+    await this.datasync(this.activeSegment);
     if (end > this.recoveryPoint) this.recoveryPoint = end;
     this.unsyncedMessages = 0;
     this.oldestUnsyncedMs = null;
+  }
+
+  /** fdatasync; a failure leaves the pages after the recovery point in an unknown state. */
+  private async datasync(segment: LogSegment): Promise<void> {
+    try {
+      await segment.file.datasync();
+    } catch (error) {
+      this.noteDamage(this.logEndOffset, error as Error, { syncFailed: true });
+      throw error;
+    }
   }
 
   private rejectPending(error: Error): void {
@@ -559,7 +701,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   private async rollNow(baseOffset: bigint): Promise<void> {
     const sealed = this.activeSegment;
     if (sealed.isEmpty) return;
-    await sealed.file.datasync();
+    await this.datasync(sealed);
     if (sealed.nextOffset > this.recoveryPoint) this.recoveryPoint = sealed.nextOffset;
     this.segments.push(
       await this.createSegment(baseOffset > sealed.nextOffset ? baseOffset : sealed.nextOffset),
@@ -569,9 +711,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       await previous;
       await sealed.writeIndexes(this.fileSystem);
     })();
-    seal.catch((error: Error) => {
-      this.failure ??= error;
-    });
+    // A seal that failed (disk full) leaves the indexes dirty: settleRolls and close retry it,
+    // and recovery rebuilds index files that are missing.
     this.rollSeals = seal.catch(() => undefined);
   }
 
@@ -580,7 +721,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async settleRolls(): Promise<void> {
     await this.rollSeals;
-    if (this.failure) this.assertUsable();
+    this.assertUsable();
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment.indexesDirty) await segment.writeIndexes(this.fileSystem).catch(() => undefined);
+    }
   }
 
   roll(): Promise<void> {
@@ -594,6 +738,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   flush(): Promise<void> {
     return this.exclusive(async () => {
       if (this.closed || this.failure) return;
+      await this.repairIfDamaged();
       await this.syncActive();
     });
   }
@@ -781,7 +926,24 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   truncateTo(offset: Offset): Promise<void> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.repairIfDamaged();
       await this.settleRolls();
+      await this.withDamageOnFailure(() => this.truncateNow(offset));
+    });
+  }
+
+  /** Runs an operation that writes or syncs the active segment; a failure damages the log. */
+  private async withDamageOnFailure(operation: () => Promise<void>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      this.noteDamage(this.logEndOffset, error as Error, { syncFailed: true });
+      throw this.writeFailure(error as Error);
+    }
+  }
+
+  private async truncateNow(offset: Offset): Promise<void> {
+    {
       if (offset >= this.logEndOffset) return;
       if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
         await this.truncateFullyNow(
@@ -811,7 +973,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       }
       this.afterTruncation();
       if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
-    });
+    }
   }
 
   /** The now-active segment's index files are stale; they are rewritten at roll or close. */
@@ -833,8 +995,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   truncateFullyAndStartAt(offset: Offset): Promise<void> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.repairIfDamaged();
       await this.settleRolls();
-      await this.truncateFullyNow(offset);
+      await this.withDamageOnFailure(() => this.truncateFullyNow(offset));
     });
   }
 
@@ -972,15 +1135,23 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       if (this.closed) return;
       this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
       await this.rollSeals;
+      let failure: unknown = null;
       if (!this.failure) {
-        await this.syncActive();
-        for (const segment of this.segments) await segment.writeIndexes(this.fileSystem);
+        try {
+          await this.repairIfDamaged();
+          await this.syncActive();
+          for (const segment of this.segments) await segment.writeIndexes(this.fileSystem);
+        } catch (error) {
+          failure = error;
+        }
       }
       this.closed = true;
       for (const timer of this.deletionTimers) clearTimeout(timer);
       this.deletionTimers.clear();
       for (const segment of this.segments) await segment.close().catch(() => undefined);
       this.notifier.notify();
+      // The log manager then writes no clean-shutdown marker: the next start recovers.
+      if (failure) throw failure;
     });
   }
 

@@ -133,12 +133,18 @@ export const nodeFileSystem: FileSystem = {
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(temporary, 'w', 0o644);
     try {
-      await handle.writeFile(data);
-      await handle.datasync();
-    } finally {
-      await handle.close();
+      try {
+        await handle.writeFile(data);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      // A full disk must not also collect temporary files.
+      await unlink(temporary).catch(() => undefined);
+      throw error;
     }
-    await rename(temporary, path);
     await nodeFileSystem.syncDirectory(dirname(path));
   },
   async exists(path) {

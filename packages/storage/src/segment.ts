@@ -276,10 +276,12 @@ export class LogSegment {
     }
   }
 
-  /** Drops in-memory state past `position` after the file was truncated there. */
+  /**
+   * Truncates the file at `position`, drops in-memory state past it, then syncs (a failed sync
+   * still leaves memory matching the file).
+   */
   async truncateTo(position: number): Promise<void> {
     await this.file.truncate(position);
-    await this.file.datasync();
     this.sizeBytes = position;
     this.offsetIndex.truncateToPosition(position);
     const lastIndexed = this.offsetIndex.last();
@@ -299,13 +301,14 @@ export class LogSegment {
     const ok = await this.walkTail();
     if (!ok) throw new Error(`segment ${this.baseOffset}: cannot walk after truncation`);
     this.indexesDirty = true;
+    await this.file.datasync();
   }
 
   /**
    * Where to start walking for `offset`: the tail cache when it covers the offset, else the
    * offset index.
    */
-  private startPositionFor(offset: bigint): number {
+  walkStartPosition(offset: bigint): number {
     const count = this.tailOffsets.length;
     if (count > 0 && offset >= this.tailOffsets[0]) {
       let low = 0;
@@ -323,7 +326,7 @@ export class LogSegment {
   /** The first batch whose last offset is at or above `offset`, or null when past the end. */
   async findBatch(offset: bigint, endPosition = this.sizeBytes): Promise<BatchSummary | null> {
     let found: BatchSummary | null = null;
-    await walkBatchHeaders(this.file, this.startPositionFor(offset), endPosition, (summary) => {
+    await walkBatchHeaders(this.file, this.walkStartPosition(offset), endPosition, (summary) => {
       if (summary.lastOffset >= offset) {
         found = summary;
         return false;

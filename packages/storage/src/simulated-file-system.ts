@@ -3,6 +3,10 @@
 // real disk could hold after power loss: the synced bytes, plus any prefix of the unsynced tail,
 // optionally torn (garbage appended or the last bytes scrambled), or the old synced content.
 // Directory operations (create, rename, remove) are modelled as immediately durable.
+// Faults: a byte capacity (a write that does not fit stores what fits, then fails with ENOSPC)
+// and failing fdatasyncs with Linux's semantics (the dirty pages are marked clean without
+// reaching the disk: a later fdatasync succeeds without writing them, "fsyncgate"; optionally
+// the pages are evicted too, so reads return what the disk holds).
 
 import { posix } from 'node:path';
 import type { FileHandle, FileSystem } from './file-system.js';
@@ -59,6 +63,13 @@ class SimulatedHandle implements FileHandle {
     const file = this.file();
     const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     const oldLength = file.current.length;
+    const fitting = this.fileSystem.bytesThatFit(oldLength, position + total);
+    if (fitting < position + total) {
+      // Disk full: like a real short write, the bytes that fit land before the error.
+      const partial = Math.max(0, fitting - position);
+      if (partial > 0) await this.writev([Buffer.concat(buffers).subarray(0, partial)], position);
+      throw errno('ENOSPC', 'no space left on device, write');
+    }
     const newLength = Math.max(oldLength, position + total);
     const next = Buffer.alloc(newLength);
     file.current.copy(next, 0, 0, oldLength);
@@ -76,7 +87,14 @@ class SimulatedHandle implements FileHandle {
   async datasync(): Promise<void> {
     await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
-    file.durable = Buffer.from(file.current);
+    const fault = this.fileSystem.takeDatasyncFault();
+    if (fault) {
+      // Linux: the writeback error is reported once and the pages are marked clean anyway.
+      if (fault.evictPages) file.current = writtenBack(file);
+      file.dirtyFrom = Number.POSITIVE_INFINITY;
+      throw errno(fault.code, 'fdatasync failed');
+    }
+    file.durable = writtenBack(file, file.current);
     file.dirtyFrom = Number.POSITIVE_INFINITY;
     this.fileSystem.statistics.datasyncs++;
   }
@@ -107,6 +125,42 @@ export class SimulatedFileSystem implements FileSystem {
   private operationCount = 0;
   private scheduledCrash: { afterOperation: number; options: CrashOptions } | null = null;
   readonly statistics: SimulatedFileSystemStatistics = { datasyncs: 0, writes: 0, bytesWritten: 0 };
+  /** Total bytes all files may hold; writes past it fail with ENOSPC. */
+  capacityBytes = Number.POSITIVE_INFINITY;
+  private datasyncFaults: DatasyncFault[] = [];
+
+  /** The next `count` fdatasyncs fail with `code` (EIO by default); see the file comment. */
+  failDatasyncs(count: number, options: { code?: string; evictPages?: boolean } = {}): void {
+    for (let index = 0; index < count; index++)
+      this.datasyncFaults.push({
+        code: options.code ?? 'EIO',
+        evictPages: options.evictPages ?? false,
+      });
+  }
+
+  /** The disk works again: no capacity limit, no pending fdatasync failures. */
+  clearFaults(): void {
+    this.capacityBytes = Number.POSITIVE_INFINITY;
+    this.datasyncFaults = [];
+  }
+
+  takeDatasyncFault(): DatasyncFault | undefined {
+    return this.datasyncFaults.shift();
+  }
+
+  /** Bytes used by every file (page-cache view). */
+  get usedBytes(): number {
+    let total = 0;
+    for (const file of this.files.values()) total += file.current.length;
+    return total;
+  }
+
+  /** The new length a file growing from `oldLength` toward `wantedLength` can reach. */
+  bytesThatFit(oldLength: number, wantedLength: number): number {
+    if (wantedLength <= oldLength) return wantedLength;
+    const free = this.capacityBytes - this.usedBytes;
+    return Math.max(oldLength, Math.min(wantedLength, oldLength + Math.max(0, free)));
+  }
 
   /**
    * Every operation starts here: lets other tasks run (deterministically: a microtask), counts
@@ -201,6 +255,9 @@ export class SimulatedFileSystem implements FileSystem {
     await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     this.requireDirectory(posix.dirname(normalized));
+    // The temporary copy needs the whole size while the old file still exists.
+    if (this.bytesThatFit(0, data.length) < data.length)
+      throw errno('ENOSPC', 'no space left on device, write');
     this.files.set(normalized, {
       current: Buffer.from(data),
       durable: Buffer.from(data),
@@ -314,7 +371,11 @@ export class SimulatedFileSystem implements FileSystem {
     this.scheduledCrash = null;
     const tearProbability = options.tearProbability ?? 0.3;
     for (const file of this.files.values()) {
-      if (file.dirtyFrom === Number.POSITIVE_INFINITY) continue;
+      if (file.dirtyFrom === Number.POSITIVE_INFINITY) {
+        // Clean pages: what the disk holds (differs only after a failed fdatasync).
+        file.current = file.durable;
+        continue;
+      }
       file.current = survivingContent(file, options.random, tearProbability);
       file.durable = Buffer.from(file.current);
       file.dirtyFrom = Number.POSITIVE_INFINITY;
@@ -351,7 +412,7 @@ function survivingContent(
   if (random() < 0.2) return Buffer.from(file.durable);
   const unsynced = file.current.length - stable;
   const kept = unsynced <= 0 ? 0 : Math.floor(random() * (unsynced + 1));
-  const result = Buffer.from(file.current.subarray(0, stable + kept));
+  const result = writtenBack(file, file.current.subarray(0, stable + kept));
   if (random() >= tearProbability) return result;
   if (random() < 0.5 && kept > 0) {
     const scrambled = Math.min(kept, 1 + Math.floor(random() * 16));
@@ -363,6 +424,26 @@ function survivingContent(
   const garbage = Buffer.alloc(1 + Math.floor(random() * 100));
   for (let index = 0; index < garbage.length; index++) garbage[index] = Math.floor(random() * 256);
   return Buffer.concat([result, garbage]);
+}
+
+interface DatasyncFault {
+  code: string;
+  evictPages: boolean;
+}
+
+/**
+ * The disk's content once the dirty range of `file` is written back from `pages` (the page
+ * cache, or a prefix of it): the durable bytes before the dirty range, the pages after it. Bytes
+ * the disk never received (a failed writeback marked clean) read as zeros. Without `pages`: what
+ * the disk holds for the current size, nothing written back.
+ */
+function writtenBack(file: SimulatedFile, pages?: Buffer): Buffer {
+  const length = pages ? pages.length : file.current.length;
+  const result = Buffer.alloc(length);
+  const stable = Math.min(file.dirtyFrom, length);
+  file.durable.copy(result, 0, 0, Math.min(stable, file.durable.length));
+  if (pages && stable < length) pages.copy(result, stable, stable, length);
+  return result;
 }
 
 function errno(code: string, message: string): NodeJS.ErrnoException {
