@@ -179,19 +179,8 @@ export async function memoryCoordinator(options: {
 }) {
   const clock = new ManualClock();
   const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
-  const coordinator = new GroupCoordinator({
-    clock,
-    logger: createJsonLogger({ level: 'off' }),
-    storage: offsetsTopicStorage({ logs }),
-    topics: options.topics,
-    config: options.config,
-    randomUuid: options.randomUuid,
-  });
-  await coordinator.start();
-  /** Stops the coordinator and starts a new one over the same logs (a broker restart). */
-  const restart = async (previous: GroupCoordinator): Promise<GroupCoordinator> => {
-    await previous.stop();
-    const next = new GroupCoordinator({
+  const build = () =>
+    new GroupCoordinator({
       clock,
       logger: createJsonLogger({ level: 'off' }),
       storage: offsetsTopicStorage({ logs }),
@@ -199,6 +188,12 @@ export async function memoryCoordinator(options: {
       config: options.config,
       randomUuid: options.randomUuid,
     });
+  const coordinator = build();
+  await coordinator.start();
+  /** Stops the coordinator and starts a new one over the same logs (a broker restart). */
+  const restart = async (previous: GroupCoordinator): Promise<GroupCoordinator> => {
+    await previous.stop();
+    const next = build();
     await next.start();
     return next;
   };
