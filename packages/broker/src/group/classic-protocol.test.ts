@@ -742,6 +742,39 @@ describe('offsets and group administration', () => {
     assert.equal(h.coordinator.group('g'), undefined, 'an empty group without offsets is removed');
   });
 
+  it('drops the offsets of deleted topics', async () => {
+    const h = await setup();
+    await h.coordinator.commitOffsets({
+      apiVersion: 2,
+      groupId: 'g',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: ['orders', 'payments'].map((name) => ({
+        name,
+        partitions: [
+          {
+            partitionIndex: 0,
+            committedOffset: 4n,
+            committedLeaderEpoch: -1,
+            commitTimestampMs: -1n,
+            committedMetadata: null,
+          },
+        ],
+      })),
+    });
+    assert.equal(await h.coordinator.onTopicsDeleted(['orders', 'unrelated']), 1);
+    const fetched = h.coordinator.fetchOffsets(
+      { groupId: 'g', memberId: null, memberEpoch: -1, topics: null },
+      { requireStable: false },
+    );
+    assert.deepEqual(
+      fetched.topics.map((topic) => topic.name),
+      ['payments'],
+    );
+  });
+
   it('answers COORDINATOR_LOAD_IN_PROGRESS until loading finishes', async () => {
     const clock = new ManualClock();
     const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });

@@ -782,6 +782,32 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: results };
   }
 
+  /**
+   * Topics were deleted: their committed offsets go too (tombstones), as Kafka's coordinator does,
+   * so a topic created again under the same name does not resume from stale offsets.
+   */
+  async onTopicsDeleted(topicNames: readonly TopicName[]): Promise<number> {
+    const deletedTopics = new Set(topicNames);
+    let removed = 0;
+    for (const group of this.groups.values()) {
+      const records: OffsetsRecord[] = [];
+      for (const topic of group.offsets.topics()) {
+        if (!deletedTopics.has(topic)) continue;
+        for (const [partition] of group.offsets.partitions(topic)) {
+          records.push({
+            key: encodeOffsetCommitKey({ group: group.groupId, topic, partition }),
+            value: null,
+          });
+          group.offsets.delete(topic, partition);
+        }
+      }
+      removed += records.length;
+      await this.appendQuietly(group.groupId, records);
+    }
+    if (removed > 0) this.logger.info('removed offsets of deleted topics', { removed });
+    return removed;
+  }
+
   // ---------------------------------------------------------------- admin
 
   describeGroups(groupIds: readonly GroupId[]): DescribedClassicGroup[] {
