@@ -190,20 +190,3 @@ export class BrokerProcess {
     this.boundPort = (boundAddress ?? readyAddress).port;
   }
 }
-
-/** Runs `body` with a fresh broker, always disposing of it afterwards. */
-export async function withBroker<T>(
-  body: (broker: BrokerProcess) => Promise<T>,
-  options: BrokerProcessOptions = {},
-): Promise<T> {
-  const broker = await BrokerProcess.start(options);
-  try {
-    return await body(broker);
-  } catch (error) {
-    if (error instanceof Error)
-      error.message += `\n--- broker output (tail) ---\n${broker.output().slice(-8000)}`;
-    throw error;
-  } finally {
-    await broker.dispose();
-  }
-}
