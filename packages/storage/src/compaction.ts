@@ -10,7 +10,8 @@ import {
   type CompressionCodecs,
   decodeControlRecord,
   decodeRecordBatch,
-  encodeRecordBatch,
+  decodeRecordBatchAsync,
+  encodeRecordBatchAsync,
 } from '@gregor/protocol';
 import {
   type BatchSummary,
@@ -70,8 +71,8 @@ export class OffsetMap {
   constructor(readonly bytesMax = cleanerOffsetMapBytesDefault) {}
 
   /** Records every keyed record of `batch`; false (and no change) when the batch does not fit. */
-  addBatch(batch: Buffer, codecs?: CompressionCodecs): boolean {
-    const records = decodeRecordBatch(batch, codecs, { verifyCrc: false }).records;
+  async addBatch(batch: Buffer, codecs?: CompressionCodecs): Promise<boolean> {
+    const records = (await decodeRecordBatchAsync(batch, codecs, { verifyCrc: false })).records;
     let extra = 0;
     for (const record of records) {
       if (record.key && !this.latest.has(record.key.toString('latin1')))
@@ -110,13 +111,17 @@ export function canDecode(summary: BatchSummary, codecs?: CompressionCodecs): bo
   return Boolean(codecs?.[compression as 1 | 2 | 3 | 4]);
 }
 
-/** The batch to keep in place of `batch`: itself, a rewritten copy, or null to drop it. */
-export function retainRecords(batch: Buffer, context: RetainContext): Buffer | null {
+/**
+ * The batch to keep in place of `batch`: itself, a rewritten copy, or null to drop it. Async
+ * codecs compress off the event loop, and zstd only compresses there (its sync path writes raw
+ * frames), so a rewritten batch keeps its compression for real.
+ */
+export async function retainRecords(batch: Buffer, context: RetainContext): Promise<Buffer | null> {
   const summary = summarizeBatch(batch, 0);
   if (isControlBatch(summary.attributes)) return batch;
   if (context.abortedBatches.has(summary.baseOffset)) return null;
   if (!canDecode(summary, context.codecs)) return batch;
-  const decoded = decodeRecordBatch(batch, context.codecs, { verifyCrc: false });
+  const decoded = await decodeRecordBatchAsync(batch, context.codecs, { verifyCrc: false });
   const tombstoneExpired =
     summary.baseOffset < context.firstDirtyOffset &&
     summary.maxTimestamp + BigInt(context.deleteRetentionMs) < BigInt(context.nowMs);
@@ -130,7 +135,7 @@ export function retainRecords(batch: Buffer, context: RetainContext): Buffer | n
   if (kept.length === 0) return null;
   const header = decoded.header;
   const logAppendTime = (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0;
-  return encodeRecordBatch({
+  return encodeRecordBatchAsync({
     records: kept.map((record) => ({
       key: record.key,
       value: record.value,
@@ -189,7 +194,7 @@ export function isYoung(summary: BatchSummary, nowMs: number, minCompactionLagMs
 }
 
 /** One cleaning pass over in-memory batches (the memory log; the file log streams instead). */
-export function compactBatches(input: CompactBatchesInput): CompactBatchesResult {
+export async function compactBatches(input: CompactBatchesInput): Promise<CompactBatchesResult> {
   const scan = newTransactionScan();
   const summaries = input.batches.map((batch) => summarizeBatch(batch, 0));
   for (const [index, batch] of input.batches.entries()) {
@@ -213,7 +218,7 @@ export function compactBatches(input: CompactBatchesInput): CompactBatchesResult
       !canDecode(summary, input.codecs)
     )
       continue;
-    if (!map.addBatch(batch, input.codecs)) {
+    if (!(await map.addBatch(batch, input.codecs))) {
       end = summary.baseOffset;
       break;
     }
@@ -232,7 +237,7 @@ export function compactBatches(input: CompactBatchesInput): CompactBatchesResult
       result.push(batch);
       continue;
     }
-    const kept = retainRecords(batch, context);
+    const kept = await retainRecords(batch, context);
     if (kept) result.push(kept);
   }
   return { batches: result, cleanedUpTo: end };

@@ -103,7 +103,7 @@ export async function compactFileLog(
         !canDecode(summary, options.codecs)
       )
         continue;
-      if (!map.addBatch(batch, options.codecs)) {
+      if (!(await map.addBatch(batch, options.codecs))) {
         end = summary.baseOffset;
         break mapping;
       }
@@ -193,7 +193,7 @@ async function cleanGroup(
     before += segment.sizeBytes;
     for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
       await throttle.consumed(batch.length);
-      const kept = retainRecords(batch, context);
+      const kept = await retainRecords(batch, context);
       if (!kept) continue;
       pending.push(kept === batch ? Buffer.from(batch) : kept);
       pendingBytes += kept.length;

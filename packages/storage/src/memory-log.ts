@@ -306,17 +306,24 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
   async compact(): Promise<number> {
     this.assertOpen();
     if (!isCompacted(this.currentConfig) || this.batches.length === 0) return 0;
-    const before = this.sizeBytes;
     const nowMs = this.clock.nowMs();
-    const result = compactBatches({
-      batches: this.batches.map((batch) => batch.buffer),
+    const input = this.batches.slice();
+    const inputLength = input.length;
+    const inputFirst = input[0];
+    const inputLast = input[inputLength - 1];
+    const result = await compactBatches({
+      batches: input.map((batch) => batch.buffer),
       nowMs,
       config: this.currentConfig,
       cleanableEndOffset: this.endOffset,
       firstDirtyOffset: this.cleanedUpTo,
       codecs: this.codecs,
     });
-    this.batches = result.batches.map((buffer) => {
+    // Codecs ran off the event loop: appends may have landed meanwhile (kept after the result);
+    // a truncation or deletion meanwhile abandons this pass.
+    if (this.batches[0] !== inputFirst || this.batches[inputLength - 1] !== inputLast) return 0;
+    const appendedMeanwhile = this.batches.slice(inputLength);
+    const cleaned = result.batches.map((buffer) => {
       const [summary] = summarizeBatches(buffer);
       return {
         baseOffset: summary.baseOffset,
@@ -326,9 +333,11 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
         buffer,
       };
     });
+    this.batches = [...cleaned, ...appendedMeanwhile];
     this.cleanedUpTo = result.cleanedUpTo;
-    await Promise.resolve();
-    return before - this.sizeBytes;
+    const bytesOf = (batches: StoredBatch[]) =>
+      batches.reduce((sum, batch) => sum + batch.buffer.length, 0);
+    return bytesOf(input) - bytesOf(cleaned);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultCompressionCodecs } from '@gregor/compression';
-import { decodeRecordBatch, encodeControlBatch, encodeRecordBatch } from '@gregor/protocol';
+import {
+  decodeRecordBatch,
+  encodeControlBatch,
+  encodeRecordBatch,
+  encodeRecordBatchAsync,
+} from '@gregor/protocol';
 import type { LogConfig } from '../config.js';
 import { OffsetOutOfRangeError } from '../errors.js';
 import type { LogManager, PartitionLog } from '../types.js';
@@ -491,6 +496,62 @@ export function describeConformance(name: string, factory: HarnessFactory): void
           assert.deepEqual(
             records.map((record) => `${record.offset}:${record.key}=${record.value}`),
             ['2:z=1', '3:x=2', '4:y=2'],
+          );
+        },
+      );
+    });
+
+    it('compacts zstd batches into real zstd frames (async codecs)', async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
+        async (log, harness) => {
+          const timestamp = BigInt(harness.clock.nowMs());
+          const valueBytes = 4000;
+          const zstd = async (pairs: [string, string][]) =>
+            encodeRecordBatchAsync({
+              records: pairs.map(([key, fill]) => ({
+                key: Buffer.from(key),
+                value: Buffer.alloc(valueBytes, fill),
+                timestamp,
+              })),
+              compression: 4,
+              codecs: defaultCompressionCodecs,
+            });
+          const first = await zstd([
+            ['x', 'a'],
+            ['y', 'b'],
+            ['z', 'c'],
+          ]);
+          assert.ok(first.length < valueBytes, 'the producer side compresses');
+          await log.append(first, { durability: 'write', leaderEpoch: 0 });
+          await log.append(
+            await zstd([
+              ['x', 'd'],
+              ['y', 'e'],
+            ]),
+            { durability: 'write', leaderEpoch: 0 },
+          );
+          await log.roll();
+          await log.compact();
+          const read = await readAll(log, 0n);
+          const batches: Buffer[] = [];
+          for (const buffer of read) {
+            for (let position = 0; position < buffer.length; ) {
+              const size = buffer.readInt32BE(position + 8) + 12;
+              batches.push(buffer.subarray(position, position + size));
+              position += size;
+            }
+          }
+          assert.equal(batches.length, 2);
+          for (const batch of batches) {
+            assert.equal(batch.readInt16BE(21) & 7, 4, 'still zstd');
+            assert.ok(batch.length < valueBytes, `compressed for real (${batch.length} bytes)`);
+          }
+          const records = decodeAllWith(read);
+          assert.deepEqual(
+            records.map((record) => `${record.offset}:${record.key}=${record.value?.[0]}`),
+            ['2:z=c', '3:x=d', '4:y=e'],
           );
         },
       );
