@@ -323,9 +323,12 @@ export class Broker {
     const logger = this.services.logger;
     logger.info('broker stopping');
     this.shutdownController.abort();
+    // The coordinator first: it answers parked JoinGroup/SyncGroup requests (which would otherwise
+    // hold the server's drain for up to a rebalance timeout) and stops its session timers, so no
+    // member expires while connections drain.
+    await this.services.groups?.stop();
     await this.server.stop();
     await this.services.transactions?.stop();
-    await this.services.groups?.stop();
     await this.services.producers?.stop();
     await this.logs.close();
     await this.lock.release();

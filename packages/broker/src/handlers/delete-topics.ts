@@ -127,5 +127,8 @@ async function deleteTopic(
     if (error instanceof TopicError) return result(target, error.errorCode, error.message, topic);
     throw error;
   }
+  // Like Kafka's coordinator: committed offsets of a deleted topic go too, so a topic re-created
+  // under the same name does not resume from stale positions.
+  await services.groups?.onTopicsDeleted([topic.name]);
   return result(target, ErrorCode.NONE, null, topic);
 }
