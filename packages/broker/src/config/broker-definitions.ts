@@ -698,6 +698,13 @@ export const brokerConfigDefinitions = [
     documentation: 'Acks for offset commits (deprecated in Kafka).',
   }),
   define({
+    name: 'offset.metadata.max.bytes',
+    type: 'int',
+    default: '4096',
+    validator: atLeast(0),
+    documentation: 'The largest metadata string an offset commit may carry.',
+  }),
+  define({
     name: 'offsets.retention.minutes',
     type: 'int',
     default: '10080',

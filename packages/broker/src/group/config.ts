@@ -2,7 +2,7 @@
  * The coordinator's settings from the broker configuration (config/, Kafka's names).
  */
 import type { BrokerConfig } from '../config/index.js';
-import { defaultGroupCoordinatorConfig, type GroupCoordinatorConfig } from './types.js';
+import type { GroupCoordinatorConfig } from './types.js';
 
 /** Assignor names as Kafka accepts them: short names or the Java class names of 3.x. */
 function assignorName(text: string): string {
@@ -20,8 +20,7 @@ export function groupCoordinatorConfigFrom(config: BrokerConfig): GroupCoordinat
     groupSizeMax: config.get('group.max.size'),
     offsetsRetentionMs: config.get('offsets.retention.minutes') * 60_000,
     offsetsRetentionCheckIntervalMs: config.get('offsets.retention.check.interval.ms'),
-    // offset.metadata.max.bytes is not in the catalog yet: Kafka's default.
-    offsetMetadataBytesMax: defaultGroupCoordinatorConfig.offsetMetadataBytesMax,
+    offsetMetadataBytesMax: config.get('offset.metadata.max.bytes'),
     offsetsTopicPartitionCount: config.get('offsets.topic.num.partitions'),
     offsetsLoadBufferBytes: config.get('offsets.load.buffer.size'),
     consumerHeartbeatIntervalMs: config.get('group.consumer.heartbeat.interval.ms'),
