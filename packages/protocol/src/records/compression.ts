@@ -1,6 +1,8 @@
 // The compression seam of record batches. @gregor/protocol has no dependencies, so the codecs
 // themselves live in @gregor/compression (`defaultCompressionCodecs`) and are passed in.
 
+import { RecordBatchError, recordErrorCode } from './errors.js';
+
 /** Attribute bits 0-2 of a v2 batch (KIP-98; zstd from KIP-110). */
 export const CompressionType = {
   none: 0,
@@ -43,6 +45,18 @@ export type CompressionCodecs = {
 /** Default bound on a decompressed batch's records section. */
 export const decompressedBatchSizeBytesMax = 128 * 1024 * 1024;
 
-export function isCompressionType(value: number): value is CompressionType {
-  return Number.isInteger(value) && value >= 0 && value <= 4;
+/** The codec for a batch's compression type; none installed is UNSUPPORTED_COMPRESSION_TYPE. */
+export function codecForType(
+  codecs: CompressionCodecs | undefined,
+  compression: number,
+): CompressionCodec {
+  const codec = codecs?.[compression as Exclude<CompressionType, 0>];
+  if (codec === undefined) {
+    throw new RecordBatchError(
+      'bad-compression',
+      recordErrorCode.unsupportedCompressionType,
+      `no codec for compression type ${compression}`,
+    );
+  }
+  return codec;
 }

@@ -9,8 +9,8 @@ import {
   batchOffsets,
 } from './batch-header.js';
 import {
-  type CompressionCodec,
   type CompressionCodecs,
+  codecForType,
   type DecompressOptions,
   decompressedBatchSizeBytesMax,
 } from './compression.js';
@@ -99,18 +99,6 @@ function decodeRecord(
   };
 }
 
-function codecOf(compression: number, codecs: CompressionCodecs | undefined): CompressionCodec {
-  const codec = codecs?.[compression as 1 | 2 | 3 | 4];
-  if (codec === undefined) {
-    throw new RecordBatchError(
-      'bad-compression',
-      recordErrorCode.unsupportedCompressionType,
-      `no codec for compression type ${compression}`,
-    );
-  }
-  return codec;
-}
-
 function decompressionFailed(error: unknown): RecordBatchError {
   if (error instanceof RecordBatchError) return error;
   return new RecordBatchError(
@@ -121,7 +109,7 @@ function decompressionFailed(error: unknown): RecordBatchError {
 }
 
 /** Decodes the records of a batch whose header is already checked. */
-export function decodeRecordsOf(header: BatchHeader, section: Buffer): DecodedRecord[] {
+function decodeRecordsOf(header: BatchHeader, section: Buffer): DecodedRecord[] {
   const cursor = new RecordCursor(section, 0, section.length);
   const logAppendTime = (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0;
   const records: DecodedRecord[] = [];
@@ -185,7 +173,7 @@ export function decodeRecordBatch(
   const checked = checkWholeBatch(buffer, options);
   let section = checked.section;
   if (checked.compression !== 0) {
-    const codec = codecOf(checked.compression, codecs);
+    const codec = codecForType(codecs, checked.compression);
     if (codec.decompress === undefined) {
       throw new RecordBatchError(
         'bad-compression',
@@ -211,7 +199,7 @@ export async function decodeRecordBatchAsync(
   const checked = checkWholeBatch(buffer, options);
   let section = checked.section;
   if (checked.compression !== 0) {
-    const codec = codecOf(checked.compression, codecs);
+    const codec = codecForType(codecs, checked.compression);
     try {
       section = await codec.decompressAsync(section, checked.decompressOptions);
     } catch (error) {

@@ -6,9 +6,9 @@ import {
   batchHeaderSizeBytes,
   batchLogOverheadBytes,
   batchOffsets,
+  computeBatchCrc,
 } from './batch-header.js';
-import { type CompressionCodec, type CompressionCodecs, CompressionType } from './compression.js';
-import { crc32c } from './crc32c.js';
+import { type CompressionCodecs, CompressionType, codecForType } from './compression.js';
 import { RecordBatchError, recordErrorCode } from './errors.js';
 import { varintSizeBytes, varlongSizeBytes, writeVarint, writeVarlong } from './varint.js';
 
@@ -129,14 +129,6 @@ function writeRecords(
   return cursor;
 }
 
-/** The records section, uncompressed: what a codec compresses. */
-export function encodeRecords(records: readonly RecordInput[], baseTimestamp: bigint): Buffer {
-  const layout = planRecords(records, baseTimestamp);
-  const buffer = Buffer.allocUnsafe(layout.recordsSizeBytes);
-  writeRecords(buffer, 0, records, layout);
-  return buffer;
-}
-
 function attributesOf(options: EncodeRecordBatchOptions, compression: CompressionType): number {
   let attributes = compression;
   if (options.timestampType === 'log-append')
@@ -172,8 +164,7 @@ function writeHeader(
   buffer.writeInt16BE(options.producerEpoch ?? -1, batchOffsets.producerEpoch);
   buffer.writeInt32BE(options.baseSequence ?? -1, batchOffsets.baseSequence);
   buffer.writeInt32BE(fields.recordsCount, batchOffsets.recordsCount);
-  const crc = crc32c(buffer, batchOffsets.attributes, buffer.length);
-  buffer.writeUInt32BE(crc, batchOffsets.crc);
+  buffer.writeUInt32BE(computeBatchCrc(buffer, 0, buffer.length), batchOffsets.crc);
 }
 
 function lastOffsetDeltaOf(options: EncodeRecordBatchOptions): number {
@@ -206,21 +197,6 @@ function planBatch(options: EncodeRecordBatchOptions): BatchPlan {
   return { layout, fields, compression };
 }
 
-function codecFor(
-  options: EncodeRecordBatchOptions,
-  compression: CompressionType,
-): CompressionCodec {
-  const codec = options.codecs?.[compression as Exclude<CompressionType, 0>];
-  if (codec === undefined) {
-    throw new RecordBatchError(
-      'bad-compression',
-      recordErrorCode.unsupportedCompressionType,
-      `no codec for compression type ${compression}`,
-    );
-  }
-  return codec;
-}
-
 function uncompressedBatch(options: EncodeRecordBatchOptions, plan: BatchPlan): Buffer {
   const buffer = Buffer.allocUnsafe(batchHeaderSizeBytes + plan.layout.recordsSizeBytes);
   writeRecords(buffer, batchHeaderSizeBytes, options.records, plan.layout);
@@ -228,6 +204,7 @@ function uncompressedBatch(options: EncodeRecordBatchOptions, plan: BatchPlan): 
   return buffer;
 }
 
+/** The records section, uncompressed: what a codec compresses. */
 function plainRecords(options: EncodeRecordBatchOptions, plan: BatchPlan): Buffer {
   const plain = Buffer.allocUnsafe(plan.layout.recordsSizeBytes);
   writeRecords(plain, 0, options.records, plan.layout);
@@ -252,7 +229,7 @@ function compressedBatch(
 export function encodeRecordBatch(options: EncodeRecordBatchOptions): Buffer {
   const plan = planBatch(options);
   if (plan.compression === CompressionType.none) return uncompressedBatch(options, plan);
-  const codec = codecFor(options, plan.compression);
+  const codec = codecForType(options.codecs, plan.compression);
   if (codec.compress === undefined) {
     throw new RecordBatchError(
       'bad-compression',
@@ -267,7 +244,7 @@ export function encodeRecordBatch(options: EncodeRecordBatchOptions): Buffer {
 export async function encodeRecordBatchAsync(options: EncodeRecordBatchOptions): Promise<Buffer> {
   const plan = planBatch(options);
   if (plan.compression === CompressionType.none) return uncompressedBatch(options, plan);
-  const codec = codecFor(options, plan.compression);
+  const codec = codecForType(options.codecs, plan.compression);
   const compressed = await codec.compressAsync(plainRecords(options, plan));
   return compressedBatch(options, plan, compressed);
 }
