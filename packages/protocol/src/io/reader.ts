@@ -3,8 +3,6 @@ import type { TaggedField } from './tagged-field.js';
 
 /** Longest unsigned varint for a 32-bit value (5 bytes of 7 bits). */
 const unsignedVarintBytesMax = 5;
-/** Longest zig-zag varlong for a 64-bit value (10 bytes of 7 bits). */
-const varlongBytesMax = 10;
 
 /**
  * A hostile-input reader over one frame (a Buffer slice). Every length is checked against the
@@ -91,27 +89,6 @@ export class Reader {
       }
     }
     return this.fail('invalid-value', 'varint longer than 5 bytes');
-  }
-
-  /** Zig-zag signed 32-bit varint (record format). */
-  readVarint(): number {
-    const raw = this.readUnsignedVarint();
-    return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
-  }
-
-  /** Zig-zag signed 64-bit varlong (record format). */
-  readVarlong(): bigint {
-    let raw = 0n;
-    for (let index = 0; index < varlongBytesMax; index++) {
-      const byte = this.buffer[this.take(1)];
-      if (index === 9 && byte > 0x01) this.fail('invalid-value', 'varlong exceeds 64 bits');
-      raw |= BigInt(byte & 0x7f) << BigInt(7 * index);
-      if ((byte & 0x80) === 0) {
-        if (byte === 0 && index > 0) this.fail('invalid-value', 'overlong varlong');
-        return (raw >> 1n) ^ -(raw & 1n);
-      }
-    }
-    return this.fail('invalid-value', 'varlong longer than 10 bytes');
   }
 
   /** Returns `byteCount` bytes as a view into the frame (no copy). */

@@ -132,22 +132,6 @@ export class Writer {
     this.buffer[this.position++] = remaining;
   }
 
-  /** Zig-zag signed 32-bit varint (record format). */
-  writeVarint(value: number): void {
-    this.writeUnsignedVarint(value >= 0 ? value * 2 : -value * 2 - 1);
-  }
-
-  /** Zig-zag signed 64-bit varlong (record format). */
-  writeVarlong(value: bigint): void {
-    this.ensure(10);
-    let remaining = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
-    while (remaining >= 0x80n) {
-      this.buffer[this.position++] = Number(remaining & 0x7fn) | 0x80;
-      remaining >>= 7n;
-    }
-    this.buffer[this.position++] = Number(remaining);
-  }
-
   /** Appends bytes: small ones are copied into the chunk, large ones kept by reference. */
   writeRaw(data: Buffer): void {
     if (data.length <= rawCopyBytesMax) {
