@@ -42,16 +42,21 @@ export function peekRequestHeader(frame: Buffer): RequestHeaderPeek | null {
   };
 }
 
-/** Runs a decoder; any failure (including an unexpected exception) becomes a typed error. */
+/** Any failure of a decoder, including an unexpected exception, as a typed error. */
+function asDecodeError(error: unknown, offset: number): ProtocolDecodeError {
+  if (error instanceof ProtocolDecodeError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new ProtocolDecodeError('invalid-value', offset, detail);
+}
+
+/** Runs a decoder that must consume the whole frame. */
 function decodeSafely<T>(reader: Reader, decode: () => T): DecodeResult<T> {
   try {
     const value = decode();
     reader.expectEnd();
     return { ok: true, value };
   } catch (error) {
-    if (error instanceof ProtocolDecodeError) return { ok: false, error };
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, error: new ProtocolDecodeError('invalid-value', reader.offset, detail) };
+    return { ok: false, error: asDecodeError(error, reader.offset) };
   }
 }
 
@@ -164,9 +169,7 @@ function decodeVersionedBytes<T>(
     if (version <= consumerProtocolVersionMax) reader.expectEnd();
     return { ok: true, value: { version, value } };
   } catch (error) {
-    if (error instanceof ProtocolDecodeError) return { ok: false, error };
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, error: new ProtocolDecodeError('invalid-value', reader.offset, detail) };
+    return { ok: false, error: asDecodeError(error, reader.offset) };
   }
 }
 
