@@ -60,6 +60,16 @@ test('Metadata v0 request: header v1 with a null client id', () => {
     ),
   );
   assert.deepEqual(frame, hex('00000011 0003 0000 00000001 ffff 00000001 0001 74'));
+  const decoded = decodeRequestFrame(frame.subarray(4));
+  assert.ok(decoded.ok);
+  assert.equal(decoded.value.header.clientId, null);
+  // Fields v0 lacks come back as their schema defaults (topic id: the zero uuid).
+  assert.deepEqual(decoded.value.body, {
+    topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 't' }],
+    allowAutoTopicCreation: true,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
 });
 
 test('Metadata v0 response: header v0, int32 arrays, int16 strings', () => {

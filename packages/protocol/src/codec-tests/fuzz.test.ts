@@ -170,6 +170,9 @@ test('fuzz: truncated, mutated and random frames yield typed results only', asyn
     assertTyped(decodeResponseFrame(descriptor.apiKey, version, frame), 'random response');
     randomFrames++;
   }
+  // The first mutation round always runs (the budget starts after the exhaustive truncations).
+  assert.ok(samples.length > 600, `${samples.length} sample frames`);
+  assert.ok(mutations >= samples.length, `${mutations} mutations`);
   t.diagnostic(
     `${samples.length} frames, ${truncations} truncations, ${mutations} mutations ` +
       `(${mutationsDecoded} still decoded), ${randomFrames} random frames`,
