@@ -185,6 +185,38 @@ describe('validateRecordBatches / assignOffsets', () => {
   });
 });
 
+describe('hostile records under a valid CRC', () => {
+  // One record, key 'k', value 'v', no headers: after the 61-byte header come its length (8,
+  // zig-zag 0x10), attributes, timestamp delta, offset delta, key length (1, zig-zag 0x02), 'k',
+  // value length, 'v', header count.
+  const recordStart = 61;
+  const cases: [string, number, number][] = [
+    ['record length -1', recordStart, 0x01],
+    ['record length past the batch', recordStart, 0x7e],
+    ['record length under the minimum', recordStart, 0x0a],
+    ['key length -2', recordStart + 4, 0x03],
+    ['value length -3', recordStart + 6, 0x05],
+    ['header count -1', recordStart + 8, 0x01],
+  ];
+  for (const [label, position, byte] of cases) {
+    test(`${label}: INVALID_RECORD, never an allocation or a crash`, () => {
+      const batch = encodeRecordBatch({
+        records: [{ key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 5n }],
+      });
+      assert.equal(batch.length, recordStart + 9);
+      assert.equal(batch[recordStart], 0x10);
+      batch[position] = byte;
+      batch.writeUInt32BE(computeBatchCrc(batch, 0, batch.length), batchOffsets.crc);
+      assert.ok(validateRecordBatches(batch).ok, 'the header checks alone cannot see it');
+      assert.throws(
+        () => decodeRecordBatch(batch),
+        (error: unknown) =>
+          error instanceof RecordBatchError && error.errorCode === recordErrorCode.invalidRecord,
+      );
+    });
+  }
+});
+
 describe('control batches', () => {
   test('commit and abort markers round trip', () => {
     for (const type of ['commit', 'abort'] as const) {
