@@ -45,7 +45,7 @@ export function lz4FrameOutputBound(data: Buffer): number {
     const word = data.readUInt32LE(position);
     position += 4;
     if (word === 0) break;
-    const size = word & ~uncompressedBlockFlag & 0x7fffffff;
+    const size = word & 0x7fffffff;
     if (size > blockSizeBytes || size > data.length - position)
       fail(`block size ${size} out of range`);
     const uncompressed = (word & uncompressedBlockFlag) !== 0;

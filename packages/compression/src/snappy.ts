@@ -22,7 +22,7 @@ export function isXerialFramed(data: Buffer): boolean {
 }
 
 /** The uncompressed length a raw snappy block declares in its varint preamble. */
-export function rawSnappyLength(block: Buffer): number {
+function rawSnappyLength(block: Buffer): number {
   let result = 0;
   for (let index = 0; index < 5 && index < block.length; index++) {
     const byte = block[index];
@@ -33,7 +33,7 @@ export function rawSnappyLength(block: Buffer): number {
 }
 
 /** Splits a xerial stream into its raw blocks, checking every length before use. */
-export function xerialBlocks(data: Buffer): Buffer[] {
+function xerialBlocks(data: Buffer): Buffer[] {
   const blocks: Buffer[] = [];
   let position = xerialHeaderSizeBytes;
   while (position < data.length) {
