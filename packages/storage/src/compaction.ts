@@ -3,15 +3,20 @@
 //   1. scanTransactions: which transactional batches were aborted, where an open one starts;
 //   2. OffsetMap: key → offset of its latest record over the dirty range, bounded in bytes;
 //   3. retainRecords: rewrites one batch keeping the latest record per key, dropping aborted
-//      data and expired tombstones; offsets, producer fields and the offset span are kept.
+//      data, tombstones and markers of emptied transactions past their KIP-534 delete horizon;
+//      offsets, producer fields and the offset span are kept, and each producer's last batch
+//      stays (empty if need be) so that producer state can be rebuilt from the log.
 
 import {
+  type BatchHeader,
   batchAttributes,
   type CompressionCodecs,
   decodeControlRecord,
   decodeRecordBatch,
   decodeRecordBatchAsync,
   encodeRecordBatchAsync,
+  type RecordInput,
+  readBatchHeader,
 } from '@gregor/protocol';
 import {
   type BatchSummary,
@@ -27,10 +32,17 @@ export interface TransactionScan {
   abortedBatches: Set<bigint>;
   /** Per producer: base offsets of data batches whose transaction has no marker yet. */
   open: Map<bigint, bigint[]>;
+  /** Per producer (idempotent or transactional): the last offset of its last data batch. */
+  lastDataBatch: Map<bigint, bigint>;
 }
 
 export function newTransactionScan(): TransactionScan {
-  return { abortedBatches: new Set(), open: new Map() };
+  return { abortedBatches: new Set(), open: new Map(), lastDataBatch: new Map() };
+}
+
+/** Producer id of a batch (offset 43 of the v2 header); -1 when it has none. */
+export function batchProducerId(batch: Buffer): bigint {
+  return batch.readBigInt64BE(43);
 }
 
 /** Feeds one batch (in offset order) to the transaction scan. */
@@ -40,9 +52,11 @@ export function scanTransactionBatch(
   codecs?: CompressionCodecs,
 ): void {
   const summary = summarizeBatch(batch, 0);
+  const producerId = batchProducerId(batch);
+  const control = isControlBatch(summary.attributes);
+  if (producerId >= 0n && !control) scan.lastDataBatch.set(producerId, summary.lastOffset);
   if (!isTransactionalBatch(summary.attributes)) return;
-  const producerId = batch.readBigInt64BE(43);
-  if (!isControlBatch(summary.attributes)) {
+  if (!control) {
     const open = scan.open.get(producerId) ?? [];
     open.push(summary.baseOffset);
     scan.open.set(producerId, open);
@@ -97,11 +111,47 @@ export class OffsetMap {
 export interface RetainContext {
   map: OffsetMap;
   abortedBatches: Set<bigint>;
-  /** Records below this were cleaned by an earlier pass: their tombstones may now expire. */
-  firstDirtyOffset: bigint;
+  /** Per producer: the last offset of its last data batch; that batch is never removed. */
+  lastDataBatch: Map<bigint, bigint>;
+  /** Per producer, during one pass: whether its current transaction kept any batch so far. */
+  transactionKept: Map<bigint, boolean>;
+  /**
+   * The latest delete horizon among the batches this pass kept (Kafka's latestDeleteHorizon):
+   * once it passes, a pass is due even without dirty data, to drop what expired.
+   */
+  latestDeleteHorizonMs: bigint | null;
   nowMs: number;
   deleteRetentionMs: number;
   codecs?: CompressionCodecs;
+}
+
+export function newRetainContext(
+  fields: Omit<
+    RetainContext,
+    'transactionKept' | 'lastDataBatch' | 'abortedBatches' | 'latestDeleteHorizonMs'
+  > & {
+    scan: TransactionScan;
+  },
+): RetainContext {
+  const { scan, ...rest } = fields;
+  return {
+    ...rest,
+    abortedBatches: scan.abortedBatches,
+    lastDataBatch: scan.lastDataBatch,
+    transactionKept: new Map(),
+    latestDeleteHorizonMs: null,
+  };
+}
+
+function noteHorizon(context: RetainContext, horizon: bigint | null): void {
+  if (horizon === null) return;
+  if (context.latestDeleteHorizonMs === null || horizon > context.latestDeleteHorizonMs)
+    context.latestDeleteHorizonMs = horizon;
+}
+
+/** Whether a pass is due to drop tombstones and markers whose delete horizon passed. */
+export function isDeleteHorizonDue(latestDeleteHorizonMs: bigint | null, nowMs: number): boolean {
+  return latestDeleteHorizonMs !== null && BigInt(nowMs) >= latestDeleteHorizonMs;
 }
 
 /** Whether the cleaner can decode this batch (compressed ones need the codec). */
@@ -111,50 +161,148 @@ export function canDecode(summary: BatchSummary, codecs?: CompressionCodecs): bo
   return Boolean(codecs?.[compression as 1 | 2 | 3 | 4]);
 }
 
+/** KIP-534: the batch's delete horizon (carried in baseTimestamp when the flag is set), or null. */
+function deleteHorizonOf(header: BatchHeader): bigint | null {
+  return (header.attributes & batchAttributes.deleteHorizonFlag) !== 0
+    ? header.baseTimestamp
+    : null;
+}
+
 /**
- * The batch to keep in place of `batch`: itself, a rewritten copy, or null to drop it. Async
- * codecs compress off the event loop, and zstd only compresses there (its sync path writes raw
- * frames), so a rewritten batch keeps its compression for real.
+ * The batch to keep in place of `batch`: itself, a rewritten copy, or null to drop it. Batches
+ * must come in offset order (per-transaction state). Async codecs compress off the event loop,
+ * and zstd only compresses there (its sync path writes raw frames), so a rewritten batch keeps
+ * its compression for real.
  */
 export async function retainRecords(batch: Buffer, context: RetainContext): Promise<Buffer | null> {
   const summary = summarizeBatch(batch, 0);
-  if (isControlBatch(summary.attributes)) return batch;
-  if (context.abortedBatches.has(summary.baseOffset)) return null;
+  const producerId = batchProducerId(batch);
+  if (isControlBatch(summary.attributes)) return retainMarker(batch, producerId, context);
+  const kept = await retainData(batch, summary, producerId, context);
+  if (kept && isTransactionalBatch(summary.attributes))
+    context.transactionKept.set(producerId, true);
+  return kept;
+}
+
+async function retainData(
+  batch: Buffer,
+  summary: BatchSummary,
+  producerId: bigint,
+  context: RetainContext,
+): Promise<Buffer | null> {
+  // Kafka keeps each producer's last batch, emptied if need be, so producer state (last
+  // sequence, epoch) can be rebuilt from the log.
+  const isLastOfProducer =
+    producerId >= 0n && context.lastDataBatch.get(producerId) === summary.lastOffset;
+  if (context.abortedBatches.has(summary.baseOffset))
+    return isLastOfProducer ? emptyBatch(readBatchHeader(batch, 0)) : null;
   if (!canDecode(summary, context.codecs)) return batch;
   const decoded = await decodeRecordBatchAsync(batch, context.codecs, { verifyCrc: false });
-  const tombstoneExpired =
-    summary.baseOffset < context.firstDirtyOffset &&
-    summary.maxTimestamp + BigInt(context.deleteRetentionMs) < BigInt(context.nowMs);
+  const horizon = deleteHorizonOf(decoded.header);
+  const horizonPassed = horizon !== null && BigInt(context.nowMs) >= horizon;
   const kept = decoded.records.filter((record) => {
     if (!record.key) return true;
     const latest = context.map.get(record.key);
     if (latest !== undefined && latest > record.offset) return false;
-    return !(record.value === null && tombstoneExpired);
+    return !(record.value === null && horizonPassed);
   });
-  if (kept.length === decoded.records.length) return batch;
-  if (kept.length === 0) return null;
-  const header = decoded.header;
+  // KIP-534: the first clean of a batch holding tombstones stamps its delete horizon; a later
+  // clean past the horizon drops them.
+  const needsHorizon = horizon === null && kept.some((record) => record.value === null);
+  const newHorizon = needsHorizon ? BigInt(context.nowMs + context.deleteRetentionMs) : horizon;
+  if (kept.some((record) => record.value === null)) noteHorizon(context, newHorizon);
+  if (kept.length === 0) {
+    if (!isLastOfProducer) return null;
+    return decoded.records.length === 0 ? batch : emptyBatch(decoded.header);
+  }
+  if (kept.length === decoded.records.length && !needsHorizon) return batch;
+  return rewriteBatch(decoded.header, kept, newHorizon, context.codecs);
+}
+
+/**
+ * A commit/abort marker stays while any batch of its transaction stays; once the transaction's
+ * data is all gone, the marker gets a delete horizon and is removed after it (Kafka's cleaner).
+ */
+async function retainMarker(
+  batch: Buffer,
+  producerId: bigint,
+  context: RetainContext,
+): Promise<Buffer | null> {
+  const dataKept = context.transactionKept.get(producerId) ?? false;
+  context.transactionKept.delete(producerId);
+  if (dataKept) return batch;
+  const header = readBatchHeader(batch, 0);
+  const horizon = deleteHorizonOf(header);
+  if (horizon !== null) {
+    if (BigInt(context.nowMs) >= horizon) return null;
+    noteHorizon(context, horizon);
+    return batch;
+  }
+  const decoded = await decodeRecordBatchAsync(batch, context.codecs, { verifyCrc: false });
+  const newHorizon = BigInt(context.nowMs + context.deleteRetentionMs);
+  noteHorizon(context, newHorizon);
+  return rewriteBatch(decoded.header, decoded.records, newHorizon, context.codecs);
+}
+
+interface KeptRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordInput['headers'];
+  timestamp: bigint;
+  offset: bigint;
+}
+
+/** Re-encodes a batch with fewer records (or a new delete horizon), keeping its identity. */
+function rewriteBatch(
+  header: BatchHeader,
+  records: readonly KeptRecord[],
+  deleteHorizon: bigint | null,
+  codecs?: CompressionCodecs,
+): Promise<Buffer> {
   const logAppendTime = (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0;
   return encodeRecordBatchAsync({
-    records: kept.map((record) => ({
+    records: records.map((record) => ({
       key: record.key,
       value: record.value,
       headers: record.headers,
       timestamp: record.timestamp,
       offsetDelta: Number(record.offset - header.baseOffset),
     })),
-    baseOffset: header.baseOffset,
+    ...identityOf(header),
     compression: (header.attributes & batchAttributes.compressionMask) as 0 | 1 | 2 | 3 | 4,
-    codecs: context.codecs,
+    codecs,
+    maxTimestamp: logAppendTime ? header.maxTimestamp : undefined,
+    // With a horizon the base timestamp carries it; record timestamps stay (deltas from it).
+    baseTimestamp: deleteHorizon ?? (logAppendTime ? header.baseTimestamp : undefined),
+    deleteHorizon: deleteHorizon !== null,
+  });
+}
+
+/** Header fields a rewritten batch keeps: offsets and span, producer, flags, epoch. */
+function identityOf(header: BatchHeader) {
+  return {
+    baseOffset: header.baseOffset,
+    lastOffsetDelta: header.lastOffsetDelta,
     producerId: header.producerId,
     producerEpoch: header.producerEpoch,
     baseSequence: header.baseSequence,
     transactional: isTransactionalBatch(header.attributes),
+    control: isControlBatch(header.attributes),
     partitionLeaderEpoch: header.partitionLeaderEpoch,
-    timestampType: logAppendTime ? 'log-append' : 'create',
-    maxTimestamp: logAppendTime ? header.maxTimestamp : undefined,
-    baseTimestamp: logAppendTime ? header.baseTimestamp : undefined,
-    lastOffsetDelta: header.lastOffsetDelta,
+    timestampType:
+      (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0
+        ? ('log-append' as const)
+        : ('create' as const),
+  };
+}
+
+/** A batch with its header only (no records, uncompressed), as Kafka's RETAIN_EMPTY. */
+function emptyBatch(header: BatchHeader): Promise<Buffer> {
+  return encodeRecordBatchAsync({
+    records: [],
+    ...identityOf(header),
+    baseTimestamp: header.maxTimestamp,
+    maxTimestamp: header.maxTimestamp,
   });
 }
 
@@ -167,12 +315,15 @@ export interface CompactBatchesInput {
   firstDirtyOffset: bigint;
   codecs?: CompressionCodecs;
   offsetMapBytesMax?: number;
+  /** From the previous pass: clean even without dirty data once it passed. */
+  latestDeleteHorizonMs?: bigint | null;
 }
 
 export interface CompactBatchesResult {
   batches: Buffer[];
   /** The new first dirty offset (cleaner checkpoint). */
   cleanedUpTo: bigint;
+  latestDeleteHorizonMs: bigint | null;
 }
 
 /** The cleanable end: before the first batch younger than min.compaction.lag.ms or in an open transaction. */
@@ -205,8 +356,14 @@ export async function compactBatches(input: CompactBatchesInput): Promise<Compac
     isYoung(summary, input.nowMs, input.config.minCompactionLagMs),
   );
   let end = cleanableEnd(young ? young.baseOffset : null, input.cleanableEndOffset, scan);
-  if (input.firstDirtyOffset >= end)
-    return { batches: input.batches, cleanedUpTo: input.firstDirtyOffset };
+  const previousHorizon = input.latestDeleteHorizonMs ?? null;
+  if (input.firstDirtyOffset >= end && !isDeleteHorizonDue(previousHorizon, input.nowMs)) {
+    return {
+      batches: input.batches,
+      cleanedUpTo: input.firstDirtyOffset,
+      latestDeleteHorizonMs: previousHorizon,
+    };
+  }
   const map = new OffsetMap(input.offsetMapBytesMax);
   for (const [index, batch] of input.batches.entries()) {
     const summary = summaries[index];
@@ -223,14 +380,13 @@ export async function compactBatches(input: CompactBatchesInput): Promise<Compac
       break;
     }
   }
-  const context: RetainContext = {
+  const context = newRetainContext({
     map,
-    abortedBatches: scan.abortedBatches,
-    firstDirtyOffset: input.firstDirtyOffset,
+    scan,
     nowMs: input.nowMs,
     deleteRetentionMs: input.config.deleteRetentionMs,
     codecs: input.codecs,
-  };
+  });
   const result: Buffer[] = [];
   for (const [index, batch] of input.batches.entries()) {
     if (summaries[index].baseOffset >= end) {
@@ -240,5 +396,9 @@ export async function compactBatches(input: CompactBatchesInput): Promise<Compac
     const kept = await retainRecords(batch, context);
     if (kept) result.push(kept);
   }
-  return { batches: result, cleanedUpTo: end };
+  return {
+    batches: result,
+    cleanedUpTo: end > input.firstDirtyOffset ? end : input.firstDirtyOffset,
+    latestDeleteHorizonMs: context.latestDeleteHorizonMs,
+  };
 }

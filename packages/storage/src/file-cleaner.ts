@@ -8,7 +8,9 @@ import { isControlBatch, summarizeBatch } from './batch-layout.js';
 import {
   canDecode,
   cleanableEnd,
+  isDeleteHorizonDue,
   isYoung,
+  newRetainContext,
   newTransactionScan,
   OffsetMap,
   type RetainContext,
@@ -70,7 +72,8 @@ export async function compactFileLog(
   const candidates = log.segments.slice(0, -1);
   if (candidates.length === 0) return 0;
   const firstDirty = log.cleanerCheckpoint;
-  if (!options.force && !isDirtyEnough(candidates, firstDirty, options)) return 0;
+  const horizonDue = isDeleteHorizonDue(log.latestDeleteHorizonMs, options.nowMs);
+  if (!options.force && !horizonDue && !isDirtyEnough(candidates, firstDirty, options)) return 0;
   const scan = newTransactionScan();
   // Streamed: only the first young batch is remembered, so memory does not grow with the log.
   let firstYoung: bigint | null = null;
@@ -88,7 +91,7 @@ export async function compactFileLog(
     }
   }
   let end = cleanableEnd(firstYoung, log.activeSegment.baseOffset, scan);
-  if (firstDirty >= end) return 0;
+  if (firstDirty >= end && !horizonDue) return 0;
   const map = new OffsetMap(options.offsetMapBytesMax ?? cleanerOffsetMapBytesDefault);
   mapping: for (const segment of candidates) {
     if (segment.nextOffset <= firstDirty) continue;
@@ -109,14 +112,13 @@ export async function compactFileLog(
       }
     }
   }
-  const context: RetainContext = {
+  const context = newRetainContext({
     map,
-    abortedBatches: scan.abortedBatches,
-    firstDirtyOffset: firstDirty,
+    scan,
     nowMs: options.nowMs,
     deleteRetentionMs: options.config.deleteRetentionMs,
     codecs: options.codecs,
-  };
+  });
   // Only whole segments below `end` are rewritten; the rest stays dirty for the next pass.
   const cleanable = candidates.filter((segment) => segment.nextOffset <= end);
   if (cleanable.length === 0) return 0;
@@ -124,7 +126,9 @@ export async function compactFileLog(
   for (const group of groupSegments(cleanable, options.config)) {
     freed += await cleanGroup(log, group, context, options, throttle);
   }
-  log.cleanerCheckpoint = cleanable[cleanable.length - 1].nextOffset;
+  const cleanedTo = cleanable[cleanable.length - 1].nextOffset;
+  if (cleanedTo > log.cleanerCheckpoint) log.cleanerCheckpoint = cleanedTo;
+  log.latestDeleteHorizonMs = context.latestDeleteHorizonMs;
   return freed;
 }
 

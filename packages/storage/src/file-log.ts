@@ -120,6 +120,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   private oldestUnsyncedMs: number | null = null;
   /** Compaction progress: offsets below were cleaned (cleaner-offset-checkpoint). */
   cleanerCheckpoint = 0n;
+  /** The latest KIP-534 delete horizon the cleaner kept; a pass is due once it passed. */
+  latestDeleteHorizonMs: bigint | null = null;
   private readonly deletionTimers = new Set<NodeJS.Timeout>();
 
   private constructor(options: FilePartitionLogOptions) {

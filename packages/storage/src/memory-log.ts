@@ -57,6 +57,8 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
   private endOffset = 0n;
   /** The cleaner's progress: batches below it have been compacted. */
   private cleanedUpTo = 0n;
+  /** The latest KIP-534 delete horizon the cleaner kept (compaction.ts). */
+  private latestDeleteHorizonMs: bigint | null = null;
 
   constructor(options: MemoryPartitionLogOptions) {
     super();
@@ -318,6 +320,7 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
       cleanableEndOffset: this.endOffset,
       firstDirtyOffset: this.cleanedUpTo,
       codecs: this.codecs,
+      latestDeleteHorizonMs: this.latestDeleteHorizonMs,
     });
     // Codecs ran off the event loop: appends may have landed meanwhile (kept after the result);
     // a truncation or deletion meanwhile abandons this pass.
@@ -335,6 +338,7 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
     });
     this.batches = [...cleaned, ...appendedMeanwhile];
     this.cleanedUpTo = result.cleanedUpTo;
+    this.latestDeleteHorizonMs = result.latestDeleteHorizonMs;
     const bytesOf = (batches: StoredBatch[]) =>
       batches.reduce((sum, batch) => sum + batch.buffer.length, 0);
     return bytesOf(input) - bytesOf(cleaned);

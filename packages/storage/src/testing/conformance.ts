@@ -5,10 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultCompressionCodecs } from '@gregor/compression';
 import {
+  type BatchHeader,
+  batchAttributes,
   decodeRecordBatch,
   encodeControlBatch,
   encodeRecordBatch,
   encodeRecordBatchAsync,
+  readBatchHeader,
 } from '@gregor/protocol';
 import type { LogConfig } from '../config.js';
 import { OffsetOutOfRangeError } from '../errors.js';
@@ -54,10 +57,35 @@ async function readAll(log: PartitionLog, from: bigint, maxOffset?: bigint): Pro
     const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: end, minOneBatch: true });
     if (read.buffers.length === 0) break;
     result.push(...read.buffers);
-    const records = decodeAll(read.buffers);
-    offset = records[records.length - 1].offset + 1n;
+    // From the last batch's header: a batch a cleaner emptied has no records.
+    const last = batchHeaders(read.buffers).at(-1)!;
+    offset = last.baseOffset + BigInt(last.lastOffsetDelta) + 1n;
   }
   return result;
+}
+
+function batchHeaders(buffers: Buffer[]): BatchHeader[] {
+  const headers: BatchHeader[] = [];
+  for (const buffer of buffers) {
+    for (let position = 0; position < buffer.length; ) {
+      const header = readBatchHeader(buffer, position);
+      headers.push(header);
+      position += header.batchLength + 12;
+    }
+  }
+  return headers;
+}
+
+/** One line per batch: `base-last flags records`, flags c(ontrol) t(ransactional) h(orizon). */
+function describeBatches(buffers: Buffer[]): string[] {
+  return batchHeaders(buffers).map((header) => {
+    const flags =
+      (header.attributes & batchAttributes.control ? 'c' : '') +
+      (header.attributes & batchAttributes.transactional ? 't' : '') +
+      (header.attributes & batchAttributes.deleteHorizonFlag ? 'h' : '');
+    const last = header.baseOffset + BigInt(header.lastOffsetDelta);
+    return `${header.baseOffset}-${last} ${flags || '-'} ${header.recordsCount}`;
+  });
 }
 
 function decodeAllWith(
@@ -553,6 +581,142 @@ export function describeConformance(name: string, factory: HarnessFactory): void
             records.map((record) => `${record.offset}:${record.key}=${record.value?.[0]}`),
             ['2:z=c', '3:x=d', '4:y=e'],
           );
+        },
+      );
+    });
+
+    it('stamps a KIP-534 delete horizon on the first clean and drops tombstones once it passed', async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0, deleteRetentionMs: 10_000 },
+        async (log, harness) => {
+          // Old record timestamps: the horizon counts from the clean, not from the records.
+          const old = BigInt(harness.clock.nowMs() - 7 * 24 * 60 * 60 * 1000);
+          const append = (key: string, value: string | null) =>
+            log.append(makeBatch([{ key, value, timestamp: old }]), {
+              durability: 'write',
+              leaderEpoch: 0,
+            });
+          await append('k1', 'a');
+          await append('k1', null);
+          await append('k2', 'b');
+          await log.roll();
+          const cleanedAtMs = harness.clock.nowMs();
+          await log.compact();
+          let read = await readAll(log, log.logStartOffset);
+          assert.deepEqual(describeBatches(read), ['1-1 h 1', '2-2 - 1']);
+          const tombstone = readBatchHeader(read[0], 0);
+          assert.equal(tombstone.baseTimestamp, BigInt(cleanedAtMs + 10_000), 'the horizon');
+          assert.equal(decodeAll(read)[0].timestamp, old, 'record timestamps are kept');
+          harness.clock.advance(5_000);
+          await log.compact();
+          read = await readAll(log, log.logStartOffset);
+          assert.deepEqual(
+            decodeAll(read).map((record) => `${record.offset}:${record.key}=${record.value}`),
+            ['1:k1=null', '2:k2=b'],
+            'before the horizon the tombstone stays',
+          );
+          // Past the horizon a pass runs even without new dirty data (Kafka's latestDeleteHorizon).
+          harness.clock.advance(6_000);
+          await log.compact();
+          read = await readAll(log, log.logStartOffset);
+          assert.deepEqual(
+            decodeAll(read).map((record) => `${record.offset}:${record.key}=${record.value}`),
+            ['2:k2=b'],
+          );
+          assert.equal(log.logEndOffset, 3n);
+        },
+      );
+    });
+
+    it('removes the markers of transactions whose data is gone, after the delete horizon', async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0, deleteRetentionMs: 10_000 },
+        async (log, harness) => {
+          const timestamp = BigInt(harness.clock.nowMs());
+          const write = (buffer: Buffer) =>
+            log.append(buffer, { durability: 'write', leaderEpoch: 0 });
+          const data = (producerId: bigint, sequence: number, key: string, value: string) =>
+            write(
+              encodeRecordBatch({
+                records: [{ key: Buffer.from(key), value: Buffer.from(value), timestamp }],
+                producerId,
+                producerEpoch: 0,
+                baseSequence: sequence,
+                transactional: true,
+              }),
+            );
+          const marker = (producerId: bigint, type: 'commit' | 'abort') =>
+            write(
+              encodeControlBatch({
+                type,
+                producerId,
+                producerEpoch: 0,
+                coordinatorEpoch: 0,
+                timestamp,
+              }),
+            );
+          await data(7n, 0, 'k', 'v1'); // 0: superseded by 4
+          await marker(7n, 'commit'); // 1
+          await data(8n, 0, 'x', 'aborted'); // 2
+          await marker(8n, 'abort'); // 3
+          await data(7n, 1, 'k', 'v2'); // 4: producer 7's last batch
+          await marker(7n, 'commit'); // 5
+          await data(8n, 1, 'y', 'y1'); // 6: producer 8's last batch
+          await marker(8n, 'commit'); // 7
+          await log.roll();
+          await log.compact();
+          assert.deepEqual(describeBatches(await readAll(log, log.logStartOffset)), [
+            '1-1 cth 1',
+            '3-3 cth 1',
+            '4-4 t 1',
+            '5-5 ct 1',
+            '6-6 t 1',
+            '7-7 ct 1',
+          ]);
+          harness.clock.advance(10_000);
+          await log.compact();
+          assert.deepEqual(describeBatches(await readAll(log, log.logStartOffset)), [
+            '4-4 t 1',
+            '5-5 ct 1',
+            '6-6 t 1',
+            '7-7 ct 1',
+          ]);
+          assert.equal(log.logEndOffset, 8n);
+        },
+      );
+    });
+
+    it("keeps an idempotent producer's last batch, emptied, until it writes again", async () => {
+      await withLog(
+        factory,
+        { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
+        async (log, harness) => {
+          const timestamp = BigInt(harness.clock.nowMs());
+          const idempotent = (sequence: number, value: string) =>
+            encodeRecordBatch({
+              records: [{ key: Buffer.from('k'), value: Buffer.from(value), timestamp }],
+              producerId: 9n,
+              producerEpoch: 3,
+              baseSequence: sequence,
+            });
+          const options = { durability: 'write', leaderEpoch: 0 } as const;
+          await log.append(idempotent(0, 'a'), options);
+          await log.append(makeBatch([{ key: 'k', value: 'b', timestamp }]), options);
+          await log.roll();
+          await log.compact();
+          let read = await readAll(log, log.logStartOffset);
+          assert.deepEqual(describeBatches(read), ['0-0 - 0', '1-1 - 1']);
+          const kept = readBatchHeader(read[0], 0);
+          assert.equal(kept.producerId, 9n);
+          assert.equal(kept.producerEpoch, 3);
+          assert.equal(kept.baseSequence, 0, 'producer state can be rebuilt from it');
+          await log.append(idempotent(1, 'c'), options);
+          await log.roll();
+          await log.compact();
+          read = await readAll(log, log.logStartOffset);
+          assert.deepEqual(describeBatches(read), ['2-2 - 1']);
         },
       );
     });
