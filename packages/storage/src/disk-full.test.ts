@@ -148,6 +148,32 @@ describe('disk full', () => {
     assert.ok(failures > seeds, `the disk failed often enough (${failures} failed appends)`);
   });
 
+  it('frees space by retention on a full disk, after which appends succeed again', async () => {
+    const { fileSystem, open } = harness({ segmentBytes: 500, retentionBytes: 1000 });
+    const manager = await open();
+    const log = await manager.createLog('metrics', 0);
+    fileSystem.capacityBytes = fileSystem.usedBytes + 3000;
+    let appended = 0;
+    for (; appended < 100; appended++) {
+      const outcome = await log
+        .append(makeSimpleBatch(2, `m${appended}`), { durability: 'fsync', leaderEpoch: 0 })
+        .catch((error: unknown) => error);
+      if (outcome instanceof Error) {
+        assert.ok(isStorageError(outcome));
+        break;
+      }
+    }
+    assert.ok(appended < 100, 'the disk filled up');
+    const end = log.logEndOffset;
+    assert.ok((await log.enforceRetention()) > 0, 'retention deleted segments');
+    const next = await log.append(makeSimpleBatch(1, 'after'), {
+      durability: 'fsync',
+      leaderEpoch: 0,
+    });
+    assert.equal(next.baseOffset, end);
+    await manager.close();
+  });
+
   it('rewrites the unsynced tail after a failed fdatasync, so a later one really persists it', async () => {
     const { fileSystem, open } = harness();
     const manager = await open();

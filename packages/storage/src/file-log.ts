@@ -732,6 +732,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   roll(): Promise<void> {
     return this.exclusive(async () => {
       this.assertUsable();
+      await this.repairIfDamaged();
       await this.rollNow(this.logEndOffset);
       await this.settleRolls();
     });
@@ -1052,8 +1053,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         (segment.isEmpty
           ? segment !== this.activeSegment
           : nowMs - segment.maxTimestamp > BigInt(retentionMs));
-      // Kafka rolls an expired active segment so that it can be deleted too.
-      if (this.segments.every(isExpired)) await this.rollNow(this.logEndOffset);
+      // Kafka rolls an expired active segment so that it can be deleted too. Retention must work
+      // on a damaged log (it frees space), but then leaves the active segment alone.
+      await this.repairIfDamaged().catch(() => undefined);
+      if (!this.damage && this.segments.every(isExpired)) await this.rollNow(this.logEndOffset);
       let size = this.sizeBytes;
       let count = 0;
       while (count < this.segments.length - 1) {
