@@ -9,7 +9,6 @@ import { errorTable } from './error-table.mjs';
 import {
   buildMessage,
   generatedDataMessages,
-  kebabCase,
   loadMessages,
   packageDirectory,
   schemaDirectory,
@@ -51,8 +50,7 @@ function headerVersionFunction(flexibleMin, flexibleVersion, rigidVersion, overr
   return `(version) => (${overrides} : ${base})`;
 }
 
-function emitApiFile(apiName, request, response) {
-  const imports = new Set();
+function emitApiSection(apiName, request, response, imports) {
   const lines = [];
   for (const message of [request, response]) {
     lines.push(...new MessageEmitter(message, imports).emit());
@@ -84,14 +82,17 @@ function emitApiFile(apiName, request, response) {
     '};',
     '',
   );
-  return { text: [banner, ...importLines(imports), '', ...lines].join('\n'), descriptorName };
+  return { lines, descriptorName };
 }
 
-function emitDataFile(messages) {
-  const imports = new Set();
+function emitDataSection(messages, imports) {
   const lines = [];
   for (const message of messages) lines.push(...new MessageEmitter(message, imports).emit());
-  return [banner, ...importLines(imports), '', ...lines].join('\n');
+  return lines;
+}
+
+function sectionTitle(title) {
+  return [`// ${'-'.repeat(4)} ${title} ${'-'.repeat(Math.max(4, 93 - title.length))}`, ''];
 }
 
 function emitErrorCodes() {
@@ -119,12 +120,15 @@ function emitErrorCodes() {
   return lines.join('\n');
 }
 
-function emitIndex(apis, moduleNames) {
-  const lines = [banner];
-  for (const moduleName of moduleNames) lines.push(`export * from './${moduleName}.js';`);
+function emitIndex(apis) {
+  const lines = [banner, "export * from './codecs.js';", "export * from './error-codes.js';"];
   lines.push("import type { ApiDescriptor } from '../io/api-descriptor.js';");
-  for (const api of apis)
-    lines.push(`import { ${api.descriptorName} } from './${api.moduleName}.js';`);
+  lines.push(
+    `import {\n  ${apis
+      .map((api) => api.descriptorName)
+      .sort()
+      .join(',\n  ')},\n} from './codecs.js';`,
+  );
   lines.push('', '/** Kafka API keys by API name. */', 'export const ApiKey = {');
   for (const api of apis) lines.push(`  ${api.name}: ${api.apiKey},`);
   lines.push('} as const;', '', 'export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];', '');
@@ -145,59 +149,62 @@ function emitIndex(apis, moduleNames) {
   return lines.join('\n');
 }
 
-/** Builds every generated file as { fileName: text }. */
+/**
+ * Builds every generated file as { fileName: text }: all codecs in one module (`codecs.ts`, a
+ * section per API, then the headers and the consumer protocol), because importing one module is
+ * about half the start-up cost of importing one per API; `error-codes.ts`; `index.ts`.
+ */
 export function generateFiles(directory = schemaDirectory()) {
   const byName = new Map();
   for (const { json } of loadMessages(directory)) byName.set(json.name, json);
-  const files = new Map();
+  const imports = new Set();
   const apis = [];
-  const moduleNames = [];
   for (const json of byName.values()) {
     if (json.type !== 'request') continue;
     const apiName = json.name.replace(/Request$/, '');
     const responseJson = byName.get(`${apiName}Response`);
     if (responseJson === undefined) throw new Error(`no response for ${json.name}`);
-    const moduleName = kebabCase(apiName);
-    const { text, descriptorName } = emitApiFile(
+    const { lines, descriptorName } = emitApiSection(
       apiName,
       buildMessage(json),
       buildMessage(responseJson),
+      imports,
     );
-    files.set(`${moduleName}.ts`, text);
-    apis.push({ name: apiName, apiKey: json.apiKey, descriptorName, moduleName });
-    moduleNames.push(moduleName);
+    apis.push({ name: apiName, apiKey: json.apiKey, descriptorName, lines });
   }
   apis.sort((left, right) => left.apiKey - right.apiKey);
-  files.set(
-    'headers.ts',
-    emitDataFile([byName.get('RequestHeader'), byName.get('ResponseHeader')].map(buildMessage)),
-  );
-  moduleNames.push('headers');
+  const sections = apis.map((api) => [
+    ...sectionTitle(`${api.name} (api key ${api.apiKey})`),
+    ...api.lines,
+  ]);
+  sections.push([
+    ...sectionTitle('Request and response headers'),
+    ...emitDataSection(
+      [byName.get('RequestHeader'), byName.get('ResponseHeader')].map(buildMessage),
+      imports,
+    ),
+  ]);
   for (const name of [...generatedDataMessages].sort()) {
-    const moduleName = kebabCase(name);
-    files.set(`${moduleName}.ts`, emitDataFile([buildMessage(byName.get(name))]));
-    moduleNames.push(moduleName);
+    sections.push([
+      ...sectionTitle(name),
+      ...emitDataSection([buildMessage(byName.get(name))], imports),
+    ]);
   }
-  files.set('error-codes.ts', emitErrorCodes());
-  moduleNames.push('error-codes');
-  moduleNames.sort();
-  files.set('index.ts', emitIndex(apis, moduleNames));
-  checkUniqueExports(files);
-  return files;
+  const codecs = [banner, ...importLines(imports), '', ...sections.flat()].join('\n');
+  checkUniqueDeclarations(codecs);
+  return new Map([
+    ['codecs.ts', codecs],
+    ['error-codes.ts', emitErrorCodes()],
+    ['index.ts', emitIndex(apis)],
+  ]);
 }
 
-/** `export *` of two modules exporting one name is an error; catch it here with a clear message. */
-function checkUniqueExports(files) {
-  const owners = new Map();
-  for (const [fileName, text] of files) {
-    if (fileName === 'index.ts') continue;
-    for (const match of text.matchAll(/^export (?:interface|const|function|type) (\w+)/gm)) {
-      const previous = owners.get(match[1]);
-      if (previous !== undefined && previous !== fileName) {
-        throw new Error(`${match[1]} exported by both ${previous} and ${fileName}`);
-      }
-      owners.set(match[1], fileName);
-    }
+/** Two sections declaring one name would not compile; say which name with a clear message. */
+function checkUniqueDeclarations(text) {
+  const seen = new Set();
+  for (const match of text.matchAll(/^(?:export )?(?:interface|const|function|type) (\w+)/gm)) {
+    if (seen.has(match[1])) throw new Error(`${match[1]} declared twice in codecs.ts`);
+    seen.add(match[1]);
   }
 }
 

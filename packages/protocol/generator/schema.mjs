@@ -71,14 +71,6 @@ export function camelCase(name) {
   return name.slice(0, length).toLowerCase() + name.slice(length);
 }
 
-/** "DescribeConfigs" -> "describe-configs". */
-export function kebabCase(name) {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
-    .toLowerCase();
-}
-
 function parseType(typeText) {
   if (typeText.startsWith('[]')) return { kind: 'array', element: parseType(typeText.slice(2)) };
   if (primitiveTypes.has(typeText)) return { kind: 'primitive', name: typeText };
