@@ -248,7 +248,11 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
     await processor.kill();
     committedBeforeKills += processor.eventsOf('committed').length;
   }
-  const last = spawn('process', processorParameters, 'processor-final');
+  const last = spawn(
+    'process',
+    { ...processorParameters, debug: process.env.GREGOR_TXN_DEBUG ?? '' },
+    'processor-final',
+  );
   const isDone = (event: ClientEvent) =>
     event.event === 'idle' &&
     partitions.every(

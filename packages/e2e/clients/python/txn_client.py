@@ -21,6 +21,8 @@ def transactional_producer(parameters, transactional_id, **extra):
         "client.id": parameters.get("clientId", "gregor-e2e-txn"),
         "linger.ms": parameters.get("lingerMs", 5),
     }
+    if parameters.get("debug"):
+        config["debug"] = parameters["debug"]
     config.update(extra)
     return Producer(config)
 
