@@ -150,7 +150,10 @@ function checkWholeBatch(buffer: Buffer, options: DecodeRecordBatchOptions): Che
       sizeBytes,
     );
   }
-  const header = checkBatchAt(buffer, 0, sizeBytes, 'internal', options.verifyCrc ?? true);
+  const header = checkBatchAt(buffer, 0, sizeBytes, {
+    origin: 'internal',
+    verifyCrc: options.verifyCrc,
+  });
   return {
     header,
     compression: header.attributes & batchAttributes.compressionMask,

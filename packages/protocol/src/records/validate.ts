@@ -111,14 +111,20 @@ export function checkBatchFraming(buffer: Buffer, position: number): number {
   return sizeBytes;
 }
 
+export interface CheckBatchOptions {
+  origin: 'client' | 'internal';
+  /** False when the caller has just checked it (default true). */
+  verifyCrc?: boolean;
+}
+
 /** Checks one batch's CRC and counts; returns its header. */
 export function checkBatchAt(
   buffer: Buffer,
   position: number,
   sizeBytes: number,
-  origin: 'client' | 'internal',
-  verifyCrc = true,
+  options: CheckBatchOptions,
 ): BatchHeader {
+  const { origin, verifyCrc = true } = options;
   const header = readBatchHeader(buffer, position);
   if (verifyCrc && computeBatchCrc(buffer, position, sizeBytes) !== header.crc) {
     fail('crc-mismatch', recordErrorCode.corruptMessage, 'record batch CRC-32C mismatch', position);
@@ -195,7 +201,7 @@ function validateOrThrow(buffer: Buffer, options: ValidateRecordBatchesOptions):
         position,
       );
     }
-    const header = checkBatchAt(buffer, position, sizeBytes, origin);
+    const header = checkBatchAt(buffer, position, sizeBytes, { origin });
     batches.push({ position, sizeBytes, header });
     recordCount += header.recordsCount;
     offsetCount += header.lastOffsetDelta + 1;
