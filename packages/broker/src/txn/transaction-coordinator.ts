@@ -520,7 +520,8 @@ export class TransactionCoordinator {
     this.timer = this.dependencies.clock.schedule(
       this.dependencies.config.abortCheckIntervalMs(),
       () => {
-        void this.checkTimeouts().finally(() => this.scheduleChecks());
+        this.scheduleChecks();
+        void this.checkTimeouts();
       },
     );
   }
