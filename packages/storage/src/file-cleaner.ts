@@ -193,26 +193,35 @@ async function cleanGroup(
     pendingBytes = 0;
   };
   let before = 0;
-  for (const segment of group) {
-    before += segment.sizeBytes;
-    for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
-      await throttle.consumed(batch.length);
-      const kept = await retainRecords(batch, context);
-      if (!kept) continue;
-      pending.push(kept === batch ? Buffer.from(batch) : kept);
-      pendingBytes += kept.length;
-      if (pendingBytes >= cleanerReadChunkBytes) await flush();
-    }
-  }
-  await flush();
-  await replacement.file.datasync();
-  // Commit point: the `.swap` name. Its `.end` companion tells recovery which segments it replaces.
   const cleanedPath = replacement.path(`${segmentFileSuffix.log}.cleaned`);
   const swapPath = replacement.path(`${segmentFileSuffix.log}.swap`);
-  await fileSystem.writeFileAtomic(
-    `${swapPath}.end`,
-    Buffer.from(String(group[group.length - 1].nextOffset)),
-  );
+  try {
+    for (const segment of group) {
+      before += segment.sizeBytes;
+      for await (const { batch } of segmentBatches(segment, cleanerReadChunkBytes)) {
+        await throttle.consumed(batch.length);
+        const kept = await retainRecords(batch, context);
+        if (!kept) continue;
+        pending.push(kept === batch ? Buffer.from(batch) : kept);
+        pendingBytes += kept.length;
+        if (pendingBytes >= cleanerReadChunkBytes) await flush();
+      }
+    }
+    await flush();
+    await replacement.file.datasync();
+    // Commit point: the `.swap` name. Its `.end` companion tells recovery which segments it
+    // replaces.
+    await fileSystem.writeFileAtomic(
+      `${swapPath}.end`,
+      Buffer.from(String(group[group.length - 1].nextOffset)),
+    );
+  } catch (error) {
+    // Before the commit point the old segments are untouched: drop the partial copy, so that a
+    // full disk does not keep it (recovery would delete it too, but only at the next start).
+    await replacement.close().catch(() => undefined);
+    await fileSystem.removeFile(cleanedPath).catch(() => undefined);
+    throw error;
+  }
   await fileSystem.rename(cleanedPath, swapPath);
   await fileSystem.syncDirectory(log.directory);
   await log.replaceSegments(group, replacement);

@@ -423,8 +423,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       if (groupStart !== null) this.noteDamage(groupStart, error as Error, { epochsChanged });
       this.pendingEnd = null;
       // Most often the disk is full: rolling back needs no space, so the log is usable again
-      // at once and the next append simply tries again.
-      await this.repairIfDamaged().catch(() => undefined);
+      // at once and the next append simply tries again. (When the repair itself just failed,
+      // the next mutation retries it.)
+      if (groupStart !== null) await this.repairIfDamaged().catch(() => undefined);
       const failure = this.writeFailure(error as Error);
       for (const append of group) append.reject(failure);
       this.rejectPending(failure);
@@ -464,6 +465,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     const damage = this.damage;
     if (!damage) return;
     try {
+      // A roll in the failed group may still be writing the sealed segment's index files.
+      await this.rollSeals;
       if (damage.endOffset < this.logEndOffset) await this.truncateNow(damage.endOffset);
       const active = this.activeSegment;
       // A failed write may have left part of a batch past the known end.
@@ -877,12 +880,15 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     this.segments = this.segments.slice(count);
     if (this.segments[0].baseOffset > this.startOffset)
       this.startOffset = this.segments[0].baseOffset;
-    if (this.epochs.truncateFromStart(this.startOffset)) await this.writeLeaderEpochs();
     let freed = 0;
     for (const segment of removed) {
       freed += segment.sizeBytes;
       await this.scheduleSegmentDeletion(segment);
     }
+    // After the deletions, which free space: a checkpoint that cannot be written on a full disk
+    // stays stale, which is harmless (loading trims it to the log start) and is rewritten later.
+    if (this.epochs.truncateFromStart(this.startOffset))
+      await this.writeLeaderEpochs().catch(() => undefined);
     return freed;
   }
 

@@ -6,7 +6,9 @@
 //   - reads return exactly the bytes that were appended (compaction: exactly a subset of them,
 //     keeping every key's latest value),
 //   - nothing acknowledged as durable ('fsync') is lost, and what survives past it is a prefix of
-//     what was appended (appends in flight at the crash may or may not survive, in order).
+//     what was appended (appends in flight at the crash may or may not survive, in order),
+//   - a full disk or a failed fdatasync fails operations without changing the log: a rejected
+//     append leaves no offset behind, and later operations work once the disk does.
 
 import assert from 'node:assert/strict';
 import type { LogConfig } from '../config.js';
@@ -287,6 +289,53 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     durableEnd = durableEnd < log.logEndOffset ? durableEnd : log.logEndOffset;
   };
 
+  /** A failure a full or failing disk may cause (the log must then be unchanged). */
+  const isDiskError = (error: unknown): boolean => {
+    const { code, errorCode } = error as { code?: string; errorCode?: number };
+    return errorCode === 56 || code === 'ENOSPC' || code === 'EIO';
+  };
+
+  const appendOnFailingDisk = async (): Promise<void> => {
+    const buffer = newBatch();
+    const durability: Durability = random() < 0.5 ? 'fsync' : 'write';
+    try {
+      const result = await log.append(buffer, { durability, leaderEpoch: 1 });
+      assert.equal(result.baseOffset, modelEnd(), 'offsets contiguous');
+      model.push({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: buffer });
+      endOffset = result.lastOffset + 1n;
+      if (durability === 'fsync' && endOffset > durableEnd) durableEnd = endOffset;
+    } catch (error) {
+      assert.ok(isDiskError(error), `unexpected append failure: ${error}`);
+      counts.failedOnFullDisk = (counts.failedOnFullDisk ?? 0) + 1;
+    }
+    assert.equal(log.logEndOffset, modelEnd(), 'a failed append leaves the log end alone');
+  };
+
+  /** The disk fills up (and may fail an fdatasync) for a few operations, then space returns. */
+  const diskFullEpisode = async (): Promise<void> => {
+    fileSystem.capacityBytes = fileSystem.usedBytes + pick(3000);
+    if (random() < 0.4) fileSystem.failDatasyncs(1, { evictPages: false });
+    for (let step = 1 + pick(5); step > 0; step--) {
+      const choice = pick(6);
+      if (choice === 4) {
+        await compactAndCheck(null);
+        continue;
+      }
+      try {
+        if (choice <= 2) await appendOnFailingDisk();
+        else if (choice === 3) {
+          await log.flush();
+          durableEnd = modelEnd();
+        } else await manager.checkpoint();
+      } catch (error) {
+        assert.ok(isDiskError(error), `unexpected failure: ${error}`);
+        counts.failedOnFullDisk = (counts.failedOnFullDisk ?? 0) + 1;
+      }
+    }
+    fileSystem.clearFaults();
+    await verifyAgainstModel();
+  };
+
   const simpleOperations: [string, number, () => Promise<void>][] = [
     ['append', 40, appendSome],
     ['read', 12, () => verifyAgainstModel()],
@@ -348,6 +397,7 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
   const operations: [string, number, () => Promise<void>][] = [
     ...simpleOperations,
     ['compact', 4, () => compactAndCheck(null)],
+    ['diskFull', 4, diskFullEpisode],
     ['crash', 3, crashNow],
     ['crashDuringCompact', 2, () => compactAndCheck(1 + pick(60))],
     [
