@@ -266,7 +266,10 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
       what: 'the final processor to reach the end of the input',
     })
     .catch((error: Error) => {
-      throw new Error(`${error.message}\n--- broker ---\n${broker.output().slice(-4000)}`);
+      const events = last.events.slice(-5).map((event) => JSON.stringify(event));
+      throw new Error(
+        `${error.message}\n--- last events ---\n${events.join('\n')}\n--- processor ---\n${last.process.output().slice(-6000)}\n--- broker ---\n${broker.output().slice(-3000)}`,
+      );
     });
   await last.finish({ timeoutMs: 30_000 });
   const result = await readAll({

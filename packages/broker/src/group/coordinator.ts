@@ -37,7 +37,12 @@ import {
   ConsumerProtocol,
 } from './consumer-protocol.js';
 import type { CommittedOffset } from './offsets.js';
-import { type LoadedGroupState, OffsetsLog, type OffsetsRecord } from './offsets-log.js';
+import {
+  type LoadedGroupState,
+  OffsetsLog,
+  type OffsetsRecord,
+  type TransactionalAppend,
+} from './offsets-log.js';
 import {
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
@@ -546,7 +551,7 @@ export class GroupCoordinator {
    * verified the producer with the transaction coordinator.
    */
   async commitTransactionalOffsets(
-    input: OffsetCommitInput & { producerId: bigint; producerEpoch: number },
+    input: OffsetCommitInput & TransactionalAppend,
   ): Promise<PartitionErrors[]> {
     const allWith = (errorCode: number) => partitionErrors(input.topics, errorCode);
     const requestError = this.requestError(input.groupId);
@@ -564,6 +569,7 @@ export class GroupCoordinator {
     return this.writeOffsets(group, input, {
       producerId: input.producerId,
       producerEpoch: input.producerEpoch,
+      stillOpen: input.stillOpen,
     });
   }
 
@@ -592,7 +598,7 @@ export class GroupCoordinator {
   private async writeOffsets(
     group: Group,
     input: OffsetCommitInput,
-    transaction?: { producerId: bigint; producerEpoch: number },
+    transaction?: TransactionalAppend,
   ): Promise<PartitionErrors[]> {
     const nowMs = this.nowMs();
     const records: OffsetsRecord[] = [];
@@ -637,9 +643,18 @@ export class GroupCoordinator {
       }),
     }));
     if (records.length === 0) return results;
+    // Pending before the write: a marker that ends the transaction meanwhile finds (and takes) them.
+    const pending = accepted.map((entry) => ({ groupId: group.groupId, ...entry }));
+    if (transaction !== undefined) {
+      for (const entry of pending)
+        this.pendingTransactionalOffsets.add(transaction.producerId, entry);
+    }
     try {
       await this.offsetsLog.append(group.groupId, records, transaction);
     } catch (error) {
+      if (transaction !== undefined) {
+        this.pendingTransactionalOffsets.remove(transaction.producerId, pending);
+      }
       this.logger.warn('offset commit could not be written', {
         groupId: group.groupId,
         error: String(error),
@@ -653,15 +668,7 @@ export class GroupCoordinator {
       }
       return results;
     }
-    if (transaction !== undefined) {
-      for (const entry of accepted) {
-        this.pendingTransactionalOffsets.add(transaction.producerId, {
-          groupId: group.groupId,
-          ...entry,
-        });
-      }
-      return results;
-    }
+    if (transaction !== undefined) return results;
     for (const entry of accepted) group.offsets.set(entry.topic, entry.partition, entry.committed);
     if (this.groups.get(group.groupId) !== group) {
       // Deleted while the write was in flight: resurrect it so the offsets stay visible.

@@ -41,6 +41,14 @@ export interface OffsetsRecord {
   value: Buffer | null;
 }
 
+/** The producer of a transactional offsets batch (TxnOffsetCommit; transactional-offsets.ts). */
+export interface TransactionalAppend {
+  producerId: bigint;
+  producerEpoch: number;
+  /** Asked just before the batch is appended; false fails the append. */
+  stillOpen?: () => boolean;
+}
+
 /** Offsets of a transaction still open at the end of the log (transactional-offsets.ts). */
 export interface LoadedTransactionalOffset {
   producerId: bigint;
@@ -94,7 +102,7 @@ export class OffsetsLog {
   append(
     groupId: GroupId,
     records: readonly OffsetsRecord[],
-    transaction?: { producerId: bigint; producerEpoch: number },
+    transaction?: TransactionalAppend,
   ): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     const partition = this.partitionFor(groupId);
@@ -107,13 +115,23 @@ export class OffsetsLog {
     const batch = encodeRecordBatch({
       records: inputs,
       baseTimestamp: timestamp,
-      ...(transaction && { ...transaction, baseSequence: -1, transactional: true }),
+      ...(transaction && {
+        producerId: transaction.producerId,
+        producerEpoch: transaction.producerEpoch,
+        baseSequence: -1,
+        transactional: true,
+      }),
     });
     const previous = this.tails.get(partition) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
       .then(async () => {
         const log = await this.storage.partitionLog(partition, this.partitionCount);
+        // Checked right before the append: a transaction ended meanwhile must not get offsets
+        // written after its marker (they would look open forever on replay).
+        if (transaction?.stillOpen?.() === false) {
+          throw new Error('the transaction ended before its offsets were written');
+        }
         const result = await log.append(batch, { durability: 'fsync', leaderEpoch: 0 });
         log.setHighWatermark?.(result.lastOffset + 1n);
       });

@@ -59,6 +59,21 @@ export class PendingTransactionalOffsets {
     return taken;
   }
 
+  /** Drops entries added for a write that failed (unless a marker took them already). */
+  remove(producerId: bigint, entries: readonly PendingOffset[]): void {
+    const offsets = this.byProducer.get(producerId);
+    if (offsets === undefined) return;
+    for (const entry of entries) {
+      const key = offsetKey(entry.groupId, entry.topic, entry.partition);
+      if (offsets.get(key) !== entry) continue;
+      offsets.delete(key);
+      const count = (this.pendingCounts.get(key) ?? 1) - 1;
+      if (count <= 0) this.pendingCounts.delete(key);
+      else this.pendingCounts.set(key, count);
+    }
+    if (offsets.size === 0) this.byProducer.delete(producerId);
+  }
+
   /** True while an open transaction holds an offset for the partition (requireStable, KIP-447). */
   isPending(groupId: GroupId, topic: TopicName, partition: PartitionIndex): boolean {
     return this.pendingCounts.has(offsetKey(groupId, topic, partition));

@@ -46,7 +46,15 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
       // PRODUCER_FENCED appears in TxnOffsetCommit only as INVALID_PRODUCER_EPOCH.
       return allWith(request, fencingErrorFor(verified, context.apiVersion, Number.MAX_VALUE));
     }
+    const stillOpen = () =>
+      transactions.coordinator.verifyOffsetCommit({
+        transactionalId: request.transactionalId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+        groupId: request.groupId,
+      }) === ErrorCode.NONE;
     const topics = await groups.coordinator.commitTransactionalOffsets({
+      stillOpen,
       apiVersion: context.apiVersion,
       groupId: request.groupId,
       generationIdOrMemberEpoch: request.generationId ?? -1,
