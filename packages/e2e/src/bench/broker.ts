@@ -9,6 +9,7 @@ import {
   measureFioSyncedWrite,
   measureLoopbackBandwidth,
   measureSyncedWrite,
+  measureSyncLatency,
 } from '../tools/physical-limits.js';
 import {
   benchDirectory,
@@ -302,6 +303,17 @@ async function main(): Promise<void> {
       value: small.bytesPerSecond / megabyte,
       unit: 'MB/s',
       note: `${small.syncsPerSecond.toFixed(0)} syncs/s`,
+    });
+    const syncLatency = await measureSyncLatency({
+      directory: workDirectory,
+      chunkBytes: 4096,
+      durationMs: 3_000,
+    });
+    record({
+      name: 'disk: 4 KiB append + fdatasync latency p50 / p99 / max',
+      value: syncLatency.p50Ms,
+      unit: 'ms (p50)',
+      note: `p99 ${syncLatency.p99Ms.toFixed(2)} ms, max ${syncLatency.maxMs.toFixed(1)} ms over ${syncLatency.syncs} syncs`,
     });
     const fio = await measureFioSyncedWrite({
       directory: workDirectory,

@@ -45,6 +45,46 @@ export async function measureSyncedWrite(options: {
   };
 }
 
+export interface SyncLatency {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  syncs: number;
+}
+
+/**
+ * Latency of one small appended write + fdatasync, the floor under an acks=all produce (the
+ * broker syncs before acknowledging): p50, p99 and the worst stall over `durationMs`.
+ */
+export async function measureSyncLatency(options: {
+  directory: string;
+  chunkBytes: number;
+  durationMs: number;
+}): Promise<SyncLatency> {
+  const path = join(options.directory, `sync-latency-${options.chunkBytes}.bin`);
+  const handle = await open(path, 'w');
+  const chunk = Buffer.alloc(options.chunkBytes, 0x5a);
+  const latencies: number[] = [];
+  let written = 0;
+  const startedMs = performance.now();
+  try {
+    while (performance.now() - startedMs < options.durationMs) {
+      const beforeMs = performance.now();
+      await handle.write(chunk, 0, chunk.length, written);
+      await handle.datasync();
+      latencies.push(performance.now() - beforeMs);
+      written += chunk.length;
+    }
+  } finally {
+    await handle.close();
+    await rm(path, { force: true });
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (fraction: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(fraction * latencies.length))];
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies.at(-1) ?? 0, syncs: latencies.length };
+}
+
 /** fio's sequential write with fdatasync after every block, when fio is installed. */
 export async function measureFioSyncedWrite(options: {
   directory: string;
