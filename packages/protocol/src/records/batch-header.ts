@@ -90,3 +90,24 @@ export function writeBatchPartitionLeaderEpoch(
 ): void {
   buffer.writeInt32BE(leaderEpoch, position + batchOffsets.partitionLeaderEpoch);
 }
+
+/**
+ * LogAppendTime (KIP-32): sets the timestamp-type attribute bit and maxTimestamp in place. Both
+ * sit inside the CRC, so the batch is re-checksummed; returns the new CRC.
+ */
+export function stampLogAppendTime(
+  buffer: Buffer,
+  position: number,
+  sizeBytes: number,
+  timestampMs: bigint,
+): number {
+  const attributes = buffer.readInt16BE(position + batchOffsets.attributes);
+  buffer.writeInt16BE(
+    attributes | batchAttributes.timestampTypeLogAppendTime,
+    position + batchOffsets.attributes,
+  );
+  buffer.writeBigInt64BE(timestampMs, position + batchOffsets.maxTimestamp);
+  const crc = computeBatchCrc(buffer, position, sizeBytes);
+  buffer.writeUInt32BE(crc, position + batchOffsets.crc);
+  return crc;
+}

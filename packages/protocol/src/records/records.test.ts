@@ -5,7 +5,7 @@ import { decodeControlRecord, encodeControlBatch } from './control.js';
 import { decodeRecordBatch, decodeRecordBatches, iterateRecordBatches } from './decode.js';
 import { encodeRecordBatch, type RecordInput } from './encode.js';
 import { RecordBatchError, recordErrorCode } from './errors.js';
-import { assignOffsets, validateRecordBatches } from './validate.js';
+import { assignOffsets, checkBatchFraming, validateRecordBatches } from './validate.js';
 import { validateRecords } from './validate-records.js';
 
 const sampleRecords: RecordInput[] = [
@@ -115,6 +115,20 @@ describe('validateRecordBatches / assignOffsets', () => {
     assert.deepEqual(
       records.map((record) => record.timestamp),
       [9_999n, 9_999n, 9_999n],
+    );
+  });
+
+  test('checkBatchFraming with an end past the buffer checks a head read in chunks', () => {
+    const batch = encodeRecordBatch({ records: sampleRecords });
+    const head = batch.subarray(0, 61);
+    assert.equal(checkBatchFraming(head, 0, batch.length), batch.length);
+    assert.throws(
+      () => checkBatchFraming(head, 0, batch.length - 1),
+      (error: unknown) => error instanceof RecordBatchError && error.reason === 'truncated',
+    );
+    assert.throws(
+      () => checkBatchFraming(batch.subarray(0, 16), 0, batch.length),
+      (error: unknown) => error instanceof RecordBatchError && error.reason === 'truncated',
     );
   });
 

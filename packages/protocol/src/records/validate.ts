@@ -9,6 +9,7 @@ import {
   batchOffsets,
   computeBatchCrc,
   readBatchHeader,
+  stampLogAppendTime,
 } from './batch-header.js';
 import {
   RecordBatchError,
@@ -67,11 +68,13 @@ function fail(
 
 /**
  * Checks the framing of the batch at `position` (length, magic) and returns its size in bytes.
- * `available` bytes follow `position`.
+ * The batch must end by `end`, which defaults to the buffer's end; a caller holding only the
+ * head of a longer run of batches (reading a file in chunks) passes where that run ends, counted
+ * from the start of `buffer`.
  */
-export function checkBatchFraming(buffer: Buffer, position: number): number {
-  const available = buffer.length - position;
-  if (available < batchOffsets.magic + 1) {
+export function checkBatchFraming(buffer: Buffer, position: number, end = buffer.length): number {
+  const available = end - position;
+  if (Math.min(available, buffer.length - position) < batchOffsets.magic + 1) {
     fail(
       'truncated',
       recordErrorCode.corruptMessage,
@@ -263,12 +266,9 @@ export function assignOffsets(
     header.baseOffset = nextOffset;
     header.partitionLeaderEpoch = options.leaderEpoch;
     if (options.logAppendTimeMs !== undefined) {
+      header.crc = stampLogAppendTime(buffer, position, batch.sizeBytes, options.logAppendTimeMs);
       header.attributes |= batchAttributes.timestampTypeLogAppendTime;
       header.maxTimestamp = options.logAppendTimeMs;
-      buffer.writeInt16BE(header.attributes, position + batchOffsets.attributes);
-      buffer.writeBigInt64BE(options.logAppendTimeMs, position + batchOffsets.maxTimestamp);
-      header.crc = computeBatchCrc(buffer, position, batch.sizeBytes);
-      buffer.writeUInt32BE(header.crc, position + batchOffsets.crc);
     }
     nextOffset += BigInt(header.lastOffsetDelta) + 1n;
   }
