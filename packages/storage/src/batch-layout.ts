@@ -5,9 +5,13 @@ import {
   batchHeaderSizeBytes,
   batchLogOverheadBytes,
   batchOffsets,
+  checkBatchFraming,
   computeBatchCrc,
+  RecordBatchError,
+  stampLogAppendTime,
+  writeBatchBaseOffset,
+  writeBatchPartitionLeaderEpoch,
 } from '@gregor/protocol';
-import { batchLengthMin } from './limits.js';
 
 /** The fields of a stored batch the log needs, read from the fixed header. */
 export interface BatchSummary {
@@ -19,8 +23,6 @@ export interface BatchSummary {
   partitionLeaderEpoch: number;
   attributes: number;
 }
-
-export const magicV2 = 2;
 
 export function summarizeBatch(buffer: Buffer, position: number): BatchSummary {
   const baseOffset = buffer.readBigInt64BE(position + batchOffsets.baseOffset);
@@ -60,19 +62,25 @@ export function summarizeBatches(buffer: Buffer): BatchSummary[] {
   return result;
 }
 
-/** Why the header at `position` cannot start a valid batch ending by `end`, or null. */
+/**
+ * Why the bytes at `position` cannot start a stored batch ending by `end`, or null. The framing
+ * (magic, length, fits by `end`) is protocol's check; `end` may lie past the buffer when only the
+ * head of a file region is in memory. A negative lastOffsetDelta would move the log end backwards.
+ */
 export function headerProblem(buffer: Buffer, position: number, end: number): string | null {
-  if (end - position < batchHeaderSizeBytes) return 'truncated header';
-  const batchLength = buffer.readInt32BE(position + batchOffsets.batchLength);
-  if (batchLength < batchLengthMin) return `batchLength ${batchLength} too small`;
-  if (buffer.readInt8(position + batchOffsets.magic) !== magicV2) return 'magic is not 2';
+  try {
+    checkBatchFraming(buffer, position, end);
+  } catch (error) {
+    if (error instanceof RecordBatchError) return error.message;
+    throw error;
+  }
+  if (buffer.length - position < batchHeaderSizeBytes) return 'truncated header';
   if (buffer.readInt32BE(position + batchOffsets.lastOffsetDelta) < 0)
     return 'negative lastOffsetDelta';
-  if (position + batchLogOverheadBytes + batchLength > end) return 'truncated batch';
   return null;
 }
 
-/** Full check used by recovery: header sanity and CRC over the complete batch. */
+/** Full check used by recovery and reads: framing and the CRC over the complete batch. */
 export function batchProblem(buffer: Buffer, position: number, end: number): string | null {
   const problem = headerProblem(buffer, position, end);
   if (problem) return problem;
@@ -90,18 +98,37 @@ export function isTransactionalBatch(attributes: number): boolean {
   return (attributes & batchAttributes.transactional) !== 0;
 }
 
-/** LogAppendTime (KIP-32): sets the timestamp type and maxTimestamp, which the CRC covers. */
-export function stampLogAppendTime(
+export interface LeaderStamp {
+  firstOffset: bigint;
+  leaderEpoch: number;
+  /** Set for LogAppendTime topics (KIP-32): stamped as every batch's maxTimestamp. */
+  logAppendTimeMs: bigint | null;
+}
+
+/**
+ * A leader append: stamps consecutive base offsets, the leader epoch and LogAppendTime into the
+ * batches in place (protocol's stamps) and updates their summaries to match. Returns the offset
+ * after the last batch.
+ */
+export function stampLeaderBatches(
   buffer: Buffer,
-  position: number,
-  sizeBytes: number,
-  timestampMs: bigint,
-): void {
-  const attributes = buffer.readInt16BE(position + batchOffsets.attributes);
-  buffer.writeInt16BE(
-    attributes | batchAttributes.timestampTypeLogAppendTime,
-    position + batchOffsets.attributes,
-  );
-  buffer.writeBigInt64BE(timestampMs, position + batchOffsets.maxTimestamp);
-  buffer.writeUInt32BE(computeBatchCrc(buffer, position, sizeBytes), position + batchOffsets.crc);
+  summaries: BatchSummary[],
+  stamp: LeaderStamp,
+): bigint {
+  let offset = stamp.firstOffset;
+  for (const summary of summaries) {
+    const span = summary.lastOffset - summary.baseOffset;
+    writeBatchBaseOffset(buffer, summary.position, offset);
+    writeBatchPartitionLeaderEpoch(buffer, summary.position, stamp.leaderEpoch);
+    if (stamp.logAppendTimeMs !== null) {
+      stampLogAppendTime(buffer, summary.position, summary.sizeBytes, stamp.logAppendTimeMs);
+      summary.attributes |= batchAttributes.timestampTypeLogAppendTime;
+      summary.maxTimestamp = stamp.logAppendTimeMs;
+    }
+    summary.baseOffset = offset;
+    summary.lastOffset = offset + span;
+    summary.partitionLeaderEpoch = stamp.leaderEpoch;
+    offset += span + 1n;
+  }
+  return offset;
 }

@@ -2,16 +2,11 @@
 // Invariants (DESIGN.md): only the last segment is written; every segment but the last is synced
 // and has index files on disk; `recoveryPoint` never exceeds what has been fdatasync'ed.
 
-import {
-  batchLogOverheadBytes,
-  type CompressionCodecs,
-  writeBatchBaseOffset,
-  writeBatchPartitionLeaderEpoch,
-} from '@gregor/protocol';
+import { batchLogOverheadBytes, type CompressionCodecs } from '@gregor/protocol';
 import {
   type BatchSummary,
   batchProblem,
-  stampLogAppendTime,
+  stampLeaderBatches,
   summarizeBatch,
   summarizeBatches,
 } from './batch-layout.js';
@@ -586,22 +581,12 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       this.pendingEnd = append.summaries[append.summaries.length - 1].lastOffset + 1n;
       return null;
     }
-    const logAppendTime = this.currentConfig.messageTimestampType === 'LogAppendTime';
-    let offset = nextOffset;
-    for (const summary of append.summaries) {
-      const span = summary.lastOffset - summary.baseOffset;
-      writeBatchBaseOffset(append.buffer, summary.position, offset);
-      writeBatchPartitionLeaderEpoch(append.buffer, summary.position, append.leaderEpoch);
-      if (logAppendTime) {
-        stampLogAppendTime(append.buffer, summary.position, summary.sizeBytes, BigInt(nowMs));
-        summary.maxTimestamp = BigInt(nowMs);
-      }
-      summary.baseOffset = offset;
-      summary.lastOffset = offset + span;
-      summary.partitionLeaderEpoch = append.leaderEpoch;
-      offset += span + 1n;
-    }
-    this.pendingEnd = offset;
+    this.pendingEnd = stampLeaderBatches(append.buffer, append.summaries, {
+      firstOffset: nextOffset,
+      leaderEpoch: append.leaderEpoch,
+      logAppendTimeMs:
+        this.currentConfig.messageTimestampType === 'LogAppendTime' ? BigInt(nowMs) : null,
+    });
     return null;
   }
 

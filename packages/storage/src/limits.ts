@@ -20,5 +20,3 @@ export const cleanerOffsetMapBytesDefault = 32 * 1024 * 1024;
 export const cleanerOffsetMapEntryOverheadBytes = 64;
 /** Bytes the cleaner reads at once. */
 export const cleanerReadChunkBytes = 1024 * 1024;
-/** Smallest valid batchLength of a magic v2 batch (header minus baseOffset and batchLength). */
-export const batchLengthMin = 49;

@@ -3,8 +3,7 @@
 // appended bytes; "segments" are single batches, so retention works at batch granularity.
 
 import type { CompressionCodecs } from '@gregor/protocol';
-import { writeBatchBaseOffset, writeBatchPartitionLeaderEpoch } from '@gregor/protocol';
-import { type BatchSummary, stampLogAppendTime, summarizeBatches } from './batch-layout.js';
+import { type BatchSummary, stampLeaderBatches, summarizeBatches } from './batch-layout.js';
 import { compactBatches } from './compaction.js';
 import {
   defaultLogConfig,
@@ -91,23 +90,23 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
     this.assertOpen();
     const buffer = Buffer.from(input);
     const summaries = summarizeBatches(buffer);
-    const logAppendTime = this.currentConfig.messageTimestampType === 'LogAppendTime';
-    const nowMs = BigInt(this.clock.nowMs());
+    const logAppendTimeMs =
+      this.currentConfig.messageTimestampType === 'LogAppendTime'
+        ? BigInt(this.clock.nowMs())
+        : null;
     const baseOffset = this.endOffset;
-    let next = baseOffset;
-    for (const summary of summaries) {
-      writeBatchBaseOffset(buffer, summary.position, next);
-      writeBatchPartitionLeaderEpoch(buffer, summary.position, options.leaderEpoch);
-      if (logAppendTime) stampLogAppendTime(buffer, summary.position, summary.sizeBytes, nowMs);
-      next += summary.lastOffset - summary.baseOffset + 1n;
-    }
+    const next = stampLeaderBatches(buffer, summaries, {
+      firstOffset: baseOffset,
+      leaderEpoch: options.leaderEpoch,
+      logAppendTimeMs,
+    });
     this.epochs.assign(options.leaderEpoch, baseOffset);
-    this.storeBatches(buffer, summarizeBatches(buffer));
+    this.storeBatches(buffer, summaries);
     await Promise.resolve();
     return {
       baseOffset,
       lastOffset: next - 1n,
-      logAppendTimeMs: logAppendTime ? nowMs : -1n,
+      logAppendTimeMs: logAppendTimeMs ?? -1n,
       logStartOffset: this.startOffset,
     };
   }
