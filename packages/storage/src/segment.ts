@@ -1,8 +1,14 @@
 // One segment: `<baseOffset:20 digits>.log` with its sparse offset and time indexes.
 // The segment object holds the open file handle, the written size and the in-memory indexes.
 
-import { batchHeaderSizeBytes, batchLogOverheadBytes } from '@gregor/protocol';
-import { type BatchSummary, batchProblem, headerProblem, summarizeBatch } from './batch-layout.js';
+import { batchHeaderSizeBytes, batchLogOverheadBytes, batchOffsets } from '@gregor/protocol';
+import {
+  type BatchSummary,
+  batchProblem,
+  batchSizeAt,
+  headerProblem,
+  summarizeBatch,
+} from './batch-layout.js';
 import { StorageError, storageErrorCode } from './errors.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { joinPath } from './file-system.js';
@@ -32,10 +38,6 @@ export interface RecoveryOutcome {
   reason: string | null;
 }
 
-export interface ScannedBatch {
-  summary: BatchSummary;
-}
-
 export class LogSegment {
   sizeBytes = 0;
   nextOffset: bigint;
@@ -51,8 +53,9 @@ export class LogSegment {
   timeIndex: TimeIndex;
   /** Index files on disk are behind the in-memory indexes. */
   indexesDirty = true;
+  /** Offset index entries end at `indexLimitBytes` (segment.index.bytes): then the log rolls. */
+  indexLimitBytes = Number.MAX_SAFE_INTEGER;
   private bytesSinceIndexEntry = 0;
-  private hasBatches = false;
   // Recent batch positions of the active segment: tail reads skip the index walk.
   private tailOffsets: bigint[] = [];
   private tailPositions: number[] = [];
@@ -74,18 +77,13 @@ export class LogSegment {
     return joinPath(this.directory, segmentFileName(this.baseOffset, suffix));
   }
 
-  static async create(
+  static create(
     fileSystem: FileSystem,
     directory: string,
     baseOffset: bigint,
     nowMs: number,
   ): Promise<LogSegment> {
-    const path = joinPath(directory, segmentFileName(baseOffset, segmentFileSuffix.log));
-    const file = await fileSystem.openFile(path, { create: true });
-    const segment = new LogSegment(directory, baseOffset, file, nowMs);
-    const existing = await file.sizeBytes();
-    if (existing > 0) await file.truncate(0);
-    return segment;
+    return LogSegment.createNamed(fileSystem, directory, baseOffset, nowMs, segmentFileSuffix.log);
   }
 
   /** A segment file under another name (the cleaner's `.log.cleaned`), not part of any log yet. */
@@ -148,11 +146,15 @@ export class LogSegment {
   private resetIndexes(): void {
     this.offsetIndex = new OffsetIndex(this.baseOffset);
     this.timeIndex = new TimeIndex(this.baseOffset);
+    this.resetBounds();
+  }
+
+  /** Forgets what was learnt from walking batches (the indexes stay). */
+  private resetBounds(): void {
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = -1n;
     this.offsetOfMaxTimestamp = this.baseOffset;
     this.bytesSinceIndexEntry = 0;
-    this.hasBatches = false;
     this.tailOffsets = [];
     this.tailPositions = [];
   }
@@ -166,12 +168,17 @@ export class LogSegment {
     if (!offsetIndex || !timeIndex) return false;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
-    const lastTime = timeIndex.last();
+    this.noteTimeIndexMax();
+    return true;
+  }
+
+  /** The newest time index entry is the segment's largest timestamp up to that entry. */
+  private noteTimeIndexMax(): void {
+    const lastTime = this.timeIndex.last();
     if (lastTime) {
       this.maxTimestamp = lastTime.timestamp;
       this.offsetOfMaxTimestamp = lastTime.offset;
     }
-    return true;
   }
 
   /** Walks headers after the last index entry; false when they do not end exactly at the end. */
@@ -186,7 +193,6 @@ export class LogSegment {
     });
     if (end !== this.sizeBytes) return false;
     if (this.sizeBytes > start && lastSeen === null) return false;
-    this.hasBatches = this.sizeBytes > 0;
     this.bytesSinceIndexEntry = this.sizeBytes - start;
     return true;
   }
@@ -209,11 +215,9 @@ export class LogSegment {
     let chunkStart = 0;
     while (position < this.sizeBytes) {
       let relative = position - chunkStart;
-      if (chunk.length - relative < batchLogOverheadBytes || needsMore(chunk, relative)) {
-        const wanted = Math.min(
-          this.sizeBytes - position,
-          Math.max(recoveryChunkBytes, declaredSize(chunk, relative)),
-        );
+      const declared = batchSizeAt(chunk, relative);
+      if (chunk.length - relative < batchLogOverheadBytes || relative + declared > chunk.length) {
+        const wanted = Math.min(this.sizeBytes - position, Math.max(recoveryChunkBytes, declared));
         chunk = Buffer.allocUnsafe(wanted);
         const read = await this.file.read(chunk, 0, wanted, position);
         chunk = chunk.subarray(0, read);
@@ -246,7 +250,6 @@ export class LogSegment {
 
   /** Index bookkeeping for a batch written at `summary.position` (already counted in size). */
   indexBatch(summary: BatchSummary, indexIntervalBytes: number): void {
-    this.hasBatches = true;
     if (this.offsetIndex.entryCount === 0 || this.bytesSinceIndexEntry >= indexIntervalBytes) {
       this.offsetIndex.append(summary.baseOffset, summary.position);
       const newMax = summary.maxTimestamp > this.maxTimestamp;
@@ -286,18 +289,8 @@ export class LogSegment {
     this.offsetIndex.truncateToPosition(position);
     const lastIndexed = this.offsetIndex.last();
     this.timeIndex.truncateToOffset(lastIndexed ? lastIndexed.offset : this.baseOffset);
-    this.nextOffset = this.baseOffset;
-    this.maxTimestamp = -1n;
-    this.offsetOfMaxTimestamp = this.baseOffset;
-    const lastTime = this.timeIndex.last();
-    if (lastTime) {
-      this.maxTimestamp = lastTime.timestamp;
-      this.offsetOfMaxTimestamp = lastTime.offset;
-    }
-    this.tailOffsets = [];
-    this.tailPositions = [];
-    this.bytesSinceIndexEntry = 0;
-    this.hasBatches = false;
+    this.resetBounds();
+    this.noteTimeIndexMax();
     const ok = await this.walkTail();
     if (!ok) throw new Error(`segment ${this.baseOffset}: cannot walk after truncation`);
     this.indexesDirty = true;
@@ -346,42 +339,56 @@ export class LogSegment {
       verifyChecksums: boolean;
     },
   ): Promise<{ buffer: Buffer | null; pastEnd: boolean }> {
+    // Captured together: every batch before endPosition ends below endOffset.
     const endPosition = this.sizeBytes;
+    const endOffset = this.nextOffset;
     const first = await this.findBatch(offset, endPosition);
     if (!first) return { buffer: null, pastEnd: true };
     if (first.lastOffset >= options.maxOffset) return { buffer: null, pastEnd: false };
-    if (first.sizeBytes > options.maxBytes) {
-      if (!options.minOneBatch) return { buffer: null, pastEnd: false };
-      const single = await this.readBytes(first.position, first.sizeBytes);
-      if (options.verifyChecksums) this.verifyChecksums(single, first.position);
-      return { buffer: single, pastEnd: false };
+    if (first.sizeBytes > options.maxBytes && !options.minOneBatch) {
+      return { buffer: null, pastEnd: false };
     }
-    const length = Math.min(options.maxBytes, endPosition - first.position);
+    const length = Math.max(
+      first.sizeBytes,
+      Math.min(options.maxBytes, endPosition - first.position),
+    );
     const data = await this.readBytes(first.position, length);
-    let used = 0;
-    while (used < data.length) {
-      if (data.length - used < batchHeaderSizeBytes) break;
-      const summary = summarizeBatch(data, used);
-      if (used + summary.sizeBytes > data.length || summary.lastOffset >= options.maxOffset) break;
-      used += summary.sizeBytes;
-    }
-    const result = data.subarray(0, used);
-    if (options.verifyChecksums) this.verifyChecksums(result, first.position);
-    return { buffer: result, pastEnd: false };
+    const used = this.wholeBatchesBytes(data, first.position, {
+      // Most reads are below the HW/LSO bound entirely: then no batch's offsets are read.
+      maxOffset: options.maxOffset < endOffset ? options.maxOffset : null,
+      verifyChecksums: options.verifyChecksums,
+    });
+    return { buffer: data.subarray(0, used), pastEnd: false };
   }
 
-  /** "Check data twice": the CRC of every batch read back from disk (STYLE.md §3). */
-  private verifyChecksums(data: Buffer, filePosition: number): void {
-    for (let position = 0; position < data.length; ) {
-      const problem = batchProblem(data, position, data.length);
+  /**
+   * Bytes of the whole batches at the start of `data` (read at `filePosition`) that end below
+   * `maxOffset`, in one pass that also checks each batch's CRC when asked ("check data twice",
+   * STYLE.md §3): a mismatch is CORRUPT_MESSAGE.
+   */
+  private wholeBatchesBytes(
+    data: Buffer,
+    filePosition: number,
+    options: { maxOffset: bigint | null; verifyChecksums: boolean },
+  ): number {
+    let used = 0;
+    while (data.length - used >= batchHeaderSizeBytes) {
+      const sizeBytes = batchSizeAt(data, used);
+      if (used + sizeBytes > data.length) break;
+      const { maxOffset } = options;
+      if (maxOffset !== null && lastOffsetAt(data, used) >= maxOffset) break;
+      const problem = options.verifyChecksums
+        ? batchProblem(data, used, data.length)
+        : headerProblem(data, used, data.length);
       if (problem) {
         throw new StorageError(
           storageErrorCode.corruptMessage,
-          `segment ${this.baseOffset} of ${this.directory}, byte ${filePosition + position}: ${problem}`,
+          `segment ${this.baseOffset} of ${this.directory}, byte ${filePosition + used}: ${problem}`,
         );
       }
-      position += data.readInt32BE(position + 8) + batchLogOverheadBytes;
+      used += sizeBytes;
     }
+    return used;
   }
 
   async readBytes(position: number, length: number): Promise<Buffer> {
@@ -395,8 +402,6 @@ export class LogSegment {
   get indexIsFull(): boolean {
     return this.offsetIndex.sizeBytes + 8 > this.indexLimitBytes;
   }
-
-  indexLimitBytes = Number.MAX_SAFE_INTEGER;
 
   async writeIndexes(fileSystem: FileSystem): Promise<void> {
     if (!this.indexesDirty) return;
@@ -416,14 +421,11 @@ export class LogSegment {
   }
 }
 
-function declaredSize(chunk: Buffer, relative: number): number {
-  if (chunk.length - relative < batchLogOverheadBytes) return 0;
-  return chunk.readInt32BE(relative + 8) + batchLogOverheadBytes;
-}
-
-function needsMore(chunk: Buffer, relative: number): boolean {
-  const size = declaredSize(chunk, relative);
-  return size > 0 && relative + size > chunk.length && size > 0;
+function lastOffsetAt(data: Buffer, position: number): bigint {
+  return (
+    data.readBigInt64BE(position + batchOffsets.baseOffset) +
+    BigInt(data.readInt32BE(position + batchOffsets.lastOffsetDelta))
+  );
 }
 
 /**
@@ -441,17 +443,16 @@ export async function walkBatchHeaders(
   let chunkStart = start;
   while (position < end) {
     let relative = position - chunkStart;
-    if (chunk.length - relative < 61) {
+    if (chunk.length - relative < batchHeaderSizeBytes) {
       const wanted = Math.min(headerScanChunkBytes, end - position);
       chunk = Buffer.allocUnsafe(wanted);
       chunk = chunk.subarray(0, await file.read(chunk, 0, wanted, position));
       chunkStart = position;
       relative = 0;
     }
-    if (chunk.length - relative < 61) return position;
-    // Only the header is checked here: the batch itself may extend past the chunk.
-    const problem = headerProblem(chunk, relative, relative + 61 + (end - position - 61));
-    if (problem) return position;
+    if (chunk.length - relative < batchHeaderSizeBytes) return position;
+    // Only the header is in the chunk: the batch must end by `end`, possibly past the chunk.
+    if (headerProblem(chunk, relative, relative + (end - position)) !== null) return position;
     const summary = summarizeBatch(chunk, relative);
     summary.position = position;
     if (!visit(summary)) return position;
@@ -470,17 +471,18 @@ export async function* segmentBatches(
 ): AsyncGenerator<{ batch: Buffer; position: number }> {
   const end = segment.sizeBytes;
   let position = 0;
-  while (position < end) {
-    const header = Buffer.allocUnsafe(Math.min(batchLogOverheadBytes, end - position));
-    await segment.file.read(header, 0, header.length, position);
-    if (header.length < batchLogOverheadBytes) return;
-    const firstSize = header.readInt32BE(8) + batchLogOverheadBytes;
-    const length = Math.min(end - position, Math.max(chunkBytes, firstSize));
-    const chunk = await segment.readBytes(position, length);
+  while (end - position >= batchHeaderSizeBytes) {
+    let chunk = await segment.readBytes(position, Math.min(end - position, chunkBytes));
+    const firstSize = batchSizeAt(chunk, 0);
+    // A batch larger than the chunk is read whole (bounded by the file; the header is checked next).
+    if (firstSize > chunk.length && position + firstSize <= end) {
+      chunk = await segment.readBytes(position, firstSize);
+    }
     let relative = 0;
     while (chunk.length - relative >= batchHeaderSizeBytes) {
-      if (headerProblem(chunk, relative, chunk.length) !== null) break;
-      const size = chunk.readInt32BE(relative + 8) + batchLogOverheadBytes;
+      const size = batchSizeAt(chunk, relative);
+      if (relative + size > chunk.length) break; // continues in the next chunk
+      if (headerProblem(chunk, relative, chunk.length) !== null) return;
       yield { batch: chunk.subarray(relative, relative + size), position: position + relative };
       relative += size;
     }
