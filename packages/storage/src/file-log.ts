@@ -149,9 +149,11 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   private async load(options: FilePartitionLogOptions): Promise<void> {
     const fileSystem = this.fileSystem;
     await fileSystem.makeDirectory(this.directory);
-    const names = await fileSystem.listDirectory(this.directory);
-    await this.completeInterruptedOperations(names);
-    const baseOffsets = (await fileSystem.listDirectory(this.directory))
+    let names = await fileSystem.listDirectory(this.directory);
+    if (await this.completeInterruptedOperations(names)) {
+      names = await fileSystem.listDirectory(this.directory);
+    }
+    const baseOffsets = names
       .map(parseSegmentFileName)
       .filter((base): base is bigint => base !== null)
       .sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));
@@ -218,17 +220,23 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     return left < right ? left : right;
   }
 
-  /** Finishes or undoes a compaction swap or deletion that a crash interrupted. */
-  private async completeInterruptedOperations(names: string[]): Promise<void> {
+  /**
+   * Finishes or undoes a compaction swap or deletion that a crash interrupted. Returns whether
+   * it renamed or removed anything (the listing is then stale).
+   */
+  private async completeInterruptedOperations(names: string[]): Promise<boolean> {
+    let changed = false;
     for (const name of names) {
       const path = joinPath(this.directory, name);
       if (name.endsWith(deletedSuffix) || name.endsWith('.cleaned') || name.endsWith('.tmp')) {
         await this.fileSystem.removeFile(path);
+        changed = true;
       }
     }
     for (const name of names) {
       const match = /^(\d{20})\.log\.swap$/.exec(name);
       if (!match) continue;
+      changed = true;
       const swapBase = BigInt(match[1]);
       const replacedEnd = await this.readSwapEnd(joinPath(this.directory, name));
       for (const other of names) {
@@ -241,6 +249,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         joinPath(this.directory, segmentFileName(swapBase, segmentFileSuffix.log)),
       );
     }
+    return changed;
   }
 
   /** A swap file's name carries its base; its end offset is written in a companion file. */
@@ -360,7 +369,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       let writeBytes = 0;
       const flushWrites = async (): Promise<void> => {
         if (writeBuffers.length === 0) return;
-        await this.writeToActive(writeBuffers, writeSummaries, writeBytes);
+        await this.writeToActive(writeBuffers, writeSummaries);
         writeBuffers = [];
         writeSummaries = [];
         writeBytes = 0;
@@ -615,20 +624,17 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     return summary.lastOffset - active.baseOffset > BigInt(segmentRelativeOffsetMax);
   }
 
-  private async writeToActive(
-    buffers: Buffer[],
-    summaries: BatchSummary[],
-    bytes: number,
-  ): Promise<void> {
+  private async writeToActive(buffers: Buffer[], summaries: BatchSummary[]): Promise<void> {
     const active = this.activeSegment;
     let position = active.sizeBytes;
     await active.file.writev(buffers, position);
     for (const summary of summaries) {
-      active.indexBatch({ ...summary, position }, this.currentConfig.indexIntervalBytes);
+      // From here on a summary describes the batch in the segment, not in the appended buffer.
+      summary.position = position;
+      active.indexBatch(summary, this.currentConfig.indexIntervalBytes);
       position += summary.sizeBytes;
     }
-    if (active.sizeBytes !== position || position - bytes < 0)
-      throw new Error('segment size bookkeeping');
+    if (active.sizeBytes !== position) throw new Error('segment size bookkeeping');
     this.unsyncedMessages += summaries.length;
     this.oldestUnsyncedMs ??= this.clock.nowMs();
     this.notifier.notify();
@@ -679,7 +685,6 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     return segment;
   }
 
-  /** Seals the active segment (synced, indexes on disk) and starts one at `baseOffset`. */
   /**
    * Seals the active segment and starts one at `baseOffset`. The old segment is fdatasync'ed
    * before the new one exists: otherwise a crash could keep the new segment's data while losing
@@ -937,37 +942,33 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   private async truncateNow(offset: Offset): Promise<void> {
-    {
-      if (offset >= this.logEndOffset) return;
-      if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
-        await this.truncateFullyNow(
-          offset < this.startOffset ? offset : this.segments[0].baseOffset,
-        );
-        return;
-      }
-      const keepIndex = this.floorSegmentIndex(offset);
-      const dropped = this.segments.slice(keepIndex + 1);
-      this.segments = this.segments.slice(0, keepIndex + 1);
-      // Newest first: a crash part-way leaves a prefix of the log, never a hole.
-      for (const segment of dropped.reverse()) {
-        await segment.close();
-        await this.removeSegmentFiles(segment.baseOffset);
-      }
-      const segment = this.activeSegment;
-      const batch = await segment.findBatch(offset);
-      await segment.truncateTo(batch ? batch.position : segment.sizeBytes);
-      await this.removeSegmentIndexFiles(segment);
-      // Kafka's rule: the LEO becomes the target, or the base of the batch containing it. A
-      // target in a gap left by compaction is past the last batch: a new segment named after it
-      // records that LEO on disk (a restart derives the LEO from the active segment).
-      const end = batch && batch.baseOffset < offset ? batch.baseOffset : offset;
-      if (end > segment.nextOffset) {
-        await segment.writeIndexes(this.fileSystem);
-        this.segments.push(await this.createSegment(end));
-      }
-      this.afterTruncation();
-      if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
+    if (offset >= this.logEndOffset) return;
+    if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
+      await this.truncateFullyNow(offset < this.startOffset ? offset : this.segments[0].baseOffset);
+      return;
     }
+    const keepIndex = this.floorSegmentIndex(offset);
+    const dropped = this.segments.slice(keepIndex + 1);
+    this.segments = this.segments.slice(0, keepIndex + 1);
+    // Newest first: a crash part-way leaves a prefix of the log, never a hole.
+    for (const segment of dropped.reverse()) {
+      await segment.close();
+      await this.removeSegmentFiles(segment.baseOffset);
+    }
+    const segment = this.activeSegment;
+    const batch = await segment.findBatch(offset);
+    await segment.truncateTo(batch ? batch.position : segment.sizeBytes);
+    await this.removeSegmentIndexFiles(segment);
+    // Kafka's rule: the LEO becomes the target, or the base of the batch containing it. A
+    // target in a gap left by compaction is past the last batch: a new segment named after it
+    // records that LEO on disk (a restart derives the LEO from the active segment).
+    const end = batch && batch.baseOffset < offset ? batch.baseOffset : offset;
+    if (end > segment.nextOffset) {
+      await segment.writeIndexes(this.fileSystem);
+      this.segments.push(await this.createSegment(end));
+    }
+    this.afterTruncation();
+    if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
   }
 
   /** The now-active segment's index files are stale; they are rewritten at roll or close. */
