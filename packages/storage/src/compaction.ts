@@ -10,6 +10,7 @@
 import {
   type BatchHeader,
   batchAttributes,
+  batchOffsets,
   type CompressionCodecs,
   decodeControlRecord,
   decodeRecordBatch,
@@ -40,9 +41,9 @@ export function newTransactionScan(): TransactionScan {
   return { abortedBatches: new Set(), open: new Map(), lastDataBatch: new Map() };
 }
 
-/** Producer id of a batch (offset 43 of the v2 header); -1 when it has none. */
+/** Producer id of a batch; -1 when it has none. */
 export function batchProducerId(batch: Buffer): bigint {
-  return batch.readBigInt64BE(43);
+  return batch.readBigInt64BE(batchOffsets.producerId);
 }
 
 /** Feeds one batch (in offset order) to the transaction scan. */
@@ -87,14 +88,18 @@ export class OffsetMap {
   /** Records every keyed record of `batch`; false (and no change) when the batch does not fit. */
   async addBatch(batch: Buffer, codecs?: CompressionCodecs): Promise<boolean> {
     const records = (await decodeRecordBatchAsync(batch, codecs, { verifyCrc: false })).records;
+    // Later records of the batch win; a key repeated within it is charged once.
+    const batchLatest = new Map<string, bigint>();
     let extra = 0;
     for (const record of records) {
-      if (record.key && !this.latest.has(record.key.toString('latin1')))
+      if (!record.key) continue;
+      const key = record.key.toString('latin1');
+      if (!this.latest.has(key) && !batchLatest.has(key))
         extra += record.key.length + cleanerOffsetMapEntryOverheadBytes;
+      batchLatest.set(key, record.offset);
     }
     if (this.usedBytes + extra > this.bytesMax && this.latest.size > 0) return false;
-    for (const record of records)
-      if (record.key) this.latest.set(record.key.toString('latin1'), record.offset);
+    for (const [key, offset] of batchLatest) this.latest.set(key, offset);
     this.usedBytes += extra;
     return true;
   }
@@ -152,6 +157,26 @@ function noteHorizon(context: RetainContext, horizon: bigint | null): void {
 /** Whether a pass is due to drop tombstones and markers whose delete horizon passed. */
 export function isDeleteHorizonDue(latestDeleteHorizonMs: bigint | null, nowMs: number): boolean {
   return latestDeleteHorizonMs !== null && BigInt(nowMs) >= latestDeleteHorizonMs;
+}
+
+/**
+ * Step 3 for one dirty batch: its keys enter the offset map unless it is a control batch, an
+ * aborted one, or one the cleaner cannot decode. False when the map is full: the pass then
+ * cleans only up to this batch.
+ */
+export function mapBatch(
+  map: OffsetMap,
+  batch: Buffer,
+  summary: BatchSummary,
+  options: { scan: TransactionScan; codecs?: CompressionCodecs },
+): Promise<boolean> | boolean {
+  if (
+    isControlBatch(summary.attributes) ||
+    options.scan.abortedBatches.has(summary.baseOffset) ||
+    !canDecode(summary, options.codecs)
+  )
+    return true;
+  return map.addBatch(batch, options.codecs);
 }
 
 /** Whether the cleaner can decode this batch (compressed ones need the codec). */
@@ -369,13 +394,7 @@ export async function compactBatches(input: CompactBatchesInput): Promise<Compac
     const summary = summaries[index];
     if (summary.baseOffset >= end) break;
     if (summary.lastOffset < input.firstDirtyOffset) continue;
-    if (
-      isControlBatch(summary.attributes) ||
-      scan.abortedBatches.has(summary.baseOffset) ||
-      !canDecode(summary, input.codecs)
-    )
-      continue;
-    if (!(await map.addBatch(batch, input.codecs))) {
+    if (!(await mapBatch(map, batch, summary, { scan, codecs: input.codecs }))) {
       end = summary.baseOffset;
       break;
     }

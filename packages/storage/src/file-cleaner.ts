@@ -4,12 +4,12 @@
 
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { CompressionCodecs } from '@gregor/protocol';
-import { isControlBatch, summarizeBatch } from './batch-layout.js';
+import { summarizeBatch } from './batch-layout.js';
 import {
-  canDecode,
   cleanableEnd,
   isDeleteHorizonDue,
   isYoung,
+  mapBatch,
   newRetainContext,
   newTransactionScan,
   OffsetMap,
@@ -100,13 +100,7 @@ export async function compactFileLog(
       const summary = summarizeBatch(batch, 0);
       if (summary.baseOffset >= end) break mapping;
       if (summary.lastOffset < firstDirty) continue;
-      if (
-        isControlBatch(summary.attributes) ||
-        scan.abortedBatches.has(summary.baseOffset) ||
-        !canDecode(summary, options.codecs)
-      )
-        continue;
-      if (!(await map.addBatch(batch, options.codecs))) {
+      if (!(await mapBatch(map, batch, summary, { scan, codecs: options.codecs }))) {
         end = summary.baseOffset;
         break mapping;
       }
