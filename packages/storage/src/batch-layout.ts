@@ -5,6 +5,7 @@ import {
   batchHeaderSizeBytes,
   batchLogOverheadBytes,
   batchOffsets,
+  type CompressionCodecs,
   checkBatchFraming,
   computeBatchCrc,
   RecordBatchError,
@@ -88,6 +89,12 @@ export function batchProblem(buffer: Buffer, position: number, end: number): str
   const stored = buffer.readUInt32BE(position + batchOffsets.crc);
   if (computeBatchCrc(buffer, position, sizeBytes) !== stored) return 'CRC mismatch';
   return null;
+}
+
+/** Whether records of this batch can be decoded here (a compressed one needs its codec). */
+export function canDecode(summary: BatchSummary, codecs?: CompressionCodecs): boolean {
+  const compression = summary.attributes & batchAttributes.compressionMask;
+  return compression === 0 || Boolean(codecs?.[compression as 1 | 2 | 3 | 4]);
 }
 
 export function isControlBatch(attributes: number): boolean {

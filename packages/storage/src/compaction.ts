@@ -21,6 +21,7 @@ import {
 } from '@gregor/protocol';
 import {
   type BatchSummary,
+  canDecode,
   isControlBatch,
   isTransactionalBatch,
   summarizeBatch,
@@ -177,13 +178,6 @@ export function mapBatch(
   )
     return true;
   return map.addBatch(batch, options.codecs);
-}
-
-/** Whether the cleaner can decode this batch (compressed ones need the codec). */
-export function canDecode(summary: BatchSummary, codecs?: CompressionCodecs): boolean {
-  const compression = summary.attributes & batchAttributes.compressionMask;
-  if (compression === 0) return true;
-  return Boolean(codecs?.[compression as 1 | 2 | 3 | 4]);
 }
 
 /** KIP-534: the batch's delete horizon (carried in baseTimestamp when the flag is set), or null. */

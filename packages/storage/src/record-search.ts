@@ -3,17 +3,12 @@
 // decoded. Only the one batch the indexes led to is decoded; a compressed batch without its codec
 // falls back to batch granularity.
 
-import { batchAttributes, type CompressionCodecs, decodeRecordBatch } from '@gregor/protocol';
-import { summarizeBatch } from './batch-layout.js';
+import { type CompressionCodecs, decodeRecordBatch } from '@gregor/protocol';
+import { canDecode, summarizeBatch } from './batch-layout.js';
 
 export interface RecordPosition {
   offset: bigint;
   timestamp: bigint;
-}
-
-function decodable(batch: Buffer, codecs?: CompressionCodecs): boolean {
-  const compression = summarizeBatch(batch, 0).attributes & batchAttributes.compressionMask;
-  return compression === 0 || Boolean(codecs?.[compression as 1 | 2 | 3 | 4]);
 }
 
 /** First record of `batch` with timestamp ≥ `timestamp` and offset ≥ `minOffset`. */
@@ -24,7 +19,7 @@ export function firstRecordAtOrAfter(
   codecs?: CompressionCodecs,
 ): RecordPosition {
   const summary = summarizeBatch(batch, 0);
-  if (decodable(batch, codecs)) {
+  if (canDecode(summary, codecs)) {
     try {
       for (const record of decodeRecordBatch(batch, codecs, { verifyCrc: false }).records) {
         if (record.timestamp >= timestamp && record.offset >= minOffset)
@@ -41,7 +36,7 @@ export function firstRecordAtOrAfter(
 /** The record holding the batch's max timestamp (the first one, if several). */
 export function recordWithMaxTimestamp(batch: Buffer, codecs?: CompressionCodecs): RecordPosition {
   const summary = summarizeBatch(batch, 0);
-  if (decodable(batch, codecs)) {
+  if (canDecode(summary, codecs)) {
     try {
       for (const record of decodeRecordBatch(batch, codecs, { verifyCrc: false }).records) {
         if (record.timestamp === summary.maxTimestamp)
