@@ -94,16 +94,17 @@ describe('file log recovery', () => {
       ),
     );
     const size = fileSystem.fileSizeBytes(active)!;
-    fileSystem.corrupt(
-      active,
-      size,
-      Buffer.from('garbage after the last batch, not a batch at all, definitely not'),
-    );
+    const garbage = Buffer.from('garbage after the last batch, not a batch at all, definitely not');
+    fileSystem.corrupt(active, size, garbage);
     manager.abandon();
     manager = await open();
     const reopened = manager.getLog('orders', 0)!;
     assert.equal(reopened.logEndOffset, end);
-    assert.ok(events.some((event) => event.truncatedBytes > 0 && event.reason !== null));
+    const cut = events.filter((event) => event.truncatedBytes > 0);
+    assert.equal(cut.length, 1);
+    assert.equal(cut[0].truncatedBytes, garbage.length);
+    assert.notEqual(cut[0].reason, null);
+    assert.equal(fileSystem.fileSizeBytes(active), size, 'exactly the garbage is cut off');
     const next = await reopened.append(makeSimpleBatch(1, 'after'), {
       durability: 'fsync',
       leaderEpoch: 9,
@@ -113,7 +114,7 @@ describe('file log recovery', () => {
   });
 
   it('truncates at a corrupt batch (bad CRC) and drops every later segment', async () => {
-    const { open, fileSystem } = harness();
+    const { open, fileSystem, events } = harness();
     let manager = await open();
     await fill(manager, 40);
     const log = manager.getLog('orders', 0)!;
@@ -129,13 +130,26 @@ describe('file log recovery', () => {
     const reopened = manager.getLog('orders', 0)!;
     assert.equal(reopened.logEndOffset, second);
     assert.equal(reopened.segmentCount, 2);
-    const all = await reopened.read(0n, { maxBytes: 1 << 20 });
-    assert.ok(batchBaseOffsets(all.buffers).every((offset) => offset < second));
+    assert.deepEqual(
+      events.filter((event) => event.truncatedBytes > 0).map((event) => event.reason),
+      ['CRC mismatch'],
+    );
+    // Reads return one segment at a time: walk the whole log, every offset below the cut is there.
+    const offsets: bigint[] = [];
+    while (offsets.length < Number(second)) {
+      const read = await reopened.read(BigInt(offsets.length), { maxBytes: 1 << 20 });
+      assert.ok(read.sizeBytes > 0, `data at offset ${offsets.length}`);
+      offsets.push(...decodeAll(read.buffers).map((record) => record.offset));
+    }
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: Number(second) }, (_, index) => BigInt(index)),
+    );
     await manager.close();
   });
 
   it('trusts nothing without the clean-shutdown marker and removes the marker on start', async () => {
-    const { open, fileSystem } = harness();
+    const { open, fileSystem, events } = harness();
     let manager = await open();
     await fill(manager, 5);
     await manager.close();
@@ -143,9 +157,12 @@ describe('file log recovery', () => {
     manager = await open();
     assert.equal(await fileSystem.exists(joinPath('/data', cleanShutdownMarkerFile)), false);
     assert.equal(manager.loadStatistics.cleanShutdown, true);
+    assert.equal(events.length, 0, 'a clean start scans nothing');
     manager.abandon();
     manager = await open();
     assert.equal(manager.loadStatistics.cleanShutdown, false);
+    assert.ok(events.length > 0, 'an unclean start scans (from the recovery point)');
+    assert.ok(events.every((event) => event.truncatedBytes === 0 && event.reason === null));
     assert.equal(manager.getLog('orders', 0)!.logEndOffset, 11n);
     await manager.close();
   });
@@ -215,8 +232,12 @@ describe('file log recovery', () => {
     fileSystem.corrupt(path, 70, Buffer.from([0xee]));
     await assert.rejects(
       log.read(0n, { maxBytes: 1 << 20 }),
-      (error: StorageError) => error.errorCode === 2,
+      (error: StorageError) => error.errorCode === 2 && /byte 0: CRC mismatch/.test(error.message),
     );
+    // Only the damaged batch (offset 0) is unreadable: the next one is checked and served.
+    const after = await log.read(1n, { maxBytes: 1 << 20 });
+    assert.equal(batchBaseOffsets(after.buffers)[0], 1n);
+    assert.ok(after.sizeBytes > 0);
     await manager.close();
   });
 
