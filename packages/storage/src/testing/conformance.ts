@@ -326,6 +326,13 @@ export function describeConformance(name: string, factory: HarnessFactory): void
           records.map((record) => record.timestamp),
           [result.logAppendTimeMs, result.logAppendTimeMs],
         );
+        // The log's own bookkeeping (time index, max timestamp) follows the stamp, not the
+        // create time the producer sent.
+        const atAppendTime = await log.offsetForTimestamp(result.logAppendTimeMs);
+        assert.equal(atAppendTime?.offset, 0n);
+        assert.equal(atAppendTime?.timestamp, result.logAppendTimeMs);
+        const newest = await log.offsetForTimestamp(listOffsetsTimestamp.maxTimestamp);
+        assert.equal(newest?.timestamp, result.logAppendTimeMs);
       });
     });
 
