@@ -817,10 +817,12 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     if (timestampMs < 0n) return null;
     for (const segment of this.segments) {
       if (segment.isEmpty || segment.maxTimestamp < timestampMs) continue;
-      const start = await segment.findBatch(segment.timeIndex.floorOffset(timestampMs));
-      if (!start) continue;
+      // One walk from the time index's floor: batches before it are skipped, not read twice.
+      const floor = segment.timeIndex.floorOffset(timestampMs);
+      const start = segment.walkStartPosition(floor);
       let found: BatchSummary | null = null;
-      await walkBatchHeaders(segment.file, start.position, segment.sizeBytes, (summary) => {
+      await walkBatchHeaders(segment.file, start, segment.sizeBytes, (summary) => {
+        if (summary.lastOffset < floor) return true;
         if (summary.maxTimestamp >= timestampMs && summary.lastOffset >= this.startOffset) {
           found = summary;
           return false;

@@ -106,13 +106,16 @@ export class OffsetIndex {
 
   /** The last entry whose offset is at or below `offset`; position 0 when there is none. */
   floor(offset: bigint): OffsetPosition {
-    const relative = offset - this.baseOffset;
+    if (offset < this.baseOffset) return { offset: this.baseOffset, position: 0 };
+    // Entries hold int32 relative offsets: compare as numbers, no BigInt per probe.
+    const relativeBig = offset - this.baseOffset;
+    const relative = relativeBig > 0x7fff_ffffn ? 0x7fff_ffff : Number(relativeBig);
     let low = 0;
     let high = this.entries.count - 1;
     let found = -1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      if (BigInt(this.entries.buffer.readInt32BE(middle * offsetEntryBytes)) <= relative) {
+      if (this.entries.buffer.readInt32BE(middle * offsetEntryBytes) <= relative) {
         found = middle;
         low = middle + 1;
       } else high = middle - 1;
