@@ -2,7 +2,7 @@
 //   .index      relativeOffset int32 | position int32            (8 bytes per entry)
 //   .timeindex  timestamp int64      | relativeOffset int32      (12 bytes per entry)
 // Node has no mmap, so each index lives in a growable Buffer and is written to its file when the
-// segment is rolled or the log is closed (see DESIGN.md "Indexes").
+// segment is rolled or the log is closed (DESIGN.md "On disk", "Invariants").
 
 const offsetEntryBytes = 8;
 const timeEntryBytes = 12;
