@@ -60,7 +60,6 @@ export class FileLogManager implements LogManagerInterface {
   private readonly fileSystem: FileSystem;
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
-  private backgroundRunning = false;
   loadStatistics: LoadStatistics = { logCount: 0, cleanShutdown: true, durationMs: 0 };
 
   private constructor(private readonly options: LogManagerOptions) {
@@ -149,16 +148,22 @@ export class FileLogManager implements LogManagerInterface {
     };
   }
 
+  /**
+   * Each task skips a tick while its previous run is still going, but the tasks do not wait for
+   * one another (as Kafka's scheduler): a long, I/O-throttled cleaner pass must not hold back
+   * flush.ms syncs and recovery-point checkpoints. Logs serialize their own mutations.
+   */
   private startBackgroundTasks(): void {
     const every = (intervalMs: number | undefined, task: () => Promise<unknown>): void => {
       if (!intervalMs || intervalMs <= 0) return;
+      let running = false;
       const timer = setInterval(() => {
-        if (this.backgroundRunning || this.closed) return;
-        this.backgroundRunning = true;
+        if (running || this.closed) return;
+        running = true;
         task()
           .catch(() => undefined)
           .finally(() => {
-            this.backgroundRunning = false;
+            running = false;
           });
       }, intervalMs);
       timer.unref();
