@@ -47,6 +47,7 @@ export interface BrokerOptions {
   /** Overrides of the internal per-connection limits (tests). */
   connectionLimits?: {
     inFlightRequestsPerConnectionMax?: number;
+    inFlightRequestBytesPerConnectionMax?: number;
     queuedResponseBytesPerConnectionMax?: number;
   };
 }

@@ -1,8 +1,8 @@
 /**
  * One client connection: frames in, responses out in request order (pipelining), with bounded
- * memory. Reading stops while too many requests are in flight or while the socket holds more than
- * `queuedResponseBytesMax` of unsent responses (a client that never reads cannot grow the broker),
- * and resumes when the socket drains. Outbound writes are corked and flushed once per tick, so
+ * memory. Reading stops while too many requests (or request bytes) are in flight or while more
+ * than `queuedResponseBytesMax` of responses are unsent or held behind an earlier one (a client
+ * that never reads cannot grow the broker), and resumes when the socket drains. Outbound writes are corked and flushed once per tick, so
  * many small responses leave in one writev.
  */
 import type { Socket } from 'node:net';
@@ -49,6 +49,8 @@ export interface ConnectionOptions {
   logger: Logger;
   frameSizeBytesMax: number;
   inFlightRequestsMax: number;
+  /** Request frame bytes in flight before reading pauses; the first request is always taken. */
+  inFlightRequestBytesMax: number;
   queuedResponseBytesMax: number;
   onClose: (connection: Connection) => void;
 }
@@ -57,6 +59,9 @@ interface PendingResponse {
   done: boolean;
   frames: ResponseFrames;
   reservedBytes: number;
+  requestBytes: number;
+  /** Bytes of `frames` once done (held until the responses before it are sent). */
+  responseBytes: number;
 }
 
 export class Connection {
@@ -78,6 +83,10 @@ export class Connection {
   private awaitingBytes = true;
   /** Response bytes promised to requests in flight (see ResponseBudget). */
   private reservedBytes = 0;
+  /** Frame bytes of the requests in `pending`. */
+  private inFlightRequestBytes = 0;
+  /** Response bytes completed but waiting behind an earlier request's response. */
+  private heldResponseBytes = 0;
   private processing = false;
   private closed = false;
   private draining = false;
@@ -200,8 +209,15 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer): void {
-    const entry: PendingResponse = { done: false, frames: null, reservedBytes: 0 };
+    const entry: PendingResponse = {
+      done: false,
+      frames: null,
+      reservedBytes: 0,
+      requestBytes: frame.length,
+      responseBytes: 0,
+    };
     this.pending.push(entry);
+    this.inFlightRequestBytes += entry.requestBytes;
     const budget: ResponseBudget = { reserve: (bytesWanted) => this.reserve(entry, bytesWanted) };
     let result: ResponseFrames | Promise<ResponseFrames>;
     try {
@@ -256,7 +272,12 @@ export class Connection {
     if (this.closed) return;
     entry.done = true;
     entry.frames = frames;
-    if (this.pending[0] === entry) this.flushReady();
+    if (this.pending[0] === entry) {
+      this.flushReady();
+      return;
+    }
+    if (frames !== null) for (const buffer of frames) entry.responseBytes += buffer.length;
+    this.heldResponseBytes += entry.responseBytes;
   }
 
   private flushReady(): void {
@@ -264,6 +285,8 @@ export class Connection {
     while (this.pending.length > 0 && this.pending[0]!.done) {
       const entry = this.pending.shift()!;
       this.reservedBytes -= entry.reservedBytes;
+      this.inFlightRequestBytes -= entry.requestBytes;
+      this.heldResponseBytes -= entry.responseBytes;
       if (entry.frames === null) continue;
       if (!wrote && !this.flushScheduled) {
         this.socket.cork();
@@ -287,7 +310,8 @@ export class Connection {
   private mustPause(): boolean {
     return (
       this.pending.length >= this.options.inFlightRequestsMax ||
-      this.socket.writableLength >= this.options.queuedResponseBytesMax
+      this.inFlightRequestBytes >= this.options.inFlightRequestBytesMax ||
+      this.socket.writableLength + this.heldResponseBytes >= this.options.queuedResponseBytesMax
     );
   }
 
@@ -322,6 +346,8 @@ export class Connection {
     this.closed = true;
     this.pending.length = 0;
     this.reservedBytes = 0;
+    this.inFlightRequestBytes = 0;
+    this.heldResponseBytes = 0;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
     this.options.onClose(this);
   }

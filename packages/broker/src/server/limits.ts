@@ -5,12 +5,21 @@
 export const serverLimits = {
   /**
    * Requests decoded but not yet answered, per connection; beyond it the socket stops being read.
-   * With the queue limit below this bounds a connection's memory: at most
-   * queuedResponseBytesPerConnectionMax + inFlightRequestsPerConnectionMax x (largest response)
-   * + socket.request.max.bytes, whatever the client does.
+   * High because pipelined acks=all produce requests share one fdatasync only if they are in
+   * flight together: librdkafka (max.in.flight 1,000,000) sends one request per record or two at
+   * 10,000 records/s, and with 32 the log synced about 16 requests at a time, so a disk stall left
+   * a backlog that drained for a second (BENCHMARKS.md). Memory stays bounded by the byte limits
+   * below: requests in flight hold at most inFlightRequestBytesPerConnectionMax + one frame
+   * (socket.request.max.bytes), responses at most queuedResponseBytesPerConnectionMax + those
+   * completing after the pause (one per request in flight; Fetch draws on its ResponseBudget).
    */
-  inFlightRequestsPerConnectionMax: 32,
-  /** Response bytes queued in the socket (not yet taken by the kernel) before reading pauses. */
+  inFlightRequestsPerConnectionMax: 1024,
+  /** Request frame bytes in flight before reading pauses (the first request is always taken). */
+  inFlightRequestBytesPerConnectionMax: 16 * 1024 * 1024,
+  /**
+   * Response bytes queued in the socket (not yet taken by the kernel) or completed and waiting
+   * behind an earlier response, before reading pauses.
+   */
   queuedResponseBytesPerConnectionMax: 4 * 1024 * 1024,
   /** How often idle connections are looked for, at most. */
   idleSweepIntervalMsMax: 10_000,

@@ -24,6 +24,7 @@ import {
 } from '../testing/requests.js';
 import { recordBatch, TestClient } from '../testing/test-client.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { serverLimits } from './limits.js';
 
 function sizePrefixed(body: Buffer): Buffer {
   const prefix = Buffer.alloc(4);
@@ -374,7 +375,7 @@ describe('network server', () => {
     }
     await sleep(300);
     for (const connection of broker.socketServer.listConnections()) {
-      assert.ok(connection.inFlightRequests <= 32);
+      assert.ok(connection.inFlightRequests <= serverLimits.inFlightRequestsPerConnectionMax);
       assert.ok(connection.queuedResponseBytes <= bound);
     }
     await assertStillServing();

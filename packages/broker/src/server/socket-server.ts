@@ -28,6 +28,7 @@ export interface SocketServerOptions {
   /** `connections.max.idle.ms`; <= 0 disables reaping. */
   connectionIdleMsMax: number;
   inFlightRequestsPerConnectionMax?: number;
+  inFlightRequestBytesPerConnectionMax?: number;
   queuedResponseBytesPerConnectionMax?: number;
   connectionsMax?: number;
 }
@@ -144,6 +145,9 @@ export class SocketServer {
       inFlightRequestsMax:
         this.options.inFlightRequestsPerConnectionMax ??
         serverLimits.inFlightRequestsPerConnectionMax,
+      inFlightRequestBytesMax:
+        this.options.inFlightRequestBytesPerConnectionMax ??
+        serverLimits.inFlightRequestBytesPerConnectionMax,
       queuedResponseBytesMax:
         this.options.queuedResponseBytesPerConnectionMax ??
         serverLimits.queuedResponseBytesPerConnectionMax,
