@@ -196,7 +196,9 @@ async function cleanGroup(
         await throttle.consumed(batch.length);
         const kept = await retainRecords(batch, context);
         if (!kept) continue;
-        pending.push(kept === batch ? Buffer.from(batch) : kept);
+        // An unchanged batch is a view of its read chunk (a fresh buffer per read, never
+        // reused): no copy. Pending writes pin at most the chunks they span (~2 MiB).
+        pending.push(kept);
         pendingBytes += kept.length;
         if (pendingBytes >= cleanerReadChunkBytes) await flush();
       }

@@ -1024,8 +1024,6 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     });
   }
 
-  // ---- waiting ----
-
   // ---- configuration, retention, compaction ----
 
   updateConfig(config: Partial<LogConfig>): void {
