@@ -625,16 +625,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   private async writeToActive(buffers: Buffer[], summaries: BatchSummary[]): Promise<void> {
-    const active = this.activeSegment;
-    let position = active.sizeBytes;
-    await active.file.writev(buffers, position);
-    for (const summary of summaries) {
-      // From here on a summary describes the batch in the segment, not in the appended buffer.
-      summary.position = position;
-      active.indexBatch(summary, this.currentConfig.indexIntervalBytes);
-      position += summary.sizeBytes;
-    }
-    if (active.sizeBytes !== position) throw new Error('segment size bookkeeping');
+    // From here on the summaries describe the batches in the segment, not in the appended buffers.
+    await this.activeSegment.appendRaw(buffers, this.currentConfig.indexIntervalBytes, summaries);
     this.unsyncedMessages += summaries.length;
     this.oldestUnsyncedMs ??= this.clock.nowMs();
     this.notifier.notify();

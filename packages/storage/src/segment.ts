@@ -102,16 +102,27 @@ export class LogSegment {
     return new LogSegment(directory, baseOffset, file, nowMs);
   }
 
-  /** Appends complete batches (already offset-stamped) at the end and indexes them. */
-  async appendRaw(buffers: Buffer[], indexIntervalBytes: number): Promise<void> {
-    let position = this.sizeBytes;
-    await this.file.writev(buffers, position);
-    for (const buffer of buffers) {
-      const summary = summarizeBatch(buffer, 0);
+  /**
+   * Appends complete batches (already offset-stamped) at the end with one writev and indexes
+   * them once written. `summaries`, when the caller has them (one per buffer), are re-pointed at
+   * the batches' segment positions instead of being read again.
+   */
+  async appendRaw(
+    buffers: Buffer[],
+    indexIntervalBytes: number,
+    summaries?: BatchSummary[],
+  ): Promise<void> {
+    const start = this.sizeBytes;
+    await this.file.writev(buffers, start);
+    let position = start;
+    for (const [index, buffer] of buffers.entries()) {
+      const summary = summaries?.[index] ?? summarizeBatch(buffer, 0);
       summary.position = position;
       this.indexBatch(summary, indexIntervalBytes);
       position += summary.sizeBytes;
     }
+    if (this.sizeBytes !== position)
+      throw new Error(`segment ${this.baseOffset}: size bookkeeping`);
   }
 
   /**
