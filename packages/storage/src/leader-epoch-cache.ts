@@ -1,6 +1,8 @@
 // Leader epoch → start offset (KIP-101), persisted as `leader-epoch-checkpoint` by the file log.
 // Entries have strictly increasing epochs and non-decreasing start offsets.
 
+import { parseCheckpointLines, serializeCheckpointLines } from './checkpoint-file.js';
+
 export interface LeaderEpochEntry {
   epoch: number;
   startOffset: bigint;
@@ -17,8 +19,6 @@ export const undefinedEpochEndOffset: Readonly<EpochEndOffset> = Object.freeze({
   leaderEpoch: -1,
   endOffset: -1n,
 });
-
-const checkpointVersion = 0;
 
 export class LeaderEpochCache {
   private entries: LeaderEpochEntry[] = [];
@@ -105,22 +105,17 @@ export class LeaderEpochCache {
 
   /** Kafka's checkpoint text format: version, count, then "epoch offset" lines. */
   serialize(): Buffer {
-    const lines = [String(checkpointVersion), String(this.entries.length)];
-    for (const entry of this.entries) lines.push(`${entry.epoch} ${entry.startOffset}`);
-    return Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    return serializeCheckpointLines(
+      this.entries.map((entry) => `${entry.epoch} ${entry.startOffset}`),
+    );
   }
 
   /** Parses a checkpoint; a malformed file yields an empty cache (rebuilt from batches). */
   static parse(data: Buffer): LeaderEpochCache | null {
-    const lines = data
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.length > 0);
-    if (lines.length < 2 || lines[0] !== String(checkpointVersion)) return null;
-    const count = Number(lines[1]);
-    if (!Number.isInteger(count) || count !== lines.length - 2) return null;
+    const lines = parseCheckpointLines(data);
+    if (!lines) return null;
     const cache = new LeaderEpochCache();
-    for (const line of lines.slice(2)) {
+    for (const line of lines) {
       const match = /^(\d+) (\d+)$/.exec(line);
       if (!match) return null;
       cache.assign(Number(match[1]), BigInt(match[2]));
