@@ -257,7 +257,7 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
     event.event === 'idle' &&
     partitions.every(
       (partition) =>
-        (event.positions as Record<string, number>)[String(partition)] ===
+        (event.committed as Record<string, number>)[String(partition)] ===
         endOffsets.get(partition),
     );
   await last

@@ -187,8 +187,10 @@ def process(parameters):
             if idle_since is None:
                 idle_since = time.monotonic()
             elif time.monotonic() - idle_since > 1.0:
-                positions = consumer.position(assignment)
-                emit("idle", total=total, positions={str(p.partition): p.offset for p in positions})
+                # Positions stay unset (-1001) on partitions with nothing left to read: report the
+                # group's committed offsets instead.
+                committed = consumer.committed(assignment, 30)
+                emit("idle", total=total, committed={str(p.partition): p.offset for p in committed})
                 idle_since = time.monotonic()
             continue
         idle_since = None
