@@ -267,6 +267,59 @@ def idempotent_produce(parameters):
     emit("done", acked=state["acked"], failed=state["failed"], unflushed=remaining, errors=state["errors"])
 
 
+def bench_produce(parameters):
+    """Produces `valueBytes`-byte records for `durationMs`: plain (idempotent, acks=all) or in
+    transactions committed every `commitIntervalMs`. Reports records/s over the whole run."""
+    config = {
+        "bootstrap.servers": parameters["bootstrap"],
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": parameters.get("lingerMs", 5),
+        "batch.size": parameters.get("batchBytes", 262144),
+        "queue.buffering.max.kbytes": 262144,
+    }
+    interval = parameters.get("commitIntervalMs")
+    if interval is not None:
+        config["transactional.id"] = parameters["transactionalId"]
+    producer = Producer(config)
+    if interval is not None:
+        producer.init_transactions(30)
+    value = b"x" * parameters.get("valueBytes", 100)
+    topic = parameters["topic"]
+    partitions = parameters.get("partitions", 1)
+    started = time.monotonic()
+    end = started + parameters["durationMs"] / 1000.0
+    sent = 0
+    transactions = 0
+    while time.monotonic() < end:
+        if interval is not None:
+            producer.begin_transaction()
+            window_end = min(end, time.monotonic() + interval / 1000.0)
+        else:
+            window_end = end
+        while time.monotonic() < window_end:
+            for _ in range(1000):
+                try:
+                    producer.produce(topic, value=value, partition=sent % partitions)
+                    sent += 1
+                except BufferError:
+                    producer.poll(0.001)
+            producer.poll(0)
+        if interval is not None:
+            producer.commit_transaction(30)
+            transactions += 1
+    producer.flush(60)
+    elapsed = time.monotonic() - started
+    emit(
+        "bench",
+        records=sent,
+        seconds=elapsed,
+        recordsPerSecond=sent / elapsed,
+        megabytesPerSecond=sent * len(value) / elapsed / 1e6,
+        transactions=transactions,
+    )
+
+
 if __name__ == "__main__":
     run(
         {
@@ -276,5 +329,6 @@ if __name__ == "__main__":
             "fence": fence,
             "process": process,
             "idempotent-produce": idempotent_produce,
+            "bench-produce": bench_produce,
         }
     )
