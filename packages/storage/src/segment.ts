@@ -329,13 +329,20 @@ export class LogSegment {
 
   /** The first batch whose last offset is at or above `offset`, or null when past the end. */
   async findBatch(offset: bigint, endPosition = this.sizeBytes): Promise<BatchSummary | null> {
-    let found: BatchSummary | null = null;
-    await walkBatchHeaders(this.file, this.walkStartPosition(offset), endPosition, (summary) => {
-      if (summary.lastOffset >= offset) {
-        found = summary;
-        return false;
-      }
-      return true;
+    return (await this.locateBatch(offset, endPosition))?.summary ?? null;
+  }
+
+  /** `findBatch`, plus the chunk the walk read it from (a read at the tail often needs no more). */
+  private async locateBatch(
+    offset: bigint,
+    endPosition: number,
+  ): Promise<{ summary: BatchSummary; chunk: Buffer; chunkStart: number } | null> {
+    let found: { summary: BatchSummary; chunk: Buffer; chunkStart: number } | null = null;
+    const start = this.walkStartPosition(offset);
+    await walkBatchHeaders(this.file, start, endPosition, (summary, chunk, chunkStart) => {
+      if (summary.lastOffset < offset) return true;
+      found = { summary, chunk, chunkStart };
+      return false;
     });
     return found;
   }
@@ -353,8 +360,9 @@ export class LogSegment {
     // Captured together: every batch before endPosition ends below endOffset.
     const endPosition = this.sizeBytes;
     const endOffset = this.nextOffset;
-    const first = await this.findBatch(offset, endPosition);
-    if (!first) return { buffer: null, pastEnd: true };
+    const located = await this.locateBatch(offset, endPosition);
+    if (!located) return { buffer: null, pastEnd: true };
+    const first = located.summary;
     if (first.lastOffset >= options.maxOffset) return { buffer: null, pastEnd: false };
     if (first.sizeBytes > options.maxBytes && !options.minOneBatch) {
       return { buffer: null, pastEnd: false };
@@ -363,7 +371,13 @@ export class LogSegment {
       first.sizeBytes,
       Math.min(options.maxBytes, endPosition - first.position),
     );
-    const data = await this.readBytes(first.position, length);
+    // The header walk's chunk often holds everything up to the end already (consumers at the
+    // tail): then no second read.
+    const inChunk = first.position - located.chunkStart;
+    const data =
+      inChunk + length <= located.chunk.length
+        ? located.chunk.subarray(inChunk, inChunk + length)
+        : await this.readBytes(first.position, length);
     const used = this.wholeBatchesBytes(data, first.position, {
       // Most reads are below the HW/LSO bound entirely: then no batch's offsets are read.
       maxOffset: options.maxOffset < endOffset ? options.maxOffset : null,
@@ -447,7 +461,7 @@ export async function walkBatchHeaders(
   file: FileHandle,
   start: number,
   end: number,
-  visit: (summary: BatchSummary) => boolean,
+  visit: (summary: BatchSummary, chunk: Buffer, chunkStart: number) => boolean,
 ): Promise<number> {
   let position = start;
   let chunk = Buffer.alloc(0);
@@ -466,7 +480,7 @@ export async function walkBatchHeaders(
     if (headerProblem(chunk, relative, relative + (end - position)) !== null) return position;
     const summary = summarizeBatch(chunk, relative);
     summary.position = position;
-    if (!visit(summary)) return position;
+    if (!visit(summary, chunk, chunkStart)) return position;
     position += summary.sizeBytes;
   }
   return position;
