@@ -171,6 +171,35 @@ export function describeConformance(name: string, factory: HarnessFactory): void
       });
     });
 
+    it('returns large reads whole, bounded by maxBytes', async () => {
+      await withLog(factory, {}, async (log) => {
+        // ~200 KiB in one segment: more than one 64 KiB header-walk chunk of the file log.
+        const value = (index: number): string => String(index).padStart(4000, '.');
+        const batches = Array.from({ length: 50 }, (_, index) =>
+          makeBatch([{ key: `k${index}`, value: value(index) }]),
+        );
+        for (const batch of batches)
+          await log.append(batch, { durability: 'write', leaderEpoch: 0 });
+        const all = await log.read(0n, { maxBytes: 1 << 20 });
+        assert.equal(
+          all.sizeBytes,
+          batches.reduce((sum, batch) => sum + batch.length, 0),
+        );
+        assert.deepEqual(
+          decodeAll(all.buffers).map((record) => [record.offset, record.key, record.value]),
+          batches.map((_, index) => [BigInt(index), `k${index}`, value(index)]),
+        );
+        const batchBytes = batches[10].length; // keys k10..k49: equal sizes from here on
+        const fit = Math.floor(100_000 / batchBytes);
+        const bounded = await log.read(10n, { maxBytes: 100_000 });
+        assert.equal(bounded.sizeBytes, fit * batchBytes);
+        assert.deepEqual(
+          batchBaseOffsets(bounded.buffers),
+          Array.from({ length: fit }, (_, index) => BigInt(10 + index)),
+        );
+      });
+    });
+
     it('bounds reads by maxBytes, minOneBatch and maxOffset', async () => {
       await withLog(factory, {}, async (log) => {
         const batch = makeSimpleBatch(4, 'x');
