@@ -174,6 +174,30 @@ describe('transaction APIs over the wire', () => {
       ],
     });
     assert.equal(commitOffsets.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    // KIP-447: a member the group does not know (a zombie from an old generation) is fenced.
+    const zombieCommit = await client.request<TxnOffsetCommitResponse>(ApiKey.TxnOffsetCommit, 3, {
+      transactionalId,
+      groupId: 'payments-group',
+      producerId,
+      producerEpoch,
+      generationId: 3,
+      memberId: 'departed-member',
+      groupInstanceId: null,
+      topics: [
+        {
+          name: topic,
+          partitions: [
+            {
+              partitionIndex: 0,
+              committedOffset: 7n,
+              committedLeaderEpoch: -1,
+              committedMetadata: null,
+            },
+          ],
+        },
+      ],
+    });
+    assert.equal(zombieCommit.topics[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     const unstable = await client.request<OffsetFetchResponse>(ApiKey.OffsetFetch, 7, {
       groupId: 'payments-group',
       topics: [{ name: topic, partitionIndexes: [0] }],

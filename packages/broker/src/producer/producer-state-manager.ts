@@ -141,7 +141,8 @@ export class ProducerStateManager {
     this.stopped = true;
     this.expirationTimer?.cancel();
     this.snapshotTimer?.cancel();
-    await this.snapshotAll();
+    // Also for partitions without producers: the next start then skips replaying their logs.
+    await this.snapshotAll({ includeEmpty: true });
     for (const partition of this.partitions.values()) await partition.index.close();
   }
 
@@ -452,10 +453,10 @@ export class ProducerStateManager {
   }
 
   /** Snapshots every partition whose state moved since its last snapshot. */
-  async snapshotAll(): Promise<void> {
+  async snapshotAll(options: { includeEmpty?: boolean } = {}): Promise<void> {
     for (const partition of this.partitions.values()) {
       try {
-        await this.snapshot(partition);
+        await this.snapshot(partition, options.includeEmpty ?? false);
       } catch (error) {
         this.options.logger.warn('producer snapshot failed', {
           topic: partition.log.topic,
@@ -466,11 +467,12 @@ export class ProducerStateManager {
     }
   }
 
-  private async snapshot(partition: PartitionProducers): Promise<void> {
+  private async snapshot(partition: PartitionProducers, includeEmpty: boolean): Promise<void> {
     const { directory, state, log } = partition;
     if (directory === undefined || state.pendingCount > 0) return;
     const offset = log.logEndOffset;
-    if (offset === partition.snapshotOffset || state.producers.size === 0) return;
+    if (offset === partition.snapshotOffset) return;
+    if (state.producers.size === 0 && !includeEmpty) return;
     const data = encodeSnapshot(state);
     const fileSystem = this.options.fileSystem;
     await fileSystem.writeFileAtomic(joinPath(directory, snapshotFileName(offset)), data);
