@@ -486,8 +486,9 @@ export class ProducerStateManager {
   private scheduleSnapshots(): void {
     const intervalMs = this.options.snapshotIntervalMs ?? 30_000;
     if (this.stopped || intervalMs <= 0) return;
+    // Partitions without producers too: a crash then replays at most one interval of their log.
     this.snapshotTimer = this.options.clock.schedule(intervalMs, () => {
-      void this.snapshotAll().finally(() => this.scheduleSnapshots());
+      void this.snapshotAll({ includeEmpty: true }).finally(() => this.scheduleSnapshots());
     });
   }
 

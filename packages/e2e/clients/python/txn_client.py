@@ -291,12 +291,19 @@ def bench_produce(parameters):
     end = started + parameters["durationMs"] / 1000.0
     sent = 0
     transactions = 0
+    commit_seconds = 0.0
     while time.monotonic() < end:
         if interval is not None:
             producer.begin_transaction()
             window_end = min(end, time.monotonic() + interval / 1000.0)
         else:
             window_end = end
+        per_transaction = parameters.get("recordsPerTransaction")
+        if per_transaction is not None:
+            for _ in range(per_transaction):
+                producer.produce(topic, value=value, partition=sent % partitions)
+                sent += 1
+            window_end = 0
         while time.monotonic() < window_end:
             for _ in range(1000):
                 try:
@@ -306,7 +313,9 @@ def bench_produce(parameters):
                     producer.poll(0.001)
             producer.poll(0)
         if interval is not None:
+            commit_started = time.monotonic()
             producer.commit_transaction(30)
+            commit_seconds += time.monotonic() - commit_started
             transactions += 1
     producer.flush(60)
     elapsed = time.monotonic() - started
@@ -317,6 +326,7 @@ def bench_produce(parameters):
         recordsPerSecond=sent / elapsed,
         megabytesPerSecond=sent * len(value) / elapsed / 1e6,
         transactions=transactions,
+        commitMsAverage=(commit_seconds * 1000.0 / transactions) if transactions else 0,
     )
 
 

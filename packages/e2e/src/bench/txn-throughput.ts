@@ -17,6 +17,7 @@ interface Mode {
   name: string;
   valueBytes: number;
   commitIntervalMs?: number;
+  recordsPerTransaction?: number;
 }
 
 const modes: Mode[] = [
@@ -26,6 +27,13 @@ const modes: Mode[] = [
   { name: 'plain idempotent, 1 KiB', valueBytes: 1024 },
   { name: 'transactions every 1 s, 1 KiB', valueBytes: 1024, commitIntervalMs: 1000 },
   { name: 'transactions every 100 ms, 1 KiB', valueBytes: 1024, commitIntervalMs: 100 },
+  // The fixed cost of a transaction: one record each (AddPartitions, produce, EndTxn, markers).
+  {
+    name: 'one record per transaction, 100 B',
+    valueBytes: 100,
+    commitIntervalMs: 0,
+    recordsPerTransaction: 1,
+  },
 ];
 
 async function main(): Promise<void> {
@@ -53,6 +61,7 @@ async function main(): Promise<void> {
           durationMs,
           valueBytes: mode.valueBytes,
           commitIntervalMs: mode.commitIntervalMs,
+          recordsPerTransaction: mode.recordsPerTransaction,
           transactionalId: uniqueName('bench'),
         },
         timeoutMs: durationMs + 90_000,
@@ -60,7 +69,7 @@ async function main(): Promise<void> {
       const bench = events.find((event) => event.event === 'bench');
       if (bench === undefined)
         throw new Error(`no result for ${mode.name}: ${JSON.stringify(events)}`);
-      const line = `${mode.name}: ${Math.round(Number(bench.recordsPerSecond)).toLocaleString('en-US')} records/s, ${Number(bench.megabytesPerSecond).toFixed(1)} MB/s, ${bench.transactions} transactions`;
+      const line = `${mode.name}: ${Math.round(Number(bench.recordsPerSecond)).toLocaleString('en-US')} records/s, ${Number(bench.megabytesPerSecond).toFixed(1)} MB/s, ${bench.transactions} transactions, commit_transaction ${Number(bench.commitMsAverage).toFixed(1)} ms on average (flush included)`;
       console.log(line);
       results.push({ mode: mode.name, ...bench });
     }
