@@ -188,7 +188,7 @@ export class ProducerStateManager {
         lastOffset: result.baseOffset + before + span - 1n,
         logAppendTimeMs: result.logAppendTimeMs,
       }));
-      const done = partition.state.begin(header, offsets, nowMs);
+      const done = partition.state.begin(header, offsets, nowMs, log.logEndOffset);
       void done.catch(() => undefined);
       tracked.push(done);
     }

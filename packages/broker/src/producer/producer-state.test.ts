@@ -125,6 +125,19 @@ test('transactions hold the first unstable offset until their marker; aborts are
   assert.equal(state.checkMarker(7n, -1), ErrorCode.INVALID_PRODUCER_EPOCH);
 });
 
+test('a transaction whose first batch is still being appended already holds the LSO', async () => {
+  const state = new PartitionProducerState();
+  let finish!: (value: AppendedOffsets) => void;
+  const pending = new Promise<AppendedOffsets>((resolve) => {
+    finish = resolve;
+  });
+  const tracked = state.begin(header({ transactional: true }), pending, 0, 12n);
+  assert.equal(state.firstUnstableOffset(), 12n, 'bounded by the log end at check time');
+  finish(offsets(15n));
+  await tracked;
+  assert.equal(state.firstUnstableOffset(), 15n);
+});
+
 test('producer.id.expiration.ms forgets idle producers, never one with an open transaction', async () => {
   const state = new PartitionProducerState();
   await state.begin(header({ producerId: 1n }), Promise.resolve(offsets(0n)), 1000);

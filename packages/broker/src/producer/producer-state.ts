@@ -47,6 +47,11 @@ export interface ProducerEntry {
   transactionFirstOffset: bigint | null;
   /** A transactional batch of the ongoing transaction is still being appended. */
   transactionPending: boolean;
+  /**
+   * While that first batch is being appended: an offset it cannot land below (the log end when
+   * it was checked), so the LSO stays below it even before its real offset is known.
+   */
+  transactionPendingFrom: bigint | null;
 }
 
 /** What a produced batch header says about its producer. */
@@ -143,6 +148,7 @@ export class PartitionProducerState {
     header: ProducerBatchHeader,
     offsets: Promise<AppendedOffsets>,
     nowMs: number,
+    logEndOffset = 0n,
   ): Promise<AppendedOffsets> {
     const entry = this.entryFor(header.producerId, header.producerEpoch, nowMs);
     const batch: BatchMetadata = {
@@ -153,7 +159,10 @@ export class PartitionProducerState {
     };
     pushBatch(entry, batch);
     const opensTransaction = header.transactional && entry.transactionFirstOffset === null;
-    if (opensTransaction) entry.transactionPending = true;
+    if (opensTransaction) {
+      entry.transactionPending = true;
+      entry.transactionPendingFrom = logEndOffset;
+    }
     this.pendingCount++;
     const tracked = offsets.then(
       (appended) => {
@@ -162,6 +171,7 @@ export class PartitionProducerState {
         batch.pending = null;
         if (opensTransaction) {
           entry.transactionPending = false;
+          entry.transactionPendingFrom = null;
           entry.transactionFirstOffset ??= appended.baseOffset;
         }
         return appended;
@@ -170,7 +180,10 @@ export class PartitionProducerState {
         this.pendingCount--;
         const index = entry.batches.indexOf(batch);
         if (index >= 0) entry.batches.splice(index, 1);
-        if (opensTransaction) entry.transactionPending = false;
+        if (opensTransaction) {
+          entry.transactionPending = false;
+          entry.transactionPendingFrom = null;
+        }
         throw failure;
       },
     );
@@ -222,11 +235,15 @@ export class PartitionProducerState {
     return { producerId: options.producerId, firstOffset, lastOffset: options.markerOffset };
   }
 
-  /** First offset of the oldest ongoing transaction (bounds the LSO), or null. */
+  /**
+   * First offset of the oldest ongoing transaction (bounds the LSO), or null. A transaction whose
+   * first batch is still being appended counts from the lowest offset that batch can get: the HW
+   * may move past it (another append of the same group commit) before its offset is recorded.
+   */
   firstUnstableOffset(): bigint | null {
     let first: bigint | null = null;
     for (const entry of this.producers.values()) {
-      const offset = entry.transactionFirstOffset;
+      const offset = entry.transactionFirstOffset ?? entry.transactionPendingFrom;
       if (offset !== null && (first === null || offset < first)) first = offset;
     }
     return first;
@@ -271,6 +288,7 @@ export class PartitionProducerState {
         coordinatorEpoch: -1,
         transactionFirstOffset: null,
         transactionPending: false,
+        transactionPendingFrom: null,
       };
       this.producers.set(producerId, entry);
     } else if (epoch > entry.epoch) {

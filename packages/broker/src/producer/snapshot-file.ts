@@ -99,6 +99,7 @@ export function decodeSnapshot(data: Buffer, state: PartitionProducerState): voi
       coordinatorEpoch: data.readInt32BE(position + 18),
       transactionFirstOffset: transactionFirstOffset < 0n ? null : transactionFirstOffset,
       transactionPending: false,
+      transactionPendingFrom: null,
       batches: [],
     };
     position += producerSizeBytes;
