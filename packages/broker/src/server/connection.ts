@@ -2,8 +2,8 @@
  * One client connection: frames in, responses out in request order (pipelining), with bounded
  * memory. Reading stops while too many requests (or request bytes) are in flight or while more
  * than `queuedResponseBytesMax` of responses are unsent or held behind an earlier one (a client
- * that never reads cannot grow the broker), and resumes when the socket drains. Outbound writes are corked and flushed once per tick, so
- * many small responses leave in one writev.
+ * that never reads cannot grow the broker), and resumes when the socket drains. Outbound writes
+ * are corked and flushed once per tick, so many small responses leave in one writev.
  */
 import type { Socket } from 'node:net';
 import type { Clock } from '../clock.js';
@@ -238,7 +238,8 @@ export class Connection {
 
   private reserve(entry: PendingResponse, bytesWanted: number): number {
     if (this.closed || bytesWanted <= 0) return 0;
-    const unsent = this.socket.writableLength;
+    // Held responses count too (a held Fetch response is then counted twice: conservative).
+    const unsent = this.socket.writableLength + this.heldResponseBytes;
     const granted =
       this.reservedBytes === 0 && unsent === 0
         ? bytesWanted
