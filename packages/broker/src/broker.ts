@@ -7,7 +7,13 @@ import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compressi
 import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage';
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
 import { type Clock, systemClock } from './clock.js';
-import { type BrokerConfig, loadBrokerConfig, logConfigFor } from './config/index.js';
+import {
+  type BrokerConfig,
+  formatHostPort,
+  formatListener,
+  loadBrokerConfig,
+  logConfigFor,
+} from './config/index.js';
 import { type DataDirLock, lockLogDirs } from './data-dir-lock.js';
 import {
   GroupCoordinator,
@@ -116,8 +122,12 @@ export class Broker {
 
   /** `host:port` clients can use (the advertised listener). */
   get bootstrapAddress(): string {
-    const { host, port } = this.services.advertisedListener;
-    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return formatHostPort(this.services.advertisedListener);
+  }
+
+  /** `host:port` the first listener is bound to (differs from `bootstrapAddress` when advertised.listeners is set). */
+  get boundAddress(): string {
+    return formatHostPort(this);
   }
 
   /** Live connection count (tests, metrics). */
@@ -287,11 +297,11 @@ export class Broker {
     const startupMs = Math.round(clock.monotonicMs() - startedAtMs);
     // `listener` / `advertised` (the first ones, host:port) are read by tools such as the e2e harness.
     logger.info('broker started', {
-      listener: `${bound[0]!.host}:${bound[0]!.port}`,
-      advertised: `${advertisedListener.host}:${advertisedListener.port}`,
-      listeners: bound.map((listener) => `${listener.name}://${listener.host}:${listener.port}`),
-      advertisedListeners: [...advertisedListeners].map(
-        ([name, listener]) => `${name}://${listener.host}:${listener.port}`,
+      listener: formatHostPort(bound[0]!),
+      advertised: formatHostPort(advertisedListener),
+      listeners: bound.map(formatListener),
+      advertisedListeners: [...advertisedListeners].map(([name, listener]) =>
+        formatListener({ name, ...listener }),
       ),
       clusterId: identity.clusterId,
       logDirs: settings.logDirs,

@@ -41,8 +41,13 @@ async function runBroker(command: BrokerCommand): Promise<number | undefined> {
     return 1;
   }
   const startupMs = Math.round(performance.now());
+  // The bound address first (what a local script connects to), then the advertised one if it differs.
+  const advertised =
+    broker.bootstrapAddress === broker.boundAddress
+      ? ''
+      : ` (advertised ${broker.bootstrapAddress})`;
   process.stdout.write(
-    `gregor: broker ${broker.nodeId} ready on ${broker.bootstrapAddress} (data ${broker.logDirs.join(',')}) in ${startupMs} ms\n`,
+    `gregor: broker ${broker.nodeId} ready on ${broker.boundAddress}${advertised} (data ${broker.logDirs.join(',')}) in ${startupMs} ms\n`,
   );
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {

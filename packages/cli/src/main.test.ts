@@ -12,10 +12,17 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fetchRequest, metadataRequest, produceRequest } from '@gregor/broker/testing/requests';
 import { recordBatch, TestClient } from '@gregor/broker/testing/test-client';
-import { ApiKey, ErrorCode, type FetchResponse, type ProduceResponse } from '@gregor/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  type FetchResponse,
+  type MetadataResponse,
+  type ProduceResponse,
+} from '@gregor/protocol';
 
 const mainPath = fileURLToPath(new URL('./main.js', import.meta.url));
-const readyPattern = /^gregor: broker (\d+) ready on (\S+):(\d+) \(data (.+)\) in (\d+) ms$/m;
+const readyPattern =
+  /^gregor: broker (\d+) ready on (\S+):(\d+)(?: \(advertised (\S+)\))? \(data (.+)\) in (\d+) ms$/m;
 
 interface RunningBroker {
   child: ChildProcess;
@@ -124,6 +131,37 @@ describe('gregor broker (child process)', () => {
       assert.equal(await restarted.exited, 0);
     } finally {
       restarted.child.kill('SIGKILL');
+    }
+  });
+
+  it('names the bound address first and the advertised one after it when they differ', async () => {
+    const advertisedDirectory = await mkdtemp(join(tmpdir(), 'gregor-cli-advertised-'));
+    const broker = await startBroker(advertisedDirectory, [
+      '--override',
+      'advertised.listeners=PLAINTEXT://broker.example.invalid:19092',
+    ]);
+    try {
+      const match = readyPattern.exec(broker.readyLine)!;
+      assert.equal(match[2], '127.0.0.1');
+      assert.notEqual(broker.port, 19092);
+      assert.equal(match[4], 'broker.example.invalid:19092');
+      // The printed port is the one that accepts connections.
+      const client = await TestClient.connect({ port: broker.port });
+      const metadata = await client.request<MetadataResponse>(
+        ApiKey.Metadata,
+        12,
+        metadataRequest([]),
+      );
+      assert.deepEqual(
+        metadata.brokers.map((entry) => `${entry.host}:${entry.port}`),
+        ['broker.example.invalid:19092'],
+      );
+      client.destroy();
+      broker.child.kill('SIGTERM');
+      assert.equal(await broker.exited, 0);
+    } finally {
+      broker.child.kill('SIGKILL');
+      await rm(advertisedDirectory, { recursive: true, force: true });
     }
   });
 

@@ -28,8 +28,13 @@ export function parseListener(text: string): ListenerAddress | undefined {
 }
 
 export function formatListener(listener: ListenerAddress): string {
-  const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host;
-  return `${listener.name}://${host}:${listener.port}`;
+  return `${listener.name}://${formatHostPort(listener)}`;
+}
+
+/** `host:port`, an IPv6 host in brackets (as `parseHostPort` reads it back). */
+export function formatHostPort(address: { host: string; port: number }): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `${host}:${address.port}`;
 }
 
 /** `host:port` (as given to `--listen`), host optional: ':9092', '9092', '[::1]:9092'. */

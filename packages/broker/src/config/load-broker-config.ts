@@ -20,7 +20,7 @@ import { BrokerConfig, type ConfigSetting } from './broker-config.js';
 import { brokerConfigDefinition, brokerConfigDefinitions } from './broker-definitions.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { loadDynamicBrokerSettings } from './dynamic-broker-store.js';
-import { parseHostPort } from './listeners.js';
+import { formatHostPort, parseHostPort } from './listeners.js';
 import { parseProperties, propertiesFileBytesMax } from './properties-file.js';
 import { parseConfigText } from './values.js';
 
@@ -269,8 +269,7 @@ function settingsFromFlags(flags: BrokerConfigFlags): {
         reason: 'expected host:port (or :port / port; IPv6 hosts in brackets), port 0-65535',
       });
     } else {
-      const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-      const value = `PLAINTEXT://${host}:${address.port}`;
+      const value = `PLAINTEXT://${formatHostPort(address)}`;
       settings.push({ key: 'listeners', value, origin: '--listen', strict: true });
     }
   }
