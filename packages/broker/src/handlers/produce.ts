@@ -88,9 +88,10 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       services,
     };
     const appends: Promise<void>[] = [];
-    let failure: string | null = null;
     const responses: TopicResponse[] = request.topicData.map((topicData) => {
       const topic = services.topics.get(topicData.name);
+      // Once per topic, not per partition: its policy is the same for every partition.
+      const policy = topic === undefined ? undefined : producePolicy(topic, services.config);
       return {
         name: topicData.name,
         partitionResponses: topicData.partitionData.map((partitionData) => {
@@ -101,7 +102,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
             partitionData.index >= topic.partitionCount
               ? undefined
               : services.logs.getLog(topic.name, partitionData.index);
-          if (topic === undefined || log === undefined) {
+          if (topic === undefined || policy === undefined || log === undefined) {
             response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           } else if (topic.internal) {
             response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
@@ -109,15 +110,12 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           } else {
             const started = startAppend(
               log,
-              topic,
+              { topic, policy },
               recordsAsBuffer(partitionData.records),
               response,
               appendRequest,
             );
             if (started !== null) appends.push(started);
-          }
-          if (response.errorCode !== ErrorCode.NONE && failure === null) {
-            failure = `${topicData.name}-${partitionData.index}: error ${response.errorCode}`;
           }
           return response;
         }),
@@ -125,7 +123,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     });
     if (appends.length > 0) await Promise.all(appends);
     if (acks === 0) {
-      const failed = findFailure(responses) ?? failure;
+      const failed = findFailure(responses);
       if (failed !== null) throw new ConnectionFault(`acks=0 produce failed (${failed})`);
       return undefined;
     }
@@ -136,7 +134,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
 
 function startAppend(
   log: PartitionLog,
-  topic: TopicInfo,
+  { topic, policy }: { topic: TopicInfo; policy: ProducePolicy },
   records: Buffer | null,
   response: PartitionResponse,
   request: AppendRequest,
@@ -147,7 +145,6 @@ function startAppend(
     response.errorMessage = 'a produce request must carry one record batch per partition, got none';
     return null;
   }
-  const policy = producePolicy(topic, services.config);
   if (durability === 'fsync' && policy.minInsyncReplicas > 1) {
     // acks=all with min.insync.replicas above the one replica a single node has (as Kafka would).
     response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
