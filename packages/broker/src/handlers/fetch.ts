@@ -246,7 +246,7 @@ async function readWithLongPoll(
     ) {
       return results;
     }
-    await waitForAnyAppend(results, remainingMs, isolationCommitted, services.shutdownSignal);
+    await waitForAnyAppend(results, remainingMs, services.shutdownSignal);
     if (clock.monotonicMs() >= deadlineMs) {
       return readAll(targets, responseBytesMax, isolationCommitted, services);
     }
@@ -257,7 +257,6 @@ async function readWithLongPoll(
 async function waitForAnyAppend(
   results: PartitionResult[],
   timeoutMs: number,
-  _isolationCommitted: boolean,
   shutdownSignal: AbortSignal,
 ): Promise<void> {
   const controller = new AbortController();
@@ -419,7 +418,7 @@ function buildResponse(
       sent.sentLogStartOffset = result.logStartOffset;
       if (incremental && !changed) continue;
     }
-    const key = apiVersion >= 13 ? result.target.topicId : result.target.topic;
+    const key = keyOf(result.target, apiVersion >= 13);
     if (current === undefined || key !== currentKey) {
       current = {
         topic: result.target.topic,
@@ -450,7 +449,7 @@ function rotatePartitionsWithData(session: FetchSession, results: PartitionResul
     const sessionPartition = result.target.session;
     if (result.sizeBytes === 0 || sessionPartition === undefined) continue;
     const key = sessionPartitionKey(
-      session.usesTopicIds ? result.target.topicId : result.target.topic,
+      keyOf(result.target, session.usesTopicIds),
       result.target.partition,
     );
     if (session.partitions.delete(key)) session.partitions.set(key, sessionPartition);
