@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     sessionTimeout: 6_000,
     rebalanceTimeout: 6_000,
     heartbeatInterval: 500,
+    // Small fetches: many small transactions, so a kill lands in the middle of the stream.
+    maxBytesPerPartition: 4096,
   });
   await consumer.connect();
   await consumer.subscribe({ topic: parameters.input, fromBeginning: true });

@@ -66,7 +66,7 @@ test('kafkajs consume-transform-produce survives SIGKILLs of the processor: outp
   for (const topic of [input, output]) {
     await python('create-topic', { topic, partitions: 2 }, 'confluent_client.py');
   }
-  const recordCount = 2000;
+  const recordCount = 3000;
   await python(
     'produce',
     { topic: input, count: recordCount, prefix: 'in' },
@@ -87,8 +87,11 @@ test('kafkajs consume-transform-produce survives SIGKILLs of the processor: outp
   let committedBeforeKills = 0;
   for (let round = 0; round < kills; round++) {
     const processor = spawnProcessor(parameters, `kafkajs-processor-${round}`);
-    await processor.waitForEvent('initialised', { timeoutMs: 30_000 });
-    await sleep(500 + Math.floor(random() * 2500));
+    // Kill once the processor is working (it first waits for the group to rebalance).
+    await processor
+      .waitForEvent('committed', { timeoutMs: 20_000 })
+      .catch(() => processor.waitForEvent('initialised', { timeoutMs: 1 }));
+    await sleep(Math.floor(random() * 1500));
     await processor.kill();
     committedBeforeKills += processor.eventsOf('committed').length;
   }
