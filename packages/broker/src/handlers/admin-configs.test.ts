@@ -161,10 +161,37 @@ describe('admin API over a socket: configuration', () => {
     assert.deepEqual(topicOverrides('events'), { 'segment.ms': '1000' });
     assert.equal(liveRetentionMs('events'), 48 * hourMs);
     assert.equal(harness.broker.services.logs.getLog('events', 0)?.config.segmentMs, 1000);
-    assert.equal(
-      (await alter([{ name: 'retention.ms', value: null }])).errorCode,
-      ErrorCode.INVALID_REQUEST,
+    const nullValue = await alter([{ name: 'retention.ms', value: null }]);
+    assert.equal(nullValue.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.match(nullValue.errorMessage ?? '', /null value .*"retention\.ms"/);
+    const repeated = await alter([
+      { name: 'retention.ms', value: '1000' },
+      { name: 'retention.ms', value: '2000' },
+    ]);
+    assert.equal(repeated.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.match(repeated.errorMessage ?? '', /"retention\.ms" appears more than once/);
+    // A resource named twice in one request: every occurrence refused, nothing changed.
+    const twice = await harness.client.request<AlterConfigsResponse>(ApiKey.AlterConfigs, 2, {
+      resources: [
+        { resourceType: TOPIC, resourceName: 'events', configs: [] },
+        { resourceType: TOPIC, resourceName: 'plain', configs: [] },
+        {
+          resourceType: TOPIC,
+          resourceName: 'events',
+          configs: [{ name: 'retention.ms', value: '5' }],
+        },
+      ],
+      validateOnly: false,
+    });
+    assert.deepEqual(
+      twice.responses.map((response) => [response.resourceName, response.errorCode]),
+      [
+        ['events', ErrorCode.INVALID_REQUEST],
+        ['plain', ErrorCode.NONE],
+        ['events', ErrorCode.INVALID_REQUEST],
+      ],
     );
+    assert.deepEqual(topicOverrides('events'), { 'segment.ms': '1000' });
   });
 
   it('IncrementalAlterConfigs SET, DELETE, APPEND and SUBTRACT topic configs', async () => {
@@ -203,6 +230,7 @@ describe('admin API over a socket: configuration', () => {
       { name: 'retention.ms', configOperation: DELETE, value: null },
     ]);
     assert.equal(duplicate.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(topicOverrides('events')?.['retention.ms'], '120000');
     const partlyBad = await incremental(TOPIC, 'events', [
       { name: 'retention.ms', configOperation: SET, value: '5' },
       { name: 'max.message.bytes', configOperation: SET, value: '-3' },

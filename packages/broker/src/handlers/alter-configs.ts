@@ -10,14 +10,10 @@ import {
   ApiKey,
   ErrorCode,
 } from '@gregor/protocol';
-import type { BrokerServices } from '../services.js';
 import {
-  alterEachResource,
-  commitBrokerSettings,
-  commitTopicOverrides,
+  alterConfigResources,
   everyResourceFailed,
-  type ResourceOutcome,
-  resolveConfigResource,
+  type NewSettings,
   resourceError,
 } from './config-resources.js';
 import type { ApiHandler } from './types.js';
@@ -28,43 +24,25 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
   apiKey: ApiKey.AlterConfigs,
   minVersion: 0,
   maxVersion: 2,
-  async handle(request, context) {
-    const { services } = context;
-    const responses = await alterEachResource(services, request.resources, (resource) =>
-      alterResource(services, resource, request.validateOnly),
-    );
-    return { throttleTimeMs: 0, responses };
+  handle(request, context) {
+    return alterConfigResources(context.services, request, replacedSettings);
   },
-  errorResponse(request, errorCode) {
-    return { throttleTimeMs: 0, responses: everyResourceFailed(request.resources, errorCode) };
-  },
+  errorResponse: everyResourceFailed,
 };
 
-async function alterResource(
-  services: BrokerServices,
-  resource: AlterConfigsResource,
-  validateOnly: boolean,
-): Promise<ResourceOutcome> {
-  const target = resolveConfigResource(services, resource.resourceType, resource.resourceName);
-  if (target.kind === 'error') return target.outcome;
+/** The configs given are the whole new set; a null value is refused. */
+function replacedSettings(resource: AlterConfigsResource): NewSettings {
   const settings = new Map<string, string>();
   for (const config of resource.configs) {
     if (config.value === null) {
-      return resourceError(
-        ErrorCode.INVALID_REQUEST,
-        `null value given for configuration "${config.name}"`,
-      );
-    }
-    if (settings.has(config.name)) {
-      return resourceError(
-        ErrorCode.INVALID_REQUEST,
-        `configuration "${config.name}" appears more than once`,
-      );
+      return {
+        outcome: resourceError(
+          ErrorCode.INVALID_REQUEST,
+          `null value given for configuration "${config.name}"`,
+        ),
+      };
     }
     settings.set(config.name, config.value);
   }
-  if (target.kind === 'topic') {
-    return commitTopicOverrides(services, target.topic, settings, { validateOnly });
-  }
-  return commitBrokerSettings(services, target.scope, settings, { validateOnly });
+  return { settings };
 }

@@ -100,7 +100,7 @@ export function invalidConfig(problems: readonly ConfigProblem[]): ResourceOutco
 const alterationQueues = new WeakMap<BrokerServices, Promise<unknown>>();
 
 /** Runs `alteration` after every earlier alteration on this broker has finished. */
-export function serializeAlteration<T>(
+function serializeAlteration<T>(
   services: BrokerServices,
   alteration: () => Promise<T>,
 ): Promise<T> {
@@ -117,7 +117,7 @@ export function serializeAlteration<T>(
  * Replaces a topic's overrides with `overrides` (complete set): validated, persisted by the topic
  * manager (so they survive restart) and applied to the topic's live logs.
  */
-export async function commitTopicOverrides(
+async function commitTopicOverrides(
   services: BrokerServices,
   topic: TopicInfo,
   overrides: ReadonlyMap<string, string>,
@@ -143,7 +143,7 @@ export async function commitTopicOverrides(
  * configuration rule, persisted in the metadata dir, applied, and pushed to every topic's logs
  * (their defaults may come from the changed settings).
  */
-export async function commitBrokerSettings(
+async function commitBrokerSettings(
   services: BrokerServices,
   scope: DynamicBrokerScope,
   settings: ReadonlyMap<string, string>,
@@ -171,13 +171,11 @@ export async function commitBrokerSettings(
   return resourceOk;
 }
 /** Config resources named more than once in one request are all refused (INVALID_REQUEST). */
-export function resourceKey(resource: { resourceType: number; resourceName: string }): string {
+function resourceKey(resource: ConfigResourceName): string {
   return `${resource.resourceType}\u0000${resource.resourceName}`;
 }
 
-export function duplicateResourceKeys(
-  resources: readonly { resourceType: number; resourceName: string }[],
-): Set<string> {
+function duplicateResourceKeys(resources: readonly ConfigResourceName[]): Set<string> {
   const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const resource of resources) {
@@ -188,47 +186,103 @@ export function duplicateResourceKeys(
   return duplicates;
 }
 
+interface ConfigResourceName {
+  resourceType: number;
+  resourceName: string;
+}
+
+/** A resource of AlterConfigs / IncrementalAlterConfigs: its configs are named by `name`. */
+interface AlteredResource extends ConfigResourceName {
+  configs: readonly { name: string }[];
+}
+
+/** What an alteration replaces: a topic's overrides or one scope of dynamic broker settings. */
+export type AlterationTarget = Exclude<ResolvedResource, { kind: 'error' }>;
+
+/** A resource's complete new set of settings, or why the request cannot give one. */
+export type NewSettings = { settings: ReadonlyMap<string, string> } | { outcome: ResourceOutcome };
+
 export interface ResourceAlterationResult extends ResourceOutcome {
   resourceType: number;
   resourceName: string;
 }
 
+export interface AlterationResponse {
+  throttleTimeMs: number;
+  responses: ResourceAlterationResult[];
+}
+
 /**
- * Alters each resource in turn (serialised with every other alteration on this broker); a
- * resource named twice in the request is refused with INVALID_REQUEST for every occurrence.
+ * AlterConfigs and IncrementalAlterConfigs: each resource in turn, serialised with every other
+ * alteration on this broker (`newSettings` reads the current state, so it runs inside). A
+ * resource named twice in the request, or naming a config twice, is refused with INVALID_REQUEST;
+ * otherwise the complete set `newSettings` computes is validated, then persisted and applied
+ * unless the request only validates.
  */
-export async function alterEachResource<R extends { resourceType: number; resourceName: string }>(
+export async function alterConfigResources<R extends AlteredResource>(
   services: BrokerServices,
-  resources: readonly R[],
-  alter: (resource: R) => Promise<ResourceOutcome>,
-): Promise<ResourceAlterationResult[]> {
-  const duplicates = duplicateResourceKeys(resources);
-  const results: ResourceAlterationResult[] = [];
-  for (const resource of resources) {
+  request: { resources: readonly R[]; validateOnly: boolean },
+  newSettings: (resource: R, target: AlterationTarget) => NewSettings,
+): Promise<AlterationResponse> {
+  const duplicates = duplicateResourceKeys(request.resources);
+  const options = { validateOnly: request.validateOnly };
+  const responses: ResourceAlterationResult[] = [];
+  for (const resource of request.resources) {
     const outcome = duplicates.has(resourceKey(resource))
       ? resourceError(
           ErrorCode.INVALID_REQUEST,
           'the resource appears more than once in the request',
         )
-      : await serializeAlteration(services, () => alter(resource));
-    results.push({
+      : await serializeAlteration(services, () =>
+          alterResource(services, resource, (target) => newSettings(resource, target), options),
+        );
+    responses.push({
       ...outcome,
       resourceType: resource.resourceType,
       resourceName: resource.resourceName,
     });
   }
-  return results;
+  return { throttleTimeMs: 0, responses };
+}
+
+async function alterResource(
+  services: BrokerServices,
+  resource: AlteredResource,
+  newSettings: (target: AlterationTarget) => NewSettings,
+  options: { validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  const target = resolveConfigResource(services, resource.resourceType, resource.resourceName);
+  if (target.kind === 'error') return target.outcome;
+  const names = new Set<string>();
+  for (const config of resource.configs) {
+    if (names.has(config.name)) {
+      return resourceError(
+        ErrorCode.INVALID_REQUEST,
+        `configuration "${config.name}" appears more than once`,
+      );
+    }
+    names.add(config.name);
+  }
+  const computed = newSettings(target);
+  if ('outcome' in computed) return computed.outcome;
+  if (target.kind === 'topic') {
+    return commitTopicOverrides(services, target.topic, computed.settings, options);
+  }
+  return commitBrokerSettings(services, target.scope, computed.settings, options);
 }
 
 /** The same error for every resource (errorResponse of the alter APIs). */
 export function everyResourceFailed(
-  resources: readonly { resourceType: number; resourceName: string }[],
+  request: { resources: readonly ConfigResourceName[] },
   errorCode: number,
-): ResourceAlterationResult[] {
-  return resources.map((resource) => ({
-    errorCode,
-    errorMessage: null,
-    resourceType: resource.resourceType,
-    resourceName: resource.resourceName,
-  }));
+): AlterationResponse {
+  return {
+    throttleTimeMs: 0,
+    responses: request.resources.map((resource) => ({
+      errorCode,
+      errorMessage: null,
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+    })),
+  };
 }

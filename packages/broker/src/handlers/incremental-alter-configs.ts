@@ -19,14 +19,12 @@ import {
 } from '../config/index.js';
 import type { BrokerServices } from '../services.js';
 import {
-  alterEachResource,
+  type AlterationTarget,
+  alterConfigResources,
   ConfigOperation,
-  commitBrokerSettings,
-  commitTopicOverrides,
   everyResourceFailed,
   invalidConfig,
-  type ResourceOutcome,
-  resolveConfigResource,
+  type NewSettings,
   resourceError,
 } from './config-resources.js';
 import type { ApiHandler } from './types.js';
@@ -41,76 +39,50 @@ export const incrementalAlterConfigsHandler: ApiHandler<
   apiKey: ApiKey.IncrementalAlterConfigs,
   minVersion: 0,
   maxVersion: 1,
-  async handle(request, context) {
+  handle(request, context) {
     const { services } = context;
-    const responses = await alterEachResource(services, request.resources, (resource) =>
-      alterResource(services, resource, request.validateOnly),
+    return alterConfigResources(services, request, (resource, target) =>
+      applyOperations(resource.configs, currentState(services, target)),
     );
-    return { throttleTimeMs: 0, responses };
   },
-  errorResponse(request, errorCode) {
-    return { throttleTimeMs: 0, responses: everyResourceFailed(request.resources, errorCode) };
-  },
+  errorResponse: everyResourceFailed,
 };
 
-/** Reads the current state of the resource being altered. */
-interface AlterationTarget {
-  current: ReadonlyMap<string, string>;
+/** The current state of the resource being altered. */
+interface CurrentState {
+  settings: ReadonlyMap<string, string>;
   /** The effective value of a config as a list (APPEND/SUBTRACT), undefined for non-lists. */
   effectiveList(name: string): readonly string[] | undefined;
   isKnown(name: string): boolean;
 }
 
-async function alterResource(
-  services: BrokerServices,
-  resource: IncrementalResource,
-  validateOnly: boolean,
-): Promise<ResourceOutcome> {
-  const target = resolveConfigResource(services, resource.resourceType, resource.resourceName);
-  if (target.kind === 'error') return target.outcome;
-  const names = new Set<string>();
-  for (const config of resource.configs) {
-    if (names.has(config.name)) {
-      return resourceError(
-        ErrorCode.INVALID_REQUEST,
-        `configuration "${config.name}" appears more than once`,
-      );
-    }
-    names.add(config.name);
-  }
+function currentState(services: BrokerServices, target: AlterationTarget): CurrentState {
   if (target.kind === 'topic') {
     const { topic } = target;
     const resolved = resolveTopicConfig(services.config, topic.configs);
-    const applied = applyOperations(resource.configs, {
-      current: new Map(Object.entries(topic.configs)),
+    return {
+      settings: new Map(Object.entries(topic.configs)),
       isKnown: (name) => topicConfigDefinition(name) !== undefined,
       effectiveList(name) {
         const entry = resolved.entries.get(name);
         return entry?.definition.type === 'list' ? (entry.value as readonly string[]) : undefined;
       },
-    });
-    if ('outcome' in applied) return applied.outcome;
-    return commitTopicOverrides(services, topic, applied.settings, { validateOnly });
+    };
   }
   const { config } = services;
-  const applied = applyOperations(resource.configs, {
-    current: config.dynamicSettings(target.scope),
+  return {
+    settings: config.dynamicSettings(target.scope),
     isKnown: (name) => brokerConfigDefinition(name) !== undefined,
     effectiveList(name) {
       if (brokerConfigDefinition(name)?.type !== 'list') return undefined;
       const text = config.text(name);
       return text === null || text === '' ? [] : text.split(',');
     },
-  });
-  if ('outcome' in applied) return applied.outcome;
-  return commitBrokerSettings(services, target.scope, applied.settings, { validateOnly });
+  };
 }
 
-function applyOperations(
-  configs: readonly IncrementalConfig[],
-  target: AlterationTarget,
-): { settings: Map<string, string> } | { outcome: ResourceOutcome } {
-  const settings = new Map(target.current);
+function applyOperations(configs: readonly IncrementalConfig[], target: CurrentState): NewSettings {
+  const settings = new Map(target.settings);
   const problems: ConfigProblem[] = [];
   for (const config of configs) {
     const { name, value } = config;
@@ -145,7 +117,7 @@ function applyOperations(
 /** The new list for APPEND / SUBTRACT, or why it cannot be computed. */
 function updateList(
   config: IncrementalConfig,
-  target: AlterationTarget,
+  target: CurrentState,
   settings: ReadonlyMap<string, string>,
 ): string[] | string {
   const operation = config.configOperation === ConfigOperation.APPEND ? 'APPEND' : 'SUBTRACT';
