@@ -9,6 +9,7 @@ import { offsetsTopicStorage } from './offsets-storage.js';
 import {
   ManualClock,
   memoryCoordinator,
+  offsetCommit,
   settle,
   staticTopics,
   subscriptionMetadata,
@@ -463,35 +464,16 @@ describe('offsets and group administration', () => {
     const h = await setup();
     const a = await joinAndSync(h, 'g');
     const commit = (generationId: number, memberId = a.memberId) =>
-      h.coordinator.commitOffsets({
-        apiVersion: 8,
-        groupId: 'g',
-        generationIdOrMemberEpoch: generationId,
-        memberId,
-        groupInstanceId: null,
-        retentionTimeMs: -1n,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [
-              {
-                partitionIndex: 0,
-                committedOffset: 42n,
-                committedLeaderEpoch: 3,
-                commitTimestampMs: -1n,
-                committedMetadata: 'meta',
-              },
-              {
-                partitionIndex: 7,
-                committedOffset: 1n,
-                committedLeaderEpoch: -1,
-                commitTimestampMs: -1n,
-                committedMetadata: null,
-              },
-            ],
-          },
-        ],
-      });
+      h.coordinator.commitOffsets(
+        offsetCommit(
+          'g',
+          [
+            { topic: 'orders', partition: 0, offset: 42n, leaderEpoch: 3, metadata: 'meta' },
+            { topic: 'orders', partition: 7, offset: 1n },
+          ],
+          { generationIdOrMemberEpoch: generationId, memberId },
+        ),
+      );
     const ok = await commit(a.generationId);
     assert.deepEqual(
       ok[0].partitions.map((partition) => partition.errorCode),
@@ -540,35 +522,16 @@ describe('offsets and group administration', () => {
 
   it('accepts standalone commits (generation -1) and rejects oversized metadata', async () => {
     const h = await setup({ offsetMetadataBytesMax: 8 });
-    const result = await h.coordinator.commitOffsets({
-      apiVersion: 2,
-      groupId: 'standalone',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 'payments',
-          partitions: [
-            {
-              partitionIndex: 0,
-              committedOffset: 5n,
-              committedLeaderEpoch: -1,
-              commitTimestampMs: -1n,
-              committedMetadata: 'short',
-            },
-            {
-              partitionIndex: 1,
-              committedOffset: 6n,
-              committedLeaderEpoch: -1,
-              commitTimestampMs: -1n,
-              committedMetadata: 'far too long',
-            },
-          ],
-        },
-      ],
-    });
+    const result = await h.coordinator.commitOffsets(
+      offsetCommit(
+        'standalone',
+        [
+          { topic: 'payments', partition: 0, offset: 5n, metadata: 'short' },
+          { topic: 'payments', partition: 1, offset: 6n, metadata: 'far too long' },
+        ],
+        { apiVersion: 2 },
+      ),
+    );
     assert.deepEqual(
       result[0].partitions.map((partition) => partition.errorCode),
       [ErrorCode.NONE, ErrorCode.OFFSET_METADATA_TOO_LARGE],
@@ -577,54 +540,28 @@ describe('offsets and group administration', () => {
     assert.deepEqual(listed, [
       { groupId: 'standalone', protocolType: '', groupState: 'Empty', groupType: 'classic' },
     ]);
-    const missing = await h.coordinator.commitOffsets({
-      apiVersion: 8,
-      groupId: 'missing',
-      generationIdOrMemberEpoch: 3,
-      memberId: 'm',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 'payments',
-          partitions: [
-            {
-              partitionIndex: 0,
-              committedOffset: 1n,
-              committedLeaderEpoch: -1,
-              commitTimestampMs: -1n,
-              committedMetadata: null,
-            },
-          ],
-        },
-      ],
-    });
+    const missing = await h.coordinator.commitOffsets(
+      offsetCommit('missing', [{ topic: 'payments', partition: 0, offset: 1n }], {
+        generationIdOrMemberEpoch: 3,
+        memberId: 'm',
+      }),
+    );
     assert.equal(missing[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
   });
 
   it('OffsetDelete refuses subscribed topics of an active group and deletes the others', async () => {
     const h = await setup();
     const a = await joinAndSync(h, 'g');
-    await h.coordinator.commitOffsets({
-      apiVersion: 8,
-      groupId: 'g',
-      generationIdOrMemberEpoch: a.generationId,
-      memberId: a.memberId,
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: ['orders', 'payments'].map((name) => ({
-        name,
-        partitions: [
-          {
-            partitionIndex: 0,
-            committedOffset: 9n,
-            committedLeaderEpoch: -1,
-            commitTimestampMs: -1n,
-            committedMetadata: null,
-          },
+    await h.coordinator.commitOffsets(
+      offsetCommit(
+        'g',
+        [
+          { topic: 'orders', partition: 0, offset: 9n },
+          { topic: 'payments', partition: 0, offset: 9n },
         ],
-      })),
-    });
+        { generationIdOrMemberEpoch: a.generationId, memberId: a.memberId },
+      ),
+    );
     const result = await h.coordinator.deleteOffsets('g', [
       { name: 'orders', partitions: [0] },
       { name: 'payments', partitions: [0] },
@@ -651,28 +588,9 @@ describe('offsets and group administration', () => {
   it('DeleteGroups deletes empty groups only; ListGroups filters by state and type', async () => {
     const h = await setup();
     await joinAndSync(h, 'busy');
-    await h.coordinator.commitOffsets({
-      apiVersion: 2,
-      groupId: 'idle',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [
-            {
-              partitionIndex: 1,
-              committedOffset: 1n,
-              committedLeaderEpoch: -1,
-              commitTimestampMs: -1n,
-              committedMetadata: null,
-            },
-          ],
-        },
-      ],
-    });
+    await h.coordinator.commitOffsets(
+      offsetCommit('idle', [{ topic: 'orders', partition: 1, offset: 1n }], { apiVersion: 2 }),
+    );
     const stable = h.coordinator.listGroups({ states: ['stable'], types: [] }).groups;
     assert.deepEqual(
       stable.map((group) => group.groupId),
@@ -700,28 +618,12 @@ describe('offsets and group administration', () => {
   it('expires offsets of an empty group after offsets.retention.minutes', async () => {
     const h = await setup({ offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 10_000 });
     const a = await joinAndSync(h, 'g');
-    await h.coordinator.commitOffsets({
-      apiVersion: 8,
-      groupId: 'g',
-      generationIdOrMemberEpoch: a.generationId,
-      memberId: a.memberId,
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [
-            {
-              partitionIndex: 0,
-              committedOffset: 1n,
-              committedLeaderEpoch: -1,
-              commitTimestampMs: -1n,
-              committedMetadata: null,
-            },
-          ],
-        },
-      ],
-    });
+    await h.coordinator.commitOffsets(
+      offsetCommit('g', [{ topic: 'orders', partition: 0, offset: 1n }], {
+        generationIdOrMemberEpoch: a.generationId,
+        memberId: a.memberId,
+      }),
+    );
     // While the member is active, the offsets stay however old they are.
     for (let elapsed = 0; elapsed < 120_000; elapsed += 5_000) {
       h.clock.advance(5_000);
@@ -744,26 +646,16 @@ describe('offsets and group administration', () => {
 
   it('drops the offsets of deleted topics', async () => {
     const h = await setup();
-    await h.coordinator.commitOffsets({
-      apiVersion: 2,
-      groupId: 'g',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: ['orders', 'payments'].map((name) => ({
-        name,
-        partitions: [
-          {
-            partitionIndex: 0,
-            committedOffset: 4n,
-            committedLeaderEpoch: -1,
-            commitTimestampMs: -1n,
-            committedMetadata: null,
-          },
+    await h.coordinator.commitOffsets(
+      offsetCommit(
+        'g',
+        [
+          { topic: 'orders', partition: 0, offset: 4n },
+          { topic: 'payments', partition: 0, offset: 4n },
         ],
-      })),
-    });
+        { apiVersion: 2 },
+      ),
+    );
     assert.equal(await h.coordinator.onTopicsDeleted(['orders', 'unrelated']), 1);
     const fetched = h.coordinator.fetchOffsets(
       { groupId: 'g', memberId: null, memberEpoch: -1, topics: null },

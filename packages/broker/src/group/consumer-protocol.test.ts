@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { type Assignment, assignmentSize, rangeAssignor, uniformAssignor } from './assignors.js';
 import type { ConsumerGroupHeartbeatInput, HeartbeatTopicPartitions } from './consumer-protocol.js';
-import { memoryCoordinator, staticTopics } from './test-support.js';
+import { memoryCoordinator, offsetCommit, staticTopics } from './test-support.js';
 
 async function setup() {
   const topics = staticTopics([
@@ -263,28 +263,13 @@ describe('KIP-848 consumer group protocol', () => {
     const h = await setup();
     const a = await h.coordinator.consumerGroupHeartbeat(join({ memberId: 'member-a' }));
     const commit = (memberEpoch: number, apiVersion = 9, memberId = 'member-a') =>
-      h.coordinator.commitOffsets({
-        apiVersion,
-        groupId: 'g',
-        generationIdOrMemberEpoch: memberEpoch,
-        memberId,
-        groupInstanceId: null,
-        retentionTimeMs: -1n,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [
-              {
-                partitionIndex: 0,
-                committedOffset: 3n,
-                committedLeaderEpoch: -1,
-                commitTimestampMs: -1n,
-                committedMetadata: null,
-              },
-            ],
-          },
-        ],
-      });
+      h.coordinator.commitOffsets(
+        offsetCommit('g', [{ topic: 'orders', partition: 0, offset: 3n }], {
+          apiVersion,
+          generationIdOrMemberEpoch: memberEpoch,
+          memberId,
+        }),
+      );
     assert.equal((await commit(a.memberEpoch))[0].partitions[0].errorCode, ErrorCode.NONE);
     assert.equal(
       (await commit(a.memberEpoch + 1))[0].partitions[0].errorCode,
@@ -335,28 +320,9 @@ describe('KIP-848 consumer group protocol', () => {
 
   it('converts an empty classic group with offsets into a consumer group', async () => {
     const h = await setup();
-    await h.coordinator.commitOffsets({
-      apiVersion: 2,
-      groupId: 'g',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [
-            {
-              partitionIndex: 1,
-              committedOffset: 11n,
-              committedLeaderEpoch: -1,
-              commitTimestampMs: -1n,
-              committedMetadata: null,
-            },
-          ],
-        },
-      ],
-    });
+    await h.coordinator.commitOffsets(
+      offsetCommit('g', [{ topic: 'orders', partition: 1, offset: 11n }], { apiVersion: 2 }),
+    );
     const joined = await h.coordinator.consumerGroupHeartbeat(join());
     assert.equal(joined.errorCode, ErrorCode.NONE);
     const fetched = h.coordinator.fetchOffsets(

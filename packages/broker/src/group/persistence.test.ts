@@ -32,6 +32,7 @@ import {
 import {
   driveClock,
   ManualClock,
+  offsetCommit,
   settle,
   staticTopics,
   subscriptionMetadata,
@@ -62,26 +63,17 @@ async function openCoordinator(directory: string, clock: ManualClock) {
 }
 
 function commitInput(groupId: string, generation: number, memberId: string, offset: bigint) {
-  return {
-    apiVersion: 8,
+  return offsetCommit(
     groupId,
-    generationIdOrMemberEpoch: generation,
-    memberId,
-    groupInstanceId: null,
-    retentionTimeMs: -1n,
-    topics: [
-      {
-        name: 'orders',
-        partitions: [0, 1].map((partitionIndex) => ({
-          partitionIndex,
-          committedOffset: offset + BigInt(partitionIndex),
-          committedLeaderEpoch: 7,
-          commitTimestampMs: -1n,
-          committedMetadata: `m${partitionIndex}`,
-        })),
-      },
-    ],
-  };
+    [0, 1].map((partition) => ({
+      topic: 'orders',
+      partition,
+      offset: offset + BigInt(partition),
+      leaderEpoch: 7,
+      metadata: `m${partition}`,
+    })),
+    { generationIdOrMemberEpoch: generation, memberId },
+  );
 }
 
 describe('__consumer_offsets placement and record formats', () => {

@@ -7,7 +7,7 @@ import { MemoryLogManager } from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import { createJsonLogger } from '../logging/logger.js';
 import type { TopicInfo } from '../topics/types.js';
-import { GroupCoordinator } from './coordinator.js';
+import { GroupCoordinator, type OffsetCommitInput } from './coordinator.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
 import type { GroupCoordinatorConfig, TopicMetadataView } from './types.js';
 
@@ -198,4 +198,48 @@ export async function memoryCoordinator(options: {
     return next;
   };
   return { clock, logs, coordinator, restart };
+}
+
+/** One committed offset for `offsetCommit`. */
+export interface CommittedOffsetSpec {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch?: number;
+  metadata?: string | null;
+}
+
+/**
+ * An OffsetCommit of `offsets` (grouped by topic in the order given); by default a standalone
+ * commit (generation -1, no member) at OffsetCommit v8.
+ */
+export function offsetCommit(
+  groupId: string,
+  offsets: readonly CommittedOffsetSpec[],
+  member: { generationIdOrMemberEpoch?: number; memberId?: string; apiVersion?: number } = {},
+): OffsetCommitInput {
+  const topics: OffsetCommitInput['topics'] = [];
+  for (const spec of offsets) {
+    let topic = topics.find((entry) => entry.name === spec.topic);
+    if (topic === undefined) {
+      topic = { name: spec.topic, partitions: [] };
+      topics.push(topic);
+    }
+    topic.partitions.push({
+      partitionIndex: spec.partition,
+      committedOffset: spec.offset,
+      committedLeaderEpoch: spec.leaderEpoch ?? -1,
+      commitTimestampMs: -1n,
+      committedMetadata: spec.metadata ?? null,
+    });
+  }
+  return {
+    apiVersion: member.apiVersion ?? 8,
+    groupId,
+    generationIdOrMemberEpoch: member.generationIdOrMemberEpoch ?? -1,
+    memberId: member.memberId ?? '',
+    groupInstanceId: null,
+    retentionTimeMs: -1n,
+    topics,
+  };
 }
