@@ -137,11 +137,6 @@ function valueText(value: ConfigValue, text: string, converted: boolean): string
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 
-export interface TopicConfigCheckOptions {
-  /** Names that may not be set on this topic (e.g. none for now; reserved for internal topics). */
-  readOnlyNames?: ReadonlySet<string>;
-}
-
 /**
  * Checks topic config overrides as CreateTopics / AlterConfigs receive them: every name must be a
  * topic config, every value must parse and pass its validator. A null value is reported as invalid

@@ -101,14 +101,3 @@ export interface GroupCoordinatorDependencies {
   /** Random uuid source for member ids (injected for deterministic tests). */
   randomUuid?: () => string;
 }
-
-/** Identity of the client connection a request came from (DescribeGroups shows it). */
-export interface ClientIdentity {
-  clientId: string;
-  clientHost: string;
-}
-
-export interface TopicPartitionRef {
-  topic: TopicName;
-  partition: PartitionIndex;
-}

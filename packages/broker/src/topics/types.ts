@@ -1,9 +1,4 @@
 /** Topic metadata the broker keeps (topics/ owns it; persisted in the data dir). */
-export interface TopicPartitionInfo {
-  partition: number;
-  leaderEpoch: number;
-}
-
 export interface TopicInfo {
   name: string;
   /** Kafka's base64url uuid form (22 characters). */
