@@ -16,7 +16,7 @@ import {
   getApiDescriptor,
   peekRequestHeader,
 } from '@gregor/protocol';
-import { type AdvertisedApi, advertisedApis, apiVersionsBody } from '../handlers/api-versions.js';
+import { apiVersionsBody } from '../handlers/api-versions.js';
 import type { ApiHandler, RequestContext } from '../handlers/types.js';
 import type { Logger } from '../logging/logger.js';
 import type { BrokerServices } from '../services.js';
@@ -36,13 +36,11 @@ export interface RequestRouterOptions {
 
 export class RequestRouter implements RequestDispatcher {
   private readonly byApiKey: (ApiHandler | undefined)[] = [];
-  private readonly advertised: AdvertisedApi[];
   private readonly services: BrokerServices;
   private readonly logger: Logger;
 
   constructor(options: RequestRouterOptions) {
     for (const handler of options.handlers) this.byApiKey[handler.apiKey] = handler;
-    this.advertised = advertisedApis(options.handlers);
     this.services = options.services;
     this.logger = options.logger;
   }
@@ -158,7 +156,8 @@ export class RequestRouter implements RequestDispatcher {
         ApiKey.ApiVersions,
         0,
         correlationId,
-        apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION, this.advertised),
+        // The same ranges ApiVersions advertises when it is supported (computed once at start).
+        apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION, this.services.supportedApis),
       );
     }
     const decoded = decodeRequestFrame(frame);

@@ -141,6 +141,16 @@ describe('network server', () => {
     assert.ok(
       body.apiKeys.some((api) => api.apiKey === ApiKey.ApiVersions && api.maxVersion === 4),
     );
+    // The same ranges a supported ApiVersions advertises: every served API, none left out.
+    assert.deepEqual(
+      body.apiKeys.map(({ apiKey, minVersion, maxVersion }) => [apiKey, minVersion, maxVersion]),
+      broker.services.supportedApis.map(({ apiKey, minVersion, maxVersion }) => [
+        apiKey,
+        minVersion,
+        maxVersion,
+      ]),
+    );
+    assert.ok(body.apiKeys.length > 20);
     socket.destroy();
   });
 
