@@ -115,8 +115,13 @@ export function encodeOffsetCommitKey(key: Omit<OffsetCommitKey, 'type'>): Buffe
 }
 
 export function encodeGroupMetadataKey(group: string): Buffer {
+  return encodeGroupKey(groupMetadataKeyVersion, group);
+}
+
+/** The keys that name only a group: its key version, then the group id. */
+function encodeGroupKey(version: number, group: string): Buffer {
   const writer = new Writer();
-  writer.writeInt16(groupMetadataKeyVersion);
+  writer.writeInt16(version);
   writer.writeString(group);
   return writer.toBuffer();
 }
@@ -273,10 +278,7 @@ export function decodeGroupMetadataValue(buffer: Buffer): GroupMetadataValue {
 }
 
 export function encodeConsumerGroupMetadataKey(group: string): Buffer {
-  const writer = new Writer();
-  writer.writeInt16(consumerGroupMetadataKeyVersion);
-  writer.writeString(group);
-  return writer.toBuffer();
+  return encodeGroupKey(consumerGroupMetadataKeyVersion, group);
 }
 
 /** ConsumerGroupMetadataValue v0 (flexible): the group epoch and no tagged fields. */
@@ -298,10 +300,7 @@ export function decodeConsumerGroupMetadataValue(buffer: Buffer): { epoch: numbe
 }
 
 export function encodeConsumerTargetEpochKey(group: string): Buffer {
-  const writer = new Writer();
-  writer.writeInt16(consumerKeyVersions['consumer-target-epoch']);
-  writer.writeString(group);
-  return writer.toBuffer();
+  return encodeGroupKey(consumerKeyVersions['consumer-target-epoch'], group);
 }
 
 export function encodeConsumerMemberKey(key: Omit<ConsumerMemberKey, never>): Buffer {
