@@ -5,11 +5,6 @@
 import type { BrokerConfig, ListenerAddress } from './config/index.js';
 import type { TopicDefaults } from './topics/topic-manager.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
 /** Includes the topic manager's defaults (num.partitions, internal topic sizes, auto-create). */
 export interface BrokerSettings extends TopicDefaults {
   /** node.id */
@@ -21,8 +16,6 @@ export interface BrokerSettings extends TopicDefaults {
    * means "the port that listener bound".
    */
   advertisedListeners: ListenerAddress[];
-  /** The first advertised listener (the broker's bootstrap address). */
-  advertisedListener: HostPort;
   /** log.dirs, else log.dir */
   logDirs: string[];
   /** socket.request.max.bytes */
@@ -41,15 +34,13 @@ export interface BrokerSettings extends TopicDefaults {
 
 export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
   const listeners = config.listeners;
-  const advertised = config.advertisedListeners[0];
-  if (listeners.length === 0 || advertised === undefined) {
+  if (listeners.length === 0 || config.advertisedListeners.length === 0) {
     throw new Error('configuration "listeners" names no listener for clients');
   }
   return {
     nodeId: config.nodeId,
     listeners: [...listeners],
     advertisedListeners: [...config.advertisedListeners],
-    advertisedListener: { host: advertised.host, port: advertised.port },
     logDirs: [...config.logDirs],
     requestSizeBytesMax: config.get('socket.request.max.bytes'),
     connectionIdleMsMax: config.get('connections.max.idle.ms'),
