@@ -10,11 +10,10 @@ import {
   decodeControlRecord,
   decodeRecordBatch,
   encodeRecordBatch,
-  iterateRecordBatches,
   type RecordInput,
-  readBatchHeader,
 } from '@gregor/protocol';
 import type { Clock } from '../clock.js';
+import { readLogBatches } from '../log-batches.js';
 import type { Logger } from '../logging/logger.js';
 import { offsetsPartitionFor } from './hash.js';
 import {
@@ -164,51 +163,41 @@ export class OffsetsLog {
     groups: Map<GroupId, LoadedGroupState>,
     readBytesMax: number,
   ): Promise<void> {
-    let offset = log.logStartOffset;
-    const endOffset = log.logEndOffset;
     let records = 0;
     // Transactional offset commits by producer id, applied on a commit marker (helper G).
     const openTransactions = new Map<bigint, { key: Buffer; value: Buffer | null }[]>();
-    while (offset < endOffset) {
-      const read = await log.read(offset, { maxBytes: readBytesMax, minOneBatch: true });
-      if (read.sizeBytes === 0 || read.buffers.length === 0) break;
-      const data = read.buffers.length === 1 ? read.buffers[0] : Buffer.concat(read.buffers);
-      let advanced = false;
-      for (const slice of iterateRecordBatches(data)) {
-        const header = readBatchHeader(slice.batch);
-        const nextOffset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
-        if (nextOffset <= offset) continue;
-        offset = nextOffset;
-        advanced = true;
-        const batch = this.decodeBatch(slice.batch, partition);
-        if (batch === null) continue;
-        const producerId = batch.header.producerId;
-        if ((batch.header.attributes & batchAttributes.control) !== 0) {
-          const pending = openTransactions.get(producerId);
-          openTransactions.delete(producerId);
-          const marker = batch.records[0];
-          if (pending === undefined || marker?.key == null) continue;
-          if (decodeControlRecord(marker.key, marker.value).type !== 'commit') continue;
-          for (const record of pending)
-            this.applyRecord(groups, record.key, record.value, partition);
-          records += pending.length;
-          continue;
-        }
-        if ((batch.header.attributes & batchAttributes.transactional) !== 0) {
-          const pending = openTransactions.get(producerId) ?? [];
-          for (const record of batch.records) {
-            if (record.key !== null) pending.push({ key: record.key, value: record.value });
-          }
-          openTransactions.set(producerId, pending);
-          continue;
-        }
-        for (const record of batch.records) {
-          if (record.key === null) continue;
-          this.applyRecord(groups, record.key, record.value, partition);
-          records++;
-        }
+    const batches = readLogBatches(log, {
+      from: log.logStartOffset,
+      to: log.logEndOffset,
+      readBytesMax,
+    });
+    for await (const slice of batches) {
+      const batch = this.decodeBatch(slice.batch, partition);
+      if (batch === null) continue;
+      const producerId = batch.header.producerId;
+      if ((batch.header.attributes & batchAttributes.control) !== 0) {
+        const pending = openTransactions.get(producerId);
+        openTransactions.delete(producerId);
+        const marker = batch.records[0];
+        if (pending === undefined || marker?.key == null) continue;
+        if (decodeControlRecord(marker.key, marker.value).type !== 'commit') continue;
+        for (const record of pending) this.applyRecord(groups, record.key, record.value, partition);
+        records += pending.length;
+        continue;
       }
-      if (!advanced) break;
+      if ((batch.header.attributes & batchAttributes.transactional) !== 0) {
+        const pending = openTransactions.get(producerId) ?? [];
+        for (const record of batch.records) {
+          if (record.key !== null) pending.push({ key: record.key, value: record.value });
+        }
+        openTransactions.set(producerId, pending);
+        continue;
+      }
+      for (const record of batch.records) {
+        if (record.key === null) continue;
+        this.applyRecord(groups, record.key, record.value, partition);
+        records++;
+      }
     }
     this.keepOpenTransactionalOffsets(openTransactions, partition);
     if (records > 0) {
