@@ -15,6 +15,7 @@ import {
 import type { Clock } from '../clock.js';
 import { readLogBatches } from '../log-batches.js';
 import type { Logger } from '../logging/logger.js';
+import { SerialQueues } from '../serial-queues.js';
 import { offsetsPartitionFor } from './hash.js';
 import {
   type ConsumerGroupKey,
@@ -73,7 +74,7 @@ export class OffsetsLog {
   private readonly clock: Clock;
   private readonly logger: Logger;
   readonly partitionCount: number;
-  private readonly tails = new Map<PartitionIndex, Promise<unknown>>();
+  private readonly appends = new SerialQueues<PartitionIndex>();
   /** Filled by `load`: transactional offset commits whose transaction has no marker yet. */
   readonly openTransactionalOffsets: LoadedTransactionalOffset[] = [];
 
@@ -121,29 +122,21 @@ export class OffsetsLog {
         transactional: true,
       }),
     });
-    const previous = this.tails.get(partition) ?? Promise.resolve();
-    const next = previous
-      .catch(() => undefined)
-      .then(async () => {
-        const log = await this.storage.partitionLog(partition, this.partitionCount);
-        // Checked right before the append: a transaction ended meanwhile must not get offsets
-        // written after its marker (they would look open forever on replay).
-        if (transaction?.stillOpen?.() === false) {
-          throw new Error('the transaction ended before its offsets were written');
-        }
-        const result = await log.append(batch, { durability: 'fsync', leaderEpoch: 0 });
-        log.setHighWatermark?.(result.lastOffset + 1n);
-      });
-    this.tails.set(partition, next);
-    void next.finally(() => {
-      if (this.tails.get(partition) === next) this.tails.delete(partition);
+    return this.appends.run(partition, async () => {
+      const log = await this.storage.partitionLog(partition, this.partitionCount);
+      // Checked right before the append: a transaction ended meanwhile must not get offsets
+      // written after its marker (they would look open forever on replay).
+      if (transaction?.stillOpen?.() === false) {
+        throw new Error('the transaction ended before its offsets were written');
+      }
+      const result = await log.append(batch, { durability: 'fsync', leaderEpoch: 0 });
+      log.setHighWatermark?.(result.lastOffset + 1n);
     });
-    return next;
   }
 
   /** Waits for every append issued so far. */
-  async flush(): Promise<void> {
-    await Promise.allSettled([...this.tails.values()]);
+  flush(): Promise<void> {
+    return this.appends.settled();
   }
 
   /** Replays every partition of an existing topic; an absent topic loads nothing. */

@@ -14,6 +14,7 @@ import {
   logConfigFor,
   saveDynamicBrokerSettings,
 } from '../config/index.js';
+import { SerialQueues } from '../serial-queues.js';
 import type { BrokerServices } from '../services.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { TopicError, type TopicInfo } from '../topics/types.js';
@@ -97,21 +98,8 @@ export function invalidConfig(problems: readonly ConfigProblem[]): ResourceOutco
   return resourceError(ErrorCode.INVALID_CONFIG, problems.map(describeConfigProblem).join('; '));
 }
 
-const alterationQueues = new WeakMap<BrokerServices, Promise<unknown>>();
-
-/** Runs `alteration` after every earlier alteration on this broker has finished. */
-function serializeAlteration<T>(
-  services: BrokerServices,
-  alteration: () => Promise<T>,
-): Promise<T> {
-  const previous = alterationQueues.get(services) ?? Promise.resolve();
-  const next = previous.then(alteration, alteration);
-  alterationQueues.set(
-    services,
-    next.catch(() => undefined),
-  );
-  return next;
-}
+/** Alterations run one at a time per broker, each after every earlier one has finished. */
+const alterations = new SerialQueues<BrokerServices>();
 
 /**
  * Replaces a topic's overrides with `overrides` (complete set): validated, persisted by the topic
@@ -233,7 +221,7 @@ export async function alterConfigResources<R extends AlteredResource>(
           ErrorCode.INVALID_REQUEST,
           'the resource appears more than once in the request',
         )
-      : await serializeAlteration(services, () =>
+      : await alterations.run(services, () =>
           alterResource(services, resource, (target) => newSettings(resource, target), options),
         );
     responses.push({
