@@ -667,6 +667,53 @@ describe('offsets and group administration', () => {
     );
   });
 
+  it('answers COORDINATOR_NOT_AVAILABLE when the offsets write fails, and keeps serving', async () => {
+    const clock = new ManualClock();
+    const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+    const storage = offsetsTopicStorage({ logs });
+    let failing = true;
+    const coordinator = new GroupCoordinator({
+      clock,
+      logger: createJsonLogger({ level: 'off' }),
+      storage: {
+        existingPartitionCount: () => storage.existingPartitionCount(),
+        async partitionLog(partition, partitionCount) {
+          const log = await storage.partitionLog(partition, partitionCount);
+          return {
+            get logStartOffset() {
+              return log.logStartOffset;
+            },
+            get logEndOffset() {
+              return log.logEndOffset;
+            },
+            read: (offset, options) => log.read(offset, options),
+            append: (batch, options) =>
+              failing ? Promise.reject(new Error('disk full')) : log.append(batch, options),
+          };
+        },
+      },
+      topics: staticTopics([{ name: 'orders', partitionCount: 1 }]),
+    });
+    await coordinator.start();
+    const commit = (offset: bigint) =>
+      coordinator.commitOffsets(offsetCommit('g', [{ topic: 'orders', partition: 0, offset }]));
+    const fetchCommitted = () =>
+      coordinator
+        .fetchOffsets(
+          { groupId: 'g', memberId: null, memberEpoch: -1, topics: null },
+          { requireStable: false },
+        )
+        .topics.flatMap((topic) => topic.partitions.map((entry) => entry.committedOffset));
+    const failed = await commit(5n);
+    assert.equal(failed[0].partitions[0].errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.deepEqual(fetchCommitted(), [], 'nothing is acknowledged that was not written');
+    failing = false;
+    const written = await commit(6n);
+    assert.equal(written[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.deepEqual(fetchCommitted(), [6n]);
+    await coordinator.stop();
+  });
+
   it('answers COORDINATOR_LOAD_IN_PROGRESS until loading finishes', async () => {
     const clock = new ManualClock();
     const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
