@@ -11,6 +11,7 @@ import {
   readBatchHeader,
 } from '@gregor/protocol';
 import type { Broker } from '../broker.js';
+import { offsetCommit } from '../group/test-support.js';
 import {
   fetchRequest,
   metadataRequest,
@@ -195,7 +196,9 @@ describe('handlers over real sockets', () => {
     );
     const legacy = recordBatch({ count: 1 });
     legacy[16] = 1; // magic v1
-    assert.notEqual(partitionOf(await produce('errors', legacy)).errorCode, ErrorCode.NONE);
+    const legacyAnswer = partitionOf(await produce('errors', legacy));
+    assert.equal(legacyAnswer.errorCode, ErrorCode.INVALID_RECORD);
+    assert.match(legacyAnswer.errorMessage ?? '', /magic 1/);
     await broker.services.topics.create({
       name: 'small-messages',
       partitionCount: 1,
@@ -225,8 +228,16 @@ describe('handlers over real sockets', () => {
         .errorCode,
       ErrorCode.NONE,
     );
-    const offsetsTopic = await produce('__consumer_offsets', recordBatch({ count: 1 }));
-    assert.notEqual(partitionOf(offsetsTopic).errorCode, ErrorCode.NONE);
+    // An internal topic refuses client batches once it exists (a commit creates __consumer_offsets).
+    const [committed] = await broker.services.groups!.commitOffsets(
+      offsetCommit('errors-group', [{ topic: 'errors', partition: 0, offset: 0n }]),
+    );
+    assert.equal(committed!.partitions[0]!.errorCode, ErrorCode.NONE);
+    const offsetsTopic = partitionOf(
+      await produce('__consumer_offsets', recordBatch({ count: 1 }), { partition: 0 }),
+    );
+    assert.equal(offsetsTopic.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    assert.match(offsetsTopic.errorMessage ?? '', /internal topic __consumer_offsets/);
   });
 
   it('checks CreateTime against message.timestamp.before/after.max.ms and stamps LogAppendTime', async () => {
@@ -272,6 +283,25 @@ describe('handlers over real sockets', () => {
     );
     const next = partitionOf(await produce('fire-and-forget', recordBatch({ count: 1 })));
     assert.equal(next.baseOffset, 5n);
+    // A failed acks=0 produce has no response to carry the error: the connection closes instead.
+    const careless = await TestClient.connect({ port: broker.port });
+    careless.send(
+      ApiKey.Produce,
+      9,
+      produceRequest({ topic: 'no-such-topic', records: recordBatch({ count: 1 }), acks: 0 }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      careless.closed,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('connection not closed')), 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    assert.equal(
+      partitionOf(await produce('fire-and-forget', recordBatch({ count: 1 }))).baseOffset,
+      6n,
+    );
   });
 
   it('long-polls until an append arrives', async () => {
