@@ -108,10 +108,15 @@ export class SocketServer {
     this.sweepTimer?.cancel();
     const closed = Promise.all(this.servers.map((server) => closeServer(server)));
     const drains = [...this.connections.values()].map((connection) => connection.drainAndClose());
-    const timeout = new Promise<'timeout'>((resolve) =>
-      this.options.clock.schedule(serverLimits.shutdownDrainMsMax, () => resolve('timeout')),
-    );
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = this.options.clock.schedule(serverLimits.shutdownDrainMsMax, () =>
+        resolve('timeout'),
+      );
+    });
     const outcome = await Promise.race([Promise.all(drains), timeout]);
+    // A manual clock (simulation) would otherwise keep the drain deadline pending after stop.
+    timer?.cancel();
     if (outcome === 'timeout') {
       this.logger.warn('connections did not drain in time; closing them', {
         connections: this.connections.size,
