@@ -232,6 +232,29 @@ describe('admin API over a socket: topics, partitions, records', () => {
     assert.equal(harness.broker.services.logs.getLog('orders', 0)?.logStartOffset, 10n);
     const missing = (await deleteBefore(0n, 42)).topics[0].partitions[0];
     assert.equal(missing.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const unknownTopic = await client.request<DeleteRecordsResponse>(ApiKey.DeleteRecords, 2, {
+      topics: [
+        {
+          name: 'no-such-topic',
+          partitions: [
+            { partitionIndex: 0, offset: 0n },
+            { partitionIndex: 1, offset: 0n },
+          ],
+        },
+      ],
+      timeoutMs: 5000,
+    });
+    assert.deepEqual(
+      unknownTopic.topics[0].partitions.map((partition) => [
+        partition.partitionIndex,
+        partition.errorCode,
+        partition.lowWatermark,
+      ]),
+      [
+        [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n],
+        [1, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n],
+      ],
+    );
   });
 
   it('DeleteRecords refuses compact-only topics', async () => {

@@ -30,12 +30,21 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
   async handle(request, context) {
     const { services } = context;
     const topics: DeleteRecordsResponse['topics'] = [];
-    for (const topic of request.topics) {
+    for (const requested of request.topics) {
+      // Once per topic: its cleanup.policy is the same for every partition.
+      const topic = services.topics.get(requested.name);
+      const deletable =
+        topic !== undefined &&
+        resolveTopicConfig(services.config, topic.configs).get('cleanup.policy').includes('delete');
       const partitions: DeleteRecordsPartitionResult[] = [];
-      for (const partition of topic.partitions) {
-        partitions.push(await deleteRecords(services, topic.name, partition));
+      for (const partition of requested.partitions) {
+        partitions.push(
+          topic === undefined
+            ? failed(partition.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            : await deleteRecords(services, { name: topic.name, deletable }, partition),
+        );
       }
-      topics.push({ name: topic.name, partitions });
+      topics.push({ name: requested.name, partitions });
     }
     return { throttleTimeMs: 0, topics };
   },
@@ -44,35 +53,32 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
         name: topic.name,
-        partitions: topic.partitions.map((partition) => ({
-          partitionIndex: partition.partitionIndex,
-          lowWatermark: unknownLowWatermark,
-          errorCode,
-        })),
+        partitions: topic.partitions.map((partition) =>
+          failed(partition.partitionIndex, errorCode),
+        ),
       })),
     };
   },
 };
 
+function failed(partitionIndex: number, errorCode: number): DeleteRecordsPartitionResult {
+  return { partitionIndex, lowWatermark: unknownLowWatermark, errorCode };
+}
+
 async function deleteRecords(
   services: BrokerServices,
-  topicName: string,
+  topic: { name: string; deletable: boolean },
   request: DeleteRecordsPartition,
 ): Promise<DeleteRecordsPartitionResult> {
   const { partitionIndex } = request;
-  const failed = (errorCode: number) => ({
-    partitionIndex,
-    lowWatermark: unknownLowWatermark,
-    errorCode,
-  });
-  const topic = services.topics.get(topicName);
-  const log = services.logs.getLog(topicName, partitionIndex);
-  if (topic === undefined || log === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const policies = resolveTopicConfig(services.config, topic.configs).get('cleanup.policy');
-  if (!policies.includes('delete')) return failed(ErrorCode.POLICY_VIOLATION);
+  const log = services.logs.getLog(topic.name, partitionIndex);
+  if (log === undefined) return failed(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (!topic.deletable) return failed(partitionIndex, ErrorCode.POLICY_VIOLATION);
   const highWatermark = log.highWatermark;
   const offset = request.offset === highWatermarkOffset ? highWatermark : request.offset;
-  if (offset < 0n || offset > highWatermark) return failed(ErrorCode.OFFSET_OUT_OF_RANGE);
+  if (offset < 0n || offset > highWatermark) {
+    return failed(partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE);
+  }
   try {
     const logStartOffset =
       offset > log.logStartOffset ? await log.deleteRecordsBefore(offset) : log.logStartOffset;
@@ -81,11 +87,11 @@ async function deleteRecords(
     const classified = classifyPartitionError(error);
     if (classified.unexpected) {
       services.logger.error('deleting records failed', {
-        topic: topicName,
+        topic: topic.name,
         partition: partitionIndex,
         error,
       });
     }
-    return failed(classified.errorCode);
+    return failed(partitionIndex, classified.errorCode);
   }
 }
