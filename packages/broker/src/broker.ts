@@ -358,6 +358,7 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
     recoveryThreads: config.get('num.recovery.threads.per.data.dir'),
     retentionCheckIntervalMs: config.get('log.retention.check.interval.ms'),
     cleanerIntervalMs: config.get('log.cleaner.enable') ? config.get('log.cleaner.backoff.ms') : 0,
+    cleanerIoBytesPerSecondMax: config.get('log.cleaner.io.max.bytes.per.second'),
   });
   const loaded = manager.loadStatistics;
   options.logger.info('logs loaded', {
