@@ -173,12 +173,14 @@ export const brokerConfigDefinitions = [
     name: 'socket.send.buffer.bytes',
     type: 'int',
     default: '102400',
+    ignored: true,
     documentation: 'SO_SNDBUF of client sockets; -1 keeps the operating system default.',
   }),
   define({
     name: 'socket.receive.buffer.bytes',
     type: 'int',
     default: '102400',
+    ignored: true,
     documentation: 'SO_RCVBUF of client sockets; -1 keeps the operating system default.',
   }),
   define({
@@ -194,6 +196,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '50',
     validator: atLeast(1),
+    ignored: true,
     documentation: 'Pending-connection queue length of each listening socket.',
   }),
   define({
@@ -201,6 +204,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '500',
     validator: atLeast(1),
+    ignored: true,
     documentation: 'Requests read ahead per connection before reading pauses.',
   }),
   define({
@@ -221,6 +225,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: String(intMax),
     validator: atLeast(0),
+    ignored: true,
     documentation: 'Most client connections accepted at once from one address.',
   }),
   define({
@@ -242,6 +247,7 @@ export const brokerConfigDefinitions = [
     name: 'replica.lag.time.max.ms',
     type: 'long',
     default: '30000',
+    ignored: true,
     documentation: 'A follower that has not caught up for this long leaves the ISR.',
   }),
 
@@ -448,6 +454,7 @@ export const brokerConfigDefinitions = [
     type: 'boolean',
     default: 'false',
     validator: mustBeFalse('tiered storage'),
+    ignored: true,
     documentation: 'Tiered storage; not supported.',
   }),
   define({
@@ -558,6 +565,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '60000',
     validator: atLeast(0),
+    ignored: true,
     documentation: 'How often the recovery-point checkpoint is written.',
   }),
   define({
@@ -565,6 +573,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '60000',
     validator: atLeast(0),
+    ignored: true,
     documentation: 'How often the log-start-offset checkpoint is written.',
   }),
   define({
@@ -578,12 +587,14 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '1',
     validator: atLeast(0),
+    ignored: true,
     documentation: 'Partitions compacted in parallel.',
   }),
   define({
     name: 'log.cleaner.dedupe.buffer.size',
     type: 'long',
     default: '134217728',
+    ignored: true,
     documentation: 'Memory for the key-to-offset map of compaction, in bytes.',
   }),
   define({
@@ -591,12 +602,14 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '524288',
     validator: atLeast(0),
+    ignored: true,
     documentation: 'I/O buffer of the cleaner, in bytes.',
   }),
   define({
     name: 'log.cleaner.io.buffer.load.factor',
     type: 'double',
     default: '0.9',
+    ignored: true,
     documentation: 'Load factor of the dedupe map.',
   }),
   define({
@@ -659,6 +672,7 @@ export const brokerConfigDefinitions = [
     type: 'short',
     default: '3',
     validator: atLeast(1),
+    ignored: true,
     documentation:
       'Replication factor of __consumer_offsets; capped at the number of live brokers (1 for a single node).',
   }),
@@ -674,6 +688,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '0',
     validator: between({ min: 0, max: 4 }),
+    ignored: true,
     documentation: 'Compression of offset commits (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).',
   }),
   define({
@@ -688,6 +703,7 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '5000',
     validator: atLeast(1),
+    ignored: true,
     documentation: 'Most time an offset commit waits to be written, in milliseconds.',
   }),
   define({
@@ -817,6 +833,7 @@ export const brokerConfigDefinitions = [
     validator: oneOf(['disabled', 'upgrade', 'downgrade', 'bidirectional'], {
       caseInsensitive: true,
     }),
+    ignored: true,
     documentation: 'Whether groups may convert between the classic and consumer protocols.',
   }),
 

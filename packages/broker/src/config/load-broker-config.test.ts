@@ -227,6 +227,22 @@ describe('brokerConfigFromSources', () => {
     assert.ok(config.warnings.some((warning) => /ignoring unknown .*my\.custom/.test(warning)));
   });
 
+  it('warns about configs Gregor accepts but does not act on, only when set to another value', () => {
+    const config = brokerConfigFromSources({
+      fileText: [
+        'socket.listen.backlog.size=100',
+        'queued.max.requests=500',
+        'log.cleaner.threads=4',
+        'offsets.topic.replication.factor=1',
+      ].join('\n'),
+    });
+    assert.deepEqual(
+      config.warnings.map((warning) => warning.split(' ')[0]),
+      ['socket.listen.backlog.size', 'log.cleaner.threads', 'offsets.topic.replication.factor'],
+    );
+    assert.ok(config.warnings.every((warning) => warning.endsWith('has no effect in Gregor')));
+  });
+
   it('treats broker.id as node.id and refuses disagreeing values', () => {
     assert.equal(brokerConfigFromSources({ fileText: 'broker.id=3' }).nodeId, 3);
     const error = configError(() =>
