@@ -488,7 +488,14 @@ export class ProducerStateManager {
     if (this.stopped || intervalMs <= 0) return;
     // Partitions without producers too: a crash then replays at most one interval of their log.
     this.snapshotTimer = this.options.clock.schedule(intervalMs, () => {
-      void this.snapshotAll({ includeEmpty: true }).finally(() => this.scheduleSnapshots());
+      void this.snapshotAll({ includeEmpty: true })
+        .catch((error: unknown) => {
+          // A failed snapshot (e.g. disk full) only means a longer replay after a crash.
+          this.options.logger.warn('producer state snapshot failed', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        })
+        .finally(() => this.scheduleSnapshots());
     });
   }
 

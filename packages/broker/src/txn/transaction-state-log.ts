@@ -15,6 +15,7 @@ import type { LogManager, PartitionLog } from '@gregor/storage';
 import type { Clock } from '../clock.js';
 import { offsetsPartitionFor } from '../group/hash.js';
 import type { Logger } from '../logging/logger.js';
+import { SerialQueues } from '../serial-queues.js';
 import type { TopicManager } from '../topics/types.js';
 import {
   decodeTransactionKey,
@@ -56,7 +57,7 @@ export function transactionStateStorage(options: {
 
 export class TransactionStateLog {
   readonly partitionCount: number;
-  private readonly tails = new Map<number, Promise<unknown>>();
+  private readonly appends = new SerialQueues<number>();
 
   constructor(
     private readonly options: {
@@ -88,27 +89,20 @@ export class TransactionStateLog {
       ],
       baseTimestamp: timestamp,
     });
-    const previous = this.tails.get(partition) ?? Promise.resolve();
-    const next = previous
-      .catch(() => undefined)
-      .then(async () => {
-        const log = await this.options.storage.partitionLog(partition);
-        const result = await log.append(batch, {
-          durability: 'fsync',
-          leaderEpoch: this.options.leaderEpoch,
-        });
-        if (result.lastOffset + 1n > log.highWatermark)
-          log.setHighWatermark(result.lastOffset + 1n);
+    // One write at a time per partition, in issue order; a failed write (e.g. ENOSPC) fails only
+    // its caller and never becomes an unhandled rejection.
+    return this.appends.run(partition, async () => {
+      const log = await this.options.storage.partitionLog(partition);
+      const result = await log.append(batch, {
+        durability: 'fsync',
+        leaderEpoch: this.options.leaderEpoch,
       });
-    this.tails.set(partition, next);
-    void next.finally(() => {
-      if (this.tails.get(partition) === next) this.tails.delete(partition);
+      if (result.lastOffset + 1n > log.highWatermark) log.setHighWatermark(result.lastOffset + 1n);
     });
-    return next;
   }
 
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.tails.values()]);
+    await this.appends.settled();
   }
 
   /** Replays every partition of an existing topic. */
