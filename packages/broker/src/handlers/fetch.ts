@@ -259,26 +259,42 @@ async function waitForAnyAppend(
   timeoutMs: number,
   shutdownSignal: AbortSignal,
 ): Promise<void> {
+  const waiting = results.filter((result) => result.log !== undefined);
+  if (waiting.length === 0) {
+    await new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    return;
+  }
+  if (waiting.length === 1) {
+    // One partition (the common consumer): its wait ends itself (append, timeout or shutdown),
+    // so no controller is needed to cancel the others: an AbortSignal.any and an abort (which
+    // builds a DOMException with a stack) per long poll were ~5% of the broker's CPU at 10,000
+    // small produce requests/s with one consumer.
+    await waitForPartition(waiting[0]!, timeoutMs, shutdownSignal);
+    return;
+  }
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, shutdownSignal]);
-  const waits: Promise<boolean>[] = [];
-  for (const result of results) {
-    if (result.log === undefined) continue;
-    // Wait on the HW in both modes: the LSO moves only when something (a marker) is appended,
-    // and waiting past an LSO below the HW would return at once and spin.
-    const bound = result.highWatermark;
-    // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
-    const offset = result.target.fetchOffset > bound ? result.target.fetchOffset : bound;
-    waits.push(result.log.waitForData(offset, { bound: 'highWatermark', timeoutMs, signal }));
-  }
-  if (waits.length === 0) {
-    waits.push(new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()));
-  }
   try {
-    await Promise.race(waits);
+    await Promise.race(waiting.map((result) => waitForPartition(result, timeoutMs, signal)));
   } finally {
-    controller.abort();
+    controller.abort(longPollOver);
   }
+}
+
+/** The reason the other partitions' waits are cancelled with (no DOMException per long poll). */
+const longPollOver = new Error('long poll over');
+
+function waitForPartition(
+  result: PartitionResult,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  // Wait on the HW in both modes: the LSO moves only when something (a marker) is appended,
+  // and waiting past an LSO below the HW would return at once and spin.
+  const bound = result.highWatermark;
+  // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
+  const offset = result.target.fetchOffset > bound ? result.target.fetchOffset : bound;
+  return result.log!.waitForData(offset, { bound: 'highWatermark', timeoutMs, signal });
 }
 
 async function readAll(
