@@ -17,8 +17,6 @@ import {
   decodeRecordBatch,
   ErrorCode,
   encodeControlBatch,
-  iterateRecordBatches,
-  readBatchHeader,
   type ValidatedBatch,
 } from '@gregor/protocol';
 import {
@@ -29,6 +27,7 @@ import {
   type PartitionLog,
 } from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
+import { readLogBatches } from '../log-batches.js';
 import type { Logger } from '../logging/logger.js';
 import {
   type AbortedTransactionEntry,
@@ -396,50 +395,39 @@ export class ProducerStateManager {
   /** Applies the producer batches in [from, to) to the state; returns how many were replayed. */
   private async replay(partition: PartitionProducers, from: bigint, to: bigint): Promise<number> {
     const { log, state, index } = partition;
-    let offset = from;
     let replayed = 0;
     const nowMs = this.options.clock.wallMs();
-    while (offset < to) {
-      const read = await log.read(offset, { maxBytes: replayReadBytesMax, minOneBatch: true });
-      if (read.sizeBytes === 0) break;
-      const data = read.buffers.length === 1 ? read.buffers[0]! : Buffer.concat(read.buffers);
-      let advanced = false;
-      for (const slice of iterateRecordBatches(data)) {
-        const header = readBatchHeader(slice.batch);
-        const next = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
-        if (next <= offset) continue;
-        offset = next;
-        advanced = true;
-        if (header.producerId < 0n || header.baseOffset >= to) continue;
-        replayed++;
-        const writeMs = header.maxTimestamp > 0n ? Number(header.maxTimestamp) : nowMs;
-        if ((header.attributes & batchAttributes.control) !== 0) {
-          const marker = readMarker(slice.batch);
-          if (marker === null) continue;
-          const aborted = state.completeTransaction({
-            producerId: header.producerId,
-            producerEpoch: header.producerEpoch,
-            coordinatorEpoch: marker.coordinatorEpoch,
-            commit: marker.commit,
-            markerOffset: header.baseOffset,
-            writeMs,
-          });
-          if (aborted !== null && aborted.lastOffset > index.indexedEnd) {
-            await index.add(aborted, header.baseOffset);
-          }
-          continue;
-        }
-        state.replayBatch(
-          producerHeader(header),
-          {
-            baseOffset: header.baseOffset,
-            lastOffset: next - 1n,
-            logAppendTimeMs: -1n,
-          },
+    const batches = readLogBatches(log, { from, to, readBytesMax: replayReadBytesMax });
+    for await (const { batch, header } of batches) {
+      if (header.producerId < 0n) continue;
+      const next = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+      replayed++;
+      const writeMs = header.maxTimestamp > 0n ? Number(header.maxTimestamp) : nowMs;
+      if ((header.attributes & batchAttributes.control) !== 0) {
+        const marker = readMarker(batch);
+        if (marker === null) continue;
+        const aborted = state.completeTransaction({
+          producerId: header.producerId,
+          producerEpoch: header.producerEpoch,
+          coordinatorEpoch: marker.coordinatorEpoch,
+          commit: marker.commit,
+          markerOffset: header.baseOffset,
           writeMs,
-        );
+        });
+        if (aborted !== null && aborted.lastOffset > index.indexedEnd) {
+          await index.add(aborted, header.baseOffset);
+        }
+        continue;
       }
-      if (!advanced) break;
+      state.replayBatch(
+        producerHeader(header),
+        {
+          baseOffset: header.baseOffset,
+          lastOffset: next - 1n,
+          logAppendTimeMs: -1n,
+        },
+        writeMs,
+      );
     }
     return replayed;
   }

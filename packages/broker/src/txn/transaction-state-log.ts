@@ -5,15 +5,11 @@
  * before the coordinator answers; on start the partitions are replayed (latest value per id wins,
  * a tombstone removes it).
  */
-import {
-  decodeRecordBatch,
-  encodeRecordBatch,
-  iterateRecordBatches,
-  readBatchHeader,
-} from '@gregor/protocol';
+import { decodeRecordBatch, encodeRecordBatch } from '@gregor/protocol';
 import type { LogManager, PartitionLog } from '@gregor/storage';
 import type { Clock } from '../clock.js';
 import { offsetsPartitionFor } from '../group/hash.js';
+import { readLogBatches } from '../log-batches.js';
 import type { Logger } from '../logging/logger.js';
 import { SerialQueues } from '../serial-queues.js';
 import type { TopicManager } from '../topics/types.js';
@@ -117,40 +113,31 @@ export class TransactionStateLog {
   }
 
   private async replay(log: PartitionLog, result: Map<string, TransactionMetadata>): Promise<void> {
-    let offset = log.logStartOffset;
-    const end = log.logEndOffset;
-    while (offset < end) {
-      const read = await log.read(offset, { maxBytes: loadReadBytesMax, minOneBatch: true });
-      if (read.sizeBytes === 0) break;
-      const data = read.buffers.length === 1 ? read.buffers[0]! : Buffer.concat(read.buffers);
-      let advanced = false;
-      for (const slice of iterateRecordBatches(data)) {
-        const header = readBatchHeader(slice.batch);
-        const next = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
-        if (next <= offset) continue;
-        offset = next;
-        advanced = true;
-        try {
-          for (const record of decodeRecordBatch(slice.batch).records) {
-            if (record.key === null) continue;
-            const transactionalId = decodeTransactionKey(record.key);
-            if (transactionalId === null) continue;
-            if (record.value === null) {
-              result.delete(transactionalId);
-              continue;
-            }
-            const metadata = decodeTransactionValue(transactionalId, record.value);
-            if (metadata !== null) result.set(transactionalId, metadata);
+    const batches = readLogBatches(log, {
+      from: log.logStartOffset,
+      to: log.logEndOffset,
+      readBytesMax: loadReadBytesMax,
+    });
+    for await (const { batch, header } of batches) {
+      try {
+        for (const record of decodeRecordBatch(batch).records) {
+          if (record.key === null) continue;
+          const transactionalId = decodeTransactionKey(record.key);
+          if (transactionalId === null) continue;
+          if (record.value === null) {
+            result.delete(transactionalId);
+            continue;
           }
-        } catch (error) {
-          this.options.logger.warn('skipping unreadable __transaction_state batch', {
-            partition: log.partition,
-            offset: String(header.baseOffset),
-            error: String(error),
-          });
+          const metadata = decodeTransactionValue(transactionalId, record.value);
+          if (metadata !== null) result.set(transactionalId, metadata);
         }
+      } catch (error) {
+        this.options.logger.warn('skipping unreadable __transaction_state batch', {
+          partition: log.partition,
+          offset: String(header.baseOffset),
+          error: String(error),
+        });
       }
-      if (!advanced) break;
     }
   }
 }
