@@ -7,6 +7,7 @@ import type { JoinGroupInput } from './classic-protocol.js';
 import { GroupCoordinator } from './coordinator.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
 import {
+  dynamicHeartbeat,
   ManualClock,
   memoryCoordinator,
   offsetCommit,
@@ -99,11 +100,7 @@ describe('classic group protocol', () => {
     assert.equal(described.protocolData, 'range');
     assert.equal(described.members[0].memberAssignment.toString(), 'a');
     assert.equal(
-      h.coordinator.heartbeat('g', {
-        memberId: join.memberId,
-        groupInstanceId: null,
-        generationId: 1,
-      }),
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: join.memberId, generationId: 1 }),
       ErrorCode.NONE,
     );
   });
@@ -131,11 +128,7 @@ describe('classic group protocol', () => {
     await settle();
     assert.equal(joinB.done(), false, 'waits for the existing member to rejoin');
     assert.equal(
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: 1,
-      }),
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 1 }),
       ErrorCode.REBALANCE_IN_PROGRESS,
     );
     const joinA = await h.coordinator.joinGroup(
@@ -163,11 +156,7 @@ describe('classic group protocol', () => {
     assert.equal(syncB.done(), false);
     // The old generation is fenced.
     assert.equal(
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: 1,
-      }),
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 1 }),
       ErrorCode.ILLEGAL_GENERATION,
     );
     const syncA = await h.coordinator.syncGroup('g', {
@@ -192,11 +181,7 @@ describe('classic group protocol', () => {
     const a = await joinAndSync(h, 'g', 'a');
     h.clock.advance(9_000);
     assert.equal(
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: 1,
-      }),
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 1 }),
       ErrorCode.NONE,
     );
     h.clock.advance(9_000);
@@ -207,11 +192,7 @@ describe('classic group protocol', () => {
     assert.equal(described.members.length, 0);
     assert.equal(described.groupState, 'Empty');
     assert.equal(
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: 2,
-      }),
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 2 }),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -231,11 +212,7 @@ describe('classic group protocol', () => {
     );
     for (let elapsed = 0; elapsed < 30_000; elapsed += 5_000) {
       h.clock.advance(5_000);
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: 1,
-      });
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 1 });
     }
     h.clock.advance(1);
     await settle();
@@ -248,11 +225,7 @@ describe('classic group protocol', () => {
       [pendingId],
     );
     assert.equal(
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: 2,
-      }),
+      dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 2 }),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -627,11 +600,7 @@ describe('offsets and group administration', () => {
     // While the member is active, the offsets stay however old they are.
     for (let elapsed = 0; elapsed < 120_000; elapsed += 5_000) {
       h.clock.advance(5_000);
-      h.coordinator.heartbeat('g', {
-        memberId: a.memberId,
-        groupInstanceId: null,
-        generationId: a.generationId,
-      });
+      dynamicHeartbeat(h.coordinator, 'g', a);
       await settle(1);
     }
     assert.equal(await h.coordinator.expireOffsets(), 0);
@@ -725,17 +694,17 @@ describe('offsets and group administration', () => {
     });
     const starting = coordinator.start();
     assert.equal(
-      coordinator.heartbeat('g', { memberId: 'm', groupInstanceId: null, generationId: 1 }),
+      dynamicHeartbeat(coordinator, 'g', { memberId: 'm', generationId: 1 }),
       ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
     );
     await starting;
     assert.equal(
-      coordinator.heartbeat('g', { memberId: 'm', groupInstanceId: null, generationId: 1 }),
+      dynamicHeartbeat(coordinator, 'g', { memberId: 'm', generationId: 1 }),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
     await coordinator.stop();
     assert.equal(
-      coordinator.heartbeat('g', { memberId: 'm', groupInstanceId: null, generationId: 1 }),
+      dynamicHeartbeat(coordinator, 'g', { memberId: 'm', generationId: 1 }),
       ErrorCode.COORDINATOR_NOT_AVAILABLE,
     );
   });

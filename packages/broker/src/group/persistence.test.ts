@@ -30,7 +30,9 @@ import {
   encodeOffsetCommitValue,
 } from './records.js';
 import {
+  consumerHeartbeatInput,
   driveClock,
+  dynamicHeartbeat,
   ManualClock,
   offsetCommit,
   settle,
@@ -305,7 +307,7 @@ describe('group coordinator persistence', () => {
       );
       // The reloaded members keep their generation: a heartbeat works without rejoining.
       assert.equal(
-        c2.heartbeat('g', { memberId: joinB.memberId, groupInstanceId: null, generationId: 1 }),
+        dynamicHeartbeat(c2, 'g', { memberId: joinB.memberId, generationId: 1 }),
         ErrorCode.NONE,
       );
       // Members that never come back expire, and the emptied group is persisted again.
@@ -331,21 +333,8 @@ describe('group coordinator persistence', () => {
     try {
       const clock = new ManualClock();
       const first = await openCoordinator(directory, clock);
-      const heartbeat = (memberId: string, memberEpoch: number) => ({
-        apiVersion: 1,
-        groupId: 'kip848',
-        memberId,
-        memberEpoch,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
-        subscribedTopicNames: memberEpoch === 0 ? ['orders'] : null,
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: memberEpoch === 0 ? [] : null,
-        clientId: 'c',
-        clientHost: '/h',
-      });
+      const heartbeat = (memberId: string, memberEpoch: number) =>
+        consumerHeartbeatInput({ groupId: 'kip848', instanceId: null }, memberId, memberEpoch);
       assert.equal(
         (await first.coordinator.consumerGroupHeartbeat(heartbeat('a', 0))).memberEpoch,
         1,
@@ -428,21 +417,12 @@ describe('group coordinator persistence', () => {
     const directory = await mkdtemp(join(tmpdir(), 'gregor-group-'));
     try {
       const clock = new ManualClock();
-      const heartbeat = (memberId: string, memberEpoch: number) => ({
-        apiVersion: 1,
-        groupId: 'static848',
-        memberId,
-        memberEpoch,
-        instanceId: 'instance-1',
-        rackId: null,
-        rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
-        subscribedTopicNames: memberEpoch === 0 ? ['orders'] : null,
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: memberEpoch === 0 ? [] : null,
-        clientId: 'c',
-        clientHost: '/h',
-      });
+      const heartbeat = (memberId: string, memberEpoch: number) =>
+        consumerHeartbeatInput(
+          { groupId: 'static848', instanceId: 'instance-1' },
+          memberId,
+          memberEpoch,
+        );
       const first = await openCoordinator(directory, clock);
       const joined = await first.coordinator.consumerGroupHeartbeat(heartbeat('old', 0));
       const left = await first.coordinator.consumerGroupHeartbeat(heartbeat('old', -2));

@@ -7,6 +7,7 @@ import { MemoryLogManager } from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import { createJsonLogger } from '../logging/logger.js';
 import type { TopicInfo } from '../topics/types.js';
+import type { ConsumerGroupHeartbeatInput } from './consumer-protocol.js';
 import { GroupCoordinator, type OffsetCommitInput } from './coordinator.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
 import type { GroupCoordinatorConfig, TopicMetadataView } from './types.js';
@@ -241,5 +242,44 @@ export function offsetCommit(
     groupInstanceId: null,
     retentionTimeMs: -1n,
     topics,
+  };
+}
+
+/** A classic-protocol Heartbeat from a dynamic member (no group instance id); returns its error code. */
+export function dynamicHeartbeat(
+  coordinator: GroupCoordinator,
+  groupId: string,
+  member: { memberId: string; generationId: number },
+): number {
+  return coordinator.heartbeat(groupId, {
+    memberId: member.memberId,
+    groupInstanceId: null,
+    generationId: member.generationId,
+  });
+}
+
+/**
+ * A KIP-848 ConsumerGroupHeartbeat input subscribing to `orders`: epoch 0 joins with a full
+ * subscription, any other epoch sends only what changed (nothing).
+ */
+export function consumerHeartbeatInput(
+  group: { groupId: string; instanceId: string | null },
+  memberId: string,
+  memberEpoch: number,
+): ConsumerGroupHeartbeatInput {
+  return {
+    apiVersion: 1,
+    groupId: group.groupId,
+    memberId,
+    memberEpoch,
+    instanceId: group.instanceId,
+    rackId: null,
+    rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ['orders'] : null,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: memberEpoch === 0 ? [] : null,
+    clientId: 'c',
+    clientHost: '/h',
   };
 }
