@@ -70,6 +70,19 @@ async function joinAndSync(h: Harness, groupId: string, clientId = 'client') {
   return { memberId: join.memberId, generationId: join.generationId };
 }
 
+/**
+ * A second dynamic member gets its id (KIP-394) and sends the JoinGroup that starts a rebalance;
+ * returns its id and the tracked, still pending join.
+ */
+async function startSecondJoin(h: Harness, groupId: string, clientId: string) {
+  const pendingId = (await h.coordinator.joinGroup(groupId, joinInput({ apiVersion: 9, clientId })))
+    .memberId;
+  const join = track(
+    h.coordinator.joinGroup(groupId, joinInput({ apiVersion: 9, clientId, memberId: pendingId })),
+  );
+  return { pendingId, join };
+}
+
 describe('classic group protocol', () => {
   it('hands out a member id first (KIP-394), then completes join and sync', async () => {
     const h = await setup();
@@ -116,15 +129,7 @@ describe('classic group protocol', () => {
   it('rebalances when a second member joins and fences the old generation', async () => {
     const h = await setup();
     const a = await joinAndSync(h, 'g', 'a');
-    const pendingId = (
-      await h.coordinator.joinGroup('g', joinInput({ apiVersion: 9, clientId: 'b' }))
-    ).memberId;
-    const joinB = track(
-      h.coordinator.joinGroup(
-        'g',
-        joinInput({ apiVersion: 9, clientId: 'b', memberId: pendingId }),
-      ),
-    );
+    const { pendingId, join: joinB } = await startSecondJoin(h, 'g', 'b');
     await settle();
     assert.equal(joinB.done(), false, 'waits for the existing member to rejoin');
     assert.equal(
@@ -201,15 +206,7 @@ describe('classic group protocol', () => {
     const h = await setup();
     const a = await joinAndSync(h, 'g', 'a');
     // Keep a's session alive with heartbeats but never rejoin: it is stuck in poll().
-    const pendingId = (
-      await h.coordinator.joinGroup('g', joinInput({ apiVersion: 9, clientId: 'b' }))
-    ).memberId;
-    const joinB = track(
-      h.coordinator.joinGroup(
-        'g',
-        joinInput({ apiVersion: 9, clientId: 'b', memberId: pendingId }),
-      ),
-    );
+    const { pendingId, join: joinB } = await startSecondJoin(h, 'g', 'b');
     for (let elapsed = 0; elapsed < 30_000; elapsed += 5_000) {
       h.clock.advance(5_000);
       dynamicHeartbeat(h.coordinator, 'g', { memberId: a.memberId, generationId: 1 });
