@@ -87,6 +87,11 @@ const producedPattern =
 const consumedPattern =
   /% (\d+) messages \((\d+) bytes\) consumed in (\d+)ms: (\d+) msgs\/s \(([\d.]+) MB\/s\)/;
 
+/** rdkafka_performance arguments naming partition 0 of the topic on the broker. */
+function partitionZero(options: { bootstrap: string; topic: string }): string[] {
+  return ['-t', options.topic, '-p', '0', '-b', options.bootstrap];
+}
+
 async function produce(
   binary: string,
   options: { bootstrap: string; topic: string; sizeBytes: number; count: number; acks: string },
@@ -95,12 +100,7 @@ async function produce(
     binary,
     [
       '-P',
-      '-t',
-      options.topic,
-      '-p',
-      '0',
-      '-b',
-      options.bootstrap,
+      ...partitionZero(options),
       '-s',
       String(options.sizeBytes),
       '-c',
@@ -133,19 +133,7 @@ async function consume(
 ): Promise<{ recordsPerSecond: number; bytesPerSecond: number }> {
   const output = await runPerformance(
     binary,
-    [
-      '-C',
-      '-t',
-      options.topic,
-      '-p',
-      '0',
-      '-b',
-      options.bootstrap,
-      '-o',
-      'beginning',
-      '-c',
-      String(options.count),
-    ],
+    ['-C', ...partitionZero(options), '-o', 'beginning', '-c', String(options.count)],
     'consume',
   );
   const match = lastMatch(output, consumedPattern);
@@ -188,12 +176,7 @@ async function endToEndLatency(
       '-l',
       '-A',
       latencyFile,
-      '-t',
-      options.topic,
-      '-p',
-      '0',
-      '-b',
-      options.bootstrap,
+      ...partitionZero(options),
       '-o',
       'end',
       '-c',
@@ -210,12 +193,7 @@ async function endToEndLatency(
       [
         '-P',
         '-l',
-        '-t',
-        options.topic,
-        '-p',
-        '0',
-        '-b',
-        options.bootstrap,
+        ...partitionZero(options),
         '-s',
         '100',
         '-a',
@@ -274,6 +252,25 @@ async function timeToReady(): Promise<{
   };
 }
 
+/** Node's sequential write + fdatasync rate for one chunk size, recorded; returns the measurement. */
+async function recordSyncedWrite(
+  directory: string,
+  options: { chunkBytes: number; label: string },
+): Promise<Awaited<ReturnType<typeof measureSyncedWrite>>> {
+  const measured = await measureSyncedWrite({
+    directory,
+    chunkBytes: options.chunkBytes,
+    durationMs: 3_000,
+  });
+  record({
+    name: `disk: sequential write + fdatasync, ${options.label} chunks (node)`,
+    value: measured.bytesPerSecond / megabyte,
+    unit: 'MB/s',
+    note: `${measured.syncsPerSecond.toFixed(0)} syncs/s`,
+  });
+  return measured;
+}
+
 async function main(): Promise<void> {
   await mkdir(benchDirectory, { recursive: true });
   const binary = await ensureRdkafkaPerformance();
@@ -282,28 +279,11 @@ async function main(): Promise<void> {
   );
   const workDirectory = await makeTemporaryDirectory('bench');
   try {
-    const oneMiB = await measureSyncedWrite({
-      directory: workDirectory,
+    const oneMiB = await recordSyncedWrite(workDirectory, {
       chunkBytes: 1024 * 1024,
-      durationMs: 3_000,
+      label: '1 MiB',
     });
-    record({
-      name: 'disk: sequential write + fdatasync, 1 MiB chunks (node)',
-      value: oneMiB.bytesPerSecond / megabyte,
-      unit: 'MB/s',
-      note: `${oneMiB.syncsPerSecond.toFixed(0)} syncs/s`,
-    });
-    const small = await measureSyncedWrite({
-      directory: workDirectory,
-      chunkBytes: 64 * 1024,
-      durationMs: 3_000,
-    });
-    record({
-      name: 'disk: sequential write + fdatasync, 64 KiB chunks (node)',
-      value: small.bytesPerSecond / megabyte,
-      unit: 'MB/s',
-      note: `${small.syncsPerSecond.toFixed(0)} syncs/s`,
-    });
+    await recordSyncedWrite(workDirectory, { chunkBytes: 64 * 1024, label: '64 KiB' });
     const syncLatency = await measureSyncLatency({
       directory: workDirectory,
       chunkBytes: 4096,
@@ -403,24 +383,20 @@ async function main(): Promise<void> {
         const label = acks === '1' ? 'acks=1' : 'acks=all';
         // rdkafka_performance paces by sleeping after each send, so on a busy machine it falls
         // short of -r: one retry with the rate scaled up to reach the target.
-        let latency = await endToEndLatency(binary, {
-          bootstrap: broker.bootstrap,
-          topic: `bench-latency-acks${acks}`,
-          workDirectory,
-          acks,
-          requestedPerSecond: latencyRatePerSecond,
-        });
-        if (latency.producedPerSecond < latencyRatePerSecond * 0.95) {
-          const scaled = Math.round(
-            (latencyRatePerSecond * latencyRatePerSecond) / latency.producedPerSecond,
-          );
-          latency = await endToEndLatency(binary, {
+        const measureLatency = (requestedPerSecond: number) =>
+          endToEndLatency(binary, {
             bootstrap: broker.bootstrap,
             topic: `bench-latency-acks${acks}`,
             workDirectory,
             acks,
-            requestedPerSecond: Math.min(scaled, latencyRatePerSecond * 3),
+            requestedPerSecond,
           });
+        let latency = await measureLatency(latencyRatePerSecond);
+        if (latency.producedPerSecond < latencyRatePerSecond * 0.95) {
+          const scaled = Math.round(
+            (latencyRatePerSecond * latencyRatePerSecond) / latency.producedPerSecond,
+          );
+          latency = await measureLatency(Math.min(scaled, latencyRatePerSecond * 3));
         }
         const rate = `producer reached ${latency.producedPerSecond.toLocaleString('en-US')} records/s; ${latency.samples} samples; linger.ms=0`;
         record({
