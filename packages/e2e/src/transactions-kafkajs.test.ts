@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from './harness/broker-process.js';
 import { JsonLinesProcess, runPythonClient } from './harness/json-lines-process.js';
 import { ManagedProcess } from './harness/managed-process.js';
-import { uniqueName } from './harness/records.js';
+import { duplicatesAndMissing, uniqueName } from './harness/records.js';
 import { sleep } from './harness/wait.js';
 
 /**
@@ -116,15 +116,8 @@ test('kafkajs consume-transform-produce survives SIGKILLs of the processor: outp
   const outputValues = await readAll(undefined);
   await last.kill();
   assert.ok(firstPass.length >= recordCount, `output reached ${firstPass.length} records`);
-  const counts = new Map<string, number>();
-  for (const value of outputValues) counts.set(value, (counts.get(value) ?? 0) + 1);
-  const duplicates = [...counts].filter(([, count]) => count > 1).map(([value]) => value);
-  const missing: string[] = [];
-  for (let index = 0; index < recordCount; index++) {
-    if (!counts.has(`out-value-${index}`)) missing.push(`out-value-${index}`);
-  }
   assert.deepEqual(
-    { duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) },
+    duplicatesAndMissing(outputValues, { prefix: 'out-value-', count: recordCount }),
     { duplicates: [], missing: [] },
     `each input once in the output (${outputValues.length} records; ${committedBeforeKills} transactions committed before the last kill)`,
   );

@@ -7,7 +7,7 @@ import {
   runPythonClient,
   spawnPythonClient,
 } from './harness/json-lines-process.js';
-import { uniqueName } from './harness/records.js';
+import { duplicatesAndMissing, uniqueName } from './harness/records.js';
 import { sleep } from './harness/wait.js';
 
 /**
@@ -280,15 +280,8 @@ test('consume-transform-produce survives 20 SIGKILLs of the processor: output ex
     idleMs: 3000,
   });
   const outputValues = values(result.records);
-  const counts = new Map<string, number>();
-  for (const value of outputValues) counts.set(value, (counts.get(value) ?? 0) + 1);
-  const duplicates = [...counts].filter(([, count]) => count > 1).map(([value]) => value);
-  const missing: string[] = [];
-  for (let index = 0; index < recordCount; index++) {
-    if (!counts.has(`out-value-${index}`)) missing.push(`out-value-${index}`);
-  }
   assert.deepEqual(
-    { duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) },
+    duplicatesAndMissing(outputValues, { prefix: 'out-value-', count: recordCount }),
     { duplicates: [], missing: [] },
     `output holds each input once (${outputValues.length} records, ${committedBeforeKills} transactions committed before the last kill)`,
   );

@@ -143,3 +143,21 @@ export function placeFromBaseOffsets(
     };
   });
 }
+
+/**
+ * For an exactly-once check: the values that occur more than once, and the expected values
+ * `${prefix}${index}` (index below `count`) that never occur; the first ten of each.
+ */
+export function duplicatesAndMissing(
+  values: readonly string[],
+  expected: { prefix: string; count: number },
+): { duplicates: string[]; missing: string[] } {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  const duplicates = [...counts].filter(([, count]) => count > 1).map(([value]) => value);
+  const missing: string[] = [];
+  for (let index = 0; index < expected.count; index++) {
+    if (!counts.has(`${expected.prefix}${index}`)) missing.push(`${expected.prefix}${index}`);
+  }
+  return { duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) };
+}
