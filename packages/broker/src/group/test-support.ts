@@ -160,17 +160,8 @@ export async function driveClock<T>(
   return promise;
 }
 
-/** A deterministic random source for the simulations (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic random source for the simulations (storage's test helper, mulberry32). */
+export { seededRandom } from '@gregor/storage/testing/batches';
 
 /** A started coordinator over an in-memory `__consumer_offsets`, silent, on a manual clock. */
 export async function memoryCoordinator(options: {
