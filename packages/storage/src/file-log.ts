@@ -19,6 +19,7 @@ import { LeaderEpochCache } from './leader-epoch-cache.js';
 import {
   appendGroupBytesMax,
   appendGroupEntriesMax,
+  recentlyWrittenBytes,
   segmentRelativeOffsetMax,
   segmentSizeBytesMax,
 } from './limits.js';
@@ -362,7 +363,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     let epochsChanged = false;
     try {
       this.assertUsable();
-      await this.repairIfDamaged();
+      // Awaited only when there is something to repair: each await is a turn of the microtask
+      // queue on every small produce request.
+      if (this.damage) await this.repairIfDamaged();
       groupStart = this.logEndOffset;
       let writeBuffers: Buffer[] = [];
       let writeSummaries: BatchSummary[] = [];
@@ -376,7 +379,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       };
       const nowMs = this.clock.nowMs();
       for (const append of group) {
-        await this.restartEmptyLogForFollower(append, writeBuffers.length);
+        if (append.leaderEpoch === null)
+          await this.restartEmptyLogForFollower(append, writeBuffers.length);
         const rejection = this.prepareAppend(append, nowMs);
         if (rejection) {
           append.reject(rejection);
@@ -782,6 +786,11 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         maxOffset,
         minOneBatch: options.minOneBatch ?? false,
         verifyChecksums: this.verifyReadChecksums,
+        // Only the active segment's tail is known to be fresh in the page cache.
+        recentlyWrittenFrom:
+          index === segments.length - 1
+            ? segment.sizeBytes - recentlyWrittenBytes
+            : Number.POSITIVE_INFINITY,
       });
       if (result.pastEnd) continue;
       if (!result.buffer || result.buffer.length === 0) return { buffers: [], sizeBytes: 0 };

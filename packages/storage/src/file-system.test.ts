@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nodeFileSystem } from './file-system.js';
+import { syncWriteBytesMax } from './limits.js';
 
 describe('nodeFileSystem file handles', () => {
   it('writes buffers at a position and reads them back, short at the end of the file', async () => {
@@ -40,6 +41,43 @@ describe('nodeFileSystem file handles', () => {
       await reopened.close();
     } finally {
       await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('small writes (on the event loop) and large ones (thread pool) land in order; hinted reads match', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gregor-fs-'));
+    try {
+      const file = await nodeFileSystem.openFile(join(directory, 'data'), { create: true });
+      const small = Buffer.alloc(100, 1);
+      const large = Buffer.alloc(syncWriteBytesMax + 1, 2);
+      const atLimit = Buffer.alloc(syncWriteBytesMax, 3);
+      // Started back to back without awaiting: the positions, not the completion order, decide.
+      await Promise.all([
+        file.writev([small], 0),
+        file.writev([large], small.length),
+        file.writev([atLimit.subarray(0, 10), atLimit.subarray(10)], small.length + large.length),
+      ]);
+      const expected = Buffer.concat([small, large, atLimit]);
+      for (const recentlyWritten of [true, false]) {
+        const back = Buffer.alloc(expected.length);
+        assert.equal(await file.read(back, 0, back.length, 0, { recentlyWritten }), back.length);
+        assert.deepEqual(back, expected);
+      }
+      await file.close();
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('a failing write rejects with the OS error on both paths (ENOSPC from /dev/full)', async () => {
+    const full = await nodeFileSystem.openFile('/dev/full', { create: false });
+    try {
+      await assert.rejects(full.writev([Buffer.alloc(10)], 0), { code: 'ENOSPC' });
+      await assert.rejects(full.writev([Buffer.alloc(syncWriteBytesMax + 1)], 0), {
+        code: 'ENOSPC',
+      });
+    } finally {
+      await full.close();
     }
   });
 });

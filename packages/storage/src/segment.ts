@@ -10,7 +10,7 @@ import {
   summarizeBatch,
 } from './batch-layout.js';
 import { StorageError, storageErrorCode } from './errors.js';
-import type { FileHandle, FileSystem } from './file-system.js';
+import type { FileHandle, FileSystem, ReadHint } from './file-system.js';
 import { joinPath } from './file-system.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
 import { headerScanChunkBytes, recoveryChunkBytes, tailPositionCacheEntries } from './limits.js';
@@ -336,14 +336,21 @@ export class LogSegment {
   private async locateBatch(
     offset: bigint,
     endPosition: number,
+    recentlyWrittenFrom = Number.POSITIVE_INFINITY,
   ): Promise<{ summary: BatchSummary; chunk: Buffer; chunkStart: number } | null> {
     let found: { summary: BatchSummary; chunk: Buffer; chunkStart: number } | null = null;
     const start = this.walkStartPosition(offset);
-    await walkBatchHeaders(this.file, start, endPosition, (summary, chunk, chunkStart) => {
-      if (summary.lastOffset < offset) return true;
-      found = { summary, chunk, chunkStart };
-      return false;
-    });
+    await walkBatchHeaders(
+      this.file,
+      start,
+      endPosition,
+      (summary, chunk, chunkStart) => {
+        if (summary.lastOffset < offset) return true;
+        found = { summary, chunk, chunkStart };
+        return false;
+      },
+      recentlyWrittenFrom,
+    );
     return found;
   }
 
@@ -355,12 +362,15 @@ export class LogSegment {
       maxOffset: bigint;
       minOneBatch: boolean;
       verifyChecksums: boolean;
+      /** Positions from here on were written moments ago (ReadHint); none when absent. */
+      recentlyWrittenFrom?: number;
     },
   ): Promise<{ buffer: Buffer | null; pastEnd: boolean }> {
     // Captured together: every batch before endPosition ends below endOffset.
     const endPosition = this.sizeBytes;
     const endOffset = this.nextOffset;
-    const located = await this.locateBatch(offset, endPosition);
+    const recentlyWrittenFrom = options.recentlyWrittenFrom ?? Number.POSITIVE_INFINITY;
+    const located = await this.locateBatch(offset, endPosition, recentlyWrittenFrom);
     if (!located) return { buffer: null, pastEnd: true };
     const first = located.summary;
     if (first.lastOffset >= options.maxOffset) return { buffer: null, pastEnd: false };
@@ -377,7 +387,9 @@ export class LogSegment {
     const data =
       inChunk + length <= located.chunk.length
         ? located.chunk.subarray(inChunk, inChunk + length)
-        : await this.readBytes(first.position, length);
+        : await this.readBytes(first.position, length, {
+            recentlyWritten: first.position >= recentlyWrittenFrom,
+          });
     const used = this.wholeBatchesBytes(data, first.position, {
       // Most reads are below the HW/LSO bound entirely: then no batch's offsets are read.
       maxOffset: options.maxOffset < endOffset ? options.maxOffset : null,
@@ -416,9 +428,9 @@ export class LogSegment {
     return used;
   }
 
-  async readBytes(position: number, length: number): Promise<Buffer> {
+  async readBytes(position: number, length: number, hint?: ReadHint): Promise<Buffer> {
     const buffer = Buffer.allocUnsafe(length);
-    const read = await this.file.read(buffer, 0, length, position);
+    const read = await this.file.read(buffer, 0, length, position, hint);
     if (read !== length)
       throw new Error(`short read in segment ${this.baseOffset}: ${read} of ${length}`);
     return buffer;
@@ -455,13 +467,15 @@ function lastOffsetAt(data: Buffer, position: number): bigint {
 
 /**
  * Calls `visit` for each batch header from `start` until `end`, reading in chunks; stops when
- * `visit` returns false or a header is not plausible. Returns the position reached.
+ * `visit` returns false or a header is not plausible. Returns the position reached. Chunks from
+ * `recentlyWrittenFrom` on are read with the ReadHint that they were just written.
  */
 export async function walkBatchHeaders(
   file: FileHandle,
   start: number,
   end: number,
   visit: (summary: BatchSummary, chunk: Buffer, chunkStart: number) => boolean,
+  recentlyWrittenFrom = Number.POSITIVE_INFINITY,
 ): Promise<number> {
   let position = start;
   let chunk = Buffer.alloc(0);
@@ -471,7 +485,8 @@ export async function walkBatchHeaders(
     if (chunk.length - relative < batchHeaderSizeBytes) {
       const wanted = Math.min(headerScanChunkBytes, end - position);
       chunk = Buffer.allocUnsafe(wanted);
-      chunk = chunk.subarray(0, await file.read(chunk, 0, wanted, position));
+      const hint = { recentlyWritten: position >= recentlyWrittenFrom };
+      chunk = chunk.subarray(0, await file.read(chunk, 0, wanted, position, hint));
       chunkStart = position;
       relative = 0;
     }

@@ -14,6 +14,7 @@ import {
 import {
   benchDirectory,
   ensureDebianPackages,
+  ensurePacedRdkafkaPerformance,
   ensureRdkafkaPerformance,
 } from '../tools/rdkafka-performance.js';
 
@@ -25,6 +26,9 @@ import {
 
 const produceSmallCount = 2_000_000;
 const produceLargeCount = 300_000;
+/** Records sent first at the latency rate and reported apart (the first 3 s of traffic). */
+const latencyWarmUpRecordCount = 30_000;
+/** Records measured after the warm-up (5 s). */
 const latencyRecordCount = 50_000;
 const latencyRatePerSecond = 10_000;
 const stepTimeoutMs = 180_000;
@@ -146,31 +150,63 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
 }
 
-/** rdkafka_performance latency mode: producer stamps wall time, consumer records receive - stamp. */
+interface LatencyPercentiles {
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  samples: number;
+}
+
+function latencyPercentiles(samplesUs: number[]): LatencyPercentiles {
+  const sorted = [...samplesUs].sort((a, b) => a - b);
+  return {
+    p50Ms: percentile(sorted, 0.5) / 1000,
+    p99Ms: percentile(sorted, 0.99) / 1000,
+    p999Ms: percentile(sorted, 0.999) / 1000,
+    samples: sorted.length,
+  };
+}
+
+/** User + system CPU of a process so far, in seconds (Linux /proc). */
+async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * rdkafka_performance latency mode: the producer stamps wall time, the consumer records receive
+ * minus stamp. One run of warm-up + measured records at the same rate, with the consumer attached
+ * throughout; the first `latencyWarmUpRecordCount` samples are reported apart as the warm-up (the
+ * broker's first seconds of this traffic, while V8 is still compiling the paths it takes), the
+ * rest as the steady state. Like the OpenMessaging Benchmark's warm-up phase.
+ */
 async function endToEndLatency(
-  binary: string,
+  binaries: { consumer: string; producer: string },
   options: {
     bootstrap: string;
     topic: string;
     workDirectory: string;
     acks: string;
     requestedPerSecond: number;
+    brokerPid: number;
   },
 ): Promise<{
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  samples: number;
+  warmUp: LatencyPercentiles;
+  steady: LatencyPercentiles;
   producedPerSecond: number;
+  brokerCpuMicrosPerRecord: number;
 }> {
   const latencyFile = join(
     options.workDirectory,
     `latency-us-${options.topic}-${options.requestedPerSecond}.txt`,
   );
+  const totalRecords = latencyWarmUpRecordCount + latencyRecordCount;
   let producerOutput = '';
   const consumer = new ManagedProcess({
     label: 'latency consumer',
-    command: binary,
+    command: binaries.consumer,
     arguments: [
       '-C',
       '-l',
@@ -180,16 +216,18 @@ async function endToEndLatency(
       '-o',
       'end',
       '-c',
-      String(latencyRecordCount),
+      String(totalRecords),
       '-X',
       'fetch.wait.max.ms=100',
       '-q',
     ],
   });
+  let brokerCpuSeconds = 0;
   try {
     await sleep(3_000);
+    const cpuBefore = await processCpuSeconds(options.brokerPid);
     producerOutput = await runPerformance(
-      binary,
+      binaries.producer,
       [
         '-P',
         '-l',
@@ -201,7 +239,7 @@ async function endToEndLatency(
         '-r',
         String(options.requestedPerSecond),
         '-c',
-        String(latencyRecordCount),
+        String(totalRecords),
         '-X',
         'linger.ms=0',
         '-q',
@@ -209,22 +247,22 @@ async function endToEndLatency(
       'latency producer',
     );
     await withDeadline(consumer.exited, { timeoutMs: 30_000, what: 'the latency consumer' });
+    brokerCpuSeconds = (await processCpuSeconds(options.brokerPid)) - cpuBefore;
   } finally {
     await consumer.stop({ signal: 'SIGKILL' });
   }
+  // In receive order: the first samples are the warm-up.
   const samples = (await readFile(latencyFile, 'utf8'))
     .split('\n')
     .filter((line) => line.length > 0)
-    .map(Number)
-    .sort((a, b) => a - b);
-  if (samples.length === 0)
-    throw new Error(`no latency samples\n${consumer.output().slice(-2000)}`);
+    .map(Number);
+  if (samples.length <= latencyWarmUpRecordCount)
+    throw new Error(`only ${samples.length} latency samples\n${consumer.output().slice(-2000)}`);
   return {
-    p50Ms: percentile(samples, 0.5) / 1000,
-    p99Ms: percentile(samples, 0.99) / 1000,
-    p999Ms: percentile(samples, 0.999) / 1000,
-    samples: samples.length,
+    warmUp: latencyPercentiles(samples.slice(0, latencyWarmUpRecordCount)),
+    steady: latencyPercentiles(samples.slice(latencyWarmUpRecordCount)),
     producedPerSecond: Number(lastMatch(producerOutput, producedPattern)[6]),
+    brokerCpuMicrosPerRecord: (brokerCpuSeconds * 1e6) / totalRecords,
   };
 }
 
@@ -274,6 +312,7 @@ async function recordSyncedWrite(
 async function main(): Promise<void> {
   await mkdir(benchDirectory, { recursive: true });
   const binary = await ensureRdkafkaPerformance();
+  const pacedBinary = await ensurePacedRdkafkaPerformance();
   await ensureDebianPackages(['iperf3', 'fio']).catch((error) =>
     console.warn(`physical limits: ${error.message}`),
   );
@@ -379,18 +418,24 @@ async function main(): Promise<void> {
         unit: 'records/s',
         note: `${(consumed.bytesPerSecond / megabyte).toFixed(1)} MB/s`,
       });
+      const brokerPid = broker.pid;
+      if (brokerPid === undefined) throw new Error('the broker process has no pid');
       for (const acks of ['1', '-1']) {
         const label = acks === '1' ? 'acks=1' : 'acks=all';
-        // rdkafka_performance paces by sleeping after each send, so on a busy machine it falls
-        // short of -r: one retry with the rate scaled up to reach the target.
+        // The paced producer sleeps between sends; on a loaded machine it can still fall short
+        // of -r, so one retry with the rate scaled up to reach the target.
         const measureLatency = (requestedPerSecond: number) =>
-          endToEndLatency(binary, {
-            bootstrap: broker.bootstrap,
-            topic: `bench-latency-acks${acks}`,
-            workDirectory,
-            acks,
-            requestedPerSecond,
-          });
+          endToEndLatency(
+            { consumer: binary, producer: pacedBinary },
+            {
+              bootstrap: broker.bootstrap,
+              topic: `bench-latency-acks${acks}`,
+              workDirectory,
+              acks,
+              requestedPerSecond,
+              brokerPid,
+            },
+          );
         let latency = await measureLatency(latencyRatePerSecond);
         if (latency.producedPerSecond < latencyRatePerSecond * 0.95) {
           const scaled = Math.round(
@@ -398,20 +443,37 @@ async function main(): Promise<void> {
           );
           latency = await measureLatency(Math.min(scaled, latencyRatePerSecond * 3));
         }
-        const rate = `producer reached ${latency.producedPerSecond.toLocaleString('en-US')} records/s; ${latency.samples} samples; linger.ms=0`;
+        const { warmUp, steady } = latency;
+        const format = (value: number) => value.toFixed(2);
         record({
-          name: `end-to-end latency p50 at ${latencyRatePerSecond} records/s, ${label}`,
-          value: latency.p50Ms,
+          name: `end-to-end latency p50 at ${latencyRatePerSecond} records/s, ${label}, steady state`,
+          value: steady.p50Ms,
           unit: 'ms',
-          note: rate,
+          note: `producer reached ${latency.producedPerSecond.toLocaleString('en-US')} records/s; ${steady.samples} samples after ${warmUp.samples} warm-up samples; linger.ms=0`,
         });
         record({
-          name: `end-to-end latency p99, ${label}`,
-          value: latency.p99Ms,
+          name: `end-to-end latency p99, ${label}, steady state`,
+          value: steady.p99Ms,
           unit: 'ms',
           goal: '< 5 ms',
         });
-        record({ name: `end-to-end latency p99.9, ${label}`, value: latency.p999Ms, unit: 'ms' });
+        record({
+          name: `end-to-end latency p99.9, ${label}, steady state`,
+          value: steady.p999Ms,
+          unit: 'ms',
+        });
+        record({
+          name: `end-to-end latency p50 / p99 / p99.9, ${label}, warm-up (first ${latencyWarmUpRecordCount.toLocaleString('en-US')} records)`,
+          value: warmUp.p99Ms,
+          unit: 'ms (p99)',
+          note: `p50 ${format(warmUp.p50Ms)} ms, p99.9 ${format(warmUp.p999Ms)} ms`,
+        });
+        record({
+          name: `broker CPU per record during the latency run, ${label}`,
+          value: Math.round(latency.brokerCpuMicrosPerRecord),
+          unit: 'µs',
+          note: "one produce request per record plus the consumer's fetches",
+        });
       }
       record({
         name: 'broker RSS after the run',
