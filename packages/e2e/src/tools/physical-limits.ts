@@ -48,6 +48,7 @@ export async function measureSyncedWrite(options: {
 export interface SyncLatency {
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
   syncs: number;
 }
@@ -82,7 +83,13 @@ export async function measureSyncLatency(options: {
   latencies.sort((a, b) => a - b);
   const at = (fraction: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(fraction * latencies.length))];
-  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies.at(-1) ?? 0, syncs: latencies.length };
+  return {
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    p999Ms: at(0.999),
+    maxMs: latencies.at(-1) ?? 0,
+    syncs: latencies.length,
+  };
 }
 
 /** fio's sequential write with fdatasync after every block, when fio is installed. */
