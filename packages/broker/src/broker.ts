@@ -279,6 +279,9 @@ export class Broker {
       requestSizeBytesMax: settings.requestSizeBytesMax,
       connectionIdleMsMax: settings.connectionIdleMsMax,
       connectionsMax: settings.connectionsMax,
+      connectionsPerAddressMax: settings.connectionsPerAddressMax,
+      connectionsPerAddressOverrides: settings.connectionsPerAddressOverrides,
+      listenBacklog: settings.listenBacklog,
       ...options.connectionLimits,
     });
     let bound: BoundListener[];

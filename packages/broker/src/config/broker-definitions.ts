@@ -10,6 +10,7 @@
 import type { ConfigValidator, ConfigValueByType } from './config-types.js';
 import { defineBrokerConfig as define } from './define.js';
 import { listenerListValidator, securityProtocolMapValidator } from './listeners.js';
+import { perAddressOverridesValidator } from './per-address-overrides.js';
 import {
   atLeast,
   between,
@@ -196,7 +197,6 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: '50',
     validator: atLeast(1),
-    ignored: true,
     documentation: 'Pending-connection queue length of each listening socket.',
   }),
   define({
@@ -225,8 +225,16 @@ export const brokerConfigDefinitions = [
     type: 'int',
     default: String(intMax),
     validator: atLeast(0),
-    ignored: true,
-    documentation: 'Most client connections accepted at once from one address.',
+    documentation:
+      'Most client connections accepted at once from one IP address; more are closed on accept.',
+  }),
+  define({
+    name: 'max.connections.per.ip.overrides',
+    type: 'string',
+    default: '',
+    validator: perAddressOverridesValidator(),
+    documentation:
+      'Per-address exceptions to max.connections.per.ip, as IP:COUNT pairs separated by commas.',
   }),
   define({
     name: 'message.max.bytes',

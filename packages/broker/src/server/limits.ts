@@ -25,6 +25,8 @@ export const serverLimits = {
   idleSweepIntervalMsMax: 10_000,
   /** How long stop() waits for in-flight requests before destroying the remaining connections. */
   shutdownDrainMsMax: 10_000,
+  /** Pending-connection queue of each listening socket when none is configured (tests). */
+  listenBacklog: 1024,
   /** Connections open at once; further accepts are closed immediately. */
   connectionsMax: 10_000,
 } as const;

@@ -408,3 +408,68 @@ describe('idle connections', () => {
     }
   });
 });
+
+describe('connection limits per address', () => {
+  /** Opens a connection and tells whether the broker kept it (answers ApiVersions) or closed it. */
+  async function tryConnection(port: number): Promise<TestClient | null> {
+    const client = await TestClient.connect({ port });
+    try {
+      await client.request(ApiKey.ApiVersions, 0, {});
+      return client;
+    } catch {
+      client.close();
+      return null;
+    }
+  }
+
+  it('closes connections from one address beyond max.connections.per.ip, and accepts again after one closes', async () => {
+    const { broker, stop } = await startTestBroker({ 'max.connections.per.ip': 2 });
+    try {
+      const first = await tryConnection(broker.port);
+      const second = await tryConnection(broker.port);
+      assert.ok(first && second, 'the first two connections are served');
+      assert.equal(await tryConnection(broker.port), null, 'the third is closed on accept');
+      // The two kept connections go on working.
+      await first.request(ApiKey.ApiVersions, 0, {});
+      first.close();
+      await first.closed;
+      let replacement: TestClient | null = null;
+      for (let round = 0; round < 100 && replacement === null; round++) {
+        replacement = await tryConnection(broker.port);
+        if (replacement === null) await sleep(20);
+      }
+      assert.ok(replacement, 'a connection is accepted once one of the two closed');
+      await second.request(ApiKey.ApiVersions, 0, {});
+      replacement.close();
+      second.close();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('applies max.connections.per.ip.overrides to the addresses it names', async () => {
+    const { broker, stop } = await startTestBroker({
+      'max.connections.per.ip': 0,
+      'max.connections.per.ip.overrides': '10.1.2.3:5,127.0.0.1:1',
+    });
+    try {
+      const only = await tryConnection(broker.port);
+      assert.ok(only, 'the override allows one connection from 127.0.0.1');
+      assert.equal(await tryConnection(broker.port), null);
+      only.close();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('refuses to start with a per-address limit of 0 and no overrides, or overrides by host name', async () => {
+    await assert.rejects(
+      startTestBroker({ 'max.connections.per.ip': 0 }),
+      /max\.connections\.per\.ip/,
+    );
+    await assert.rejects(
+      startTestBroker({ 'max.connections.per.ip.overrides': 'localhost:3' }),
+      /max\.connections\.per\.ip\.overrides.*IP address/s,
+    );
+  });
+});

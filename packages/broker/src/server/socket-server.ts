@@ -1,11 +1,13 @@
 /**
- * The TCP listeners (one per configured listener name, sharing one connection registry and
- * `max.connections`): accepts connections, keeps the registry, reaps idle connections
- * (`connections.max.idle.ms`) and shuts down gracefully (stop accepting, answer in-flight
- * requests, close).
+ * The TCP listeners (one per configured listener name, sharing one connection registry,
+ * `max.connections` and the per-address limits `max.connections.per.ip` / `...overrides`): accepts
+ * connections, keeps the registry, reaps idle connections (`connections.max.idle.ms`) and shuts
+ * down gracefully (stop accepting, answer in-flight requests, close). A connection over a limit
+ * is closed as soon as it is accepted, with a WARN naming the limit, as Kafka does.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
+import { normalizeAddress } from '../config/per-address-overrides.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection, type RequestDispatcher } from './connection.js';
 import { serverLimits } from './limits.js';
@@ -31,6 +33,12 @@ export interface SocketServerOptions {
   inFlightRequestBytesPerConnectionMax?: number;
   queuedResponseBytesPerConnectionMax?: number;
   connectionsMax?: number;
+  /** `max.connections.per.ip`; unlimited when absent. */
+  connectionsPerAddressMax?: number;
+  /** `max.connections.per.ip.overrides`, by normalized address. */
+  connectionsPerAddressOverrides?: ReadonlyMap<string, number>;
+  /** `socket.listen.backlog.size`. */
+  listenBacklog?: number;
 }
 
 export interface BoundListener {
@@ -43,6 +51,8 @@ export class SocketServer {
   private readonly options: SocketServerOptions;
   private readonly logger: Logger;
   private readonly connections = new Map<number, Connection>();
+  /** Open connections by normalized remote address. */
+  private readonly connectionsByAddress = new Map<string, number>();
   private readonly servers: Server[] = [];
   private nextConnectionId = 1;
   private sweepTimer: TimerHandle | null = null;
@@ -85,7 +95,8 @@ export class SocketServer {
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       server.once('error', onError);
-      server.listen({ host: listener.host, port: listener.port, backlog: 1024 }, () => {
+      const backlog = this.options.listenBacklog ?? serverLimits.listenBacklog;
+      server.listen({ host: listener.host, port: listener.port, backlog }, () => {
         server.off('error', onError);
         resolve();
       });
@@ -128,17 +139,17 @@ export class SocketServer {
   }
 
   private accept(socket: Socket, listenerName: string): void {
-    if (
-      this.stopping ||
-      this.connections.size >= (this.options.connectionsMax ?? serverLimits.connectionsMax)
-    ) {
+    const address = normalizeAddress(socket.remoteAddress ?? '?');
+    const refusal = this.refusal(address);
+    if (refusal !== null) {
       this.logger.warn('refusing connection', {
         remoteAddress: socket.remoteAddress,
-        reason: this.stopping ? 'shutting down' : 'too many connections',
+        reason: refusal,
       });
       socket.destroy();
       return;
     }
+    this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
     const connection = new Connection({
       id: this.nextConnectionId++,
       socket,
@@ -158,6 +169,9 @@ export class SocketServer {
         serverLimits.queuedResponseBytesPerConnectionMax,
       onClose: (closed) => {
         this.connections.delete(closed.id);
+        const left = (this.connectionsByAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.connectionsByAddress.set(address, left);
+        else this.connectionsByAddress.delete(address);
         if (this.logger.isEnabled('debug')) {
           this.logger.debug('connection closed', {
             connectionId: closed.id,
@@ -176,6 +190,22 @@ export class SocketServer {
         connections: this.connections.size,
       });
     }
+  }
+
+  /** Why a new connection from `address` must be closed, or null to accept it. */
+  private refusal(address: string): string | null {
+    if (this.stopping) return 'shutting down';
+    const connectionsMax = this.options.connectionsMax ?? serverLimits.connectionsMax;
+    if (this.connections.size >= connectionsMax)
+      return `too many connections (max.connections=${connectionsMax})`;
+    const override = this.options.connectionsPerAddressOverrides?.get(address);
+    const perAddressMax = override ?? this.options.connectionsPerAddressMax;
+    if (
+      perAddressMax !== undefined &&
+      (this.connectionsByAddress.get(address) ?? 0) >= perAddressMax
+    )
+      return `too many connections from ${address} (${override === undefined ? 'max.connections.per.ip' : 'max.connections.per.ip.overrides'}=${perAddressMax})`;
+    return null;
   }
 
   private scheduleSweep(): void {

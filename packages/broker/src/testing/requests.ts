@@ -107,6 +107,9 @@ export async function startTestBroker(
     logger: silentLogger,
     ...options,
     settings: { 'log.dirs': directory, listeners: 'PLAINTEXT://127.0.0.1:0', ...settings },
+  }).catch(async (error: unknown) => {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
   });
   return {
     broker,
