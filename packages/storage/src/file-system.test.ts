@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nodeFileSystem } from './file-system.js';
-import { syncWriteBytesMax } from './limits.js';
+import { syncIoBytesMax } from './limits.js';
 
 describe('nodeFileSystem file handles', () => {
   it('writes buffers at a position and reads them back, short at the end of the file', async () => {
@@ -49,8 +49,8 @@ describe('nodeFileSystem file handles', () => {
     try {
       const file = await nodeFileSystem.openFile(join(directory, 'data'), { create: true });
       const small = Buffer.alloc(100, 1);
-      const large = Buffer.alloc(syncWriteBytesMax + 1, 2);
-      const atLimit = Buffer.alloc(syncWriteBytesMax, 3);
+      const large = Buffer.alloc(syncIoBytesMax + 1, 2);
+      const atLimit = Buffer.alloc(syncIoBytesMax, 3);
       // Started back to back without awaiting: the positions, not the completion order, decide.
       await Promise.all([
         file.writev([small], 0),
@@ -73,7 +73,7 @@ describe('nodeFileSystem file handles', () => {
     const full = await nodeFileSystem.openFile('/dev/full', { create: false });
     try {
       await assert.rejects(full.writev([Buffer.alloc(10)], 0), { code: 'ENOSPC' });
-      await assert.rejects(full.writev([Buffer.alloc(syncWriteBytesMax + 1)], 0), {
+      await assert.rejects(full.writev([Buffer.alloc(syncIoBytesMax + 1)], 0), {
         code: 'ENOSPC',
       });
     } finally {

@@ -22,7 +22,7 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { syncWriteBytesMax } from './limits.js';
+import { syncIoBytesMax } from './limits.js';
 
 /** What the caller knows about a read range; a file system may use it to pick how to read. */
 export interface ReadHint {
@@ -71,10 +71,10 @@ export interface FileSystem {
  * Reads and writes go through the callback `fs.read` / `fs.writev` on the descriptor rather than
  * the FileHandle's promise methods: the same thread-pool call with less per-call work (measured
  * about 4 µs less CPU per call on the produce and fetch paths; each small produce request and each
- * tail fetch makes one). Small writes (up to `syncWriteBytesMax`) and reads of recently written
- * ranges run synchronously instead: they only copy to or from the page cache, and skipping the
- * thread pool's two hand-offs cut broker CPU per small produce request by about 13% and the
- * median end-to-end latency by about a quarter (BENCHMARKS.md). The cost: a write that the kernel
+ * tail fetch makes one). Small writes and small reads of recently written ranges (up to
+ * `syncIoBytesMax`) run synchronously instead: they only copy to or from the page cache, and
+ * skipping the thread pool's two hand-offs cut broker CPU per small produce request by about 13%
+ * and the median end-to-end latency by about a quarter (BENCHMARKS.md). The cost: a write that the kernel
  * throttles (too many dirty pages), or a "recent" page that was evicted, blocks the event loop
  * for that call, as a write blocks a request thread in Kafka. Like FileHandle, `close` waits for
  * the calls in flight, and a call after `close` began fails with EBADF instead of reaching a
@@ -97,7 +97,7 @@ class NodeFile implements FileHandle {
     position: number,
     hint?: ReadHint,
   ): Promise<number> {
-    const read = hint?.recentlyWritten === true ? readNow : fsRead;
+    const read = hint?.recentlyWritten === true && length <= syncIoBytesMax ? readNow : fsRead;
     let total = 0;
     while (total < length) {
       const bytesRead = await this.track(
@@ -116,7 +116,7 @@ class NodeFile implements FileHandle {
     let at = position;
     let totalBytes = 0;
     for (const buffer of buffers) totalBytes += buffer.length;
-    const write = totalBytes <= syncWriteBytesMax ? writevNow : fsWritev;
+    const write = totalBytes <= syncIoBytesMax ? writevNow : fsWritev;
     while (pending.length > 0) {
       const bytesWritten = await this.track(
         'write',

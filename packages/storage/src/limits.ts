@@ -11,15 +11,16 @@ export const recoveryChunkBytes = 4 * 1024 * 1024;
 /** Recent batch positions kept for the active segment so tail reads skip the index. */
 export const tailPositionCacheEntries = 256;
 /**
- * Writes up to this size go to the page cache synchronously on the event loop (a few µs) instead
- * of through libuv's thread pool (a thread hand-off each way, about 10-20 µs of main-thread CPU
- * and a wake-up of latency on this kind of machine). Larger writes keep the thread pool, so the
- * event loop goes on parsing requests while they are copied.
+ * Writes up to this size, and reads up to this size of recently written ranges, copy to or from
+ * the page cache synchronously on the event loop (a few µs) instead of going through libuv's
+ * thread pool (a thread hand-off each way, about 10-20 µs of main-thread CPU and a wake-up of
+ * latency on this kind of machine). Larger transfers keep the thread pool, so the event loop goes
+ * on parsing requests while they are copied.
  */
-export const syncWriteBytesMax = 64 * 1024;
+export const syncIoBytesMax = 64 * 1024;
 /**
  * Reads within this many bytes of the active segment's end were written moments ago and are in
- * the page cache: they are read synchronously (see syncWriteBytesMax). Older data may need the
+ * the page cache: reads of up to syncIoBytesMax there are synchronous. Older data may need the
  * disk and is read through the thread pool, which never blocks the event loop.
  */
 export const recentlyWrittenBytes = 4 * 1024 * 1024;
