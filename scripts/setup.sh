@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up used by `npm start` and `npm test`: npm dependencies, a build, and (for tests)
-# the Kafka clients we did not write, from Debian (kcat, librdkafka's Python binding, kafka-python).
+# the Kafka clients we did not write, from Debian (kcat, librdkafka's Python binding, kafka-python,
+# Go with sarama and kafka-go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test_tools="${1:-}"
@@ -21,6 +22,10 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   /usr/bin/python3 -c 'import snappy' 2>/dev/null || missing+=(python3-snappy)
   /usr/bin/python3 -c 'import lz4' 2>/dev/null || missing+=(python3-lz4)
   /usr/bin/python3 -c 'import zstandard' 2>/dev/null || missing+=(python3-zstandard)
+  # The Go clients (sarama, kafka-go), built offline from Debian's GOPATH tree by the e2e tests.
+  command -v go >/dev/null || missing+=(golang-go)
+  [ -d /usr/share/gocode/src/github.com/Shopify/sarama ] || missing+=(golang-github-shopify-sarama-dev)
+  [ -d /usr/share/gocode/src/github.com/segmentio/kafka-go ] || missing+=(golang-github-segmentio-kafka-go-dev)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -33,6 +38,7 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   kcat -V >/dev/null || { echo "setup: kcat does not run" >&2; exit 1; }
   /usr/bin/python3 -c 'import confluent_kafka, kafka' ||
     { echo "setup: /usr/bin/python3 cannot import confluent_kafka and kafka" >&2; exit 1; }
+  go version >/dev/null || { echo "setup: go does not run" >&2; exit 1; }
 fi
 
 npx tsc -b packages/*/tsconfig.json
