@@ -85,10 +85,39 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       if (session !== undefined) session.busy = false;
     }
   },
-  errorResponse(_request, errorCode) {
-    return emptyResponse(errorCode, 0);
-  },
+  errorResponse: errorForEveryPartition,
 };
+
+/**
+ * Kafka's Fetch error response (unsupported version, handler failure): the error at the top and
+ * on every requested partition. Before v7 there is no top-level error code, so a response without
+ * the partitions would lose it (kafka-go 0.2.1, sending Fetch v2, then retried about 5 times a
+ * second, reporting a missing topic).
+ */
+function errorForEveryPartition(request: FetchRequest, errorCode: number): FetchResponse {
+  const response = emptyResponse(errorCode, 0);
+  response.responses = request.topics.map(
+    (topic) =>
+      ({
+        topic: topic.topic,
+        topicId: topic.topicId,
+        partitions: topic.partitions.map(
+          (partition) =>
+            ({
+              partitionIndex: partition.partition,
+              errorCode,
+              highWatermark: unknownOffset,
+              lastStableOffset: unknownOffset,
+              logStartOffset: unknownOffset,
+              abortedTransactions: null,
+              preferredReadReplica: -1,
+              records: emptyRecords,
+            }) as unknown as PartitionResponse,
+        ),
+      }) as unknown as TopicResponse,
+  );
+  return response;
+}
 
 function emptyResponse(errorCode: number, sessionId: number): FetchResponse {
   return { throttleTimeMs: 0, errorCode, sessionId, responses: [] } as unknown as FetchResponse;

@@ -169,6 +169,38 @@ describe('network server', () => {
     }
   });
 
+  it('answers an old Fetch version with UNSUPPORTED_VERSION on every requested partition', async () => {
+    // Fetch v2 has no top-level error code: without the partitions the client sees no error.
+    const client = await TestClient.connect({ port: broker.port });
+    try {
+      const response = await client.request<FetchResponse>(
+        ApiKey.Fetch,
+        2,
+        fetchRequest({
+          partitions: [
+            { topic: 'old-fetch-a', partition: 0, offset: 0n },
+            { topic: 'old-fetch-a', partition: 1, offset: 0n },
+            { topic: 'old-fetch-b', partition: 0, offset: 5n },
+          ],
+        }),
+      );
+      const answered = response.responses.flatMap((topic) =>
+        topic.partitions.map((partition) => [
+          topic.topic,
+          partition.partitionIndex,
+          partition.errorCode,
+        ]),
+      );
+      assert.deepEqual(answered, [
+        ['old-fetch-a', 0, ErrorCode.UNSUPPORTED_VERSION],
+        ['old-fetch-a', 1, ErrorCode.UNSUPPORTED_VERSION],
+        ['old-fetch-b', 0, ErrorCode.UNSUPPORTED_VERSION],
+      ]);
+    } finally {
+      client.destroy();
+    }
+  });
+
   const closingCases: [string, (port: number) => Buffer][] = [
     ['an unknown API key', () => rawRequest({ apiKey: 9999, apiVersion: 0, correlationId: 1 })],
     [
