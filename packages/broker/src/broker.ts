@@ -25,6 +25,7 @@ import { FetchSessionCache } from './handlers/fetch-sessions.js';
 import { handlers as defaultHandlers } from './handlers/index.js';
 import { singleNodeLeaderEpoch } from './handlers/partition-errors.js';
 import type { ApiHandler } from './handlers/types.js';
+import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { RequestRouter } from './server/request-router.js';
@@ -147,7 +148,9 @@ export class Broker {
     const settings = settingsFromConfig(config);
     // CRC-32C of every produced batch runs on the hot path: use the CPU instruction when we can.
     const nativeCrc = installNativeCrc32c();
-    const logger = (options.logger ?? createJsonLogger({ level: 'info' })).child({
+    const baseLogger = options.logger ?? createJsonLogger({ level: 'info' });
+    // This broker's own logger levels (BROKER_LOGGER resources), starting from the given level.
+    const logger = baseLogger.withLevels(new LogLevels(baseLogger.level)).child({
       nodeId: settings.nodeId,
     });
     for (const warning of config.warnings) logger.warn(warning);

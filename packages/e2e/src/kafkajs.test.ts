@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import kafkajs from 'kafkajs';
 import { BrokerProcess } from './harness/broker-process.js';
 import {
   kafkajsCommittedOffsets,
@@ -8,6 +10,8 @@ import {
   newKafkajs,
 } from './harness/kafkajs-client.js';
 import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
+
+const { ConfigResourceTypes } = kafkajs;
 
 /** kafkajs 2.2.4: produce with acks=all, consume in a group with manual commits, resume. */
 
@@ -32,4 +36,40 @@ test('kafkajs 2.2.4: produce, consume in a group, commit, resume from the commit
     },
     { name: 'kafkajs', partitions: 3, firstCount: 300, secondCount: 90 },
   );
+});
+
+test('kafkajs 2.2.4: describes the broker loggers (BROKER_LOGGER) and their levels', {
+  timeout: 60_000,
+}, async () => {
+  const admin = newKafkajs({ bootstrap: broker.bootstrap, clientId: 'gregor-e2e-loggers' }).admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.BROKER_LOGGER, name: '1' }],
+      includeSynonyms: false,
+    });
+    const resource = described.resources[0]!;
+    assert.equal(resource.errorCode, 0);
+    const levels = new Map(
+      resource.configEntries.map((entry) => [entry.configName, entry.configValue]),
+    );
+    assert.equal(levels.get('root'), 'INFO');
+    assert.equal(levels.get('server'), 'INFO');
+    // kafkajs alters through the legacy AlterConfigs, which Kafka (and Gregor) refuse for loggers.
+    await assert.rejects(
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.BROKER_LOGGER,
+            name: '1',
+            configEntries: [{ name: 'server', value: 'DEBUG' }],
+          },
+        ],
+      }),
+      { type: 'INVALID_REQUEST' },
+    );
+  } finally {
+    await admin.disconnect();
+  }
 });

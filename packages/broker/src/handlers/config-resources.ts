@@ -46,6 +46,8 @@ export function resourceError(errorCode: number, errorMessage: string): Resource
 export type ResolvedResource =
   | { kind: 'topic'; topic: TopicInfo }
   | { kind: 'broker'; scope: DynamicBrokerScope }
+  /** BROKER_LOGGER: this broker's named loggers (broker-loggers.ts). */
+  | { kind: 'loggers' }
   | { kind: 'error'; outcome: ResourceOutcome };
 
 /**
@@ -85,11 +87,21 @@ export function resolveConfigResource(
       ),
     };
   }
+  if (resourceType === ConfigResourceType.BROKER_LOGGER) {
+    if (resourceName === String(services.nodeId)) return { kind: 'loggers' };
+    return {
+      kind: 'error',
+      outcome: resourceError(
+        ErrorCode.INVALID_REQUEST,
+        `broker logger resource "${resourceName}" is not this broker (${services.nodeId})`,
+      ),
+    };
+  }
   return {
     kind: 'error',
     outcome: resourceError(
       ErrorCode.INVALID_REQUEST,
-      `config resource type ${resourceType} is not supported (TOPIC=2 and BROKER=4 are)`,
+      `config resource type ${resourceType} is not supported (TOPIC=2, BROKER=4 and BROKER_LOGGER=8 are)`,
     ),
   };
 }
@@ -185,7 +197,13 @@ interface AlteredResource extends ConfigResourceName {
 }
 
 /** What an alteration replaces: a topic's overrides or one scope of dynamic broker settings. */
-export type AlterationTarget = Exclude<ResolvedResource, { kind: 'error' }>;
+export type AlterationTarget = Exclude<ResolvedResource, { kind: 'error' } | { kind: 'loggers' }>;
+
+/** How a request alters BROKER_LOGGER resources; absent, it refuses them (legacy AlterConfigs). */
+export type LoggerAlteration<R> = (
+  resource: R,
+  options: { validateOnly: boolean },
+) => ResourceOutcome;
 
 /** A resource's complete new set of settings, or why the request cannot give one. */
 export type NewSettings = { settings: ReadonlyMap<string, string> } | { outcome: ResourceOutcome };
@@ -211,6 +229,7 @@ export async function alterConfigResources<R extends AlteredResource>(
   services: BrokerServices,
   request: { resources: readonly R[]; validateOnly: boolean },
   newSettings: (resource: R, target: AlterationTarget) => NewSettings,
+  alterLoggers?: LoggerAlteration<R>,
 ): Promise<AlterationResponse> {
   const duplicates = duplicateResourceKeys(request.resources);
   const options = { validateOnly: request.validateOnly };
@@ -222,7 +241,16 @@ export async function alterConfigResources<R extends AlteredResource>(
           'the resource appears more than once in the request',
         )
       : await alterations.run(services, () =>
-          alterResource(services, resource, (target) => newSettings(resource, target), options),
+          alterResource(
+            services,
+            resource,
+            {
+              newSettings: (target) => newSettings(resource, target),
+              alterLoggers:
+                alterLoggers === undefined ? undefined : () => alterLoggers(resource, options),
+            },
+            options,
+          ),
         );
     responses.push({
       ...outcome,
@@ -236,7 +264,10 @@ export async function alterConfigResources<R extends AlteredResource>(
 async function alterResource(
   services: BrokerServices,
   resource: AlteredResource,
-  newSettings: (target: AlterationTarget) => NewSettings,
+  alter: {
+    newSettings: (target: AlterationTarget) => NewSettings;
+    alterLoggers: (() => ResourceOutcome) | undefined;
+  },
   options: { validateOnly: boolean },
 ): Promise<ResourceOutcome> {
   const target = resolveConfigResource(services, resource.resourceType, resource.resourceName);
@@ -251,7 +282,17 @@ async function alterResource(
     }
     names.add(config.name);
   }
-  const computed = newSettings(target);
+  if (target.kind === 'loggers') {
+    // As Kafka: broker loggers change through IncrementalAlterConfigs only.
+    return (
+      alter.alterLoggers?.() ??
+      resourceError(
+        ErrorCode.INVALID_REQUEST,
+        'AlterConfigs does not change BROKER_LOGGER resources; use IncrementalAlterConfigs',
+      )
+    );
+  }
+  const computed = alter.newSettings(target);
   if ('outcome' in computed) return computed.outcome;
   if (target.kind === 'topic') {
     return commitTopicOverrides(services, target.topic, computed.settings, options);

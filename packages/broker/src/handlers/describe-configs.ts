@@ -1,5 +1,6 @@
 /**
- * DescribeConfigs (key 32), v0-4: topic and broker configuration with sources and synonyms
+ * DescribeConfigs (key 32), v0-4: topic and broker configuration, and the broker's logger levels
+ * (BROKER_LOGGER, broker-loggers.ts), with sources and synonyms
  * (v1+, when asked), type and documentation (v3+, documentation when asked). A broker resource
  * named "" shows only the cluster-wide dynamic defaults, as Kafka does. Sensitive values are
  * never returned.
@@ -18,6 +19,7 @@ import {
   resolveTopicConfig,
 } from '../config/index.js';
 import type { BrokerServices } from '../services.js';
+import { describeBrokerLoggers } from './broker-loggers.js';
 import { resolveConfigResource } from './config-resources.js';
 import type { ApiHandler } from './types.js';
 
@@ -70,6 +72,8 @@ function describeResource(
   let described: DescribedConfig[];
   if (target.kind === 'topic') {
     described = describeTopicConfigs(resolveTopicConfig(services.config, target.topic.configs));
+  } else if (target.kind === 'loggers') {
+    described = describeBrokerLoggers(services.logger.levels);
   } else {
     described = describeBrokerConfigs(services.config);
     if (target.scope === 'cluster-default') {

@@ -1,7 +1,7 @@
 /**
  * IncrementalAlterConfigs (key 44), v0-1 (KIP-339): SET, DELETE, APPEND and SUBTRACT on single
  * configs of a topic (persisted overrides, applied to live logs) or of the broker (dynamic
- * settings). APPEND/SUBTRACT work on list configs only and start from the effective value when
+ * settings); SET and DELETE on the broker's logger levels (BROKER_LOGGER, broker-loggers.ts). APPEND/SUBTRACT work on list configs only and start from the effective value when
  * the resource has no override of its own. The resulting set is validated as a whole: one bad
  * entry changes nothing.
  */
@@ -18,6 +18,7 @@ import {
   topicConfigDefinition,
 } from '../config/index.js';
 import type { BrokerServices } from '../services.js';
+import { alterBrokerLoggers } from './broker-loggers.js';
 import {
   type AlterationTarget,
   alterConfigResources,
@@ -41,8 +42,11 @@ export const incrementalAlterConfigsHandler: ApiHandler<
   maxVersion: 1,
   handle(request, context) {
     const { services } = context;
-    return alterConfigResources(services, request, (resource, target) =>
-      applyOperations(resource.configs, currentState(services, target)),
+    return alterConfigResources(
+      services,
+      request,
+      (resource, target) => applyOperations(resource.configs, currentState(services, target)),
+      (resource, options) => alterBrokerLoggers(services.logger, resource.configs, options),
     );
   },
   errorResponse: everyResourceFailed,
