@@ -786,10 +786,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         maxOffset,
         minOneBatch: options.minOneBatch ?? false,
         verifyChecksums: this.verifyReadChecksums,
-        // Only the active segment's tail is known to be fresh in the page cache.
+        // Only the tail this process wrote to the active segment is known to be in the page cache.
         recentlyWrittenFrom:
           index === segments.length - 1
-            ? segment.sizeBytes - recentlyWrittenBytes
+            ? Math.max(segment.writtenHereFrom, segment.sizeBytes - recentlyWrittenBytes)
             : Number.POSITIVE_INFINITY,
       });
       if (result.pastEnd) continue;

@@ -117,12 +117,16 @@ class NodeFile implements FileHandle {
     let totalBytes = 0;
     for (const buffer of buffers) totalBytes += buffer.length;
     const write = totalBytes <= syncIoBytesMax ? writevNow : fsWritev;
-    while (pending.length > 0) {
+    let remainingBytes = totalBytes;
+    while (remainingBytes > 0) {
       const bytesWritten = await this.track(
         'write',
         (done: (error: Error | null, count: number) => void) => write(this.fd, pending, at, done),
       );
+      // A write that makes no progress would otherwise loop forever (never seen on a file).
+      if (bytesWritten === 0) throw new Error(`writev at ${at} wrote nothing`);
       at += bytesWritten;
+      remainingBytes -= bytesWritten;
       pending = skipBytes(pending, bytesWritten);
     }
   }
@@ -155,12 +159,18 @@ class NodeFile implements FileHandle {
     if (this.closing) return Promise.reject(closedError(syscall));
     this.inFlight++;
     return new Promise((resolve, reject) => {
-      start((error, count) => {
+      const done = (error: Error | null, count: number): void => {
         this.inFlight--;
         if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
         if (error) reject(error);
         else resolve(count);
-      });
+      };
+      try {
+        start(done);
+      } catch (error) {
+        // fs.read / fs.writev throw (instead of calling back) on invalid arguments.
+        done(error as Error, 0);
+      }
     });
   }
 }

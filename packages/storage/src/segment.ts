@@ -40,6 +40,12 @@ export interface RecoveryOutcome {
 
 export class LogSegment {
   sizeBytes = 0;
+  /**
+   * Bytes from this position on were written by this process (0 for a segment it created; the
+   * size found for one it opened, lowered by truncations). Only they can be "recently written":
+   * the tail of a segment loaded after a restart may not be in the page cache.
+   */
+  writtenHereFrom = 0;
   nextOffset: bigint;
   maxTimestamp = -1n;
   offsetOfMaxTimestamp: bigint;
@@ -143,6 +149,7 @@ export class LogSegment {
     const file = await fileSystem.openFile(path, { create: false });
     const segment = new LogSegment(directory, baseOffset, file, options.nowMs);
     segment.sizeBytes = await file.sizeBytes();
+    segment.writtenHereFrom = segment.sizeBytes;
     if (options.trustIndexes && (await segment.loadIndexes(fileSystem))) {
       if (await segment.walkTail()) {
         segment.indexesDirty = false;
@@ -297,6 +304,7 @@ export class LogSegment {
   async truncateTo(position: number): Promise<void> {
     await this.file.truncate(position);
     this.sizeBytes = position;
+    if (position < this.writtenHereFrom) this.writtenHereFrom = position;
     this.offsetIndex.truncateToPosition(position);
     const lastIndexed = this.offsetIndex.last();
     this.timeIndex.truncateToOffset(lastIndexed ? lastIndexed.offset : this.baseOffset);

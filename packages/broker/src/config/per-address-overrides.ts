@@ -4,7 +4,7 @@
  * IPv6 addresses need no brackets). Deliberate difference: Kafka also takes host names and
  * resolves them once; Gregor takes IP addresses only and says so at start-up.
  */
-import { isIP } from 'node:net';
+import { isIP, SocketAddress } from 'node:net';
 import type { ConfigValidator, ConfigValue } from './config-types.js';
 
 const allowed = 'a comma-separated list of IP:COUNT with COUNT an integer >= 0';
@@ -47,8 +47,14 @@ export function parsePerAddressOverrides(text: string): Map<string, number> {
   return overrides;
 }
 
-/** The form sockets report: IPv4-mapped IPv6 (::ffff:127.0.0.1) as plain IPv4, IPv6 lower case. */
+/**
+ * The form sockets report (`socket.remoteAddress`): IPv6 in canonical compressed lower case
+ * (2001:db8::1), IPv4-mapped IPv6 (::ffff:127.0.0.1 or ::ffff:7f00:1) as plain IPv4. Any spelling
+ * of one address gives the same key, as Kafka compares addresses, not text.
+ */
 export function normalizeAddress(address: string): string {
-  const lower = address.toLowerCase();
-  return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
+  if (isIP(address) !== 6) return address.toLowerCase();
+  const canonical = new SocketAddress({ address, family: 'ipv6' }).address;
+  const mapped = canonical.startsWith('::ffff:') ? canonical.slice(7) : '';
+  return isIP(mapped) === 4 ? mapped : canonical;
 }

@@ -116,7 +116,12 @@ describe('broker loggers (BROKER_LOGGER)', () => {
       ],
       [
         'an unknown level',
-        [{ name: 'server', configOperation: SET, value: 'TRACE' }],
+        [{ name: 'server', configOperation: SET, value: 'VERBOSE' }],
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a name plain objects inherit',
+        [{ name: 'root', configOperation: SET, value: 'constructor' }],
         ErrorCode.INVALID_CONFIG,
       ],
       [

@@ -4,7 +4,7 @@
  * IncrementalAlterConfigs (SET a level, DELETE to follow the root logger again). Kafka's rules:
  * only SET and DELETE, an unknown logger or level is INVALID_CONFIG, the root logger cannot be
  * deleted, and the change lives until the broker restarts. Levels are Gregor's (DEBUG, INFO,
- * WARN, ERROR, OFF), not all of log4j's.
+ * WARN, ERROR, OFF); log4j's TRACE and FATAL are taken as DEBUG and ERROR.
  */
 import { ErrorCode } from '@gregor/protocol';
 import { ConfigSource, configTypeCode, type DescribedConfig } from '../config/index.js';
@@ -17,7 +17,7 @@ import {
   resourceOk,
 } from './config-resources.js';
 
-const levelNames = 'DEBUG, INFO, WARN, ERROR, OFF';
+const levelNames = 'DEBUG, INFO, WARN, ERROR, OFF (TRACE is taken as DEBUG, FATAL as ERROR)';
 
 /** Every logger and its level, as DescribeConfigs entries. */
 export function describeBrokerLoggers(levels: LogLevels): DescribedConfig[] {
@@ -80,7 +80,7 @@ export function alterBrokerLoggers(
       );
     }
   }
-  if (options.validateOnly) return resourceOk;
+  if (options.validateOnly || planned.length === 0) return resourceOk;
   for (const { name, level } of planned) {
     if (level === null) levels.reset(name);
     else levels.set(name, level);

@@ -31,6 +31,11 @@ describe('JSON logger', () => {
     assert.equal(parseLogLevel('WARNING'), 'warn');
     assert.equal(parseLogLevel(' debug '), 'debug');
     assert.equal(parseLogLevel('verbose'), null);
+    assert.equal(parseLogLevel('TRACE'), 'debug');
+    assert.equal(parseLogLevel('fatal'), 'error');
+    // Names every plain object inherits are not levels (the name may come from the network).
+    for (const inherited of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      assert.equal(parseLogLevel(inherited), null, inherited);
     assert.equal(createJsonLogger({ level: 'off', write: () => {} }).isEnabled('error'), false);
   });
 });

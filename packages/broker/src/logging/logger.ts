@@ -31,11 +31,26 @@ export interface Logger {
 
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
 
+/**
+ * A level from its name, any case; null for anything else (names inherited by plain objects, such
+ * as "constructor", included: the name may come from the network, through BROKER_LOGGER). log4j's
+ * TRACE and FATAL, which Kafka tools may send, map to the nearest level Gregor has.
+ */
 export function parseLogLevel(text: string): LogLevel | null {
   const lower = text.trim().toLowerCase();
-  if (lower === 'warning') return 'warn';
-  return lower in levelRank ? (lower as LogLevel) : null;
+  return levelNames.get(lower) ?? null;
 }
+
+const levelNames: ReadonlyMap<string, LogLevel> = new Map([
+  ['debug', 'debug'],
+  ['trace', 'debug'],
+  ['info', 'info'],
+  ['warn', 'warn'],
+  ['warning', 'warn'],
+  ['error', 'error'],
+  ['fatal', 'error'],
+  ['off', 'off'],
+]);
 
 export interface JsonLoggerOptions {
   level: LogLevel;

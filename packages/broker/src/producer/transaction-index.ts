@@ -16,7 +16,10 @@ const entrySizeBytes = 34;
 export class TransactionIndex {
   readonly entries: AbortedTransactionEntry[] = [];
   private file: FileHandle | null = null;
+  /** Bytes of the file that hold durable entries. */
   private sizeBytes = 0;
+  /** Encoded entries added but not yet durable, in order; written at `sizeBytes`. */
+  private unwritten: Buffer[] = [];
   private writes: Promise<void> = Promise.resolve();
 
   constructor(
@@ -66,15 +69,26 @@ export class TransactionIndex {
     record.writeBigInt64BE(entry.firstOffset, 10);
     record.writeBigInt64BE(entry.lastOffset, 18);
     record.writeBigInt64BE(lastStableOffset, 26);
+    this.unwritten.push(record);
     const fileSystem = this.fileSystem;
     const path = this.path;
-    this.writes = this.writes.then(async () => {
-      this.file ??= await fileSystem.openFile(path, { create: true });
-      await this.file.writev([record], this.sizeBytes);
-      this.sizeBytes += entrySizeBytes;
-      await this.file.datasync();
-    });
+    // Each write carries every entry not yet durable, so one that failed (a full disk) is written
+    // again by the next instead of leaving a hole, and a failure never blocks later writes.
+    this.writes = this.writes
+      .catch(() => undefined)
+      .then(() => this.writeUnwritten(fileSystem, path));
     return this.writes;
+  }
+
+  private async writeUnwritten(fileSystem: FileSystem, path: string): Promise<void> {
+    // Entries added while this write is in flight wait for the next one.
+    const count = this.unwritten.length;
+    if (count === 0) return;
+    this.file ??= await fileSystem.openFile(path, { create: true });
+    await this.file.writev(this.unwritten.slice(0, count), this.sizeBytes);
+    await this.file.datasync();
+    this.sizeBytes += count * entrySizeBytes;
+    this.unwritten = this.unwritten.slice(count);
   }
 
   /** Aborted transactions overlapping [startOffset, endOffset) (FetchResponse.AbortedTransactions). */

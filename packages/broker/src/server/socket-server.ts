@@ -149,7 +149,6 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
     const connection = new Connection({
       id: this.nextConnectionId++,
       socket,
@@ -182,6 +181,7 @@ export class SocketServer {
       },
     });
     this.connections.set(connection.id, connection);
+    this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
     if (this.logger.isEnabled('debug')) {
       this.logger.debug('connection opened', {
         connectionId: connection.id,

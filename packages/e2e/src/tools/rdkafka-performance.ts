@@ -142,7 +142,8 @@ const sleepingPacing = `                                static rd_ts_t due = 0;
 
 /** Path of rdkafka_performance with sleeping rate pacing (see above), built when needed. */
 export async function ensurePacedRdkafkaPerformance(): Promise<string> {
-  const paced = join(benchDirectory, 'rdkafka_performance_paced');
+  // Versioned: a changed patch must not reuse an old build.
+  const paced = join(benchDirectory, 'rdkafka_performance_paced_v1');
   if (await exists(paced)) return paced;
   await ensureRdkafkaPerformance();
   const unpacked = (await readdir(sourceDirectory)).find((name) => /^librdkafka-\d/.test(name));
