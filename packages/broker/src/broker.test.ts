@@ -12,6 +12,7 @@ import {
   ApiKey,
   type DescribeClusterResponse,
   ErrorCode,
+  type FetchResponse,
   type FindCoordinatorResponse,
   type IncrementalAlterConfigsResponse,
   type MetadataResponse,
@@ -19,7 +20,7 @@ import {
 import { Broker } from './broker.js';
 import { ConfigSource } from './config/index.js';
 import { silentLogger } from './logging/logger.js';
-import { metadataRequest } from './testing/requests.js';
+import { fetchRequest, metadataRequest, startTestBroker } from './testing/requests.js';
 import { TestClient } from './testing/test-client.js';
 
 const brokerResource = 4;
@@ -207,6 +208,38 @@ describe('Broker listeners', () => {
       await restarted.stop();
     } finally {
       await new Promise<void>((resolve) => occupied.close(() => resolve()));
+    }
+  });
+});
+
+describe('Broker.stop with long polls waiting', () => {
+  it('answers one-partition and several-partition long polls at once instead of waiting them out', async () => {
+    const { broker, stop } = await startTestBroker({ 'num.partitions': 2 });
+    const client = await TestClient.connect({ port: broker.port });
+    try {
+      await client.request(ApiKey.Metadata, 12, metadataRequest(['quiet']));
+      const longPoll = (partitions: number[]) =>
+        client.request<FetchResponse>(
+          ApiKey.Fetch,
+          12,
+          fetchRequest({
+            partitions: partitions.map((partition) => ({ topic: 'quiet', partition, offset: 0n })),
+            maxWaitMs: 60_000,
+            minBytes: 1,
+          }),
+        );
+      const waits = [longPoll([0]), longPoll([0, 1])];
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await stop();
+      const answered = await Promise.all(waits);
+      assert.ok(Date.now() - started < 5_000, `stopped in ${Date.now() - started} ms`);
+      assert.deepEqual(
+        answered.map((response) => response.responses[0]!.partitions.length),
+        [1, 2],
+      );
+    } finally {
+      client.destroy();
     }
   });
 });

@@ -324,6 +324,48 @@ describe('handlers over real sockets', () => {
     }
   });
 
+  it('long-polls on several partitions until one of them gets an append', async () => {
+    await client.request(ApiKey.Metadata, 12, metadataRequest(['long-poll-two']));
+    const waiting = client.request<FetchResponse>(
+      ApiKey.Fetch,
+      12,
+      fetchRequest({
+        partitions: [
+          { topic: 'long-poll-two', partition: 0, offset: 0n },
+          { topic: 'long-poll-two', partition: 1, offset: 0n },
+        ],
+        maxWaitMs: 20_000,
+        minBytes: 1,
+      }),
+    );
+    const producer = await TestClient.connect({ port: broker.port });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      await producer.request(
+        ApiKey.Produce,
+        9,
+        produceRequest({
+          topic: 'long-poll-two',
+          partition: 1,
+          records: recordBatch({ count: 1 }),
+        }),
+      );
+      const fetched = await waiting;
+      assert.ok(Date.now() - started < 15_000, 'woken by the append, not by maxWaitMs');
+      const sizes = fetched.responses[0]!.partitions.map((partition) => [
+        partition.partitionIndex,
+        recordsLength(partition.records) > 0,
+      ]);
+      assert.deepEqual(sizes, [
+        [0, false],
+        [1, true],
+      ]);
+    } finally {
+      producer.destroy();
+    }
+  });
+
   it('waits maxWaitMs when minBytes is not reached, and returns what there is', async () => {
     await client.request(ApiKey.Metadata, 12, metadataRequest(['min-bytes']));
     await produce('min-bytes', recordBatch({ count: 1 }));
