@@ -304,9 +304,16 @@ describe('handlers over real sockets', () => {
     );
   });
 
-  it('long-polls until an append arrives', async () => {
-    await client.request(ApiKey.Metadata, 12, metadataRequest(['long-poll']));
-    const waiting = fetchOne('long-poll', 0n, { maxWaitMs: 20_000, minBytes: 1 });
+  /**
+   * Starts `longPoll`, then (50 ms later, from another connection) appends one record to
+   * `topic`-`partition`; returns the long poll's answer once it came, checking that the append
+   * (not maxWaitMs) ended it.
+   */
+  const appendDuringLongPoll = async <T>(
+    longPoll: () => Promise<T>,
+    target: { topic: string; partition: number },
+  ): Promise<T> => {
+    const waiting = longPoll();
     const producer = await TestClient.connect({ port: broker.port });
     try {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -314,56 +321,51 @@ describe('handlers over real sockets', () => {
       await producer.request(
         ApiKey.Produce,
         9,
-        produceRequest({ topic: 'long-poll', records: recordBatch({ count: 1 }) }),
+        produceRequest({ ...target, records: recordBatch({ count: 1 }) }),
       );
-      const fetched = await waiting;
-      assert.ok(recordsLength(fetched.records) > 0);
+      const answered = await waiting;
       assert.ok(Date.now() - started < 15_000, 'woken by the append, not by maxWaitMs');
+      return answered;
     } finally {
       producer.destroy();
     }
+  };
+
+  it('long-polls until an append arrives', async () => {
+    await client.request(ApiKey.Metadata, 12, metadataRequest(['long-poll']));
+    const fetched = await appendDuringLongPoll(
+      () => fetchOne('long-poll', 0n, { maxWaitMs: 20_000, minBytes: 1 }),
+      { topic: 'long-poll', partition: 0 },
+    );
+    assert.ok(recordsLength(fetched.records) > 0);
   });
 
   it('long-polls on several partitions until one of them gets an append', async () => {
     await client.request(ApiKey.Metadata, 12, metadataRequest(['long-poll-two']));
-    const waiting = client.request<FetchResponse>(
-      ApiKey.Fetch,
-      12,
-      fetchRequest({
-        partitions: [
-          { topic: 'long-poll-two', partition: 0, offset: 0n },
-          { topic: 'long-poll-two', partition: 1, offset: 0n },
-        ],
-        maxWaitMs: 20_000,
-        minBytes: 1,
-      }),
+    const fetched = await appendDuringLongPoll(
+      () =>
+        client.request<FetchResponse>(
+          ApiKey.Fetch,
+          12,
+          fetchRequest({
+            partitions: [
+              { topic: 'long-poll-two', partition: 0, offset: 0n },
+              { topic: 'long-poll-two', partition: 1, offset: 0n },
+            ],
+            maxWaitMs: 20_000,
+            minBytes: 1,
+          }),
+        ),
+      { topic: 'long-poll-two', partition: 1 },
     );
-    const producer = await TestClient.connect({ port: broker.port });
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const started = Date.now();
-      await producer.request(
-        ApiKey.Produce,
-        9,
-        produceRequest({
-          topic: 'long-poll-two',
-          partition: 1,
-          records: recordBatch({ count: 1 }),
-        }),
-      );
-      const fetched = await waiting;
-      assert.ok(Date.now() - started < 15_000, 'woken by the append, not by maxWaitMs');
-      const sizes = fetched.responses[0]!.partitions.map((partition) => [
-        partition.partitionIndex,
-        recordsLength(partition.records) > 0,
-      ]);
-      assert.deepEqual(sizes, [
-        [0, false],
-        [1, true],
-      ]);
-    } finally {
-      producer.destroy();
-    }
+    const withRecords = fetched.responses[0]!.partitions.map((partition) => [
+      partition.partitionIndex,
+      recordsLength(partition.records) > 0,
+    ]);
+    assert.deepEqual(withRecords, [
+      [0, false],
+      [1, true],
+    ]);
   });
 
   it('waits maxWaitMs when minBytes is not reached, and returns what there is', async () => {
