@@ -27,6 +27,10 @@ export const serverLimits = {
   shutdownDrainMsMax: 10_000,
   /** Pending-connection queue of each listening socket when none is configured (tests). */
   listenBacklog: 1024,
+  /** A refused connection is logged at most once per address in this interval. */
+  refusalLogIntervalMs: 10_000,
+  /** Addresses whose last logged refusal is remembered (the memory is cleared beyond it). */
+  refusalLogAddressesMax: 1_000,
   /** Connections open at once; further accepts are closed immediately. */
   connectionsMax: 10_000,
 } as const;

@@ -16,6 +16,7 @@ import {
   type ProduceResponse,
 } from '@gregor/protocol';
 import type { Broker } from '../broker.js';
+import { createJsonLogger } from '../logging/logger.js';
 import {
   fetchRequest,
   metadataRequest,
@@ -474,6 +475,26 @@ describe('connection limits per address', () => {
       await second.request(ApiKey.ApiVersions, 0, {});
       replacement.close();
       second.close();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('logs refusals from one address once per interval, not once per connection', async () => {
+    const lines: { message: string; refusedSinceLastLog?: number }[] = [];
+    const logger = createJsonLogger({
+      level: 'warn',
+      write: (line) => lines.push(JSON.parse(line)),
+    });
+    const { broker, stop } = await startTestBroker({ 'max.connections.per.ip': 1 }, { logger });
+    try {
+      const kept = await tryConnection(broker.port);
+      assert.ok(kept);
+      for (let attempt = 0; attempt < 5; attempt++)
+        assert.equal(await tryConnection(broker.port), null);
+      const refusals = lines.filter((line) => line.message === 'refusing connection');
+      assert.equal(refusals.length, 1, JSON.stringify(refusals));
+      kept.close();
     } finally {
       await stop();
     }

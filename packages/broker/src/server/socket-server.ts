@@ -53,6 +53,8 @@ export class SocketServer {
   private readonly connections = new Map<number, Connection>();
   /** Open connections by normalized remote address. */
   private readonly connectionsByAddress = new Map<string, number>();
+  /** When a refusal from each address was last logged, and how many were not logged since. */
+  private readonly refusalsLogged = new Map<string, { atMs: number; unlogged: number }>();
   private readonly servers: Server[] = [];
   private nextConnectionId = 1;
   private sweepTimer: TimerHandle | null = null;
@@ -142,10 +144,7 @@ export class SocketServer {
     const address = normalizeAddress(socket.remoteAddress ?? '?');
     const refusal = this.refusal(address);
     if (refusal !== null) {
-      this.logger.warn('refusing connection', {
-        remoteAddress: socket.remoteAddress,
-        reason: refusal,
-      });
+      this.logRefusal(address, refusal);
       socket.destroy();
       return;
     }
@@ -190,6 +189,27 @@ export class SocketServer {
         connections: this.connections.size,
       });
     }
+  }
+
+  /**
+   * One WARN per address per `refusalLogIntervalMs`, carrying how many refusals it stood for, so a
+   * client reconnecting in a loop cannot flood the log.
+   */
+  private logRefusal(address: string, reason: string): void {
+    const now = this.options.clock.monotonicMs();
+    const last = this.refusalsLogged.get(address);
+    if (last !== undefined && now - last.atMs < serverLimits.refusalLogIntervalMs) {
+      last.unlogged += 1;
+      return;
+    }
+    if (this.refusalsLogged.size >= serverLimits.refusalLogAddressesMax)
+      this.refusalsLogged.clear();
+    this.refusalsLogged.set(address, { atMs: now, unlogged: 0 });
+    this.logger.warn('refusing connection', {
+      remoteAddress: address,
+      reason,
+      ...(last !== undefined && last.unlogged > 0 ? { refusedSinceLastLog: last.unlogged } : {}),
+    });
   }
 
   /** Why a new connection from `address` must be closed, or null to accept it. */
