@@ -89,13 +89,18 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
 };
 
 /**
- * Kafka's Fetch error response (unsupported version, handler failure): the error at the top and
- * on every requested partition. Before v7 there is no top-level error code, so a response without
- * the partitions would lose it (kafka-go 0.2.1, sending Fetch v2, then retried about 5 times a
- * second, reporting a missing topic).
+ * Kafka's Fetch error response (unsupported version, handler failure): the error at the top and,
+ * below v13, on every requested partition. Before v7 there is no top-level error code, so a
+ * response without the partitions would lose it (kafka-go 0.2.1, sending Fetch v2, then retried
+ * about 5 times a second, reporting a missing topic).
  */
-function errorForEveryPartition(request: FetchRequest, errorCode: number): FetchResponse {
+function errorForEveryPartition(
+  request: FetchRequest,
+  errorCode: number,
+  apiVersion: number,
+): FetchResponse {
   const response = emptyResponse(errorCode, 0);
+  if (apiVersion >= 13) return response;
   response.responses = request.topics.map(
     (topic) =>
       ({

@@ -45,5 +45,5 @@ export interface ApiHandler<Req = any, Res = any> {
    * getErrorResponse). Used for UNSUPPORTED_VERSION and when `handle` throws; without it the
    * server closes the connection instead.
    */
-  errorResponse?(request: Req, errorCode: number): Res;
+  errorResponse?(request: Req, errorCode: number, apiVersion: number): Res;
 }

@@ -140,7 +140,7 @@ export class RequestRouter implements RequestDispatcher {
     return this.encode(
       handler,
       context,
-      handler.errorResponse(body, ErrorCode.UNKNOWN_SERVER_ERROR),
+      handler.errorResponse(body, ErrorCode.UNKNOWN_SERVER_ERROR, context.apiVersion),
     );
   }
 
@@ -162,7 +162,11 @@ export class RequestRouter implements RequestDispatcher {
     }
     const decoded = decodeRequestFrame(frame);
     if (decoded.ok && handler.errorResponse !== undefined) {
-      const response = handler.errorResponse(decoded.value.body, ErrorCode.UNSUPPORTED_VERSION);
+      const response = handler.errorResponse(
+        decoded.value.body,
+        ErrorCode.UNSUPPORTED_VERSION,
+        apiVersion,
+      );
       return encodeResponseFrame(handler.apiKey, apiVersion, correlationId, response);
     }
     throw new ConnectionFault(

@@ -16,6 +16,7 @@ import {
   type ProduceResponse,
 } from '@gregor/protocol';
 import type { Broker } from '../broker.js';
+import { fetchHandler } from '../handlers/fetch.js';
 import { createJsonLogger } from '../logging/logger.js';
 import {
   fetchRequest,
@@ -200,6 +201,16 @@ describe('network server', () => {
     } finally {
       client.destroy();
     }
+  });
+
+  it('puts a Fetch error on the partitions below v13 and only at the top from v13 (as Kafka)', () => {
+    const request = fetchRequest({ partitions: [{ topic: 'any', partition: 0, offset: 0n }] });
+    const errorResponse = fetchHandler.errorResponse!;
+    const old = errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, 12);
+    assert.equal(old.responses[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+    const current = errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, 13);
+    assert.equal(current.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+    assert.deepEqual(current.responses, []);
   });
 
   const closingCases: [string, (port: number) => Buffer][] = [
