@@ -4,21 +4,9 @@ import {
   type DescribeTransactionsRequest,
   type DescribeTransactionsResponse,
 } from '@gregor/protocol';
+import { undescribedTransaction } from '../txn/transaction-coordinator.js';
 import { transactionCoordinator } from './transaction-support.js';
 import type { ApiHandler } from './types.js';
-
-function failedState(transactionalId: string, errorCode: number) {
-  return {
-    errorCode,
-    transactionalId,
-    transactionState: '',
-    transactionTimeoutMs: 0,
-    transactionStartTimeMs: -1n,
-    producerId: -1n,
-    producerEpoch: -1,
-    topics: [],
-  };
-}
 
 export const describeTransactionsHandler: ApiHandler<
   DescribeTransactionsRequest,
@@ -34,14 +22,16 @@ export const describeTransactionsHandler: ApiHandler<
       transactionStates: request.transactionalIds.map((transactionalId) =>
         lookup.ok
           ? lookup.coordinator.describe(transactionalId)
-          : failedState(transactionalId, lookup.errorCode),
+          : undescribedTransaction(transactionalId, lookup.errorCode),
       ),
     };
   },
   errorResponse(request, errorCode) {
     return {
       throttleTimeMs: 0,
-      transactionStates: request.transactionalIds.map((id) => failedState(id, errorCode)),
+      transactionStates: request.transactionalIds.map((id) =>
+        undescribedTransaction(id, errorCode),
+      ),
     };
   },
 };

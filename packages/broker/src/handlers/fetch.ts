@@ -106,18 +106,22 @@ function errorForEveryPartition(
       ({
         topic: topic.topic,
         topicId: topic.topicId,
-        partitions: topic.partitions.map(
-          (partition) =>
-            ({
-              partitionIndex: partition.partition,
+        partitions: topic.partitions.map((partition) =>
+          partitionResponse(
+            emptyResult(
+              {
+                topic: topic.topic ?? '',
+                topicId: topic.topicId ?? zeroTopicId,
+                byTopicId: false,
+                partition: partition.partition,
+                fetchOffset: partition.fetchOffset,
+                partitionMaxBytes: partition.partitionMaxBytes,
+                currentLeaderEpoch: partition.currentLeaderEpoch ?? -1,
+                session: undefined,
+              },
               errorCode,
-              highWatermark: unknownOffset,
-              lastStableOffset: unknownOffset,
-              logStartOffset: unknownOffset,
-              abortedTransactions: null,
-              preferredReadReplica: -1,
-              records: emptyRecords,
-            }) as unknown as PartitionResponse,
+            ),
+          ),
         ),
       }) as unknown as TopicResponse,
   );
@@ -362,6 +366,21 @@ async function readAll(
   return results;
 }
 
+/** A partition's result before (or instead of) reading it: no records, offsets unknown. */
+function emptyResult(target: FetchTarget, errorCode: number): PartitionResult {
+  return {
+    target,
+    log: undefined,
+    errorCode,
+    highWatermark: unknownOffset,
+    lastStableOffset: unknownOffset,
+    logStartOffset: unknownOffset,
+    records: [],
+    sizeBytes: 0,
+    abortedTransactions: null,
+  };
+}
+
 interface ReadPartitionOptions {
   bytesMax: number;
   minOneBatch: boolean;
@@ -373,17 +392,7 @@ async function readPartition(
   target: FetchTarget,
   options: ReadPartitionOptions,
 ): Promise<PartitionResult> {
-  const result: PartitionResult = {
-    target,
-    log: undefined,
-    errorCode: ErrorCode.NONE,
-    highWatermark: unknownOffset,
-    lastStableOffset: unknownOffset,
-    logStartOffset: unknownOffset,
-    records: [],
-    sizeBytes: 0,
-    abortedTransactions: null,
-  };
+  const result = emptyResult(target, ErrorCode.NONE);
   const { services } = options;
   const topic = target.byTopicId
     ? services.topics.getById(target.topicId)

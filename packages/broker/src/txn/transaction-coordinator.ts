@@ -92,6 +92,23 @@ export interface DescribedTransaction {
 
 type Status = 'created' | 'loading' | 'active' | 'stopped';
 
+/** A transactional id DescribeTransactions cannot describe: only the error and the id. */
+export function undescribedTransaction(
+  transactionalId: string,
+  errorCode: number,
+): DescribedTransaction {
+  return {
+    errorCode,
+    transactionalId,
+    transactionState: '',
+    transactionTimeoutMs: 0,
+    transactionStartTimeMs: -1n,
+    producerId: -1n,
+    producerEpoch: -1,
+    topics: [],
+  };
+}
+
 export class TransactionCoordinator {
   private readonly transactions = new Map<string, TransactionMetadata>();
   /** producer id -> transactional id, for produce verification. */
@@ -435,17 +452,10 @@ export class TransactionCoordinator {
     const metadata = this.transactions.get(transactionalId);
     const availability = this.availability();
     if (metadata === undefined || availability !== ErrorCode.NONE) {
-      return {
-        errorCode:
-          availability !== ErrorCode.NONE ? availability : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+      return undescribedTransaction(
         transactionalId,
-        transactionState: '',
-        transactionTimeoutMs: 0,
-        transactionStartTimeMs: -1n,
-        producerId: -1n,
-        producerEpoch: -1,
-        topics: [],
-      };
+        availability !== ErrorCode.NONE ? availability : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+      );
     }
     const byTopic = new Map<string, number[]>();
     for (const key of metadata.partitions) {

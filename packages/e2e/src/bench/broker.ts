@@ -17,6 +17,7 @@ import {
   ensurePacedRdkafkaPerformance,
   ensureRdkafkaPerformance,
 } from '../tools/rdkafka-performance.js';
+import { percentile } from '../tools/statistics.js';
 
 /**
  * `npm run bench -- broker`: the broker driven by librdkafka's rdkafka_performance (a client that
@@ -144,10 +145,6 @@ async function consume(
   if (Number(match[1]) < options.count)
     throw new Error(`consume: only ${match[1]} of ${options.count}`);
   return { recordsPerSecond: Number(match[4]), bytesPerSecond: Number(match[5]) * megabyte };
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
 }
 
 interface LatencyPercentiles {

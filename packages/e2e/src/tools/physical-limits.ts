@@ -2,6 +2,7 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess, runToCompletion } from '../harness/managed-process.js';
 import { sleep } from '../harness/wait.js';
+import { percentile } from './statistics.js';
 
 /**
  * The machine's own limits, measured in the same run as the broker numbers so they can be read
@@ -81,8 +82,7 @@ export async function measureSyncLatency(options: {
     await rm(path, { force: true });
   }
   latencies.sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(fraction * latencies.length))];
+  const at = (fraction: number) => percentile(latencies, fraction);
   return {
     p50Ms: at(0.5),
     p99Ms: at(0.99),
