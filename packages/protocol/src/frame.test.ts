@@ -48,6 +48,25 @@ test('unknown api keys, unsupported versions, short and trailing frames are type
   assert.ok(!trailing.ok && trailing.error.reason === 'trailing-bytes');
 });
 
+test("librdkafka's all-topics Metadata v12 (4-byte count placeholder) decodes as Kafka reads it", () => {
+  // Captured from confluent-kafka 2.16.2 (librdkafka 2.16.0) AdminClient.list_topics(): header v2
+  // with client id "rdkafka", then 00 000000 (null topics + the unshrunk placeholder), 01 00 00.
+  const frame = hex('0003 000c 00000003 0007 72646b61666b61 00 00000000 010000');
+  const decoded = decodeRequestFrame(frame);
+  assert.ok(decoded.ok, decoded.ok ? '' : decoded.error.message);
+  assert.deepEqual(decoded.value.body, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  // Below v9 (non-flexible) and for other APIs trailing bytes still close the connection.
+  const metadataV8 = decodeRequestFrame(
+    hex('0003 0008 00000003 0007 72646b61666b61 ffffffff 000000 00'),
+  );
+  assert.ok(!metadataV8.ok && metadataV8.error.reason === 'trailing-bytes');
+});
+
 test('ControlledShutdown v0 uses request header v0 (no client id)', () => {
   const descriptor = getApiDescriptor(ApiKey.ControlledShutdown);
   assert.ok(descriptor !== undefined);

@@ -49,11 +49,15 @@ function asDecodeError(error: unknown, offset: number): ProtocolDecodeError {
   return new ProtocolDecodeError('invalid-value', offset, detail);
 }
 
-/** Runs a decoder that must consume the whole frame. */
-function decodeSafely<T>(reader: Reader, decode: () => T): DecodeResult<T> {
+/** Runs a decoder that must consume the whole frame (unless `trailingBytesIgnored`). */
+function decodeSafely<T>(
+  reader: Reader,
+  decode: () => T,
+  options: { trailingBytesIgnored?: boolean } = {},
+): DecodeResult<T> {
   try {
     const value = decode();
-    reader.expectEnd();
+    if (!options.trailingBytesIgnored) reader.expectEnd();
     return { ok: true, value };
   } catch (error) {
     return { ok: false, error: asDecodeError(error, reader.offset) };
@@ -75,9 +79,27 @@ function descriptorFor(
   return { ok: true, descriptor };
 }
 
+/** ApiKey of Metadata (kept local: the generated enum is not imported here). */
+const metadataApiKey = 3;
+/** First flexible Metadata version (compact arrays). */
+const metadataFlexibleVersionMin = 9;
+
+/**
+ * Requests whose bytes after the body are ignored, as Kafka ignores them (its request parser
+ * never checks that the buffer was consumed), because a real client sends them: librdkafka
+ * (seen with 2.16.0) asks for all topics with Metadata v9+ by leaving the 4-byte placeholder it
+ * reserved for the topic count unshrunk: 00 (null compact array) then three more zero bytes,
+ * which Kafka reads as allow_auto_topic_creation=false, include_topic_authorized_operations=false,
+ * no tagged fields, and ignores the real fields that follow. Every other request stays exact.
+ */
+function trailingBytesIgnored(apiKey: number, apiVersion: number): boolean {
+  return apiKey === metadataApiKey && apiVersion >= metadataFlexibleVersionMin;
+}
+
 /**
  * Decodes a whole request frame: header (version chosen by the api) and body. Unknown api keys
- * and versions out of range are typed errors; every byte must be consumed.
+ * and versions out of range are typed errors; every byte must be consumed (except where
+ * `trailingBytesIgnored` says a real client needs Kafka's leniency).
  */
 export function decodeRequestFrame(
   frame: Buffer,
@@ -93,11 +115,15 @@ export function decodeRequestFrame(
   if (!found.ok) return found;
   const { descriptor } = found;
   const reader = new Reader(frame);
-  return decodeSafely(reader, () => {
-    const header = decodeRequestHeader(reader, descriptor.requestHeaderVersion(peek.apiVersion));
-    const body = descriptor.decodeRequest(reader, peek.apiVersion);
-    return { header, body };
-  });
+  return decodeSafely(
+    reader,
+    () => {
+      const header = decodeRequestHeader(reader, descriptor.requestHeaderVersion(peek.apiVersion));
+      const body = descriptor.decodeRequest(reader, peek.apiVersion);
+      return { header, body };
+    },
+    { trailingBytesIgnored: trailingBytesIgnored(peek.apiKey, peek.apiVersion) },
+  );
 }
 
 /** Decodes a response frame for a request the caller sent (api key and version known). */
