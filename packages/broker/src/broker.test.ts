@@ -243,3 +243,50 @@ describe('Broker.stop with long polls waiting', () => {
     }
   });
 });
+
+describe('many long polls at once', () => {
+  it('waits on the shutdown signal without a MaxListenersExceededWarning (one listener per poll, removed when it ends)', async () => {
+    const pollCount = 12;
+    const { broker, stop } = await startTestBroker({ 'num.partitions': pollCount });
+    const clients = await Promise.all(
+      Array.from({ length: pollCount * 2 }, () => TestClient.connect({ port: broker.port })),
+    );
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await clients[0]!.request(ApiKey.Metadata, 12, metadataRequest(['crowded']));
+      const longPoll = (client: TestClient, partitions: number[]) =>
+        client.request<FetchResponse>(
+          ApiKey.Fetch,
+          12,
+          fetchRequest({
+            partitions: partitions.map((partition) => ({
+              topic: 'crowded',
+              partition,
+              offset: 0n,
+            })),
+            maxWaitMs: 300,
+            minBytes: 1,
+          }),
+        );
+      // As many consumers as a MirrorMaker 2 or Connect worker runs, all waiting at the same
+      // time: one-partition polls and polls on every partition of a topic (Connect's offset
+      // topic has 25).
+      const everyPartition = Array.from({ length: pollCount }, (_, partition) => partition);
+      const answered = await Promise.all(
+        clients.map((client, index) => longPoll(client, index % 2 === 0 ? [0] : everyPartition)),
+      );
+      assert.equal(answered.length, pollCount * 2);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.map((warning) => `${warning.name}: ${warning.message}`),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+      for (const client of clients) client.destroy();
+      await stop();
+    }
+  });
+});

@@ -3,6 +3,7 @@
  * coordinator and the network server, started and stopped in that order (stopped in reverse).
  * Usable in-process (tests listen on port 0 and read `broker.port`) and by the `gregor` CLI.
  */
+import { setMaxListeners } from 'node:events';
 import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compression';
 import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage';
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
@@ -236,6 +237,9 @@ export class Broker {
     });
 
     const shutdownController = new AbortController();
+    // Every long-poll fetch in flight listens for shutdown and removes its listener when it ends:
+    // hundreds of listeners are normal here, not the leak Node warns about above 10.
+    setMaxListeners(0, shutdownController.signal);
     // Copies: ports 0 are replaced by the bound ports below.
     const advertisedListeners = new Map<string, AdvertisedListener>(
       settings.advertisedListeners.map((listener) => [

@@ -12,6 +12,7 @@
  * - read_committed reads stop at the last stable offset; aborted transactions come from storage.
  * - Records stay the Buffers storage read (no copy, no per-record work).
  */
+import { setMaxListeners } from 'node:events';
 import { ApiKey, ErrorCode, type FetchRequest, type FetchResponse } from '@gregor/protocol';
 import type { PartitionLog } from '@gregor/storage';
 import type { BrokerServices } from '../services.js';
@@ -315,6 +316,8 @@ async function waitForAnyAppend(
   // reachable from it (about 50 MB per million multi-partition long polls, measured).
   if (shutdownSignal.aborted) return;
   const controller = new AbortController();
+  // One listener per partition waiting (Connect's offset topic has 25): not a leak.
+  setMaxListeners(waiting.length, controller.signal);
   const onShutdown = () => controller.abort(longPollOver);
   shutdownSignal.addEventListener('abort', onShutdown, { once: true });
   try {
