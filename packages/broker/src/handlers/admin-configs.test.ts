@@ -245,8 +245,15 @@ describe('admin API over a socket: configuration', () => {
     const readOnly = await incremental(BROKER, '', [
       { name: 'num.partitions', configOperation: SET, value: '9' },
     ]);
-    assert.equal(readOnly.errorCode, ErrorCode.INVALID_CONFIG);
+    // Kafka answers a broker resource's failed validation with INVALID_REQUEST (the Java admin
+    // client's InvalidRequestException), unlike a topic's (INVALID_CONFIG).
+    assert.equal(readOnly.errorCode, ErrorCode.INVALID_REQUEST);
     assert.match(readOnly.errorMessage ?? '', /read-only/);
+    const invalidValue = await incremental(BROKER, '', [
+      { name: 'log.retention.ms', configOperation: SET, value: 'soon' },
+    ]);
+    assert.equal(invalidValue.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.match(invalidValue.errorMessage ?? '', /"soon".*log\.retention\.ms/);
     const set = await incremental(BROKER, '', [
       { name: 'log.retention.ms', configOperation: SET, value: '7200000' },
     ]);

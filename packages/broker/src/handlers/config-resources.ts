@@ -110,6 +110,15 @@ export function invalidConfig(problems: readonly ConfigProblem[]): ResourceOutco
   return resourceError(ErrorCode.INVALID_CONFIG, problems.map(describeConfigProblem).join('; '));
 }
 
+/**
+ * Kafka validates a broker resource's change as a whole and answers any failure (read-only
+ * name, invalid value) with INVALID_REQUEST (ConfigAdminManager.validateBrokerConfigChange), so
+ * the Java admin client throws InvalidRequestException; topics get INVALID_CONFIG.
+ */
+function invalidBrokerChange(problems: readonly ConfigProblem[]): ResourceOutcome {
+  return resourceError(ErrorCode.INVALID_REQUEST, problems.map(describeConfigProblem).join('; '));
+}
+
 /** Alterations run one at a time per broker, each after every earlier one has finished. */
 const alterations = new SerialQueues<BrokerServices>();
 
@@ -151,7 +160,7 @@ async function commitBrokerSettings(
 ): Promise<ResourceOutcome> {
   const { config } = services;
   const problems = config.checkDynamicSettings(scope, settings);
-  if (problems.length > 0) return invalidConfig(problems);
+  if (problems.length > 0) return invalidBrokerChange(problems);
   if (options.validateOnly) return resourceOk;
   const previous = config.dynamicSettings(scope);
   config.replaceDynamicSettings(scope, settings);
