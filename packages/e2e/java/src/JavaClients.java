@@ -213,23 +213,30 @@ public class JavaClients {
 
   /** Sends `count` numbered records, waits for every acknowledgement, reports each as `ack`. */
   static void produce(Session session, JsonNode command) throws Exception {
-    int count = command.path("count").asInt();
     try (KafkaProducer<String, String> producer = producer(command.path("settings"))) {
-      List<ProducerRecord<String, String>> records = new ArrayList<>();
-      List<Future<RecordMetadata>> acknowledgements = new ArrayList<>();
-      for (int index = 0; index < count; index++) {
-        ProducerRecord<String, String> record = numbered(command, index);
-        records.add(record);
-        acknowledgements.add(producer.send(record));
-      }
-      producer.flush();
-      for (int index = 0; index < count; index++) {
-        RecordMetadata metadata = acknowledgements.get(index).get();
-        ProducerRecord<String, String> record = records.get(index);
-        placed(session.event("ack"), metadata.partition(), metadata.offset(), record.key(), record.value());
-      }
-      session.flush();
+      sendNumbered(session, producer, command).forEach(JavaClients::emit);
     }
+  }
+
+  /** Sends `count` numbered records with `producer`; returns their `ack` events (not yet emitted). */
+  static List<ObjectNode> sendNumbered(Session session, KafkaProducer<String, String> producer, JsonNode command) throws Exception {
+    int count = command.path("count").asInt();
+    List<ProducerRecord<String, String>> records = new ArrayList<>();
+    List<Future<RecordMetadata>> acknowledgements = new ArrayList<>();
+    for (int index = 0; index < count; index++) {
+      ProducerRecord<String, String> record = numbered(command, index);
+      records.add(record);
+      acknowledgements.add(producer.send(record));
+    }
+    producer.flush();
+    session.flush();
+    List<ObjectNode> acks = new ArrayList<>();
+    for (int index = 0; index < count; index++) {
+      RecordMetadata metadata = acknowledgements.get(index).get();
+      ProducerRecord<String, String> record = records.get(index);
+      acks.add(placed(json.createObjectNode().put("id", session.id).put("event", "ack"), metadata.partition(), metadata.offset(), record.key(), record.value()));
+    }
+    return acks;
   }
 
   /** Reads every partition of `topic` from the start to its end offset (the LSO under read_committed). */
@@ -380,7 +387,9 @@ public class JavaClients {
         });
       }
       session.flush();
-      produce(session, command);
+      try (KafkaProducer<String, String> producer = producer(json.createObjectNode())) {
+        sendNumbered(session, producer, command).forEach(JavaClients::emit);
+      }
       while (total(receivedBy) < count) {
         checkAlive(failures, deadline, total(receivedBy) + " of " + count + " records");
         Thread.sleep(50);
@@ -435,20 +444,7 @@ public class JavaClients {
         boolean commit = transaction != 2;
         producer.beginTransaction();
         ObjectNode numberedCommand = ((ObjectNode) command.deepCopy()).put("prefix", command.path("prefix").asText() + "-" + transaction);
-        List<ProducerRecord<String, String>> records = new ArrayList<>();
-        List<Future<RecordMetadata>> acknowledgements = new ArrayList<>();
-        for (int index = 0; index < count; index++) {
-          ProducerRecord<String, String> record = numbered(numberedCommand, index);
-          records.add(record);
-          acknowledgements.add(producer.send(record));
-        }
-        producer.flush();
-        for (int index = 0; index < count; index++) {
-          RecordMetadata metadata = acknowledgements.get(index).get();
-          ProducerRecord<String, String> record = records.get(index);
-          placed(session.event("ack"), metadata.partition(), metadata.offset(), record.key(), record.value()).put("committed", commit);
-        }
-        session.flush();
+        for (ObjectNode ack : sendNumbered(session, producer, numberedCommand)) emit(ack.put("committed", commit));
         if (commit) producer.commitTransaction();
         else producer.abortTransaction();
       }
