@@ -216,7 +216,7 @@ export function restoreConsumerGroup(
   for (const member of group.members.values()) {
     for (const topic of topics.list()) {
       const named = member.subscribedTopicNames.includes(topic.name);
-      const matched = !topic.internal && member.compiledRegex?.test(topic.name) === true;
+      const matched = member.compiledRegex?.test(topic.name) === true;
       if (named || matched) {
         group.subscriptionMetadata.set(topic.name, {
           topicId: topic.topicId,

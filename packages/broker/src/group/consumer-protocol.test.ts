@@ -246,17 +246,33 @@ describe('KIP-848 consumer group protocol', () => {
     const result = await h.coordinator.consumerGroupHeartbeat(
       join({ subscribedTopicNames: null, subscribedTopicRegex: 'pay.*|ord.*' }),
     );
-    assert.equal(
-      count(result.assignment?.topicPartitions),
-      6,
-      'orders + payments, not internal topics',
-    );
+    assert.equal(count(result.assignment?.topicPartitions), 6, 'orders + payments');
     h.topics.add('payouts', 3);
     const grown = await h.coordinator.consumerGroupHeartbeat(
       heartbeat({ memberId: result.memberId!, memberEpoch: result.memberEpoch }),
     );
     assert.equal(grown.memberEpoch, result.memberEpoch + 1);
     assert.equal(count(grown.assignment?.topicPartitions), 9);
+  });
+
+  it('resolves a regex against internal topics too, as Kafka does', async () => {
+    const h = await setup();
+    const result = await h.coordinator.consumerGroupHeartbeat(
+      join({ subscribedTopicNames: null, subscribedTopicRegex: '__consumer_offsets|pay.*' }),
+    );
+    const assigned = new Map(
+      (result.assignment?.topicPartitions ?? []).map((entry) => [
+        entry.topicId,
+        [...entry.partitions].sort(),
+      ]),
+    );
+    assert.deepEqual(
+      assigned,
+      new Map([
+        [h.topics.get('__consumer_offsets')!.topicId, [0, 1, 2, 3]],
+        [h.topics.get('payments')!.topicId, [0, 1]],
+      ]),
+    );
   });
 
   it('validates offset commits and fetches against member epochs', async () => {

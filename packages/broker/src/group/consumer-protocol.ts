@@ -516,9 +516,10 @@ export class ConsumerProtocol {
         patterns.set(member.subscribedTopicRegex, member.compiledRegex);
       }
     }
+    // Every topic is matched, internal ones included, as Kafka resolves regexes against its whole
+    // metadata image (a pattern such as `__consumer_offsets` gets that topic assigned).
     if (patterns.size > 0) {
       for (const topic of this.dependencies.topics.list()) {
-        if (topic.internal) continue;
         for (const regex of patterns.values()) {
           if (regex.test(topic.name)) {
             add(topic.name);
