@@ -41,6 +41,7 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   go version >/dev/null || { echo "setup: go does not run" >&2; exit 1; }
   # Apache Kafka's jars (Java clients, tools, Streams, Connect, MirrorMaker 2, the KRaft broker).
   bash scripts/kafka-jars.sh
+  bash scripts/setup-franz-go.sh
 fi
 
 npx tsc -b packages/*/tsconfig.json
