@@ -42,6 +42,7 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   # Apache Kafka's jars (Java clients, tools, Streams, Connect, MirrorMaker 2, the KRaft broker).
   bash scripts/kafka-jars.sh
   bash scripts/setup-franz-go.sh
+  bash scripts/setup-python-clients.sh  # confluent-kafka, kafka-python, aiokafka from PyPI
 fi
 
 npx tsc -b packages/*/tsconfig.json

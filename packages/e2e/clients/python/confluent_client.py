@@ -1,5 +1,7 @@
 """confluent-kafka (librdkafka) client for the e2e tests. Commands: create-topic, produce,
-member, committed, offsets-for-times, read-all. See common.py for the I/O conventions."""
+member, committed, offsets-for-times, read-all, admin-tour, versions. Runs under Debian's
+python3-confluent-kafka (librdkafka 2.0.2) and under the newest from PyPI; what only the newest
+has is imported where it is used. See common.py for the I/O conventions."""
 import time
 
 from common import deadline_after, emit, run, stop_requested
@@ -60,6 +62,7 @@ def produce(parameters):
             "message.timeout.ms": parameters.get("messageTimeoutMs", 30000),
             "enable.idempotence": parameters.get("idempotence", False),
             "client.id": parameters.get("clientId", "gregor-e2e-confluent-producer"),
+            "compression.type": parameters.get("compression", "none"),
         }
     )
     counts = {"acked": 0, "failed": 0}
@@ -108,26 +111,40 @@ def new_consumer(parameters, extra=None):
         "client.id": parameters.get("clientId", "gregor-e2e-confluent-consumer"),
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
-        "session.timeout.ms": parameters.get("sessionTimeoutMs", 10000),
-        "heartbeat.interval.ms": parameters.get("heartbeatIntervalMs", 1000),
-        "partition.assignment.strategy": parameters.get("assignmentStrategy", "range"),
         "topic.metadata.refresh.interval.ms": 2000,
     }
+    if parameters.get("groupProtocol", "classic") == "consumer":
+        # KIP-848: the broker assigns and sets the timeouts; librdkafka refuses the classic knobs.
+        config["group.protocol"] = "consumer"
+    else:
+        config["session.timeout.ms"] = parameters.get("sessionTimeoutMs", 10000)
+        config["heartbeat.interval.ms"] = parameters.get("heartbeatIntervalMs", 1000)
+        config["partition.assignment.strategy"] = parameters.get("assignmentStrategy", "range")
     config.update(extra or {})
     return Consumer(config)
 
 
 def member(parameters):
-    """One consumer group member: reports assignments, records and synchronous commits."""
+    """One consumer group member: reports assignments, records and synchronous commits.
+
+    Assignment events carry `at`, the machine's monotonic clock (shared by all processes), so a
+    test can check that no two members owned a partition at once. With eager classic assignors
+    each "assigned" is the whole assignment; with cooperative ones and KIP-848 it is the increment.
+    """
     consumer = new_consumer(parameters)
 
     def on_assign(_consumer, partitions):
-        emit("assigned", partitions=sorted(p.partition for p in partitions))
+        emit("assigned", partitions=sorted(p.partition for p in partitions), at=time.monotonic())
 
     def on_revoke(_consumer, partitions):
-        emit("revoked", partitions=sorted(p.partition for p in partitions))
+        emit("revoked", partitions=sorted(p.partition for p in partitions), at=time.monotonic())
 
-    consumer.subscribe([parameters["topic"]], on_assign=on_assign, on_revoke=on_revoke)
+    def on_lost(_consumer, partitions):
+        emit("lost", partitions=sorted(p.partition for p in partitions), at=time.monotonic())
+
+    consumer.subscribe(
+        [parameters["topic"]], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
+    )
     commit = parameters.get("commit", True)
     while not stop_requested.is_set():
         messages = consumer.consume(num_messages=parameters.get("batch", 200), timeout=0.2)
@@ -155,7 +172,7 @@ def member(parameters):
             except Exception as error:
                 emit("commit-error", error=str(error))
     consumer.close()
-    emit("closed")
+    emit("closed", at=time.monotonic())
 
 
 def offsets_payload(partitions):
@@ -211,13 +228,130 @@ def read_all(parameters):
     consumer.close()
 
 
+def admin_tour(parameters):
+    """The AdminClient calls of confluent-kafka 2.x, in an order whose results the test knows:
+    on `topic` (3 partitions, records produced, group `group` committed and left) and a fresh
+    `newTopic`. Each step reports one event."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicCollection
+    from confluent_kafka.admin import (
+        AlterConfigOpType,
+        ConfigEntry,
+        ConfigResource,
+        NewPartitions,
+        OffsetSpec,
+        ResourceType,
+    )
+
+    admin = AdminClient({"bootstrap.servers": parameters["bootstrap"], "client.id": "gregor-e2e-admin"})
+    topic, new_topic, group = parameters["topic"], parameters["newTopic"], parameters["group"]
+    timeout = 20
+
+    cluster = admin.describe_cluster(request_timeout=timeout).result(timeout)
+    emit(
+        "cluster",
+        clusterId=cluster.cluster_id,
+        controller=cluster.controller.id,
+        nodes=[{"id": n.id, "host": n.host, "port": n.port} for n in cluster.nodes],
+    )
+
+    admin.create_topics([NewTopic(new_topic, num_partitions=2, replication_factor=1)])[new_topic].result(timeout)
+    admin.create_partitions([NewPartitions(new_topic, 4)])[new_topic].result(timeout)
+    descriptions = admin.describe_topics(TopicCollection([topic, new_topic]), request_timeout=timeout)
+    for name in (topic, new_topic):
+        description = descriptions[name].result(timeout)
+        emit(
+            "topic",
+            name=description.name,
+            topicId=str(description.topic_id),
+            internal=description.is_internal,
+            partitions=[
+                {"id": p.id, "leader": p.leader.id, "replicas": [r.id for r in p.replicas], "isr": [r.id for r in p.isr]}
+                for p in description.partitions
+            ],
+        )
+
+    resource = ConfigResource(ResourceType.TOPIC, new_topic)
+    before = admin.describe_configs([resource])[resource].result(timeout)
+    emit("configs", step="before", retentionMs=before["retention.ms"].value, cleanupPolicy=before["cleanup.policy"].value)
+    change = ConfigResource(
+        ResourceType.TOPIC,
+        new_topic,
+        incremental_configs=[
+            ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    admin.incremental_alter_configs([change])[change].result(timeout)
+    after = admin.describe_configs([resource])[resource].result(timeout)
+    emit("configs", step="after", retentionMs=after["retention.ms"].value, source=str(after["retention.ms"].source))
+
+    partitions = parameters["partitions"]
+
+    def list_offsets(spec):
+        requests = {TopicPartition(topic, p): spec for p in partitions}
+        answers = admin.list_offsets(requests, request_timeout=timeout)
+        return {str(tp.partition): future.result(timeout).offset for tp, future in answers.items()}
+
+    emit("offsets", spec="earliest", offsets=list_offsets(OffsetSpec.earliest()))
+    emit("offsets", spec="latest", offsets=list_offsets(OffsetSpec.latest()))
+    deleted = admin.delete_records([TopicPartition(topic, 0, parameters["deleteBefore"])], request_timeout=timeout)
+    emit("deleted-records", lowWatermarks=[future.result(timeout).low_watermark for future in deleted.values()])
+    emit("offsets", spec="earliest-after-delete", offsets=list_offsets(OffsetSpec.earliest()))
+
+    groups = admin.list_consumer_groups(request_timeout=timeout).result(timeout)
+    emit(
+        "groups",
+        groups=[
+            {"id": g.group_id, "state": str(g.state), "type": str(g.type)}
+            for g in groups.valid
+            if g.group_id == group
+        ],
+        errors=[str(e) for e in groups.errors],
+    )
+    described = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result(timeout)
+    emit(
+        "group",
+        id=described.group_id,
+        state=str(described.state),
+        type=str(described.type),
+        members=len(described.members),
+        coordinator=described.coordinator.id,
+    )
+
+    def group_offsets():
+        request = [ConsumerGroupTopicPartitions(group)]
+        result = admin.list_consumer_group_offsets(request, request_timeout=timeout)[group].result(timeout)
+        return {str(tp.partition): tp.offset for tp in result.topic_partitions if tp.topic == topic}
+
+    emit("group-offsets", step="before", offsets=group_offsets())
+    rewind = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p, 1) for p in partitions])
+    admin.alter_consumer_group_offsets([rewind], request_timeout=timeout)[group].result(timeout)
+    emit("group-offsets", step="after", offsets=group_offsets())
+    admin.delete_consumer_groups([group], request_timeout=timeout)[group].result(timeout)
+    remaining = admin.list_consumer_groups(request_timeout=timeout).result(timeout)
+    emit("group-deleted", listed=any(g.group_id == group for g in remaining.valid))
+
+    admin.delete_topics([new_topic], operation_timeout=timeout)[new_topic].result(timeout)
+    deadline = deadline_after(timeout)
+    while new_topic in admin.list_topics(timeout=timeout).topics and time.monotonic() < deadline:
+        time.sleep(0.2)
+    emit("topic-deleted", listed=new_topic in admin.list_topics(timeout=timeout).topics)
+
+
+def versions(_parameters):
+    import confluent_kafka
+
+    emit("versions", version=confluent_kafka.__version__, librdkafka=confluent_kafka.libversion()[0])
+
+
 run(
     {
+        "versions": versions,
         "create-topic": create_topic,
         "produce": produce,
         "member": member,
         "committed": committed,
         "offsets-for-times": offsets_for_times,
         "read-all": read_all,
+        "admin-tour": admin_tour,
     }
 )

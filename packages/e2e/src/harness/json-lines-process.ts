@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ManagedProcess, runToCompletion } from './managed-process.js';
-import { debianPythonPath, pythonClientsDirectory } from './paths.js';
+import { pythonClientsDirectory } from './paths.js';
+import { debianPython, type PythonRuntime } from './python-runtimes.js';
 import { withDeadline } from './wait.js';
 
 /**
@@ -118,12 +119,16 @@ export function spawnPythonClient(options: {
   command: string;
   parameters: object;
   label: string;
+  /** Debian's python3 unless given. */
+  python?: PythonRuntime;
 }): JsonLinesProcess {
+  const python = options.python ?? debianPython;
   return new JsonLinesProcess(
     new ManagedProcess({
       label: options.label,
-      command: debianPythonPath,
+      command: python.executable,
       arguments: pythonArguments(options.script, options.command, options.parameters),
+      environment: python.environment,
     }),
   );
 }
@@ -134,16 +139,20 @@ export async function runPythonClient(options: {
   command: string;
   parameters: object;
   timeoutMs: number;
+  /** Debian's python3 unless given. */
+  python?: PythonRuntime;
 }): Promise<ClientEvent[]> {
+  const python = options.python ?? debianPython;
   const result = await runToCompletion({
-    command: debianPythonPath,
+    command: python.executable,
     arguments: pythonArguments(options.script, options.command, options.parameters),
     timeoutMs: options.timeoutMs,
+    environment: python.environment,
     keepInputOpen: true,
   });
   if (result.code !== 0) {
     throw new Error(
-      `${options.script} ${options.command} exited with ${result.code ?? result.signal}\nstdout: ${result.stdout.slice(-4000)}\nstderr: ${result.stderr.slice(-6000)}`,
+      `${options.script} ${options.command} (${python.label}) exited with ${result.code ?? result.signal}\nstdout: ${result.stdout.slice(-4000)}\nstderr: ${result.stderr.slice(-6000)}`,
     );
   }
   return result.stdout
