@@ -21,6 +21,13 @@ export interface JavaLaunch {
   arguments?: readonly string[];
   /** Maximum heap; the JVM default (a quarter of memory) is far too much with several JVMs. */
   heapMb?: number;
+  /** Initial heap (`-Xms`); kafka-server-start.sh sets it equal to the maximum. */
+  initialHeapMb?: number;
+  /**
+   * 'test' (default): serial GC and the C1 compiler only, which start fastest. 'kafka': the flags
+   * of Kafka's bin/kafka-run-class.sh (G1, full JIT), for benchmarks.
+   */
+  jvmFlags?: 'test' | 'kafka';
   systemProperties?: Record<string, string>;
   environment?: Record<string, string>;
   workingDirectory?: string;
@@ -38,6 +45,18 @@ export async function assertKafkaJars(): Promise<void> {
   }
 }
 
+const testJvmFlags = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto'];
+/** KAFKA_JVM_PERFORMANCE_OPTS of Kafka's bin/kafka-run-class.sh. */
+const kafkaScriptJvmFlags = [
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-XX:MaxInlineLevel=15',
+  '-Djava.awt.headless=true',
+];
+
 export function javaArguments(launch: JavaLaunch): string[] {
   const main = launch.main.endsWith('.java') ? join(javaSourceDirectory, launch.main) : launch.main;
   const properties = {
@@ -47,9 +66,8 @@ export function javaArguments(launch: JavaLaunch): string[] {
   };
   return [
     `-Xmx${launch.heapMb ?? 256}m`,
-    '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
-    '-Xshare:auto',
+    ...(launch.initialHeapMb === undefined ? [] : [`-Xms${launch.initialHeapMb}m`]),
+    ...(launch.jvmFlags === 'kafka' ? kafkaScriptJvmFlags : testJvmFlags),
     ...Object.entries(properties).map(([name, value]) => `-D${name}=${value}`),
     '-cp',
     javaClasspath,

@@ -15,6 +15,8 @@ export interface ReferenceKafkaOptions {
   /** Extra `server.properties` lines (`name=value`). */
   settings?: Record<string, string>;
   heapMb?: number;
+  /** JVM flags (see `JavaLaunch.jvmFlags`); 'kafka' also sets -Xms to the heap, as kafka-server-start.sh does. */
+  jvmFlags?: 'test' | 'kafka';
   readyTimeoutMs?: number;
 }
 
@@ -97,6 +99,8 @@ export class ReferenceKafka {
         main: 'kafka.Kafka',
         arguments: [propertiesPath],
         heapMb: options.heapMb ?? 1024,
+        jvmFlags: options.jvmFlags,
+        initialHeapMb: options.jvmFlags === 'kafka' ? (options.heapMb ?? 1024) : undefined,
         label: 'apache-kafka',
         systemProperties: { 'kafka.logs.dir': join(directory, 'logs') },
         environment: { GREGOR_JAVA_LOG_LEVEL: 'INFO' },
