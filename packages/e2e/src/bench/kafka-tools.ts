@@ -150,7 +150,8 @@ const brokerSetups: BrokerSetup[] = [
 ];
 
 interface Result {
-  recordsPerSecond: number;
+  /** Absent for EndToEndLatency, whose rate is just the inverse of its latency. */
+  recordsPerSecond?: number;
   mebibytesPerSecond?: number;
   averageLatencyMs?: number;
   p50LatencyMs?: number;
@@ -287,7 +288,6 @@ async function runTool(
       };
     }
     case 'round-trip': {
-      const startedMs = performance.now();
       const latency = await runEndToEndLatency({
         bootstrap,
         topic: `round-trip-acks${workload.acks}`,
@@ -299,8 +299,6 @@ async function runTool(
       });
       return {
         result: {
-          // Sequential round trips: the rate is the inverse of the latency (JVM start included).
-          recordsPerSecond: roundTripRecords / ((performance.now() - startedMs) / 1000),
           averageLatencyMs: latency.averageMs,
           p50LatencyMs: latency.p50Ms,
           p99LatencyMs: latency.p99Ms,
@@ -345,7 +343,9 @@ function formatNumber(value: number, fractionDigits = 0): string {
 
 function formatCell(result: Result | undefined): string {
   if (result === undefined) return '';
-  const parts = [`${formatNumber(result.recordsPerSecond)} rec/s`];
+  const parts: string[] = [];
+  if (result.recordsPerSecond !== undefined)
+    parts.push(`${formatNumber(result.recordsPerSecond)} rec/s`);
   if (result.mebibytesPerSecond !== undefined)
     parts.push(`${formatNumber(result.mebibytesPerSecond, 1)} MiB/s`);
   if (result.averageLatencyMs !== undefined)
@@ -355,8 +355,14 @@ function formatCell(result: Result | undefined): string {
   return parts.join(' · ');
 }
 
-function ratio(gregor: Result | undefined, kafka: Result | undefined): string {
+/** Throughput rows: Gregor's rate over Kafka's; latency rows: Gregor's average latency over Kafka's. */
+function ratio(workload: Workload, gregor: Result | undefined, kafka: Result | undefined): string {
   if (gregor === undefined || kafka === undefined) return '';
+  if (workload.kind === 'paced' || workload.kind === 'round-trip') {
+    if (gregor.averageLatencyMs === undefined || kafka.averageLatencyMs === undefined) return '';
+    return `latency ${formatNumber(gregor.averageLatencyMs / kafka.averageLatencyMs, 2)}×`;
+  }
+  if (gregor.recordsPerSecond === undefined || kafka.recordsPerSecond === undefined) return '';
   return `${formatNumber(gregor.recordsPerSecond / kafka.recordsPerSecond, 2)}×`;
 }
 
@@ -385,7 +391,7 @@ async function main(): Promise<void> {
   console.log(
     `load average before: ${loadBefore}; ${await javaVersion()}; node ${process.version}`,
   );
-  const results = new Map<string, Map<string, Result>>();
+  const results = new Map<string, { workload: Workload; row: Map<string, Result> }>();
   const workDirectory = await makeTemporaryDirectory('bench-kafka-tools');
   let limitsBefore: Limits | undefined;
   let syncLatencyAfter: Limits['syncLatency'] | undefined;
@@ -402,9 +408,9 @@ async function main(): Promise<void> {
           const result = await runWorkload(broker, workload);
           const name = workloadName(workload);
           console.log(`${setup.name} | ${name} | ${formatCell(result)} | ${result.note ?? ''}`);
-          const row = results.get(name) ?? new Map<string, Result>();
-          row.set(setup.name, result);
-          results.set(name, row);
+          const entry = results.get(name) ?? { workload, row: new Map<string, Result>() };
+          entry.row.set(setup.name, result);
+          results.set(name, entry);
         }
       } finally {
         await broker.stop();
@@ -425,17 +431,17 @@ async function main(): Promise<void> {
     '',
     `rec/s · MiB/s · latency avg / p50 / p99 ms, as the tools report them (MiB = the tools' MB, 2^20 bytes)`,
     '',
-    `| workload | ${names.join(' | ')} | Gregor ÷ Kafka 4.4 (rec/s) |`,
+    `| workload | ${names.join(' | ')} | Gregor ÷ Kafka 4.4 |`,
     `| --- | ${names.map(() => '---').join(' | ')} | ---: |`,
   ];
-  for (const [name, row] of results) {
+  for (const [name, { workload, row }] of results) {
     lines.push(
-      `| ${name} | ${names.map((broker) => formatCell(row.get(broker))).join(' | ')} | ${ratio(row.get('Gregor'), row.get('Kafka 4.4'))} |`,
+      `| ${name} | ${names.map((broker) => formatCell(row.get(broker))).join(' | ')} | ${ratio(workload, row.get('Gregor'), row.get('Kafka 4.4'))} |`,
     );
   }
   lines.push('', `| broker CPU per record (µs) | ${names.join(' | ')} |`);
   lines.push(`| --- | ${names.map(() => '---:').join(' | ')} |`);
-  for (const [name, row] of results) {
+  for (const [name, { row }] of results) {
     lines.push(
       `| ${name} | ${names
         .map((broker) => {
@@ -479,7 +485,7 @@ async function main(): Promise<void> {
         limitsBefore,
         syncLatencyAfter,
         results: Object.fromEntries(
-          [...results].map(([name, row]) => [name, Object.fromEntries(row)]),
+          [...results].map(([name, { row }]) => [name, Object.fromEntries(row)]),
         ),
       },
       null,
