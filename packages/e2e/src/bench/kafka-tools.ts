@@ -7,6 +7,7 @@ import { runToCompletion } from '../harness/managed-process.js';
 import { ReferenceKafka } from '../harness/reference-kafka.js';
 import { makeTemporaryDirectory, removeDirectory } from '../harness/temporary-directory.js';
 import {
+  type ProducerPerformanceResult,
   runConsumerPerformance,
   runEndToEndLatency,
   runProducerPerformance,
@@ -198,6 +199,19 @@ async function createTopics(bootstrap: string): Promise<void> {
     throw new Error(`CreateBenchTopics exited ${result.code}\n${result.stdout}\n${result.stderr}`);
 }
 
+/** The tool's steady-state summary (after its warm-up records). */
+function producerResult(produced: ProducerPerformanceResult, note: string): Result {
+  const summary = produced.steadyState ?? produced.total;
+  return {
+    recordsPerSecond: summary.recordsPerSecond,
+    mebibytesPerSecond: summary.mebibytesPerSecond,
+    averageLatencyMs: summary.averageLatencyMs,
+    p50LatencyMs: summary.p50Ms,
+    p99LatencyMs: summary.p99Ms,
+    note,
+  };
+}
+
 async function runWorkload(broker: BrokerUnderTest, workload: Workload): Promise<Result> {
   const cpuBefore = await processCpuSeconds(broker.pid);
   const { result, records } = await runTool(broker.bootstrap, workload);
@@ -228,16 +242,11 @@ async function runTool(
       });
       if (produced.total.records !== records)
         throw new Error(`${records} asked, ${produced.total.records} sent`);
-      const summary = produced.steadyState ?? produced.total;
       return {
-        result: {
-          recordsPerSecond: summary.recordsPerSecond,
-          mebibytesPerSecond: summary.mebibytesPerSecond,
-          averageLatencyMs: summary.averageLatencyMs,
-          p50LatencyMs: summary.p50Ms,
-          p99LatencyMs: summary.p99Ms,
-          note: `whole run incl. warm-up: ${Math.round(produced.total.recordsPerSecond).toLocaleString('en-US')} rec/s`,
-        },
+        result: producerResult(
+          produced,
+          `whole run incl. warm-up: ${Math.round(produced.total.recordsPerSecond).toLocaleString('en-US')} rec/s`,
+        ),
         records,
       };
     }
@@ -274,16 +283,12 @@ async function runTool(
         jvmFlags,
         timeoutMs: stepTimeoutMs,
       });
-      const summary = produced.steadyState ?? produced.total;
+      const steady = produced.steadyState ?? produced.total;
       return {
-        result: {
-          recordsPerSecond: summary.recordsPerSecond,
-          mebibytesPerSecond: summary.mebibytesPerSecond,
-          averageLatencyMs: summary.averageLatencyMs,
-          p50LatencyMs: summary.p50Ms,
-          p99LatencyMs: summary.p99Ms,
-          note: `max ${summary.maxLatencyMs} ms, p99.9 ${summary.p999Ms} ms`,
-        },
+        result: producerResult(
+          produced,
+          `max ${steady.maxLatencyMs} ms, p99.9 ${steady.p999Ms} ms`,
+        ),
         records: pacedRecords,
       };
     }

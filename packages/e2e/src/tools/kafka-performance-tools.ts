@@ -60,10 +60,29 @@ export function parseProducerPerformance(output: string): {
   return summaries;
 }
 
-function failure(what: string, result: { code: number | null; stdout: string; stderr: string }) {
-  return new Error(
-    `${what} exited ${result.code}\n--- stdout ---\n${result.stdout.slice(-3000)}\n--- stderr ---\n${result.stderr.slice(-3000)}`,
-  );
+/**
+ * Runs one of the tools (`main` in org.apache.kafka.tools) to completion and parses its stdout;
+ * fails with both streams when it exits non-zero or prints no summary.
+ */
+async function runTool<T>(
+  main: string,
+  toolArguments: string[],
+  options: { jvmFlags?: JavaFlags; timeoutMs: number; what: string },
+  parse: (stdout: string) => T | undefined,
+): Promise<T & { output: string }> {
+  const result = await runJava({
+    main: `org.apache.kafka.tools.${main}`,
+    arguments: toolArguments,
+    heapMb: toolHeapMb,
+    jvmFlags: options.jvmFlags,
+    timeoutMs: options.timeoutMs,
+  });
+  const parsed = result.code === 0 ? parse(result.stdout) : undefined;
+  if (parsed === undefined)
+    throw new Error(
+      `${main} ${options.what} exited ${result.code}${result.code === 0 ? ' without a summary' : ''}\n--- stdout ---\n${result.stdout.slice(-3000)}\n--- stderr ---\n${result.stderr.slice(-3000)}`,
+    );
+  return { ...parsed, output: result.stdout };
 }
 
 /** `org.apache.kafka.tools.ProducerPerformance`: `records` records of `recordBytes` to `topic`. */
@@ -82,9 +101,9 @@ export async function runProducerPerformance(options: {
   timeoutMs: number;
 }): Promise<ProducerPerformanceResult> {
   const properties = { acks: options.acks, ...options.properties };
-  const result = await runJava({
-    main: 'org.apache.kafka.tools.ProducerPerformance',
-    arguments: [
+  return runTool(
+    'ProducerPerformance',
+    [
       '--bootstrap-server',
       options.bootstrap,
       '--topic',
@@ -99,15 +118,12 @@ export async function runProducerPerformance(options: {
       '--command-property',
       ...Object.entries(properties).map(([name, value]) => `${name}=${value}`),
     ],
-    heapMb: toolHeapMb,
-    jvmFlags: options.jvmFlags,
-    timeoutMs: options.timeoutMs,
-  });
-  const what = `ProducerPerformance ${options.topic} ${options.recordBytes} B acks=${options.acks}`;
-  if (result.code !== 0) throw failure(what, result);
-  const { total, steadyState } = parseProducerPerformance(result.stdout);
-  if (total === undefined) throw failure(`${what}: no summary line`, result);
-  return { total, steadyState, output: result.stdout };
+    { ...options, what: `${options.topic} ${options.recordBytes} B acks=${options.acks}` },
+    (stdout) => {
+      const { total, steadyState } = parseProducerPerformance(stdout);
+      return total === undefined ? undefined : { total, steadyState };
+    },
+  );
 }
 
 export interface ConsumerPerformanceResult {
@@ -162,9 +178,9 @@ export async function runConsumerPerformance(options: {
   jvmFlags?: JavaFlags;
   timeoutMs: number;
 }): Promise<ConsumerPerformanceResult> {
-  const result = await runJava({
-    main: 'org.apache.kafka.tools.ConsumerPerformance',
-    arguments: [
+  return runTool(
+    'ConsumerPerformance',
+    [
       '--bootstrap-server',
       options.bootstrap,
       '--topic',
@@ -174,15 +190,9 @@ export async function runConsumerPerformance(options: {
       '--timeout',
       '30000',
     ],
-    heapMb: toolHeapMb,
-    jvmFlags: options.jvmFlags,
-    timeoutMs: options.timeoutMs,
-  });
-  const what = `ConsumerPerformance ${options.topic}`;
-  if (result.code !== 0) throw failure(what, result);
-  const parsed = parseConsumerPerformance(result.stdout);
-  if (parsed === undefined) throw failure(`${what}: no result line`, result);
-  return { ...parsed, output: result.stdout };
+    { ...options, what: options.topic },
+    parseConsumerPerformance,
+  );
 }
 
 export interface EndToEndLatencyResult {
@@ -222,22 +232,16 @@ export async function runEndToEndLatency(options: {
   jvmFlags?: JavaFlags;
   timeoutMs: number;
 }): Promise<EndToEndLatencyResult> {
-  const result = await runJava({
-    main: 'org.apache.kafka.tools.EndToEndLatency',
-    arguments: [
+  return runTool(
+    'EndToEndLatency',
+    [
       options.bootstrap,
       options.topic,
       String(options.records),
       options.acks,
       String(options.recordBytes),
     ],
-    heapMb: toolHeapMb,
-    jvmFlags: options.jvmFlags,
-    timeoutMs: options.timeoutMs,
-  });
-  const what = `EndToEndLatency ${options.topic} acks=${options.acks}`;
-  if (result.code !== 0) throw failure(what, result);
-  const parsed = parseEndToEndLatency(result.stdout);
-  if (parsed === undefined) throw failure(`${what}: no summary`, result);
-  return { ...parsed, output: result.stdout };
+    { ...options, what: `${options.topic} acks=${options.acks}` },
+    parseEndToEndLatency,
+  );
 }
