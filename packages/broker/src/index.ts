@@ -1,3 +1,4 @@
+export { FrameDecoder, FrameSizeError } from '@gregor/protocol';
 export { Broker, type BrokerOptions, type LogManagerOpenOptions } from './broker.js';
 export * from './broker-settings.js';
 export * from './clock.js';
@@ -6,7 +7,6 @@ export { handlers } from './handlers/index.js';
 export * from './handlers/types.js';
 export * from './logging/logger.js';
 export { ConnectionFault } from './server/connection.js';
-export { FrameDecoder, FrameSizeError } from './server/frame-decoder.js';
 export { serverLimits } from './server/limits.js';
 export * from './services.js';
 export { FileTopicManager } from './topics/topic-manager.js';

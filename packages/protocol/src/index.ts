@@ -1,5 +1,6 @@
 export * from './errors/error-info.js';
 export * from './frame.js';
+export * from './frame-decoder.js';
 export * from './generated/index.js';
 export * from './io/api-descriptor.js';
 export * from './io/protocol-decode-error.js';

@@ -6,9 +6,9 @@
  * are corked and flushed once per tick, so many small responses leave in one writev.
  */
 import type { Socket } from 'node:net';
+import { FrameDecoder, FrameSizeError } from '@gregor/protocol';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
-import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
 
 /** Thrown (or rejected) by a dispatcher to close the connection with a reason logged at WARN. */
 export class ConnectionFault extends Error {

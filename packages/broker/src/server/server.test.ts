@@ -12,6 +12,7 @@ import {
   decodeResponseFrame,
   ErrorCode,
   type FetchResponse,
+  FrameDecoder,
   type MetadataResponse,
   type ProduceResponse,
 } from '@gregor/protocol';
@@ -25,7 +26,6 @@ import {
   startTestBroker,
 } from '../testing/requests.js';
 import { recordBatch, TestClient } from '../testing/test-client.js';
-import { FrameDecoder } from './frame-decoder.js';
 import { serverLimits } from './limits.js';
 
 function sizePrefixed(body: Buffer): Buffer {

@@ -9,9 +9,9 @@ import {
   decodeResponseFrame,
   encodeRecordBatch,
   encodeRequestFrame,
+  FrameDecoder,
   type RecordInput,
 } from '@gregor/protocol';
-import { FrameDecoder } from '../server/frame-decoder.js';
 
 interface PendingRequest {
   apiKey: number;
