@@ -1,0 +1,86 @@
+// Errors the client raises. Every error says whether retrying the same operation can help, so
+// callers (and the client's own retry loops) decide without string matching.
+
+import { ErrorCode, errorInfo } from '@gregor/protocol';
+
+/** Base class of every error this client raises. */
+export class ClientError extends Error {
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ClientError';
+    this.retriable = options.retriable;
+  }
+}
+
+/** A Kafka error code returned by a broker: code, Kafka's name for it and its retriable flag. */
+export class KafkaError extends ClientError {
+  readonly code: number;
+  /** Kafka's name of the code, e.g. `NOT_LEADER_OR_FOLLOWER`. */
+  readonly errorName: string;
+  constructor(code: number, context?: string) {
+    const info = errorInfo(code);
+    const errorName = info?.name ?? `UNKNOWN_ERROR_CODE_${code}`;
+    const detail = info?.message ?? 'unknown error code';
+    super(`${errorName} (${code}): ${detail}${context === undefined ? '' : ` [${context}]`}`, {
+      retriable: info?.retriable ?? false,
+    });
+    this.name = 'KafkaError';
+    this.code = code;
+    this.errorName = errorName;
+  }
+}
+
+/** The connection failed or closed; whether the request reached the broker is unknown. */
+export class ConnectionError extends ClientError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { retriable: true, cause });
+    this.name = 'ConnectionError';
+  }
+}
+
+/** No response within the request timeout; the connection was closed (outcome unknown). */
+export class RequestTimeoutError extends ClientError {
+  constructor(message: string) {
+    super(message, { retriable: true });
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+/** A deadline of the client's own (delivery.timeout.ms, buffer wait, metadata wait) passed. */
+export class TimeoutError extends ClientError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { retriable: false, cause });
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The producer or consumer was closed while the operation waited. */
+export class ClosedError extends ClientError {
+  constructor(what: string) {
+    super(`${what} is closed`, { retriable: false });
+    this.name = 'ClosedError';
+  }
+}
+
+/** Throws a KafkaError for a non-zero code. */
+export function throwIfError(code: number, context?: string): void {
+  if (code !== ErrorCode.NONE) throw new KafkaError(code, context);
+}
+
+/** Codes after which cached metadata (leaders, partition counts, topic ids) is stale. */
+const metadataStaleCodes: ReadonlySet<number> = new Set([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.UNKNOWN_TOPIC_ID,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+  ErrorCode.INCONSISTENT_TOPIC_ID,
+]);
+
+export function invalidatesMetadata(code: number): boolean {
+  return metadataStaleCodes.has(code);
+}

@@ -1,0 +1,30 @@
+export { Admin, type NewTopic } from './admin.js';
+export {
+  Consumer,
+  type ConsumerOptions,
+  type ConsumerRecord,
+  consumerDefaults,
+  type IsolationLevel,
+  type OffsetQuery,
+  type PartitionOffset,
+  type StartOffset,
+  type TopicPartition,
+} from './consumer/consumer.js';
+export * from './errors.js';
+export { ApiVersionTable, UnsupportedVersionError } from './network/api-versions.js';
+export { type ClusterOptions, clusterDefaults } from './network/cluster.js';
+export { murmur2, partitionForKey, toPositive } from './producer/murmur2.js';
+export {
+  defaultPartitioner,
+  type Partitioner,
+  type PartitionerInput,
+} from './producer/partitioner.js';
+export {
+  type Acks,
+  type HeaderValue,
+  Producer,
+  type ProducerOptions,
+  type ProducerRecord,
+  producerDefaults,
+  type RecordMetadata,
+} from './producer/producer.js';

@@ -1,0 +1,327 @@
+// One TCP connection to one broker. Requests are pipelined: each gets the next correlation id
+// and responses come back in request order (Kafka's per-connection ordering guarantee), so the
+// oldest in-flight request is the only one a frame can answer. At most `maxInFlightRequests`
+// are on the wire; more wait in a FIFO, and nothing is written while the socket wants `drain`.
+// A request timeout closes the whole connection: the stream cannot be re-synchronised reliably
+// and every pipelined sibling's outcome becomes unknown (like Java's NetworkClient).
+
+import { connect, type Socket } from 'node:net';
+import {
+  type ApiDescriptor,
+  ApiKey,
+  type ApiVersionsResponse,
+  apiVersionsApi,
+  decodeResponseFrame,
+  ErrorCode,
+  encodeRequestFrame,
+  FrameDecoder,
+  FrameSizeError,
+} from '@gregor/protocol';
+import { ConnectionError, KafkaError, RequestTimeoutError } from '../errors.js';
+import { ApiVersionTable } from './api-versions.js';
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId: string | null;
+  requestTimeoutMs: number;
+  connectionTimeoutMs: number;
+  maxInFlightRequests: number;
+  /** Largest response frame accepted (fetch responses are bounded by fetch.max.bytes). */
+  responseSizeBytesMax: number;
+  softwareName: string;
+  softwareVersion: string;
+}
+
+export interface RequestOptions {
+  /** Defaults to the negotiated version. */
+  version?: number;
+  /** False for Produce with acks=0: the broker sends nothing back. */
+  expectResponse?: boolean;
+  /** Defaults to the connection's request timeout (a long-poll Fetch adds its wait). */
+  timeoutMs?: number;
+}
+
+interface PendingRequest {
+  api: ApiDescriptor;
+  version: number;
+  correlationId: number;
+  frames: Buffer[];
+  expectResponse: boolean;
+  timer: NodeJS.Timeout | undefined;
+  resolve: (body: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+const apiVersionsRequestVersionMax = apiVersionsApi.maxVersion;
+/** How long a closing connection may take to flush its last writes. */
+const gracefulCloseMs = 5_000;
+
+export class Connection {
+  /** Versions negotiated on this connection; set once open() resolves. */
+  versions!: ApiVersionTable;
+  private readonly decoder: FrameDecoder;
+  private readonly waiting: PendingRequest[] = [];
+  private readonly inFlight: PendingRequest[] = [];
+  private nextCorrelationId = 0;
+  private waitingForDrain = false;
+  private corked = false;
+  private failure: Error | null = null;
+  private readonly closeListeners: Array<(error: Error) => void> = [];
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.decoder = new FrameDecoder({ frameSizeBytesMax: options.responseSizeBytesMax });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      this.pump();
+    });
+    socket.on('error', (error) => this.fail(new ConnectionError(this.describe(error), error)));
+    socket.on('close', () => this.fail(new ConnectionError(`${this.address} closed`)));
+  }
+
+  get address(): string {
+    return `${this.options.host}:${this.options.port}`;
+  }
+
+  get isClosed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Requests written and not yet answered plus those waiting for a slot. */
+  get pendingRequests(): number {
+    return this.inFlight.length + this.waiting.length;
+  }
+
+  /** Connects, then negotiates versions with ApiVersions before any other request. */
+  static async open(options: ConnectionOptions): Promise<Connection> {
+    const socket = await connectSocket(options);
+    const connection = new Connection(socket, options);
+    try {
+      connection.versions = new ApiVersionTable(await connection.negotiate());
+      return connection;
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  }
+
+  /** Calls `listener` once when the connection closes or fails. */
+  onClose(listener: (error: Error) => void): void {
+    if (this.failure !== null) listener(this.failure);
+    else this.closeListeners.push(listener);
+  }
+
+  /** Sends a request and resolves with the decoded response body. */
+  request<Response>(
+    api: ApiDescriptor,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<Response> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const version = options.version ?? this.versions.version(api);
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
+    const frames = encodeRequestFrame(
+      {
+        requestApiKey: api.apiKey,
+        requestApiVersion: version,
+        correlationId,
+        clientId: this.options.clientId,
+      },
+      body,
+    );
+    return new Promise<Response>((resolve, reject) => {
+      const request: PendingRequest = {
+        api,
+        version,
+        correlationId,
+        frames,
+        expectResponse: options.expectResponse ?? true,
+        timer: undefined,
+        resolve: resolve as (body: unknown) => void,
+        reject,
+      };
+      const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+      request.timer = setTimeout(() => this.onTimeout(request, timeoutMs), timeoutMs);
+      this.waiting.push(request);
+      this.pump();
+    });
+  }
+
+  /**
+   * Closes after what was written leaves (acks=0 records are only written, never answered);
+   * anything still waiting for a response fails.
+   */
+  close(): void {
+    this.fail(new ConnectionError(`${this.address} closed by the client`), { graceful: true });
+  }
+
+  private async negotiate(): Promise<ApiVersionsResponse> {
+    const body = {
+      clientSoftwareName: this.options.softwareName,
+      clientSoftwareVersion: this.options.softwareVersion,
+    };
+    const response = await this.request<ApiVersionsResponse>(apiVersionsApi, body, {
+      version: apiVersionsRequestVersionMax,
+    });
+    if (response.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+      // The broker answered in v0 with its own range of ApiVersions: retry at its highest.
+      const range = response.apiKeys.find((entry) => entry.apiKey === ApiKey.ApiVersions);
+      const version = Math.min(range?.maxVersion ?? 0, apiVersionsRequestVersionMax);
+      const retried = await this.request<ApiVersionsResponse>(apiVersionsApi, body, { version });
+      if (retried.errorCode !== ErrorCode.NONE)
+        throw new KafkaError(retried.errorCode, 'ApiVersions');
+      return retried;
+    }
+    if (response.errorCode !== ErrorCode.NONE)
+      throw new KafkaError(response.errorCode, 'ApiVersions');
+    return response;
+  }
+
+  /** Writes waiting requests while in-flight slots are free and the socket takes more. */
+  private pump(): void {
+    while (
+      this.failure === null &&
+      !this.waitingForDrain &&
+      this.waiting.length > 0 &&
+      this.inFlight.length < this.options.maxInFlightRequests
+    ) {
+      const request = this.waiting.shift()!;
+      this.cork();
+      let accepted = true;
+      for (const frame of request.frames) accepted = this.socket.write(frame);
+      request.frames = [];
+      if (request.expectResponse) {
+        this.inFlight.push(request);
+      } else {
+        clearTimeout(request.timer);
+        request.resolve(undefined);
+      }
+      if (!accepted) this.waitingForDrain = true;
+    }
+  }
+
+  /** One tick's writes leave in one writev. */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      if (!this.socket.destroyed) this.socket.uncork();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.decoder.push(chunk);
+    for (;;) {
+      let frame: Buffer | null;
+      try {
+        frame = this.decoder.next();
+      } catch (error) {
+        const detail = error instanceof FrameSizeError ? error.message : String(error);
+        this.fail(new ConnectionError(`${this.address}: ${detail}`, error));
+        return;
+      }
+      if (frame === null) break;
+      const request = this.inFlight.shift();
+      if (request === undefined) {
+        this.fail(new ConnectionError(`${this.address}: a response without a request`));
+        return;
+      }
+      clearTimeout(request.timer);
+      this.complete(request, frame);
+    }
+    this.pump();
+  }
+
+  private complete(request: PendingRequest, frame: Buffer): void {
+    let decoded = decodeResponseFrame(request.api.apiKey, request.version, frame);
+    if (!decoded.ok && request.api.apiKey === ApiKey.ApiVersions && request.version > 0) {
+      // A broker that does not speak this ApiVersions version answers in v0 (KIP-511).
+      decoded = decodeResponseFrame(ApiKey.ApiVersions, 0, frame);
+    }
+    if (!decoded.ok) {
+      const detail = `${request.api.name} v${request.version}: ${decoded.error.message}`;
+      request.reject(new ConnectionError(`${this.address}: undecodable response to ${detail}`));
+      this.fail(new ConnectionError(`${this.address}: undecodable response`));
+      return;
+    }
+    if (decoded.value.header.correlationId !== request.correlationId) {
+      const detail = `correlation id ${decoded.value.header.correlationId}, expected ${request.correlationId}`;
+      this.fail(new ConnectionError(`${this.address}: ${detail}`));
+      request.reject(new ConnectionError(`${this.address}: ${detail}`));
+      return;
+    }
+    request.resolve(decoded.value.body);
+  }
+
+  private onTimeout(request: PendingRequest, timeoutMs: number): void {
+    const error = new RequestTimeoutError(
+      `${request.api.name} to ${this.address} got no response within ${timeoutMs} ms`,
+    );
+    this.removeRequest(request);
+    request.reject(error);
+    this.fail(new ConnectionError(`${this.address} closed after a request timeout`, error));
+  }
+
+  private removeRequest(request: PendingRequest): void {
+    for (const queue of [this.waiting, this.inFlight]) {
+      const index = queue.indexOf(request);
+      if (index >= 0) queue.splice(index, 1);
+    }
+  }
+
+  private fail(error: Error, options: { graceful?: boolean } = {}): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    if (options.graceful === true) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), gracefulCloseMs).unref();
+    } else {
+      this.socket.destroy();
+    }
+    for (const request of [...this.inFlight.splice(0), ...this.waiting.splice(0)]) {
+      clearTimeout(request.timer);
+      request.reject(error);
+    }
+    for (const listener of this.closeListeners.splice(0)) listener(error);
+  }
+
+  private describe(error: Error): string {
+    return `${this.address}: ${error.message}`;
+  }
+}
+
+function connectSocket(options: ConnectionOptions): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: options.host, port: options.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new ConnectionError(
+          `connecting to ${options.host}:${options.port} took over ${options.connectionTimeoutMs} ms`,
+        ),
+      );
+    }, options.connectionTimeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(
+        new ConnectionError(
+          `connecting to ${options.host}:${options.port}: ${error.message}`,
+          error,
+        ),
+      );
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}

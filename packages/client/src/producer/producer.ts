@@ -1,0 +1,643 @@
+// The producer: `send` admits records in call order (metadata, then buffer.memory), the
+// accumulator batches them per partition, and the sender drains ready partitions into one
+// Produce request per leader at a time, up to `maxInFlightRequestsPerConnection` per broker.
+// Idempotence (KIP-98, on by default like Java since 3.0/KIP-679): one producer id, sequences
+// per partition stamped at first drain; a failed batch is re-queued in sequence order and its
+// partition drains again only once all its in-flight batches came back, so order is kept with
+// up to 5 in flight. A sequence gap (a batch failed for good) takes a fresh producer id.
+
+import { defaultCompressionCodecs } from '@gregor/compression';
+import {
+  type CompressionName,
+  CompressionType,
+  codecForType,
+  ErrorCode,
+  encodeRecordBatch,
+  encodeRecordBatchAsync,
+  type InitProducerIdResponse,
+  initProducerIdApi,
+  type ProduceRequest,
+  type ProduceResponse,
+  produceApi,
+  type RecordHeader,
+  type RecordInput,
+} from '@gregor/protocol';
+import {
+  ClientError,
+  ClosedError,
+  ConnectionError,
+  invalidatesMetadata,
+  KafkaError,
+  TimeoutError,
+} from '../errors.js';
+import { Cluster, type ClusterOptions, sleep, type TopicInfo } from '../network/cluster.js';
+import {
+  Accumulator,
+  type Delivery,
+  type PartitionQueue,
+  type ProducerBatch,
+  type RecordMetadata,
+  recordSizeBytesBound,
+} from './accumulator.js';
+import { ByteBudget } from './byte-budget.js';
+import { defaultPartitioner, type Partitioner, StickyPartitions } from './partitioner.js';
+
+export type { RecordMetadata } from './accumulator.js';
+
+export type Acks = 0 | 1 | -1 | 'all';
+
+export interface ProducerOptions extends ClusterOptions {
+  /** -1/'all' (default): the leader waits for the in-sync replicas. */
+  acks?: Acks;
+  batchSizeBytes?: number;
+  lingerMs?: number;
+  bufferMemoryBytes?: number;
+  /** How long `send` may wait for metadata or buffer.memory. */
+  maxBlockMs?: number;
+  /** Bound on queueing + in flight + retries of a record. */
+  deliveryTimeoutMs?: number;
+  /** Default: true when acks is all. Requires acks all and at most 5 in flight. */
+  idempotent?: boolean;
+  compression?: CompressionName;
+  partitioner?: Partitioner;
+  /** Upper bound of one Produce request's batches. */
+  maxRequestSizeBytes?: number;
+  /** Random numbers in [0, 1) for sticky partitioning (injected by tests). */
+  random?: () => number;
+}
+
+export const producerDefaults = {
+  batchSizeBytes: 16_384,
+  lingerMs: 5, // KIP-1030
+  bufferMemoryBytes: 32 * 1024 * 1024,
+  maxBlockMs: 60_000,
+  deliveryTimeoutMs: 120_000,
+  maxRequestSizeBytes: 1_048_576,
+  transactionTimeoutMs: 60_000,
+} as const;
+
+export type HeaderValue = Buffer | string | null;
+
+export interface ProducerRecord {
+  topic: string;
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  /** Repeated keys: pass an array. */
+  headers?: Record<string, HeaderValue> | ReadonlyArray<{ key: string; value: HeaderValue }>;
+  /** Chosen by the partitioner when absent. */
+  partition?: number;
+  /** Milliseconds since the epoch; now when absent. */
+  timestamp?: number | bigint;
+}
+
+interface Admission {
+  topic: string;
+  partition: number | undefined;
+  record: RecordInput;
+  sizeBytes: number;
+  delivery: Delivery;
+}
+
+interface DrainedBatch {
+  queue: PartitionQueue;
+  batch: ProducerBatch;
+}
+
+const sequenceMax = 0x7fffffff;
+/** First Produce version with magic v2 record batches. */
+const produceVersionMin = 3;
+
+type ProducerIdState = 'none' | 'initializing' | 'ready' | 'reset-needed';
+
+export class Producer {
+  readonly cluster: Cluster;
+  private readonly accumulator: Accumulator;
+  private readonly budget: ByteBudget;
+  private readonly sticky: StickyPartitions;
+  private readonly partitioner: Partitioner;
+  private readonly acks: 0 | 1 | -1;
+  private readonly idempotent: boolean;
+  private readonly compression: CompressionType;
+  private readonly settings: {
+    batchSizeBytes: number;
+    lingerMs: number;
+    maxBlockMs: number;
+    deliveryTimeoutMs: number;
+    maxRequestSizeBytes: number;
+    maxInFlight: number;
+    retryBackoffMs: number;
+    requestTimeoutMs: number;
+  };
+  private readonly admissions: Admission[] = [];
+  private admitting = false;
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private producerIdState: ProducerIdState = 'none';
+  private readonly inFlightByNode = new Map<number, number>();
+  private readonly sendChains = new Map<number, Promise<void>>();
+  private flushesPending = 0;
+  private senderScheduled = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Infinity;
+  private closed = false;
+
+  constructor(options: ProducerOptions) {
+    this.cluster = new Cluster(options);
+    this.acks = options.acks === 'all' || options.acks === undefined ? -1 : options.acks;
+    this.idempotent = options.idempotent ?? this.acks === -1;
+    const maxInFlight = this.cluster.options.maxInFlightRequestsPerConnection;
+    if (this.idempotent && (this.acks !== -1 || maxInFlight > 5)) {
+      throw new ClientError('idempotence needs acks=all and at most 5 requests in flight', {
+        retriable: false,
+      });
+    }
+    this.compression = CompressionType[options.compression ?? 'none'];
+    if (this.compression !== CompressionType.none) {
+      codecForType(defaultCompressionCodecs, this.compression);
+    }
+    this.settings = {
+      batchSizeBytes: options.batchSizeBytes ?? producerDefaults.batchSizeBytes,
+      lingerMs: options.lingerMs ?? producerDefaults.lingerMs,
+      maxBlockMs: options.maxBlockMs ?? producerDefaults.maxBlockMs,
+      deliveryTimeoutMs: options.deliveryTimeoutMs ?? producerDefaults.deliveryTimeoutMs,
+      maxRequestSizeBytes: options.maxRequestSizeBytes ?? producerDefaults.maxRequestSizeBytes,
+      maxInFlight,
+      retryBackoffMs: this.cluster.options.retryBackoffMs,
+      requestTimeoutMs: this.cluster.options.requestTimeoutMs,
+    };
+    this.accumulator = new Accumulator(this.settings);
+    this.budget = new ByteBudget(options.bufferMemoryBytes ?? producerDefaults.bufferMemoryBytes);
+    this.sticky = new StickyPartitions(this.settings.batchSizeBytes, options.random);
+    this.partitioner = options.partitioner ?? defaultPartitioner;
+  }
+
+  /** Whether this producer uses idempotence (sequence numbers, one producer id). */
+  get isIdempotent(): boolean {
+    return this.idempotent;
+  }
+
+  /** Bytes of buffer.memory taken by records not yet acknowledged. */
+  get bufferedBytes(): number {
+    return this.budget.usedBytes;
+  }
+
+  /**
+   * Queues a record and resolves once the broker acknowledged it (per `acks`). Records of one
+   * producer keep their call order within a partition. Awaiting many sends at once is the fast
+   * path: they share batches.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.closed) return Promise.reject(new ClosedError('the producer'));
+    const input = toRecordInput(record);
+    const sizeBytes = recordSizeBytesBound(input);
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const admission: Admission = {
+        topic: record.topic,
+        partition: record.partition,
+        record: input,
+        sizeBytes,
+        delivery: { resolve, reject },
+      };
+      if (this.admissions.length === 0 && this.admitNow(admission)) return;
+      this.admissions.push(admission);
+      void this.runAdmissions();
+    });
+  }
+
+  /** Sends everything queued now, without lingering, and waits until it is acknowledged. */
+  async flush(): Promise<void> {
+    this.flushesPending++;
+    try {
+      while (this.admissions.length > 0) await sleep(1);
+      this.wake();
+      const batches: ProducerBatch[] = [];
+      for (const queue of this.accumulator.allQueues())
+        batches.push(...queue.inFlight, ...queue.batches);
+      await Promise.all(batches.map((batch) => batch.settled));
+    } finally {
+      this.flushesPending--;
+    }
+  }
+
+  /** Flushes, then closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      clearTimeout(this.wakeTimer);
+      this.budget.close();
+      this.cluster.close();
+    }
+  }
+
+  private admitNow(admission: Admission): boolean {
+    const topic = this.cluster.cachedTopic(admission.topic);
+    if (topic === undefined || !this.budget.tryAcquire(admission.sizeBytes)) return false;
+    this.append(admission, topic);
+    return true;
+  }
+
+  /** Admits queued sends strictly in call order (metadata first, then buffer.memory). */
+  private async runAdmissions(): Promise<void> {
+    if (this.admitting) return;
+    this.admitting = true;
+    try {
+      while (this.admissions.length > 0) {
+        const admission = this.admissions[0];
+        try {
+          const topic = await this.cluster.topic(admission.topic, this.settings.maxBlockMs);
+          await this.budget.acquire(admission.sizeBytes, this.settings.maxBlockMs);
+          this.append(admission, topic);
+        } catch (error) {
+          admission.delivery.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        this.admissions.shift();
+      }
+    } finally {
+      this.admitting = false;
+    }
+  }
+
+  private append(admission: Admission, topic: TopicInfo): void {
+    const partitionCount = topic.partitions.length;
+    let partition = admission.partition;
+    if (partition === undefined) {
+      partition =
+        this.partitioner({
+          topic: admission.topic,
+          key: admission.record.key,
+          value: admission.record.value,
+          partitionCount,
+        }) ?? this.sticky.next(admission.topic, partitionCount, admission.sizeBytes);
+    }
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+      this.budget.release(admission.sizeBytes);
+      admission.delivery.reject(
+        new ClientError(
+          `partition ${partition} of ${admission.topic} does not exist (${partitionCount} partitions)`,
+          {
+            retriable: false,
+          },
+        ),
+      );
+      return;
+    }
+    const full = this.accumulator.append(
+      admission.topic,
+      partition,
+      admission.record,
+      admission.sizeBytes,
+      admission.delivery,
+      Date.now(),
+    );
+    if (full || this.budget.hasWaiters) this.wake();
+    else this.wakeAt(Date.now() + this.settings.lingerMs);
+  }
+
+  private wake(): void {
+    if (this.senderScheduled || this.closed) return;
+    this.senderScheduled = true;
+    setImmediate(() => {
+      this.senderScheduled = false;
+      this.runSender();
+    });
+  }
+
+  private wakeAt(timeMs: number): void {
+    if (timeMs >= this.wakeAtMs || this.closed) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAtMs = timeMs;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAtMs = Infinity;
+        this.wake();
+      },
+      Math.max(0, timeMs - Date.now()),
+    );
+  }
+
+  /** One pass: expire, pick ready partitions, send at most one request per leader. */
+  private runSender(): void {
+    if (this.idempotent && this.producerIdState !== 'ready') {
+      this.prepareProducerId();
+      return;
+    }
+    const nowMs = Date.now();
+    const flushing = this.flushesPending > 0 || this.budget.hasWaiters;
+    const drainedByNode = new Map<number, DrainedBatch[]>();
+    const requestBytesByNode = new Map<number, number>();
+    let moreReady = false;
+    let nextWakeMs = Infinity;
+    for (const queue of this.accumulator.allQueues()) {
+      this.expireQueued(queue, nowMs);
+      if (queue.batches.length === 0) continue;
+      nextWakeMs = Math.min(
+        nextWakeMs,
+        queue.batches[0].createdAtMs + this.settings.deliveryTimeoutMs,
+      );
+      if (queue.awaitingInFlight) {
+        if (queue.inFlight.length > 0) continue;
+        queue.awaitingInFlight = false;
+      }
+      if (queue.inFlight.length >= this.settings.maxInFlight) continue;
+      const readyAtMs = this.accumulator.readyAtMs(queue, flushing);
+      if (readyAtMs > nowMs) {
+        nextWakeMs = Math.min(nextWakeMs, readyAtMs);
+        continue;
+      }
+      const leader = this.cluster.leaderOf(queue.topic, queue.partition);
+      if (leader === undefined) {
+        this.refreshMetadataSoon();
+        nextWakeMs = Math.min(nextWakeMs, nowMs + this.settings.retryBackoffMs);
+        continue;
+      }
+      if ((this.inFlightByNode.get(leader) ?? 0) >= this.settings.maxInFlight) continue;
+      const batch = queue.batches[0];
+      const requestBytes = requestBytesByNode.get(leader) ?? 0;
+      if (requestBytes > 0 && requestBytes + batch.sizeBytes > this.settings.maxRequestSizeBytes) {
+        moreReady = true;
+        continue;
+      }
+      requestBytesByNode.set(leader, requestBytes + batch.sizeBytes);
+      queue.batches.shift();
+      this.stamp(queue, batch);
+      queue.inFlight.push(batch);
+      if (queue.batches.length > 0) moreReady = true;
+      let drained = drainedByNode.get(leader);
+      if (drained === undefined) {
+        drained = [];
+        drainedByNode.set(leader, drained);
+      }
+      drained.push({ queue, batch });
+    }
+    for (const [node, drained] of drainedByNode) this.dispatch(node, drained);
+    if (moreReady) this.wake();
+    if (nextWakeMs < Infinity) this.wakeAt(nextWakeMs);
+  }
+
+  /** Closes the batch and gives it this producer id's next sequence (kept across retries). */
+  private stamp(queue: PartitionQueue, batch: ProducerBatch): void {
+    batch.closed = true;
+    if (!this.idempotent) return;
+    if (batch.producerId === this.producerId && batch.producerEpoch === this.producerEpoch) return;
+    batch.producerId = this.producerId;
+    batch.producerEpoch = this.producerEpoch;
+    batch.baseSequence = queue.nextSequence;
+    queue.nextSequence = (queue.nextSequence + batch.recordCount) % (sequenceMax + 1);
+    batch.encoded = null;
+  }
+
+  /** Fails queued batches older than delivery.timeout.ms. */
+  private expireQueued(queue: PartitionQueue, nowMs: number): void {
+    while (queue.batches.length > 0) {
+      const batch = queue.batches[0];
+      if (nowMs - batch.createdAtMs < this.settings.deliveryTimeoutMs) return;
+      queue.batches.shift();
+      const wasStamped = batch.baseSequence >= 0;
+      this.finish(
+        batch,
+        new TimeoutError(
+          `delivery.timeout.ms (${this.settings.deliveryTimeoutMs} ms) passed before ${batch.topic}-${batch.partition} acknowledged the batch`,
+        ),
+      );
+      if (wasStamped) this.requireNewProducerId();
+    }
+  }
+
+  /** Sends one Produce request; requests to a node are enqueued in drain order. */
+  private dispatch(node: number, drained: DrainedBatch[]): void {
+    this.inFlightByNode.set(node, (this.inFlightByNode.get(node) ?? 0) + 1);
+    const previous = this.sendChains.get(node) ?? Promise.resolve();
+    const sent = previous.then(() => this.sendProduce(node, drained));
+    this.sendChains.set(
+      node,
+      sent.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    sent
+      .then(({ response }) => this.onProduceResponse(drained, response))
+      .catch((error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const { queue, batch } of drained) this.onBatchError(queue, batch, failure);
+      })
+      .finally(() => {
+        this.inFlightByNode.set(node, (this.inFlightByNode.get(node) ?? 1) - 1);
+        this.wake();
+      });
+  }
+
+  /**
+   * Encodes, then enqueues the request on the leader's connection. Resolves once enqueued, with
+   * the response still pending (wrapped, so the two waits stay apart).
+   */
+  private async sendProduce(
+    node: number,
+    drained: DrainedBatch[],
+  ): Promise<{ response: Promise<ProduceResponse | undefined> }> {
+    for (const { batch } of drained) batch.encoded ??= await this.encode(batch);
+    const connection = await this.cluster.connectionToNode(node);
+    const version = connection.versions.version(produceApi, produceVersionMin);
+    const topics = new Map<string, { index: number; records: Buffer }[]>();
+    for (const { batch } of drained) {
+      let partitions = topics.get(batch.topic);
+      if (partitions === undefined) {
+        partitions = [];
+        topics.set(batch.topic, partitions);
+      }
+      partitions.push({ index: batch.partition, records: batch.encoded! });
+    }
+    const request: ProduceRequest = {
+      transactionalId: null,
+      acks: this.acks,
+      timeoutMs: this.settings.requestTimeoutMs,
+      topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
+    };
+    const response = connection.request<ProduceResponse | undefined>(produceApi, request, {
+      version,
+      expectResponse: this.acks !== 0,
+    });
+    return { response };
+  }
+
+  private encode(batch: ProducerBatch): Promise<Buffer> | Buffer {
+    const options = {
+      records: batch.records,
+      compression: this.compression,
+      codecs: defaultCompressionCodecs,
+      producerId: batch.producerId,
+      producerEpoch: batch.producerEpoch,
+      baseSequence: batch.baseSequence,
+    };
+    return this.compression === CompressionType.none
+      ? encodeRecordBatch(options)
+      : encodeRecordBatchAsync(options);
+  }
+
+  private async onProduceResponse(
+    drained: DrainedBatch[],
+    responsePromise: Promise<ProduceResponse | undefined>,
+  ): Promise<void> {
+    let response: ProduceResponse | undefined;
+    try {
+      response = await responsePromise;
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const { queue, batch } of drained) this.onBatchError(queue, batch, failure);
+      return;
+    }
+    for (const { queue, batch } of drained) {
+      if (response === undefined) {
+        queue.completeInFlight(batch);
+        this.finish(batch, null, -1n, -1n);
+        continue;
+      }
+      const partitionResponse = response.responses
+        .find((topic) => topic.name === batch.topic)
+        ?.partitionResponses.find((partition) => partition.index === batch.partition);
+      if (partitionResponse === undefined) {
+        this.onBatchError(
+          queue,
+          batch,
+          new ConnectionError(`no Produce result for ${batch.topic}-${batch.partition}`),
+        );
+        continue;
+      }
+      const code = partitionResponse.errorCode;
+      if (code === ErrorCode.NONE || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        queue.completeInFlight(batch);
+        this.finish(
+          batch,
+          null,
+          partitionResponse.baseOffset,
+          partitionResponse.logAppendTimeMs ?? -1n,
+        );
+      } else {
+        this.onBatchError(queue, batch, new KafkaError(code, `${batch.topic}-${batch.partition}`));
+      }
+    }
+  }
+
+  /** A batch failed: retry it (in sequence order) while delivery.timeout.ms allows, else fail it. */
+  private onBatchError(queue: PartitionQueue, batch: ProducerBatch, error: Error): void {
+    const nowMs = Date.now();
+    const code = error instanceof KafkaError ? error.code : undefined;
+    if (code !== undefined && invalidatesMetadata(code)) this.refreshMetadataSoon();
+    if (error instanceof ConnectionError) this.refreshMetadataSoon();
+    // An out-of-order sequence behind a batch being retried is that batch's echo, not a gap.
+    const outOfOrderBehindRetry =
+      code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && queue.awaitingInFlight;
+    const unknownProducer = code === ErrorCode.UNKNOWN_PRODUCER_ID;
+    const retriable =
+      (error instanceof ClientError && error.retriable) || outOfOrderBehindRetry || unknownProducer;
+    const expired = nowMs - batch.createdAtMs >= this.settings.deliveryTimeoutMs;
+    if (retriable && !expired && !this.closed) {
+      batch.attempts++;
+      queue.requeue(batch);
+      queue.awaitingInFlight = true;
+      queue.retryAtMs = nowMs + this.settings.retryBackoffMs;
+      if (unknownProducer) this.requireNewProducerId();
+      this.wakeAt(queue.retryAtMs);
+      return;
+    }
+    queue.completeInFlight(batch);
+    this.finish(
+      batch,
+      expired && retriable
+        ? new TimeoutError(`delivery.timeout.ms passed: ${error.message}`, error)
+        : error,
+    );
+    // A batch that will never land leaves a gap in this producer id's sequences.
+    if (this.idempotent) this.requireNewProducerId();
+  }
+
+  private finish(
+    batch: ProducerBatch,
+    error: Error | null,
+    baseOffset = -1n,
+    logAppendTimeMs = -1n,
+  ): void {
+    this.budget.release(batch.reservedBytes);
+    batch.reservedBytes = 0;
+    if (error === null) batch.resolve(baseOffset, logAppendTimeMs);
+    else batch.reject(error);
+  }
+
+  private requireNewProducerId(): void {
+    if (this.producerIdState === 'ready') this.producerIdState = 'reset-needed';
+  }
+
+  /** Gets a producer id once nothing is in flight (sequences restart from 0 under the new id). */
+  private prepareProducerId(): void {
+    if (this.producerIdState === 'initializing') return;
+    for (const queue of this.accumulator.allQueues()) if (queue.inFlight.length > 0) return;
+    this.producerIdState = 'initializing';
+    void this.initProducerId().then(
+      ({ producerId, producerEpoch }) => {
+        this.producerId = producerId;
+        this.producerEpoch = producerEpoch;
+        for (const queue of this.accumulator.allQueues()) queue.nextSequence = 0;
+        this.producerIdState = 'ready';
+        this.wake();
+      },
+      (error: unknown) => {
+        this.producerIdState = 'none';
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const queue of this.accumulator.allQueues()) {
+          for (const batch of queue.batches.splice(0)) this.finish(batch, failure);
+        }
+      },
+    );
+  }
+
+  private async initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
+    const deadline = Date.now() + this.settings.maxBlockMs;
+    for (;;) {
+      try {
+        const connection = await this.cluster.anyConnection();
+        const response = await connection.request<InitProducerIdResponse>(initProducerIdApi, {
+          transactionalId: null,
+          transactionTimeoutMs: producerDefaults.transactionTimeoutMs,
+          producerId: -1n,
+          producerEpoch: -1,
+        });
+        if (response.errorCode !== ErrorCode.NONE)
+          throw new KafkaError(response.errorCode, 'InitProducerId');
+        return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+      } catch (error) {
+        const retriable = error instanceof ClientError && error.retriable;
+        if (!retriable || Date.now() >= deadline) throw error;
+        await sleep(this.settings.retryBackoffMs);
+      }
+    }
+  }
+
+  private refreshMetadataSoon(): void {
+    this.cluster.refreshMetadata().then(
+      () => this.wake(),
+      () => undefined,
+    );
+  }
+}
+
+function asBytes(value: Buffer | string | null | undefined): Buffer | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+function toRecordInput(record: ProducerRecord): RecordInput {
+  const headers: RecordHeader[] = [];
+  if (Array.isArray(record.headers)) {
+    for (const header of record.headers)
+      headers.push({ key: header.key, value: asBytes(header.value) });
+  } else if (record.headers !== undefined) {
+    for (const [key, value] of Object.entries(record.headers as Record<string, HeaderValue>)) {
+      headers.push({ key, value: asBytes(value) });
+    }
+  }
+  const timestamp = record.timestamp === undefined ? BigInt(Date.now()) : BigInt(record.timestamp);
+  return { key: asBytes(record.key), value: asBytes(record.value), headers, timestamp };
+}
