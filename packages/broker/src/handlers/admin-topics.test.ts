@@ -58,6 +58,23 @@ describe('admin API over a socket: topics, partitions, records', () => {
     assert.equal(metadata.topics[0].topicId, result.topicId);
   });
 
+  it('Metadata v8-10 reports the cluster operations only when asked (KIP-430)', async () => {
+    const ask = (includeClusterAuthorizedOperations: boolean) =>
+      harness.client.request<MetadataResponse>(ApiKey.Metadata, 8, {
+        topics: [],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations,
+        includeTopicAuthorizedOperations: false,
+      });
+    // CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+    const everyClusterOperation = [5, 7, 8, 9, 10, 11, 12].reduce(
+      (bits, code) => bits | (1 << code),
+      0,
+    );
+    assert.equal((await ask(true)).clusterAuthorizedOperations, everyClusterOperation);
+    assert.equal((await ask(false)).clusterAuthorizedOperations, -2147483648);
+  });
+
   it('CreateTopics refuses duplicates, bad names, counts, factors, assignments and configs', async () => {
     const { client } = harness;
     assert.equal(

@@ -19,7 +19,7 @@ const operationsNotRequested = -2147483648;
  * AclOperation bits of the cluster resource: CREATE(5), ALTER(7), DESCRIBE(8), CLUSTER_ACTION(9),
  * DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11), IDEMPOTENT_WRITE(12).
  */
-const clusterOperationsAll =
+export const clusterOperationsAll =
   (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 export const describeClusterHandler: ApiHandler<DescribeClusterRequest, DescribeClusterResponse> = {

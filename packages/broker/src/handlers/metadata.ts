@@ -15,6 +15,7 @@ import { zeroTopicId } from '../topics/topic-id.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { TopicError, type TopicInfo } from '../topics/types.js';
 import { advertisedEndpoint } from './advertised-endpoint.js';
+import { clusterOperationsAll } from './describe-cluster.js';
 import type { ApiHandler } from './types.js';
 
 type MetadataTopic = MetadataResponse['topics'][number];
@@ -63,7 +64,12 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       clusterId: services.clusterId,
       controllerId: services.nodeId,
       topics,
-      clusterAuthorizedOperations: operationsNotRequested,
+      // v8-10 (KIP-430): asked for, every cluster operation is allowed (no authorizer), as in
+      // Kafka; kafka-python 2.x's admin client asks and cannot decode the "not requested" value.
+      clusterAuthorizedOperations:
+        request.includeClusterAuthorizedOperations === true
+          ? clusterOperationsAll
+          : operationsNotRequested,
     } as MetadataResponse;
   },
 };
