@@ -28,6 +28,8 @@ export interface JavaLaunch {
    * of Kafka's bin/kafka-run-class.sh (G1, full JIT), for benchmarks.
    */
   jvmFlags?: 'test' | 'kafka';
+  /** More JVM options, before the system properties and class path. */
+  jvmOptions?: readonly string[];
   systemProperties?: Record<string, string>;
   environment?: Record<string, string>;
   workingDirectory?: string;
@@ -68,6 +70,7 @@ export function javaArguments(launch: JavaLaunch): string[] {
     `-Xmx${launch.heapMb ?? 256}m`,
     ...(launch.initialHeapMb === undefined ? [] : [`-Xms${launch.initialHeapMb}m`]),
     ...(launch.jvmFlags === 'kafka' ? kafkaScriptJvmFlags : testJvmFlags),
+    ...(launch.jvmOptions ?? []),
     ...Object.entries(properties).map(([name, value]) => `-D${name}=${value}`),
     '-cp',
     javaClasspath,
