@@ -109,6 +109,30 @@ describe('FileTopicManager', () => {
     assert.equal(ids.size, 1);
   });
 
+  it('a concurrent getOrCreate resolves only once the creation has made every log', async () => {
+    // Two transactional producers starting together both make the coordinator create
+    // __transaction_state; the second one must not get the topic before its logs exist.
+    const host = recordingHost();
+    const slowHost: PartitionLogHost = {
+      ...host,
+      async ensureLog(topic, partition, configs) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await host.ensureLog(topic, partition, configs);
+      },
+    };
+    const topics = await open(slowHost);
+    const logsAtResolution = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const topic = await topics.getOrCreate('__transaction_state', { autoCreate: false });
+        assert.ok(topic);
+        return Array.from({ length: topic.partitionCount }, (_, partition) =>
+          host.hasLog(topic.name, partition),
+        ).filter(Boolean).length;
+      }),
+    );
+    assert.deepEqual(logsAtResolution, [50, 50, 50]);
+  });
+
   it('grows partitions, never shrinks, and deletes', async () => {
     const host = recordingHost();
     const topics = await open(host);

@@ -141,10 +141,12 @@ export class FileTopicManager implements TopicManager {
     name: string,
     options: { autoCreate: boolean },
   ): Promise<TopicInfo | undefined> {
-    const existing = this.byName.get(name);
-    if (existing !== undefined) return existing;
+    // A topic is indexed before its logs exist (commitCreate): while its creation runs, callers
+    // wait for it, so whoever gets the topic from here can use every partition's log.
     const pending = this.creating.get(name);
     if (pending !== undefined) return pending;
+    const existing = this.byName.get(name);
+    if (existing !== undefined) return existing;
     const defaults = this.options.defaults();
     let createOptions: CreateTopicOptions;
     if (name === internalTopicNames.consumerOffsets) {
