@@ -1,10 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { murmur2, partitionForKey } from '@gregor/client';
+import {
+  Admin,
+  ConnectionError,
+  Consumer,
+  murmur2,
+  Producer,
+  partitionForKey,
+  type RecordMetadata,
+  RequestTimeoutError,
+} from '@gregor/client';
+import { Connection } from '@gregor/client/network/connection';
+import { metadataApi } from '@gregor/protocol';
 import { BrokerProcess } from './harness/broker-process.js';
 import { clientScenarios } from './harness/gregor-client-scenarios.js';
 import { runJava } from './harness/java.js';
+import { uniqueName } from './harness/records.js';
 import { ReferenceKafka } from './harness/reference-kafka.js';
+import { sleep, withDeadline } from './harness/wait.js';
 
 /**
  * @gregor/client's integration suite, the same scenarios against Gregor (the CLI as a process)
@@ -68,4 +81,120 @@ test("murmur2: keys hash and land on the same partition as in Kafka 4.4's Java p
     return `${murmur2(bytes)} ${partitionForKey(bytes, partitionCount)}`;
   });
   assert.deepEqual(ours, javaLines);
+});
+
+test('gregor: an idempotent producer rides out a broker SIGKILL and restart: every record once, in send order', {
+  timeout: 120_000,
+}, async () => {
+  const broker = await BrokerProcess.start({ label: 'broker(gregor-client-crash)' });
+  const options = {
+    bootstrapServers: [broker.bootstrap],
+    clientId: 'gregor-client-crash',
+    requestTimeoutMs: 5_000,
+    connectionTimeoutMs: 2_000,
+    retryBackoffMs: 100,
+  };
+  const producer = new Producer({ ...options, deliveryTimeoutMs: 60_000 });
+  const consumer = new Consumer({ ...options, maxWaitMs: 200 });
+  try {
+    const topic = uniqueName('client-crash');
+    const admin = new Admin(options);
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    admin.close();
+    const recordCount = 3000;
+    const sends: Promise<RecordMetadata>[] = [];
+    let acknowledgedCount = 0;
+    let acknowledgedAtKill = -1;
+    for (let index = 0; index < recordCount; index++) {
+      const send = producer.send({ topic, key: `key-${index % 50}`, value: `value-${index}` });
+      sends.push(
+        send.then((metadata) => {
+          acknowledgedCount++;
+          return metadata;
+        }),
+      );
+      if (index % 100 === 99) await sleep(5);
+      if (index === 1000) {
+        acknowledgedAtKill = acknowledgedCount;
+        await broker.kill('SIGKILL');
+        await broker.restart();
+      }
+    }
+    const placed = await withDeadline(Promise.all(sends), {
+      timeoutMs: 90_000,
+      what: 'every send acknowledged',
+    });
+    assert.ok(
+      acknowledgedAtKill < 1001,
+      `sends were pending when the broker died (${acknowledgedAtKill} acknowledged)`,
+    );
+    // Exactly once and in order: each partition's offsets are 0..n-1 in send order.
+    const valuesByPartition = new Map<number, string[]>();
+    placed.forEach((metadata, index) => {
+      const list = valuesByPartition.get(metadata.partition) ?? [];
+      assert.equal(
+        metadata.offset,
+        BigInt(list.length),
+        `value-${index} at ${metadata.partition}:${metadata.offset}`,
+      );
+      list.push(`value-${index}`);
+      valuesByPartition.set(metadata.partition, list);
+    });
+    consumer.assign([0, 1].map((partition) => ({ topic, partition, offset: 'earliest' as const })));
+    const consumedByPartition = new Map<number, string[]>();
+    let consumedCount = 0;
+    await withDeadline(
+      (async () => {
+        for await (const record of consumer) {
+          const list = consumedByPartition.get(record.partition) ?? [];
+          list.push(record.value?.toString() ?? '');
+          consumedByPartition.set(record.partition, list);
+          if (++consumedCount === recordCount) break;
+        }
+      })(),
+      { timeoutMs: 30_000, what: 'the records read back' },
+    );
+    assert.deepEqual(consumedByPartition.get(0), valuesByPartition.get(0));
+    assert.deepEqual(consumedByPartition.get(1), valuesByPartition.get(1));
+  } finally {
+    consumer.close();
+    await producer.close().catch(() => undefined);
+    await broker.dispose();
+  }
+});
+
+test('gregor: a request timeout closes the connection; pipelined siblings fail as ConnectionError', {
+  timeout: 60_000,
+}, async () => {
+  const broker = await BrokerProcess.start({ label: 'broker(gregor-client-timeout)' });
+  const [host, port] = broker.bootstrap.split(':');
+  const connection = await Connection.open({
+    host,
+    port: Number(port),
+    clientId: 'gregor-client-timeout',
+    requestTimeoutMs: 800,
+    connectionTimeoutMs: 2_000,
+    maxInFlightRequests: 5,
+    responseSizeBytesMax: 1 << 20,
+    softwareName: 'gregor-client',
+    softwareVersion: '0.1.0',
+  });
+  const pid = broker.pid!;
+  try {
+    const answered = await connection.request<{ brokers: unknown[] }>(metadataApi, { topics: [] });
+    assert.equal(answered.brokers.length, 1);
+    process.kill(pid, 'SIGSTOP');
+    const started = Date.now();
+    const first = connection.request(metadataApi, { topics: [] });
+    const second = connection.request(metadataApi, { topics: [] }, { timeoutMs: 30_000 });
+    await assert.rejects(first, RequestTimeoutError);
+    assert.ok(Date.now() - started < 5_000, 'the timeout fired near 800 ms');
+    await assert.rejects(second, ConnectionError);
+    assert.equal(connection.isClosed, true);
+    await assert.rejects(connection.request(metadataApi, { topics: [] }), ConnectionError);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+    connection.close();
+    await broker.dispose();
+  }
 });
