@@ -9,6 +9,7 @@ import {
   partitionForKey,
   type RecordMetadata,
   RequestTimeoutError,
+  TimeoutError,
 } from '@gregor/client';
 import { Connection } from '@gregor/client/network/connection';
 import { metadataApi } from '@gregor/protocol';
@@ -195,6 +196,48 @@ test('gregor: a request timeout closes the connection; pipelined siblings fail a
   } finally {
     process.kill(pid, 'SIGCONT');
     connection.close();
+    await broker.dispose();
+  }
+});
+
+test('gregor: delivery.timeout.ms fails a send to a SIGSTOPped broker; the producer works again after SIGCONT', {
+  timeout: 60_000,
+}, async () => {
+  const broker = await BrokerProcess.start({ label: 'broker(gregor-client-delivery)' });
+  const pid = broker.pid!;
+  const options = { bootstrapServers: [broker.bootstrap], clientId: 'gregor-client-delivery' };
+  const producer = new Producer({
+    ...options,
+    requestTimeoutMs: 500,
+    deliveryTimeoutMs: 1_500,
+    retryBackoffMs: 50,
+    lingerMs: 0,
+  });
+  let stopped = false;
+  try {
+    const topic = uniqueName('client-delivery');
+    const admin = new Admin(options);
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    admin.close();
+    assert.equal((await producer.send({ topic, value: 'before' })).offset, 0n);
+    process.kill(pid, 'SIGSTOP');
+    stopped = true;
+    const started = Date.now();
+    await assert.rejects(producer.send({ topic, value: 'while stopped' }), TimeoutError);
+    const elapsedMs = Date.now() - started;
+    assert.ok(elapsedMs >= 1_400 && elapsedMs < 10_000, `failed after ${elapsedMs} ms`);
+    process.kill(pid, 'SIGCONT');
+    stopped = false;
+    // The failed batch left a sequence gap: the producer takes a new producer id and goes on.
+    const after = await withDeadline(producer.send({ topic, value: 'after' }), {
+      timeoutMs: 20_000,
+      what: 'a send after SIGCONT',
+    });
+    assert.equal(after.partition, 0);
+    assert.ok(after.offset >= 1n, `offset ${after.offset}`);
+  } finally {
+    if (stopped) process.kill(pid, 'SIGCONT');
+    await producer.close().catch(() => undefined);
     await broker.dispose();
   }
 });

@@ -130,6 +130,8 @@ export class Producer {
   };
   private readonly admissions: Admission[] = [];
   private admitting = false;
+  /** Resolves when the admission queue is empty (flush waits for sends made before it). */
+  private admissionsIdle: Promise<void> = Promise.resolve();
   private producerId = -1n;
   private producerEpoch = -1;
   private producerIdState: ProducerIdState = 'none';
@@ -200,7 +202,7 @@ export class Producer {
       };
       if (this.admissions.length === 0 && this.admitNow(admission)) return;
       this.admissions.push(admission);
-      void this.runAdmissions();
+      this.runAdmissions();
     });
   }
 
@@ -208,7 +210,7 @@ export class Producer {
   async flush(): Promise<void> {
     this.flushesPending++;
     try {
-      while (this.admissions.length > 0) await sleep(1);
+      await this.admissionsIdle;
       this.wake();
       const batches: ProducerBatch[] = [];
       for (const queue of this.accumulator.allQueues())
@@ -240,9 +242,13 @@ export class Producer {
   }
 
   /** Admits queued sends strictly in call order (metadata first, then buffer.memory). */
-  private async runAdmissions(): Promise<void> {
+  private runAdmissions(): void {
     if (this.admitting) return;
     this.admitting = true;
+    this.admissionsIdle = this.admitQueued();
+  }
+
+  private async admitQueued(): Promise<void> {
     try {
       while (this.admissions.length > 0) {
         const admission = this.admissions[0];

@@ -13,10 +13,11 @@ import {
   type ProducerOptions,
   partitionForKey,
   type RecordMetadata,
+  TimeoutError,
 } from '@gregor/client';
 import { runKcat } from './kcat.js';
 import { uniqueName } from './records.js';
-import { withDeadline } from './wait.js';
+import { sleep, withDeadline } from './wait.js';
 
 export interface ClientScenarioContext {
   bootstrap: string;
@@ -317,6 +318,93 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
       await assert.rejects(
         producer.send({ topic, partition: 5, value: 'x' }),
         /partition 5 of .* does not exist/,
+      );
+    } finally {
+      await producer.close();
+    }
+  },
+
+  async 'send waits for a topic created after it; a topic that never comes fails after maxBlockMs'(
+    context,
+  ) {
+    const topic = uniqueName(`later-${context.label}`);
+    const producer = new Producer({
+      ...clusterOptions(context),
+      allowAutoTopicCreation: false,
+      maxBlockMs: 20_000,
+    });
+    const admin = new Admin(clusterOptions(context));
+    try {
+      const pending = producer.send({
+        topic,
+        key: 'early',
+        value: 'sent before the topic existed',
+      });
+      await sleep(300);
+      await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+      const metadata = await pending;
+      assert.equal(metadata.partition, partitionForKey(Buffer.from('early'), 2));
+      assert.equal(metadata.offset, 0n);
+      const impatient = new Producer({
+        ...clusterOptions(context),
+        allowAutoTopicCreation: false,
+        maxBlockMs: 500,
+      });
+      try {
+        await assert.rejects(
+          impatient.send({ topic: uniqueName('never'), value: 'x' }),
+          TimeoutError,
+        );
+      } finally {
+        await impatient.close();
+      }
+    } finally {
+      admin.close();
+      await producer.close();
+    }
+  },
+
+  async 'tombstones, empty keys, null and repeated headers come back exactly'(context) {
+    const topic = await createTopic(context, 'edge-records', 1);
+    const producer = new Producer(clusterOptions(context));
+    try {
+      const records = [
+        { key: 'deleted', value: null, headers: [] },
+        { key: '', value: 'empty key', headers: [{ key: 'trace', value: null }] },
+        {
+          key: null,
+          value: Buffer.from([0, 255, 1, 254]),
+          headers: [
+            { key: 'dup', value: 'first' },
+            { key: 'dup', value: 'second' },
+            { key: 'ключ', value: Buffer.alloc(0) },
+          ],
+        },
+      ];
+      for (const record of records) await producer.send({ topic, ...record });
+      const consumed = await consumeAll(context, topic, 1, records.length);
+      assert.deepEqual(
+        consumed.map((record) => ({
+          key: record.key?.toString() ?? null,
+          value: record.value === null ? null : record.value.toString('hex'),
+          headers: record.headers.map((header) => [
+            header.key,
+            header.value?.toString('hex') ?? null,
+          ]),
+        })),
+        [
+          { key: 'deleted', value: null, headers: [] },
+          { key: '', value: Buffer.from('empty key').toString('hex'), headers: [['trace', null]] },
+          {
+            key: null,
+            value: '00ff01fe',
+            headers: [
+              ['dup', Buffer.from('first').toString('hex')],
+              ['dup', Buffer.from('second').toString('hex')],
+              ['ключ', ''],
+            ],
+          },
+        ],
       );
     } finally {
       await producer.close();
