@@ -86,6 +86,8 @@ export interface ProducerStateManagerOptions {
   fileSystem: FileSystem;
   /** The partition's directory for snapshot and index files; undefined keeps state in memory. */
   directoryOf: (log: PartitionLog) => string | undefined;
+  /** False once `log` was deleted (its topic deleted, or re-created as a new log). */
+  isCurrent: (log: PartitionLog) => boolean;
   /** producer.id.expiration.ms */
   expirationMs: () => number;
   /** producer.id.expiration.check.interval.ms */
@@ -442,10 +444,24 @@ export class ProducerStateManager {
 
   /** Snapshots every partition whose state moved since its last snapshot. */
   async snapshotAll(options: { includeEmpty?: boolean } = {}): Promise<void> {
-    for (const partition of this.partitions.values()) {
+    for (const [key, partition] of this.partitions) {
+      // A deleted partition (its topic deleted, possibly while its snapshot was being written)
+      // has no files left to snapshot into and no state worth keeping: forget it.
+      const forget = async () => {
+        this.partitions.delete(key);
+        await partition.index.close();
+      };
+      if (!this.options.isCurrent(partition.log)) {
+        await forget();
+        continue;
+      }
       try {
         await this.snapshot(partition, options.includeEmpty ?? false);
       } catch (error) {
+        if (!this.options.isCurrent(partition.log)) {
+          await forget();
+          continue;
+        }
         this.options.logger.warn('producer snapshot failed', {
           topic: partition.log.topic,
           partition: partition.log.partition,

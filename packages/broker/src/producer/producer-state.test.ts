@@ -209,6 +209,7 @@ async function withFileLogs(
   body: (
     open: () => Promise<{ logs: FileLogManager; manager: ProducerStateManager }>,
   ) => Promise<void>,
+  options: { warnings?: string[] } = {},
 ): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'gregor-producer-state-'));
   const clock = new ManualClock();
@@ -224,9 +225,13 @@ async function withFileLogs(
     log.setHighWatermark(log.logEndOffset);
     const manager = new ProducerStateManager({
       clock,
-      logger: createJsonLogger({ level: 'off' }),
+      logger:
+        options.warnings === undefined
+          ? createJsonLogger({ level: 'off' })
+          : createJsonLogger({ level: 'warn', write: (line) => options.warnings?.push(line) }),
       fileSystem: (await import('@gregor/storage')).nodeFileSystem,
       directoryOf: (candidate) => join(directory, `${candidate.topic}-${candidate.partition}`),
+      isCurrent: (candidate) => logs.getLog(candidate.topic, candidate.partition) === candidate,
       expirationMs: () => 86_400_000,
       expirationCheckIntervalMs: () => 600_000,
       snapshotIntervalMs: 0,
@@ -283,6 +288,33 @@ test('deduplication survives a restart, from a snapshot and from the log alone',
     await manager.stop();
     await logs.close();
   });
+});
+
+test('a deleted partition is forgotten at the next snapshot round (no warning, no state)', async () => {
+  const warnings: string[] = [];
+  await withFileLogs(
+    async (open) => {
+      const { logs, manager } = await open();
+      const kept = logs.getLog('t', 0)!;
+      const doomed = await logs.createLog('doomed', 0);
+      await appendThrough(manager, kept, batch({ producerId: 1n, sequence: 0, values: ['a'] }));
+      await appendThrough(manager, doomed, batch({ producerId: 2n, sequence: 0, values: ['b'] }));
+      await logs.deleteLog('doomed', 0);
+      await manager.snapshotAll({ includeEmpty: true });
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(
+        manager.describeProducers(kept).map((producer) => producer.producerId),
+        [1n],
+      );
+      // Re-created under the same name, the topic starts with no producers.
+      const recreated = await logs.createLog('doomed', 0);
+      assert.deepEqual(manager.describeProducers(recreated), []);
+      await manager.stop();
+      assert.deepEqual(warnings, []);
+      await logs.close();
+    },
+    { warnings },
+  );
 });
 
 test('LSO, abort markers and the .txnindex (also after a restart)', async () => {

@@ -25,6 +25,7 @@ async function setUp() {
       logger,
       fileSystem: nodeFileSystem,
       directoryOf: () => undefined,
+      isCurrent: (log) => logs.getLog(log.topic, log.partition) === log,
       expirationMs: () => 86_400_000,
       expirationCheckIntervalMs: () => 600_000,
       snapshotIntervalMs: 0,

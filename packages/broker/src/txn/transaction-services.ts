@@ -49,6 +49,7 @@ export async function startTransactionServices(options: {
     logger,
     fileSystem,
     directoryOf: (log) => (log instanceof FilePartitionLog ? log.directory : undefined),
+    isCurrent: (log) => logs.getLog(log.topic, log.partition) === log,
     expirationMs: () => config.get('producer.id.expiration.ms') as number,
     expirationCheckIntervalMs: () =>
       config.get('producer.id.expiration.check.interval.ms') as number,
