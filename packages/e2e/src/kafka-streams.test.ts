@@ -21,9 +21,10 @@ import { sleep, withDeadline } from './harness/wait.js';
 /**
  * Kafka Streams 4.4.0 (java/src/StreamsApp.java) under exactly_once_v2 against the broker
  * process: a KStream–KTable join, a tumbling-window sum per key and, behind a repartition topic,
- * a tumbling-window count per joined attribute. The app is SIGKILLed at random moments while it
- * processes, restarted each time (on the same state dir, or on a wiped one every third time), then
- * left to finish. A read_committed consumer (java/src/CommittedReader.java) must then see, per
+ * a tumbling-window count per joined attribute. Two instances share the work; one or the other
+ * is SIGKILLed at random moments while input flows in, restarted each time (on its state dir, or
+ * on a wiped one every third time), and the broker is SIGKILLed and restarted once in between;
+ * then the app is left to finish. A read_committed consumer (java/src/CommittedReader.java) must then see, per
  * output key, exactly the sequence of updates the input determines: every final value right, and
  * exactly one committed update per input record that reaches the output — none duplicated by an
  * aborted-then-retried transaction, none missing.
@@ -41,6 +42,10 @@ const eventCountMax = 200_000;
 const eventSpacingMs = 7;
 const windowSizeMs = 10_000;
 const killsMin = 10;
+/** Two instances share the tasks: each kill moves tasks, fences zombies, rebalances. */
+const instanceNames = ['a', 'b'];
+/** Before this app kill, the broker is SIGKILLed and restarted once. */
+const brokerKillAt = 5;
 const heapMb = 192;
 
 interface InputEvent {
@@ -211,34 +216,61 @@ function produceEventsUntilStopped(prefix: string, baseTimestampMs: number) {
   };
 }
 
-function startStreamsApp(options: {
-  applicationId: string;
-  stateDirectory: string;
-  prefix: string;
-}): ManagedProcess {
-  return startJava({
-    main: 'StreamsApp.java',
-    label: 'StreamsApp',
-    heapMb,
-    arguments: [broker.bootstrap, options.applicationId, options.stateDirectory, options.prefix],
-  });
-}
+/** One instance of the app: its own state dir and static membership, restarted after each kill. */
+class StreamsInstance {
+  app: ManagedProcess | undefined;
+  /** The process id in this run's transactional ids. */
+  processId = '';
+  startedMs = 0;
 
-function waitUntilRunning(app: ManagedProcess): Promise<true> {
-  return app.waitForLine((line) => (line.endsWith('->RUNNING') ? true : undefined), {
-    timeoutMs: 90_000,
-    what: 'the Streams app to reach RUNNING',
-  });
+  constructor(
+    readonly name: string,
+    readonly stateDirectory: string,
+    private readonly options: { applicationId: string; prefix: string },
+  ) {}
+
+  /** Starts the app and waits until it runs (assigned, restored). */
+  async start(): Promise<void> {
+    this.startedMs = Date.now();
+    const app = startJava({
+      main: 'StreamsApp.java',
+      label: `StreamsApp ${this.name}`,
+      heapMb,
+      arguments: [
+        broker.bootstrap,
+        this.options.applicationId,
+        this.stateDirectory,
+        this.options.prefix,
+        this.name,
+      ],
+    });
+    this.app = app;
+    this.processId = await app.waitForLine((line) => /^process (\S+)$/.exec(line)?.[1], {
+      timeoutMs: 120_000,
+      what: `Streams app ${this.name} to reach RUNNING`,
+    });
+  }
+
+  async kill(): Promise<void> {
+    const app = this.app;
+    if (!app) return;
+    app.signal('SIGKILL');
+    await withDeadline(app.exited, { timeoutMs: 10_000, what: 'the killed app to exit' });
+  }
+
+  /** A clean stop (Streams commits and closes): SIGTERM, SIGKILL after 30 s. */
+  async stop(): Promise<void> {
+    await this.app?.stop({ signal: 'SIGTERM', timeoutMs: 30_000 });
+  }
 }
 
 /**
- * The transaction a SIGKILLed instance left open, if any: an Ongoing transaction of the app's
- * that began after the instance started (an older one belongs to an instance whose state dir was
- * wiped and is waiting for its timeout).
+ * The transaction a SIGKILLed instance left open, if any: an Ongoing transaction of one of its
+ * transactional ids that began after it started (an older one was left by its previous run).
  */
 async function transactionLeftOpen(
+  instance: StreamsInstance,
   applicationId: string,
-  instanceStartMs: number,
 ): Promise<DescribeTransactionsResponseTransactionState | undefined> {
   const client = await TestClient.connect({ port: broker.port });
   try {
@@ -249,7 +281,9 @@ async function transactionLeftOpen(
     assert.equal(listed.errorCode, 0);
     const transactionalIds = listed.transactionStates
       .map((state) => state.transactionalId)
-      .filter((transactionalId) => transactionalId.startsWith(applicationId));
+      .filter((transactionalId) =>
+        transactionalId.startsWith(`${applicationId}-${instance.processId}-`),
+      );
     if (transactionalIds.length === 0) return undefined;
     const described = await client.request<DescribeTransactionsResponse>(
       ApiKey.DescribeTransactions,
@@ -260,7 +294,7 @@ async function transactionLeftOpen(
       (state) =>
         state.errorCode === 0 &&
         state.transactionState === 'Ongoing' &&
-        Number(state.transactionStartTimeMs) >= instanceStartMs,
+        Number(state.transactionStartTimeMs) >= instance.startedMs,
     );
   } finally {
     await client.close();
@@ -322,49 +356,59 @@ async function topicConfigs(
   }
 }
 
-test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-table join stay exact through SIGKILLs', async () => {
+test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-table join stay exact through SIGKILLs of the app and the broker', async () => {
   const prefix = `${uniqueName('streams')}-`;
   const applicationId = `${prefix}app`;
   const baseTimestampMs = windowStart(Date.now() - 3_600_000);
   await createTopicsWithProfiles(prefix, baseTimestampMs);
   const input = produceEventsUntilStopped(prefix, baseTimestampMs);
 
-  const stateDirectory = await makeTemporaryDirectory('streams-state');
-  let app: ManagedProcess | undefined;
+  const instances = await Promise.all(
+    instanceNames.map(
+      async (name) =>
+        new StreamsInstance(name, await makeTemporaryDirectory(`streams-state-${name}`), {
+          applicationId,
+          prefix,
+        }),
+    ),
+  );
   let reader: ManagedProcess | undefined;
   const killLog: string[] = [];
   const killPhaseStartMs = Date.now();
   try {
+    await Promise.all(instances.map((instance) => instance.start()));
     let killsMidTransaction = 0;
     for (let kill = 1; kill <= killsMin; kill++) {
-      if (kill % 3 === 0) {
-        // A wiped state dir: the next instance restores every store from its changelog and
-        // starts with a new process id, so a new transactional id (the old one times out).
-        await removeDirectory(stateDirectory);
+      const victim = instances[kill % instances.length];
+      if (kill === brokerKillAt) {
+        // Once the broker itself: coordinator state, producer state and open transactions
+        // recovered from its logs while both instances keep running.
+        await broker.kill('SIGKILL');
+        await broker.restart();
+        killLog.push(`broker SIGKILLed and restarted (ready in ${broker.lastReadyMs} ms)`);
       }
-      const instanceStartMs = Date.now();
-      app = startStreamsApp({ applicationId, stateDirectory, prefix });
-      await waitUntilRunning(app);
-      const runningMs = Date.now() - instanceStartMs;
       await sleep(200 + Math.floor(Math.random() * 2_500));
-      app.signal('SIGKILL');
-      await withDeadline(app.exited, { timeoutMs: 10_000, what: 'the killed app to exit' });
-      const open = await transactionLeftOpen(applicationId, instanceStartMs);
+      await victim.kill();
+      const open = await transactionLeftOpen(victim, applicationId);
       if (open) killsMidTransaction++;
       const partitionsInTransaction = (open?.topics ?? []).reduce(
         (total, topic) => total + topic.partitions.length,
         0,
       );
       killLog.push(
-        `${kill}: running after ${runningMs} ms, killed after ${Date.now() - instanceStartMs} ms, ${open ? `transaction open on ${partitionsInTransaction} partitions` : 'no transaction open'}`,
+        `${kill}: ${victim.name} killed ${Date.now() - victim.startedMs} ms after its start, ${open ? `transaction open on ${partitionsInTransaction} partitions` : 'no transaction open'}`,
       );
+      if (kill % 3 === 0) {
+        // A wiped state dir: the next run restores every store from its changelog and starts
+        // with a new process id, so new transactional ids (the old one times out).
+        await removeDirectory(victim.stateDirectory);
+      }
+      await victim.start();
     }
     const killPhaseMs = Date.now() - killPhaseStartMs;
     const events = await input.stop();
     const expected = expectedOutputs(events);
 
-    app = startStreamsApp({ applicationId, stateDirectory, prefix });
-    await waitUntilRunning(app);
     const expectedCount = Object.fromEntries(
       outputTopics.map((topic) => [
         topic,
@@ -399,7 +443,7 @@ test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-tabl
     while (!allSeen() && Date.now() < deadlineMs) await sleep(250);
     // A clean stop commits and closes; what the reader reads up to the end offsets after it is
     // everything the app ever committed.
-    await app.stop({ signal: 'SIGTERM', timeoutMs: 30_000 });
+    await Promise.all(instances.map((instance) => instance.stop()));
     readerProcess.writeLine('end');
     await ended;
 
@@ -464,8 +508,8 @@ test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-tabl
     );
   } finally {
     await input.stop();
-    await app?.stop({ signal: 'SIGKILL' });
+    await Promise.all(instances.map((instance) => instance.kill()));
     await reader?.stop({ signal: 'SIGKILL' });
-    await removeDirectory(stateDirectory);
+    for (const instance of instances) await removeDirectory(instance.stateDirectory);
   }
 });

@@ -20,7 +20,8 @@ import org.apache.kafka.streams.kstream.TimeWindows;
 /**
  * A Kafka Streams application under exactly_once_v2 for the e2e test kafka-streams.test.ts.
  *
- * Usage: java -cp 'lib/*' StreamsApp.java BOOTSTRAP APPLICATION_ID STATE_DIR TOPIC_PREFIX
+ * Usage: java -cp 'lib/*' StreamsApp.java BOOTSTRAP APPLICATION_ID STATE_DIR TOPIC_PREFIX INSTANCE
+ * (INSTANCE names the instance's static group membership: one per running instance.)
  *
  * Topology (all values are strings; topics are TOPIC_PREFIX + name; internal topics are
  * APPLICATION_ID-{profiles-store,user-sums-store,region-counts-store}-changelog and
@@ -31,8 +32,9 @@ import org.apache.kafka.streams.kstream.TimeWindows;
  *  - the enriched stream re-keyed by region (a repartition topic), per region and 10 s window,
  *    the count to region-counts, key "region@windowStart".
  * With the record cache off every input record produces exactly one update per output it reaches.
- * Prints "state NEW->RUNNING"-style lines on stdout; a stream thread's failure ends the process
- * with status 1.
+ * Prints "state OLD->NEW" lines on stdout, and "process ID" (the id in its transactional ids:
+ * APPLICATION_ID-ID-THREAD) at each RUNNING; a stream thread's failure ends the process with
+ * status 1.
  */
 public class StreamsApp {
   static final Duration windowSize = Duration.ofSeconds(10);
@@ -41,14 +43,15 @@ public class StreamsApp {
   static final Duration windowGrace = Duration.ofHours(1);
 
   public static void main(String[] arguments) throws Exception {
-    if (arguments.length != 4) {
-      System.err.println("usage: StreamsApp BOOTSTRAP APPLICATION_ID STATE_DIR TOPIC_PREFIX");
+    if (arguments.length != 5) {
+      System.err.println("usage: StreamsApp BOOTSTRAP APPLICATION_ID STATE_DIR TOPIC_PREFIX INSTANCE");
       System.exit(2);
     }
     String bootstrap = arguments[0];
     String applicationId = arguments[1];
     String stateDirectory = arguments[2];
     String prefix = arguments[3];
+    String instance = arguments[4];
 
     Properties settings = new Properties();
     settings.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
@@ -65,7 +68,7 @@ public class StreamsApp {
     // Static membership: a restarted instance takes its predecessor's place at once instead of
     // waiting for the killed member's session to time out.
     settings.put(
-        StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), applicationId + "-instance");
+        StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), applicationId + "-" + instance);
     settings.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
     // A transaction left open by a killed instance (whose state dir was wiped, so a new
     // transactional id) is aborted by the broker after this long.
@@ -112,6 +115,14 @@ public class StreamsApp {
     streams.setStateListener(
         (newState, oldState) -> {
           System.out.println("state " + oldState + "->" + newState);
+          if (newState == KafkaStreams.State.RUNNING) {
+            // Thread names are APPLICATION_ID-PROCESS_ID-StreamThread-N.
+            String thread = streams.metadataForLocalThreads().iterator().next().threadName();
+            System.out.println(
+                "process "
+                    + thread.substring(
+                        applicationId.length() + 1, thread.lastIndexOf("-StreamThread-")));
+          }
           System.out.flush();
           if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
             stopped.countDown();
