@@ -411,6 +411,38 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
     }
   },
 
+  async 'the consumer reads what kcat produced, keys on the partitions murmur2_random chose'(
+    context,
+  ) {
+    const partitions = 3;
+    const topic = await createTopic(context, 'kcat-to-client', partitions);
+    const lines = Array.from({ length: 60 }, (_, index) => `user-${index * 37}:payload-${index}`);
+    await runKcat({
+      bootstrap: context.bootstrap,
+      arguments: ['-P', '-t', topic, '-K:', '-z', 'snappy', '-X', 'partitioner=murmur2_random'],
+      input: `${lines.join('\n')}\n`,
+      timeoutMs: 30_000,
+    });
+    const consumed = await consumeAll(context, topic, partitions, lines.length);
+    const sentByPartition = new Map<number, string[]>();
+    for (const line of lines) {
+      const key = line.slice(0, line.indexOf(':'));
+      const partition = partitionForKey(Buffer.from(key), partitions);
+      const list = sentByPartition.get(partition) ?? [];
+      list.push(line);
+      sentByPartition.set(partition, list);
+    }
+    for (let partition = 0; partition < partitions; partition++) {
+      const read = consumed
+        .filter((record) => record.partition === partition)
+        .map((record) => `${record.offset}|${record.key}:${record.value}`);
+      const expected = (sentByPartition.get(partition) ?? []).map(
+        (line, index) => `${index}|${line}`,
+      );
+      assert.deepEqual(read, expected, `partition ${partition}`);
+    }
+  },
+
   async 'kcat (librdkafka) reads exactly what the client produced'(context) {
     const partitions = 2;
     const topic = await createTopic(context, 'kcat-interop', partitions);
