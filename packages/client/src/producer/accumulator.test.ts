@@ -74,3 +74,27 @@ describe('Accumulator', () => {
     assert.equal(accumulator.isEmpty(), false);
   });
 });
+
+describe('ProducerBatch.split', () => {
+  it('halves keep deliveries, the sequence span and the reserved bytes', async () => {
+    const accumulator = new Accumulator({ batchSizeBytes: 16_384, lingerMs: 0 });
+    const delivered: number[] = [];
+    for (let index = 0; index < 5; index++) {
+      const delivery: Delivery = { resolve: () => delivered.push(index), reject: () => undefined };
+      accumulator.append('t', 0, record(10), recordSizeBytesBound(record(10)), delivery, 7);
+    }
+    const batch = accumulator.queue('t', 0).batches[0];
+    batch.producerId = 9n;
+    batch.producerEpoch = 1;
+    batch.baseSequence = 100;
+    const [first, second] = batch.split();
+    assert.deepEqual([first.recordCount, second.recordCount], [3, 2]);
+    assert.deepEqual([first.baseSequence, second.baseSequence], [100, 103]);
+    assert.equal(first.reservedBytes + second.reservedBytes, batch.reservedBytes);
+    assert.equal(second.createdAtMs, 7);
+    second.resolve(3n, -1n);
+    first.resolve(0n, -1n);
+    await batch.settled;
+    assert.deepEqual(delivered, [3, 4, 0, 1, 2]);
+  });
+});

@@ -83,6 +83,44 @@ export class ProducerBatch {
     this.reservedBytes += sizeBytes;
   }
 
+  /**
+   * Splits a batch the broker found too large (MESSAGE_TOO_LARGE) into two halves that keep the
+   * deliveries, creation time and, when stamped, the same sequence span (first half from the
+   * base sequence, second half after it), so sequences stay contiguous for the partition.
+   */
+  split(): [ProducerBatch, ProducerBatch] {
+    const half = Math.ceil(this.records.length / 2);
+    const halves: [ProducerBatch, ProducerBatch] = [
+      new ProducerBatch(this.topic, this.partition, this.createdAtMs),
+      new ProducerBatch(this.topic, this.partition, this.createdAtMs),
+    ];
+    for (let index = 0; index < this.records.length; index++) {
+      const target = halves[index < half ? 0 : 1];
+      const size = recordSizeBytesBound(this.records[index]);
+      target.records.push(this.records[index]);
+      target.deliveries.push(this.deliveries[index]);
+      target.sizeBytes += size;
+    }
+    // The reserved buffer.memory moves with the halves (estimates, so keep the exact total).
+    halves[0].reservedBytes = Math.min(
+      this.reservedBytes,
+      halves[0].sizeBytes - batchOverheadBytes,
+    );
+    halves[1].reservedBytes = this.reservedBytes - halves[0].reservedBytes;
+    for (const [index, batch] of halves.entries()) {
+      batch.closed = true;
+      batch.attempts = this.attempts;
+      if (this.baseSequence >= 0) {
+        batch.producerId = this.producerId;
+        batch.producerEpoch = this.producerEpoch;
+        batch.baseSequence = index === 0 ? this.baseSequence : (this.baseSequence + half) % 2 ** 31;
+      }
+    }
+    // Whoever waits for this batch (flush) waits for both halves.
+    void Promise.all(halves.map((batch) => batch.settled)).then(() => this.settle());
+    return halves;
+  }
+
   resolve(baseOffset: bigint, logAppendTimeMs: bigint): void {
     for (let index = 0; index < this.deliveries.length; index++) {
       const record = this.records[index];
@@ -131,6 +169,12 @@ export class PartitionQueue {
       position++;
     }
     this.batches.splice(position, 0, batch);
+  }
+
+  /** Replaces an in-flight batch by its halves, queued first (they keep its sequence span). */
+  requeueSplit(batch: ProducerBatch, halves: readonly ProducerBatch[]): void {
+    this.completeInFlight(batch);
+    for (const half of [...halves].reverse()) this.requeue(half);
   }
 
   completeInFlight(batch: ProducerBatch): void {

@@ -533,6 +533,13 @@ export class Producer {
     const code = error instanceof KafkaError ? error.code : undefined;
     if (code !== undefined && invalidatesMetadata(code)) this.refreshMetadataSoon();
     if (error instanceof ConnectionError) this.refreshMetadataSoon();
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && batch.recordCount > 1 && !this.closed) {
+      // Java's Sender does the same: split, re-enqueue, no retry spent.
+      queue.requeueSplit(batch, batch.split());
+      queue.awaitingInFlight = true;
+      this.wake();
+      return;
+    }
     // An out-of-order sequence behind a batch being retried is that batch's echo, not a gap.
     const outOfOrderBehindRetry =
       code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && queue.awaitingInFlight;

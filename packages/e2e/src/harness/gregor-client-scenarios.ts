@@ -199,6 +199,39 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
     assertSameRecords(all, await consumeAll(context, topic, 1, all.length));
   },
 
+  async 'a batch over max.message.bytes is split (MESSAGE_TOO_LARGE) and every record lands in order'(
+    context,
+  ) {
+    const topic = uniqueName(`split-${context.label}`);
+    const admin = new Admin(clusterOptions(context));
+    try {
+      await admin.createTopics([
+        {
+          name: topic,
+          partitions: 1,
+          replicationFactor: 1,
+          configs: { 'max.message.bytes': '1500' },
+        },
+      ]);
+    } finally {
+      admin.close();
+    }
+    // One 16 KiB batch of 60 records of ~230 bytes: the broker refuses it until halves fit.
+    const producer = new Producer({ ...clusterOptions(context), lingerMs: 50 });
+    try {
+      const sent = await produceNumbered(
+        producer,
+        topic,
+        60,
+        (index) => `${index}-${'s'.repeat(200)}`,
+      );
+      assertOrderPerPartition(sent);
+      assertSameRecords(sent, await consumeAll(context, topic, 1, sent.length));
+    } finally {
+      await producer.close();
+    }
+  },
+
   async 'send waits for buffer.memory: the buffered bytes never exceed it'(context) {
     const topic = await createTopic(context, 'backpressure', 1);
     const bufferMemoryBytes = 8 * 1024;
