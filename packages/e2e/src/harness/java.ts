@@ -34,6 +34,8 @@ export interface JavaLaunch {
   environment?: Record<string, string>;
   workingDirectory?: string;
   label?: string;
+  /** Class directories or jars placed before Kafka's jars (e.g. kafka-connect.ts's compatibility classes). */
+  classpathBefore?: readonly string[];
 }
 
 /** Fails with the command to run when the jars were never resolved. */
@@ -73,7 +75,7 @@ export function javaArguments(launch: JavaLaunch): string[] {
     ...(launch.jvmOptions ?? []),
     ...Object.entries(properties).map(([name, value]) => `-D${name}=${value}`),
     '-cp',
-    javaClasspath,
+    [...(launch.classpathBefore ?? []), javaClasspath].join(':'),
     main,
     ...(launch.arguments ?? []),
   ];

@@ -33,7 +33,8 @@ export async function withDeadline<T>(
 /** Polls `condition` until it returns a truthy value or the deadline passes. */
 export async function waitUntil<T>(
   condition: () => T | Promise<T>,
-  options: { timeoutMs: number; what: string; intervalMs?: number },
+  /** `what` may be a function, for a message that shows the state at the deadline. */
+  options: { timeoutMs: number; what: string | (() => string); intervalMs?: number },
 ): Promise<NonNullable<T>> {
   const intervalMs = options.intervalMs ?? 100;
   const deadlineMs = Date.now() + options.timeoutMs;
@@ -48,5 +49,6 @@ export async function waitUntil<T>(
     await sleep(intervalMs);
   }
   const suffix = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${suffix}`);
+  const what = typeof options.what === 'function' ? options.what() : options.what;
+  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${suffix}`);
 }

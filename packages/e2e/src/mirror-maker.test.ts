@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { BrokerProcess } from './harness/broker-process.js';
+import { startMirrorMaker } from './harness/kafka-connect.js';
+import {
+  kafkajsCommittedOffsets,
+  kafkajsConsumeGroup,
+  kafkajsCreateTopic,
+  kafkajsProduce,
+  newKafkajs,
+} from './harness/kafkajs-client.js';
+import type { ManagedProcess } from './harness/managed-process.js';
+import { assertSameRecords, endOffsets, type PlacedRecord, uniqueName } from './harness/records.js';
+import { makeTemporaryDirectory, removeDirectory } from './harness/temporary-directory.js';
+import { waitUntil } from './harness/wait.js';
+
+/**
+ * MirrorMaker 2 (connect-mirror 4.3.1 on the Connect 4.4.0 runtime, dedicated mode) mirroring one
+ * Gregor broker process ("primary") into another ("backup"), with checkpoints and
+ * `sync.group.offsets.enabled`: the disaster-recovery fail-over of a consumer group.
+ *
+ * MirrorMaker copies the topic to `primary.<topic>` on the backup (DefaultReplicationPolicy). A
+ * group consumes the first part on the primary and commits; MirrorMaker checkpoints it and commits
+ * the translated offsets on the backup; more records arrive and are mirrored; the same group then
+ * resumes on the backup and must read exactly the records it had not read on the primary.
+ *
+ * Exact translation needs the offset sync of the group's last record: `offset.lag.max=0` makes
+ * MirrorMaker emit one for every record (default 100: it may translate to an earlier offset, and
+ * the group reads some records twice), and the group is synced before the second part arrives,
+ * because MirrorMaker's sync store thins out the syncs behind newer ones (seen here: a partition
+ * translated to 1 instead of 50 once syncs of the second part had been read first; checkpoints
+ * never move back, so it stays there).
+ */
+
+const partitions = 3;
+const firstPartCount = 150;
+const secondPartCount = 150;
+const mirrorTimeoutMs = 120_000;
+
+let primary: BrokerProcess;
+let backup: BrokerProcess;
+let directory: string;
+let mirrorMaker: ManagedProcess | undefined;
+const topic = uniqueName('orders');
+const mirroredTopic = `primary.${topic}`;
+const group = uniqueName('orders-app');
+
+async function endOffsetsOf(kafka: Kafka, name: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(name);
+    return new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function sameOffsets(actual: ReadonlyMap<number, number>, expected: ReadonlyMap<number, number>) {
+  return (
+    actual.size === expected.size &&
+    [...expected].every(([partition, offset]) => actual.get(partition) === offset)
+  );
+}
+
+function describeOffsets(offsets: ReadonlyMap<number, number>): string {
+  return JSON.stringify(Object.fromEntries(offsets));
+}
+
+before(async () => {
+  directory = await makeTemporaryDirectory('mirror-maker');
+  [primary, backup] = await Promise.all([
+    BrokerProcess.start({ label: 'broker(mm2-primary)' }),
+    BrokerProcess.start({ label: 'broker(mm2-backup)' }),
+  ]);
+  await kafkajsCreateTopic(newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-setup' }), {
+    topic,
+    partitions,
+  });
+});
+
+after(async () => {
+  await mirrorMaker?.stop({ signal: 'SIGKILL' });
+  await Promise.all([primary?.dispose(), backup?.dispose()]);
+  if (directory) await removeDirectory(directory);
+});
+
+test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a consumer group offsets, so the group resumes on the backup cluster where it stopped on the primary', {
+  timeout: 300_000,
+}, async (context) => {
+  const primaryKafka = newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-primary' });
+  const backupKafka = newKafkajs({ bootstrap: backup.bootstrap, clientId: 'mm2-backup' });
+  const firstPart = await kafkajsProduce(primaryKafka, {
+    topic,
+    partitions,
+    count: firstPartCount,
+    prefix: 'first',
+  });
+
+  mirrorMaker = await startMirrorMaker({
+    clusters: { primary: primary.bootstrap, backup: backup.bootstrap },
+    directory,
+    targetClusters: ['backup'],
+    settings: {
+      'primary->backup.enabled': 'true',
+      'primary->backup.topics': topic,
+      'backup->primary.enabled': 'false',
+      // One broker per cluster.
+      'replication.factor': '1',
+      'checkpoints.topic.replication.factor': '1',
+      'heartbeats.topic.replication.factor': '1',
+      'offset-syncs.topic.replication.factor': '1',
+      'offset.storage.replication.factor': '1',
+      'status.storage.replication.factor': '1',
+      'config.storage.replication.factor': '1',
+      // Seconds instead of minutes.
+      'refresh.topics.interval.seconds': '1',
+      'refresh.groups.interval.seconds': '1',
+      'emit.checkpoints.interval.seconds': '1',
+      'emit.heartbeats.interval.seconds': '1',
+      'sync.group.offsets.enabled': 'true',
+      'sync.group.offsets.interval.seconds': '1',
+      'offset.lag.max': '0',
+      'sync.topic.acls.enabled': 'false',
+      // The Connect worker of a flow takes its settings from the target cluster's prefix. Its
+      // offset flush (default 60 s) is also when MirrorMaker sends the offset sync it held back
+      // for the last record mirrored, so the translation is exact only after it.
+      'backup.offset.flush.interval.ms': '1000',
+      // Every plugin in Kafka's jars has a ServiceLoader manifest: no class-path scan (5 s here).
+      'backup.plugin.discovery': 'service_load',
+    },
+    heapMb: 320,
+  });
+
+  // The first part reaches the backup: same partitions, offsets, keys and values.
+  const firstPartEnds = endOffsets(firstPart);
+  await waitUntil(
+    async () => sameOffsets(await endOffsetsOf(backupKafka, mirroredTopic), firstPartEnds),
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `${mirroredTopic} on the backup to reach ${describeOffsets(firstPartEnds)}\n--- MirrorMaker ---\n${mirrorMaker?.output()}`,
+    },
+  );
+
+  // The application reads the first part on the primary, commits, and goes away.
+  const readOnPrimary = await kafkajsConsumeGroup(primaryKafka, {
+    topic,
+    group,
+    expected: firstPartCount,
+    timeoutMs: 60_000,
+  });
+  assertSameRecords(readOnPrimary, firstPart, 'read on the primary');
+  const committedOnPrimary = await kafkajsCommittedOffsets(primaryKafka, { topic, group });
+  assert.deepEqual(committedOnPrimary, firstPartEnds, 'committed on the primary');
+
+  // MirrorMaker checkpoints the group and commits the translated offsets on the backup: exactly
+  // the primary's (the mirrored partitions hold the same records at the same offsets).
+  const syncStartedMs = performance.now();
+  let committedOnBackup = new Map<number, number>();
+  await waitUntil(
+    async () => {
+      committedOnBackup = await kafkajsCommittedOffsets(backupKafka, {
+        topic: mirroredTopic,
+        group,
+      });
+      return sameOffsets(committedOnBackup, committedOnPrimary);
+    },
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `group ${group} on the backup to commit ${describeOffsets(committedOnPrimary)} (has ${describeOffsets(committedOnBackup)})\n--- MirrorMaker ---\n${mirrorMaker?.output()}`,
+    },
+  );
+  const syncMs = Math.round(performance.now() - syncStartedMs);
+  context.diagnostic(
+    `group offsets on the backup equal the primary's ${syncMs} ms after the commit`,
+  );
+
+  // More records arrive and are mirrored before the fail-over.
+  const secondPart = await kafkajsProduce(primaryKafka, {
+    topic,
+    partitions,
+    count: secondPartCount,
+    prefix: 'second',
+  });
+  const allEnds = endOffsets([...firstPart, ...secondPart]);
+  await waitUntil(
+    async () => sameOffsets(await endOffsetsOf(backupKafka, mirroredTopic), allEnds),
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () => `${mirroredTopic} on the backup to reach ${describeOffsets(allEnds)}`,
+    },
+  );
+
+  // Fail-over: the same group resumes on the backup and reads exactly the second part (at the
+  // same partitions and offsets as on the primary), nothing of the first part again.
+  const readOnBackup = await kafkajsConsumeGroup(backupKafka, {
+    topic: mirroredTopic,
+    group,
+    expected: secondPartCount,
+    timeoutMs: 60_000,
+  });
+  assertSameRecords(
+    readOnBackup,
+    secondPart,
+    `read on the backup (offsets synced in ${syncMs} ms)`,
+  );
+  const readTogether: PlacedRecord[] = [...readOnPrimary, ...readOnBackup];
+  assertSameRecords(readTogether, [...firstPart, ...secondPart], 'read on both clusters together');
+
+  // The mirrored topic as a whole: every record of the primary, same partition, offset, key and
+  // value, each once.
+  const mirrored = await kafkajsConsumeGroup(backupKafka, {
+    topic: mirroredTopic,
+    group: uniqueName('mirror-check'),
+    expected: firstPartCount + secondPartCount,
+    timeoutMs: 60_000,
+  });
+  assertSameRecords(mirrored, [...firstPart, ...secondPart], `${mirroredTopic} on the backup`);
+});
