@@ -3,7 +3,7 @@ import { access, mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'no
 import { join } from 'node:path';
 import { assertKafkaJars, javaClasspath, javaDirectory, startJava } from './java.js';
 import { type ExitStatus, type ManagedProcess, runToCompletion } from './managed-process.js';
-import { removeDirectory } from './temporary-directory.js';
+import { pathExists, removeDirectory } from './temporary-directory.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -21,15 +21,6 @@ const compatibilitySourceDirectory = join(javaDirectory, 'compat');
 const compatibilityBuildDirectory = join(javaDirectory, 'compat-classes');
 const compileTimeoutMs = 120_000;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The compiled compatibility classes' directory, compiled with javac on first use. */
 export async function connectCompatibilityClasses(): Promise<string> {
   await assertKafkaJars();
@@ -42,7 +33,7 @@ export async function connectCompatibilityClasses(): Promise<string> {
   }
   const target = join(compatibilityBuildDirectory, hash.digest('hex').slice(0, 16));
   const completeMarker = '.complete';
-  if (await exists(join(target, completeMarker))) return target;
+  if (await pathExists(join(target, completeMarker))) return target;
   await mkdir(compatibilityBuildDirectory, { recursive: true });
   // Two test files may compile at once: each in its own staging directory, the first rename wins.
   const staging = await mkdtemp(join(compatibilityBuildDirectory, '.staging-'));
@@ -64,7 +55,7 @@ export async function connectCompatibilityClasses(): Promise<string> {
     }
     await writeFile(join(staging, completeMarker), '');
     await rename(staging, target).catch(async (error: unknown) => {
-      if (!(await exists(join(target, completeMarker)))) throw error;
+      if (!(await pathExists(join(target, completeMarker)))) throw error;
     });
   } finally {
     await removeDirectory(staging);

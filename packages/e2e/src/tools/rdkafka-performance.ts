@@ -1,8 +1,9 @@
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { runToCompletion } from '../harness/managed-process.js';
 import { repositoryRoot } from '../harness/paths.js';
+import { pathExists } from '../harness/temporary-directory.js';
 
 /**
  * librdkafka's own benchmark client, `rdkafka_performance`, built at bench time from Debian's
@@ -19,15 +20,6 @@ const sourceDirectory = join(
   'librdkafka-src',
 );
 const debSourceListPath = '/etc/apt/sources.list.d/gregor-deb-src.sources';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs a shell script in `cwd`, bounded in time; fails with its stderr. */
 async function shell(
@@ -46,7 +38,7 @@ async function shell(
 
 /** Adds deb-src entries mirroring the existing apt sources (deb822 or one-line), once. */
 async function ensureDebSources(): Promise<void> {
-  if (await exists(debSourceListPath)) return;
+  if (await pathExists(debSourceListPath)) return;
   await shell(
     [
       'if [ -f /etc/apt/sources.list.d/debian.sources ]; then',
@@ -80,7 +72,7 @@ export async function ensureDebianPackages(packages: string[]): Promise<void> {
 
 /** Path of a built rdkafka_performance, building it first when needed. */
 export async function ensureRdkafkaPerformance(): Promise<string> {
-  if (await exists(binaryPath)) return binaryPath;
+  if (await pathExists(binaryPath)) return binaryPath;
   await mkdir(sourceDirectory, { recursive: true });
   await ensureDebianPackages(['librdkafka-dev', 'gcc', 'pkg-config', 'dpkg-dev']);
   let unpacked = (await readdir(sourceDirectory)).find((name) => /^librdkafka-\d/.test(name));
@@ -95,7 +87,7 @@ export async function ensureRdkafkaPerformance(): Promise<string> {
   if (!unpacked) throw new Error('librdkafka source did not unpack');
   const source = join(sourceDirectory, unpacked);
   // The example includes librdkafka's internal headers, which need the generated config.h.
-  if (!(await exists(join(source, 'config.h')))) {
+  if (!(await pathExists(join(source, 'config.h')))) {
     await shell(
       './configure --prefix=/usr --disable-ssl --disable-gssapi --disable-zstd --disable-curl',
       {
@@ -144,7 +136,7 @@ const sleepingPacing = `                                static rd_ts_t due = 0;
 export async function ensurePacedRdkafkaPerformance(): Promise<string> {
   // Versioned: a changed patch must not reuse an old build.
   const paced = join(benchDirectory, 'rdkafka_performance_paced_v1');
-  if (await exists(paced)) return paced;
+  if (await pathExists(paced)) return paced;
   await ensureRdkafkaPerformance();
   const unpacked = (await readdir(sourceDirectory)).find((name) => /^librdkafka-\d/.test(name));
   if (!unpacked) throw new Error('librdkafka source is missing');
