@@ -10,6 +10,7 @@
 import {
   type BatchHeader,
   batchAttributes,
+  batchIdentity,
   batchOffsets,
   type CompressionCodecs,
   decodeControlRecord,
@@ -287,7 +288,7 @@ function rewriteBatch(
       timestamp: record.timestamp,
       offsetDelta: Number(record.offset - header.baseOffset),
     })),
-    ...identityOf(header),
+    ...batchIdentity(header),
     compression: (header.attributes & batchAttributes.compressionMask) as 0 | 1 | 2 | 3 | 4,
     codecs,
     maxTimestamp: logAppendTime ? header.maxTimestamp : undefined,
@@ -297,29 +298,11 @@ function rewriteBatch(
   });
 }
 
-/** Header fields a rewritten batch keeps: offsets and span, producer, flags, epoch. */
-function identityOf(header: BatchHeader) {
-  return {
-    baseOffset: header.baseOffset,
-    lastOffsetDelta: header.lastOffsetDelta,
-    producerId: header.producerId,
-    producerEpoch: header.producerEpoch,
-    baseSequence: header.baseSequence,
-    transactional: isTransactionalBatch(header.attributes),
-    control: isControlBatch(header.attributes),
-    partitionLeaderEpoch: header.partitionLeaderEpoch,
-    timestampType:
-      (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0
-        ? ('log-append' as const)
-        : ('create' as const),
-  };
-}
-
 /** A batch with its header only (no records, uncompressed), as Kafka's RETAIN_EMPTY. */
 function emptyBatch(header: BatchHeader): Promise<Buffer> {
   return encodeRecordBatchAsync({
     records: [],
-    ...identityOf(header),
+    ...batchIdentity(header),
     baseTimestamp: header.maxTimestamp,
     maxTimestamp: header.maxTimestamp,
   });

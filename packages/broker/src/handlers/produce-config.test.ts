@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { defaultCompressionCodecs } from '@gregor/compression';
 import {
   ApiKey,
+  batchAttributes,
   CompressionType,
+  decodeRecordBatches,
   ErrorCode,
   encodeRecordBatch,
   type IncrementalAlterConfigsResponse,
@@ -214,5 +216,131 @@ describe('Produce: one batch per partition, keys on compacted topics (Kafka: INV
     }
     assert.equal(broker.services.logs.getLog('compacted', 0)?.logEndOffset, 9n);
     assert.equal((await produce('deleting', batch([null, null]))).errorCode, ErrorCode.NONE);
+  });
+});
+
+describe("Produce stores batches in the topic's compression.type (Kafka's LogValidator recompression)", () => {
+  let broker: Broker;
+  let stop: () => Promise<void>;
+  let client: TestClient;
+
+  before(async () => {
+    ({ broker, stop } = await startTestBroker({ 'auto.create.topics.enable': false }));
+    client = await TestClient.connect({ port: broker.port });
+    const topics = broker.services.topics;
+    for (const compression of ['gzip', 'zstd', 'uncompressed', 'producer']) {
+      await topics.create({
+        name: `to-${compression}`,
+        partitionCount: 1,
+        configs: { 'compression.type': compression },
+      });
+    }
+  });
+  after(async () => {
+    client.destroy();
+    await stop();
+  });
+
+  const keyedBatch = (prefix: string, count: number, compression: CompressionType) =>
+    encodeRecordBatch({
+      records: Array.from({ length: count }, (_, index) => ({
+        key: Buffer.from(`${prefix}-key-${index}`),
+        value: Buffer.from(`${prefix}-value-${index}-${'x'.repeat(index * 10)}`),
+        headers: [{ key: 'index', value: Buffer.from(String(index)) }],
+        timestamp: 1_700_000_000_000n + BigInt(index),
+      })),
+      compression,
+      codecs: defaultCompressionCodecs,
+    });
+
+  /** Every stored batch of the topic's partition 0: its codec and its records. */
+  async function stored(topic: string) {
+    const log = broker.services.logs.getLog(topic, 0)!;
+    const { buffers } = await log.read(0n, { maxBytes: 1 << 20 });
+    return buffers.flatMap((buffer) =>
+      decodeRecordBatches(buffer, defaultCompressionCodecs).map(({ header, records }) => ({
+        compression: header.attributes & batchAttributes.compressionMask,
+        baseOffset: header.baseOffset,
+        records: records.map((record) => ({
+          offset: record.offset,
+          timestamp: record.timestamp,
+          key: record.key?.toString(),
+          value: record.value?.toString(),
+          headers: record.headers.map((header) => `${header.key}=${header.value?.toString()}`),
+        })),
+      })),
+    );
+  }
+
+  const expectedRecords = (prefix: string, count: number, firstOffset = 0) =>
+    Array.from({ length: count }, (_, index) => ({
+      offset: BigInt(firstOffset + index),
+      timestamp: 1_700_000_000_000n + BigInt(index),
+      key: `${prefix}-key-${index}`,
+      value: `${prefix}-value-${index}-${'x'.repeat(index * 10)}`,
+      headers: [`index=${index}`],
+    }));
+
+  it('recompresses into gzip or zstd, decompresses into uncompressed, keeps records, offsets and headers', async () => {
+    const cases = [
+      { topic: 'to-gzip', sent: CompressionType.none, kept: CompressionType.gzip },
+      { topic: 'to-zstd', sent: CompressionType.lz4, kept: CompressionType.zstd },
+      { topic: 'to-uncompressed', sent: CompressionType.snappy, kept: CompressionType.none },
+      { topic: 'to-producer', sent: CompressionType.lz4, kept: CompressionType.lz4 },
+    ];
+    for (const { topic, sent, kept } of cases) {
+      const response = await producePartition(client, {
+        topic,
+        records: keyedBatch(topic, 5, sent),
+      });
+      assert.equal(response.errorCode, ErrorCode.NONE, topic);
+      assert.equal(response.baseOffset, 0n, topic);
+      assert.deepEqual(
+        await stored(topic),
+        [{ compression: kept, baseOffset: 0n, records: expectedRecords(topic, 5) }],
+        topic,
+      );
+    }
+  });
+
+  it('refuses Produce below v7 to a zstd topic (KIP-110), whatever the batch codec', async () => {
+    const old = await producePartition(client, {
+      topic: 'to-zstd',
+      records: keyedBatch('old', 1, CompressionType.none),
+      version: 6,
+    });
+    assert.equal(old.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  });
+
+  it('appends pipelined produces in request order while they are recompressed', async () => {
+    const log = broker.services.logs.getLog('to-gzip', 0)!;
+    const start = Number(log.logEndOffset);
+    // Batch sizes vary so that later (smaller) ones compress faster than earlier ones.
+    const sizes = [40, 1, 25, 2, 30, 1, 10, 3];
+    const pending = sizes.map((count, index) => {
+      const correlationId = client.send(
+        ApiKey.Produce,
+        9,
+        produceRequest({ topic: 'to-gzip', records: keyedBatch(`p${index}`, count, 0) }),
+      );
+      return client.expectResponse<ProduceResponse>(ApiKey.Produce, 9, correlationId);
+    });
+    const responses = await Promise.all(pending);
+    let expectedBase = start;
+    for (const [index, response] of responses.entries()) {
+      const partition = response.responses[0]!.partitionResponses[0]!;
+      assert.equal(partition.errorCode, ErrorCode.NONE);
+      assert.equal(
+        partition.baseOffset,
+        BigInt(expectedBase),
+        `request ${index} appended in order`,
+      );
+      expectedBase += sizes[index]!;
+    }
+    const batches = (await stored('to-gzip')).slice(1);
+    assert.deepEqual(
+      batches.map((batch) => [batch.compression, batch.records[0]?.key]),
+      sizes.map((_, index) => [CompressionType.gzip, `p${index}-key-0`]),
+    );
   });
 });

@@ -11,7 +11,11 @@
  * to the end of the append once it completes.
  *
  * Kafka's ProduceRequest.validateRecords: exactly one batch per partition (INVALID_RECORD); zstd
- * only from v7 (KIP-110, UNSUPPORTED_COMPRESSION_TYPE before).
+ * only from v7 (KIP-110, UNSUPPORTED_COMPRESSION_TYPE before), for the batch or the topic.
+ * A topic whose compression.type is not `producer` stores every batch in that codec: a batch in
+ * another codec is decoded and re-encoded with the same records, offsets and producer fields, as
+ * Kafka's LogValidator does. That work is asynchronous, so such appends go through a per-log queue
+ * that keeps the request order; topics left at `producer` (the default) never pay for it.
  * Compacted topics (cleanup.policy contains compact) decode the records to refuse any without a key
  * (INVALID_RECORD, as Kafka's LogValidator); only they pay for decoding (and decompressing).
  *
@@ -23,11 +27,16 @@ import { defaultCompressionCodecs } from '@gregor/compression';
 import {
   ApiKey,
   batchAttributes,
+  batchIdentity,
   CompressionType,
+  decodeRecordBatchAsync,
   ErrorCode,
+  encodeRecordBatchAsync,
   type ProduceRequest,
   type ProduceResponse,
+  recordBatchFailure,
   recordsAsBuffer,
+  type ValidatedBatch,
   validateRecordBatches,
   validateRecords,
 } from '@gregor/protocol';
@@ -57,7 +66,19 @@ interface ProducePolicy {
   afterMsMax: number;
   /** min.insync.replicas: acks=all needs this many in-sync replicas; a single node has one. */
   minInsyncReplicas: number;
+  /** compression.type: the codec batches are stored in, or null ('producer') to keep them as sent. */
+  compression: CompressionType | null;
 }
+
+/** compression.type → codec; `producer` keeps each batch as the producer compressed it. */
+const storedCompression: Record<string, CompressionType | null> = {
+  producer: null,
+  uncompressed: CompressionType.none,
+  gzip: CompressionType.gzip,
+  snappy: CompressionType.snappy,
+  lz4: CompressionType.lz4,
+  zstd: CompressionType.zstd,
+};
 
 /** Policies by topic, one map per broker config, replaced whenever its dynamic settings change. */
 const producePolicies = new WeakMap<BrokerConfig, WeakMap<TopicInfo, ProducePolicy>>();
@@ -165,8 +186,13 @@ function startAppend(
     response.errorMessage = `a produce request must carry exactly one record batch per partition, got ${validation.batches.length}`;
     return null;
   }
-  const compression = validation.batches[0]!.header.attributes & batchAttributes.compressionMask;
-  if (compression === CompressionType.zstd && request.apiVersion < firstVersionWithZstd) {
+  const batchHeader = validation.batches[0]!.header;
+  const compression = batchHeader.attributes & batchAttributes.compressionMask;
+  if (
+    (compression === CompressionType.zstd || policy.compression === CompressionType.zstd) &&
+    request.apiVersion < firstVersionWithZstd
+  ) {
+    // Kafka refuses old versions when the batch or the topic (which would store it) uses zstd.
     response.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
     response.errorMessage = `zstd batches need Produce v${firstVersionWithZstd}+ (got v${request.apiVersion})`;
     return null;
@@ -198,10 +224,96 @@ function startAppend(
       }
     }
   }
-  // Idempotence and transactions (producer/): dedup, sequence and epoch checks, then the append.
+  const needsRecompression = policy.compression !== null && policy.compression !== compression;
+  const queued = recompressionQueues.get(log);
+  if (!needsRecompression && queued === undefined) {
+    return append(log, { topic, records, batches: validation.batches }, response, request);
+  }
+  // Recompression is asynchronous, but appends to a log must start in request order (pipelined
+  // idempotent produces): this append starts after the one queued before it has started.
+  const prepared = needsRecompression ? recompress(records, policy) : Promise.resolve(records);
+  const started = (queued ?? Promise.resolve()).then(() =>
+    prepared.then(
+      (stored) => {
+        const checked =
+          stored === records
+            ? validation
+            : validateRecordBatches(stored, {
+                maxBatchSizeBytes: policy.maxMessageBytes,
+                origin: 'client',
+              });
+        if (!checked.ok) {
+          response.errorCode = checked.errorCode;
+          response.errorMessage = checked.message;
+          return { appended: Promise.resolve() };
+        }
+        // Wrapped so that the queue waits for the start of the append, not its end.
+        return {
+          appended: append(
+            log,
+            { topic, records: stored, batches: checked.batches },
+            response,
+            request,
+          ),
+        };
+      },
+      (error: unknown) => {
+        const failure = recordBatchFailure(error);
+        response.errorCode = failure.errorCode;
+        response.errorMessage = failure.message;
+        return { appended: Promise.resolve() };
+      },
+    ),
+  );
+  const tail = started.then(() => undefined);
+  recompressionQueues.set(log, tail);
+  void tail.then(() => {
+    if (recompressionQueues.get(log) === tail) recompressionQueues.delete(log);
+  });
+  return started.then(({ appended }) => appended);
+}
+
+/** Per log, the start of the last append waiting for a recompression (see startAppend). */
+const recompressionQueues = new WeakMap<PartitionLog, Promise<void>>();
+
+/**
+ * The batch in the topic's compression.type, as Kafka's LogValidator recompresses it: the same
+ * records, offsets, producer fields and flags; only the codec (and so the CRC) changes.
+ */
+async function recompress(batch: Buffer, policy: ProducePolicy): Promise<Buffer> {
+  // The CRC was checked by validateRecordBatches; decompression is bounded by the default limit.
+  const decoded = await decodeRecordBatchAsync(batch, defaultCompressionCodecs, {
+    verifyCrc: false,
+  });
+  const { header } = decoded;
+  return encodeRecordBatchAsync({
+    records: decoded.records.map((record) => ({
+      ...record,
+      offsetDelta: Number(record.offset - header.baseOffset),
+    })),
+    ...batchIdentity(header),
+    baseTimestamp: header.baseTimestamp,
+    maxTimestamp: header.maxTimestamp,
+    compression: policy.compression ?? CompressionType.none,
+    codecs: defaultCompressionCodecs,
+  });
+}
+
+/** Idempotence and transactions (producer/): dedup, sequence and epoch checks, then the append. */
+function append(
+  log: PartitionLog,
+  {
+    topic,
+    records,
+    batches,
+  }: { topic: TopicInfo; records: Buffer; batches: readonly ValidatedBatch[] },
+  response: PartitionResponse,
+  request: AppendRequest,
+): Promise<void> {
+  const { durability, services } = request;
   const appendOptions = { durability, leaderEpoch: singleNodeLeaderEpoch } as const;
   const appended =
-    services.producers?.append(log, records, validation.batches, appendOptions) ??
+    services.producers?.append(log, records, batches, appendOptions) ??
     log.append(records, appendOptions);
   return appended.then(
     (result) => {
@@ -259,6 +371,7 @@ function producePolicy(topic: TopicInfo, config: BrokerConfig): ProducePolicy {
       logAppendTime: resolved.get('message.timestamp.type') === 'LogAppendTime',
       ...timestampBoundsMs(resolved),
       minInsyncReplicas: resolved.get('min.insync.replicas'),
+      compression: storedCompression[resolved.get('compression.type')] ?? null,
     };
     policies.set(topic, policy);
   }

@@ -2,6 +2,7 @@
 // internal batches (control markers, __consumer_offsets). The hot produce path never re-encodes.
 
 import {
+  type BatchHeader,
   batchAttributes,
   batchHeaderSizeBytes,
   batchLogOverheadBytes,
@@ -53,6 +54,28 @@ export interface EncodeRecordBatchOptions {
 }
 
 const noTimestamp = -1n;
+
+/**
+ * The header fields a re-encoded batch keeps (compaction dropping records, the broker
+ * recompressing to a topic's compression.type): offsets and span, producer id, epoch and
+ * sequence, transactional and control flags, leader epoch, timestamp type.
+ */
+export function batchIdentity(header: BatchHeader) {
+  return {
+    baseOffset: header.baseOffset,
+    lastOffsetDelta: header.lastOffsetDelta,
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+    transactional: (header.attributes & batchAttributes.transactional) !== 0,
+    control: (header.attributes & batchAttributes.control) !== 0,
+    partitionLeaderEpoch: header.partitionLeaderEpoch,
+    timestampType:
+      (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0
+        ? ('log-append' as const)
+        : ('create' as const),
+  } satisfies Partial<EncodeRecordBatchOptions>;
+}
 
 interface RecordLayout {
   bodySizes: Int32Array;
