@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { BrokerProcess } from './harness/broker-process.js';
-import { JavaClients, javaRoundTripClient, recordsOf } from './harness/java-clients.js';
+import { everyCodec, runCodecScenario } from './harness/codec-scenario.js';
+import {
+  JavaClients,
+  javaCodecClient,
+  javaRoundTripClient,
+  recordsOf,
+} from './harness/java-clients.js';
 import { runKcat } from './harness/kcat.js';
 import {
   assertContiguousOffsets,
@@ -12,6 +18,7 @@ import {
   uniqueName,
 } from './harness/records.js';
 import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
+import { compressionCodes, storedCompressionCodes } from './harness/stored-batches.js';
 
 /**
  * Apache Kafka's Java client 4.4.0 (kafka-clients from the Maven registry, the jars of
@@ -203,32 +210,17 @@ test(`Java client ${kafkaVersion}: consume-transform-produce with sendOffsetsToT
   );
 });
 
-test(`Java client ${kafkaVersion}: gzip, snappy, lz4 and zstd batches read back exactly by the Java consumer and by kcat`, {
+test(`Java client ${kafkaVersion}: gzip, snappy, lz4 and zstd batches stored as sent, read back exactly by the Java consumer and by kcat`, {
   timeout: 180_000,
 }, async () => {
-  for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
-    const topic = uniqueName(`java-${codec}`);
-    await createTopic(topic, 2);
-    const acknowledged = recordsOf(
-      await java.run(
-        'produce',
-        {
-          topic,
-          partitions: 2,
-          count: 400,
-          prefix: codec,
-          // Repetitive padding so every codec really compresses; linger for multi-record batches.
-          padding: 'compressible-',
-          settings: { 'compression.type': codec, 'linger.ms': '20' },
-        },
-        { timeoutMs: 60_000 },
-      ),
-      'ack',
-    );
-    assert.equal(acknowledged.length, 400, `${codec}: every record acknowledged`);
-    const { records } = await readAll(topic);
-    assertSameRecords(records, acknowledged, `${codec}: the Java consumer reads what it produced`);
-
+  const produced = new Map<string, PlacedRecord[]>();
+  await runCodecScenario(javaCodecClient(java, produced), {
+    name: 'java-codec',
+    dataDirectory: broker.dataDirectory,
+    count: 400,
+  });
+  assert.equal(produced.size, everyCodec.length);
+  for (const [topic, acknowledged] of produced) {
     const kcat = await runKcat({
       bootstrap: broker.bootstrap,
       arguments: ['-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p|%o|%k|%s\\n'],
@@ -244,7 +236,50 @@ test(`Java client ${kafkaVersion}: gzip, snappy, lz4 and zstd batches read back 
     assertSameRecords(
       readByKcat,
       acknowledged,
-      `${codec}: kcat (librdkafka) reads the Java batches`,
+      `${topic}: kcat (librdkafka) reads the Java batches`,
+    );
+  }
+});
+
+test(`Java client ${kafkaVersion}: a topic's compression.type makes the broker recompress uncompressed batches; the Java consumer reads them exactly`, {
+  timeout: 180_000,
+}, async () => {
+  for (const codec of everyCodec) {
+    const topic = uniqueName(`java-topic-${codec}`);
+    await java.run(
+      'createTopic',
+      { topic, partitions: 1, configs: { 'compression.type': codec } },
+      { timeoutMs: 30_000 },
+    );
+    const acknowledged = recordsOf(
+      await java.run(
+        'produce',
+        {
+          topic,
+          count: 300,
+          prefix: codec,
+          padding: 'compressible-',
+          settings: { 'compression.type': 'none', 'linger.ms': '20' },
+        },
+        { timeoutMs: 60_000 },
+      ),
+      'ack',
+    );
+    const { records } = await readAll(topic);
+    assertSameRecords(
+      records,
+      acknowledged,
+      `${codec}: the Java consumer reads the recompressed batches`,
+    );
+    const codes = await storedCompressionCodes({
+      dataDirectory: broker.dataDirectory,
+      topic,
+      partition: 0,
+    });
+    assert.deepEqual(
+      [...new Set(codes)],
+      [compressionCodes[codec]],
+      `${codec}: stored batches recompressed`,
     );
   }
 });
@@ -498,7 +533,7 @@ test(`Java client ${kafkaVersion}: Admin listOffsets (earliest, latest, by times
 });
 
 for (const groupProtocol of ['classic', 'consumer']) {
-  test(`Java client ${kafkaVersion}: Admin consumer-group calls on a ${groupProtocol} group (list, describe, offsets list/alter/delete, delete)`, {
+  test(`Java client ${kafkaVersion}: Admin consumer-group calls on a ${groupProtocol} group (list, describe, remove members, offsets list/alter/delete, delete)`, {
     timeout: 60_000,
   }, async () => {
     const topic = uniqueName(`java-admin-groups-${groupProtocol}`);
@@ -526,6 +561,21 @@ for (const groupProtocol of ['classic', 'consumer']) {
         : {}),
       'deleteConsumerGroups non-empty': { error: 'GroupNotEmptyException' },
       'alterConsumerGroupOffsets active': { error: 'UnknownMemberIdException' },
+      'listGroups by state': { stable: true, empty: false },
+      ...(groupProtocol === 'classic'
+        ? {
+            // LeaveGroup for the member the admin client found: the group empties at once.
+            removeMembersFromConsumerGroup: {
+              group,
+              state: 'Empty',
+              type,
+              simple: false,
+              assignor: '',
+              coordinator: 1,
+              members: [],
+            },
+          }
+        : {}),
       'describeConsumerGroups empty': {
         group,
         state: 'Empty',
@@ -556,7 +606,7 @@ for (const groupProtocol of ['classic', 'consumer']) {
   });
 }
 
-test(`Java client ${kafkaVersion}: Admin listTransactions, describeTransactions, describeProducers, fenceProducers`, {
+test(`Java client ${kafkaVersion}: Admin listTransactions, describeTransactions, describeProducers, fenceProducers, listOffsets read_committed`, {
   timeout: 60_000,
 }, async () => {
   const topic = uniqueName('java-admin-txn');
@@ -577,8 +627,14 @@ test(`Java client ${kafkaVersion}: Admin listTransactions, describeTransactions,
       partitions: [`${topic}-0`],
     },
     describeProducers: [{ lastSequence: 0, openTransaction: true, transactionStartOffset: 0 }],
+    // The last stable offset stops before the open transaction's record.
+    'listOffsets during the transaction': { read_uncommitted: 1, read_committed: 0 },
+    // Not served: WriteTxnMarkers (the admin client's way to abort someone else's transaction).
+    abortTransaction: { error: 'UnsupportedVersionException' },
     'describeTransactions unknown': { error: 'TransactionalIdNotFoundException' },
     fenceProducers: { commit: 'ProducerFencedException' },
     'describeTransactions after fencing': { state: 'Empty', partitions: [] },
+    // Fencing aborted the transaction: its abort marker follows the record.
+    'listOffsets after fencing': { read_uncommitted: 2, read_committed: 2 },
   });
 });

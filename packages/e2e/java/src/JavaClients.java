@@ -828,6 +828,24 @@ public class JavaClients {
           admin.alterConsumerGroupOffsets(group, Map.of(first, new OffsetAndMetadata(1))).all().get();
           return json.nullNode();
         });
+        check(session, "listGroups by state", () -> {
+          Function<org.apache.kafka.common.GroupState, Boolean> listedIn = state -> {
+            try {
+              return admin.listGroups(ListGroupsOptions.forConsumerGroups().inGroupStates(Set.of(state))).all().get().stream()
+                  .anyMatch(listing -> listing.groupId().equals(group));
+            } catch (Exception thrown) {
+              throw new IllegalStateException(thrown);
+            }
+          };
+          return json.createObjectNode().put("stable", listedIn.apply(org.apache.kafka.common.GroupState.STABLE))
+              .put("empty", listedIn.apply(org.apache.kafka.common.GroupState.EMPTY));
+        });
+        if (protocol.equals("classic")) {
+          check(session, "removeMembersFromConsumerGroup", () -> {
+            admin.removeMembersFromConsumerGroup(group, new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions()).all().get();
+            return describeGroup(admin, group);
+          });
+        }
       }
       check(session, "describeConsumerGroups empty", () -> describeGroup(admin, group));
       check(session, "listConsumerGroupOffsets", () -> offsets(admin, group));
@@ -871,6 +889,16 @@ public class JavaClients {
     return value;
   }
 
+  /** The latest offset of `partition` as read_committed (the last stable offset) and read_uncommitted see it. */
+  static JsonNode latestOffsets(Admin admin, TopicPartition partition) throws Exception {
+    ObjectNode value = json.createObjectNode();
+    for (var isolation : org.apache.kafka.common.IsolationLevel.values()) {
+      var options = new org.apache.kafka.clients.admin.ListOffsetsOptions(isolation);
+      value.put(isolation.toString(), admin.listOffsets(Map.of(partition, OffsetSpec.latest()), options).partitionResult(partition).get().offset());
+    }
+    return value;
+  }
+
   /** listTransactions, describeTransactions, describeProducers, fenceProducers around an open transaction. */
   static void adminTransactions(Session session, JsonNode command) throws Exception {
     String topic = command.path("topic").asText();
@@ -910,6 +938,13 @@ public class JavaClients {
           }
           return value;
         });
+        check(session, "listOffsets during the transaction", () -> latestOffsets(admin, partition));
+        check(session, "abortTransaction", () -> {
+          ProducerState state = admin.describeProducers(List.of(partition)).partitionResult(partition).get().activeProducers().get(0);
+          var spec = new org.apache.kafka.clients.admin.AbortTransactionSpec(partition, state.producerId(), (short) state.producerEpoch(), state.coordinatorEpoch().orElse(0));
+          admin.abortTransaction(spec).all().get();
+          return json.nullNode();
+        });
         check(session, "describeTransactions unknown", () -> {
           admin.describeTransactions(List.of(transactionalId + "-missing")).all().get();
           return json.nullNode();
@@ -927,6 +962,7 @@ public class JavaClients {
           TransactionDescription description = admin.describeTransactions(List.of(transactionalId)).all().get().get(transactionalId);
           return json.createObjectNode().put("state", description.state().toString()).set("partitions", array(description.topicPartitions()));
         });
+        check(session, "listOffsets after fencing", () -> latestOffsets(admin, partition));
       } finally {
         producer.close(Duration.ZERO);
       }

@@ -1,3 +1,4 @@
+import type { CodecClient } from './codec-scenario.js';
 import { assertKafkaJars, startJava } from './java.js';
 import { type ClientEvent, JsonLinesProcess } from './json-lines-process.js';
 import { type PlacedRecord, placedRecordFromEvent } from './records.js';
@@ -119,6 +120,41 @@ export function javaRoundTripClient(
       const offsets = committed.offsets as Record<string, number>;
       return new Map(
         Object.entries(offsets).map(([partition, offset]) => [Number(partition), offset]),
+      );
+    },
+  };
+}
+
+/** The codec scenario's adapter; `produced` collects each topic's acknowledged records. */
+export function javaCodecClient(
+  java: JavaClients,
+  produced: Map<string, PlacedRecord[]>,
+): CodecClient {
+  return {
+    async createTopic({ topic, partitions }) {
+      await java.run('createTopic', { topic, partitions }, { timeoutMs: 30_000 });
+    },
+    async produce({ topic, count, prefix, compression }) {
+      const events = await java.run(
+        'produce',
+        {
+          topic,
+          count,
+          prefix,
+          // Repetitive padding so every codec really compresses; linger for multi-record batches.
+          padding: 'compressible-',
+          settings: { 'compression.type': compression, 'linger.ms': '20' },
+        },
+        { timeoutMs: 60_000 },
+      );
+      const acknowledged = recordsOf(events, 'ack');
+      produced.set(topic, acknowledged);
+      return acknowledged;
+    },
+    async readAll({ topic }) {
+      return recordsOf(
+        await java.run('read', { topic, settings: {} }, { timeoutMs: 60_000 }),
+        'record',
       );
     },
   };
