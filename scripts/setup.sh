@@ -39,6 +39,7 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   /usr/bin/python3 -c 'import confluent_kafka, kafka' ||
     { echo "setup: /usr/bin/python3 cannot import confluent_kafka and kafka" >&2; exit 1; }
   go version >/dev/null || { echo "setup: go does not run" >&2; exit 1; }
+  bash scripts/setup-go-modules.sh # the newest sarama and kafka-go, as Go modules
   # Apache Kafka's jars (Java clients, tools, Streams, Connect, MirrorMaker 2, the KRaft broker).
   bash scripts/kafka-jars.sh
   bash scripts/setup-franz-go.sh

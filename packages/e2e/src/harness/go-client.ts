@@ -7,19 +7,27 @@ import { makeTemporaryDirectory, removeDirectory } from './temporary-directory.j
 import { withDeadline } from './wait.js';
 
 /**
- * The Go clients (Debian's packages, used offline in GOPATH mode): each is driven by a small
- * program in `packages/e2e/go/<client>/main.go` that reports what it did as JSON lines (the
- * conventions of `go/driver`). The program is built at test time into a temporary directory,
- * with a fresh build cache there; nothing is downloaded.
+ * The Go clients, each driven by a small program that reports what it did as JSON lines (the
+ * conventions of `go/driver`), built at test time into a temporary directory:
+ * - Debian's old packages (sarama 1.22.1, kafka-go 0.2.1) in GOPATH mode, offline, from
+ *   `packages/e2e/go/<client>/main.go` with a fresh build cache;
+ * - the newest releases as Go modules (`packages/e2e/go-modules/<driver>/`, versions pinned by its
+ *   go.mod and go.sum) from the module cache that scripts/setup-go-modules.sh fills, with the
+ *   proxy off, so nothing is downloaded at test time either.
+ * Both use the `go` first on PATH (Go 1.26 here; the GOPATH drivers also build with Debian's 1.19).
  */
 
 export type GoClientName = 'sarama' | 'kafka-go';
+
+/** The Go-module drivers: `go-modules/<name>` pins the newest release of its client library. */
+export type GoModuleDriverName = 'sarama-newest' | 'kafka-go-newest';
 
 /** Debian's source tree of Go libraries (`golang-*-dev` packages install there). */
 const debianGoPath = '/usr/share/gocode';
 /** The import path the drivers' folder gets in the temporary GOPATH (`gregor-e2e/driver`). */
 const driversImportRoot = 'gregor-e2e';
 const goDriversDirectory = join(e2ePackageDirectory, 'go');
+const goModulesDirectory = join(e2ePackageDirectory, 'go-modules');
 const buildTimeoutMs = 120_000;
 const installHint =
   'install them with `apt-get install -y golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev` (scripts/setup.sh --test-tools does)';
@@ -35,7 +43,23 @@ const libraries: Record<GoClientName, { importPath: string; debianPackage: strin
   },
 };
 
-/** Fails with what to install when Debian's Go or the client library is missing. */
+const moduleSetupHint =
+  'run `bash scripts/setup-go-modules.sh` (scripts/setup.sh --test-tools does), which downloads the pinned modules with Go >= 1.26';
+
+/**
+ * The environment of the module builds. scripts/setup-go-modules.sh builds with the same GOFLAGS
+ * and CGO_ENABLED, so its build leaves the compiled packages in the shared Go build cache and the
+ * test-time build only links; GOPROXY=off makes a module missing from the cache an error here
+ * instead of a download.
+ */
+const goModuleBuildEnvironment: Record<string, string> = {
+  GOFLAGS: '-mod=readonly -buildvcs=false',
+  GOPROXY: 'off',
+  GOTOOLCHAIN: 'local',
+  CGO_ENABLED: '0',
+};
+
+/** Fails with what to install when Go or the Debian client library is missing. */
 async function assertGoToolchain(client: GoClientName): Promise<void> {
   const version = await runToCompletion({
     command: 'go',
@@ -59,14 +83,15 @@ async function assertGoToolchain(client: GoClientName): Promise<void> {
 
 /** A built driver program; `run` executes one of its commands to completion. */
 export class GoClient {
-  readonly client: GoClientName;
+  /** What the driver drives, as its events and errors name it (`sarama`, `kafka-go-newest`). */
+  readonly label: string;
   private readonly directory: string;
   private readonly binaryPath: string;
 
-  private constructor(client: GoClientName, directory: string) {
-    this.client = client;
+  private constructor(label: string, directory: string) {
+    this.label = label;
     this.directory = directory;
-    this.binaryPath = join(directory, 'bin', client);
+    this.binaryPath = join(directory, 'bin', label);
   }
 
   /** Builds `go/<client>` with GOPATH = (a copy of `go/` as `gregor-e2e`) + Debian's tree. */
@@ -87,13 +112,36 @@ export class GoClient {
           GO111MODULE: 'off',
           GOCACHE: join(directory, 'cache'),
           GOFLAGS: '-p=1',
-          // Without cgo sarama leaves out zstd (a C build); no test here compresses with zstd.
+          // Without cgo sarama 1.22.1 leaves out zstd (a C build); no test here compresses with it.
           CGO_ENABLED: '0',
         },
       });
       if (result.code !== 0) {
         throw new Error(
           `go build of the ${client} driver failed (${result.code ?? result.signal}); if a package is missing, ${installHint}\n${result.stderr.slice(-6000)}`,
+        );
+      }
+    } catch (error) {
+      await removeDirectory(directory);
+      throw error;
+    }
+    return goClient;
+  }
+
+  /** Builds `go-modules/<name>` (a Go module) from the module cache, without network. */
+  static async buildModule(name: GoModuleDriverName): Promise<GoClient> {
+    const directory = await makeTemporaryDirectory(`go-${name}`);
+    const goClient = new GoClient(name, directory);
+    try {
+      const result = await runToCompletion({
+        command: 'go',
+        arguments: ['-C', join(goModulesDirectory, name), 'build', '-o', goClient.binaryPath, '.'],
+        timeoutMs: buildTimeoutMs,
+        environment: goModuleBuildEnvironment,
+      });
+      if (result.code !== 0) {
+        throw new Error(
+          `go build of the ${name} driver failed (${result.code ?? result.signal}); if a module is missing or Go is too old, ${moduleSetupHint}\n${result.stderr.slice(-6000)}`,
         );
       }
     } catch (error) {
@@ -114,24 +162,50 @@ export class GoClient {
   ): Promise<ClientEvent[]> {
     const driver = new JsonLinesProcess(
       new ManagedProcess({
-        label: `${this.client} ${command}`,
+        label: `${this.label} ${command}`,
         command: this.binaryPath,
         arguments: [command, JSON.stringify(parameters)],
       }),
     );
     const status = await withDeadline(driver.process.exited, {
       timeoutMs: options.timeoutMs,
-      what: `${this.client} ${command} to finish`,
+      what: `${this.label} ${command} to finish`,
     }).catch(async (error: Error) => {
       await driver.kill();
       throw new Error(`${error.message}\n${driver.process.output().slice(-8000)}`);
     });
     if (status.code !== 0) {
       throw new Error(
-        `${this.client} ${command} exited with ${status.code ?? status.signal}\n${driver.process.output().slice(-8000)}`,
+        `${this.label} ${command} exited with ${status.code ?? status.signal}\n${driver.process.output().slice(-8000)}`,
       );
     }
     return driver.events;
+  }
+
+  /** The client library's version a Go-module driver was built with (`1.62.0`), from its `version` command. */
+  async libraryVersion(): Promise<string> {
+    const events = await this.run('version', {}, { timeoutMs: 15_000 });
+    const version = events.find((event) => event.event === 'version')?.version;
+    if (typeof version !== 'string') throw new Error(`${this.label} reported no version`);
+    return version.replace(/^v/, '');
+  }
+
+  /**
+   * Runs the `admin` command of a Go-module driver (one client, the steps in order) and returns
+   * each step's result in order, as the tests compare them: without `event`, `step` and the error
+   * text (a refused step keeps its Kafka error `code`).
+   */
+  async admin(
+    bootstrap: string,
+    steps: readonly Record<string, unknown>[],
+    options: { timeoutMs: number },
+  ): Promise<Record<string, unknown>[]> {
+    const events = await this.run('admin', { bootstrap, steps }, options);
+    const results = events.filter((event) => event.event === 'result');
+    if (results.length !== steps.length) {
+      throw new Error(`${this.label} admin: ${results.length} results for ${steps.length} steps`);
+    }
+    return results.map(({ event: _event, step: _step, error: _error, ...result }) => result);
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,658 @@
+// Command sarama-newest drives the newest github.com/IBM/sarama (the version go.mod pins, from the
+// module cache) for the end-to-end tests. Commands: version, produce, consume, consume-group,
+// group-strategy, transaction, fence, admin; the I/O conventions are in gregor-e2e/driver.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"gregor-e2e/driver"
+)
+
+const modulePath = "github.com/IBM/sarama"
+
+type connection struct {
+	Bootstrap string `json:"bootstrap"`
+	ClientID  string `json:"clientId"`
+	// KafkaVersion is the Kafka version sarama picks its request versions from (clamped to the
+	// broker's ApiVersions ranges); empty means sarama.MaxVersion, the newest it knows.
+	KafkaVersion string `json:"kafkaVersion"`
+}
+
+func newConfig(connection connection, clientIDDefault string) (*sarama.Config, error) {
+	config := sarama.NewConfig()
+	config.Version = sarama.MaxVersion
+	if connection.KafkaVersion != "" {
+		version, err := sarama.ParseKafkaVersion(connection.KafkaVersion)
+		if err != nil {
+			return nil, err
+		}
+		config.Version = version
+	}
+	config.ClientID = clientIDDefault
+	if connection.ClientID != "" {
+		config.ClientID = connection.ClientID
+	}
+	config.Net.DialTimeout = 5 * time.Second
+	config.Metadata.Retry.Backoff = 200 * time.Millisecond
+	return config, nil
+}
+
+func brokers(connection connection) []string {
+	return strings.Split(connection.Bootstrap, ",")
+}
+
+// errorCode is the Kafka error code inside err, or -1 when err carries none.
+func errorCode(err error) int {
+	var kafkaError sarama.KError
+	if errors.As(err, &kafkaError) {
+		return int(kafkaError)
+	}
+	return -1
+}
+
+func errorFields(err error) driver.Fields {
+	return driver.Fields{"error": err.Error(), "code": errorCode(err)}
+}
+
+// version reports the sarama version this binary was built with (from the module build info).
+func version(_ context.Context, _ struct{}) error {
+	info, found := debug.ReadBuildInfo()
+	if !found {
+		return errors.New("no build info")
+	}
+	for _, module := range info.Deps {
+		if module.Path == modulePath {
+			driver.Emit("version", driver.Fields{"module": module.Path, "version": module.Version, "go": info.GoVersion})
+			return nil
+		}
+	}
+	return fmt.Errorf("%s not among the build's modules", modulePath)
+}
+
+var codecs = map[string]sarama.CompressionCodec{
+	"":       sarama.CompressionNone,
+	"none":   sarama.CompressionNone,
+	"gzip":   sarama.CompressionGZIP,
+	"snappy": sarama.CompressionSnappy,
+	"lz4":    sarama.CompressionLZ4,
+	"zstd":   sarama.CompressionZSTD,
+}
+
+type produceParameters struct {
+	connection
+	Topic       string `json:"topic"`
+	Count       int    `json:"count"`
+	Prefix      string `json:"prefix"`
+	Compression string `json:"compression"`
+	Idempotent  bool   `json:"idempotent"`
+	// Partitions > 0 sends record i to partition i % Partitions; 0 uses the hash partitioner.
+	Partitions int32 `json:"partitions"`
+}
+
+func numberedMessages(topic string, count int, prefix string, partitions int32) []*sarama.ProducerMessage {
+	messages := make([]*sarama.ProducerMessage, count)
+	for index := range messages {
+		messages[index] = &sarama.ProducerMessage{
+			Topic: topic,
+			Key:   sarama.StringEncoder(fmt.Sprintf("%s-key-%d", prefix, index)),
+			Value: sarama.StringEncoder(fmt.Sprintf("%s-value-%d", prefix, index)),
+		}
+		if partitions > 0 {
+			messages[index].Partition = int32(index) % partitions
+		}
+	}
+	return messages
+}
+
+func emitAcks(messages []*sarama.ProducerMessage) {
+	for _, message := range messages {
+		driver.Emit("ack", driver.Fields{
+			"partition": message.Partition,
+			"offset":    message.Offset,
+			"key":       string(message.Key.(sarama.StringEncoder)),
+			"value":     string(message.Value.(sarama.StringEncoder)),
+		})
+	}
+}
+
+func producerConfig(parameters produceParameters, clientID string) (*sarama.Config, error) {
+	config, err := newConfig(parameters.connection, clientID)
+	if err != nil {
+		return nil, err
+	}
+	codec, known := codecs[parameters.Compression]
+	if !known {
+		return nil, fmt.Errorf("unknown compression %q", parameters.Compression)
+	}
+	config.Producer.Compression = codec
+	config.Producer.RequiredAcks = sarama.WaitForAll
+	config.Producer.Return.Successes = true
+	config.Producer.Flush.Frequency = 5 * time.Millisecond
+	if parameters.Partitions > 0 {
+		config.Producer.Partitioner = sarama.NewManualPartitioner
+	}
+	if parameters.Idempotent {
+		// What sarama requires for idempotence: acks=all, one request in flight per broker.
+		config.Producer.Idempotent = true
+		config.Net.MaxOpenRequests = 1
+	}
+	return config, nil
+}
+
+// produce sends `<prefix>-key-<i>` / `<prefix>-value-<i>` with acks=all through the synchronous
+// producer and reports where each acknowledged record landed.
+func produce(_ context.Context, parameters produceParameters) error {
+	config, err := producerConfig(parameters, "gregor-e2e-sarama-producer")
+	if err != nil {
+		return err
+	}
+	producer, err := sarama.NewSyncProducer(brokers(parameters.connection), config)
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	messages := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix, parameters.Partitions)
+	if err := producer.SendMessages(messages); err != nil {
+		producer.Close()
+		return fmt.Errorf("send: %w", err)
+	}
+	emitAcks(messages)
+	if err := producer.Close(); err != nil {
+		return fmt.Errorf("close producer: %w", err)
+	}
+	driver.Emit("done", driver.Fields{"produced": len(messages)})
+	return nil
+}
+
+func emitRecord(message *sarama.ConsumerMessage, extra driver.Fields) {
+	fields := driver.Fields{
+		"partition": message.Partition,
+		"offset":    message.Offset,
+		"key":       driver.Text(message.Key),
+		"value":     driver.Text(message.Value),
+	}
+	for name, value := range extra {
+		fields[name] = value
+	}
+	driver.Emit("record", fields)
+}
+
+type consumeParameters struct {
+	connection
+	Topic      string  `json:"topic"`
+	Partitions int32   `json:"partitions"`
+	Expected   int64   `json:"expected"`
+	Isolation  string  `json:"isolation"`
+	TimeoutS   float64 `json:"timeoutS"`
+}
+
+// consume reads every partition from the oldest offset without a group until `expected` records
+// arrived (read_uncommitted, or read_committed when asked).
+func consume(ctx context.Context, parameters consumeParameters) error {
+	config, err := newConfig(parameters.connection, "gregor-e2e-sarama-consumer")
+	if err != nil {
+		return err
+	}
+	switch parameters.Isolation {
+	case "", "read_uncommitted":
+		config.Consumer.IsolationLevel = sarama.ReadUncommitted
+	case "read_committed":
+		config.Consumer.IsolationLevel = sarama.ReadCommitted
+	default:
+		return fmt.Errorf("unknown isolation %q", parameters.Isolation)
+	}
+	consumer, err := sarama.NewConsumer(brokers(parameters.connection), config)
+	if err != nil {
+		return fmt.Errorf("consumer: %w", err)
+	}
+	defer consumer.Close()
+	consumeContext, finish := context.WithDeadline(ctx, driver.Deadline(parameters.TimeoutS, 30))
+	defer finish()
+	var received int64
+	var group sync.WaitGroup
+	for partition := int32(0); partition < parameters.Partitions; partition++ {
+		partitionConsumer, err := consumer.ConsumePartition(parameters.Topic, partition, sarama.OffsetOldest)
+		if err != nil {
+			return fmt.Errorf("consume partition %d: %w", partition, err)
+		}
+		group.Add(1)
+		go func() {
+			defer group.Done()
+			defer partitionConsumer.AsyncClose()
+			for {
+				select {
+				case <-consumeContext.Done():
+					return
+				case message := <-partitionConsumer.Messages():
+					emitRecord(message, nil)
+					if atomic.AddInt64(&received, 1) >= parameters.Expected {
+						finish()
+					}
+				case err := <-partitionConsumer.Errors():
+					driver.Emit("error", driver.Fields{"message": err.Error()})
+				}
+			}
+		}()
+	}
+	group.Wait()
+	driver.Emit("closed", driver.Fields{"received": atomic.LoadInt64(&received)})
+	return nil
+}
+
+type consumeGroupParameters struct {
+	connection
+	Topic    string  `json:"topic"`
+	Group    string  `json:"group"`
+	Expected int64   `json:"expected"`
+	TimeoutS float64 `json:"timeoutS"`
+}
+
+// groupHandler reports every record it is given, marks it for the offset commit and ends the
+// consumption once `expected` records arrived across its members.
+type groupHandler struct {
+	member   int
+	expected int64
+	received *int64
+	finish   context.CancelFunc
+	// sessions reports each session's generation and claims (nil when none wants them).
+	sessions chan<- memberSession
+}
+
+type memberSession struct {
+	member     int
+	generation int32
+	claims     []int32
+	active     bool
+}
+
+func (handler *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
+	driver.Emit("assigned", driver.Fields{
+		"member":       handler.member,
+		"memberId":     session.MemberID(),
+		"generationId": session.GenerationID(),
+		"claims":       session.Claims(),
+	})
+	if handler.sessions != nil {
+		var claims []int32
+		for _, partitions := range session.Claims() {
+			claims = append(claims, partitions...)
+		}
+		handler.sessions <- memberSession{handler.member, session.GenerationID(), claims, true}
+	}
+	return nil
+}
+
+func (handler *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
+	driver.Emit("revoked", driver.Fields{"member": handler.member, "generationId": session.GenerationID()})
+	if handler.sessions != nil {
+		handler.sessions <- memberSession{handler.member, session.GenerationID(), nil, false}
+	}
+	return nil
+}
+
+func (handler *groupHandler) ConsumeClaim(
+	session sarama.ConsumerGroupSession,
+	claim sarama.ConsumerGroupClaim,
+) error {
+	for {
+		select {
+		case <-session.Context().Done():
+			return nil
+		case message, open := <-claim.Messages():
+			if !open {
+				return nil
+			}
+			emitRecord(message, driver.Fields{"member": handler.member})
+			session.MarkMessage(message, "")
+			if atomic.AddInt64(handler.received, 1) >= handler.expected {
+				handler.finish()
+			}
+		}
+	}
+}
+
+var strategies = map[string]func() sarama.BalanceStrategy{
+	"range":      sarama.NewBalanceStrategyRange,
+	"sticky":     sarama.NewBalanceStrategySticky,
+	"roundrobin": sarama.NewBalanceStrategyRoundRobin,
+}
+
+func groupConfig(connection connection, strategy string) (*sarama.Config, error) {
+	config, err := newConfig(connection, "gregor-e2e-sarama-consumer")
+	if err != nil {
+		return nil, err
+	}
+	config.Consumer.Offsets.Initial = sarama.OffsetOldest
+	config.Consumer.Return.Errors = true
+	config.Consumer.Group.Session.Timeout = 10 * time.Second
+	config.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
+	if strategy != "" {
+		newStrategy, known := strategies[strategy]
+		if !known {
+			return nil, fmt.Errorf("unknown balance strategy %q", strategy)
+		}
+		config.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{newStrategy()}
+	}
+	return config, nil
+}
+
+// runMember consumes as one group member until ctx ends (a session ends at every rebalance: join
+// again), then closes the member, which commits the marked offsets and leaves the group.
+func runMember(ctx context.Context, group sarama.ConsumerGroup, topic string, handler *groupHandler) error {
+	go func() {
+		for err := range group.Errors() {
+			driver.Emit("error", driver.Fields{"member": handler.member, "message": err.Error()})
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := group.Consume(ctx, []string{topic}, handler); err != nil {
+			group.Close()
+			return fmt.Errorf("member %d consume: %w", handler.member, err)
+		}
+	}
+	if err := group.Close(); err != nil {
+		return fmt.Errorf("member %d close: %w", handler.member, err)
+	}
+	return nil
+}
+
+// consumeGroup joins the group, consumes until `expected` records arrived (or the deadline),
+// then ends the session (sarama commits the marked offsets when a session ends) and leaves.
+func consumeGroup(ctx context.Context, parameters consumeGroupParameters) error {
+	config, err := groupConfig(parameters.connection, "")
+	if err != nil {
+		return err
+	}
+	group, err := sarama.NewConsumerGroup(brokers(parameters.connection), parameters.Group, config)
+	if err != nil {
+		return fmt.Errorf("consumer group: %w", err)
+	}
+	consumeContext, finish := context.WithDeadline(ctx, driver.Deadline(parameters.TimeoutS, 40))
+	defer finish()
+	var received int64
+	handler := &groupHandler{expected: parameters.Expected, received: &received, finish: finish}
+	if err := runMember(consumeContext, group, parameters.Topic, handler); err != nil {
+		return err
+	}
+	driver.Emit("closed", driver.Fields{"received": atomic.LoadInt64(&received)})
+	return nil
+}
+
+type groupStrategyParameters struct {
+	connection
+	Topic      string  `json:"topic"`
+	Group      string  `json:"group"`
+	Strategy   string  `json:"strategy"`
+	Members    int     `json:"members"`
+	Partitions int32   `json:"partitions"`
+	Count      int     `json:"count"`
+	Prefix     string  `json:"prefix"`
+	TimeoutS   float64 `json:"timeoutS"`
+}
+
+// settled reports whether every member in `joined` holds an active session of one generation and
+// their claims are the topic's partitions, each once.
+func settled(sessions map[int]memberSession, joined int, partitions int32) bool {
+	var generation int32 = -1
+	owned := map[int32]bool{}
+	for member := 0; member < joined; member++ {
+		session, found := sessions[member]
+		if !found || !session.active || (generation >= 0 && session.generation != generation) {
+			return false
+		}
+		generation = session.generation
+		for _, partition := range session.claims {
+			if owned[partition] {
+				return false
+			}
+			owned[partition] = true
+		}
+	}
+	return int32(len(owned)) == partitions
+}
+
+// groupStrategy starts `members` members of one group one after another, each once the previous
+// ones settled on an assignment covering the topic (the rebalances a growing group goes through),
+// then produces `count` records (record i to partition i % partitions) and consumes them across
+// the members. Events: assigned/revoked per member session, settled per stage, acks, records.
+func groupStrategy(ctx context.Context, parameters groupStrategyParameters) error {
+	runContext, finish := context.WithDeadline(ctx, driver.Deadline(parameters.TimeoutS, 60))
+	defer finish()
+	sessions := make(chan memberSession, 64)
+	var received int64
+	var members sync.WaitGroup
+	failures := make(chan error, parameters.Members)
+	latest := map[int]memberSession{}
+	for member := 0; member < parameters.Members; member++ {
+		config, err := groupConfig(parameters.connection, parameters.Strategy)
+		if err != nil {
+			return err
+		}
+		config.ClientID = fmt.Sprintf("gregor-e2e-sarama-member-%d", member)
+		group, err := sarama.NewConsumerGroup(brokers(parameters.connection), parameters.Group, config)
+		if err != nil {
+			return fmt.Errorf("member %d: %w", member, err)
+		}
+		handler := &groupHandler{
+			member:   member,
+			expected: int64(parameters.Count),
+			received: &received,
+			finish:   finish,
+			sessions: sessions,
+		}
+		members.Add(1)
+		go func() {
+			defer members.Done()
+			if err := runMember(runContext, group, parameters.Topic, handler); err != nil {
+				failures <- err
+			}
+		}()
+		for !settled(latest, member+1, parameters.Partitions) {
+			select {
+			case session := <-sessions:
+				latest[session.member] = session
+			case err := <-failures:
+				return err
+			case <-runContext.Done():
+				return fmt.Errorf("%d members did not settle on an assignment before the deadline", member+1)
+			}
+		}
+		assignment := map[int][]int32{}
+		for index := 0; index <= member; index++ {
+			claims := append([]int32(nil), latest[index].claims...)
+			sort.Slice(claims, func(a, b int) bool { return claims[a] < claims[b] })
+			assignment[index] = claims
+		}
+		driver.Emit("settled", driver.Fields{
+			"members":      member + 1,
+			"generationId": latest[0].generation,
+			"assignment":   assignment,
+		})
+	}
+	// Drain session reports from here on so that members never block on them.
+	go func() {
+		for range sessions {
+		}
+	}()
+	producerParameters := produceParameters{
+		connection: parameters.connection,
+		Partitions: parameters.Partitions,
+	}
+	config, err := producerConfig(producerParameters, "gregor-e2e-sarama-producer")
+	if err != nil {
+		return err
+	}
+	producer, err := sarama.NewSyncProducer(brokers(parameters.connection), config)
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	messages := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix, parameters.Partitions)
+	if err := producer.SendMessages(messages); err != nil {
+		producer.Close()
+		return fmt.Errorf("send: %w", err)
+	}
+	emitAcks(messages)
+	if err := producer.Close(); err != nil {
+		return fmt.Errorf("close producer: %w", err)
+	}
+	members.Wait()
+	select {
+	case err := <-failures:
+		return err
+	default:
+	}
+	driver.Emit("closed", driver.Fields{"received": atomic.LoadInt64(&received)})
+	return nil
+}
+
+type partitionOffset struct {
+	Partition int32 `json:"partition"`
+	Offset    int64 `json:"offset"`
+}
+
+type transactionParameters struct {
+	connection
+	TransactionalID string `json:"transactionalId"`
+	Topic           string `json:"topic"`
+	Partitions      int32  `json:"partitions"`
+	Count           int    `json:"count"`
+	Prefix          string `json:"prefix"`
+	// Outcome is "commit" or "abort".
+	Outcome string `json:"outcome"`
+	// Group and Offsets, when set, are committed inside the transaction (AddOffsetsToTxn,
+	// TxnOffsetCommit) for Topic.
+	Group   string            `json:"group"`
+	Offsets []partitionOffset `json:"offsets"`
+}
+
+func transactionalProducer(parameters transactionParameters) (sarama.SyncProducer, error) {
+	config, err := producerConfig(
+		produceParameters{connection: parameters.connection, Partitions: parameters.Partitions, Idempotent: true},
+		"gregor-e2e-sarama-transactional",
+	)
+	if err != nil {
+		return nil, err
+	}
+	config.Producer.Transaction.ID = parameters.TransactionalID
+	config.Producer.Transaction.Timeout = 20 * time.Second
+	producer, err := sarama.NewSyncProducer(brokers(parameters.connection), config)
+	if err != nil {
+		return nil, fmt.Errorf("transactional producer: %w", err)
+	}
+	return producer, nil
+}
+
+// transaction runs one transaction with a fresh producer (InitProducerId bumps the epoch of the
+// transactional id): begin, send the records, optionally commit offsets for a group, then commit
+// or abort as asked.
+func transaction(_ context.Context, parameters transactionParameters) error {
+	producer, err := transactionalProducer(parameters)
+	if err != nil {
+		return err
+	}
+	defer producer.Close()
+	if err := producer.BeginTxn(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	messages := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix, parameters.Partitions)
+	if err := producer.SendMessages(messages); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	emitAcks(messages)
+	if parameters.Group != "" {
+		offsets := make([]*sarama.PartitionOffsetMetadata, 0, len(parameters.Offsets))
+		for _, entry := range parameters.Offsets {
+			offsets = append(offsets, &sarama.PartitionOffsetMetadata{Partition: entry.Partition, Offset: entry.Offset})
+		}
+		if err := producer.AddOffsetsToTxn(map[string][]*sarama.PartitionOffsetMetadata{parameters.Topic: offsets}, parameters.Group); err != nil {
+			return fmt.Errorf("add offsets: %w", err)
+		}
+	}
+	switch parameters.Outcome {
+	case "commit":
+		err = producer.CommitTxn()
+	case "abort":
+		err = producer.AbortTxn()
+	default:
+		return fmt.Errorf("unknown outcome %q", parameters.Outcome)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", parameters.Outcome, err)
+	}
+	driver.Emit("ended", driver.Fields{"outcome": parameters.Outcome, "status": producer.TxnStatus().String()})
+	if err := producer.Close(); err != nil {
+		return fmt.Errorf("close producer: %w", err)
+	}
+	return nil
+}
+
+// fence opens a transaction with one producer, then starts a second producer with the same
+// transactional id (InitProducerId fences the first) and tries to commit the first one's
+// transaction: it must fail, and the second producer commits its own.
+func fence(_ context.Context, parameters transactionParameters) error {
+	first, err := transactionalProducer(parameters)
+	if err != nil {
+		return err
+	}
+	defer first.Close()
+	if err := first.BeginTxn(); err != nil {
+		return fmt.Errorf("first begin: %w", err)
+	}
+	fenced := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix+"-fenced", parameters.Partitions)
+	if err := first.SendMessages(fenced); err != nil {
+		return fmt.Errorf("first send: %w", err)
+	}
+	emitAcks(fenced)
+	second, err := transactionalProducer(parameters)
+	if err != nil {
+		return err
+	}
+	defer second.Close()
+	commitError := first.CommitTxn()
+	if commitError == nil {
+		driver.Emit("fenced-commit", driver.Fields{"committed": true})
+	} else {
+		driver.Emit("fenced-commit", driver.Fields{
+			"committed": false, "error": commitError.Error(), "code": errorCode(commitError),
+			"status": first.TxnStatus().String(),
+		})
+	}
+	if err := second.BeginTxn(); err != nil {
+		return fmt.Errorf("second begin: %w", err)
+	}
+	messages := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix, parameters.Partitions)
+	if err := second.SendMessages(messages); err != nil {
+		return fmt.Errorf("second send: %w", err)
+	}
+	emitAcks(messages)
+	if err := second.CommitTxn(); err != nil {
+		return fmt.Errorf("second commit: %w", err)
+	}
+	driver.Emit("ended", driver.Fields{"outcome": "commit", "status": second.TxnStatus().String()})
+	return nil
+}
+
+func main() {
+	sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Ltime|log.Lmicroseconds)
+	driver.Run(map[string]driver.Command{
+		"version":        driver.Typed(version),
+		"produce":        driver.Typed(produce),
+		"consume":        driver.Typed(consume),
+		"consume-group":  driver.Typed(consumeGroup),
+		"group-strategy": driver.Typed(groupStrategy),
+		"transaction":    driver.Typed(transaction),
+		"fence":          driver.Typed(fence),
+		"admin":          driver.Typed(admin),
+	})
+}

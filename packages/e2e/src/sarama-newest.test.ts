@@ -1,0 +1,696 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BrokerProcess } from './harness/broker-process.js';
+import { GoClient } from './harness/go-client.js';
+import type { ClientEvent } from './harness/json-lines-process.js';
+import {
+  assertContiguousOffsets,
+  assertSameRecords,
+  endOffsets,
+  type PlacedRecord,
+  placedRecordFromEvent,
+  uniqueName,
+} from './harness/records.js';
+import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
+
+/**
+ * The newest sarama (github.com/IBM/sarama, pinned by go-modules/sarama-newest/go.mod) with
+ * `Config.Version = sarama.MaxVersion`, so it picks the highest request versions both sides know:
+ * the round trip, every compression codec, ClusterAdmin, the idempotent and the transactional
+ * producer, and its consumer group with the range and sticky balance strategies.
+ */
+
+const saramaVersion = '1.62.0';
+const topicAlreadyExists = 36;
+const invalidPartitions = 37;
+const unknownTopicOrPartition = 3;
+const groupIdNotFound = 69;
+const producerFenced = 90;
+
+let broker: BrokerProcess;
+let sarama: GoClient;
+before(async () => {
+  sarama = await GoClient.buildModule('sarama-newest');
+  broker = await BrokerProcess.start({ label: 'broker(sarama-newest)' });
+  assert.equal(await sarama.libraryVersion(), saramaVersion, 'the sarama go.mod pins');
+});
+after(async () => {
+  await broker?.dispose();
+  await sarama?.dispose();
+});
+
+function eventsNamed(events: readonly ClientEvent[], name: string): ClientEvent[] {
+  return events.filter((event) => event.event === name);
+}
+
+function acks(events: readonly ClientEvent[]): PlacedRecord[] {
+  return eventsNamed(events, 'ack').map(placedRecordFromEvent);
+}
+
+function records(events: readonly ClientEvent[]): PlacedRecord[] {
+  return eventsNamed(events, 'record').map(placedRecordFromEvent);
+}
+
+async function admin(
+  steps: readonly Record<string, unknown>[],
+): Promise<Record<string, unknown>[]> {
+  return sarama.admin(broker.bootstrap, steps, { timeoutMs: 30_000 });
+}
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  assert.deepEqual(await admin([{ op: 'create-topic', topic, partitions }]), [
+    { op: 'create-topic' },
+  ]);
+}
+
+/** `partition → offset` entries for partitions 0..n-1, `fallback` where `offsets` has none. */
+function perPartition(
+  partitions: number,
+  offsets: ReadonlyMap<number, number>,
+  fallback: number,
+): { partition: number; offset: number }[] {
+  return Array.from({ length: partitions }, (_, partition) => ({
+    partition,
+    offset: offsets.get(partition) ?? fallback,
+  }));
+}
+
+async function produce(options: {
+  topic: string;
+  partitions: number;
+  count: number;
+  prefix: string;
+  compression?: string;
+  idempotent?: boolean;
+}): Promise<PlacedRecord[]> {
+  const events = await sarama.run(
+    'produce',
+    { bootstrap: broker.bootstrap, ...options },
+    { timeoutMs: 30_000 },
+  );
+  return acks(events);
+}
+
+async function consume(options: {
+  topic: string;
+  partitions: number;
+  expected: number;
+  isolation?: 'read_committed' | 'read_uncommitted';
+}): Promise<PlacedRecord[]> {
+  const events = await sarama.run(
+    'consume',
+    { bootstrap: broker.bootstrap, ...options, timeoutS: 30 },
+    { timeoutMs: 45_000 },
+  );
+  return records(events);
+}
+
+test(`sarama ${saramaVersion}: produce, consume in a group, commit, resume from the commit`, {
+  timeout: 90_000,
+}, async () => {
+  const bootstrap = broker.bootstrap;
+  await runRoundTripScenario(
+    {
+      createTopic: (options) => createTopic(options.topic, options.partitions),
+      produce: (options) =>
+        produce({
+          topic: options.topic,
+          partitions: 0,
+          count: options.count,
+          prefix: options.prefix,
+        }),
+      async consumeGroup(options) {
+        const events = await sarama.run(
+          'consume-group',
+          { bootstrap, ...options, timeoutS: 30 },
+          { timeoutMs: 45_000 },
+        );
+        return records(events);
+      },
+      async committedOffsets(options) {
+        const [result] = await admin([{ op: 'group-offsets', ...options }]);
+        const offsets = (result?.offsets ?? []) as { partition: number; offset: number }[];
+        return new Map(offsets.map((entry) => [entry.partition, entry.offset]));
+      },
+    },
+    { name: 'sarama-newest', partitions: 3, firstCount: 300, secondCount: 90 },
+  );
+});
+
+test(`sarama ${saramaVersion}: gzip, snappy, lz4 and zstd batches come back record for record`, {
+  timeout: 120_000,
+}, async () => {
+  const partitions = 4;
+  for (const compression of ['gzip', 'snappy', 'lz4', 'zstd']) {
+    const topic = uniqueName(`sarama-newest-${compression}`);
+    await createTopic(topic, partitions);
+    const produced = await produce({
+      topic,
+      partitions,
+      count: 200,
+      prefix: compression,
+      compression,
+    });
+    assert.equal(produced.length, 200, `${compression}: every record acknowledged`);
+    assertContiguousOffsets(produced, { from: 0, what: `${compression} offsets` });
+    const consumed = await consume({ topic, partitions, expected: 200 });
+    assertSameRecords(consumed, produced, `${compression} batches read back`);
+    assert.deepEqual(
+      await admin([{ op: 'list-offsets', topic, partitions }]),
+      [{ op: 'list-offsets', offsets: perPartition(partitions, endOffsets(produced), 0) }],
+      `${compression}: end offsets`,
+    );
+  }
+});
+
+test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configures, truncates and deletes topics`, {
+  timeout: 90_000,
+}, async () => {
+  const topic = uniqueName('sarama-newest-admin');
+  const partitionsOf = (count: number) =>
+    Array.from({ length: count }, (_, partition) => ({
+      partition,
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+      code: 0,
+    }));
+  const configNames = ['cleanup.policy', 'retention.ms', 'segment.bytes'];
+  assert.deepEqual(
+    await admin([
+      {
+        op: 'create-topic',
+        topic,
+        partitions: 2,
+        configs: { 'retention.ms': '3600000', 'cleanup.policy': 'compact' },
+      },
+      { op: 'create-topic', topic, partitions: 2 },
+      { op: 'list-topics', topics: [topic], names: configNames },
+      { op: 'describe-topics', topics: [topic] },
+      { op: 'create-partitions', topic, count: 4 },
+      { op: 'create-partitions', topic, count: 3 },
+      { op: 'describe-topics', topics: [topic] },
+      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      {
+        op: 'incremental-alter-config',
+        resource: 'topic',
+        name: topic,
+        operations: {
+          'retention.ms': { operation: 'set', value: '7200000' },
+          'cleanup.policy': { operation: 'delete' },
+        },
+      },
+      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      // AlterConfigs replaces the topic's whole set: retention.ms goes back to its default.
+      {
+        op: 'alter-config',
+        resource: 'topic',
+        name: topic,
+        configs: { 'segment.bytes': '1048576' },
+      },
+      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      {
+        op: 'describe-config',
+        resource: 'broker',
+        name: '1',
+        names: ['log.retention.hours', 'num.partitions'],
+      },
+      { op: 'describe-cluster' },
+    ]),
+    [
+      { op: 'create-topic' },
+      { op: 'create-topic', code: topicAlreadyExists },
+      {
+        op: 'list-topics',
+        topics: [
+          {
+            topic,
+            partitions: 2,
+            replicationFactor: 1,
+            configs: { 'cleanup.policy': 'compact', 'retention.ms': '3600000' },
+          },
+        ],
+      },
+      {
+        op: 'describe-topics',
+        topics: [{ topic, code: 0, internal: false, partitions: partitionsOf(2) }],
+      },
+      { op: 'create-partitions' },
+      { op: 'create-partitions', code: invalidPartitions },
+      {
+        op: 'describe-topics',
+        topics: [{ topic, code: 0, internal: false, partitions: partitionsOf(4) }],
+      },
+      {
+        op: 'describe-config',
+        entries: [
+          {
+            name: 'cleanup.policy',
+            value: 'compact',
+            source: 'Topic',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'retention.ms',
+            value: '3600000',
+            source: 'Topic',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'segment.bytes',
+            value: '1073741824',
+            source: 'Default',
+            readOnly: false,
+            sensitive: false,
+          },
+        ],
+      },
+      { op: 'incremental-alter-config' },
+      {
+        op: 'describe-config',
+        entries: [
+          {
+            name: 'cleanup.policy',
+            value: 'delete',
+            source: 'Default',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'retention.ms',
+            value: '7200000',
+            source: 'Topic',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'segment.bytes',
+            value: '1073741824',
+            source: 'Default',
+            readOnly: false,
+            sensitive: false,
+          },
+        ],
+      },
+      { op: 'alter-config' },
+      {
+        op: 'describe-config',
+        entries: [
+          {
+            name: 'cleanup.policy',
+            value: 'delete',
+            source: 'Default',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'retention.ms',
+            value: '604800000',
+            source: 'Default',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'segment.bytes',
+            value: '1048576',
+            source: 'Topic',
+            readOnly: false,
+            sensitive: false,
+          },
+        ],
+      },
+      {
+        op: 'describe-config',
+        entries: [
+          {
+            name: 'log.retention.hours',
+            value: '168',
+            source: 'Default',
+            readOnly: false,
+            sensitive: false,
+          },
+          {
+            name: 'num.partitions',
+            value: '1',
+            source: 'Default',
+            readOnly: true,
+            sensitive: false,
+          },
+        ],
+      },
+      {
+        op: 'describe-cluster',
+        brokers: [{ id: 1, address: broker.bootstrap }],
+        controllerId: 1,
+      },
+    ],
+  );
+
+  const produced = await produce({ topic, partitions: 4, count: 40, prefix: 'admin' });
+  assert.deepEqual(
+    await admin([
+      {
+        op: 'delete-records',
+        topic,
+        offsets: [
+          { partition: 0, offset: 4 },
+          { partition: 2, offset: 10 },
+        ],
+      },
+      { op: 'list-offsets', topic, partitions: 4, at: 'earliest' },
+      { op: 'list-offsets', topic, partitions: 4, at: 'latest' },
+      { op: 'delete-topic', topic },
+      { op: 'describe-topics', topics: [topic] },
+      { op: 'list-topics', topics: [topic], names: [] },
+      { op: 'delete-topic', topic },
+    ]),
+    [
+      { op: 'delete-records' },
+      {
+        op: 'list-offsets',
+        offsets: perPartition(
+          4,
+          new Map([
+            [0, 4],
+            [2, 10],
+          ]),
+          0,
+        ),
+      },
+      { op: 'list-offsets', offsets: perPartition(4, endOffsets(produced), 0) },
+      { op: 'delete-topic' },
+      {
+        op: 'describe-topics',
+        topics: [{ topic, code: unknownTopicOrPartition, internal: false, partitions: [] }],
+      },
+      { op: 'list-topics', topics: [] },
+      { op: 'delete-topic', code: unknownTopicOrPartition },
+    ],
+  );
+});
+
+test(`sarama ${saramaVersion}: ClusterAdmin lists, describes, re-offsets and deletes a consumer group`, {
+  timeout: 90_000,
+}, async () => {
+  const topic = uniqueName('sarama-newest-groups');
+  const group = uniqueName('sarama-newest-group');
+  const partitions = 3;
+  await createTopic(topic, partitions);
+  const produced = await produce({ topic, partitions, count: 30, prefix: 'group' });
+  const events = await sarama.run(
+    'consume-group',
+    { bootstrap: broker.bootstrap, topic, group, expected: 30, timeoutS: 30 },
+    { timeoutMs: 45_000 },
+  );
+  assertSameRecords(records(events), produced, 'the group consumed the topic');
+  const committed = perPartition(partitions, endOffsets(produced), -1);
+  assert.deepEqual(
+    await admin([
+      { op: 'list-groups', groups: [group] },
+      { op: 'describe-groups', groups: [group] },
+      { op: 'group-offsets', group, topic, partitions },
+      { op: 'alter-group-offsets', group, topic, offsets: [{ partition: 0, offset: 3 }] },
+      { op: 'delete-group-offset', group, topic, partition: 2 },
+      { op: 'group-offsets', group, topic, partitions },
+      { op: 'delete-group', group },
+      { op: 'list-groups', groups: [group] },
+      { op: 'group-offsets', group, topic, partitions },
+      { op: 'delete-group', group },
+    ]),
+    [
+      { op: 'list-groups', groups: [{ group, protocolType: 'consumer' }] },
+      {
+        op: 'describe-groups',
+        groups: [
+          { group, code: 0, state: 'Empty', protocolType: 'consumer', protocol: '', members: [] },
+        ],
+      },
+      { op: 'group-offsets', offsets: committed },
+      { op: 'alter-group-offsets' },
+      { op: 'delete-group-offset' },
+      {
+        op: 'group-offsets',
+        offsets: [{ partition: 0, offset: 3 }, committed[1], { partition: 2, offset: -1 }],
+      },
+      { op: 'delete-group' },
+      { op: 'list-groups', groups: [] },
+      { op: 'group-offsets', offsets: perPartition(partitions, new Map(), -1) },
+      { op: 'delete-group', code: groupIdNotFound },
+    ],
+  );
+});
+
+test(`sarama ${saramaVersion}: the idempotent producer's records land once; DescribeProducers shows its sequences`, {
+  timeout: 60_000,
+}, async () => {
+  const topic = uniqueName('sarama-newest-idempotent');
+  const partitions = 3;
+  await createTopic(topic, partitions);
+  const produced = await produce({
+    topic,
+    partitions,
+    count: 150,
+    prefix: 'idempotent',
+    idempotent: true,
+  });
+  assertContiguousOffsets(produced, { from: 0, what: 'idempotent offsets' });
+  assertSameRecords(
+    await consume({ topic, partitions, expected: 150 }),
+    produced,
+    'idempotent records read back',
+  );
+  const [described] = await admin([{ op: 'describe-producers', topic, partitions }]);
+  const answers = described?.partitions as {
+    partition: number;
+    code: number;
+    producers: {
+      producerId: number;
+      producerEpoch: number;
+      lastSequence: number;
+      currentTxnStartOffset: number;
+    }[];
+  }[];
+  const producerId = answers[0]?.producers[0]?.producerId;
+  assert.ok(typeof producerId === 'number' && producerId >= 0, 'a producer id was assigned');
+  assert.deepEqual(
+    answers,
+    Array.from({ length: partitions }, (_, partition) => ({
+      partition,
+      code: 0,
+      // 50 records per partition from sequence 0; no transaction.
+      producers: [{ producerId, producerEpoch: 0, lastSequence: 49, currentTxnStartOffset: -1 }],
+    })),
+    'one producer per partition, at sequence 49',
+  );
+});
+
+test(`sarama ${saramaVersion}: transactions: read_committed skips the aborted one, offsets commit with the transaction, a new producer fences the old`, {
+  timeout: 120_000,
+}, async () => {
+  const topic = uniqueName('sarama-newest-txn');
+  const group = uniqueName('sarama-newest-txn-group');
+  const transactionalId = uniqueName('sarama-newest-txn-id');
+  const partitions = 3;
+  const count = 6;
+  await createTopic(topic, partitions);
+  const transaction = async (options: {
+    prefix: string;
+    outcome: 'commit' | 'abort';
+    offsets: { partition: number; offset: number }[];
+  }): Promise<PlacedRecord[]> => {
+    const events = await sarama.run(
+      'transaction',
+      { bootstrap: broker.bootstrap, transactionalId, topic, partitions, count, group, ...options },
+      { timeoutMs: 45_000 },
+    );
+    assert.deepEqual(
+      eventsNamed(events, 'ended').map((event) => [event.outcome, event.status]),
+      [[options.outcome, 'ProducerTxnStateReady']],
+      `${options.prefix} ended`,
+    );
+    return acks(events);
+  };
+  const committedFirst = await transaction({
+    prefix: 'committed-first',
+    outcome: 'commit',
+    offsets: [{ partition: 0, offset: 11 }],
+  });
+  const aborted = await transaction({
+    prefix: 'aborted',
+    outcome: 'abort',
+    offsets: [
+      { partition: 0, offset: 99 },
+      { partition: 2, offset: 99 },
+    ],
+  });
+  const committedSecond = await transaction({
+    prefix: 'committed-second',
+    outcome: 'commit',
+    offsets: [{ partition: 1, offset: 22 }],
+  });
+  // Each partition: 2 records and the marker per transaction, so the aborted records (and any
+  // reader that missed a marker) sit before the second committed transaction's records.
+  assert.deepEqual(
+    await admin([
+      { op: 'list-offsets', topic, partitions },
+      { op: 'group-offsets', group, topic, partitions },
+    ]),
+    [
+      { op: 'list-offsets', offsets: perPartition(partitions, new Map(), 9) },
+      {
+        op: 'group-offsets',
+        offsets: [
+          { partition: 0, offset: 11 },
+          { partition: 1, offset: 22 },
+          { partition: 2, offset: -1 },
+        ],
+      },
+    ],
+    'end offsets count the markers; only committed transactions moved the group offsets',
+  );
+  assertSameRecords(
+    await consume({ topic, partitions, expected: 2 * count, isolation: 'read_committed' }),
+    [...committedFirst, ...committedSecond],
+    'read_committed',
+  );
+  assertSameRecords(
+    await consume({ topic, partitions, expected: 3 * count, isolation: 'read_uncommitted' }),
+    [...committedFirst, ...aborted, ...committedSecond],
+    'read_uncommitted',
+  );
+
+  const fenceEvents = await sarama.run(
+    'fence',
+    {
+      bootstrap: broker.bootstrap,
+      transactionalId,
+      topic,
+      partitions,
+      count,
+      prefix: 'after-fence',
+    },
+    { timeoutMs: 45_000 },
+  );
+  assert.deepEqual(
+    eventsNamed(fenceEvents, 'fenced-commit').map((event) => [event.committed, event.code]),
+    [[false, producerFenced]],
+    'the fenced producer cannot commit',
+  );
+  const afterFence = acks(fenceEvents).filter((record) =>
+    record.value?.startsWith('after-fence-value'),
+  );
+  assert.equal(afterFence.length, count, 'the new producer committed its records');
+  assertSameRecords(
+    await consume({ topic, partitions, expected: 3 * count, isolation: 'read_committed' }),
+    [...committedFirst, ...committedSecond, ...afterFence],
+    'read_committed after the fence: the fenced transaction was aborted',
+  );
+  const [described] = await admin([
+    { op: 'describe-transactions', transactionalIds: [transactionalId] },
+  ]);
+  const [state] = (described?.transactions ?? []) as Record<string, unknown>[];
+  assert.deepEqual(
+    { state: state?.state, code: state?.code, timeoutMs: state?.timeoutMs, topics: state?.topics },
+    { state: 'CompleteCommit', code: 0, timeoutMs: 20_000, topics: {} },
+    'DescribeTransactions after the last commit',
+  );
+});
+
+/** One group-strategy run: members join one by one, then records are produced and consumed. */
+async function groupStrategyRun(strategy: 'range' | 'sticky'): Promise<{
+  settled: Record<string, number[]>[];
+  produced: PlacedRecord[];
+  consumedBy: Map<number, PlacedRecord[]>;
+}> {
+  const topic = uniqueName(`sarama-newest-${strategy}`);
+  const partitions = 6;
+  await createTopic(topic, partitions);
+  const events = await sarama.run(
+    'group-strategy',
+    {
+      bootstrap: broker.bootstrap,
+      topic,
+      group: uniqueName(`sarama-newest-${strategy}-group`),
+      strategy,
+      members: 3,
+      partitions,
+      count: 120,
+      prefix: strategy,
+      timeoutS: 60,
+    },
+    { timeoutMs: 80_000 },
+  );
+  const consumedBy = new Map<number, PlacedRecord[]>();
+  for (const event of eventsNamed(events, 'record')) {
+    const member = Number(event.member);
+    consumedBy.set(member, [...(consumedBy.get(member) ?? []), placedRecordFromEvent(event)]);
+  }
+  return {
+    settled: eventsNamed(events, 'settled').map(
+      (event) => event.assignment as Record<string, number[]>,
+    ),
+    produced: acks(events),
+    consumedBy,
+  };
+}
+
+/** Each member consumed exactly the produced records of the partitions it was assigned last. */
+function assertConsumedAsAssigned(
+  run: Awaited<ReturnType<typeof groupStrategyRun>>,
+  what: string,
+): void {
+  const final = run.settled.at(-1) ?? {};
+  assert.equal(run.produced.length, 120, `${what}: every record acknowledged`);
+  for (const [member, assigned] of Object.entries(final)) {
+    assertSameRecords(
+      run.consumedBy.get(Number(member)) ?? [],
+      run.produced.filter((record) => assigned.includes(record.partition)),
+      `${what}: member ${member}`,
+    );
+  }
+}
+
+test(`sarama ${saramaVersion}: consumer group with the range strategy: three members join one by one, each consumes what range assigned it`, {
+  timeout: 100_000,
+}, async () => {
+  const run = await groupStrategyRun('range');
+  // Member ids start with the client id (…-member-<n>-), so range orders members by index.
+  assert.deepEqual(
+    run.settled,
+    [
+      { 0: [0, 1, 2, 3, 4, 5] },
+      { 0: [0, 1, 2], 1: [3, 4, 5] },
+      { 0: [0, 1], 1: [2, 3], 2: [4, 5] },
+    ],
+    'range assignments as the group grew',
+  );
+  assertConsumedAsAssigned(run, 'range');
+});
+
+test(`sarama ${saramaVersion}: consumer group with the sticky strategy: members keep their partitions as the group grows`, {
+  timeout: 100_000,
+}, async () => {
+  const run = await groupStrategyRun('sticky');
+  const [alone, two, three] = run.settled;
+  assert.deepEqual(alone, { 0: [0, 1, 2, 3, 4, 5] }, 'the first member takes everything');
+  assert.deepEqual(
+    Object.values(two ?? {}).map((assigned) => assigned.length),
+    [3, 3],
+    'two members: three partitions each',
+  );
+  assert.deepEqual(
+    Object.values(three ?? {}).map((assigned) => assigned.length),
+    [2, 2, 2],
+    'three members: two partitions each',
+  );
+  for (const member of ['0', '1']) {
+    const kept = three?.[member] ?? [];
+    assert.ok(
+      kept.every((partition) => two?.[member]?.includes(partition)),
+      `member ${member} kept its partitions (${two?.[member]} → ${kept}): the user data the broker relayed carried its previous assignment`,
+    );
+  }
+  assertConsumedAsAssigned(run, 'sticky');
+});
