@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BrokerProcess } from './harness/broker-process.js';
+import { GoClient } from './harness/go-client.js';
+import type { ClientEvent } from './harness/json-lines-process.js';
+import {
+  assertContiguousOffsets,
+  assertSameRecords,
+  endOffsets,
+  type PlacedRecord,
+  placedRecordFromEvent,
+  uniqueName,
+} from './harness/records.js';
+import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
+
+/**
+ * The newest segmentio/kafka-go (pinned by go-modules/kafka-go-newest/go.mod). Unlike Debian's
+ * 0.2.1 it negotiates Produce v3+ and Fetch v5+ (record batches), so its Writer and Reader move
+ * records here: the round trip with a Reader group member, every compression codec, and the
+ * administration its kafka.Client offers.
+ */
+
+const kafkaGoVersion = '0.4.51';
+const topicAlreadyExists = 36;
+const invalidPartitions = 37;
+const unknownTopicOrPartition = 3;
+const groupIdNotFound = 69;
+/** DescribeConfigs' config sources, as kafka-go reports them (numbers). */
+const topicConfigSource = 1;
+const defaultConfigSource = 5;
+
+let broker: BrokerProcess;
+let kafkaGo: GoClient;
+before(async () => {
+  kafkaGo = await GoClient.buildModule('kafka-go-newest');
+  broker = await BrokerProcess.start({ label: 'broker(kafka-go-newest)' });
+  assert.equal(await kafkaGo.libraryVersion(), kafkaGoVersion, 'the kafka-go go.mod pins');
+});
+after(async () => {
+  await broker?.dispose();
+  await kafkaGo?.dispose();
+});
+
+function eventsNamed(events: readonly ClientEvent[], name: string): ClientEvent[] {
+  return events.filter((event) => event.event === name);
+}
+
+async function admin(
+  steps: readonly Record<string, unknown>[],
+): Promise<Record<string, unknown>[]> {
+  return kafkaGo.admin(broker.bootstrap, steps, { timeoutMs: 30_000 });
+}
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  assert.deepEqual(await admin([{ op: 'create-topic', topic, partitions }]), [
+    { op: 'create-topic', code: 0 },
+  ]);
+}
+
+async function produce(options: {
+  topic: string;
+  partitions: number;
+  count: number;
+  prefix: string;
+  compression?: string;
+}): Promise<PlacedRecord[]> {
+  const events = await kafkaGo.run(
+    'produce',
+    { bootstrap: broker.bootstrap, ...options },
+    { timeoutMs: 30_000 },
+  );
+  return eventsNamed(events, 'ack').map(placedRecordFromEvent);
+}
+
+/** ListOffsets' answer for partitions 0..n-1: log start 0, end = the next offset after `records`. */
+function expectedOffsets(partitions: number, records: readonly PlacedRecord[]) {
+  const ends = endOffsets(records);
+  return Array.from({ length: partitions }, (_, partition) => ({
+    code: 0,
+    partition,
+    first: 0,
+    last: ends.get(partition) ?? 0,
+  }));
+}
+
+test(`kafka-go ${kafkaGoVersion}: produce, consume in a group, commit, resume from the commit`, {
+  timeout: 90_000,
+}, async () => {
+  const bootstrap = broker.bootstrap;
+  await runRoundTripScenario(
+    {
+      createTopic: (options) => createTopic(options.topic, options.partitions),
+      // The Writer's default balancer (round-robin) spreads the records.
+      produce: (options) =>
+        produce({
+          topic: options.topic,
+          partitions: 0,
+          count: options.count,
+          prefix: options.prefix,
+        }),
+      async consumeGroup(options) {
+        const events = await kafkaGo.run(
+          'consume-group',
+          { bootstrap, ...options, timeoutS: 30 },
+          { timeoutMs: 45_000 },
+        );
+        return eventsNamed(events, 'record').map(placedRecordFromEvent);
+      },
+      async committedOffsets(options) {
+        const [result] = await admin([{ op: 'group-offsets', ...options }]);
+        const offsets = (result?.offsets ?? []) as { partition: number; offset: number }[];
+        return new Map(offsets.map((entry) => [entry.partition, entry.offset]));
+      },
+    },
+    { name: 'kafka-go-newest', partitions: 3, firstCount: 300, secondCount: 90 },
+  );
+});
+
+test(`kafka-go ${kafkaGoVersion}: gzip, snappy, lz4 and zstd batches come back record for record`, {
+  timeout: 120_000,
+}, async () => {
+  const partitions = 4;
+  for (const compression of ['gzip', 'snappy', 'lz4', 'zstd']) {
+    const topic = uniqueName(`kafka-go-newest-${compression}`);
+    await createTopic(topic, partitions);
+    const produced = await produce({
+      topic,
+      partitions,
+      count: 200,
+      prefix: compression,
+      compression,
+    });
+    assert.equal(produced.length, 200, `${compression}: every record acknowledged`);
+    assertContiguousOffsets(produced, { from: 0, what: `${compression} offsets` });
+    const events = await kafkaGo.run(
+      'consume',
+      { bootstrap: broker.bootstrap, topic, partitions, expected: 200, timeoutS: 30 },
+      { timeoutMs: 45_000 },
+    );
+    assertSameRecords(
+      eventsNamed(events, 'record').map(placedRecordFromEvent),
+      produced,
+      `${compression} batches read back`,
+    );
+    assert.deepEqual(
+      await admin([{ op: 'list-offsets', topic, partitions }]),
+      [{ op: 'list-offsets', offsets: expectedOffsets(partitions, produced) }],
+      `${compression}: log start and end offsets`,
+    );
+  }
+});
+
+test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, configures and deletes topics, and lists, describes and deletes groups`, {
+  timeout: 90_000,
+}, async () => {
+  const topic = uniqueName('kafka-go-newest-admin');
+  const partitionsOf = (count: number) =>
+    Array.from({ length: count }, (_, partition) => ({
+      partition,
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+      code: 0,
+    }));
+  const configNames = ['cleanup.policy', 'retention.ms', 'segment.bytes'];
+  const entry = (name: string, value: string, source: number) => ({
+    name,
+    value,
+    source,
+    readOnly: false,
+    sensitive: false,
+  });
+  const metadata = (await admin([{ op: 'metadata', topics: [] }]))[0];
+  assert.deepEqual(
+    {
+      brokers: metadata?.brokers,
+      controllerId: metadata?.controllerId,
+      clusterIdLength: String(metadata?.clusterId).length,
+    },
+    {
+      brokers: [{ id: 1, host: broker.host, port: broker.port }],
+      controllerId: 1,
+      clusterIdLength: 22,
+    },
+    'one broker, the controller, with a base64 cluster id',
+  );
+  assert.deepEqual(
+    await admin([
+      {
+        op: 'create-topic',
+        topic,
+        partitions: 2,
+        configs: { 'retention.ms': '3600000', 'cleanup.policy': 'compact' },
+      },
+      { op: 'create-topic', topic, partitions: 2 },
+      { op: 'create-partitions', topic, count: 4 },
+      { op: 'create-partitions', topic, count: 3 },
+      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      {
+        op: 'incremental-alter-config',
+        resource: 'topic',
+        name: topic,
+        operations: {
+          'retention.ms': { operation: 'set', value: '7200000' },
+          'cleanup.policy': { operation: 'delete' },
+        },
+      },
+      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      // AlterConfigs replaces the topic's whole set: retention.ms goes back to its default.
+      {
+        op: 'alter-config',
+        resource: 'topic',
+        name: topic,
+        configs: { 'segment.bytes': '1048576' },
+      },
+      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+    ]),
+    [
+      { op: 'create-topic', code: 0 },
+      { op: 'create-topic', code: topicAlreadyExists },
+      { op: 'create-partitions', code: 0 },
+      { op: 'create-partitions', code: invalidPartitions },
+      {
+        op: 'describe-config',
+        entries: [
+          entry('cleanup.policy', 'compact', topicConfigSource),
+          entry('retention.ms', '3600000', topicConfigSource),
+          entry('segment.bytes', '1073741824', defaultConfigSource),
+        ],
+      },
+      { op: 'incremental-alter-config', code: 0 },
+      {
+        op: 'describe-config',
+        entries: [
+          entry('cleanup.policy', 'delete', defaultConfigSource),
+          entry('retention.ms', '7200000', topicConfigSource),
+          entry('segment.bytes', '1073741824', defaultConfigSource),
+        ],
+      },
+      { op: 'alter-config', code: 0 },
+      {
+        op: 'describe-config',
+        entries: [
+          entry('cleanup.policy', 'delete', defaultConfigSource),
+          entry('retention.ms', '604800000', defaultConfigSource),
+          entry('segment.bytes', '1048576', topicConfigSource),
+        ],
+      },
+    ],
+  );
+  const described = (await admin([{ op: 'metadata', topics: [topic] }]))[0];
+  assert.deepEqual(
+    described?.topics,
+    [{ topic, code: 0, internal: false, partitions: partitionsOf(4) }],
+    'metadata after growing to 4 partitions',
+  );
+
+  const group = uniqueName('kafka-go-newest-admin-group');
+  const produced = await produce({ topic, partitions: 4, count: 20, prefix: 'admin' });
+  const consumed = await kafkaGo.run(
+    'consume-group',
+    { bootstrap: broker.bootstrap, topic, group, expected: 20, timeoutS: 30 },
+    { timeoutMs: 45_000 },
+  );
+  assertSameRecords(
+    eventsNamed(consumed, 'record').map(placedRecordFromEvent),
+    produced,
+    'the group consumed the topic',
+  );
+  const ends = endOffsets(produced);
+  assert.deepEqual(
+    await admin([
+      { op: 'list-offsets', topic, partitions: 4 },
+      { op: 'group-offsets', group, topic, partitions: 4 },
+      { op: 'list-groups', groups: [group] },
+      { op: 'describe-groups', groups: [group] },
+      { op: 'delete-group', group },
+      { op: 'list-groups', groups: [group] },
+      { op: 'delete-group', group },
+      { op: 'delete-topic', topic },
+      { op: 'delete-topic', topic },
+    ]),
+    [
+      { op: 'list-offsets', offsets: expectedOffsets(4, produced) },
+      {
+        op: 'group-offsets',
+        offsets: Array.from({ length: 4 }, (_, partition) => ({
+          code: 0,
+          partition,
+          offset: ends.get(partition) ?? -1,
+        })),
+      },
+      { op: 'list-groups', groups: [{ group, protocolType: 'consumer' }] },
+      { op: 'describe-groups', groups: [{ code: 0, group, state: 'Empty', members: [] }] },
+      { op: 'delete-group', code: 0 },
+      { op: 'list-groups', groups: [] },
+      { op: 'delete-group', code: groupIdNotFound },
+      { op: 'delete-topic', code: 0 },
+      { op: 'delete-topic', code: unknownTopicOrPartition },
+    ],
+  );
+  const afterDelete = (await admin([{ op: 'metadata', topics: [topic] }]))[0];
+  assert.deepEqual(
+    ((afterDelete?.topics ?? []) as Record<string, unknown>[]).map(({ topic, code }) => ({
+      topic,
+      code,
+    })),
+    [{ topic, code: unknownTopicOrPartition }],
+    'metadata after the delete (kafka-go asks without auto-creation)',
+  );
+});
