@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { BrokerProcess } from './harness/broker-process.js';
 import { GoClient } from './harness/go-client.js';
-import type { ClientEvent } from './harness/json-lines-process.js';
+import { type ClientEvent, eventsNamed } from './harness/json-lines-process.js';
 import { kafkajsCommittedOffsets, kafkajsProduce, newKafkajs } from './harness/kafkajs-client.js';
 import { endOffsets, type PlacedRecord, uniqueName } from './harness/records.js';
 
@@ -31,10 +31,6 @@ after(async () => {
   await broker?.dispose();
   await kafkaGo?.dispose();
 });
-
-function eventsNamed(events: readonly ClientEvent[], name: string): ClientEvent[] {
-  return events.filter((event) => event.event === name);
-}
 
 /** Partition → offset from events carrying `partition` and `field`, in partition order. */
 function offsetsByPartition(events: readonly ClientEvent[], field: string): [number, number][] {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,19 +43,9 @@ func errorCode(err error) int {
 
 var logger = log.New(os.Stderr, "[kafka-go] ", log.Ltime|log.Lmicroseconds)
 
-// version reports the kafka-go version this binary was built with (from the module build info).
+// version reports the kafka-go version this binary was built with.
 func version(_ context.Context, _ struct{}) error {
-	info, found := debug.ReadBuildInfo()
-	if !found {
-		return errors.New("no build info")
-	}
-	for _, module := range info.Deps {
-		if module.Path == modulePath {
-			driver.Emit("version", driver.Fields{"module": module.Path, "version": module.Version, "go": info.GoVersion})
-			return nil
-		}
-	}
-	return fmt.Errorf("%s not among the build's modules", modulePath)
+	return driver.EmitModuleVersion(modulePath)
 }
 
 var codecs = map[string]kafka.Compression{

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -66,19 +65,9 @@ func errorFields(err error) driver.Fields {
 	return driver.Fields{"error": err.Error(), "code": errorCode(err)}
 }
 
-// version reports the sarama version this binary was built with (from the module build info).
+// version reports the sarama version this binary was built with.
 func version(_ context.Context, _ struct{}) error {
-	info, found := debug.ReadBuildInfo()
-	if !found {
-		return errors.New("no build info")
-	}
-	for _, module := range info.Deps {
-		if module.Path == modulePath {
-			driver.Emit("version", driver.Fields{"module": module.Path, "version": module.Version, "go": info.GoVersion})
-			return nil
-		}
-	}
-	return fmt.Errorf("%s not among the build's modules", modulePath)
+	return driver.EmitModuleVersion(modulePath)
 }
 
 var codecs = map[string]sarama.CompressionCodec{
@@ -154,6 +143,10 @@ func producerConfig(parameters produceParameters, clientID string) (*sarama.Conf
 // produce sends `<prefix>-key-<i>` / `<prefix>-value-<i>` with acks=all through the synchronous
 // producer and reports where each acknowledged record landed.
 func produce(_ context.Context, parameters produceParameters) error {
+	return produceNumbered(parameters)
+}
+
+func produceNumbered(parameters produceParameters) error {
 	config, err := producerConfig(parameters, "gregor-e2e-sarama-producer")
 	if err != nil {
 		return err
@@ -485,26 +478,15 @@ func groupStrategy(ctx context.Context, parameters groupStrategyParameters) erro
 		for range sessions {
 		}
 	}()
-	producerParameters := produceParameters{
+	err := produceNumbered(produceParameters{
 		connection: parameters.connection,
+		Topic:      parameters.Topic,
+		Count:      parameters.Count,
+		Prefix:     parameters.Prefix,
 		Partitions: parameters.Partitions,
-	}
-	config, err := producerConfig(producerParameters, "gregor-e2e-sarama-producer")
+	})
 	if err != nil {
 		return err
-	}
-	producer, err := sarama.NewSyncProducer(brokers(parameters.connection), config)
-	if err != nil {
-		return fmt.Errorf("producer: %w", err)
-	}
-	messages := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix, parameters.Partitions)
-	if err := producer.SendMessages(messages); err != nil {
-		producer.Close()
-		return fmt.Errorf("send: %w", err)
-	}
-	emitAcks(messages)
-	if err := producer.Close(); err != nil {
-		return fmt.Errorf("close producer: %w", err)
 	}
 	members.Wait()
 	select {

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,22 @@ func Text(data []byte) interface{} {
 		return nil
 	}
 	return string(data)
+}
+
+// EmitModuleVersion reports, as a "version" event, the version of the module `modulePath` that
+// this binary was built with (from its build info: module builds only).
+func EmitModuleVersion(modulePath string) error {
+	info, found := debug.ReadBuildInfo()
+	if !found {
+		return fmt.Errorf("no build info")
+	}
+	for _, module := range info.Deps {
+		if module.Path == modulePath {
+			Emit("version", Fields{"module": module.Path, "version": module.Version, "go": info.GoVersion})
+			return nil
+		}
+	}
+	return fmt.Errorf("%s not among the build's modules", modulePath)
 }
 
 // Deadline is `seconds` from now, or `fallbackSeconds` when `seconds` is not positive.

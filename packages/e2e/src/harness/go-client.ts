@@ -1,5 +1,6 @@
 import { access, cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { goModulesDirectory, goToolchainPath } from './go-test-suite.js';
 import { type ClientEvent, JsonLinesProcess } from './json-lines-process.js';
 import { ManagedProcess, runToCompletion } from './managed-process.js';
 import { e2ePackageDirectory } from './paths.js';
@@ -14,7 +15,8 @@ import { withDeadline } from './wait.js';
  * - the newest releases as Go modules (`packages/e2e/go-modules/<driver>/`, versions pinned by its
  *   go.mod and go.sum) from the module cache that scripts/setup-go-modules.sh fills, with the
  *   proxy off, so nothing is downloaded at test time either.
- * Both use the `go` first on PATH (Go 1.26 here; the GOPATH drivers also build with Debian's 1.19).
+ * Both use Go 1.26 from /usr/local/go (`goToolchainPath`, as franz-go's suite; the GOPATH drivers
+ * also build with Debian's 1.19, but the modules need 1.26).
  */
 
 export type GoClientName = 'sarama' | 'kafka-go';
@@ -27,7 +29,6 @@ const debianGoPath = '/usr/share/gocode';
 /** The import path the drivers' folder gets in the temporary GOPATH (`gregor-e2e/driver`). */
 const driversImportRoot = 'gregor-e2e';
 const goDriversDirectory = join(e2ePackageDirectory, 'go');
-const goModulesDirectory = join(e2ePackageDirectory, 'go-modules');
 const buildTimeoutMs = 120_000;
 const installHint =
   'install them with `apt-get install -y golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev` (scripts/setup.sh --test-tools does)';
@@ -62,13 +63,13 @@ const goModuleBuildEnvironment: Record<string, string> = {
 /** Fails with what to install when Go or the Debian client library is missing. */
 async function assertGoToolchain(client: GoClientName): Promise<void> {
   const version = await runToCompletion({
-    command: 'go',
+    command: goToolchainPath,
     arguments: ['version'],
     timeoutMs: 20_000,
   });
   if (version.code !== 0) {
     throw new Error(
-      `the ${client} tests need Debian's Go (golang-go), but \`go version\` failed (${version.code ?? version.signal}): ${installHint}\n${version.stderr}`,
+      `the ${client} tests need Go at ${goToolchainPath} (GREGOR_FRANZ_GO_TOOLCHAIN overrides it), but \`go version\` failed (${version.code ?? version.signal})\n${version.stderr}`,
     );
   }
   const library = libraries[client];
@@ -104,7 +105,7 @@ export class GoClient {
       await mkdir(join(workspace, 'src'), { recursive: true });
       await cp(goDriversDirectory, join(workspace, 'src', driversImportRoot), { recursive: true });
       const result = await runToCompletion({
-        command: 'go',
+        command: goToolchainPath,
         arguments: ['build', '-o', goClient.binaryPath, `${driversImportRoot}/${client}`],
         timeoutMs: buildTimeoutMs,
         environment: {
@@ -135,7 +136,7 @@ export class GoClient {
     const goClient = new GoClient(name, directory);
     try {
       const result = await runToCompletion({
-        command: 'go',
+        command: goToolchainPath,
         arguments: ['-C', join(goModulesDirectory, name), 'build', '-o', goClient.binaryPath, '.'],
         timeoutMs: buildTimeoutMs,
         environment: goModuleBuildEnvironment,

@@ -25,6 +25,11 @@ function parseEvent(line: string): ClientEvent | undefined {
   }
 }
 
+/** The events called `name`, in order. */
+export function eventsNamed(events: readonly ClientEvent[], name: string): ClientEvent[] {
+  return events.filter((event) => event.event === name);
+}
+
 export class JsonLinesProcess {
   readonly events: ClientEvent[] = [];
   readonly process: ManagedProcess;
@@ -42,7 +47,7 @@ export class JsonLinesProcess {
   }
 
   eventsOf(name: string): ClientEvent[] {
-    return this.events.filter((event) => event.event === name);
+    return eventsNamed(this.events, name);
   }
 
   /** Resolves once `predicate` holds over the events seen so far (checked on every new event). */
