@@ -76,6 +76,13 @@ interface PartitionState {
   pendingReset: 'earliest' | 'latest' | null;
   /** Bumped by every seek: responses fetched before it are dropped. */
   generation: number;
+  /**
+   * Where the position goes once the record at `lastBufferedOffset` is handed out: past control
+   * batches and aborted data that followed it in the same fetch (the position never stops on a
+   * transaction marker, as in Java's consumer).
+   */
+  lastBufferedOffset: bigint;
+  positionAfterBuffered: bigint;
 }
 
 /** Fetch v4+: isolation level and aborted transactions; older versions are not used. */
@@ -129,6 +136,8 @@ export class Consumer {
         position: null,
         pendingReset: null,
         generation: 0,
+        lastBufferedOffset: -1n,
+        positionAfterBuffered: -1n,
       });
       this.seek({ topic, partition }, offset ?? this.defaultReset());
     }
@@ -148,6 +157,7 @@ export class Consumer {
       });
     }
     state.generation++;
+    state.lastBufferedOffset = -1n;
     if (typeof offset === 'bigint') {
       state.position = offset;
       state.pendingReset = null;
@@ -230,7 +240,9 @@ export class Consumer {
 
   private advance(record: ConsumerRecord): void {
     const state = this.partitions.get(partitionKey(record.topic, record.partition));
-    if (state !== undefined) state.position = record.offset + 1n;
+    if (state === undefined) return;
+    state.position =
+      record.offset === state.lastBufferedOffset ? state.positionAfterBuffered : record.offset + 1n;
   }
 
   private dropBuffered(state: PartitionState): void {
@@ -398,6 +410,7 @@ export class Consumer {
     );
     const abortedProducers = new Set<bigint>();
     let nextOffset = fetchOffset;
+    let lastBufferedOffset = -1n;
     for (const batch of decodeRecordBatches(records, defaultCompressionCodecs)) {
       const header = batch.header;
       const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
@@ -422,6 +435,7 @@ export class Consumer {
       if (committedOnly && transactional && abortedProducers.has(header.producerId)) continue;
       for (const record of batch.records) {
         if (record.offset < fetchOffset) continue;
+        lastBufferedOffset = record.offset;
         this.buffered.push({
           topic: state.topic,
           partition: state.partition,
@@ -434,13 +448,11 @@ export class Consumer {
       }
     }
     // Control batches and aborted data move the position without yielding records.
-    if (
-      nextOffset > fetchOffset &&
-      this.buffered.every(
-        (record) => record.topic !== state.topic || record.partition !== state.partition,
-      )
-    ) {
-      state.position = nextOffset;
+    if (lastBufferedOffset < 0n) {
+      if (nextOffset > fetchOffset) state.position = nextOffset;
+      return;
     }
+    state.lastBufferedOffset = lastBufferedOffset;
+    state.positionAfterBuffered = nextOffset;
   }
 }

@@ -15,8 +15,9 @@ import {
   type RecordMetadata,
   TimeoutError,
 } from '@gregor/client';
+import { JavaClients, recordsOf } from './java-clients.js';
 import { runKcat } from './kcat.js';
-import { uniqueName } from './records.js';
+import { sortByPlace, uniqueName } from './records.js';
 import { sleep, withDeadline } from './wait.js';
 
 export interface ClientScenarioContext {
@@ -473,6 +474,101 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
         (line, index) => `${index}|${line}`,
       );
       assert.deepEqual(read, expected, `partition ${partition}`);
+    }
+  },
+
+  async 'the Java client reads what this client produced; read_committed skips its aborted transaction'(
+    context,
+  ) {
+    const java = await JavaClients.start({ bootstrap: context.bootstrap, heapMb: 192 });
+    try {
+      const partitions = 2;
+      const plainTopic = await createTopic(context, 'to-java', partitions);
+      const producer = new Producer({ ...clusterOptions(context), compression: 'zstd' });
+      let sent: SentRecord[];
+      try {
+        sent = await produceNumbered(producer, plainTopic, 40);
+      } finally {
+        await producer.close();
+      }
+      const readByJava = recordsOf(
+        await java.run('read', { topic: plainTopic, settings: {} }, { timeoutMs: 60_000 }),
+        'record',
+      );
+      assert.deepEqual(
+        sortByPlace(readByJava),
+        sortByPlace(
+          sent.map((record) => ({
+            partition: record.metadata.partition,
+            offset: Number(record.metadata.offset),
+            key: record.key,
+            value: record.value,
+          })),
+        ),
+      );
+
+      // Java's transactional producer: transactions 1 and 3 commit, 2 aborts (20 records each).
+      const transactionalTopic = await createTopic(context, 'from-java-txn', partitions);
+      const events = await java.run(
+        'transactions',
+        {
+          topic: transactionalTopic,
+          partitions,
+          count: 20,
+          prefix: 'txn',
+          transactionalId: uniqueName('txn-id'),
+        },
+        { timeoutMs: 90_000 },
+      );
+      const acknowledged = events.filter((event) => event.event === 'ack');
+      const committed = recordsOf(
+        acknowledged.filter((event) => event.committed === true),
+        'ack',
+      );
+      const all = recordsOf(acknowledged, 'ack');
+      assert.deepEqual([committed.length, all.length], [40, 60]);
+      for (const isolationLevel of ['read_committed', 'read_uncommitted'] as const) {
+        const consumer = new Consumer({
+          ...clusterOptions(context),
+          isolationLevel,
+          maxWaitMs: 200,
+        });
+        try {
+          const expected = isolationLevel === 'read_committed' ? committed : all;
+          consumer.assign(
+            [0, 1].map((partition) => ({
+              topic: transactionalTopic,
+              partition,
+              offset: 'earliest' as const,
+            })),
+          );
+          const records = await nextRecords(consumer, expected.length);
+          assert.deepEqual(
+            sortByPlace(
+              records.map((record) => ({
+                partition: record.partition,
+                offset: Number(record.offset),
+                key: record.key?.toString() ?? null,
+                value: record.value?.toString() ?? null,
+              })),
+            ),
+            sortByPlace(expected),
+            isolationLevel,
+          );
+          // Each partition ends with three markers; the position steps over the last one.
+          for (const partition of [0, 1]) {
+            assert.equal(
+              consumer.position({ topic: transactionalTopic, partition }),
+              33n,
+              `${isolationLevel} ${partition}`,
+            );
+          }
+        } finally {
+          consumer.close();
+        }
+      }
+    } finally {
+      await java.stop();
     }
   },
 
