@@ -164,7 +164,10 @@ test(`kafka-topics ${kafkaVersion} (TopicCommand): create, describe, list, alter
   const again = await tool(kafkaTool.topics, ['--create', '--topic', topic, '--partitions', '1'], {
     expectFailure: true,
   });
-  assert.match(again.stdout + again.stderr, /TopicExistsException: .*already exists/);
+  assert.match(
+    again.stdout + again.stderr,
+    new RegExp(`TopicExistsException: Topic '${topic}' already exists\\.`),
+  );
 
   const describe = async () => {
     const { stdout } = await tool(kafkaTool.topics, ['--describe', '--topic', topic]);
@@ -372,6 +375,72 @@ test(`kafka-consumer-groups ${kafkaVersion}: --list, --describe with lag, --rese
   assert.match(gone.stdout, new RegExp(`Error: Consumer group '${group}' does not exist\\.`));
 });
 
+test(`kafka-consumer-groups ${kafkaVersion}: a KIP-848 member (group.protocol=consumer) in --describe --members --verbose and --state`, {
+  timeout: 120_000,
+}, async () => {
+  const topic = uniqueName('tool-groups-848');
+  const group = uniqueName('tool-group-848');
+  await createTopic(topic, 2);
+  await consoleProduce(
+    topic,
+    Array.from({ length: 10 }, (_, index) => `key-${index}|value-${index}`),
+  );
+  const member = startJava({
+    main: kafkaTool.consoleConsumer,
+    arguments: [
+      ...['--bootstrap-server', broker.bootstrap, '--topic', topic, '--group', group],
+      ...['--from-beginning', '--consumer-property', 'group.protocol=consumer'],
+    ],
+    heapMb: 128,
+    label: 'console-consumer(848)',
+  });
+  started.push(member);
+  let printed = 0;
+  await member.waitForLine(
+    (_line, stream) => (stream === 'stdout' && ++printed >= 10 ? true : undefined),
+    { timeoutMs: 60_000, what: 'the 10 records from the KIP-848 member' },
+  );
+  const members = tableRows(
+    (
+      await tool(kafkaTool.consumerGroups, [
+        '--describe',
+        '--group',
+        group,
+        '--members',
+        '--verbose',
+      ])
+    ).stdout,
+    { firstColumn: 'GROUP' },
+  );
+  assert.equal(members.length, 1, JSON.stringify(members));
+  const [row] = members;
+  assert.match(row['CONSUMER-ID'], /^[\w-]{22}$/, 'a KIP-848 member id (a base64 UUID)');
+  assert.deepEqual(
+    {
+      host: row.HOST,
+      clientId: row['CLIENT-ID'],
+      partitions: row['#PARTITIONS'],
+      assignment: row['CURRENT-ASSIGNMENT'],
+      target: row['TARGET-ASSIGNMENT'],
+      epochsEqual: row['CURRENT-EPOCH'] === row['TARGET-EPOCH'],
+    },
+    {
+      host: '/127.0.0.1',
+      clientId: 'console-consumer',
+      partitions: '2',
+      assignment: `${topic}:0,1`,
+      target: `${topic}:0,1`,
+      epochsEqual: true,
+    },
+  );
+  const state = await tool(kafkaTool.consumerGroups, ['--describe', '--group', group, '--state']);
+  assert.match(
+    state.stdout,
+    new RegExp(`^${group}\\s+\\S+\\s+\\(1\\)\\s+uniform\\s+Stable\\s+1$`, 'm'),
+  );
+  await member.stop({ signal: 'SIGTERM', timeoutMs: 20_000 });
+});
+
 test(`kafka-configs ${kafkaVersion} (ConfigCommand): describe and alter topic and broker configs`, {
   timeout: 120_000,
 }, async () => {
@@ -498,7 +567,7 @@ test(`kafka-get-offsets and kafka-delete-records ${kafkaVersion}: end and earlie
   assert.deepEqual(await offsetsAt(topic, '-1'), ends, 'end offsets unchanged');
 });
 
-test(`kafka-transactions ${kafkaVersion} (TransactionsCommand): list, describe, describe-producers after a transactional perf run`, {
+test(`kafka-transactions ${kafkaVersion} (TransactionsCommand): list, describe, describe-producers, find-hanging after a transactional perf run`, {
   timeout: 120_000,
 }, async () => {
   const topic = uniqueName('tool-txn');
@@ -567,4 +636,11 @@ test(`kafka-transactions ${kafkaVersion} (TransactionsCommand): list, describe, 
     },
   );
   assert.match(unknown.stdout + unknown.stderr, /failed because the ID could not be found/);
+  // find-hanging looks through DescribeProducers, ListTransactions and DescribeTransactions.
+  const hanging = await tool(kafkaTool.transactions, ['find-hanging', '--broker-id', '1']);
+  assert.deepEqual(
+    tableRows(hanging.stdout, { firstColumn: 'Topic', tabs: true }),
+    [],
+    'none hanging',
+  );
 });

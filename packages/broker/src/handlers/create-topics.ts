@@ -94,7 +94,7 @@ async function createTopic(
   if (nameProblem !== undefined)
     return failure(name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
   if (services.topics.get(name) !== undefined) {
-    return failure(name, ErrorCode.TOPIC_ALREADY_EXISTS, `topic "${name}" already exists`);
+    return failure(name, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
   }
   const layout = planLayout(services, request);
   if ('errorCode' in layout) return failure(name, layout.errorCode, layout.message);

@@ -241,7 +241,7 @@ export class FileTopicManager implements TopicManager {
     if (this.byName.has(options.name)) {
       throw new TopicError(
         ErrorCode.TOPIC_ALREADY_EXISTS,
-        `topic "${options.name}" already exists`,
+        `Topic '${options.name}' already exists.`,
       );
     }
     const collisionKey = topicCollisionKey(options.name);
