@@ -42,6 +42,8 @@ const eventCountMax = 200_000;
 const eventSpacingMs = 7;
 const windowSizeMs = 10_000;
 const killsMin = 10;
+/** Usually 7 to 10 of the 10 kills land inside a transaction; fewer means the app was idle. */
+const killsMidTransactionMin = 4;
 /** Two instances share the tasks: each kill moves tasks, fences zombies, rebalances. */
 const instanceNames = ['a', 'b'];
 /** Before this app kill, the broker is SIGKILLed and restarted once. */
@@ -504,7 +506,13 @@ test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-tabl
     );
 
     console.log(
-      `kafka-streams: repartition topic starts ${repartitionStarts} ends ${repartitionEnds};  ${events.length} events, ${killsMin} kills in ${killPhaseMs} ms, ${killsMidTransaction} with a transaction open; ${diagnostics}`,
+      `kafka-streams: ${events.length} events, ${killsMin} kills in ${killPhaseMs} ms, ${killsMidTransaction} with a transaction open; repartition topic starts ${repartitionStarts} ends ${repartitionEnds}; ${diagnostics}`,
+    );
+    // The kills must have hit a working app: most of them leave a transaction open, which the
+    // next instance (or the timeout) aborts and Streams retries.
+    assert.ok(
+      killsMidTransaction >= killsMidTransactionMin,
+      `only ${killsMidTransaction} of ${killsMin} kills hit an open transaction\n${diagnostics}`,
     );
   } finally {
     await input.stop();
