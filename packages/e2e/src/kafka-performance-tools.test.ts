@@ -47,6 +47,10 @@ test('kafka perf tools: ProducerPerformance acks=all then ConsumerPerformance, s
   });
   assert.equal(produced.total.records, records, produced.output);
   assert.ok(produced.total.recordsPerSecond > 0, produced.output);
+  // The producer's own count (--print-metrics): every record sent once, none failed or retried.
+  assert.equal(produced.metrics.get('record-send-total'), records);
+  assert.equal(produced.metrics.get('record-error-total'), 0);
+  assert.equal(produced.metrics.get('record-retry-total'), 0);
 
   // The log holds exactly the records the tool reported as sent, spread over every partition.
   const admin = kafka.admin();

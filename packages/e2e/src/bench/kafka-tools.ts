@@ -157,6 +157,12 @@ interface Result {
   averageLatencyMs?: number;
   p50LatencyMs?: number;
   p99LatencyMs?: number;
+  /**
+   * The client's own view of the broker: the producer's request-latency-avg (send to response) or
+   * the consumer's fetch-latency-avg, and records per request.
+   */
+  requestLatencyMs?: number;
+  recordsPerRequest?: number;
   /** Broker CPU (user + system) during the step, per record. */
   brokerCpuMicrosPerRecord?: number;
   note?: string;
@@ -208,6 +214,8 @@ function producerResult(produced: ProducerPerformanceResult, note: string): Resu
     averageLatencyMs: summary.averageLatencyMs,
     p50LatencyMs: summary.p50Ms,
     p99LatencyMs: summary.p99Ms,
+    requestLatencyMs: produced.metrics.get('request-latency-avg'),
+    recordsPerRequest: produced.metrics.get('records-per-request-avg'),
     note,
   };
 }
@@ -265,6 +273,8 @@ async function runTool(
         result: {
           recordsPerSecond: consumed.fetchRecordsPerSecond,
           mebibytesPerSecond: consumed.fetchMebibytesPerSecond,
+          requestLatencyMs: consumed.fetchMetrics.get('fetch-latency-avg'),
+          recordsPerRequest: consumed.fetchMetrics.get('records-per-request-avg'),
           note: `group join ${consumed.rebalanceMs} ms; with it ${Math.round(consumed.recordsPerSecond).toLocaleString('en-US')} rec/s`,
         },
         records,
@@ -360,6 +370,18 @@ function formatCell(result: Result | undefined): string {
   return parts.join(' · ');
 }
 
+function formatCosts(result: Result | undefined): string {
+  if (result === undefined) return '';
+  const parts: string[] = [];
+  if (result.brokerCpuMicrosPerRecord !== undefined)
+    parts.push(`${formatNumber(result.brokerCpuMicrosPerRecord, 1)} µs`);
+  if (result.requestLatencyMs !== undefined && Number.isFinite(result.requestLatencyMs))
+    parts.push(`${formatNumber(result.requestLatencyMs, 2)} ms`);
+  if (result.recordsPerRequest !== undefined && Number.isFinite(result.recordsPerRequest))
+    parts.push(`${formatNumber(result.recordsPerRequest)} rec/req`);
+  return parts.join(' · ');
+}
+
 /** Throughput rows: Gregor's rate over Kafka's; latency rows: Gregor's average latency over Kafka's. */
 function ratio(workload: Workload, gregor: Result | undefined, kafka: Result | undefined): string {
   if (gregor === undefined || kafka === undefined) return '';
@@ -444,17 +466,15 @@ async function main(): Promise<void> {
       `| ${name} | ${names.map((broker) => formatCell(row.get(broker))).join(' | ')} | ${ratio(workload, row.get('Gregor'), row.get('Kafka 4.4'))} |`,
     );
   }
-  lines.push('', `| broker CPU per record (µs) | ${names.join(' | ')} |`);
-  lines.push(`| --- | ${names.map(() => '---:').join(' | ')} |`);
+  lines.push(
+    '',
+    "Broker CPU per record (µs, from /proc) and the client's request latency (ms, the producer's request-latency-avg or the consumer's fetch-latency-avg) with its records per request",
+    '',
+    `| workload | ${names.join(' | ')} |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} |`,
+  );
   for (const [name, { row }] of results) {
-    lines.push(
-      `| ${name} | ${names
-        .map((broker) => {
-          const cpu = row.get(broker)?.brokerCpuMicrosPerRecord;
-          return cpu === undefined ? '' : formatNumber(cpu, 1);
-        })
-        .join(' | ')} |`,
-    );
+    lines.push(`| ${name} | ${names.map((broker) => formatCosts(row.get(broker))).join(' | ')} |`);
   }
   if (limitsBefore) {
     const latency = limitsBefore.syncLatency;

@@ -28,7 +28,24 @@ export interface ProducerPerformanceResult {
   total: ProducerSummary;
   /** The records after `warmUpRecords`, when a warm-up was asked for. */
   steadyState?: ProducerSummary;
+  /** The producer's own metrics of group producer-metrics (`--print-metrics`), by name. */
+  metrics: Map<string, number>;
   output: string;
+}
+
+/**
+ * The client-level metrics a tool prints with --print-metrics, of one group
+ * (`producer-metrics`, `consumer-fetch-manager-metrics`), without per-node or per-topic ones:
+ * lines `group:name:{client-id=...} : value`.
+ */
+export function parseClientMetrics(output: string, group: string): Map<string, number> {
+  const metrics = new Map<string, number>();
+  const pattern = /^([\w-]+):([\w-]+):\{client-id=[^,}]*\}\s*:\s*(\S+)$/;
+  for (const line of output.split('\n')) {
+    const match = pattern.exec(line.trim());
+    if (match && match[1] === group) metrics.set(match[2], Number(match[3]));
+  }
+  return metrics;
 }
 
 const producerSummaryPattern =
@@ -117,11 +134,14 @@ export async function runProducerPerformance(options: {
       ...(options.warmUpRecords ? ['--warmup-records', String(options.warmUpRecords)] : []),
       '--command-property',
       ...Object.entries(properties).map(([name, value]) => `${name}=${value}`),
+      '--print-metrics',
     ],
     { ...options, what: `${options.topic} ${options.recordBytes} B acks=${options.acks}` },
     (stdout) => {
       const { total, steadyState } = parseProducerPerformance(stdout);
-      return total === undefined ? undefined : { total, steadyState };
+      return total === undefined
+        ? undefined
+        : { total, steadyState, metrics: parseClientMetrics(stdout, 'producer-metrics') };
     },
   );
 }
@@ -137,13 +157,15 @@ export interface ConsumerPerformanceResult {
   /** Over the fetch time only (after the group join), as the tool reports it. */
   fetchMebibytesPerSecond: number;
   fetchRecordsPerSecond: number;
+  /** The consumer's metrics of group consumer-fetch-manager-metrics (`--print-metrics`). */
+  fetchMetrics: Map<string, number>;
   output: string;
 }
 
 /** The result line of ConsumerPerformance (the one after its CSV header). */
 export function parseConsumerPerformance(
   output: string,
-): Omit<ConsumerPerformanceResult, 'output'> | undefined {
+): Omit<ConsumerPerformanceResult, 'output' | 'fetchMetrics'> | undefined {
   const lines = output.split('\n').map((line) => line.trim());
   const headerIndex = lines.findIndex((line) => line.startsWith('start.time, end.time'));
   if (headerIndex < 0) return undefined;
@@ -189,9 +211,15 @@ export async function runConsumerPerformance(options: {
       String(options.records),
       '--timeout',
       '30000',
+      '--print-metrics',
     ],
     { ...options, what: options.topic },
-    parseConsumerPerformance,
+    (stdout) => {
+      const parsed = parseConsumerPerformance(stdout);
+      return parsed === undefined
+        ? undefined
+        : { ...parsed, fetchMetrics: parseClientMetrics(stdout, 'consumer-fetch-manager-metrics') };
+    },
   );
 }
 
