@@ -111,7 +111,7 @@ after(async () => {
   await broker?.dispose();
 });
 
-function describe(result: GoTestResult): string {
+function summary(result: GoTestResult): string {
   return `${result.name} (${result.elapsedS.toFixed(2)} s)`;
 }
 
@@ -144,7 +144,7 @@ test(`franz-go ${franzGoVersion}: its own kgo integration tests pass against Gre
     `franz-go ${franzGoVersion}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped (subtests: ${subtestCounts.pass} passed, ${subtestCounts.fail} failed, ${subtestCounts.skip} skipped); build ${(run.buildMs / 1000).toFixed(0)} s, run ${(run.runMs / 1000).toFixed(0)} s`,
   );
   const slowest = [...topLevel].sort((left, right) => right.elapsedS - left.elapsedS).slice(0, 5);
-  context.diagnostic(`slowest: ${slowest.map(describe).join(', ')}`);
+  context.diagnostic(`slowest: ${slowest.map(summary).join(', ')}`);
   for (const [name, reason] of Object.entries(excludedTests)) {
     context.diagnostic(`excluded ${name}: ${reason}`);
   }
@@ -153,7 +153,7 @@ test(`franz-go ${franzGoVersion}: its own kgo integration tests pass against Gre
   assert.deepEqual(
     failed.map((result) => result.name),
     [],
-    `failed tests:\n${failed.map((result) => `--- ${describe(result)}\n${result.output.slice(-40).join('\n')}`).join('\n')}\n--- unattributed output (tail) ---\n${run.packageOutput.slice(-40).join('\n')}`,
+    `failed tests:\n${failed.map((result) => `--- ${summary(result)}\n${result.output.slice(-40).join('\n')}`).join('\n')}\n--- unattributed output (tail) ---\n${run.packageOutput.slice(-40).join('\n')}`,
   );
   assert.equal(run.packageOutcome, 'pass', run.packageOutput.slice(-40).join('\n'));
   assert.equal(run.exitCode, 0);
