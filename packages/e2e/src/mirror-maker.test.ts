@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Kafka } from 'kafkajs';
+import { isDeepStrictEqual } from 'node:util';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { BrokerProcess } from './harness/broker-process.js';
 import { startMirrorMaker } from './harness/kafka-connect.js';
 import {
   kafkajsCommittedOffsets,
   kafkajsConsumeGroup,
-  kafkajsCreateTopic,
   kafkajsProduce,
   newKafkajs,
 } from './harness/kafkajs-client.js';
@@ -31,8 +31,13 @@ import { waitUntil } from './harness/wait.js';
  * because MirrorMaker's sync store thins out the syncs behind newer ones (seen here: a partition
  * translated to 1 instead of 50 once syncs of the second part had been read first; checkpoints
  * never move back, so it stays there).
+ *
+ * Then the source topic changes: its configurations (copied at creation and by the periodic
+ * sync, IncrementalAlterConfigs on the backup) and its partition count (CreatePartitions), and
+ * the records of the added partition are mirrored too.
  */
 
+const { ConfigResourceTypes } = kafkajs;
 const partitions = 3;
 const firstPartCount = 150;
 const secondPartCount = 150;
@@ -45,6 +50,10 @@ let mirrorMaker: ManagedProcess | undefined;
 const topic = uniqueName('orders');
 const mirroredTopic = `primary.${topic}`;
 const group = uniqueName('orders-app');
+/** Topic configurations MirrorMaker copies to the mirrored topic (its default config filter keeps them). */
+/** Every record produced by the first test, for the second one's look at the whole mirrored topic. */
+const producedOnPrimary: PlacedRecord[] = [];
+const createdTopicConfigs = { 'retention.ms': '12345678', 'max.message.bytes': '200000' };
 
 async function endOffsetsOf(kafka: Kafka, name: string): Promise<Map<number, number>> {
   const admin = kafka.admin();
@@ -64,6 +73,28 @@ function sameOffsets(actual: ReadonlyMap<number, number>, expected: ReadonlyMap<
   );
 }
 
+/** The topic's configurations set on the topic itself (not defaults), the two this test sets. */
+async function topicConfigs(kafka: Kafka, name: string): Promise<Record<string, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name, configNames: Object.keys(createdTopicConfigs) },
+      ],
+    });
+    return Object.fromEntries(
+      (described.resources[0]?.configEntries ?? []).map((entry) => [
+        entry.configName,
+        entry.configValue,
+      ]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function describeOffsets(offsets: ReadonlyMap<number, number>): string {
   return JSON.stringify(Object.fromEntries(offsets));
 }
@@ -74,30 +105,26 @@ before(async () => {
     BrokerProcess.start({ label: 'broker(mm2-primary)' }),
     BrokerProcess.start({ label: 'broker(mm2-backup)' }),
   ]);
-  await kafkajsCreateTopic(newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-setup' }), {
-    topic,
-    partitions,
-  });
-});
-
-after(async () => {
-  await mirrorMaker?.stop({ signal: 'SIGKILL' });
-  await Promise.all([primary?.dispose(), backup?.dispose()]);
-  if (directory) await removeDirectory(directory);
-});
-
-test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a consumer group offsets, so the group resumes on the backup cluster where it stopped on the primary', {
-  timeout: 300_000,
-}, async (context) => {
-  const primaryKafka = newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-primary' });
-  const backupKafka = newKafkajs({ bootstrap: backup.bootstrap, clientId: 'mm2-backup' });
-  const firstPart = await kafkajsProduce(primaryKafka, {
-    topic,
-    partitions,
-    count: firstPartCount,
-    prefix: 'first',
-  });
-
+  const admin = newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-setup' }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(createdTopicConfigs).map(([name, value]) => ({
+            name,
+            value,
+          })),
+        },
+      ],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
   mirrorMaker = await startMirrorMaker({
     clusters: { primary: primary.bootstrap, backup: backup.bootstrap },
     directory,
@@ -117,6 +144,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a 
       // Seconds instead of minutes.
       'refresh.topics.interval.seconds': '1',
       'refresh.groups.interval.seconds': '1',
+      'sync.topic.configs.interval.seconds': '1',
       'emit.checkpoints.interval.seconds': '1',
       'emit.heartbeats.interval.seconds': '1',
       'sync.group.offsets.enabled': 'true',
@@ -131,6 +159,25 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a 
       'backup.plugin.discovery': 'service_load',
     },
     heapMb: 320,
+  });
+});
+
+after(async () => {
+  await mirrorMaker?.stop({ signal: 'SIGKILL' });
+  await Promise.all([primary?.dispose(), backup?.dispose()]);
+  if (directory) await removeDirectory(directory);
+});
+
+test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a consumer group offsets, so the group resumes on the backup cluster where it stopped on the primary', {
+  timeout: 300_000,
+}, async (context) => {
+  const primaryKafka = newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-primary' });
+  const backupKafka = newKafkajs({ bootstrap: backup.bootstrap, clientId: 'mm2-backup' });
+  const firstPart = await kafkajsProduce(primaryKafka, {
+    topic,
+    partitions,
+    count: firstPartCount,
+    prefix: 'first',
   });
 
   // The first part reaches the backup: same partitions, offsets, keys and values.
@@ -210,16 +257,86 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a 
     secondPart,
     `read on the backup (offsets synced in ${syncMs} ms)`,
   );
+  producedOnPrimary.push(...firstPart, ...secondPart);
   const readTogether: PlacedRecord[] = [...readOnPrimary, ...readOnBackup];
   assertSameRecords(readTogether, [...firstPart, ...secondPart], 'read on both clusters together');
+});
+
+test('MirrorMaker 2 (connect-mirror 4.3.1) follows the source topic: its configurations at creation and when changed, partitions added (and their records)', {
+  timeout: 180_000,
+}, async () => {
+  const primaryKafka = newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-primary' });
+  const backupKafka = newKafkajs({ bootstrap: backup.bootstrap, clientId: 'mm2-backup' });
+  assert.deepEqual(await topicConfigs(backupKafka, mirroredTopic), createdTopicConfigs);
+
+  const changedConfigs = { 'retention.ms': '7654321', 'max.message.bytes': '300000' };
+  const primaryAdmin = primaryKafka.admin();
+  await primaryAdmin.connect();
+  try {
+    await primaryAdmin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: Object.entries(changedConfigs).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+    await primaryAdmin.createPartitions({
+      topicPartitions: [{ topic, count: partitions + 1 }],
+    });
+  } finally {
+    await primaryAdmin.disconnect();
+  }
+  let mirroredConfigs: Record<string, string> = {};
+  await waitUntil(
+    async () => {
+      mirroredConfigs = await topicConfigs(backupKafka, mirroredTopic);
+      return isDeepStrictEqual(mirroredConfigs, changedConfigs);
+    },
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `${mirroredTopic}'s configs ${JSON.stringify(mirroredConfigs)} to become ${JSON.stringify(changedConfigs)}`,
+    },
+  );
+
+  // Records to every partition, the new one included, reach the backup.
+  const thirdPart = await kafkajsProduce(primaryKafka, {
+    topic,
+    partitions: partitions + 1,
+    count: 40,
+    prefix: 'third',
+  });
+  const sourceEnds = await endOffsetsOf(primaryKafka, topic);
+  assert.equal(sourceEnds.get(partitions), 10, 'the added partition holds its records');
+  let mirroredEnds = new Map<number, number>();
+  await waitUntil(
+    async () => {
+      mirroredEnds = await endOffsetsOf(backupKafka, mirroredTopic);
+      return sameOffsets(mirroredEnds, sourceEnds);
+    },
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `${mirroredTopic} to reach ${describeOffsets(sourceEnds)} (has ${describeOffsets(mirroredEnds)})`,
+    },
+  );
 
   // The mirrored topic as a whole: every record of the primary, same partition, offset, key and
   // value, each once.
   const mirrored = await kafkajsConsumeGroup(backupKafka, {
     topic: mirroredTopic,
     group: uniqueName('mirror-check'),
-    expected: firstPartCount + secondPartCount,
+    expected: producedOnPrimary.length + thirdPart.length,
     timeoutMs: 60_000,
   });
-  assertSameRecords(mirrored, [...firstPart, ...secondPart], `${mirroredTopic} on the backup`);
+  assertSameRecords(
+    mirrored,
+    [...producedOnPrimary, ...thirdPart],
+    `${mirroredTopic} on the backup`,
+  );
 });
