@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   Admin,
+  ClosedError,
   ConnectionError,
   Consumer,
   murmur2,
@@ -235,6 +236,14 @@ test('gregor: delivery.timeout.ms fails a send to a SIGSTOPped broker; the produ
     });
     assert.equal(after.partition, 0);
     assert.ok(after.offset >= 1n, `offset ${after.offset}`);
+    // close({ timeoutMs }) gives up on what the stopped broker never acknowledges.
+    process.kill(pid, 'SIGSTOP');
+    stopped = true;
+    const unanswered = producer.send({ topic, value: 'never acknowledged' });
+    const closing = Date.now();
+    await producer.close({ timeoutMs: 300 });
+    assert.ok(Date.now() - closing < 2_000, 'close returned after its timeout');
+    await assert.rejects(unanswered, ClosedError);
   } finally {
     if (stopped) process.kill(pid, 'SIGCONT');
     await producer.close().catch(() => undefined);

@@ -221,14 +221,35 @@ export class Producer {
     }
   }
 
-  /** Flushes, then closes every connection. */
-  async close(): Promise<void> {
+  /**
+   * Flushes, then closes every connection. With `timeoutMs`, records still unacknowledged after it
+   * fail with ClosedError (Java's close(Duration)); without, close waits as long as
+   * delivery.timeout.ms lets records live.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.flush();
+      const flushed = this.flush();
+      if (options.timeoutMs === undefined) {
+        await flushed;
+      } else {
+        const timedOut = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.timeoutMs);
+        });
+        await Promise.race([flushed, timedOut]);
+      }
     } finally {
+      clearTimeout(timer);
       this.closed = true;
       clearTimeout(this.wakeTimer);
+      const error = new ClosedError('the producer');
+      for (const admission of this.admissions.splice(0)) admission.delivery.reject(error);
+      for (const queue of this.accumulator.allQueues()) {
+        for (const batch of [...queue.inFlight.splice(0), ...queue.batches.splice(0)]) {
+          this.finish(batch, error);
+        }
+      }
       this.budget.close();
       this.cluster.close();
     }
