@@ -3,8 +3,11 @@
 // topic with a leader for every partition, so a producer can use it at once.
 
 import {
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
+  createPartitionsApi,
   createTopicsApi,
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
@@ -18,8 +21,8 @@ import {
   type PartitionOffset,
   type TopicPartition,
 } from './consumer/list-offsets.js';
-import { KafkaError } from './errors.js';
-import { Cluster, type ClusterOptions } from './network/cluster.js';
+import { KafkaError, TimeoutError } from './errors.js';
+import { Cluster, type ClusterOptions, sleep } from './network/cluster.js';
 
 export interface NewTopic {
   name: string;
@@ -84,6 +87,33 @@ export class Admin {
     for (const result of response.responses) {
       if (result.errorCode !== ErrorCode.NONE)
         throw new KafkaError(result.errorCode, `${result.name}`);
+    }
+  }
+
+  /** Raises topics' partition counts (`counts`: topic → new total), waits for the new leaders. */
+  async createPartitions(counts: Readonly<Record<string, number>>): Promise<void> {
+    const connection = await this.cluster.anyConnection();
+    const request: CreatePartitionsRequest = {
+      timeoutMs: this.cluster.options.requestTimeoutMs,
+      validateOnly: false,
+      topics: Object.entries(counts).map(([name, count]) => ({ name, count, assignments: null })),
+    };
+    const response = await connection.request<CreatePartitionsResponse>(
+      createPartitionsApi,
+      request,
+    );
+    for (const result of response.results) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaError(result.errorCode, `${result.name}: ${result.errorMessage ?? ''}`);
+      }
+    }
+    const deadline = Date.now() + this.cluster.options.requestTimeoutMs;
+    for (const [name, count] of Object.entries(counts)) {
+      while ((await this.partitionCount(name)) < count) {
+        if (Date.now() > deadline)
+          throw new TimeoutError(`${name} did not reach ${count} partitions`);
+        await sleep(this.cluster.options.retryBackoffMs);
+      }
     }
   }
 

@@ -398,6 +398,29 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
     }
   },
 
+  async 'partitions added later are used once metadata is older than metadataMaxAgeMs'(context) {
+    const topic = await createTopic(context, 'grow', 2);
+    const key = Array.from({ length: 100 }, (_, index) => `grow-${index}`).find(
+      (candidate) =>
+        partitionForKey(Buffer.from(candidate), 2) !== partitionForKey(Buffer.from(candidate), 5),
+    )!;
+    const producer = new Producer({ ...clusterOptions(context), metadataMaxAgeMs: 300 });
+    const admin = new Admin(clusterOptions(context));
+    try {
+      const before = await producer.send({ topic, key, value: 'two partitions' });
+      assert.equal(before.partition, partitionForKey(Buffer.from(key), 2));
+      await admin.createPartitions({ [topic]: 5 });
+      assert.equal(await admin.partitionCount(topic), 5);
+      await sleep(400);
+      const after = await producer.send({ topic, key, value: 'five partitions' });
+      assert.equal(after.partition, partitionForKey(Buffer.from(key), 5));
+      assert.equal(after.offset, 0n);
+    } finally {
+      admin.close();
+      await producer.close();
+    }
+  },
+
   async 'tombstones, empty keys, null and repeated headers come back exactly'(context) {
     const topic = await createTopic(context, 'edge-records', 1);
     const producer = new Producer(clusterOptions(context));
