@@ -19,7 +19,8 @@ import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
  * The newest sarama (github.com/IBM/sarama, pinned by go-modules/sarama-newest/go.mod) with
  * `Config.Version = sarama.MaxVersion`, so it picks the highest request versions both sides know:
  * the round trip, every compression codec, ClusterAdmin, the idempotent and the transactional
- * producer, and its consumer group with the range and sticky balance strategies.
+ * producer, and its consumer group with the range, sticky and cooperative-sticky (KIP-429,
+ * incremental rebalancing) balance strategies.
  */
 
 const saramaVersion = '1.62.0';
@@ -429,6 +430,80 @@ test(`sarama ${saramaVersion}: ClusterAdmin lists, describes, re-offsets and del
   );
 });
 
+test(`sarama ${saramaVersion}: static membership (KIP-345): a restarted member gets its partitions back in the same generation; RemoveMemberFromConsumerGroup removes it`, {
+  timeout: 90_000,
+}, async () => {
+  const topic = uniqueName('sarama-newest-static');
+  const group = uniqueName('sarama-newest-static-group');
+  const instanceId = 'sarama-static-a';
+  const partitions = 4;
+  await createTopic(topic, partitions);
+  const run = async (expected: number) => {
+    const events = await sarama.run(
+      'consume-group',
+      { bootstrap: broker.bootstrap, topic, group, expected, instanceId, timeoutS: 30 },
+      { timeoutMs: 45_000 },
+    );
+    const [assigned] = eventsNamed(events, 'assigned');
+    return { assigned, consumed: records(events) };
+  };
+  const first = await produce({ topic, partitions, count: 40, prefix: 'static-first' });
+  const firstRun = await run(40);
+  assertSameRecords(firstRun.consumed, first, 'the first run');
+  // The member closed without LeaveGroup; the next process with the same instance id comes back
+  // well within the 10 s session.
+  const second = await produce({ topic, partitions, count: 20, prefix: 'static-second' });
+  const secondRun = await run(20);
+  assertSameRecords(secondRun.consumed, second, 'the restarted member resumed from the commits');
+  assert.notEqual(secondRun.assigned?.memberId, firstRun.assigned?.memberId, 'a new member id');
+  assert.deepEqual(
+    [secondRun.assigned?.generationId, secondRun.assigned?.claims],
+    [firstRun.assigned?.generationId, { [topic]: [0, 1, 2, 3] }],
+    'the same generation and assignment: no rebalance',
+  );
+  assert.deepEqual(
+    await admin([
+      { op: 'describe-groups', groups: [group] },
+      { op: 'remove-members', group, instanceIds: [instanceId] },
+      { op: 'describe-groups', groups: [group] },
+      { op: 'remove-members', group, instanceIds: [instanceId] },
+    ]),
+    [
+      {
+        op: 'describe-groups',
+        groups: [
+          {
+            group,
+            code: 0,
+            state: 'Stable',
+            protocolType: 'consumer',
+            protocol: 'range',
+            members: [
+              {
+                clientId: 'gregor-e2e-sarama-consumer',
+                instanceId,
+                assignment: { [topic]: [0, 1, 2, 3] },
+              },
+            ],
+          },
+        ],
+      },
+      { op: 'remove-members', code: 0, members: [{ instanceId, code: 0 }] },
+      {
+        op: 'describe-groups',
+        groups: [
+          { group, code: 0, state: 'Empty', protocolType: 'consumer', protocol: '', members: [] },
+        ],
+      },
+      {
+        op: 'remove-members',
+        code: 0,
+        members: [{ instanceId, code: ErrorCode.UNKNOWN_MEMBER_ID }],
+      },
+    ],
+  );
+});
+
 test(`sarama ${saramaVersion}: the idempotent producer's records land once; DescribeProducers shows its sequences`, {
   timeout: 60_000,
 }, async () => {
@@ -586,10 +661,12 @@ test(`sarama ${saramaVersion}: transactions: read_committed skips the aborted on
 });
 
 /** One group-strategy run: members join one by one, then records are produced and consumed. */
-async function groupStrategyRun(strategy: 'range' | 'sticky'): Promise<{
+async function groupStrategyRun(strategy: 'range' | 'sticky' | 'cooperative-sticky'): Promise<{
   settled: Record<string, number[]>[];
   produced: PlacedRecord[];
   consumedBy: Map<number, PlacedRecord[]>;
+  /** `member/partition` of every claim a member started (ConsumeClaim), in order. */
+  claimsStarted: string[];
 }> {
   const topic = uniqueName(`sarama-newest-${strategy}`);
   const partitions = 6;
@@ -620,6 +697,9 @@ async function groupStrategyRun(strategy: 'range' | 'sticky'): Promise<{
     ),
     produced: acks(events),
     consumedBy,
+    claimsStarted: eventsNamed(events, 'claim')
+      .filter((event) => event.started === true)
+      .map((event) => `${event.member}/${event.partition}`),
   };
 }
 
@@ -656,28 +736,56 @@ test(`sarama ${saramaVersion}: consumer group with the range strategy: three mem
   assertConsumedAsAssigned(run, 'range');
 });
 
-test(`sarama ${saramaVersion}: consumer group with the sticky strategy: members keep their partitions as the group grows`, {
-  timeout: 100_000,
-}, async () => {
-  const run = await groupStrategyRun('sticky');
+/** Balanced at every stage, and the first two members kept partitions they had. */
+function assertStickyAssignments(
+  run: Awaited<ReturnType<typeof groupStrategyRun>>,
+  what: string,
+): void {
   const [alone, two, three] = run.settled;
-  assert.deepEqual(alone, { 0: [0, 1, 2, 3, 4, 5] }, 'the first member takes everything');
+  assert.deepEqual(alone, { 0: [0, 1, 2, 3, 4, 5] }, `${what}: the first member takes everything`);
   assert.deepEqual(
     Object.values(two ?? {}).map((assigned) => assigned.length),
     [3, 3],
-    'two members: three partitions each',
+    `${what}: two members, three partitions each`,
   );
   assert.deepEqual(
     Object.values(three ?? {}).map((assigned) => assigned.length),
     [2, 2, 2],
-    'three members: two partitions each',
+    `${what}: three members, two partitions each`,
   );
   for (const member of ['0', '1']) {
     const kept = three?.[member] ?? [];
     assert.ok(
       kept.every((partition) => two?.[member]?.includes(partition)),
-      `member ${member} kept its partitions (${two?.[member]} → ${kept}): the user data the broker relayed carried its previous assignment`,
+      `${what}: member ${member} kept its partitions (${two?.[member]} → ${kept}): the user data the broker relayed carried its previous assignment`,
     );
   }
+}
+
+test(`sarama ${saramaVersion}: consumer group with the sticky strategy: members keep their partitions as the group grows`, {
+  timeout: 100_000,
+}, async () => {
+  const run = await groupStrategyRun('sticky');
+  assertStickyAssignments(run, 'sticky');
   assertConsumedAsAssigned(run, 'sticky');
+});
+
+test(`sarama ${saramaVersion}: consumer group with the cooperative-sticky strategy: incremental rebalances never stop a partition a member keeps`, {
+  timeout: 100_000,
+}, async () => {
+  const run = await groupStrategyRun('cooperative-sticky');
+  assertStickyAssignments(run, 'cooperative-sticky');
+  // Eager rebalancing restarts every claim at every generation; KIP-429's revokes only what
+  // moves, and a member gets moved partitions in a follow-up rebalance, so no claim starts twice.
+  assert.deepEqual(
+    run.claimsStarted.filter((claim, index) => run.claimsStarted.indexOf(claim) !== index),
+    [],
+    'no member started a claim twice',
+  );
+  assert.equal(
+    run.claimsStarted.length,
+    11,
+    'claims started: 6 by the first member, 3 moved to the second, 2 to the third',
+  );
+  assertConsumedAsAssigned(run, 'cooperative-sticky');
 });

@@ -30,6 +30,7 @@ type adminStep struct {
 	Group      string                          `json:"group"`
 	Groups     []string                        `json:"groups"`
 	IDs        []string                        `json:"transactionalIds"`
+	Instances  []string                        `json:"instanceIds"`
 }
 
 type incrementalOperation struct {
@@ -160,6 +161,20 @@ func runAdminStep(clusterAdmin sarama.ClusterAdmin, step adminStep) (driver.Fiel
 		return describeGroups(clusterAdmin, step)
 	case "delete-group":
 		return driver.Fields{}, clusterAdmin.DeleteConsumerGroup(step.Group)
+	case "remove-members":
+		response, err := clusterAdmin.RemoveMemberFromConsumerGroup(step.Group, step.Instances)
+		if err != nil {
+			return nil, err
+		}
+		members := []driver.Fields{}
+		for _, member := range response.Members {
+			instance := ""
+			if member.GroupInstanceId != nil {
+				instance = *member.GroupInstanceId
+			}
+			members = append(members, driver.Fields{"instanceId": instance, "code": int(member.Err)})
+		}
+		return driver.Fields{"code": int(response.Err), "members": members}, nil
 	case "group-offsets":
 		return groupOffsets(clusterAdmin, step)
 	case "alter-group-offsets":
@@ -333,7 +348,15 @@ func describeGroups(clusterAdmin sarama.ClusterAdmin, step adminStep) (driver.Fi
 			if assignment != nil {
 				topics = assignment.Topics
 			}
-			members = append(members, driver.Fields{"clientId": member.ClientId, "assignment": topics})
+			instance := ""
+			if member.GroupInstanceId != nil {
+				instance = *member.GroupInstanceId
+			}
+			members = append(members, driver.Fields{
+				"clientId":   member.ClientId,
+				"instanceId": instance,
+				"assignment": topics,
+			})
 		}
 		sort.Slice(members, func(a, b int) bool {
 			return members[a]["clientId"].(string) < members[b]["clientId"].(string)

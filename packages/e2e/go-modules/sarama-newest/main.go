@@ -249,6 +249,8 @@ type consumeGroupParameters struct {
 	Group    string  `json:"group"`
 	Expected int64   `json:"expected"`
 	TimeoutS float64 `json:"timeoutS"`
+	// InstanceID, when set, makes the member static (KIP-345): closing it sends no LeaveGroup.
+	InstanceID string `json:"instanceId"`
 }
 
 // groupHandler reports every record it is given, marks it for the offset commit and ends the
@@ -258,15 +260,17 @@ type groupHandler struct {
 	expected int64
 	received *int64
 	finish   context.CancelFunc
-	// sessions reports each session's generation and claims (nil when none wants them).
-	sessions chan<- memberSession
+	// claims, when set, gets the member's running claims after each change: a claim runs from the
+	// start of its ConsumeClaim to its return, in eager and in cooperative rebalancing alike.
+	claims  chan<- memberClaims
+	lock    sync.Mutex
+	running map[int32]bool
 }
 
-type memberSession struct {
+type memberClaims struct {
 	member     int
 	generation int32
-	claims     []int32
-	active     bool
+	partitions []int32
 }
 
 func (handler *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
@@ -276,28 +280,49 @@ func (handler *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 		"generationId": session.GenerationID(),
 		"claims":       session.Claims(),
 	})
-	if handler.sessions != nil {
-		var claims []int32
-		for _, partitions := range session.Claims() {
-			claims = append(claims, partitions...)
-		}
-		handler.sessions <- memberSession{handler.member, session.GenerationID(), claims, true}
-	}
 	return nil
 }
 
 func (handler *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
 	driver.Emit("revoked", driver.Fields{"member": handler.member, "generationId": session.GenerationID()})
-	if handler.sessions != nil {
-		handler.sessions <- memberSession{handler.member, session.GenerationID(), nil, false}
-	}
 	return nil
+}
+
+// claimChanged records that the claim on `partition` started or ended and reports the claims.
+func (handler *groupHandler) claimChanged(session sarama.ConsumerGroupSession, partition int32, started bool) {
+	driver.Emit("claim", driver.Fields{
+		"member":       handler.member,
+		"partition":    partition,
+		"started":      started,
+		"generationId": session.GenerationID(),
+	})
+	if handler.claims == nil {
+		return
+	}
+	handler.lock.Lock()
+	if handler.running == nil {
+		handler.running = map[int32]bool{}
+	}
+	if started {
+		handler.running[partition] = true
+	} else {
+		delete(handler.running, partition)
+	}
+	partitions := make([]int32, 0, len(handler.running))
+	for running := range handler.running {
+		partitions = append(partitions, running)
+	}
+	handler.lock.Unlock()
+	sort.Slice(partitions, func(a, b int) bool { return partitions[a] < partitions[b] })
+	handler.claims <- memberClaims{handler.member, session.GenerationID(), partitions}
 }
 
 func (handler *groupHandler) ConsumeClaim(
 	session sarama.ConsumerGroupSession,
 	claim sarama.ConsumerGroupClaim,
 ) error {
+	handler.claimChanged(session, claim.Partition(), true)
+	defer handler.claimChanged(session, claim.Partition(), false)
 	for {
 		select {
 		case <-session.Context().Done():
@@ -316,9 +341,10 @@ func (handler *groupHandler) ConsumeClaim(
 }
 
 var strategies = map[string]func() sarama.BalanceStrategy{
-	"range":      sarama.NewBalanceStrategyRange,
-	"sticky":     sarama.NewBalanceStrategySticky,
-	"roundrobin": sarama.NewBalanceStrategyRoundRobin,
+	"range":              sarama.NewBalanceStrategyRange,
+	"sticky":             sarama.NewBalanceStrategySticky,
+	"roundrobin":         sarama.NewBalanceStrategyRoundRobin,
+	"cooperative-sticky": sarama.NewBalanceStrategyCooperativeSticky,
 }
 
 func groupConfig(connection connection, strategy string) (*sarama.Config, error) {
@@ -367,6 +393,7 @@ func consumeGroup(ctx context.Context, parameters consumeGroupParameters) error 
 	if err != nil {
 		return err
 	}
+	config.Consumer.Group.InstanceId = parameters.InstanceID
 	group, err := sarama.NewConsumerGroup(brokers(parameters.connection), parameters.Group, config)
 	if err != nil {
 		return fmt.Errorf("consumer group: %w", err)
@@ -394,18 +421,16 @@ type groupStrategyParameters struct {
 	TimeoutS   float64 `json:"timeoutS"`
 }
 
-// settled reports whether every member in `joined` holds an active session of one generation and
-// their claims are the topic's partitions, each once.
-func settled(sessions map[int]memberSession, joined int, partitions int32) bool {
-	var generation int32 = -1
+// settled reports whether every member in `joined` runs claims and, together, they are the topic's
+// partitions, each once (with as many partitions as members or more, every member gets one).
+func settled(latest map[int]memberClaims, joined int, partitions int32) bool {
 	owned := map[int32]bool{}
 	for member := 0; member < joined; member++ {
-		session, found := sessions[member]
-		if !found || !session.active || (generation >= 0 && session.generation != generation) {
+		claims, found := latest[member]
+		if !found || len(claims.partitions) == 0 {
 			return false
 		}
-		generation = session.generation
-		for _, partition := range session.claims {
+		for _, partition := range claims.partitions {
 			if owned[partition] {
 				return false
 			}
@@ -418,15 +443,16 @@ func settled(sessions map[int]memberSession, joined int, partitions int32) bool 
 // groupStrategy starts `members` members of one group one after another, each once the previous
 // ones settled on an assignment covering the topic (the rebalances a growing group goes through),
 // then produces `count` records (record i to partition i % partitions) and consumes them across
-// the members. Events: assigned/revoked per member session, settled per stage, acks, records.
+// the members. Events: assigned/revoked per member session, claim starts and ends, settled per
+// stage, acks, records.
 func groupStrategy(ctx context.Context, parameters groupStrategyParameters) error {
 	runContext, finish := context.WithDeadline(ctx, driver.Deadline(parameters.TimeoutS, 60))
 	defer finish()
-	sessions := make(chan memberSession, 64)
+	claims := make(chan memberClaims, 256)
 	var received int64
 	var members sync.WaitGroup
 	failures := make(chan error, parameters.Members)
-	latest := map[int]memberSession{}
+	latest := map[int]memberClaims{}
 	for member := 0; member < parameters.Members; member++ {
 		config, err := groupConfig(parameters.connection, parameters.Strategy)
 		if err != nil {
@@ -442,7 +468,7 @@ func groupStrategy(ctx context.Context, parameters groupStrategyParameters) erro
 			expected: int64(parameters.Count),
 			received: &received,
 			finish:   finish,
-			sessions: sessions,
+			claims:   claims,
 		}
 		members.Add(1)
 		go func() {
@@ -453,8 +479,8 @@ func groupStrategy(ctx context.Context, parameters groupStrategyParameters) erro
 		}()
 		for !settled(latest, member+1, parameters.Partitions) {
 			select {
-			case session := <-sessions:
-				latest[session.member] = session
+			case changed := <-claims:
+				latest[changed.member] = changed
 			case err := <-failures:
 				return err
 			case <-runContext.Done():
@@ -462,20 +488,20 @@ func groupStrategy(ctx context.Context, parameters groupStrategyParameters) erro
 			}
 		}
 		assignment := map[int][]int32{}
+		generations := map[int]int32{}
 		for index := 0; index <= member; index++ {
-			claims := append([]int32(nil), latest[index].claims...)
-			sort.Slice(claims, func(a, b int) bool { return claims[a] < claims[b] })
-			assignment[index] = claims
+			assignment[index] = latest[index].partitions
+			generations[index] = latest[index].generation
 		}
 		driver.Emit("settled", driver.Fields{
-			"members":      member + 1,
-			"generationId": latest[0].generation,
-			"assignment":   assignment,
+			"members":     member + 1,
+			"assignment":  assignment,
+			"generations": generations,
 		})
 	}
-	// Drain session reports from here on so that members never block on them.
+	// Drain claim reports from here on so that members never block on them.
 	go func() {
-		for range sessions {
+		for range claims {
 		}
 	}()
 	err := produceNumbered(produceParameters{
