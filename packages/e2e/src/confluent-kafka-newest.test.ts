@@ -12,13 +12,13 @@ import { newestPython, newestVersions, type PythonRuntime } from './harness/pyth
 import {
   assertInOrderPerPartition,
   assertSameRecords,
-  duplicatesAndMissing,
   endOffsets,
   type PlacedRecord,
   placedRecordFromEvent,
   uniqueName,
 } from './harness/records.js';
 import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
+import { runKilledProcessorScenario } from './harness/transaction-scenario.js';
 import { sleep, waitUntil } from './harness/wait.js';
 
 /**
@@ -428,80 +428,36 @@ test(`confluent-kafka ${version}: KIP-848 group (group.protocol=consumer), two m
 test(`confluent-kafka ${version}: consume-transform-produce transactions, the processor SIGKILLed 6 times: output exactly once`, {
   timeout: 240_000,
 }, async () => {
-  const input = uniqueName('ctp-newest-in');
-  const output = uniqueName('ctp-newest-out');
-  const partitions = [0, 1, 2];
-  await createTopic(input, partitions.length);
-  await createTopic(output, partitions.length);
-  const recordCount = 3000;
-  const produced = await produce({ topic: input, count: recordCount, prefix: 'in' });
-  const inputEnds = endOffsets(produced);
-  const processorParameters = {
-    input,
-    output,
-    partitions,
-    group: uniqueName('ctp-newest-group'),
-    transactionalId: uniqueName('ctp-newest'),
-    batchSize: 10,
-    transactionTimeoutMs: 10_000,
-  };
-  let seed = 20261207;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
-  };
-  let committedBeforeKills = 0;
-  for (let round = 0; round < 6; round++) {
-    const processor = spawn(
-      'process',
-      processorParameters,
-      `processor-${round}`,
-      transactionScript,
-    );
-    await processor.waitForEvent('initialised', { timeoutMs: 30_000 });
-    await sleep(300 + Math.floor(random() * 1200));
-    await processor.kill();
-    committedBeforeKills += processor.eventsOf('committed').length;
-  }
-  const last = spawn('process', processorParameters, 'processor-final', transactionScript);
-  await last.waitFor(
-    (events) =>
-      events.find(
-        (event) =>
-          event.event === 'idle' &&
-          partitions.every(
-            (partition) =>
-              (event.committed as Record<string, number>)[String(partition)] ===
-              inputEnds.get(partition),
-          ),
-      ),
-    { timeoutMs: 120_000, what: 'the final processor to reach the end of the input' },
-  );
-  await last.finish({ timeoutMs: 30_000 });
-  const events = await runPythonClient({
-    script: transactionScript,
-    command: 'read',
-    parameters: {
-      bootstrap: broker.bootstrap,
-      topic: output,
-      partitions,
-      isolation: 'read_committed',
-      expect: recordCount,
-      group: uniqueName('ctp-newest-reader'),
+  await runKilledProcessorScenario(
+    {
+      createTopic: (options) => createTopic(options.topic, options.partitions),
+      produce: (options) => produce(options),
+      spawnProcessor: (parameters, label) => spawn('process', parameters, label, transactionScript),
+      async readCommittedValues(options) {
+        const events = await runPythonClient({
+          script: transactionScript,
+          command: 'read',
+          parameters: {
+            bootstrap: broker.bootstrap,
+            topic: options.topic,
+            partitions: options.partitions,
+            isolation: 'read_committed',
+            expect: options.expected,
+            group: uniqueName('ctp-newest-reader'),
+          },
+          timeoutMs: 90_000,
+          python,
+        });
+        const result = events.find((event) => event.event === 'records');
+        assert.ok(
+          result,
+          `the reader reported its records: ${JSON.stringify(events).slice(0, 2000)}`,
+        );
+        return (result.records as { value: string }[]).map((record) => record.value);
+      },
     },
-    timeoutMs: 90_000,
-    python,
-  });
-  const result = events.find((event) => event.event === 'records');
-  assert.ok(result, `the reader reported its records: ${JSON.stringify(events).slice(0, 2000)}`);
-  const outputValues = (result.records as { value: string }[]).map((record) => record.value);
-  assert.deepEqual(
-    duplicatesAndMissing(outputValues, { prefix: 'out-value-', count: recordCount }),
-    { duplicates: [], missing: [] },
-    `output holds each input once (${outputValues.length} records)`,
+    { name: 'confluent-newest-ctp', recordCount: 3000, kills: 6, seed: 20261207 },
   );
-  assert.equal(outputValues.length, recordCount);
-  assert.ok(committedBeforeKills > 0, 'the killed processors committed transactions');
 });
 
 test(`confluent-kafka ${version}: an idempotent producer keeps sending while the broker is SIGKILLed twice: no duplicates, no gaps`, {
