@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BrokerProcess } from './harness/broker-process.js';
+import { runCodecScenario } from './harness/codec-scenario.js';
+import { PythonClientAdapter } from './harness/python-client-adapter.js';
+import { newestPython, newestVersions } from './harness/python-runtimes.js';
+import { endOffsets, uniqueName } from './harness/records.js';
+import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
+import { runKilledProcessorScenario } from './harness/transaction-scenario.js';
+
+/**
+ * aiokafka (asyncio, with its Cython extensions and cramjam codecs) at its newest on PyPI: a
+ * classic group round trip, the four codecs, its admin client, and its transactional producer in
+ * consume-transform-produce with the processor SIGKILLed. aiokafka has no KIP-848 consumer.
+ */
+
+const version = newestVersions.aiokafka;
+let broker: BrokerProcess;
+let client: PythonClientAdapter;
+
+before(async () => {
+  broker = await BrokerProcess.start({
+    label: 'broker(aiokafka)',
+    extraArguments: [
+      '--override',
+      'group.initial.rebalance.delay.ms=0',
+      '--override',
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms=250',
+    ],
+  });
+  client = new PythonClientAdapter({
+    script: 'aiokafka_client.py',
+    python: newestPython(`aiokafka ${version}`),
+    bootstrap: broker.bootstrap,
+  });
+});
+after(async () => {
+  await client?.killAll();
+  await broker?.dispose();
+});
+
+test(`aiokafka ${version}: produce, consume in a classic group, commit, resume from the commit`, {
+  timeout: 180_000,
+}, async () => {
+  const versions = await client.run('versions', {});
+  assert.equal(versions.find((event) => event.event === 'versions')?.version, version);
+  await runRoundTripScenario(client, {
+    name: 'aiokafka',
+    partitions: 3,
+    firstCount: 150,
+    secondCount: 60,
+  });
+});
+
+test(`aiokafka ${version}: gzip, snappy, lz4 and zstd batches stored as sent and read back exactly`, {
+  timeout: 180_000,
+}, async () => {
+  await runCodecScenario(client, {
+    name: 'aiokafka',
+    dataDirectory: broker.dataDirectory,
+    count: 200,
+  });
+});
+
+test(`aiokafka ${version}: admin client (cluster, topics, partitions, configs, records, groups)`, {
+  timeout: 120_000,
+}, async () => {
+  const topic = uniqueName('aiokafka-admin');
+  const newTopic = uniqueName('aiokafka-admin-new');
+  const group = uniqueName('aiokafka-admin-group');
+  await client.createTopic({ topic, partitions: 3 });
+  const acknowledged = await client.produce({ topic, count: 60, prefix: 'admin' });
+  await client.consumeGroup({ topic, group, expected: 60 });
+  const events = await client.run('admin-tour', {
+    topic,
+    newTopic,
+    group,
+    partitions: [0, 1, 2],
+    deleteBefore: 5,
+  });
+  const of = (name: string) => events.filter((event) => event.event === name);
+  const cluster = of('cluster')[0];
+  assert.deepEqual(cluster?.nodes, [{ id: 1, host: broker.host, port: broker.port }]);
+  assert.equal(cluster?.controller, 1);
+  assert.match(String(cluster?.clusterId), /^[A-Za-z0-9_-]{22}$/);
+  assert.deepEqual(of('listed')[0]?.present, [topic, newTopic].sort());
+  const partitionInfo = (id: number) => ({ id, leader: 1, replicas: [1], isr: [1] });
+  assert.deepEqual(
+    of('topic').map(({ name, error, partitions }) => ({ name, error, partitions })),
+    [
+      { name: topic, error: 0, partitions: [0, 1, 2].map(partitionInfo) },
+      { name: newTopic, error: 0, partitions: [0, 1, 2, 3].map(partitionInfo) },
+    ],
+    'created with 2 partitions, grown to 4',
+  );
+  assert.deepEqual(
+    of('configs').map(({ step, retentionMs }) => ({ step, retentionMs })),
+    [
+      { step: 'before', retentionMs: '604800000' },
+      { step: 'after', retentionMs: '3600000' },
+    ],
+  );
+  assert.deepEqual(of('deleted-records')[0]?.lowWatermarks, [5]);
+  assert.deepEqual(of('groups')[0]?.groups, [{ id: group, protocolType: 'consumer' }]);
+  assert.equal(of('group')[0]?.state, 'Empty');
+  assert.deepEqual(
+    of('group-offsets')[0]?.offsets,
+    Object.fromEntries(
+      [...endOffsets(acknowledged)].map(([partition, end]) => [String(partition), end]),
+    ),
+  );
+  assert.equal(of('topic-deleted')[0]?.listed, false);
+});
+
+test(`aiokafka ${version}: transactional producer in consume-transform-produce, the processor SIGKILLed 4 times: output exactly once`, {
+  timeout: 240_000,
+}, async () => {
+  await runKilledProcessorScenario(client, {
+    name: 'aiokafka-ctp',
+    recordCount: 1500,
+    kills: 4,
+    seed: 20261209,
+  });
+});
