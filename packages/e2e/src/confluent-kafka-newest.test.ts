@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { assertCommonAdminTour } from './harness/admin-tour.js';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
 import {
@@ -210,29 +211,15 @@ test(`confluent-kafka ${version}: AdminClient (cluster, topics, partitions, conf
     partitions: [0, 1, 2],
     deleteBefore: 5,
   });
+  assertCommonAdminTour(events, {
+    broker: { host: broker.host, port: broker.port },
+    topic,
+    newTopic,
+    acknowledged,
+  });
   const of = (name: string) => events.filter((event) => event.event === name);
-  const cluster = of('cluster')[0];
-  assert.deepEqual(cluster?.nodes, [{ id: 1, host: broker.host, port: broker.port }]);
-  assert.equal(cluster?.controller, 1);
-  assert.match(String(cluster?.clusterId), /^[A-Za-z0-9_-]{22}$/);
   const [described, created] = of('topic');
-  assert.equal(described?.name, topic);
-  assert.equal(created?.name, newTopic);
   assert.notEqual(described?.topicId, created?.topicId);
-  const partitionInfo = (id: number) => ({ id, leader: 1, replicas: [1], isr: [1] });
-  assert.deepEqual(described?.partitions, [0, 1, 2].map(partitionInfo));
-  assert.deepEqual(
-    created?.partitions,
-    [0, 1, 2, 3].map(partitionInfo),
-    'created with 2, grown to 4',
-  );
-  assert.deepEqual(
-    of('configs').map(({ step, retentionMs }) => ({ step, retentionMs })),
-    [
-      { step: 'before', retentionMs: '604800000' },
-      { step: 'after', retentionMs: '3600000' },
-    ],
-  );
   assert.equal(of('configs')[1]?.source, '1', 'DYNAMIC_TOPIC_CONFIG');
   assert.deepEqual(
     of('offsets').map(({ spec, offsets }) => ({ spec, offsets })),
@@ -242,7 +229,6 @@ test(`confluent-kafka ${version}: AdminClient (cluster, topics, partitions, conf
       { spec: 'earliest-after-delete', offsets: { 0: 5, 1: 0, 2: 0 } },
     ],
   );
-  assert.deepEqual(of('deleted-records')[0]?.lowWatermarks, [5]);
   assert.deepEqual(of('groups')[0]?.groups, [
     { id: group, state: 'ConsumerGroupState.EMPTY', type: 'ConsumerGroupType.CONSUMER' },
   ]);
@@ -269,7 +255,6 @@ test(`confluent-kafka ${version}: AdminClient (cluster, topics, partitions, conf
     ],
   );
   assert.equal(of('group-deleted')[0]?.listed, false);
-  assert.equal(of('topic-deleted')[0]?.listed, false);
 });
 
 /** Who owned which partition when, from one member's assignment events (shared monotonic clock). */

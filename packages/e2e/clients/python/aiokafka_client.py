@@ -23,6 +23,24 @@ def emit_record(message):
     )
 
 
+async def poll_records(consumer, parameters):
+    """Reports records until `expected` arrived, the `timeoutS` deadline or "stop"; returns the count."""
+    received = 0
+    deadline = deadline_after(parameters.get("timeoutS", 60))
+    while received < parameters["expected"] and time.monotonic() < deadline and not stop_requested.is_set():
+        for messages in (await consumer.getmany(timeout_ms=500)).values():
+            for message in messages:
+                received += 1
+                emit_record(message)
+    return received
+
+
+async def started_admin(parameters):
+    admin = AIOKafkaAdminClient(bootstrap_servers=parameters["bootstrap"], client_id="gregor-e2e-aiokafka-admin")
+    await admin.start()
+    return admin
+
+
 def versions(_parameters):
     import aiokafka
 
@@ -30,8 +48,7 @@ def versions(_parameters):
 
 
 async def create_topic_async(parameters):
-    admin = AIOKafkaAdminClient(bootstrap_servers=parameters["bootstrap"], client_id="gregor-e2e-aiokafka-admin")
-    await admin.start()
+    admin = await started_admin(parameters)
     try:
         await admin.create_topics([NewTopic(parameters["topic"], parameters["partitions"], 1)])
         emit("created", topic=parameters["topic"])
@@ -76,13 +93,7 @@ async def read_all_async(parameters):
         partitions = [TopicPartition(parameters["topic"], p) for p in parameters["partitions"]]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        received = 0
-        deadline = deadline_after(parameters.get("timeoutS", 60))
-        while received < parameters["expected"] and time.monotonic() < deadline and not stop_requested.is_set():
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                for message in messages:
-                    received += 1
-                    emit_record(message)
+        received = await poll_records(consumer, parameters)
         emit("end", received=received)
     finally:
         await consumer.stop()
@@ -102,13 +113,7 @@ async def consume_group_async(parameters):
     )
     await consumer.start()
     try:
-        received = 0
-        deadline = deadline_after(parameters.get("timeoutS", 60))
-        while received < parameters["expected"] and time.monotonic() < deadline and not stop_requested.is_set():
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                for message in messages:
-                    received += 1
-                    emit_record(message)
+        received = await poll_records(consumer, parameters)
         await consumer.commit()
         assignment = sorted(consumer.assignment(), key=lambda tp: tp.partition)
         emit(
@@ -122,8 +127,7 @@ async def consume_group_async(parameters):
 
 async def committed_async(parameters):
     """The group's committed offsets (OffsetFetch) without joining it."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=parameters["bootstrap"], client_id="gregor-e2e-aiokafka-admin")
-    await admin.start()
+    admin = await started_admin(parameters)
     try:
         partitions = [TopicPartition(parameters["topic"], p) for p in parameters["partitions"]]
         offsets = await admin.list_consumer_group_offsets(parameters["group"], partitions=partitions)
@@ -144,8 +148,7 @@ async def admin_tour_async(parameters):
     from aiokafka.admin import NewPartitions, RecordsToDelete
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=parameters["bootstrap"], client_id="gregor-e2e-aiokafka-admin")
-    await admin.start()
+    admin = await started_admin(parameters)
     topic, new_topic, group = parameters["topic"], parameters["newTopic"], parameters["group"]
     try:
         cluster = await admin.describe_cluster()

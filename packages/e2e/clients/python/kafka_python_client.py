@@ -12,6 +12,24 @@ def text(data):
     return None if data is None else data.decode("utf-8")
 
 
+def poll_records(consumer, parameters):
+    """Reports records until `expected` arrived, the `timeoutS` deadline or "stop"; returns the count."""
+    received = 0
+    deadline = deadline_after(parameters.get("timeoutS", 60))
+    while received < parameters["expected"] and time.monotonic() < deadline and not stop_requested.is_set():
+        for messages in consumer.poll(timeout_ms=500).values():
+            for message in messages:
+                received += 1
+                emit(
+                    "record",
+                    partition=message.partition,
+                    offset=message.offset,
+                    key=text(message.key),
+                    value=text(message.value),
+                )
+    return received
+
+
 def create_topic(parameters):
     admin = KafkaAdminClient(
         bootstrap_servers=parameters["bootstrap"],
@@ -65,22 +83,7 @@ def consume_group(parameters):
         heartbeat_interval_ms=1000,
     )
     consumer.subscribe([parameters["topic"]])
-    received = 0
-    deadline = deadline_after(parameters.get("timeoutS", 60))
-    while received < parameters["expected"] and time.monotonic() < deadline:
-        if stop_requested.is_set():
-            break
-        batches = consumer.poll(timeout_ms=500)
-        for partition, messages in batches.items():
-            for message in messages:
-                received += 1
-                emit(
-                    "record",
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=text(message.key),
-                    value=text(message.value),
-                )
+    received = poll_records(consumer, parameters)
     consumer.commit()
     assignment = sorted(consumer.assignment(), key=lambda tp: tp.partition)
     emit(
@@ -124,20 +127,7 @@ def read_all(parameters):
     partitions = [TopicPartition(parameters["topic"], p) for p in parameters["partitions"]]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
-    received = 0
-    deadline = deadline_after(parameters.get("timeoutS", 60))
-    while received < parameters["expected"] and time.monotonic() < deadline and not stop_requested.is_set():
-        for messages in consumer.poll(timeout_ms=500).values():
-            for message in messages:
-                received += 1
-                emit(
-                    "record",
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=text(message.key),
-                    value=text(message.value),
-                )
-    emit("end", received=received)
+    emit("end", received=poll_records(consumer, parameters))
     consumer.close()
 
 
