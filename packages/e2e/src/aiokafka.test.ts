@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertCommonAdminTour } from './harness/admin-tour.js';
+import { runAdminTour } from './harness/admin-tour.js';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
 import { PythonClientAdapter } from './harness/python-client-adapter.js';
 import { newestPython, newestVersions } from './harness/python-runtimes.js';
-import { uniqueName } from './harness/records.js';
 import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
 import { runKilledProcessorScenario } from './harness/transaction-scenario.js';
 
@@ -66,24 +65,9 @@ test(`aiokafka ${version}: gzip, snappy, lz4 and zstd batches stored as sent and
 test(`aiokafka ${version}: admin client (cluster, topics, partitions, configs, records, groups)`, {
   timeout: 120_000,
 }, async () => {
-  const topic = uniqueName('aiokafka-admin');
-  const newTopic = uniqueName('aiokafka-admin-new');
-  const group = uniqueName('aiokafka-admin-group');
-  await client.createTopic({ topic, partitions: 3 });
-  const acknowledged = await client.produce({ topic, count: 60, prefix: 'admin' });
-  await client.consumeGroup({ topic, group, expected: 60 });
-  const events = await client.run('admin-tour', {
-    topic,
-    newTopic,
-    group,
-    partitions: [0, 1, 2],
-    deleteBefore: 5,
-  });
-  assertCommonAdminTour(events, {
+  const { events, topic, newTopic, group } = await runAdminTour(client, {
+    name: 'aiokafka',
     broker: { host: broker.host, port: broker.port },
-    topic,
-    newTopic,
-    acknowledged,
   });
   const of = (name: string) => events.filter((event) => event.event === name);
   assert.deepEqual(of('listed')[0]?.present, [topic, newTopic].sort());

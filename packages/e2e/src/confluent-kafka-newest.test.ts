@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertCommonAdminTour } from './harness/admin-tour.js';
+import { runAdminTour } from './harness/admin-tour.js';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
 import {
@@ -194,29 +194,18 @@ test(`confluent-kafka ${version}: gzip, snappy, lz4 and zstd batches stored as s
 test(`confluent-kafka ${version}: AdminClient (cluster, topics, partitions, configs, offsets, records, groups)`, {
   timeout: 120_000,
 }, async () => {
-  const topic = uniqueName('confluent-admin');
-  const newTopic = uniqueName('confluent-admin-new');
-  const group = uniqueName('confluent-admin-group');
-  await createTopic(topic, 3);
-  const acknowledged = await produce({ topic, count: 60, prefix: 'admin' });
-  await consumeInGroup({ topic, group, expected: 60, groupProtocol: 'consumer' });
-  const ends = endOffsets(acknowledged);
-  const endsObject = Object.fromEntries(
-    [...ends].map(([partition, end]) => [String(partition), end]),
+  const { events, group, acknowledged } = await runAdminTour(
+    {
+      createTopic: (options) => createTopic(options.topic, options.partitions),
+      produce: (options) => produce(options),
+      consumeGroup: (options) => consumeInGroup({ ...options, groupProtocol: 'consumer' }),
+      runTour: (parameters) => run('admin-tour', parameters),
+    },
+    { name: 'confluent', broker: { host: broker.host, port: broker.port } },
   );
-  const events = await run('admin-tour', {
-    topic,
-    newTopic,
-    group,
-    partitions: [0, 1, 2],
-    deleteBefore: 5,
-  });
-  assertCommonAdminTour(events, {
-    broker: { host: broker.host, port: broker.port },
-    topic,
-    newTopic,
-    acknowledged,
-  });
+  const endsObject = Object.fromEntries(
+    [...endOffsets(acknowledged)].map(([partition, end]) => [String(partition), end]),
+  );
   const of = (name: string) => events.filter((event) => event.event === name);
   const [described, created] = of('topic');
   assert.notEqual(described?.topicId, created?.topicId);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { AdminTourClient } from './admin-tour.js';
 import type { CodecClient } from './codec-scenario.js';
 import {
   type ClientEvent,
@@ -17,7 +18,7 @@ import type { ProcessorParameters, TransactionalProcessorClient } from './transa
  * interfaces over it. Every spawned process is remembered so `killAll` ends them after a test.
  */
 export class PythonClientAdapter
-  implements RoundTripClient, CodecClient, TransactionalProcessorClient
+  implements RoundTripClient, CodecClient, TransactionalProcessorClient, AdminTourClient
 {
   private readonly spawned: JsonLinesProcess[] = [];
 
@@ -106,6 +107,10 @@ export class PythonClientAdapter
       offset: number;
     }[];
     return new Map(offsets.map((entry) => [entry.partition, entry.offset]));
+  }
+
+  runTour(parameters: object): Promise<ClientEvent[]> {
+    return this.run('admin-tour', parameters);
   }
 
   spawnProcessor(parameters: ProcessorParameters, label: string): JsonLinesProcess {
