@@ -17,8 +17,8 @@ import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
 /**
  * The newest segmentio/kafka-go (pinned by go-modules/kafka-go-newest/go.mod). Unlike Debian's
  * 0.2.1 it negotiates Produce v3+ and Fetch v5+ (record batches), so its Writer and Reader move
- * records here: the round trip with a Reader group member, every compression codec, and the
- * administration its kafka.Client offers.
+ * records here: the round trip with a Reader group member, every compression codec, the
+ * administration its kafka.Client offers, and two Readers sharing a group.
  */
 
 const kafkaGoVersion = '0.4.51';
@@ -293,4 +293,47 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
     [{ topic, code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }],
     'metadata after the delete (kafka-go asks without auto-creation)',
   );
+});
+
+test(`kafka-go ${kafkaGoVersion}: two Readers in one group: the range balancer's assignment relayed by SyncGroup, each member consumes its partitions`, {
+  timeout: 90_000,
+}, async () => {
+  const topic = uniqueName('kafka-go-newest-members');
+  const partitions = 4;
+  await createTopic(topic, partitions);
+  const events = await kafkaGo.run(
+    'group-members',
+    {
+      bootstrap: broker.bootstrap,
+      topic,
+      group: uniqueName('kafka-go-newest-members-group'),
+      balancer: 'range',
+      members: 2,
+      partitions,
+      count: 80,
+      prefix: 'members',
+      timeoutS: 60,
+    },
+    { timeoutMs: 80_000 },
+  );
+  const member = (index: number) => `gregor-e2e-kafka-go-member-${index}`;
+  const [settled] = eventsNamed(events, 'settled');
+  // Member ids start with the client id, so range gives member 0 the lower half.
+  assert.deepEqual(
+    settled?.assignment,
+    { [member(0)]: [0, 1], [member(1)]: [2, 3] },
+    'range assignment',
+  );
+  const produced = eventsNamed(events, 'ack').map(placedRecordFromEvent);
+  assert.equal(produced.length, 80, 'every record acknowledged');
+  for (const index of [0, 1]) {
+    const assigned = (settled?.assignment as Record<string, number[]>)[member(index)] ?? [];
+    assertSameRecords(
+      eventsNamed(events, 'record')
+        .filter((event) => event.member === index)
+        .map(placedRecordFromEvent),
+      produced.filter((record) => assigned.includes(record.partition)),
+      `member ${index} consumed its partitions`,
+    );
+  }
 });

@@ -548,7 +548,7 @@ test(`sarama ${saramaVersion}: the idempotent producer's records land once; Desc
   );
 });
 
-test(`sarama ${saramaVersion}: transactions: read_committed skips the aborted one, offsets commit with the transaction, a new producer fences the old`, {
+test(`sarama ${saramaVersion}: transactions (zstd, lz4 and plain batches): read_committed skips the aborted one, offsets commit with the transaction, a new producer fences the old`, {
   timeout: 120_000,
 }, async () => {
   const topic = uniqueName('sarama-newest-txn');
@@ -561,6 +561,7 @@ test(`sarama ${saramaVersion}: transactions: read_committed skips the aborted on
     prefix: string;
     outcome: 'commit' | 'abort';
     offsets: { partition: number; offset: number }[];
+    compression: string;
   }): Promise<PlacedRecord[]> => {
     const events = await sarama.run(
       'transaction',
@@ -578,6 +579,7 @@ test(`sarama ${saramaVersion}: transactions: read_committed skips the aborted on
     prefix: 'committed-first',
     outcome: 'commit',
     offsets: [{ partition: 0, offset: 11 }],
+    compression: 'zstd',
   });
   const aborted = await transaction({
     prefix: 'aborted',
@@ -586,11 +588,13 @@ test(`sarama ${saramaVersion}: transactions: read_committed skips the aborted on
       { partition: 0, offset: 99 },
       { partition: 2, offset: 99 },
     ],
+    compression: 'lz4',
   });
   const committedSecond = await transaction({
     prefix: 'committed-second',
     outcome: 'commit',
     offsets: [{ partition: 1, offset: 22 }],
+    compression: 'none',
   });
   // Each partition: 2 records and the marker per transaction, so the aborted records (and any
   // reader that missed a marker) sit before the second committed transaction's records.

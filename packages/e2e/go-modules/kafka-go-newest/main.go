@@ -244,12 +244,145 @@ func consumeGroup(ctx context.Context, parameters consumeGroupParameters) error 
 	return nil
 }
 
+type groupMembersParameters struct {
+	connection
+	Topic      string  `json:"topic"`
+	Group      string  `json:"group"`
+	Balancer   string  `json:"balancer"`
+	Members    int     `json:"members"`
+	Partitions int     `json:"partitions"`
+	Count      int     `json:"count"`
+	Prefix     string  `json:"prefix"`
+	TimeoutS   float64 `json:"timeoutS"`
+}
+
+var balancers = map[string]kafka.GroupBalancer{
+	"range":       kafka.RangeGroupBalancer{},
+	"round-robin": kafka.RoundRobinGroupBalancer{},
+}
+
+// memberClientID names member `index` so that DescribeGroups tells the members apart.
+func memberClientID(index int) string {
+	return fmt.Sprintf("gregor-e2e-kafka-go-member-%d", index)
+}
+
+// groupMembers starts `members` Readers of one group at once, waits until DescribeGroups shows
+// them Stable with every partition assigned (the assignment the leader computed with kafka-go's
+// balancer, relayed by SyncGroup), then produces `count` records (record i to partition
+// i % partitions) and consumes them across the members, committing as it goes. Events: settled
+// (client id → partitions), acks, records with their member, closed.
+func groupMembers(ctx context.Context, parameters groupMembersParameters) error {
+	balancer, known := balancers[parameters.Balancer]
+	if !known {
+		return fmt.Errorf("unknown balancer %q", parameters.Balancer)
+	}
+	runContext, finish := context.WithDeadline(ctx, driver.Deadline(parameters.TimeoutS, 60))
+	defer finish()
+	var received int64
+	var members sync.WaitGroup
+	failures := make(chan error, parameters.Members)
+	for index := 0; index < parameters.Members; index++ {
+		reader := kafka.NewReader(kafka.ReaderConfig{
+			Brokers:           brokers(parameters.connection),
+			GroupID:           parameters.Group,
+			Topic:             parameters.Topic,
+			Dialer:            &kafka.Dialer{ClientID: memberClientID(index), Timeout: 10 * time.Second},
+			GroupBalancers:    []kafka.GroupBalancer{balancer},
+			StartOffset:       kafka.FirstOffset,
+			MaxWait:           250 * time.Millisecond,
+			HeartbeatInterval: 500 * time.Millisecond,
+			SessionTimeout:    10 * time.Second,
+			ErrorLogger:       logger,
+		})
+		members.Add(1)
+		go func() {
+			defer members.Done()
+			defer reader.Close()
+			for {
+				message, err := reader.FetchMessage(runContext)
+				if err != nil {
+					if runContext.Err() == nil {
+						failures <- fmt.Errorf("member %d fetch: %w", index, err)
+					}
+					return
+				}
+				driver.Emit("record", driver.Fields{
+					"member":    index,
+					"partition": message.Partition,
+					"offset":    message.Offset,
+					"key":       driver.Text(message.Key),
+					"value":     driver.Text(message.Value),
+				})
+				if err := reader.CommitMessages(runContext, message); err != nil && runContext.Err() == nil {
+					failures <- fmt.Errorf("member %d commit: %w", index, err)
+					return
+				}
+				if atomic.AddInt64(&received, 1) >= int64(parameters.Count) {
+					finish()
+				}
+			}
+		}()
+	}
+	assignment, err := waitForAssignment(runContext, parameters)
+	if err != nil {
+		return err
+	}
+	driver.Emit("settled", driver.Fields{"assignment": assignment})
+	err = produce(runContext, produceParameters{
+		connection: parameters.connection,
+		Topic:      parameters.Topic,
+		Count:      parameters.Count,
+		Prefix:     parameters.Prefix,
+		Partitions: parameters.Partitions,
+	})
+	if err != nil {
+		return err
+	}
+	members.Wait()
+	select {
+	case err := <-failures:
+		return err
+	default:
+	}
+	driver.Emit("closed", driver.Fields{"received": atomic.LoadInt64(&received)})
+	return nil
+}
+
+// waitForAssignment polls DescribeGroups until the group is Stable with `members` members that
+// hold every partition of the topic; it returns client id → assigned partitions.
+func waitForAssignment(ctx context.Context, parameters groupMembersParameters) (map[string][]int, error) {
+	client := newClient(parameters.connection)
+	for {
+		response, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{parameters.Group}})
+		if err == nil && len(response.Groups) == 1 && response.Groups[0].GroupState == "Stable" &&
+			len(response.Groups[0].Members) == parameters.Members {
+			assignment := map[string][]int{}
+			assigned := 0
+			for _, member := range response.Groups[0].Members {
+				for _, topic := range member.MemberAssignments.Topics {
+					assignment[member.ClientID] = append(assignment[member.ClientID], topic.Partitions...)
+					assigned += len(topic.Partitions)
+				}
+			}
+			if assigned == parameters.Partitions {
+				return assignment, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the group did not settle before the deadline (last error: %v)", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 func main() {
 	driver.Run(map[string]driver.Command{
 		"version":       driver.Typed(version),
 		"produce":       driver.Typed(produce),
 		"consume":       driver.Typed(consume),
 		"consume-group": driver.Typed(consumeGroup),
+		"group-members": driver.Typed(groupMembers),
 		"admin":         driver.Typed(admin),
 	})
 }

@@ -536,6 +536,7 @@ type transactionParameters struct {
 	Partitions      int32  `json:"partitions"`
 	Count           int    `json:"count"`
 	Prefix          string `json:"prefix"`
+	Compression     string `json:"compression"`
 	// Outcome is "commit" or "abort".
 	Outcome string `json:"outcome"`
 	// Group and Offsets, when set, are committed inside the transaction (AddOffsetsToTxn,
@@ -546,7 +547,12 @@ type transactionParameters struct {
 
 func transactionalProducer(parameters transactionParameters) (sarama.SyncProducer, error) {
 	config, err := producerConfig(
-		produceParameters{connection: parameters.connection, Partitions: parameters.Partitions, Idempotent: true},
+		produceParameters{
+			connection:  parameters.connection,
+			Partitions:  parameters.Partitions,
+			Compression: parameters.Compression,
+			Idempotent:  true,
+		},
 		"gregor-e2e-sarama-transactional",
 	)
 	if err != nil {
