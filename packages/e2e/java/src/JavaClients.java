@@ -82,12 +82,11 @@ public class JavaClients {
       Session session = new Session(id);
       try {
         run(session, command.path("command").asText(), command);
-        session.emit("done");
+        session.send(session.event("done"));
       } catch (Throwable failure) {
         Throwable cause = failure instanceof ExecutionException && failure.getCause() != null ? failure.getCause() : failure;
-        session.event("error").put("type", cause.getClass().getName()).put("message", String.valueOf(cause.getMessage()));
+        session.send(session.event("error").put("type", cause.getClass().getName()).put("message", String.valueOf(cause.getMessage())));
         cause.printStackTrace();
-        session.flush();
       }
     }
     // Stdin closed: leave now rather than wait for the clients' lingering background threads.
@@ -99,37 +98,28 @@ public class JavaClients {
     System.out.flush();
   }
 
-  /** The events of one command: each carries the command's id. */
+  /** The events of one command: each carries the command's id; member threads share it. */
   static final class Session {
     final int id;
-    private ObjectNode pending;
 
     Session(int id) {
       this.id = id;
     }
 
-    /** A new event; emitted on the next event() or flush(). */
-    synchronized ObjectNode event(String name) {
-      flush();
-      pending = json.createObjectNode().put("id", id).put("event", name);
-      return pending;
+    /** A new event of this command, to fill in and then send (one whole line, thread-safe). */
+    ObjectNode event(String name) {
+      return json.createObjectNode().put("id", id).put("event", name);
     }
 
-    synchronized void emit(String name) {
-      event(name);
-      flush();
-    }
-
-    synchronized void flush() {
-      if (pending != null) JavaClients.emit(pending);
-      pending = null;
+    void send(ObjectNode event) {
+      JavaClients.emit(event);
     }
 
     /** A result of an admin call under check `name`: `value` is any JSON tree. */
     void result(String name, JsonNode value) {
       ObjectNode event = event("result").put("check", name);
       event.set("value", value);
-      flush();
+      send(event);
     }
   }
 
@@ -229,12 +219,11 @@ public class JavaClients {
       acknowledgements.add(producer.send(record));
     }
     producer.flush();
-    session.flush();
     List<ObjectNode> acks = new ArrayList<>();
     for (int index = 0; index < count; index++) {
       RecordMetadata metadata = acknowledgements.get(index).get();
       ProducerRecord<String, String> record = records.get(index);
-      acks.add(placed(json.createObjectNode().put("id", session.id).put("event", "ack"), metadata.partition(), metadata.offset(), record.key(), record.value()));
+      acks.add(placed(session.event("ack"), metadata.partition(), metadata.offset(), record.key(), record.value()));
     }
     return acks;
   }
@@ -251,12 +240,12 @@ public class JavaClients {
       while (partitions.stream().anyMatch(partition -> consumer.position(partition) < ends.get(partition))) {
         if (System.currentTimeMillis() > deadline) throw new IllegalStateException("read: end offsets " + ends + " not reached");
         for (ConsumerRecord<String, String> record : consumer.poll(pollTimeout)) {
-          placed(session.event("record"), record.partition(), record.offset(), record.key(), record.value());
+          session.send(placed(session.event("record"), record.partition(), record.offset(), record.key(), record.value()));
         }
       }
       ObjectNode end = session.event("end");
       ends.forEach((partition, offset) -> end.put(String.valueOf(partition.partition()), offset));
-      session.flush();
+      session.send(end);
     }
   }
 
@@ -274,12 +263,11 @@ public class JavaClients {
         if (System.currentTimeMillis() > deadline) throw new IllegalStateException("consumeGroup: " + received + " of " + expected + " records");
         ConsumerRecords<String, String> records = consumer.poll(pollTimeout);
         for (ConsumerRecord<String, String> record : records) {
-          placed(session.event("record"), record.partition(), record.offset(), record.key(), record.value());
+          session.send(placed(session.event("record"), record.partition(), record.offset(), record.key(), record.value()));
           received++;
         }
         if (!records.isEmpty()) consumer.commitSync();
       }
-      session.flush();
     }
   }
 
@@ -299,7 +287,7 @@ public class JavaClients {
         ObjectNode event = session.event(what).put("member", member);
         ArrayNode numbers = event.putArray("partitions");
         partitions.stream().map(TopicPartition::partition).sorted().forEach(numbers::add);
-        session.flush();
+        session.send(event);
       }
     };
   }
@@ -312,7 +300,7 @@ public class JavaClients {
       offsets.forEach((partition, offset) -> {
         if (offset != null) byPartition.put(String.valueOf(partition.partition()), offset.offset());
       });
-      session.flush();
+      session.send(event);
     }
   }
 
@@ -356,12 +344,11 @@ public class JavaClients {
           while (!stop.get()) {
             ConsumerRecords<String, String> records = consumer.poll(pollTimeout);
             for (ConsumerRecord<String, String> record : records) {
-              placed(session.event("record"), record.partition(), record.offset(), record.key(), record.value()).put("member", member);
+              session.send(placed(session.event("record"), record.partition(), record.offset(), record.key(), record.value()).put("member", member));
               synchronized (receivedBy) {
                 receivedBy.merge(member, 1, Integer::sum);
               }
             }
-            session.flush();
             if (!records.isEmpty()) consumer.commitSync();
           }
         } catch (Throwable failure) {
@@ -386,7 +373,7 @@ public class JavaClients {
           partitions.forEach(numbers::add);
         });
       }
-      session.flush();
+      session.send(split);
       try (KafkaProducer<String, String> producer = producer(json.createObjectNode())) {
         sendNumbered(session, producer, command).forEach(JavaClients::emit);
       }
@@ -483,8 +470,7 @@ public class JavaClients {
         producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
         producer.commitTransaction();
       }
-      session.event("copied").put("count", copied);
-      session.flush();
+      session.send(session.event("copied").put("count", copied));
     }
   }
 
