@@ -327,7 +327,7 @@ test(`kafka-go ${kafkaGoVersion}: two Readers in one group: the range balancer's
   const produced = eventsNamed(events, 'ack').map(placedRecordFromEvent);
   assert.equal(produced.length, 80, 'every record acknowledged');
   for (const index of [0, 1]) {
-    const assigned = (settled?.assignment as Record<string, number[]>)[member(index)] ?? [];
+    const assigned = ((settled?.assignment ?? {}) as Record<string, number[]>)[member(index)] ?? [];
     assertSameRecords(
       eventsNamed(events, 'record')
         .filter((event) => event.member === index)
