@@ -21,6 +21,11 @@ import { waitUntil } from './harness/wait.js';
  * equal the input line for line, including lines appended while the connectors run and lines
  * appended after the worker running the source task was stopped (its tasks move to the other
  * worker and resume from the offsets it committed, so nothing is lost or written twice).
+ *
+ * A second cluster runs with `exactly.once.source.support=enabled` (KIP-618: transactional source
+ * tasks, a transactional leader writing the config topic, zombie fencing): its source worker is
+ * SIGKILLed in the middle of a stream of appended lines, and the topic must still hold each line
+ * exactly once.
  */
 
 const workerHeapMb = 256;
@@ -29,7 +34,8 @@ const copyTimeoutMs = 60_000;
 
 let broker: BrokerProcess;
 let directory: string;
-let workers: ConnectWorker[] = [];
+/** Every worker started, stopped at the end; the first two are the first cluster's. */
+const workers: ConnectWorker[] = [];
 const topic = uniqueName('connect-lines');
 const inputPath = () => join(directory, 'input.txt');
 const outputPath = () => join(directory, 'output.txt');
@@ -47,8 +53,8 @@ function numberedLines(from: number, count: number, label: string): string[] {
   );
 }
 
-async function outputLines(): Promise<string[]> {
-  const text = await readFile(outputPath(), 'utf8').catch(() => '');
+async function outputLines(path = outputPath()): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
   return text.length === 0 ? [] : text.replace(/\n$/, '').split('\n');
 }
 
@@ -84,12 +90,14 @@ async function runningEverywhere(
   );
 }
 
-before(async () => {
-  directory = await makeTemporaryDirectory('connect');
-  broker = await BrokerProcess.start({ label: 'broker(connect)' });
-  const groupId = uniqueName('connect-cluster');
+/** Two workers of one Connect cluster (same group id and storage topics), healthy. */
+async function startCluster(options: {
+  name: string;
+  settings?: Readonly<Record<string, string>>;
+}): Promise<ConnectWorker[]> {
+  const groupId = uniqueName(options.name);
   const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
-  workers = await Promise.all(
+  const cluster = await Promise.all(
     ports.map((restPort, index) =>
       ConnectWorker.start({
         bootstrap: broker.bootstrap,
@@ -98,20 +106,29 @@ before(async () => {
         restPort,
         directory,
         heapMb: workerHeapMb,
-        label: `connect-worker-${index + 1}`,
+        label: `${options.name}-worker-${index + 1}`,
         settings: {
           'offset.flush.interval.ms': '1000',
           // A departed worker's connectors and tasks wait this long before they are reassigned
           // (default 5 minutes).
           'scheduled.rebalance.max.delay.ms': '2000',
           'task.shutdown.graceful.timeout.ms': '5000',
+          ...options.settings,
         },
       }),
     ),
   );
+  workers.push(...cluster);
   await Promise.all(
-    workers.map((worker) => worker.waitUntilHealthy({ timeoutMs: workerStartTimeoutMs })),
+    cluster.map((worker) => worker.waitUntilHealthy({ timeoutMs: workerStartTimeoutMs })),
   );
+  return cluster;
+}
+
+before(async () => {
+  directory = await makeTemporaryDirectory('connect');
+  broker = await BrokerProcess.start({ label: 'broker(connect)' });
+  await startCluster({ name: 'connect' });
 });
 
 after(async () => {
@@ -173,12 +190,13 @@ test('Kafka Connect 4.4.0: after the worker running the source task stops (SIGTE
 }, async (context) => {
   const copiedBefore = await outputLines();
   assert.equal(copiedBefore.length, 300, 'the first test copied 300 lines');
-  const sourceStatus = await workers[0]!.connectorStatus('file-source');
-  const stopping = workers.find(
+  const cluster = workers.slice(0, 2);
+  const sourceStatus = await cluster[0]!.connectorStatus('file-source');
+  const stopping = cluster.find(
     (worker) => worker.workerId === sourceStatus.body.tasks[0]?.worker_id,
   );
   assert.ok(stopping, `the source task runs on a worker: ${JSON.stringify(sourceStatus.body)}`);
-  const remaining = workers.find((worker) => worker !== stopping)!;
+  const remaining = cluster.find((worker) => worker !== stopping)!;
   const stoppedAtMs = performance.now();
   const exit = await stopping.stop('SIGTERM');
   // The JVM ran its shutdown hooks (Connect's graceful stop) and exited 128 + SIGTERM.
@@ -197,4 +215,114 @@ test('Kafka Connect 4.4.0: after the worker running the source task stops (SIGTE
     `both tasks RUNNING on ${remaining.workerId} ${Math.round(performance.now() - stoppedAtMs)} ms after SIGTERM to ${stopping.workerId}`,
   );
   await assertOutputBecomes([...copiedBefore, ...afterStopLines], 'after the stop');
+});
+
+test('Kafka Connect 4.4.0 with exactly.once.source.support: the worker running the source task is SIGKILLed while lines are appended; the topic (read_committed) holds every line exactly once, in file order, and the sink file every line', {
+  timeout: 240_000,
+}, async (context) => {
+  const cluster = await startCluster({
+    name: 'connect-eos',
+    settings: {
+      'exactly.once.source.support': 'enabled',
+      // A killed worker is noticed after its session times out (Connect's default 10 s).
+      'session.timeout.ms': '6000',
+      'heartbeat.interval.ms': '1000',
+    },
+  });
+  const eosTopic = uniqueName('connect-eos-lines');
+  const input = join(directory, 'eos-input.txt');
+  const output = join(directory, 'eos-output.txt');
+  const firstLines = numberedLines(0, 100, 'eos-first');
+  await writeFile(input, `${firstLines.join('\n')}\n`);
+  // KIP-618: each poll's records and the file position are written in one transaction.
+  await cluster[0]!.createConnector('eos-file-source', {
+    'connector.class': 'FileStreamSource',
+    'tasks.max': '1',
+    file: input,
+    topic: eosTopic,
+    'exactly.once.support': 'required',
+    'transaction.boundary': 'poll',
+    'topic.creation.default.partitions': '1',
+    'topic.creation.default.replication.factor': '1',
+  });
+  await cluster[1]!.createConnector('eos-file-sink', {
+    'connector.class': 'FileStreamSink',
+    'tasks.max': '1',
+    file: output,
+    topics: eosTopic,
+    'consumer.override.isolation.level': 'read_committed',
+  });
+  await waitUntil(async () => (await outputLines(output)).length >= firstLines.length, {
+    timeoutMs: copyTimeoutMs,
+    intervalMs: 200,
+    what: `the first ${firstLines.length} lines in ${output}`,
+  });
+
+  // Lines keep arriving, 10 every 20 ms, while the worker running the source task is killed.
+  const sourceStatus = await cluster[0]!.connectorStatus('eos-file-source');
+  const killed = cluster.find(
+    (worker) => worker.workerId === sourceStatus.body.tasks[0]?.worker_id,
+  );
+  assert.ok(killed, `the source task runs on a worker: ${JSON.stringify(sourceStatus.body)}`);
+  const survivor = cluster.find((worker) => worker !== killed)!;
+  const appendedLines = numberedLines(100, 400, 'eos-appended');
+  let appendedCount = 0;
+  const appending = (async () => {
+    for (let index = 0; index < appendedLines.length; index += 10) {
+      await appendFile(input, `${appendedLines.slice(index, index + 10).join('\n')}\n`);
+      appendedCount = index + 10;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const killedAtMs = performance.now();
+  await killed.stop('SIGKILL');
+  const appendedAtKill = appendedCount;
+  await appending;
+  for (const connector of ['eos-file-source', 'eos-file-sink']) {
+    await waitUntil(() => runningEverywhere(survivor, connector, [survivor.workerId]), {
+      timeoutMs: copyTimeoutMs,
+      what: `${connector} and its task RUNNING on ${survivor.workerId}`,
+      intervalMs: 250,
+    });
+  }
+  context.diagnostic(
+    `${appendedAtKill} of ${appendedLines.length} lines appended when ${killed.workerId} was killed; both tasks RUNNING on ${survivor.workerId} ${Math.round(performance.now() - killedAtMs)} ms after`,
+  );
+
+  const allLines = [...firstLines, ...appendedLines];
+  const records = await kafkajsConsumeGroup(
+    newKafkajs({ bootstrap: broker.bootstrap, clientId: 'connect-eos-check' }),
+    {
+      topic: eosTopic,
+      group: uniqueName('connect-eos-check'),
+      expected: allLines.length,
+      timeoutMs: copyTimeoutMs,
+    },
+  );
+  assert.deepEqual(
+    records.map((record) => record.value),
+    allLines,
+    'the topic holds each line once, in file order (committed transactions only)',
+  );
+  // The sink is at-least-once: a sink task killed with the worker re-delivers from its last
+  // committed offset, so its file may repeat lines, never lose or reorder them.
+  let copied: string[] = [];
+  await waitUntil(
+    async () => {
+      copied = await outputLines(output);
+      return new Set(copied).size >= allLines.length;
+    },
+    {
+      timeoutMs: copyTimeoutMs,
+      intervalMs: 200,
+      what: () => `${allLines.length} distinct lines in ${output} (has ${new Set(copied).size})`,
+    },
+  );
+  assert.deepEqual(
+    [...new Set(copied)],
+    allLines,
+    "the sink's file holds every line, in file order",
+  );
+  context.diagnostic(`the sink's file repeats ${copied.length - allLines.length} lines`);
 });
