@@ -24,10 +24,10 @@ import { sleep, withDeadline } from './harness/wait.js';
  * a tumbling-window count per joined attribute. Two instances share the work; one or the other
  * is SIGKILLed at random moments while input flows in, restarted each time (on its state dir, or
  * on a wiped one every third time), and the broker is SIGKILLed and restarted once in between;
- * then the app is left to finish. A read_committed consumer (java/src/CommittedReader.java) must then see, per
- * output key, exactly the sequence of updates the input determines: every final value right, and
- * exactly one committed update per input record that reaches the output — none duplicated by an
- * aborted-then-retried transaction, none missing.
+ * then the app is left to finish. A read_committed consumer (java/src/CommittedReader.java) must
+ * then see, per output key, exactly the sequence of updates the input determines: every final
+ * value right, and exactly one committed update per input record that reaches the output — none
+ * duplicated by an aborted-then-retried transaction, none missing.
  */
 
 const partitionCount = 4;
@@ -38,7 +38,8 @@ const regions = ['north', 'south', 'east', 'west', 'centre'];
 /** Input pacing while the app is being killed: a steady stream, so every kill hits a busy app. */
 const eventsPerChunk = 60;
 const chunkIntervalMs = 100;
-const eventCountMax = 200_000;
+/** A bound on the input (500 s of pacing): the kill phase takes 1.5 to 4 minutes. */
+const eventCountMax = 300_000;
 const eventSpacingMs = 7;
 const windowSizeMs = 10_000;
 const killsMin = 10;
