@@ -379,10 +379,12 @@ test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-tabl
   const killLog: string[] = [];
   const killPhaseStartMs = Date.now();
   try {
-    await Promise.all(instances.map((instance) => instance.start()));
+    // A restarted instance comes up while the other one is killed next: restarts overlap kills.
+    const started = new Map(instances.map((instance) => [instance, instance.start()]));
     let killsMidTransaction = 0;
     for (let kill = 1; kill <= killsMin; kill++) {
       const victim = instances[kill % instances.length];
+      await started.get(victim);
       if (kill === brokerKillAt) {
         // Once the broker itself: coordinator state, producer state and open transactions
         // recovered from its logs while both instances keep running.
@@ -406,8 +408,12 @@ test('Kafka Streams 4.4 exactly_once_v2: windowed aggregations and a stream-tabl
         // with a new process id, so new transactional ids (the old one times out).
         await removeDirectory(victim.stateDirectory);
       }
-      await victim.start();
+      const restart = victim.start();
+      // Awaited before the next kill of this instance (or after the loop); never unhandled.
+      restart.catch(() => {});
+      started.set(victim, restart);
     }
+    await Promise.all(started.values());
     const killPhaseMs = Date.now() - killPhaseStartMs;
     const events = await input.stop();
     const expected = expectedOutputs(events);
