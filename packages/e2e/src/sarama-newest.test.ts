@@ -149,6 +149,87 @@ test(`sarama ${saramaVersion}: gzip, snappy, lz4 and zstd batches stored as sent
   );
 });
 
+test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, LogAppendTime stamped by the broker, on plain and gzip batches`, {
+  timeout: 90_000,
+}, async () => {
+  const createTimeMs = 1_700_000_000_000;
+  /** What a record carries besides its place and content, as acks and reads report it. */
+  const detail = (event: ClientEvent) => ({
+    ...placedRecordFromEvent(event),
+    timestampMs: event.timestampMs,
+    headers: event.headers,
+  });
+  const byPlace = (a: { partition: number; offset: number }, b: typeof a) =>
+    a.partition - b.partition || a.offset - b.offset;
+  for (const timestampType of ['CreateTime', 'LogAppendTime']) {
+    const topic = uniqueName(`sarama-newest-${timestampType}`);
+    assert.deepEqual(
+      await admin([
+        {
+          op: 'create-topic',
+          topic,
+          partitions: 2,
+          configs: { 'message.timestamp.type': timestampType },
+        },
+      ]),
+      [{ op: 'create-topic' }],
+    );
+    const startedMs = Date.now();
+    const acknowledged: ReturnType<typeof detail>[] = [];
+    for (const compression of ['none', 'gzip']) {
+      const events = await sarama.run(
+        'produce',
+        {
+          bootstrap: broker.bootstrap,
+          topic,
+          partitions: 2,
+          count: 20,
+          prefix: compression,
+          compression,
+          timestampMs: createTimeMs,
+          headers: true,
+        },
+        { timeoutMs: 30_000 },
+      );
+      for (const ack of eventsNamed(events, 'ack').map(detail)) {
+        const index = Number(ack.key?.split('-').at(-1));
+        assert.deepEqual(
+          ack.headers,
+          [
+            ['index', String(index)],
+            ['prefix', compression],
+          ],
+          `${timestampType} ${compression}: headers as sent`,
+        );
+        acknowledged.push(ack);
+      }
+    }
+    const endedMs = Date.now();
+    for (const ack of acknowledged) {
+      const index = Number(ack.key?.split('-').at(-1));
+      if (timestampType === 'CreateTime') {
+        assert.equal(ack.timestampMs, createTimeMs + index, `${ack.key}: the create time sent`);
+      } else {
+        const stamped = Number(ack.timestampMs);
+        assert.ok(
+          stamped >= startedMs && stamped <= endedMs,
+          `${ack.key}: the broker's append time ${stamped} (produced between ${startedMs} and ${endedMs})`,
+        );
+      }
+    }
+    const events = await sarama.run(
+      'consume',
+      { bootstrap: broker.bootstrap, topic, partitions: 2, expected: 40, timeoutS: 30 },
+      { timeoutMs: 45_000 },
+    );
+    assert.deepEqual(
+      eventsNamed(events, 'record').map(detail).sort(byPlace),
+      acknowledged.sort(byPlace),
+      `${timestampType}: read back with the acknowledged timestamps and the headers`,
+    );
+  }
+});
+
 test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configures, truncates and deletes topics`, {
   timeout: 90_000,
 }, async () => {

@@ -88,6 +88,10 @@ type produceParameters struct {
 	Idempotent  bool   `json:"idempotent"`
 	// Partitions > 0 sends record i to partition i % Partitions; 0 uses the hash partitioner.
 	Partitions int32 `json:"partitions"`
+	// TimestampMs > 0 gives record i the create time TimestampMs + i; Headers adds the headers
+	// index=<i> and prefix=<prefix> to each record.
+	TimestampMs int64 `json:"timestampMs"`
+	Headers     bool  `json:"headers"`
 }
 
 func numberedMessages(topic string, count int, prefix string, partitions int32) []*sarama.ProducerMessage {
@@ -105,13 +109,48 @@ func numberedMessages(topic string, count int, prefix string, partitions int32) 
 	return messages
 }
 
+// withTimestampsAndHeaders sets the create times and headers `parameters` asks for.
+func withTimestampsAndHeaders(messages []*sarama.ProducerMessage, parameters produceParameters) {
+	for index, message := range messages {
+		if parameters.TimestampMs > 0 {
+			message.Timestamp = time.UnixMilli(parameters.TimestampMs + int64(index))
+		}
+		if parameters.Headers {
+			message.Headers = []sarama.RecordHeader{
+				{Key: []byte("index"), Value: []byte(fmt.Sprint(index))},
+				{Key: []byte("prefix"), Value: []byte(parameters.Prefix)},
+			}
+		}
+	}
+}
+
+// headerPairs is a record's headers as the tests compare them: [key, value] text pairs in order.
+func headerPairs[H sarama.RecordHeader | *sarama.RecordHeader](headers []H) [][2]string {
+	pairs := [][2]string{}
+	for _, header := range headers {
+		var plain sarama.RecordHeader
+		switch typed := any(header).(type) {
+		case sarama.RecordHeader:
+			plain = typed
+		case *sarama.RecordHeader:
+			plain = *typed
+		}
+		pairs = append(pairs, [2]string{string(plain.Key), string(plain.Value)})
+	}
+	return pairs
+}
+
+// emitAcks reports each acknowledged record; its timestamp is the one sent, or the broker's
+// append time when the topic uses LogAppendTime (sarama takes it from the produce response).
 func emitAcks(messages []*sarama.ProducerMessage) {
 	for _, message := range messages {
 		driver.Emit("ack", driver.Fields{
-			"partition": message.Partition,
-			"offset":    message.Offset,
-			"key":       string(message.Key.(sarama.StringEncoder)),
-			"value":     string(message.Value.(sarama.StringEncoder)),
+			"partition":   message.Partition,
+			"offset":      message.Offset,
+			"key":         string(message.Key.(sarama.StringEncoder)),
+			"value":       string(message.Value.(sarama.StringEncoder)),
+			"timestampMs": message.Timestamp.UnixMilli(),
+			"headers":     headerPairs(message.Headers),
 		})
 	}
 }
@@ -156,6 +195,7 @@ func produceNumbered(parameters produceParameters) error {
 		return fmt.Errorf("producer: %w", err)
 	}
 	messages := numberedMessages(parameters.Topic, parameters.Count, parameters.Prefix, parameters.Partitions)
+	withTimestampsAndHeaders(messages, parameters)
 	if err := producer.SendMessages(messages); err != nil {
 		producer.Close()
 		return fmt.Errorf("send: %w", err)
@@ -170,10 +210,12 @@ func produceNumbered(parameters produceParameters) error {
 
 func emitRecord(message *sarama.ConsumerMessage, extra driver.Fields) {
 	fields := driver.Fields{
-		"partition": message.Partition,
-		"offset":    message.Offset,
-		"key":       driver.Text(message.Key),
-		"value":     driver.Text(message.Value),
+		"partition":   message.Partition,
+		"offset":      message.Offset,
+		"key":         driver.Text(message.Key),
+		"value":       driver.Text(message.Value),
+		"timestampMs": message.Timestamp.UnixMilli(),
+		"headers":     headerPairs(message.Headers),
 	}
 	for name, value := range extra {
 		fields[name] = value
