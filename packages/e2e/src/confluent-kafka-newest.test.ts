@@ -399,6 +399,84 @@ test(`confluent-kafka ${version}: KIP-848 group (group.protocol=consumer), two m
   );
 });
 
+async function readTransactional(options: {
+  topic: string;
+  isolation: 'read_committed' | 'read_uncommitted';
+  expect?: number;
+}): Promise<PlacedRecord[]> {
+  const events = await runPythonClient({
+    script: transactionScript,
+    command: 'read',
+    parameters: {
+      bootstrap: broker.bootstrap,
+      partitions: [0],
+      group: uniqueName('txn-newest-reader'),
+      idleMs: 2000,
+      ...options,
+    },
+    timeoutMs: 90_000,
+    python,
+  });
+  const result = events.find((event) => event.event === 'records');
+  assert.ok(result, `the reader reported its records: ${JSON.stringify(events).slice(0, 2000)}`);
+  return result.records as PlacedRecord[];
+}
+
+test(`confluent-kafka ${version}: transactions: commit visible to read_committed, abort not, a second producer with the same transactional.id fences the first`, {
+  timeout: 120_000,
+}, async () => {
+  const topic = uniqueName('txn-newest');
+  await createTopic(topic, 1);
+  await runPythonClient({
+    script: transactionScript,
+    command: 'commit-abort',
+    parameters: { bootstrap: broker.bootstrap, topic, transactionalId: uniqueName('tx'), count: 5 },
+    timeoutMs: 60_000,
+    python,
+  });
+  const numbered = (prefix: string) => [0, 1, 2, 3, 4].map((index) => `${prefix}-${index}`);
+  const committed = await readTransactional({ topic, isolation: 'read_committed', expect: 10 });
+  assert.deepEqual(
+    committed.map((record) => record.value),
+    [...numbered('c'), ...numbered('d')],
+  );
+  // Three data batches and their markers: 0-4, marker 5, 6-10 (aborted), marker 11, 12-16, marker 17.
+  assert.deepEqual(
+    committed.map((record) => record.offset),
+    [0, 1, 2, 3, 4, 12, 13, 14, 15, 16],
+  );
+  const uncommitted = await readTransactional({ topic, isolation: 'read_uncommitted', expect: 15 });
+  assert.deepEqual(
+    uncommitted.map((record) => record.value),
+    [...numbered('c'), ...numbered('a'), ...numbered('d')],
+  );
+
+  const fencedTopic = uniqueName('txn-newest-fence');
+  await createTopic(fencedTopic, 1);
+  const events = await runPythonClient({
+    script: transactionScript,
+    command: 'fence',
+    parameters: {
+      bootstrap: broker.bootstrap,
+      topic: fencedTopic,
+      transactionalId: uniqueName('fenced'),
+    },
+    timeoutMs: 60_000,
+    python,
+  });
+  const outcome = events.find((event) => event.event === 'zombie-outcome');
+  assert.deepEqual(
+    { committed: outcome?.committed, fatal: outcome?.fatal, error: outcome?.error },
+    { committed: false, fatal: true, error: '_FENCED' },
+    JSON.stringify(outcome),
+  );
+  const survivors = await readTransactional({ topic: fencedTopic, isolation: 'read_committed' });
+  assert.deepEqual(
+    survivors.map((record) => record.value),
+    ['successor-0'],
+  );
+});
+
 test(`confluent-kafka ${version}: consume-transform-produce transactions, the processor SIGKILLed 6 times: output exactly once`, {
   timeout: 240_000,
 }, async () => {
