@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { BrokerProcess } from './harness/broker-process.js';
@@ -152,7 +154,8 @@ test(`sarama ${saramaVersion}: gzip, snappy, lz4 and zstd batches stored as sent
 test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, LogAppendTime stamped by the broker, on plain and gzip batches`, {
   timeout: 90_000,
 }, async () => {
-  const createTimeMs = 1_700_000_000_000;
+  // An hour ago: well inside the 7-day retention, which would delete older records at its next pass.
+  const createTimeMs = Date.now() - 3_600_000;
   /** What a record carries besides its place and content, as acks and reads report it. */
   const detail = (event: ClientEvent) => ({
     ...placedRecordFromEvent(event),
@@ -230,7 +233,7 @@ test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, 
   }
 });
 
-test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configures, truncates and deletes topics`, {
+test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configures, sizes, truncates and deletes topics`, {
   timeout: 90_000,
 }, async () => {
   const topic = uniqueName('sarama-newest-admin');
@@ -416,6 +419,33 @@ test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configure
   );
 
   const produced = await produce({ topic, partitions: 4, count: 40, prefix: 'admin' });
+  const segmentBytes = async (partition: number) => {
+    const folder = join(broker.dataDirectory, `${topic}-${partition}`);
+    const logs = (await readdir(folder)).filter((name) => name.endsWith('.log'));
+    const sizes = await Promise.all(
+      logs.map(async (name) => (await stat(join(folder, name))).size),
+    );
+    return sizes.reduce((sum, size) => sum + size, 0);
+  };
+  const [logDirs] = await admin([{ op: 'describe-log-dirs', topics: [topic] }]);
+  const [dir] = (logDirs?.dirs ?? []) as Record<string, unknown>[];
+  assert.deepEqual(
+    { path: dir?.path, code: dir?.code, partitions: dir?.partitions },
+    {
+      path: broker.dataDirectory,
+      code: 0,
+      partitions: await Promise.all(
+        [0, 1, 2, 3].map(async (partition) => ({
+          topic,
+          partition,
+          size: await segmentBytes(partition),
+          offsetLag: 0,
+          temporary: false,
+        })),
+      ),
+    },
+    'DescribeLogDirs: the data dir, each partition the size of its segment files',
+  );
   assert.deepEqual(
     await admin([
       {

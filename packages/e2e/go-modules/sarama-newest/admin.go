@@ -145,6 +145,8 @@ func runAdminStep(clusterAdmin sarama.ClusterAdmin, step adminStep) (driver.Fiel
 			described = append(described, driver.Fields{"id": broker.ID(), "address": broker.Addr()})
 		}
 		return driver.Fields{"brokers": described, "controllerId": controllerID}, nil
+	case "describe-log-dirs":
+		return describeLogDirs(clusterAdmin, step)
 	case "list-groups":
 		groups, err := clusterAdmin.ListConsumerGroups()
 		if err != nil {
@@ -450,4 +452,45 @@ func describeTransactions(clusterAdmin sarama.TransactionClusterAdmin, step admi
 		})
 	}
 	return driver.Fields{"transactions": described}, nil
+}
+
+// describeLogDirs reports the log dirs of broker 1 with the partitions of step.Topics in them.
+func describeLogDirs(clusterAdmin sarama.ClusterAdmin, step adminStep) (driver.Fields, error) {
+	brokers, err := clusterAdmin.DescribeLogDirs([]int32{1})
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[string]bool{}
+	for _, topic := range step.Topics {
+		wanted[topic] = true
+	}
+	dirs := []driver.Fields{}
+	for _, dir := range brokers[1] {
+		partitions := []driver.Fields{}
+		for _, topic := range dir.Topics {
+			if !wanted[topic.Topic] {
+				continue
+			}
+			for _, partition := range topic.Partitions {
+				partitions = append(partitions, driver.Fields{
+					"topic":     topic.Topic,
+					"partition": partition.PartitionID,
+					"size":      partition.Size,
+					"offsetLag": partition.OffsetLag,
+					"temporary": partition.IsTemporary,
+				})
+			}
+		}
+		sort.Slice(partitions, func(a, b int) bool {
+			return partitions[a]["partition"].(int32) < partitions[b]["partition"].(int32)
+		})
+		dirs = append(dirs, driver.Fields{
+			"path":        dir.Path,
+			"code":        int(dir.ErrorCode),
+			"partitions":  partitions,
+			"totalBytes":  dir.TotalBytes,
+			"usableBytes": dir.UsableBytes,
+		})
+	}
+	return driver.Fields{"dirs": dirs}, nil
 }
