@@ -1,5 +1,6 @@
 export { Admin, type NewTopic } from './admin.js';
 export {
+  type CommittedOffset,
   Consumer,
   type ConsumerOptions,
   type ConsumerRecord,

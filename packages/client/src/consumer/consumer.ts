@@ -20,6 +20,7 @@ import {
 } from '@gregor/protocol';
 import { ClientError, ClosedError, invalidatesMetadata, KafkaError } from '../errors.js';
 import { Cluster, type ClusterOptions, sleep } from '../network/cluster.js';
+import { type CommittedOffset, commitOffsets, fetchCommittedOffsets } from './group-offsets.js';
 import {
   type IsolationLevel,
   listOffsets,
@@ -29,6 +30,7 @@ import {
   type TopicPartition,
 } from './list-offsets.js';
 
+export type { CommittedOffset } from './group-offsets.js';
 export type {
   IsolationLevel,
   OffsetQuery,
@@ -45,6 +47,8 @@ export interface ConsumerOptions extends ClusterOptions {
   /** Where to start when there is no position or it is out of range (Java's default: latest). */
   autoOffsetReset?: 'earliest' | 'latest' | 'none';
   isolationLevel?: IsolationLevel;
+  /** Group whose committed offsets `commit`, `committed` and the `committed` start offset use. */
+  groupId?: string;
 }
 
 export const consumerDefaults = {
@@ -66,14 +70,15 @@ export interface ConsumerRecord {
   headers: RecordHeader[];
 }
 
-export type StartOffset = bigint | 'earliest' | 'latest';
+/** `committed`: the group's committed offset, else autoOffsetReset. */
+export type StartOffset = bigint | 'earliest' | 'latest' | 'committed';
 
 interface PartitionState {
   topic: string;
   partition: number;
   /** Next offset to hand out; null until resolved from `pendingReset`. */
   position: bigint | null;
-  pendingReset: 'earliest' | 'latest' | null;
+  pendingReset: 'earliest' | 'latest' | 'committed' | null;
   /** Bumped by every seek: responses fetched before it are dropped. */
   generation: number;
   /**
@@ -108,8 +113,10 @@ export class Consumer {
   private buffered: ConsumerRecord[] = [];
   private bufferedIndex = 0;
   private closed = false;
+  private readonly groupId: string | undefined;
 
   constructor(options: ConsumerOptions) {
+    this.groupId = options.groupId;
     this.cluster = new Cluster({
       ...options,
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
@@ -176,6 +183,37 @@ export class Consumer {
     );
   }
 
+  /**
+   * Commits offsets for the group (default: the position of every assigned partition, i.e. the
+   * next record to read, as Java's commitSync()).
+   */
+  async commit(
+    offsets?: ReadonlyArray<TopicPartition & { offset: bigint; metadata?: string | null }>,
+  ): Promise<void> {
+    const groupId = this.requireGroupId();
+    const toCommit =
+      offsets ??
+      [...this.partitions.values()]
+        .filter((state) => state.position !== null)
+        .map((state) => ({
+          topic: state.topic,
+          partition: state.partition,
+          offset: state.position!,
+        }));
+    if (toCommit.length === 0) return;
+    await commitOffsets(this.cluster, groupId, toCommit, this.cluster.options.requestTimeoutMs);
+  }
+
+  /** The group's committed offsets (null where it has none). */
+  committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    return fetchCommittedOffsets(
+      this.cluster,
+      this.requireGroupId(),
+      partitions,
+      this.cluster.options.requestTimeoutMs,
+    );
+  }
+
   /** ListOffsets for any partitions (assigned or not). */
   offsetsFor(
     partitions: readonly TopicPartition[],
@@ -228,6 +266,13 @@ export class Consumer {
   close(): void {
     this.closed = true;
     this.cluster.close();
+  }
+
+  private requireGroupId(): string {
+    if (this.groupId === undefined) {
+      throw new ClientError('committed offsets need the groupId option', { retriable: false });
+    }
+    return this.groupId;
   }
 
   private defaultReset(): 'earliest' | 'latest' {
@@ -291,6 +336,23 @@ export class Consumer {
   }
 
   private async resolveResets(): Promise<void> {
+    const fromGroup = [...this.partitions.values()].filter(
+      (state) => state.pendingReset === 'committed',
+    );
+    if (fromGroup.length > 0) {
+      const generations = fromGroup.map((state) => state.generation);
+      const committed = await this.committed(fromGroup);
+      fromGroup.forEach((state, index) => {
+        if (state.generation !== generations[index] || state.pendingReset !== 'committed') return;
+        const offset = committed[index].offset;
+        if (offset === null) {
+          state.pendingReset = this.defaultReset();
+        } else {
+          state.position = offset;
+          state.pendingReset = null;
+        }
+      });
+    }
     for (const reset of ['earliest', 'latest'] as const) {
       const states = [...this.partitions.values()].filter((state) => state.pendingReset === reset);
       if (states.length === 0) continue;

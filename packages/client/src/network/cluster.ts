@@ -5,6 +5,8 @@
 
 import {
   ErrorCode,
+  type FindCoordinatorResponse,
+  findCoordinatorApi,
   type MetadataRequest,
   type MetadataResponse,
   metadataApi,
@@ -37,6 +39,8 @@ export const clusterDefaults = {
   allowAutoTopicCreation: true,
   responseSizeBytesMax: 100 * 1024 * 1024,
 } as const;
+
+export type CoordinatorType = 'group' | 'transaction';
 
 export interface BrokerAddress {
   nodeId: number;
@@ -87,6 +91,7 @@ export class Cluster {
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly topics = new Map<string, TopicInfo>();
   private readonly topicsOfInterest = new Set<string>();
+  private readonly coordinators = new Map<string, { host: string; port: number }>();
   private metadataLoadedAtMs = 0;
   private refreshesRequested = 0;
   private refreshesCompleted = 0;
@@ -162,6 +167,55 @@ export class Cluster {
       },
     );
     return opening;
+  }
+
+  /**
+   * The connection to the coordinator of a group or transactional id (FindCoordinator, cached
+   * until `forgetCoordinator`). Retriable lookup errors (COORDINATOR_NOT_AVAILABLE while
+   * `__consumer_offsets` is created, COORDINATOR_LOAD_IN_PROGRESS) are retried until `timeoutMs`.
+   */
+  async coordinator(type: CoordinatorType, key: string, timeoutMs: number): Promise<Connection> {
+    const cacheKey = `${type}:${key}`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const known = this.coordinators.get(cacheKey);
+      if (known !== undefined) return this.connectionTo(known.host, known.port);
+      try {
+        const found = await this.findCoordinator(type, key);
+        this.coordinators.set(cacheKey, found);
+      } catch (error) {
+        const retriable = error instanceof ClientError && error.retriable;
+        if (!retriable || Date.now() >= deadline) throw error;
+        await sleep(this.options.retryBackoffMs);
+      }
+    }
+  }
+
+  /** Drops a cached coordinator after NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE. */
+  forgetCoordinator(type: CoordinatorType, key: string): void {
+    this.coordinators.delete(`${type}:${key}`);
+  }
+
+  private async findCoordinator(
+    type: CoordinatorType,
+    key: string,
+  ): Promise<{ host: string; port: number }> {
+    const connection = await this.anyConnection();
+    const version = connection.versions.version(findCoordinatorApi);
+    const keyType = type === 'group' ? 0 : 1;
+    // v4 batches keys (KIP-699); older versions take one key.
+    const request = version >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType };
+    const response = await connection.request<FindCoordinatorResponse>(
+      findCoordinatorApi,
+      request,
+      { version },
+    );
+    const answer = version >= 4 ? response.coordinators?.[0] : response;
+    if (answer === undefined) throw new ConnectionError('FindCoordinator answered no coordinator');
+    const errorCode = answer.errorCode ?? ErrorCode.NONE;
+    if (errorCode !== ErrorCode.NONE)
+      throw new KafkaError(errorCode, `FindCoordinator ${type} ${key}`);
+    return { host: answer.host ?? '', port: answer.port ?? 0 };
   }
 
   /** Registers topics whose metadata every refresh loads. */

@@ -330,6 +330,73 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
     }
   },
 
+  async 'committed offsets: a consumer commits its positions, the next one resumes from them'(
+    context,
+  ) {
+    const topic = await createTopic(context, 'commits', 2);
+    const groupId = uniqueName(`group-${context.label}`);
+    const producer = new Producer(clusterOptions(context));
+    let sent: SentRecord[];
+    try {
+      sent = await produceNumbered(producer, topic, 40);
+    } finally {
+      await producer.close();
+    }
+    const counts = [0, 1].map(
+      (partition) => sent.filter((record) => record.metadata.partition === partition).length,
+    );
+    const partitions = [0, 1].map((partition) => ({ topic, partition }));
+    const first = new Consumer({
+      ...clusterOptions(context),
+      groupId,
+      maxWaitMs: 200,
+      autoOffsetReset: 'earliest',
+    });
+    try {
+      assert.deepEqual(
+        (await first.committed(partitions)).map((entry) => entry.offset),
+        [null, null],
+      );
+      // Nothing committed yet: autoOffsetReset (earliest) decides.
+      first.assign(partitions.map((partition) => ({ ...partition, offset: 'committed' as const })));
+      assert.equal((await nextRecords(first, 40)).length, 40);
+      await first.commit();
+      assert.deepEqual(
+        (await first.committed(partitions)).map((entry) => entry.offset),
+        counts.map(BigInt),
+      );
+      await first.commit([
+        { ...partitions[0], offset: 5n, metadata: 'rewound' },
+        { ...partitions[1], offset: 7n },
+      ]);
+    } finally {
+      first.close();
+    }
+    const second = new Consumer({ ...clusterOptions(context), groupId, maxWaitMs: 200 });
+    try {
+      const committed = await second.committed(partitions);
+      assert.deepEqual(
+        committed.map((entry) => [entry.offset, entry.metadata]),
+        [
+          [5n, 'rewound'],
+          [7n, ''], // null metadata is stored as empty, by Kafka and Gregor alike
+        ],
+      );
+      second.assign(
+        partitions.map((partition) => ({ ...partition, offset: 'committed' as const })),
+      );
+      const resumed = await nextRecords(second, counts[0] - 5 + counts[1] - 7);
+      for (const [partition, from] of [5, 7].entries()) {
+        assert.deepEqual(
+          resumed.filter((record) => record.partition === partition).map((record) => record.offset),
+          Array.from({ length: counts[partition] - from }, (_, index) => BigInt(from + index)),
+        );
+      }
+    } finally {
+      second.close();
+    }
+  },
+
   async 'Kafka errors carry their code, name and retriable flag'(context) {
     const topic = await createTopic(context, 'errors', 1);
     const admin = new Admin(clusterOptions(context));
