@@ -184,7 +184,13 @@ async function createTopicsWithProfiles(prefix: string, baseTimestampMs: number)
 function produceEventsUntilStopped(prefix: string, baseTimestampMs: number) {
   let stopRequested = false;
   const produced = (async () => {
-    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
+    // The broker is SIGKILLed and restarted once while this producer sends: its retries must
+    // outlast a restart on a loaded machine (kafkajs' default budget is about 5 s).
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      retry: { retries: 60, initialRetryTime: 200, maxRetryTime: 2_000 },
+    });
     await producer.connect();
     const events: InputEvent[] = [];
     try {
@@ -211,6 +217,8 @@ function produceEventsUntilStopped(prefix: string, baseTimestampMs: number) {
     }
     return events;
   })();
+  // A failed send surfaces at stop(), as the test's failure, not as an unhandled rejection.
+  produced.catch(() => {});
   return {
     stop(): Promise<InputEvent[]> {
       stopRequested = true;
