@@ -151,11 +151,13 @@ test(`sarama ${saramaVersion}: gzip, snappy, lz4 and zstd batches stored as sent
   );
 });
 
-test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, LogAppendTime stamped by the broker, on plain and gzip batches`, {
+test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent and found by ListOffsets, LogAppendTime stamped by the broker, on plain and gzip batches`, {
   timeout: 90_000,
 }, async () => {
-  // An hour ago: well inside the 7-day retention, which would delete older records at its next pass.
+  // An hour ago: well inside the 7-day retention, which would delete older records at its next
+  // pass. The gzip batches are stamped a second later than the plain ones.
   const createTimeMs = Date.now() - 3_600_000;
+  const firstCreateTimeMs = { none: createTimeMs, gzip: createTimeMs + 1_000 };
   /** What a record carries besides its place and content, as acks and reads report it. */
   const detail = (event: ClientEvent) => ({
     ...placedRecordFromEvent(event),
@@ -179,7 +181,7 @@ test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, 
     );
     const startedMs = Date.now();
     const acknowledged: ReturnType<typeof detail>[] = [];
-    for (const compression of ['none', 'gzip']) {
+    for (const compression of ['none', 'gzip'] as const) {
       const events = await sarama.run(
         'produce',
         {
@@ -189,7 +191,7 @@ test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, 
           count: 20,
           prefix: compression,
           compression,
-          timestampMs: createTimeMs,
+          timestampMs: firstCreateTimeMs[compression],
           headers: true,
         },
         { timeoutMs: 30_000 },
@@ -211,7 +213,12 @@ test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, 
     for (const ack of acknowledged) {
       const index = Number(ack.key?.split('-').at(-1));
       if (timestampType === 'CreateTime') {
-        assert.equal(ack.timestampMs, createTimeMs + index, `${ack.key}: the create time sent`);
+        const compression = ack.key?.startsWith('gzip') ? 'gzip' : 'none';
+        assert.equal(
+          ack.timestampMs,
+          firstCreateTimeMs[compression] + index,
+          `${ack.key}: the create time sent`,
+        );
       } else {
         const stamped = Number(ack.timestampMs);
         assert.ok(
@@ -230,6 +237,25 @@ test(`sarama ${saramaVersion}: headers and timestamps: CreateTime kept as sent, 
       acknowledged.sort(byPlace),
       `${timestampType}: read back with the acknowledged timestamps and the headers`,
     );
+    if (timestampType === 'CreateTime') {
+      // The first offset stamped at or after each time, inside a plain batch, inside a gzip
+      // batch, and past the end (-1).
+      for (const targetMs of [createTimeMs + 5, createTimeMs + 1_005, createTimeMs + 2_000]) {
+        const expected = [0, 1].map((partition) => {
+          const offsets = acknowledged
+            .filter((ack) => ack.partition === partition && Number(ack.timestampMs) >= targetMs)
+            .map((ack) => ack.offset);
+          return { partition, offset: offsets.length > 0 ? Math.min(...offsets) : -1 };
+        });
+        assert.deepEqual(
+          await admin([
+            { op: 'list-offsets', topic, partitions: 2, at: 'timestamp', timestampMs: targetMs },
+          ]),
+          [{ op: 'list-offsets', offsets: expected }],
+          `ListOffsets for ${targetMs - createTimeMs} ms after the first create time`,
+        );
+      }
+    }
   }
 });
 

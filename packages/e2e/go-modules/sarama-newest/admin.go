@@ -27,10 +27,12 @@ type adminStep struct {
 	Names      []string                        `json:"names"`
 	Offsets    []partitionOffset               `json:"offsets"`
 	At         string                          `json:"at"`
-	Group      string                          `json:"group"`
-	Groups     []string                        `json:"groups"`
-	IDs        []string                        `json:"transactionalIds"`
-	Instances  []string                        `json:"instanceIds"`
+	// TimestampMs, when At is "timestamp": the offset of the first record stamped at or after it.
+	TimestampMs int64    `json:"timestampMs"`
+	Group       string   `json:"group"`
+	Groups      []string `json:"groups"`
+	IDs         []string `json:"transactionalIds"`
+	Instances   []string `json:"instanceIds"`
 }
 
 type incrementalOperation struct {
@@ -307,8 +309,11 @@ func incrementalAlterConfig(clusterAdmin sarama.ClusterAdmin, step adminStep) (d
 
 func listOffsets(clusterAdmin sarama.ClusterAdmin, step adminStep) (driver.Fields, error) {
 	at := sarama.OffsetNewest
-	if step.At == "earliest" {
+	switch step.At {
+	case "earliest":
 		at = sarama.OffsetOldest
+	case "timestamp":
+		at = step.TimestampMs
 	}
 	query := map[int32]int64{}
 	for _, partition := range partitionList(step.Partitions) {
