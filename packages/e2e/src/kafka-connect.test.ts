@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { BrokerProcess } from './harness/broker-process.js';
 import { ConnectWorker } from './harness/kafka-connect.js';
 import { kafkajsConsumeGroup, newKafkajs } from './harness/kafkajs-client.js';
@@ -215,6 +216,61 @@ test('Kafka Connect 4.4.0: after the worker running the source task stops (SIGTE
     `both tasks RUNNING on ${remaining.workerId} ${Math.round(performance.now() - stoppedAtMs)} ms after SIGTERM to ${stopping.workerId}`,
   );
   await assertOutputBecomes([...copiedBefore, ...afterStopLines], 'after the stop');
+});
+
+test('Kafka Connect 4.4.0 offsets API (KIP-875): GET shows the source file position and the sink consumer offset; with the sink stopped, DELETE resets its group offsets and on resume it copies the whole topic again', {
+  timeout: 120_000,
+}, async () => {
+  const survivor = workers.slice(0, 2).find((worker) => !worker.hasExited);
+  assert.ok(survivor, 'one worker of the first cluster still runs');
+  const lineCount = 400;
+  const inputText = await readFile(inputPath(), 'utf8');
+  assert.equal(inputText.split('\n').length - 1, lineCount);
+
+  type Offsets = {
+    offsets: { partition: Record<string, unknown>; offset: Record<string, unknown> }[];
+  };
+  // Offsets are committed every offset.flush.interval.ms (1 s) after the last record.
+  let sourceOffsets: Offsets | undefined;
+  let sinkOffsets: Offsets | undefined;
+  const expectedSource = [
+    { partition: { filename: inputPath() }, offset: { position: Buffer.byteLength(inputText) } },
+  ];
+  const expectedSink = [
+    { partition: { kafka_topic: topic, kafka_partition: 0 }, offset: { kafka_offset: lineCount } },
+  ];
+  await waitUntil(
+    async () => {
+      sourceOffsets = (await survivor.rest<Offsets>('GET', '/connectors/file-source/offsets')).body;
+      sinkOffsets = (await survivor.rest<Offsets>('GET', '/connectors/file-sink/offsets')).body;
+      return (
+        isDeepStrictEqual(sourceOffsets.offsets, expectedSource) &&
+        isDeepStrictEqual(sinkOffsets.offsets, expectedSink)
+      );
+    },
+    {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: () =>
+        `connector offsets ${JSON.stringify(expectedSource)} and ${JSON.stringify(expectedSink)} (have ${JSON.stringify(sourceOffsets)} and ${JSON.stringify(sinkOffsets)})`,
+    },
+  );
+
+  // Offsets can be changed only while the connector is STOPPED.
+  assert.equal((await survivor.rest('PUT', '/connectors/file-sink/stop')).status, 204);
+  await waitUntil(
+    async () => (await survivor.connectorStatus('file-sink')).body.connector.state === 'STOPPED',
+    { timeoutMs: 30_000, intervalMs: 250, what: 'file-sink STOPPED' },
+  );
+  const reset = await survivor.rest<{ message: string }>('DELETE', '/connectors/file-sink/offsets');
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+  const afterReset = await survivor.rest<Offsets>('GET', '/connectors/file-sink/offsets');
+  assert.deepEqual(afterReset.body.offsets, [], 'no committed offset left for the sink');
+
+  await writeFile(outputPath(), '');
+  assert.equal((await survivor.rest('PUT', '/connectors/file-sink/resume')).status, 202);
+  const allLines = inputText.replace(/\n$/, '').split('\n');
+  await assertOutputBecomes(allLines, 'after the sink offsets were reset');
 });
 
 test('Kafka Connect 4.4.0 with exactly.once.source.support: the worker running the source task is SIGKILLed while lines are appended; the topic (read_committed) holds every line exactly once, in file order, and the sink file every line', {
