@@ -230,6 +230,8 @@ type consumeParameters struct {
 	Expected   int64   `json:"expected"`
 	Isolation  string  `json:"isolation"`
 	TimeoutS   float64 `json:"timeoutS"`
+	// FetchBytes > 0 caps each partition's share of a fetch (sarama's Consumer.Fetch.Default).
+	FetchBytes int32 `json:"fetchBytes"`
 }
 
 // consume reads every partition from the oldest offset without a group until `expected` records
@@ -246,6 +248,9 @@ func consume(ctx context.Context, parameters consumeParameters) error {
 		config.Consumer.IsolationLevel = sarama.ReadCommitted
 	default:
 		return fmt.Errorf("unknown isolation %q", parameters.Isolation)
+	}
+	if parameters.FetchBytes > 0 {
+		config.Consumer.Fetch.Default = parameters.FetchBytes
 	}
 	consumer, err := sarama.NewConsumer(brokers(parameters.connection), config)
 	if err != nil {
