@@ -14,6 +14,7 @@ export {
 export * from './errors.js';
 export { ApiVersionTable, UnsupportedVersionError } from './network/api-versions.js';
 export { type ClusterOptions, clusterDefaults } from './network/cluster.js';
+export { type RequestTrace, requestChannel } from './network/connection.js';
 export { murmur2, partitionForKey, toPositive } from './producer/murmur2.js';
 export {
   defaultPartitioner,

@@ -5,6 +5,7 @@
 // A request timeout closes the whole connection: the stream cannot be re-synchronised reliably
 // and every pipelined sibling's outcome becomes unknown (like Java's NetworkClient).
 
+import { channel } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
 import {
   type ApiDescriptor,
@@ -42,7 +43,25 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Tracing (node:diagnostics_channel): one message per finished request, published only while
+ * someone subscribes, so the cost without subscribers is one property read.
+ */
+export const requestChannel = channel('gregor.client.request');
+
+export interface RequestTrace {
+  broker: string;
+  apiKey: number;
+  apiName: string;
+  apiVersion: number;
+  correlationId: number;
+  durationMs: number;
+  /** Set when the request failed (timeout, connection) rather than got a response. */
+  error?: Error;
+}
+
 interface PendingRequest {
+  startedAtMs: number;
   api: ApiDescriptor;
   version: number;
   correlationId: number;
@@ -137,6 +156,7 @@ export class Connection {
     );
     return new Promise<Response>((resolve, reject) => {
       const request: PendingRequest = {
+        startedAtMs: performance.now(),
         api,
         version,
         correlationId,
@@ -200,6 +220,7 @@ export class Connection {
         this.inFlight.push(request);
       } else {
         clearTimeout(request.timer);
+        this.trace(request);
         request.resolve(undefined);
       }
       if (!accepted) this.waitingForDrain = true;
@@ -258,7 +279,22 @@ export class Connection {
       request.reject(new ConnectionError(`${this.address}: ${detail}`));
       return;
     }
+    this.trace(request);
     request.resolve(decoded.value.body);
+  }
+
+  private trace(request: PendingRequest, error?: Error): void {
+    if (!requestChannel.hasSubscribers) return;
+    const trace: RequestTrace = {
+      broker: this.address,
+      apiKey: request.api.apiKey,
+      apiName: request.api.name,
+      apiVersion: request.version,
+      correlationId: request.correlationId,
+      durationMs: performance.now() - request.startedAtMs,
+    };
+    if (error !== undefined) trace.error = error;
+    requestChannel.publish(trace);
   }
 
   private onTimeout(request: PendingRequest, timeoutMs: number): void {
@@ -266,6 +302,7 @@ export class Connection {
       `${request.api.name} to ${this.address} got no response within ${timeoutMs} ms`,
     );
     this.removeRequest(request);
+    this.trace(request, error);
     request.reject(error);
     this.fail(new ConnectionError(`${this.address} closed after a request timeout`, error));
   }

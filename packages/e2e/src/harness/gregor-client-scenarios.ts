@@ -13,6 +13,8 @@ import {
   type ProducerOptions,
   partitionForKey,
   type RecordMetadata,
+  type RequestTrace,
+  requestChannel,
   TimeoutError,
 } from '@gregor/client';
 import { JavaClients, recordsOf } from './java-clients.js';
@@ -148,6 +150,9 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
   ) {
     const partitions = 3;
     const topic = await createTopic(context, 'keyed', partitions);
+    const traces: RequestTrace[] = [];
+    const onTrace = (message: unknown) => traces.push(message as RequestTrace);
+    requestChannel.subscribe(onTrace);
     const producer = new Producer(clusterOptions(context));
     try {
       const sent = await produceNumbered(producer, topic, 300);
@@ -159,8 +164,22 @@ export const clientScenarios: Record<string, (context: ClientScenarioContext) =>
         );
       }
       assertOrderPerPartition(sent);
+      // Tracing: every request of the producer is published with its negotiated version.
+      requestChannel.unsubscribe(onTrace);
+      const versions = new Map(traces.map((trace) => [trace.apiName, trace.apiVersion]));
+      assert.deepEqual([...versions.keys()].sort(), [
+        'ApiVersions',
+        'InitProducerId',
+        'Metadata',
+        'Produce',
+      ]);
+      assert.equal(versions.get('Produce'), 11, 'Produce: the client cap (v11) below both brokers');
+      assert.ok(
+        traces.every((trace) => trace.broker === context.bootstrap && trace.error === undefined),
+      );
       assertSameRecords(sent, await consumeAll(context, topic, partitions, sent.length));
     } finally {
+      requestChannel.unsubscribe(onTrace);
       await producer.close();
     }
   },
