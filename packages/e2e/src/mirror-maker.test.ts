@@ -5,6 +5,11 @@ import kafkajs, { type Kafka } from 'kafkajs';
 import { BrokerProcess } from './harness/broker-process.js';
 import { startMirrorMaker } from './harness/kafka-connect.js';
 import {
+  kafkaTool,
+  outputLines as kafkaToolOutputLines,
+  runKafkaTool,
+} from './harness/kafka-tools.js';
+import {
   kafkajsCommittedOffsets,
   kafkajsConsumeGroup,
   kafkajsProduce,
@@ -34,7 +39,9 @@ import { waitUntil } from './harness/wait.js';
  *
  * Then the source topic changes: its configurations (copied at creation and by the periodic
  * sync, IncrementalAlterConfigs on the backup) and its partition count (CreatePartitions), and
- * the records of the added partition are mirrored too.
+ * the records of the added partition are mirrored too. Last, a group with the KIP-848 protocol
+ * (Kafka's console consumer) fails over the same way: MirrorMaker creates it on the backup with
+ * offsets only, and the consumer joins it there with the consumer protocol.
  */
 
 const { ConfigResourceTypes } = kafkajs;
@@ -339,4 +346,106 @@ test('MirrorMaker 2 (connect-mirror 4.3.1) follows the source topic: its configu
     [...producedOnPrimary, ...thirdPart],
     `${mirroredTopic} on the backup`,
   );
+  producedOnPrimary.push(...thirdPart);
+});
+
+/** Kafka's console consumer in group `group` with the KIP-848 protocol: `count` records, then exit. */
+async function consoleConsume(options: {
+  bootstrap: string;
+  topic: string;
+  group: string;
+  count: number;
+}): Promise<PlacedRecord[]> {
+  const { stdout } = await runKafkaTool({
+    main: kafkaTool.consoleConsumer,
+    arguments: [
+      ...['--bootstrap-server', options.bootstrap, '--topic', options.topic],
+      ...['--group', options.group, '--command-property', 'group.protocol=consumer'],
+      ...['--from-beginning', '--max-messages', String(options.count), '--timeout-ms', '60000'],
+      ...[
+        '--formatter-property',
+        'print.partition=true',
+        '--formatter-property',
+        'print.offset=true',
+      ],
+      ...['--formatter-property', 'print.key=true'],
+    ],
+    timeoutMs: 120_000,
+  });
+  return kafkaToolOutputLines(stdout).map((line) => {
+    const fields = /^Partition:(\d+)\tOffset:(\d+)\t([^\t]*)\t(.*)$/.exec(line);
+    assert.ok(fields, `a record line from the console consumer: ${line}`);
+    return {
+      partition: Number(fields[1]),
+      offset: Number(fields[2]),
+      key: fields[3]!,
+      value: fields[4]!,
+    };
+  });
+}
+
+test('MirrorMaker 2 (connect-mirror 4.3.1): a KIP-848 group (group.protocol=consumer, Kafka 4.4 console consumer) fails over the same way', {
+  timeout: 240_000,
+}, async (context) => {
+  const primaryKafka = newKafkajs({ bootstrap: primary.bootstrap, clientId: 'mm2-primary' });
+  const backupKafka = newKafkajs({ bootstrap: backup.bootstrap, clientId: 'mm2-backup' });
+  const consumerGroup = uniqueName('orders-app-848');
+  const readOnPrimary = await consoleConsume({
+    bootstrap: primary.bootstrap,
+    topic,
+    group: consumerGroup,
+    count: producedOnPrimary.length,
+  });
+  assertSameRecords(readOnPrimary, producedOnPrimary, 'read on the primary');
+  const committedOnPrimary = await kafkajsCommittedOffsets(primaryKafka, {
+    topic,
+    group: consumerGroup,
+  });
+  assert.deepEqual(committedOnPrimary, endOffsets(producedOnPrimary), 'committed on the primary');
+
+  const syncStartedMs = performance.now();
+  let committedOnBackup = new Map<number, number>();
+  await waitUntil(
+    async () => {
+      committedOnBackup = await kafkajsCommittedOffsets(backupKafka, {
+        topic: mirroredTopic,
+        group: consumerGroup,
+      });
+      return sameOffsets(committedOnBackup, committedOnPrimary);
+    },
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `group ${consumerGroup} on the backup to commit ${describeOffsets(committedOnPrimary)} (has ${describeOffsets(committedOnBackup)})`,
+    },
+  );
+  context.diagnostic(
+    `group offsets on the backup equal the primary's ${Math.round(performance.now() - syncStartedMs)} ms after the commit`,
+  );
+
+  const lastPart = await kafkajsProduce(primaryKafka, {
+    topic,
+    partitions: partitions + 1,
+    count: 40,
+    prefix: 'last',
+  });
+  const allEnds = endOffsets([...producedOnPrimary, ...lastPart]);
+  await waitUntil(
+    async () => sameOffsets(await endOffsetsOf(backupKafka, mirroredTopic), allEnds),
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () => `${mirroredTopic} on the backup to reach ${describeOffsets(allEnds)}`,
+    },
+  );
+  // The group joins the backup with the consumer protocol (MirrorMaker created it there with
+  // offsets only) and reads exactly what it had not read on the primary.
+  const readOnBackup = await consoleConsume({
+    bootstrap: backup.bootstrap,
+    topic: mirroredTopic,
+    group: consumerGroup,
+    count: lastPart.length,
+  });
+  assertSameRecords(readOnBackup, lastPart, 'read on the backup');
 });
