@@ -90,6 +90,8 @@ export class Connection {
   private processing = false;
   private closed = false;
   private draining = false;
+  /** Our side is ended after a drain: whatever the client still sends is read and dropped. */
+  private discardingInput = false;
   private flushScheduled = false;
   private drainWaiters: (() => void)[] = [];
 
@@ -171,6 +173,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.discardingInput) return;
     this.lastActivityMs = this.options.clock.monotonicMs();
     this.decoder.push(chunk);
     this.processFrames();
@@ -340,7 +343,21 @@ export class Connection {
     // After a FIN, frames still buffered (parsing paused) are answered first; a partial one is dropped.
     if (!this.draining && !(this.peerEnded && this.awaitingBytes)) return;
     this.socket.end();
-    // 'close' follows once the peer acknowledges; onSocketClose resolves the waiters.
+    // 'close' follows once the peer closes too; onSocketClose resolves the waiters.
+    if (this.draining) this.discardInput();
+  }
+
+  /**
+   * A paused socket never emits 'end' while unread bytes are buffered, and stops polling the
+   * socket once that buffer is full, so the client's FIN or reset would go unseen: no 'close',
+   * a drain that never resolves, and (the socket no longer counting as pending work) an event
+   * loop that can run dry in the middle of stop().
+   */
+  private discardInput(): void {
+    if (this.discardingInput) return;
+    this.discardingInput = true;
+    this.readingPaused = false;
+    this.socket.resume();
   }
 
   private onSocketClose(): void {
