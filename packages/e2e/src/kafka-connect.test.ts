@@ -97,7 +97,12 @@ async function startCluster(options: {
   settings?: Readonly<Record<string, string>>;
 }): Promise<ConnectWorker[]> {
   const groupId = uniqueName(options.name);
-  const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
+  const ports = [await freeLoopbackPort()];
+  // Two free ports, not the same one handed out twice.
+  while (ports.length < 2) {
+    const port = await freeLoopbackPort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   const cluster = await Promise.all(
     ports.map((restPort, index) =>
       ConnectWorker.start({
