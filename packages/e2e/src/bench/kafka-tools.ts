@@ -28,6 +28,8 @@ import { benchDirectory, ensureDebianPackages } from '../tools/rdkafka-performan
  * topics and workloads, next to the disk and loopback limits measured in the same run. Kafka runs
  * a second time with log.flush.interval.messages=1 for the acks=all rows: Gregor fdatasyncs an
  * acks=all append before acknowledging it, Kafka by default leaves the data to the page cache.
+ * Each fresh broker gets an unreported warm-up first (`warmUp`), and `sync` runs before every
+ * produce step so no step pays for the previous one's page-cache writeback.
  *
  * GREGOR_BENCH_KAFKA_TOOLS_SCALE (default 1) scales every record count, e.g. 0.1 for a short run.
  * Results: markdown tables on stdout and .bench/kafka-tools-results.json.
@@ -48,6 +50,9 @@ const pacedRatePerSecond = 10_000;
 const pacedRecords = scaled(60_000);
 const pacedWarmUpRecords = scaled(10_000);
 const roundTripRecords = scaled(3_000);
+/** Records produced (acks=1 and acks=all) and consumed once on a fresh broker before measuring. */
+const brokerWarmUpRecords = scaled(300_000);
+const warmUpTopic = 'broker-warm-up';
 const stepTimeoutMs = 300_000;
 const mebibyte = 2 ** 20;
 
@@ -195,6 +200,7 @@ async function createTopics(bootstrap: string): Promise<void> {
       `paced-acks${acks}:1`,
       `round-trip-acks${acks}:1`,
     ]),
+    `${warmUpTopic}:${partitionCounts.at(-1)}`,
   ];
   const result = await runJava({
     main: 'CreateBenchTopics.java',
@@ -203,6 +209,31 @@ async function createTopics(bootstrap: string): Promise<void> {
   });
   if (result.code !== 0)
     throw new Error(`CreateBenchTopics exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+}
+
+/**
+ * A fresh broker's first seconds of traffic run unoptimised code (V8 and the JVM compile the hot
+ * paths as they go; the JVM's compiler threads also use CPU): one unreported produce of each kind
+ * and one consume of them, so the measured rows and the broker CPU per record are warm.
+ */
+async function warmUp(bootstrap: string): Promise<void> {
+  for (const acks of ['1', 'all'] as const)
+    await runProducerPerformance({
+      bootstrap,
+      topic: warmUpTopic,
+      records: brokerWarmUpRecords,
+      recordBytes: 100,
+      acks,
+      jvmFlags: 'kafka',
+      timeoutMs: stepTimeoutMs,
+    });
+  await runConsumerPerformance({
+    bootstrap,
+    topic: warmUpTopic,
+    records: 2 * brokerWarmUpRecords,
+    jvmFlags: 'kafka',
+    timeoutMs: stepTimeoutMs,
+  });
 }
 
 /** The tool's steady-state summary (after its warm-up records). */
@@ -430,6 +461,7 @@ async function main(): Promise<void> {
       const broker = await setup.start();
       try {
         await createTopics(broker.bootstrap);
+        await warmUp(broker.bootstrap);
         for (const workload of workloads) {
           if (!setup.runs(workload)) continue;
           const result = await runWorkload(broker, workload);
