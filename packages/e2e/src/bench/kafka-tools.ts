@@ -41,17 +41,17 @@ const scaled = (count: number) => Math.max(1_000, Math.round(count * scale));
 const partitionCounts = [1, 6];
 const recordSizes = [100, 1024];
 const producedRecords: Record<number, number> = {
-  100: scaled(1_500_000),
-  1024: scaled(400_000),
+  100: scaled(1_000_000),
+  1024: scaled(250_000),
 };
 /** The first fifth of each produce run is the tool's warm-up (reported apart by the tool). */
 const warmUpFraction = 0.2;
 const pacedRatePerSecond = 10_000;
-const pacedRecords = scaled(60_000);
+const pacedRecords = scaled(50_000);
 const pacedWarmUpRecords = scaled(10_000);
 const roundTripRecords = scaled(3_000);
 /** Records produced (acks=1 and acks=all) and consumed once on a fresh broker before measuring. */
-const brokerWarmUpRecords = scaled(300_000);
+const brokerWarmUpRecords = scaled(200_000);
 const warmUpTopic = 'broker-warm-up';
 const stepTimeoutMs = 300_000;
 const mebibyte = 2 ** 20;
