@@ -24,9 +24,9 @@ import { benchDirectory, ensureDebianPackages } from '../tools/rdkafka-performan
  * `npm run bench -- kafka-tools`: Apache Kafka's own perf tools (ProducerPerformance,
  * ConsumerPerformance, EndToEndLatency from the 4.4 jars, JVM flags and heap of their scripts)
  * against Gregor (the CLI) and against Apache Kafka 4.4 (KRaft, one combined node, -Xms1G -Xmx1G
- * and the flags of kafka-server-start.sh) on this machine, one broker at a time, with the same
- * topics and workloads, next to the disk and loopback limits measured in the same run. Kafka runs
- * a second time with log.flush.interval.messages=1 for the acks=all rows: Gregor fdatasyncs an
+ * and the flags of kafka-server-start.sh) on this machine, each workload against each broker in
+ * turn, with the same topics, next to the disk and loopback limits measured in the same run. A
+ * second Kafka with log.flush.interval.messages=1 takes the acks=all rows: Gregor fdatasyncs an
  * acks=all append before acknowledging it, Kafka by default leaves the data to the page cache.
  * Each fresh broker gets an unreported warm-up first (`warmUp`), and `sync` runs before every
  * produce step so no step pays for the previous one's page-cache writeback.
@@ -464,13 +464,24 @@ async function main(): Promise<void> {
   try {
     limitsBefore = await measureLimits(workDirectory);
     console.log(`limits: ${JSON.stringify(limitsBefore)}`);
-    for (const setup of brokerSetups) {
-      await syncDisks();
-      const broker = await setup.start();
-      try {
+    // All three brokers run for the whole measurement and each workload runs against them back
+    // to back, the first broker rotating from row to row: on this shared machine the load
+    // changes within minutes, so brokers measured minutes apart would not be comparable. An idle
+    // broker costs a few percent of a core (the idle JVMs' housekeeping).
+    const running: { setup: BrokerSetup; broker: BrokerUnderTest }[] = [];
+    try {
+      for (const setup of brokerSetups) {
+        const broker = await setup.start();
+        running.push({ setup, broker });
         await createTopics(broker.bootstrap);
         await warmUp(broker.bootstrap);
-        for (const workload of workloads) {
+      }
+      for (const [index, workload] of workloads.entries()) {
+        const rotated = [
+          ...running.slice(index % running.length),
+          ...running.slice(0, index % running.length),
+        ];
+        for (const { setup, broker } of rotated) {
           if (!setup.runs(workload)) continue;
           const result = await runWorkload(broker, workload, setup.produceFraction ?? 1);
           const name = workloadName(workload);
@@ -479,9 +490,9 @@ async function main(): Promise<void> {
           entry.row.set(setup.name, result);
           results.set(name, entry);
         }
-      } finally {
-        await broker.stop();
       }
+    } finally {
+      for (const { broker } of running) await broker.stop();
     }
     syncLatencyAfter = await measureSyncLatency({
       directory: workDirectory,
