@@ -622,7 +622,13 @@ func transaction(_ context.Context, parameters transactionParameters) error {
 	if err != nil {
 		return err
 	}
-	defer producer.Close()
+	// Closed once: sarama's producer panics ("send on closed channel") when closed twice.
+	closed := false
+	defer func() {
+		if !closed {
+			producer.Close()
+		}
+	}()
 	if err := producer.BeginTxn(); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -652,6 +658,7 @@ func transaction(_ context.Context, parameters transactionParameters) error {
 		return fmt.Errorf("%s: %w", parameters.Outcome, err)
 	}
 	driver.Emit("ended", driver.Fields{"outcome": parameters.Outcome, "status": producer.TxnStatus().String()})
+	closed = true
 	if err := producer.Close(); err != nil {
 		return fmt.Errorf("close producer: %w", err)
 	}
