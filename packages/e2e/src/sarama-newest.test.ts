@@ -105,33 +105,12 @@ async function consume(options: {
 test(`sarama ${saramaVersion}: produce, consume in a group, commit, resume from the commit`, {
   timeout: 90_000,
 }, async () => {
-  const bootstrap = broker.bootstrap;
-  await runRoundTripScenario(
-    {
-      createTopic: (options) => createTopic(options.topic, options.partitions),
-      produce: (options) =>
-        produce({
-          topic: options.topic,
-          partitions: 0,
-          count: options.count,
-          prefix: options.prefix,
-        }),
-      async consumeGroup(options) {
-        const events = await sarama.run(
-          'consume-group',
-          { bootstrap, ...options, timeoutS: 30 },
-          { timeoutMs: 45_000 },
-        );
-        return records(events);
-      },
-      async committedOffsets(options) {
-        const [result] = await admin([{ op: 'group-offsets', ...options }]);
-        const offsets = (result?.offsets ?? []) as { partition: number; offset: number }[];
-        return new Map(offsets.map((entry) => [entry.partition, entry.offset]));
-      },
-    },
-    { name: 'sarama-newest', partitions: 3, firstCount: 300, secondCount: 90 },
-  );
+  await runRoundTripScenario(sarama.moduleRoundTripClient(broker.bootstrap, createTopic), {
+    name: 'sarama-newest',
+    partitions: 3,
+    firstCount: 300,
+    secondCount: 90,
+  });
 });
 
 test(`sarama ${saramaVersion}: gzip, snappy, lz4 and zstd batches stored as sent and read back exactly, through 64-byte fetch limits`, {

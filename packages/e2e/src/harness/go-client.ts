@@ -1,9 +1,11 @@
 import { access, cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { goModulesDirectory, goToolchainPath } from './go-test-suite.js';
-import { type ClientEvent, JsonLinesProcess } from './json-lines-process.js';
+import { type ClientEvent, eventsNamed, JsonLinesProcess } from './json-lines-process.js';
 import { ManagedProcess, runToCompletion } from './managed-process.js';
 import { e2ePackageDirectory } from './paths.js';
+import { placedRecordFromEvent } from './records.js';
+import type { RoundTripClient } from './roundtrip-scenario.js';
 import { makeTemporaryDirectory, removeDirectory } from './temporary-directory.js';
 import { withDeadline } from './wait.js';
 
@@ -208,6 +210,49 @@ export class GoClient {
       throw new Error(`${this.label} admin: ${results.length} results for ${steps.length} steps`);
     }
     return results.map(({ event: _event, step: _step, error: _error, ...result }) => result);
+  }
+
+  /**
+   * The round-trip scenario's client for a Go-module driver: its `produce` command (partition
+   * left to the library's own partitioner), `consume-group`, and the `group-offsets` admin step.
+   * `createTopic` is the test's own, as the drivers report a created topic differently.
+   */
+  moduleRoundTripClient(
+    bootstrap: string,
+    createTopic: (topic: string, partitions: number) => Promise<void>,
+  ): RoundTripClient {
+    return {
+      createTopic: (options) => createTopic(options.topic, options.partitions),
+      produce: async (options) => {
+        const events = await this.run(
+          'produce',
+          {
+            bootstrap,
+            topic: options.topic,
+            partitions: 0,
+            count: options.count,
+            prefix: options.prefix,
+          },
+          { timeoutMs: 30_000 },
+        );
+        return eventsNamed(events, 'ack').map(placedRecordFromEvent);
+      },
+      consumeGroup: async (options) => {
+        const events = await this.run(
+          'consume-group',
+          { bootstrap, ...options, timeoutS: 30 },
+          { timeoutMs: 45_000 },
+        );
+        return eventsNamed(events, 'record').map(placedRecordFromEvent);
+      },
+      committedOffsets: async (options) => {
+        const [result] = await this.admin(bootstrap, [{ op: 'group-offsets', ...options }], {
+          timeoutMs: 30_000,
+        });
+        const offsets = (result?.offsets ?? []) as { partition: number; offset: number }[];
+        return new Map(offsets.map((entry) => [entry.partition, entry.offset]));
+      },
+    };
   }
 
   async dispose(): Promise<void> {
