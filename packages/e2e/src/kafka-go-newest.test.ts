@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
-import { GoClient } from './harness/go-client.js';
+import { GoClient, writableConfigEntry } from './harness/go-client.js';
 import { eventsNamed } from './harness/json-lines-process.js';
 import {
   assertSameRecords,
@@ -127,13 +127,6 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
       code: 0,
     }));
   const configNames = ['cleanup.policy', 'retention.ms', 'segment.bytes'];
-  const entry = (name: string, value: string, source: number) => ({
-    name,
-    value,
-    source,
-    readOnly: false,
-    sensitive: false,
-  });
   const metadata = (await admin([{ op: 'metadata', topics: [] }]))[0];
   assert.deepEqual(
     {
@@ -187,27 +180,27 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
       {
         op: 'describe-config',
         entries: [
-          entry('cleanup.policy', 'compact', topicConfigSource),
-          entry('retention.ms', '3600000', topicConfigSource),
-          entry('segment.bytes', '1073741824', defaultConfigSource),
+          writableConfigEntry('cleanup.policy', 'compact', topicConfigSource),
+          writableConfigEntry('retention.ms', '3600000', topicConfigSource),
+          writableConfigEntry('segment.bytes', '1073741824', defaultConfigSource),
         ],
       },
       { op: 'incremental-alter-config', code: 0 },
       {
         op: 'describe-config',
         entries: [
-          entry('cleanup.policy', 'delete', defaultConfigSource),
-          entry('retention.ms', '7200000', topicConfigSource),
-          entry('segment.bytes', '1073741824', defaultConfigSource),
+          writableConfigEntry('cleanup.policy', 'delete', defaultConfigSource),
+          writableConfigEntry('retention.ms', '7200000', topicConfigSource),
+          writableConfigEntry('segment.bytes', '1073741824', defaultConfigSource),
         ],
       },
       { op: 'alter-config', code: 0 },
       {
         op: 'describe-config',
         entries: [
-          entry('cleanup.policy', 'delete', defaultConfigSource),
-          entry('retention.ms', '604800000', defaultConfigSource),
-          entry('segment.bytes', '1048576', topicConfigSource),
+          writableConfigEntry('cleanup.policy', 'delete', defaultConfigSource),
+          writableConfigEntry('retention.ms', '604800000', defaultConfigSource),
+          writableConfigEntry('segment.bytes', '1048576', topicConfigSource),
         ],
       },
     ],

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
-import { GoClient } from './harness/go-client.js';
+import { GoClient, writableConfigEntry } from './harness/go-client.js';
 import { type ClientEvent, eventsNamed } from './harness/json-lines-process.js';
 import {
   assertContiguousOffsets,
@@ -323,93 +323,33 @@ test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configure
       {
         op: 'describe-config',
         entries: [
-          {
-            name: 'cleanup.policy',
-            value: 'compact',
-            source: 'Topic',
-            readOnly: false,
-            sensitive: false,
-          },
-          {
-            name: 'retention.ms',
-            value: '3600000',
-            source: 'Topic',
-            readOnly: false,
-            sensitive: false,
-          },
-          {
-            name: 'segment.bytes',
-            value: '1073741824',
-            source: 'Default',
-            readOnly: false,
-            sensitive: false,
-          },
+          writableConfigEntry('cleanup.policy', 'compact', 'Topic'),
+          writableConfigEntry('retention.ms', '3600000', 'Topic'),
+          writableConfigEntry('segment.bytes', '1073741824', 'Default'),
         ],
       },
       { op: 'incremental-alter-config' },
       {
         op: 'describe-config',
         entries: [
-          {
-            name: 'cleanup.policy',
-            value: 'delete',
-            source: 'Default',
-            readOnly: false,
-            sensitive: false,
-          },
-          {
-            name: 'retention.ms',
-            value: '7200000',
-            source: 'Topic',
-            readOnly: false,
-            sensitive: false,
-          },
-          {
-            name: 'segment.bytes',
-            value: '1073741824',
-            source: 'Default',
-            readOnly: false,
-            sensitive: false,
-          },
+          writableConfigEntry('cleanup.policy', 'delete', 'Default'),
+          writableConfigEntry('retention.ms', '7200000', 'Topic'),
+          writableConfigEntry('segment.bytes', '1073741824', 'Default'),
         ],
       },
       { op: 'alter-config' },
       {
         op: 'describe-config',
         entries: [
-          {
-            name: 'cleanup.policy',
-            value: 'delete',
-            source: 'Default',
-            readOnly: false,
-            sensitive: false,
-          },
-          {
-            name: 'retention.ms',
-            value: '604800000',
-            source: 'Default',
-            readOnly: false,
-            sensitive: false,
-          },
-          {
-            name: 'segment.bytes',
-            value: '1048576',
-            source: 'Topic',
-            readOnly: false,
-            sensitive: false,
-          },
+          writableConfigEntry('cleanup.policy', 'delete', 'Default'),
+          writableConfigEntry('retention.ms', '604800000', 'Default'),
+          writableConfigEntry('segment.bytes', '1048576', 'Topic'),
         ],
       },
       {
         op: 'describe-config',
         entries: [
-          {
-            name: 'log.retention.hours',
-            value: '168',
-            source: 'Default',
-            readOnly: false,
-            sensitive: false,
-          },
+          writableConfigEntry('log.retention.hours', '168', 'Default'),
           {
             name: 'num.partitions',
             value: '1',

@@ -84,6 +84,14 @@ async function assertGoToolchain(client: GoClientName): Promise<void> {
   }
 }
 
+/**
+ * One entry of a Go-module driver's `describe-config` result, for a config a client may change
+ * (not read-only, not sensitive); `source` as the library reports it (sarama: `Topic`, kafka-go: 1).
+ */
+export function writableConfigEntry(name: string, value: string, source: string | number) {
+  return { name, value, source, readOnly: false, sensitive: false };
+}
+
 /** A built driver program; `run` executes one of its commands to completion. */
 export class GoClient {
   /** What the driver drives, as its events and errors name it (`sarama`, `kafka-go-newest`). */
