@@ -40,6 +40,7 @@ import { produceHandler } from './produce.js';
 import { syncGroupHandler } from './sync-group.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
 import type { ApiHandler } from './types.js';
+import { writeTxnMarkersHandler } from './write-txn-markers.js';
 
 export const handlers: ApiHandler[] = [
   produceHandler,
@@ -74,6 +75,7 @@ export const handlers: ApiHandler[] = [
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
+  writeTxnMarkersHandler,
   txnOffsetCommitHandler,
   describeProducersHandler,
   describeTransactionsHandler,

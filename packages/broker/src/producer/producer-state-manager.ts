@@ -256,11 +256,16 @@ export class ProducerStateManager {
   /**
    * Writes a commit/abort marker (a control batch) for the producer's transaction and applies it:
    * the transaction's first offset no longer holds the LSO back, an abort is indexed. Returns an
-   * error code (INVALID_PRODUCER_EPOCH when the marker is older than the producer's epoch).
+   * error code (INVALID_PRODUCER_EPOCH when the marker is older than the producer's epoch,
+   * TRANSACTION_COORDINATOR_FENCED when its coordinator epoch is older than the last marker's).
    */
   async writeMarker(log: PartitionLog, marker: TransactionMarker): Promise<number> {
     const partition = this.partitionFor(log);
-    const errorCode = partition.state.checkMarker(marker.producerId, marker.producerEpoch);
+    const errorCode = partition.state.checkMarker(
+      marker.producerId,
+      marker.producerEpoch,
+      marker.coordinatorEpoch,
+    );
     if (errorCode !== ErrorCode.NONE) return errorCode;
     const nowMs = this.options.clock.wallMs();
     const batch = encodeControlBatch({

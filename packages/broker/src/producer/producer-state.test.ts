@@ -122,7 +122,10 @@ test('transactions hold the first unstable offset until their marker; aborts are
   });
   assert.deepEqual(aborted, { producerId: 7n, firstOffset: 4n, lastOffset: 6n });
   assert.equal(state.firstUnstableOffset(), null);
-  assert.equal(state.checkMarker(7n, -1), ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(state.checkMarker(7n, -1, 0), ErrorCode.INVALID_PRODUCER_EPOCH);
+  // A marker from an older coordinator than the last marker's is fenced.
+  assert.equal(state.checkMarker(7n, 0, -1), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+  assert.equal(state.checkMarker(7n, 0, 0), ErrorCode.NONE);
 });
 
 test('a transaction whose first batch is still being appended already holds the LSO', async () => {

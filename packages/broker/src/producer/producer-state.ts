@@ -206,12 +206,19 @@ export class PartitionProducerState {
   }
 
   /**
-   * Checks a transaction marker from the coordinator (WriteTxnMarkers): its epoch must not be
-   * older than the producer's (a zombie coordinator) — KIP-98.
+   * Checks a transaction marker (WriteTxnMarkers): its producer epoch must not be older than the
+   * producer's (a zombie), nor its coordinator epoch older than the last marker's (a stale
+   * coordinator) — KIP-98, as Kafka's ProducerAppendInfo.appendEndTxnMarker.
    */
-  checkMarker(producerId: ProducerId, producerEpoch: ProducerEpoch): number {
+  checkMarker(
+    producerId: ProducerId,
+    producerEpoch: ProducerEpoch,
+    coordinatorEpoch: number,
+  ): number {
     const entry = this.producers.get(producerId);
-    if (entry !== undefined && producerEpoch < entry.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (entry === undefined) return ErrorCode.NONE;
+    if (producerEpoch < entry.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (coordinatorEpoch < entry.coordinatorEpoch) return ErrorCode.TRANSACTION_COORDINATOR_FENCED;
     return ErrorCode.NONE;
   }
 

@@ -1,9 +1,10 @@
 /**
- * Writes the commit/abort markers of a transaction (KIP-98 WriteTxnMarkers, in process on a single
- * node): one control batch per partition of the transaction through the producer state manager
- * (which ends the transaction there, moves the LSO and indexes aborts), then — for
- * `__consumer_offsets` partitions — tells the group coordinator to publish or drop the
- * transaction's pending offsets (KIP-447).
+ * Writes the commit/abort markers of a transaction (KIP-98 WriteTxnMarkers): one control batch per
+ * partition through the producer state manager (which ends the transaction there, moves the LSO
+ * and indexes aborts), then — for `__consumer_offsets` partitions — tells the group coordinator to
+ * publish or drop the transaction's pending offsets (KIP-447). The transaction coordinator writes
+ * its markers in process through `createMarkerWriter`; the WriteTxnMarkers handler (an admin's
+ * abort of a hanging transaction) writes through `writePartitionMarker`, the same path.
  */
 import { ErrorCode } from '@gregor/protocol';
 import type { LogManager } from '@gregor/storage';
@@ -20,6 +21,42 @@ export type OffsetsTransactionCompletion = (options: {
   commit: boolean;
 }) => void;
 
+export interface PartitionMarkerTarget {
+  logs: LogManager;
+  producers: ProducerStateManager;
+  completeOffsets: OffsetsTransactionCompletion | undefined;
+}
+
+/**
+ * Writes one marker to one partition; returns its error code: UNKNOWN_TOPIC_OR_PARTITION without
+ * a log, else what `ProducerStateManager.writeMarker` answers (epoch checks).
+ */
+export async function writePartitionMarker(
+  target: PartitionMarkerTarget,
+  marker: {
+    topic: string;
+    partition: number;
+    producerId: bigint;
+    producerEpoch: number;
+    coordinatorEpoch: number;
+    commit: boolean;
+  },
+): Promise<number> {
+  const { topic, partition, producerId, commit } = marker;
+  const log = target.logs.getLog(topic, partition);
+  if (log === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  const errorCode = await target.producers.writeMarker(log, {
+    producerId,
+    producerEpoch: marker.producerEpoch,
+    coordinatorEpoch: marker.coordinatorEpoch,
+    commit,
+  });
+  if (errorCode === ErrorCode.NONE && topic === consumerOffsetsTopicName) {
+    target.completeOffsets?.({ producerId, partition, commit });
+  }
+  return errorCode;
+}
+
 export function createMarkerWriter(options: {
   logs: LogManager;
   producers: ProducerStateManager;
@@ -28,30 +65,32 @@ export function createMarkerWriter(options: {
   completeOffsets: () => OffsetsTransactionCompletion | undefined;
 }): MarkerWriter {
   return async ({ producerId, producerEpoch, commit, partitions }) => {
+    const target = {
+      logs: options.logs,
+      producers: options.producers,
+      completeOffsets: options.completeOffsets(),
+    };
     await Promise.all(
       partitions.map(async ({ topic, partition }) => {
-        const log = options.logs.getLog(topic, partition);
-        // A deleted topic has nothing to mark (Kafka skips it as well).
-        if (log === undefined) return;
-        const errorCode = await options.producers.writeMarker(log, {
+        const errorCode = await writePartitionMarker(target, {
+          topic,
+          partition,
           producerId,
           producerEpoch,
           coordinatorEpoch: options.coordinatorEpoch,
           commit,
         });
-        if (errorCode !== ErrorCode.NONE) {
-          options.logger.warn('transaction marker refused', {
-            topic,
-            partition,
-            producerId: String(producerId),
-            producerEpoch,
-            errorCode,
-          });
+        // A deleted topic has nothing to mark (Kafka skips it as well).
+        if (errorCode === ErrorCode.NONE || errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
           return;
         }
-        if (topic === consumerOffsetsTopicName) {
-          options.completeOffsets()?.({ producerId, partition, commit });
-        }
+        options.logger.warn('transaction marker refused', {
+          topic,
+          partition,
+          producerId: String(producerId),
+          producerEpoch,
+          errorCode,
+        });
       }),
     );
   };

@@ -1,0 +1,85 @@
+/**
+ * WriteTxnMarkers (key 27), v1: writes commit/abort markers to partitions of this broker. In Kafka
+ * the transaction coordinator sends it to partition leaders; on one node the coordinator writes its
+ * markers in process, so this API serves the Admin client's abortTransaction
+ * (`kafka-transactions.sh abort`): an abort marker for a hanging transaction found through
+ * DescribeProducers, sent with the producer's epoch and coordinator epoch. The marker takes the
+ * coordinator's own path (txn/marker-writer.ts): producer state, aborted index, LSO, group offsets.
+ * As in Kafka, the transaction coordinator's state is left alone: a hanging transaction is one it
+ * does not know of (or, when it does, its own later markers still end it there).
+ */
+import {
+  ApiKey,
+  ErrorCode,
+  type WriteTxnMarkersRequest,
+  type WriteTxnMarkersResponse,
+} from '@gregor/protocol';
+import { writePartitionMarker } from '../txn/marker-writer.js';
+import type { ApiHandler } from './types.js';
+
+export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
+  apiKey: ApiKey.WriteTxnMarkers,
+  // Kafka 4 serves v1 only (KIP-896 removed v0).
+  minVersion: 1,
+  maxVersion: 1,
+  async handle(request, context) {
+    const { services } = context;
+    const { producers, groups } = services;
+    const target =
+      producers === undefined
+        ? undefined
+        : {
+            logs: services.logs,
+            producers,
+            completeOffsets:
+              groups &&
+              ((marker: { producerId: bigint; partition: number; commit: boolean }) =>
+                groups.completeTransactionalOffsets(marker)),
+          };
+    const markers: WriteTxnMarkersResponse['markers'] = [];
+    // Markers one after another (one producer's markers keep their order); partitions at once.
+    for (const marker of request.markers) {
+      const topics = await Promise.all(
+        marker.topics.map(async (topic) => ({
+          name: topic.name,
+          partitions: await Promise.all(
+            topic.partitionIndexes.map(async (partitionIndex) => {
+              const info = services.topics.get(topic.name);
+              const known =
+                info !== undefined && partitionIndex >= 0 && partitionIndex < info.partitionCount;
+              let errorCode: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+              if (known && target === undefined) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+              if (known && target !== undefined) {
+                errorCode = await writePartitionMarker(target, {
+                  topic: topic.name,
+                  partition: partitionIndex,
+                  producerId: marker.producerId,
+                  producerEpoch: marker.producerEpoch,
+                  coordinatorEpoch: marker.coordinatorEpoch,
+                  commit: marker.transactionResult,
+                });
+              }
+              return { partitionIndex, errorCode };
+            }),
+          ),
+        })),
+      );
+      markers.push({ producerId: marker.producerId, topics });
+    }
+    return { markers };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      markers: request.markers.map((marker) => ({
+        producerId: marker.producerId,
+        topics: marker.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            errorCode,
+          })),
+        })),
+      })),
+    };
+  },
+};
