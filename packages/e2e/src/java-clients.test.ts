@@ -606,7 +606,7 @@ for (const groupProtocol of ['classic', 'consumer']) {
   });
 }
 
-test(`Java client ${kafkaVersion}: Admin listTransactions, describeTransactions, describeProducers, fenceProducers, listOffsets read_committed`, {
+test(`Java client ${kafkaVersion}: Admin listTransactions, describeTransactions, describeProducers, abortTransaction, fenceProducers, listOffsets read_committed`, {
   timeout: 60_000,
 }, async () => {
   const topic = uniqueName('java-admin-txn');
@@ -629,12 +629,19 @@ test(`Java client ${kafkaVersion}: Admin listTransactions, describeTransactions,
     describeProducers: [{ lastSequence: 0, openTransaction: true, transactionStartOffset: 0 }],
     // The last stable offset stops before the open transaction's record.
     'listOffsets during the transaction': { read_uncommitted: 1, read_committed: 0 },
-    // Not served: WriteTxnMarkers (the admin client's way to abort someone else's transaction).
-    abortTransaction: { error: 'UnsupportedVersionException' },
+    // WriteTxnMarkers to the partition's leader: an abort marker for the producer DescribeProducers
+    // found (no coordinator epoch described yet: the admin sends 0).
+    abortTransaction: { producerEpoch: 0, coordinatorEpoch: 0 },
+    'describeProducers after abortTransaction': { openTransaction: false, coordinatorEpoch: 0 },
+    // The abort marker follows the record, and the last stable offset moves past it.
+    'listOffsets after abortTransaction': { read_uncommitted: 2, read_committed: 2 },
+    // A read_committed consumer skips the aborted record and reaches the end.
+    'read_committed after abortTransaction': { end: 2, position: 2, values: [] },
     'describeTransactions unknown': { error: 'TransactionalIdNotFoundException' },
     fenceProducers: { commit: 'ProducerFencedException' },
     'describeTransactions after fencing': { state: 'Empty', partitions: [] },
-    // Fencing aborted the transaction: its abort marker follows the record.
-    'listOffsets after fencing': { read_uncommitted: 2, read_committed: 2 },
+    // As in Kafka, the coordinator did not learn of the admin's abort: fencing still aborts its
+    // (Ongoing) transaction, a second abort marker at offset 2.
+    'listOffsets after fencing': { read_uncommitted: 3, read_committed: 3 },
   });
 });

@@ -875,6 +875,25 @@ public class JavaClients {
     return value;
   }
 
+  /** What a read_committed consumer reads of `partition` from its start up to the last stable offset. */
+  static JsonNode readCommitted(TopicPartition partition) {
+    ObjectNode settings = json.createObjectNode().put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    try (KafkaConsumer<String, String> consumer = consumer(settings)) {
+      consumer.assign(List.of(partition));
+      consumer.seekToBeginning(List.of(partition));
+      long end = consumer.endOffsets(List.of(partition)).get(partition);
+      ArrayNode values = json.createArrayNode();
+      long deadline = System.currentTimeMillis() + 20_000;
+      while (consumer.position(partition) < end) {
+        if (System.currentTimeMillis() > deadline) throw new IllegalStateException("readCommitted: end offset " + end + " not reached");
+        for (ConsumerRecord<String, String> record : consumer.poll(pollTimeout)) values.add(record.value());
+      }
+      ObjectNode value = json.createObjectNode().put("end", end).put("position", consumer.position(partition));
+      value.set("values", values);
+      return value;
+    }
+  }
+
   /** The latest offset of `partition` as read_committed (the last stable offset) and read_uncommitted see it. */
   static JsonNode latestOffsets(Admin admin, TopicPartition partition) throws Exception {
     ObjectNode value = json.createObjectNode();
@@ -929,8 +948,14 @@ public class JavaClients {
           ProducerState state = admin.describeProducers(List.of(partition)).partitionResult(partition).get().activeProducers().get(0);
           var spec = new org.apache.kafka.clients.admin.AbortTransactionSpec(partition, state.producerId(), (short) state.producerEpoch(), state.coordinatorEpoch().orElse(0));
           admin.abortTransaction(spec).all().get();
-          return json.nullNode();
+          return json.createObjectNode().put("producerEpoch", spec.producerEpoch()).put("coordinatorEpoch", spec.coordinatorEpoch());
         });
+        check(session, "describeProducers after abortTransaction", () -> {
+          ProducerState state = admin.describeProducers(List.of(partition)).partitionResult(partition).get().activeProducers().get(0);
+          return json.createObjectNode().put("openTransaction", state.currentTransactionStartOffset().isPresent()).put("coordinatorEpoch", state.coordinatorEpoch().orElse(-1));
+        });
+        check(session, "listOffsets after abortTransaction", () -> latestOffsets(admin, partition));
+        check(session, "read_committed after abortTransaction", () -> readCommitted(partition));
         check(session, "describeTransactions unknown", () -> {
           admin.describeTransactions(List.of(transactionalId + "-missing")).all().get();
           return json.nullNode();
