@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   type AddOffsetsToTxnResponse,
-  type AddPartitionsToTxnResponse,
   ApiKey,
   type DescribeProducersResponse,
   type DescribeTransactionsResponse,
@@ -26,6 +25,7 @@ import {
 import type { Broker } from '../broker.js';
 import { fetchRequest, produceRequest, startTestBroker } from '../testing/requests.js';
 import { TestClient } from '../testing/test-client.js';
+import { beginTransaction } from '../testing/transactions.js';
 
 let broker: Broker;
 let client: TestClient;
@@ -110,19 +110,10 @@ describe('transaction APIs over the wire', () => {
 
   it('a transaction: commit-visible offsets, aborted ranges, LSO, admin views, stable offsets', async () => {
     const transactionalId = 'payments-app';
-    const init = await client.request<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
+    const { producerId, producerEpoch } = await beginTransaction(client, {
       transactionalId,
-      transactionTimeoutMs: 60_000,
+      topic,
     });
-    assert.equal(init.errorCode, ErrorCode.NONE);
-    const { producerId, producerEpoch } = init;
-    const add = await client.request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, 3, {
-      v3AndBelowTransactionalId: transactionalId,
-      v3AndBelowProducerId: producerId,
-      v3AndBelowProducerEpoch: producerEpoch,
-      v3AndBelowTopics: [{ name: topic, partitions: [0] }],
-    });
-    assert.equal(add.resultsByTopicV3AndBelow?.[0]?.resultsByPartition[0]?.partitionErrorCode, 0);
     const written = await produce(
       batch({ producerId, producerEpoch, sequence: 0, values: ['t1', 't2'], transactional: true }),
       transactionalId,

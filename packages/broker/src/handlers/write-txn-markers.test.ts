@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import {
-  type AddPartitionsToTxnResponse,
   ApiKey,
   type ApiVersionsResponse,
   type DescribeProducersResponse,
@@ -19,13 +18,13 @@ import {
   ErrorCode,
   encodeRecordBatch,
   type FetchResponse,
-  type InitProducerIdResponse,
   type ProduceResponse,
   type WriteTxnMarkersResponse,
 } from '@gregor/protocol';
 import type { Broker } from '../broker.js';
 import { fetchRequest, produceRequest, startTestBroker } from '../testing/requests.js';
 import { TestClient } from '../testing/test-client.js';
+import { beginTransaction } from '../testing/transactions.js';
 
 let broker: Broker;
 let client: TestClient;
@@ -81,19 +80,7 @@ it('ApiVersions advertises WriteTxnMarkers v1', async () => {
 });
 
 it('an abort marker ends a hanging transaction; stale epochs and unknown partitions are refused', async () => {
-  const init = await client.request<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
-    transactionalId,
-    transactionTimeoutMs: 60_000,
-  });
-  assert.equal(init.errorCode, ErrorCode.NONE);
-  const { producerId, producerEpoch } = init;
-  const add = await client.request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, 3, {
-    v3AndBelowTransactionalId: transactionalId,
-    v3AndBelowProducerId: producerId,
-    v3AndBelowProducerEpoch: producerEpoch,
-    v3AndBelowTopics: [{ name: topic, partitions: [0] }],
-  });
-  assert.equal(add.resultsByTopicV3AndBelow?.[0]?.resultsByPartition[0]?.partitionErrorCode, 0);
+  const { producerId, producerEpoch } = await beginTransaction(client, { transactionalId, topic });
   const produced = await client.request<ProduceResponse>(ApiKey.Produce, 9, {
     ...produceRequest({
       topic,
