@@ -106,6 +106,54 @@ function describeOffsets(offsets: ReadonlyMap<number, number>): string {
   return JSON.stringify(Object.fromEntries(offsets));
 }
 
+/** Waits until the backup's mirrored topic ends at `ends` (MirrorMaker copied every record). */
+async function waitForMirroredEnds(
+  backupKafka: Kafka,
+  ends: ReadonlyMap<number, number>,
+): Promise<void> {
+  let mirroredEnds = new Map<number, number>();
+  await waitUntil(
+    async () => {
+      mirroredEnds = await endOffsetsOf(backupKafka, mirroredTopic);
+      return sameOffsets(mirroredEnds, ends);
+    },
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `${mirroredTopic} on the backup to reach ${describeOffsets(ends)} (has ${describeOffsets(mirroredEnds)})\n--- MirrorMaker ---\n${mirrorMaker?.output()}`,
+    },
+  );
+}
+
+/**
+ * Waits until MirrorMaker has checkpointed `group` and committed its translated offsets on the
+ * backup's mirrored topic: exactly `committedOnPrimary` (the mirrored partitions hold the same
+ * records at the same offsets).
+ */
+async function waitForSyncedGroupOffsets(
+  backupKafka: Kafka,
+  group: string,
+  committedOnPrimary: ReadonlyMap<number, number>,
+): Promise<void> {
+  let committedOnBackup = new Map<number, number>();
+  await waitUntil(
+    async () => {
+      committedOnBackup = await kafkajsCommittedOffsets(backupKafka, {
+        topic: mirroredTopic,
+        group,
+      });
+      return sameOffsets(committedOnBackup, committedOnPrimary);
+    },
+    {
+      timeoutMs: mirrorTimeoutMs,
+      intervalMs: 500,
+      what: () =>
+        `group ${group} on the backup to commit ${describeOffsets(committedOnPrimary)} (has ${describeOffsets(committedOnBackup)})\n--- MirrorMaker ---\n${mirrorMaker?.output()}`,
+    },
+  );
+}
+
 before(async () => {
   directory = await makeTemporaryDirectory('mirror-maker');
   [primary, backup] = await Promise.all([
@@ -189,15 +237,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a 
 
   // The first part reaches the backup: same partitions, offsets, keys and values.
   const firstPartEnds = endOffsets(firstPart);
-  await waitUntil(
-    async () => sameOffsets(await endOffsetsOf(backupKafka, mirroredTopic), firstPartEnds),
-    {
-      timeoutMs: mirrorTimeoutMs,
-      intervalMs: 500,
-      what: () =>
-        `${mirroredTopic} on the backup to reach ${describeOffsets(firstPartEnds)}\n--- MirrorMaker ---\n${mirrorMaker?.output()}`,
-    },
-  );
+  await waitForMirroredEnds(backupKafka, firstPartEnds);
 
   // The application reads the first part on the primary, commits, and goes away.
   const readOnPrimary = await kafkajsConsumeGroup(primaryKafka, {
@@ -213,22 +253,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a 
   // MirrorMaker checkpoints the group and commits the translated offsets on the backup: exactly
   // the primary's (the mirrored partitions hold the same records at the same offsets).
   const syncStartedMs = performance.now();
-  let committedOnBackup = new Map<number, number>();
-  await waitUntil(
-    async () => {
-      committedOnBackup = await kafkajsCommittedOffsets(backupKafka, {
-        topic: mirroredTopic,
-        group,
-      });
-      return sameOffsets(committedOnBackup, committedOnPrimary);
-    },
-    {
-      timeoutMs: mirrorTimeoutMs,
-      intervalMs: 500,
-      what: () =>
-        `group ${group} on the backup to commit ${describeOffsets(committedOnPrimary)} (has ${describeOffsets(committedOnBackup)})\n--- MirrorMaker ---\n${mirrorMaker?.output()}`,
-    },
-  );
+  await waitForSyncedGroupOffsets(backupKafka, group, committedOnPrimary);
   const syncMs = Math.round(performance.now() - syncStartedMs);
   context.diagnostic(
     `group offsets on the backup equal the primary's ${syncMs} ms after the commit`,
@@ -242,14 +267,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): mirrors a topic exactly and syncs a 
     prefix: 'second',
   });
   const allEnds = endOffsets([...firstPart, ...secondPart]);
-  await waitUntil(
-    async () => sameOffsets(await endOffsetsOf(backupKafka, mirroredTopic), allEnds),
-    {
-      timeoutMs: mirrorTimeoutMs,
-      intervalMs: 500,
-      what: () => `${mirroredTopic} on the backup to reach ${describeOffsets(allEnds)}`,
-    },
-  );
+  await waitForMirroredEnds(backupKafka, allEnds);
 
   // Fail-over: the same group resumes on the backup and reads exactly the second part (at the
   // same partitions and offsets as on the primary), nothing of the first part again.
@@ -319,19 +337,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1) follows the source topic: its configu
   });
   const sourceEnds = await endOffsetsOf(primaryKafka, topic);
   assert.equal(sourceEnds.get(partitions), 10, 'the added partition holds its records');
-  let mirroredEnds = new Map<number, number>();
-  await waitUntil(
-    async () => {
-      mirroredEnds = await endOffsetsOf(backupKafka, mirroredTopic);
-      return sameOffsets(mirroredEnds, sourceEnds);
-    },
-    {
-      timeoutMs: mirrorTimeoutMs,
-      intervalMs: 500,
-      what: () =>
-        `${mirroredTopic} to reach ${describeOffsets(sourceEnds)} (has ${describeOffsets(mirroredEnds)})`,
-    },
-  );
+  await waitForMirroredEnds(backupKafka, sourceEnds);
 
   // The mirrored topic as a whole: every record of the primary, same partition, offset, key and
   // value, each once.
@@ -404,22 +410,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): a KIP-848 group (group.protocol=cons
   assert.deepEqual(committedOnPrimary, endOffsets(producedOnPrimary), 'committed on the primary');
 
   const syncStartedMs = performance.now();
-  let committedOnBackup = new Map<number, number>();
-  await waitUntil(
-    async () => {
-      committedOnBackup = await kafkajsCommittedOffsets(backupKafka, {
-        topic: mirroredTopic,
-        group: consumerGroup,
-      });
-      return sameOffsets(committedOnBackup, committedOnPrimary);
-    },
-    {
-      timeoutMs: mirrorTimeoutMs,
-      intervalMs: 500,
-      what: () =>
-        `group ${consumerGroup} on the backup to commit ${describeOffsets(committedOnPrimary)} (has ${describeOffsets(committedOnBackup)})`,
-    },
-  );
+  await waitForSyncedGroupOffsets(backupKafka, consumerGroup, committedOnPrimary);
   context.diagnostic(
     `group offsets on the backup equal the primary's ${Math.round(performance.now() - syncStartedMs)} ms after the commit`,
   );
@@ -431,14 +422,7 @@ test('MirrorMaker 2 (connect-mirror 4.3.1): a KIP-848 group (group.protocol=cons
     prefix: 'last',
   });
   const allEnds = endOffsets([...producedOnPrimary, ...lastPart]);
-  await waitUntil(
-    async () => sameOffsets(await endOffsetsOf(backupKafka, mirroredTopic), allEnds),
-    {
-      timeoutMs: mirrorTimeoutMs,
-      intervalMs: 500,
-      what: () => `${mirroredTopic} on the backup to reach ${describeOffsets(allEnds)}`,
-    },
-  );
+  await waitForMirroredEnds(backupKafka, allEnds);
   // The group joins the backup with the consumer protocol (MirrorMaker created it there with
   // offsets only) and reads exactly what it had not read on the primary.
   const readOnBackup = await consoleConsume({
