@@ -19,8 +19,11 @@ import {
   uniqueName,
 } from './harness/records.js';
 import { runRoundTripScenario } from './harness/roundtrip-scenario.js';
-import { runKilledProcessorScenario } from './harness/transaction-scenario.js';
-import { sleep, waitUntil } from './harness/wait.js';
+import {
+  produceThroughBrokerKills,
+  runKilledProcessorScenario,
+} from './harness/transaction-scenario.js';
+import { waitUntil } from './harness/wait.js';
 
 /**
  * confluent-kafka for Python at its newest on PyPI (its wheel bundles librdkafka), run from the
@@ -524,21 +527,7 @@ test(`confluent-kafka ${version}: an idempotent producer keeps sending while the
     'idempotent-producer',
     transactionScript,
   );
-  for (let kill = 0; kill < 2; kill++) {
-    await producer.waitFor(
-      (events) => events.filter((event) => event.event === 'progress').length > (kill + 1) * 5,
-      { timeoutMs: 60_000, what: `progress before kill ${kill}` },
-    );
-    await broker.kill('SIGKILL');
-    await sleep(300);
-    await broker.restart();
-  }
-  const done = await producer.waitForEvent('done', { timeoutMs: 150_000 });
-  assert.deepEqual(
-    { acked: done.acked, failed: done.failed, unflushed: done.unflushed },
-    { acked: count, failed: 0, unflushed: 0 },
-    JSON.stringify(done.errors),
-  );
+  await produceThroughBrokerKills(producer, broker, { count, kills: 2, progressPerKill: 5 });
   const read = records(await run('read-all', { topic, partitions: [0] }, 90_000));
   assert.deepEqual(
     read.map((record) => Number(record.value)),

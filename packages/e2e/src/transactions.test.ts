@@ -8,6 +8,7 @@ import {
   spawnPythonClient,
 } from './harness/json-lines-process.js';
 import { duplicatesAndMissing, uniqueName } from './harness/records.js';
+import { produceThroughBrokerKills } from './harness/transaction-scenario.js';
 import { sleep } from './harness/wait.js';
 
 /**
@@ -298,21 +299,7 @@ test('an idempotent producer keeps sending while the broker is SIGKILLed: no dup
     { topic, count, pauseMs: 1, messageTimeoutMs: 120_000 },
     'idempotent-producer',
   );
-  for (let kill = 0; kill < 3; kill++) {
-    await producer.waitFor(
-      (events) => events.filter((event) => event.event === 'progress').length > (kill + 1) * 6,
-      { timeoutMs: 60_000, what: `progress before kill ${kill}` },
-    );
-    await broker.kill('SIGKILL');
-    await sleep(300);
-    await broker.restart();
-  }
-  const done = await producer.waitForEvent('done', { timeoutMs: 150_000 });
-  assert.deepEqual(
-    { acked: done.acked, failed: done.failed, unflushed: done.unflushed },
-    { acked: count, failed: 0, unflushed: 0 },
-    JSON.stringify(done.errors),
-  );
+  await produceThroughBrokerKills(producer, broker, { count, kills: 3, progressPerKill: 6 });
   const result = await readAll({
     topic,
     partitions: [0],

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { BrokerProcess } from './broker-process.js';
 import type { ClientEvent, JsonLinesProcess } from './json-lines-process.js';
 import { duplicatesAndMissing, endOffsets, type PlacedRecord, uniqueName } from './records.js';
 import { sleep } from './wait.js';
@@ -95,4 +96,35 @@ export async function runKilledProcessorScenario(
   );
   assert.equal(values.length, options.recordCount);
   assert.ok(committedBeforeKills > 0, 'the killed processors committed transactions');
+}
+
+/**
+ * Lets an idempotent producer (a client's `idempotent-produce` command, reporting `progress`
+ * events and then `done` with its `acked`, `failed` and `unflushed` counts) send `count` records
+ * while the broker is SIGKILLed and restarted `kills` times, each after `progressPerKill` more
+ * progress events; asserts that every record was acknowledged and none failed or was left unsent.
+ * Reading the records back (no duplicates, no gaps) is the caller's.
+ */
+export async function produceThroughBrokerKills(
+  producer: JsonLinesProcess,
+  broker: BrokerProcess,
+  options: { count: number; kills: number; progressPerKill: number },
+): Promise<void> {
+  for (let kill = 0; kill < options.kills; kill++) {
+    await producer.waitFor(
+      (events) =>
+        events.filter((event) => event.event === 'progress').length >
+        (kill + 1) * options.progressPerKill,
+      { timeoutMs: 60_000, what: `progress before kill ${kill}` },
+    );
+    await broker.kill('SIGKILL');
+    await sleep(300);
+    await broker.restart();
+  }
+  const done = await producer.waitForEvent('done', { timeoutMs: 150_000 });
+  assert.deepEqual(
+    { acked: done.acked, failed: done.failed, unflushed: done.unflushed },
+    { acked: options.count, failed: 0, unflushed: 0 },
+    JSON.stringify(done.errors),
+  );
 }
