@@ -3,7 +3,12 @@ import { after, before, test } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
-import { GoClient, writableConfigEntry } from './harness/go-client.js';
+import {
+  GoClient,
+  singleBrokerPartitions,
+  topicConfigChangeSteps,
+  writableConfigEntry,
+} from './harness/go-client.js';
 import { eventsNamed } from './harness/json-lines-process.js';
 import {
   assertSameRecords,
@@ -118,14 +123,6 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
   timeout: 90_000,
 }, async () => {
   const topic = uniqueName('kafka-go-newest-admin');
-  const partitionsOf = (count: number) =>
-    Array.from({ length: count }, (_, partition) => ({
-      partition,
-      leader: 1,
-      replicas: [1],
-      isr: [1],
-      code: 0,
-    }));
   const configNames = ['cleanup.policy', 'retention.ms', 'segment.bytes'];
   const metadata = (await admin([{ op: 'metadata', topics: [] }]))[0];
   assert.deepEqual(
@@ -152,25 +149,7 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
       { op: 'create-topic', topic, partitions: 2 },
       { op: 'create-partitions', topic, count: 4 },
       { op: 'create-partitions', topic, count: 3 },
-      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
-      {
-        op: 'incremental-alter-config',
-        resource: 'topic',
-        name: topic,
-        operations: {
-          'retention.ms': { operation: 'set', value: '7200000' },
-          'cleanup.policy': { operation: 'delete' },
-        },
-      },
-      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
-      // AlterConfigs replaces the topic's whole set: retention.ms goes back to its default.
-      {
-        op: 'alter-config',
-        resource: 'topic',
-        name: topic,
-        configs: { 'segment.bytes': '1048576' },
-      },
-      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      ...topicConfigChangeSteps(topic, configNames),
     ]),
     [
       { op: 'create-topic', code: 0 },
@@ -208,7 +187,7 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
   const described = (await admin([{ op: 'metadata', topics: [topic] }]))[0];
   assert.deepEqual(
     described?.topics,
-    [{ topic, code: 0, internal: false, partitions: partitionsOf(4) }],
+    [{ topic, code: 0, internal: false, partitions: singleBrokerPartitions(4) }],
     'metadata after growing to 4 partitions',
   );
 

@@ -5,7 +5,12 @@ import { after, before, test } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { BrokerProcess } from './harness/broker-process.js';
 import { runCodecScenario } from './harness/codec-scenario.js';
-import { GoClient, writableConfigEntry } from './harness/go-client.js';
+import {
+  GoClient,
+  singleBrokerPartitions,
+  topicConfigChangeSteps,
+  writableConfigEntry,
+} from './harness/go-client.js';
 import { type ClientEvent, eventsNamed } from './harness/json-lines-process.js';
 import {
   assertContiguousOffsets,
@@ -246,14 +251,6 @@ test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configure
   timeout: 90_000,
 }, async () => {
   const topic = uniqueName('sarama-newest-admin');
-  const partitionsOf = (count: number) =>
-    Array.from({ length: count }, (_, partition) => ({
-      partition,
-      leader: 1,
-      replicas: [1],
-      isr: [1],
-      code: 0,
-    }));
   const configNames = ['cleanup.policy', 'retention.ms', 'segment.bytes'];
   assert.deepEqual(
     await admin([
@@ -269,25 +266,7 @@ test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configure
       { op: 'create-partitions', topic, count: 4 },
       { op: 'create-partitions', topic, count: 3 },
       { op: 'describe-topics', topics: [topic] },
-      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
-      {
-        op: 'incremental-alter-config',
-        resource: 'topic',
-        name: topic,
-        operations: {
-          'retention.ms': { operation: 'set', value: '7200000' },
-          'cleanup.policy': { operation: 'delete' },
-        },
-      },
-      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
-      // AlterConfigs replaces the topic's whole set: retention.ms goes back to its default.
-      {
-        op: 'alter-config',
-        resource: 'topic',
-        name: topic,
-        configs: { 'segment.bytes': '1048576' },
-      },
-      { op: 'describe-config', resource: 'topic', name: topic, names: configNames },
+      ...topicConfigChangeSteps(topic, configNames),
       {
         op: 'describe-config',
         resource: 'broker',
@@ -312,13 +291,13 @@ test(`sarama ${saramaVersion}: ClusterAdmin creates, describes, grows, configure
       },
       {
         op: 'describe-topics',
-        topics: [{ topic, code: 0, internal: false, partitions: partitionsOf(2) }],
+        topics: [{ topic, code: 0, internal: false, partitions: singleBrokerPartitions(2) }],
       },
       { op: 'create-partitions' },
       { op: 'create-partitions', code: ErrorCode.INVALID_PARTITIONS },
       {
         op: 'describe-topics',
-        topics: [{ topic, code: 0, internal: false, partitions: partitionsOf(4) }],
+        topics: [{ topic, code: 0, internal: false, partitions: singleBrokerPartitions(4) }],
       },
       {
         op: 'describe-config',

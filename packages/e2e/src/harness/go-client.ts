@@ -92,6 +92,45 @@ export function writableConfigEntry(name: string, value: string, source: string 
   return { name, value, source, readOnly: false, sensitive: false };
 }
 
+/** A Go-module driver's description of partitions 0..count-1 on the single broker (id 1). */
+export function singleBrokerPartitions(count: number) {
+  return Array.from({ length: count }, (_, partition) => ({
+    partition,
+    leader: 1,
+    replicas: [1],
+    isr: [1],
+    code: 0,
+  }));
+}
+
+/**
+ * The admin steps both Go-module admin tests take on a topic's `names` configs: describe them,
+ * set retention.ms to 7200000 and delete cleanup.policy (IncrementalAlterConfigs), describe,
+ * set only segment.bytes to 1048576 (AlterConfigs, which replaces the topic's whole set, so
+ * retention.ms goes back to its default), describe.
+ */
+export function topicConfigChangeSteps(
+  topic: string,
+  names: readonly string[],
+): Record<string, unknown>[] {
+  const describe = { op: 'describe-config', resource: 'topic', name: topic, names };
+  return [
+    describe,
+    {
+      op: 'incremental-alter-config',
+      resource: 'topic',
+      name: topic,
+      operations: {
+        'retention.ms': { operation: 'set', value: '7200000' },
+        'cleanup.policy': { operation: 'delete' },
+      },
+    },
+    describe,
+    { op: 'alter-config', resource: 'topic', name: topic, configs: { 'segment.bytes': '1048576' } },
+    describe,
+  ];
+}
+
 /** A built driver program; `run` executes one of its commands to completion. */
 export class GoClient {
   /** What the driver drives, as its events and errors name it (`sarama`, `kafka-go-newest`). */
