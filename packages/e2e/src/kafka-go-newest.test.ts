@@ -62,12 +62,7 @@ async function produce(options: {
   prefix: string;
   compression?: string;
 }): Promise<PlacedRecord[]> {
-  const events = await kafkaGo.run(
-    'produce',
-    { bootstrap: broker.bootstrap, ...options },
-    { timeoutMs: 30_000 },
-  );
-  return eventsNamed(events, 'ack').map(placedRecordFromEvent);
+  return kafkaGo.produce(broker.bootstrap, options);
 }
 
 /** ListOffsets' answer for partitions 0..n-1: log start 0, end = the next offset after `records`. */
@@ -193,13 +188,8 @@ test(`kafka-go ${kafkaGoVersion}: kafka.Client creates, describes, grows, config
 
   const group = uniqueName('kafka-go-newest-admin-group');
   const produced = await produce({ topic, partitions: 4, count: 20, prefix: 'admin' });
-  const consumed = await kafkaGo.run(
-    'consume-group',
-    { bootstrap: broker.bootstrap, topic, group, expected: 20, timeoutS: 30 },
-    { timeoutMs: 45_000 },
-  );
   assertSameRecords(
-    eventsNamed(consumed, 'record').map(placedRecordFromEvent),
+    await kafkaGo.consumeGroup(broker.bootstrap, { topic, group, expected: 20 }),
     produced,
     'the group consumed the topic',
   );

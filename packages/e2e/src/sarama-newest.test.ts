@@ -84,12 +84,7 @@ async function produce(options: {
   compression?: string;
   idempotent?: boolean;
 }): Promise<PlacedRecord[]> {
-  const events = await sarama.run(
-    'produce',
-    { bootstrap: broker.bootstrap, ...options },
-    { timeoutMs: 30_000 },
-  );
-  return acks(events);
+  return sarama.produce(broker.bootstrap, options);
 }
 
 async function consume(options: {

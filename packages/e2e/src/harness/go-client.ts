@@ -4,7 +4,7 @@ import { goModulesDirectory, goToolchainPath } from './go-test-suite.js';
 import { type ClientEvent, eventsNamed, JsonLinesProcess } from './json-lines-process.js';
 import { ManagedProcess, runToCompletion } from './managed-process.js';
 import { e2ePackageDirectory } from './paths.js';
-import { placedRecordFromEvent } from './records.js';
+import { type PlacedRecord, placedRecordFromEvent } from './records.js';
 import type { RoundTripClient } from './roundtrip-scenario.js';
 import { makeTemporaryDirectory, removeDirectory } from './temporary-directory.js';
 import { withDeadline } from './wait.js';
@@ -260,6 +260,31 @@ export class GoClient {
   }
 
   /**
+   * A Go-module driver's `produce` command (`partitions` 0: the library's own partitioner picks;
+   * more parameters such as `compression` as the driver takes them): the acknowledged records.
+   */
+  async produce(
+    bootstrap: string,
+    parameters: { topic: string; partitions: number; count: number; prefix: string },
+  ): Promise<PlacedRecord[]> {
+    const events = await this.run('produce', { bootstrap, ...parameters }, { timeoutMs: 30_000 });
+    return eventsNamed(events, 'ack').map(placedRecordFromEvent);
+  }
+
+  /** A Go-module driver's `consume-group` command (30 s in the driver): the records it read. */
+  async consumeGroup(
+    bootstrap: string,
+    parameters: { topic: string; group: string; expected: number },
+  ): Promise<PlacedRecord[]> {
+    const events = await this.run(
+      'consume-group',
+      { bootstrap, ...parameters, timeoutS: 30 },
+      { timeoutMs: 45_000 },
+    );
+    return eventsNamed(events, 'record').map(placedRecordFromEvent);
+  }
+
+  /**
    * The round-trip scenario's client for a Go-module driver: its `produce` command (partition
    * left to the library's own partitioner), `consume-group`, and the `group-offsets` admin step.
    * `createTopic` is the test's own, as the drivers report a created topic differently.
@@ -270,28 +295,14 @@ export class GoClient {
   ): RoundTripClient {
     return {
       createTopic: (options) => createTopic(options.topic, options.partitions),
-      produce: async (options) => {
-        const events = await this.run(
-          'produce',
-          {
-            bootstrap,
-            topic: options.topic,
-            partitions: 0,
-            count: options.count,
-            prefix: options.prefix,
-          },
-          { timeoutMs: 30_000 },
-        );
-        return eventsNamed(events, 'ack').map(placedRecordFromEvent);
-      },
-      consumeGroup: async (options) => {
-        const events = await this.run(
-          'consume-group',
-          { bootstrap, ...options, timeoutS: 30 },
-          { timeoutMs: 45_000 },
-        );
-        return eventsNamed(events, 'record').map(placedRecordFromEvent);
-      },
+      produce: (options) =>
+        this.produce(bootstrap, {
+          topic: options.topic,
+          partitions: 0,
+          count: options.count,
+          prefix: options.prefix,
+        }),
+      consumeGroup: (options) => this.consumeGroup(bootstrap, options),
       committedOffsets: async (options) => {
         const [result] = await this.admin(bootstrap, [{ op: 'group-offsets', ...options }], {
           timeoutMs: 30_000,
