@@ -109,6 +109,8 @@ function isAcksAll(workload: Workload): boolean {
 interface BrokerUnderTest {
   bootstrap: string;
   pid: number | undefined;
+  /** The broker's captured output (the tail), for a broker that died. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -132,7 +134,12 @@ const brokerSetups: BrokerSetup[] = [
         label: 'broker(bench-kafka-tools)',
         extraArguments: ['--override', 'group.initial.rebalance.delay.ms=0'],
       });
-      return { bootstrap: broker.bootstrap, pid: broker.pid, stop: () => broker.dispose() };
+      return {
+        bootstrap: broker.bootstrap,
+        pid: broker.pid,
+        output: () => broker.output(),
+        stop: () => broker.dispose(),
+      };
     },
   },
   {
@@ -140,7 +147,12 @@ const brokerSetups: BrokerSetup[] = [
     runs: () => true,
     async start() {
       const kafka = await ReferenceKafka.start({ jvmFlags: 'kafka', heapMb: 1024 });
-      return { bootstrap: kafka.bootstrap, pid: kafka.pid, stop: () => kafka.stop() };
+      return {
+        bootstrap: kafka.bootstrap,
+        pid: kafka.pid,
+        output: () => kafka.output(),
+        stop: () => kafka.stop(),
+      };
     },
   },
   {
@@ -153,12 +165,19 @@ const brokerSetups: BrokerSetup[] = [
         heapMb: 1024,
         settings: { 'log.flush.interval.messages': '1' },
       });
-      return { bootstrap: kafka.bootstrap, pid: kafka.pid, stop: () => kafka.stop() };
+      return {
+        bootstrap: kafka.bootstrap,
+        pid: kafka.pid,
+        output: () => kafka.output(),
+        stop: () => kafka.stop(),
+      };
     },
   },
 ];
 
 interface Result {
+  /** Why the step has no figures (the tool failed or the broker had died). */
+  failure?: string;
   /** Absent for EndToEndLatency, whose rate is just the inverse of its latency. */
   recordsPerSecond?: number;
   mebibytesPerSecond?: number;
@@ -182,6 +201,10 @@ async function processCpuSeconds(pid: number | undefined): Promise<number | unde
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function isAlive(pid: number | undefined): Promise<boolean> {
+  return (await processCpuSeconds(pid).catch(() => undefined)) !== undefined;
 }
 
 async function syncDisks(): Promise<void> {
@@ -397,6 +420,7 @@ function formatNumber(value: number, fractionDigits = 0): string {
 
 function formatCell(result: Result | undefined): string {
   if (result === undefined) return '';
+  if (result.failure !== undefined) return `failed: ${result.failure}`;
   const parts: string[] = [];
   if (result.recordsPerSecond !== undefined)
     parts.push(`${formatNumber(result.recordsPerSecond)} rec/s`);
@@ -469,6 +493,7 @@ async function main(): Promise<void> {
     // changes within minutes, so brokers measured minutes apart would not be comparable. An idle
     // broker costs a few percent of a core (the idle JVMs' housekeeping).
     const running: { setup: BrokerSetup; broker: BrokerUnderTest }[] = [];
+    const dead = new Set<BrokerSetup>();
     try {
       for (const setup of brokerSetups) {
         const broker = await setup.start();
@@ -483,7 +508,13 @@ async function main(): Promise<void> {
         ];
         for (const { setup, broker } of rotated) {
           if (!setup.runs(workload)) continue;
-          const result = await runWorkload(broker, workload, setup.produceFraction ?? 1);
+          const result = await runWorkload(broker, workload, setup.produceFraction ?? 1).catch(
+            (error: Error): Result => ({ failure: error.message.split('\n')[0] }),
+          );
+          if (result.failure !== undefined && !(await isAlive(broker.pid)) && !dead.has(setup)) {
+            dead.add(setup);
+            console.error(`${setup.name} died; its last output:\n${broker.output().slice(-5000)}`);
+          }
           const name = workloadName(workload);
           console.log(`${setup.name} | ${name} | ${formatCell(result)} | ${result.note ?? ''}`);
           const entry = results.get(name) ?? { workload, row: new Map<string, Result>() };
@@ -569,6 +600,10 @@ async function main(): Promise<void> {
     )}\n`,
   );
   console.log(`\nresults: ${resultsPath}`);
+  const failed = [...results.values()].some(({ row }) =>
+    [...row.values()].some((result) => result.failure !== undefined),
+  );
+  if (failed) process.exitCode = 1;
 }
 
 await main();
