@@ -271,6 +271,22 @@ export class GoClient {
     return eventsNamed(events, 'ack').map(placedRecordFromEvent);
   }
 
+  /**
+   * A Go-module driver's `consume` command (partitions 0..`partitions`-1 read from the start until
+   * `expected` records, 30 s in the driver; more parameters as the driver takes them): the records.
+   */
+  async consume(
+    bootstrap: string,
+    parameters: { topic: string; partitions: number; expected: number },
+  ): Promise<PlacedRecord[]> {
+    const events = await this.run(
+      'consume',
+      { bootstrap, ...parameters, timeoutS: 30 },
+      { timeoutMs: 45_000 },
+    );
+    return eventsNamed(events, 'record').map(placedRecordFromEvent);
+  }
+
   /** A Go-module driver's `consume-group` command (30 s in the driver): the records it read. */
   async consumeGroup(
     bootstrap: string,
