@@ -359,9 +359,11 @@ func (handler *groupHandler) claimChanged(session sarama.ConsumerGroupSession, p
 	for running := range handler.running {
 		partitions = append(partitions, running)
 	}
-	handler.lock.Unlock()
 	sort.Slice(partitions, func(a, b int) bool { return partitions[a] < partitions[b] })
+	// Sent under the lock: claims start and end on concurrent goroutines, and a snapshot sent
+	// after the lock could overtake a newer one, leaving a stale last report.
 	handler.claims <- memberClaims{handler.member, session.GenerationID(), partitions}
+	handler.lock.Unlock()
 }
 
 func (handler *groupHandler) ConsumeClaim(
