@@ -686,13 +686,16 @@ public class JavaClients {
         Map<String, LogDirDescription> directories = admin.describeLogDirs(List.of(1)).allDescriptions().get().get(1);
         ObjectNode value = json.createObjectNode();
         value.put("directories", directories.size());
-        ArrayNode replicas = value.putArray("topicReplicas");
+        // replicaInfos is a hash map: sorted, so the report does not depend on its order.
+        java.util.TreeMap<Integer, String> sorted = new java.util.TreeMap<>();
         for (LogDirDescription directory : directories.values()) {
           if (directory.error() != null) value.put("error", directory.error().getClass().getSimpleName());
           for (Map.Entry<TopicPartition, ReplicaInfo> replica : directory.replicaInfos().entrySet()) {
-            if (replica.getKey().topic().equals(topic)) replicas.add(replica.getKey().partition() + ":" + (replica.getValue().size() >= 0));
+            if (replica.getKey().topic().equals(topic)) sorted.put(replica.getKey().partition(), replica.getKey().partition() + ":" + (replica.getValue().size() >= 0));
           }
         }
+        ArrayNode replicas = value.putArray("topicReplicas");
+        sorted.values().forEach(replicas::add);
         return value;
       });
     }
