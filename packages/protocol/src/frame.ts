@@ -1,6 +1,7 @@
 // Frame helpers: what the broker and client use on the common path. A frame is the bytes after
 // the int32 size prefix (the network layer checks that size against its limit first).
 import {
+  ApiKey,
   apiDescriptors,
   type ConsumerProtocolAssignment,
   type ConsumerProtocolSubscription,
@@ -79,8 +80,6 @@ function descriptorFor(
   return { ok: true, descriptor };
 }
 
-/** ApiKey of Metadata (kept local: the generated enum is not imported here). */
-const metadataApiKey = 3;
 /** First flexible Metadata version (compact arrays). */
 const metadataFlexibleVersionMin = 9;
 
@@ -93,7 +92,7 @@ const metadataFlexibleVersionMin = 9;
  * no tagged fields, and ignores the real fields that follow. Every other request stays exact.
  */
 function trailingBytesIgnored(apiKey: number, apiVersion: number): boolean {
-  return apiKey === metadataApiKey && apiVersion >= metadataFlexibleVersionMin;
+  return apiKey === ApiKey.Metadata && apiVersion >= metadataFlexibleVersionMin;
 }
 
 /**
