@@ -1,5 +1,5 @@
 // Committed offsets of a consumer group: OffsetCommit and OffsetFetch at the group coordinator.
-// Without a membership (this session has none) commits use generation -1 and an empty member id,
+// Without group membership (the client has none yet) commits use generation -1 and an empty member id,
 // which brokers accept for a group with no active members (Java's "simple" consumer groups).
 
 import {
