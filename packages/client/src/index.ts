@@ -12,6 +12,7 @@ export {
   type TopicPartition,
 } from './consumer/consumer.js';
 export * from './errors.js';
+export { type ConsumerGroupMetadata, standaloneGroupMetadata } from './group-metadata.js';
 export { ApiVersionTable, UnsupportedVersionError } from './network/api-versions.js';
 export { type ClusterOptions, clusterDefaults } from './network/cluster.js';
 export { type RequestTrace, requestChannel } from './network/connection.js';
