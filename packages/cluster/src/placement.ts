@@ -103,22 +103,35 @@ function followerIndex(first: number, shift: number, replica: number, brokerCoun
   return (first + offset) % brokerCount;
 }
 
-function placeRoundRobin(brokerIds: readonly number[], options: PlacementOptions): number[][] {
-  const count = brokerIds.length;
-  const cursor = startCursor(count, options);
+/**
+ * The loop both placements share: partition by partition from startPartitionId, the first
+ * replica round robin from the start index, the shift growing by one at each full round.
+ */
+function placeEach(
+  brokerCount: number,
+  options: PlacementOptions,
+  replicasFor: (first: number, shift: number) => number[],
+): number[][] {
+  const cursor = startCursor(brokerCount, options);
   let partitionId = Math.max(0, options.startPartitionId ?? 0);
   const result: number[][] = [];
   for (let index = 0; index < options.partitionCount; index++) {
-    if (partitionId > 0 && partitionId % count === 0) cursor.shift += 1;
-    const first = (partitionId + cursor.startIndex) % count;
-    const replicas = [brokerIds[first]!];
-    for (let j = 0; j < options.replicationFactor - 1; j++) {
-      replicas.push(brokerIds[followerIndex(first, cursor.shift, j, count)]!);
-    }
-    result.push(replicas);
+    if (partitionId > 0 && partitionId % brokerCount === 0) cursor.shift += 1;
+    result.push(replicasFor((partitionId + cursor.startIndex) % brokerCount, cursor.shift));
     partitionId += 1;
   }
   return result;
+}
+
+function placeRoundRobin(brokerIds: readonly number[], options: PlacementOptions): number[][] {
+  const count = brokerIds.length;
+  return placeEach(count, options, (first, shift) => {
+    const replicas = [brokerIds[first]!];
+    for (let j = 0; j < options.replicationFactor - 1; j++) {
+      replicas.push(brokerIds[followerIndex(first, shift, j, count)]!);
+    }
+    return replicas;
+  });
 }
 
 function placeRackAware(
@@ -130,12 +143,7 @@ function placeRackAware(
   const rackCount = new Set(rackOf.values()).size;
   const arranged = rackAlternatedBrokerList(rackOf);
   const count = arranged.length;
-  const cursor = startCursor(count, options);
-  let partitionId = Math.max(0, options.startPartitionId ?? 0);
-  const result: number[][] = [];
-  for (let index = 0; index < options.partitionCount; index++) {
-    if (partitionId > 0 && partitionId % count === 0) cursor.shift += 1;
-    const first = (partitionId + cursor.startIndex) % count;
+  return placeEach(count, options, (first, shift) => {
     const leader = arranged[first]!;
     const replicas = [leader];
     const racksWithReplicas = new Set([rackOf.get(leader)!]);
@@ -143,7 +151,7 @@ function placeRackAware(
     let candidate = 0;
     for (let j = 0; j < options.replicationFactor - 1; j++) {
       for (;;) {
-        const broker = arranged[followerIndex(first, cursor.shift * rackCount, candidate, count)]!;
+        const broker = arranged[followerIndex(first, shift * rackCount, candidate, count)]!;
         const rack = rackOf.get(broker)!;
         candidate += 1;
         const rackAllowed = !racksWithReplicas.has(rack) || racksWithReplicas.size === rackCount;
@@ -157,10 +165,8 @@ function placeRackAware(
         }
       }
     }
-    result.push(replicas);
-    partitionId += 1;
-  }
-  return result;
+    return replicas;
+  });
 }
 
 /**
