@@ -84,3 +84,54 @@ const metadataStaleCodes: ReadonlySet<number> = new Set([
 export function invalidatesMetadata(code: number): boolean {
   return metadataStaleCodes.has(code);
 }
+
+/**
+ * The transaction cannot commit (a send or an offset commit of it failed): call
+ * `abortTransaction()`, then the producer can begin the next one. `cause` is the failure.
+ */
+export class TransactionAbortableError extends ClientError {
+  constructor(message: string, cause: unknown) {
+    super(message, { retriable: false, cause });
+    this.name = 'TransactionAbortableError';
+  }
+}
+
+/** The transactional producer cannot go on (Java's fatal errors): only `close()` remains. */
+export class TransactionFatalError extends ClientError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { retriable: false, cause });
+    this.name = 'TransactionFatalError';
+  }
+}
+
+/**
+ * Another producer with the same transactional id initialised after this one (a newer epoch):
+ * this one is a zombie and can only close (KIP-98 fencing, KIP-588's PRODUCER_FENCED).
+ */
+export class ProducerFencedError extends TransactionFatalError {
+  readonly code: number;
+  readonly errorName: string;
+  constructor(code: number, context: string) {
+    const kafkaError = new KafkaError(code, context);
+    super(`producer fenced: ${kafkaError.message}`, kafkaError);
+    this.name = 'ProducerFencedError';
+    this.code = code;
+    this.errorName = kafkaError.errorName;
+  }
+}
+
+/** A transactional method called in a state that does not allow it (Java's IllegalStateException). */
+export class TransactionStateError extends ClientError {
+  constructor(message: string) {
+    super(message, { retriable: false });
+    this.name = 'TransactionStateError';
+  }
+}
+
+/** A queued record of a transaction that was aborted before the record was sent. */
+export class TransactionAbortedError extends ClientError {
+  constructor(message = 'the transaction was aborted before the record was sent') {
+    super(message, { retriable: false });
+    this.name = 'TransactionAbortedError';
+  }
+}

@@ -221,6 +221,7 @@ test('gregor: delivery.timeout.ms fails a send to a SIGSTOPped broker; the produ
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
     admin.close();
     assert.equal((await producer.send({ topic, value: 'before' })).offset, 0n);
+    const epochBefore = producer.producerIdAndEpoch;
     process.kill(pid, 'SIGSTOP');
     stopped = true;
     const started = Date.now();
@@ -229,10 +230,14 @@ test('gregor: delivery.timeout.ms fails a send to a SIGSTOPped broker; the produ
     assert.ok(elapsedMs >= 1_400 && elapsedMs < 10_000, `failed after ${elapsedMs} ms`);
     process.kill(pid, 'SIGCONT');
     stopped = false;
-    // The failed batch left a sequence gap: the producer takes a new producer id and goes on.
+    // The failed batch left a sequence gap: the producer bumps its epoch (KIP-360) and goes on.
     const after = await withDeadline(producer.send({ topic, value: 'after' }), {
       timeoutMs: 20_000,
       what: 'a send after SIGCONT',
+    });
+    assert.deepEqual(producer.producerIdAndEpoch, {
+      producerId: epochBefore.producerId,
+      producerEpoch: epochBefore.producerEpoch + 1,
     });
     assert.equal(after.partition, 0);
     assert.ok(after.offset >= 1n, `offset ${after.offset}`);

@@ -4,7 +4,8 @@
 // Idempotence (KIP-98, on by default like Java since 3.0/KIP-679): one producer id, sequences
 // per partition stamped at first drain; a failed batch is re-queued in sequence order and its
 // partition drains again only once all its in-flight batches came back, so order is kept with
-// up to 5 in flight. A sequence gap (a batch failed for good) takes a fresh producer id.
+// up to 5 in flight. A batch that fails for good bumps the epoch (KIP-360). With a
+// `transactionalId` the producer is transactional (transactions.ts holds the state machine).
 
 import { defaultCompressionCodecs } from '@gregor/compression';
 import {
@@ -22,6 +23,7 @@ import {
   type RecordHeader,
   type RecordInput,
 } from '@gregor/protocol';
+import type { TopicPartition } from '../consumer/list-offsets.js';
 import {
   ClientError,
   ClosedError,
@@ -30,6 +32,7 @@ import {
   KafkaError,
   TimeoutError,
 } from '../errors.js';
+import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import { Cluster, type ClusterOptions, sleep, type TopicInfo } from '../network/cluster.js';
 import {
   Accumulator,
@@ -41,6 +44,7 @@ import {
 } from './accumulator.js';
 import { ByteBudget } from './byte-budget.js';
 import { defaultPartitioner, type Partitioner, StickyPartitions } from './partitioner.js';
+import { type OffsetToCommit, TransactionManager, type TransactionState } from './transactions.js';
 
 export type { RecordMetadata } from './accumulator.js';
 
@@ -64,6 +68,13 @@ export interface ProducerOptions extends ClusterOptions {
   maxRequestSizeBytes?: number;
   /** Random numbers in [0, 1) for sticky partitioning (injected by tests). */
   random?: () => number;
+  /**
+   * Makes the producer transactional (implies idempotence): call `initTransactions()` once, then
+   * send only between `beginTransaction()` and `commitTransaction()`/`abortTransaction()`.
+   */
+  transactionalId?: string;
+  /** How long the coordinator lets a transaction stay open before aborting it. */
+  transactionTimeoutMs?: number;
 }
 
 export const producerDefaults = {
@@ -91,6 +102,8 @@ export interface ProducerRecord {
 }
 
 interface Admission {
+  /** Set when an abort failed the send while it waited for metadata or buffer.memory. */
+  cancelled?: boolean;
   topic: string;
   partition: number | undefined;
   record: RecordInput;
@@ -107,7 +120,10 @@ const sequenceMax = 0x7fffffff;
 /** First Produce version with magic v2 record batches. */
 const produceVersionMin = 3;
 
-type ProducerIdState = 'none' | 'initializing' | 'ready' | 'reset-needed';
+/** `bump-needed`: a batch failed for good; the next epoch starts once nothing is in flight. */
+type ProducerIdState = 'none' | 'initializing' | 'ready' | 'bump-needed';
+/** Java bumps locally up to here, then asks for a new producer id (the epoch is an int16). */
+const producerEpochMax = 32_767;
 
 export class Producer {
   readonly cluster: Cluster;
@@ -142,11 +158,16 @@ export class Producer {
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
   private closed = false;
+  private readonly transactions: TransactionManager | undefined;
 
   constructor(options: ProducerOptions) {
     this.cluster = new Cluster(options);
     this.acks = options.acks === 'all' || options.acks === undefined ? -1 : options.acks;
-    this.idempotent = options.idempotent ?? this.acks === -1;
+    const transactional = options.transactionalId !== undefined;
+    if (transactional && options.idempotent === false) {
+      throw new ClientError('a transactional producer is idempotent', { retriable: false });
+    }
+    this.idempotent = options.idempotent ?? (transactional || this.acks === -1);
     const maxInFlight = this.cluster.options.maxInFlightRequestsPerConnection;
     if (this.idempotent && (this.acks !== -1 || maxInFlight > 5)) {
       throw new ClientError('idempotence needs acks=all and at most 5 requests in flight', {
@@ -171,6 +192,80 @@ export class Producer {
     this.budget = new ByteBudget(options.bufferMemoryBytes ?? producerDefaults.bufferMemoryBytes);
     this.sticky = new StickyPartitions(this.settings.batchSizeBytes, options.random);
     this.partitioner = options.partitioner ?? defaultPartitioner;
+    if (options.transactionalId !== undefined) {
+      this.transactions = new TransactionManager(
+        this.cluster,
+        {
+          transactionalId: options.transactionalId,
+          transactionTimeoutMs:
+            options.transactionTimeoutMs ?? producerDefaults.transactionTimeoutMs,
+          timeoutMs: this.settings.maxBlockMs,
+        },
+        {
+          adoptProducerId: (producerId, producerEpoch) =>
+            this.adoptProducerId(producerId, producerEpoch),
+          flush: () => this.flush(),
+          abortUnsent: (error) => this.abortUnsent(error),
+          wake: () => this.wake(),
+        },
+      );
+    }
+  }
+
+  /** The producer id and epoch in use (-1 before the first one arrives). */
+  get producerIdAndEpoch(): { producerId: bigint; producerEpoch: number } {
+    return { producerId: this.producerId, producerEpoch: this.producerEpoch };
+  }
+
+  /** The transaction state; undefined for a producer without `transactionalId`. */
+  get transactionState(): TransactionState | undefined {
+    return this.transactions?.state;
+  }
+
+  /**
+   * Gets the producer id and epoch of the transactional id, fencing any earlier producer with
+   * the same id (its open transaction is aborted). Once per producer, before the first transaction.
+   */
+  initTransactions(): Promise<void> {
+    return this.requireTransactions('initTransactions').initTransactions();
+  }
+
+  beginTransaction(): void {
+    this.requireTransactions('beginTransaction').beginTransaction();
+  }
+
+  /**
+   * Commits consumer offsets as part of the transaction (KIP-447): they become visible only if
+   * it commits. `group` comes from the consumer (`standaloneGroupMetadata(groupId)` without
+   * membership); offsets are the next records to read.
+   */
+  sendOffsetsToTransaction(
+    offsets: ReadonlyArray<TopicPartition & { offset: bigint; metadata?: string | null }>,
+    group: ConsumerGroupMetadata,
+  ): Promise<void> {
+    const entries: OffsetToCommit[] = [...offsets];
+    return this.requireTransactions('sendOffsetsToTransaction').sendOffsetsToTransaction(
+      entries,
+      group,
+    );
+  }
+
+  /** Flushes, then commits. A failed send makes this throw TransactionAbortableError: abort. */
+  commitTransaction(): Promise<void> {
+    return this.requireTransactions('commitTransaction').commitTransaction();
+  }
+
+  /** Drops records not sent yet, waits for those in flight, then aborts. */
+  abortTransaction(): Promise<void> {
+    return this.requireTransactions('abortTransaction').abortTransaction();
+  }
+
+  private requireTransactions(call: string): TransactionManager {
+    if (this.closed) throw new ClosedError('the producer');
+    if (this.transactions === undefined) {
+      throw new ClientError(`${call} needs the transactionalId option`, { retriable: false });
+    }
+    return this.transactions;
   }
 
   /** Whether this producer uses idempotence (sequence numbers, one producer id). */
@@ -190,6 +285,11 @@ export class Producer {
    */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.closed) return Promise.reject(new ClosedError('the producer'));
+    try {
+      this.transactions?.checkSend();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const input = toRecordInput(record);
     const sizeBytes = recordSizeBytesBound(input);
     return new Promise<RecordMetadata>((resolve, reject) => {
@@ -276,7 +376,8 @@ export class Producer {
         try {
           const topic = await this.cluster.topic(admission.topic, this.settings.maxBlockMs);
           await this.budget.acquire(admission.sizeBytes, this.settings.maxBlockMs);
-          this.append(admission, topic);
+          if (admission.cancelled === true) this.budget.release(admission.sizeBytes);
+          else this.append(admission, topic);
         } catch (error) {
           admission.delivery.reject(error instanceof Error ? error : new Error(String(error)));
         }
@@ -347,7 +448,12 @@ export class Producer {
 
   /** One pass: expire, pick ready partitions, send at most one request per leader. */
   private runSender(): void {
-    if (this.idempotent && this.producerIdState !== 'ready') {
+    const transactions = this.transactions;
+    if (transactions !== undefined) {
+      const failure = transactions.failure;
+      if (failure !== null) this.failQueued(failure);
+      if (!transactions.canSend) return;
+    } else if (this.idempotent && this.producerIdState !== 'ready') {
       this.prepareProducerId();
       return;
     }
@@ -381,6 +487,8 @@ export class Producer {
         continue;
       }
       if ((this.inFlightByNode.get(leader) ?? 0) >= this.settings.maxInFlight) continue;
+      if (transactions !== undefined && !transactions.partitionReady(queue.topic, queue.partition))
+        continue;
       const batch = queue.batches[0];
       const requestBytes = requestBytesByNode.get(leader) ?? 0;
       if (requestBytes > 0 && requestBytes + batch.sizeBytes > this.settings.maxRequestSizeBytes) {
@@ -400,6 +508,7 @@ export class Producer {
       drained.push({ queue, batch });
     }
     for (const [node, drained] of drainedByNode) this.dispatch(node, drained);
+    transactions?.addPendingPartitions();
     if (moreReady) this.wake();
     if (nextWakeMs < Infinity) this.wakeAt(nextWakeMs);
   }
@@ -429,7 +538,7 @@ export class Producer {
           `delivery.timeout.ms (${this.settings.deliveryTimeoutMs} ms) passed before ${batch.topic}-${batch.partition} acknowledged the batch`,
         ),
       );
-      if (wasStamped) this.requireNewProducerId();
+      if (wasStamped) this.onSequenceGap(batch, new TimeoutError('delivery.timeout.ms passed'));
     }
   }
 
@@ -478,7 +587,7 @@ export class Producer {
       partitions.push({ index: batch.partition, records: batch.encoded! });
     }
     const request: ProduceRequest = {
-      transactionalId: null,
+      transactionalId: this.transactions?.transactionalId ?? null,
       acks: this.acks,
       timeoutMs: this.settings.requestTimeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
@@ -498,6 +607,7 @@ export class Producer {
       producerId: batch.producerId,
       producerEpoch: batch.producerEpoch,
       baseSequence: batch.baseSequence,
+      transactional: this.transactions !== undefined,
     };
     return this.compression === CompressionType.none
       ? encodeRecordBatch(options)
@@ -573,7 +683,7 @@ export class Producer {
       queue.requeue(batch);
       queue.awaitingInFlight = true;
       queue.retryAtMs = nowMs + this.settings.retryBackoffMs;
-      if (unknownProducer) this.requireNewProducerId();
+      if (unknownProducer) this.onSequenceGap(batch, error);
       this.wakeAt(queue.retryAtMs);
       return;
     }
@@ -584,8 +694,8 @@ export class Producer {
         ? new TimeoutError(`delivery.timeout.ms passed: ${error.message}`, error)
         : error,
     );
-    // A batch that will never land leaves a gap in this producer id's sequences.
-    if (this.idempotent) this.requireNewProducerId();
+    // A batch that will never land leaves a gap in this epoch's sequences.
+    if (this.idempotent) this.onSequenceGap(batch, error);
   }
 
   private finish(
@@ -600,23 +710,68 @@ export class Producer {
     else batch.reject(error);
   }
 
-  private requireNewProducerId(): void {
-    if (this.producerIdState === 'ready') this.producerIdState = 'reset-needed';
+  /**
+   * A stamped batch will not land (or its producer state is gone): its sequences can no longer
+   * follow on. Idempotent: bump the epoch (KIP-360). Transactional: the transaction must abort,
+   * which bumps the epoch.
+   */
+  private onSequenceGap(batch: ProducerBatch, error: Error): void {
+    if (this.transactions !== undefined) {
+      this.transactions.onBatchFailed(error);
+      return;
+    }
+    if (batch.producerId !== this.producerId || batch.producerEpoch !== this.producerEpoch) return;
+    if (this.producerIdState === 'ready') this.producerIdState = 'bump-needed';
   }
 
-  /** Gets a producer id once nothing is in flight (sequences restart from 0 under the new id). */
+  /** Takes a producer id and epoch: sequences restart at 0 (nothing is in flight). */
+  private adoptProducerId(producerId: bigint, producerEpoch: number): void {
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    for (const queue of this.accumulator.allQueues()) queue.nextSequence = 0;
+    this.producerIdState = 'ready';
+    this.wake();
+  }
+
+  /** Fails every batch not sent yet, and every send still waiting for admission. */
+  private failQueued(error: Error): void {
+    for (const admission of this.admissions) {
+      if (admission.cancelled === true) continue;
+      admission.cancelled = true;
+      admission.delivery.reject(error);
+    }
+    for (const queue of this.accumulator.allQueues()) {
+      for (const batch of queue.batches.splice(0)) this.finish(batch, error);
+    }
+  }
+
+  /** Abort: unsent records fail with `error`; waits for the batches in flight. */
+  private async abortUnsent(error: Error): Promise<void> {
+    this.failQueued(error);
+    const inFlight: Promise<void>[] = [];
+    for (const queue of this.accumulator.allQueues()) {
+      for (const batch of queue.inFlight) inFlight.push(batch.settled);
+    }
+    await Promise.all(inFlight);
+    // Retried batches went back to the queue while we waited: they belong to the aborted transaction.
+    this.failQueued(error);
+  }
+
+  /**
+   * Starts the next epoch once nothing is in flight. KIP-360: the idempotent producer bumps its
+   * epoch locally and restarts every partition's sequence at 0; a new producer id only when the
+   * epoch is exhausted (or there is none yet).
+   */
   private prepareProducerId(): void {
     if (this.producerIdState === 'initializing') return;
     for (const queue of this.accumulator.allQueues()) if (queue.inFlight.length > 0) return;
+    if (this.producerIdState === 'bump-needed' && this.producerEpoch < producerEpochMax - 1) {
+      this.adoptProducerId(this.producerId, this.producerEpoch + 1);
+      return;
+    }
     this.producerIdState = 'initializing';
     void this.initProducerId().then(
-      ({ producerId, producerEpoch }) => {
-        this.producerId = producerId;
-        this.producerEpoch = producerEpoch;
-        for (const queue of this.accumulator.allQueues()) queue.nextSequence = 0;
-        this.producerIdState = 'ready';
-        this.wake();
-      },
+      ({ producerId, producerEpoch }) => this.adoptProducerId(producerId, producerEpoch),
       (error: unknown) => {
         this.producerIdState = 'none';
         const failure = error instanceof Error ? error : new Error(String(error));

@@ -1,0 +1,53 @@
+import { after, before, describe, test } from 'node:test';
+import { BrokerProcess } from './harness/broker-process.js';
+import { transactionScenarios } from './harness/gregor-client-transaction-scenarios.js';
+import { ReferenceKafka } from './harness/reference-kafka.js';
+
+/**
+ * @gregor/client transactions (KIP-98, KIP-447, KIP-360): the same scenarios against Gregor and
+ * against Apache Kafka 4.4.
+ */
+
+describe('@gregor/client transactions against Gregor', () => {
+  let broker: BrokerProcess;
+  before(async () => {
+    broker = await BrokerProcess.start({
+      label: 'broker(gregor-client-txn)',
+      extraArguments: [
+        '--override',
+        'transaction.state.log.num.partitions=4',
+        '--override',
+        'offsets.topic.num.partitions=4',
+      ],
+    });
+  });
+  after(async () => {
+    await broker?.dispose();
+  });
+  for (const [name, scenario] of Object.entries(transactionScenarios)) {
+    test(`gregor: ${name}`, { timeout: 60_000 }, () =>
+      scenario({ bootstrap: broker.bootstrap, label: 'gregor' }),
+    );
+  }
+});
+
+describe('@gregor/client transactions against Apache Kafka 4.4', () => {
+  let kafka: ReferenceKafka;
+  before(async () => {
+    kafka = await ReferenceKafka.start({
+      heapMb: 512,
+      settings: {
+        'transaction.state.log.num.partitions': '4',
+        'offsets.topic.num.partitions': '4',
+      },
+    });
+  });
+  after(async () => {
+    await kafka?.stop();
+  });
+  for (const [name, scenario] of Object.entries(transactionScenarios)) {
+    test(`kafka: ${name}`, { timeout: 60_000 }, () =>
+      scenario({ bootstrap: kafka.bootstrap, label: 'kafka' }),
+    );
+  }
+});
