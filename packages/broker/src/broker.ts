@@ -4,8 +4,15 @@
  * Usable in-process (tests listen on port 0 and read `broker.port`) and by the `gregor` CLI.
  */
 import { setMaxListeners } from 'node:events';
+import { dirname } from 'node:path';
 import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compression';
-import { FileLogManager, type LogConfig, type LogManager } from '@gregor/storage';
+import {
+  FileLogManager,
+  FilePartitionLog,
+  type LogConfig,
+  type LogManager,
+  nodeFileSystem,
+} from '@gregor/storage';
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
 import { type Clock, systemClock } from './clock.js';
 import {
@@ -14,6 +21,7 @@ import {
   formatListener,
   loadBrokerConfig,
   logConfigFor,
+  resolveTopicConfig,
 } from './config/index.js';
 import { type DataDirLock, lockLogDirs } from './data-dir-lock.js';
 import {
@@ -24,11 +32,11 @@ import {
 import { advertisedApis } from './handlers/api-versions.js';
 import { FetchSessionCache } from './handlers/fetch-sessions.js';
 import { handlers as defaultHandlers } from './handlers/index.js';
-import { singleNodeLeaderEpoch } from './handlers/partition-errors.js';
 import type { ApiHandler } from './handlers/types.js';
 import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
+import { ReplicaManager } from './replication/replica-manager.js';
 import { RequestRouter } from './server/request-router.js';
 import { type BoundListener, SocketServer } from './server/socket-server.js';
 import type { AdvertisedListener, BrokerServices } from './services.js';
@@ -193,9 +201,10 @@ export class Broker {
     const { options, clock, startedAtMs, config, settings, logger, identity, lock } = context;
     // Topics first: the log manager needs each topic's configuration while it loads the logs.
     let logs: LogManager | undefined;
+    let replicas: ReplicaManager | undefined;
     const topics = await FileTopicManager.open({
       metadataDir: settings.logDirs[0]!,
-      logs: partitionLogHost(() => logs!, config),
+      logs: partitionLogHost(() => replicas!, config),
       clock,
       logger: logger.child({ component: 'topics' }),
       // `settings` is refreshed in place on dynamic changes, so this always reads current values.
@@ -212,23 +221,33 @@ export class Broker {
         return info === undefined ? undefined : logConfigFor(config, info.configs);
       },
     });
+    replicas = new ReplicaManager({
+      logs,
+      nodeId: identity.nodeId,
+      clock,
+      logger: logger.child({ component: 'replicas' }),
+      fileSystem: nodeFileSystem,
+      logDirOf: (log) => (log instanceof FilePartitionLog ? dirname(log.directory) : undefined),
+      minInsyncReplicas: (topic) =>
+        resolveTopicConfig(config, topics.get(topic)?.configs ?? {}).get('min.insync.replicas'),
+      replicaLagTimeMaxMs: () => config.get('replica.lag.time.max.ms') as number,
+    });
     await topics.reconcile();
-    // Single node: everything on disk was written by this node as leader, so HW = LEO on start.
-    for (const log of logs.allLogs()) {
-      if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
-    }
+    // High watermarks from replication-offset-checkpoint; as the sole in-sync replica of every
+    // partition this node then moves each to its log end (DESIGN.md).
+    await replicas.start(settings.logDirs);
 
     const groups = new GroupCoordinator({
       clock,
       logger,
-      storage: offsetsTopicStorage({ logs, topics }),
+      storage: offsetsTopicStorage({ replicas, topics }),
       topics,
       config: groupCoordinatorConfigFrom(config),
     });
     await groups.start();
     const transactionServices = await startTransactionServices({
       config,
-      logs,
+      replicas,
       topics,
       groups,
       clock,
@@ -253,6 +272,7 @@ export class Broker {
       config,
       settings,
       logs,
+      replicas,
       topics,
       groups,
       clock,
@@ -268,7 +288,6 @@ export class Broker {
         evictionMsMin: () => settings.incrementalFetchSessionEvictionMsMin,
       }),
       shutdownSignal: shutdownController.signal,
-      producers: transactionServices.producers,
       transactions: transactionServices.transactions,
     };
     config.onChange(() => Object.assign(settings, settingsFromConfig(config)));
@@ -297,6 +316,7 @@ export class Broker {
     } catch (error) {
       await transactionServices.stop();
       await groups.stop();
+      await replicas.stop();
       await logs.close();
       throw error;
     }
@@ -350,7 +370,8 @@ export class Broker {
     await this.services.groups?.stop();
     await this.server.stop();
     await this.services.transactions?.stop();
-    await this.services.producers?.stop();
+    await this.services.replicas.producers?.stop();
+    await this.services.replicas.stop();
     await this.logs.close();
     await this.lock.release();
     logger.info('broker stopped');
@@ -379,19 +400,18 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
   return manager;
 }
 
-/** The topic manager's view of storage: logs created with the topic's resolved configuration. */
-function partitionLogHost(logManager: () => LogManager, config: BrokerConfig): PartitionLogHost {
+/** The topic manager's view of the partitions: created with the topic's resolved configuration. */
+function partitionLogHost(replicas: () => ReplicaManager, config: BrokerConfig): PartitionLogHost {
   return {
-    hasLog: (topic, partition) => logManager().getLog(topic, partition) !== undefined,
+    hasLog: (topic, partition) => replicas().logs.getLog(topic, partition) !== undefined,
     async ensureLog(topic, partition, overrides) {
-      const log = await logManager().createLog(topic, partition, logConfigFor(config, overrides));
-      if (log.latestLeaderEpoch() === undefined) await log.beginLeaderEpoch(singleNodeLeaderEpoch);
+      await replicas().create(topic, partition, logConfigFor(config, overrides));
     },
     async deleteLog(topic, partition) {
-      await logManager().deleteLog(topic, partition);
+      await replicas().delete(topic, partition);
     },
     async updateConfigs(topic, _partitionCount, overrides) {
-      logManager().updateConfig(topic, logConfigFor(config, overrides));
+      replicas().logs.updateConfig(topic, logConfigFor(config, overrides));
     },
   };
 }

@@ -11,7 +11,7 @@ import type { GroupCoordinator } from './group/index.js';
 import type { AdvertisedApi } from './handlers/api-versions.js';
 import type { FetchSessionCache } from './handlers/fetch-sessions.js';
 import type { Logger } from './logging/logger.js';
-import type { ProducerStateManager } from './producer/producer-state-manager.js';
+import type { ReplicaManager } from './replication/replica-manager.js';
 import type { TopicManager } from './topics/types.js';
 import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 
@@ -26,7 +26,10 @@ export interface BrokerServices {
   config: BrokerConfig;
   /** Typed view of `config` for hot paths (D1's handlers and the server). */
   settings: BrokerSettings;
+  /** Storage-level operations only (log dirs, config pushes); partitions go through `replicas`. */
   logs: LogManager;
+  /** Every partition of this broker: appends, reads, HW, LSO, leader epochs, producer state. */
+  replicas: ReplicaManager;
   topics: TopicManager;
   /** Undefined until broker.ts constructs it (group APIs answer COORDINATOR_NOT_AVAILABLE). */
   groups: GroupCoordinator | undefined;
@@ -44,8 +47,6 @@ export interface BrokerServices {
   fetchSessions: FetchSessionCache;
   /** Aborted when the broker begins to stop: long polls return early. */
   shutdownSignal: AbortSignal;
-  /** Idempotence/transaction state per partition, LSO and aborted index (helper G, producer/). */
-  producers?: ProducerStateManager;
   /** The transaction coordinator (helper G, txn/); undefined answers COORDINATOR_NOT_AVAILABLE. */
   transactions?: TransactionCoordinator;
 }

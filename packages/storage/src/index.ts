@@ -1,4 +1,6 @@
 // @gregor/storage: the partition log engine. See DESIGN.md.
+
+export { parseOffsetCheckpoint, serializeOffsetCheckpoint } from './checkpoint-file.js';
 export * from './config.js';
 export * from './errors.js';
 export { FilePartitionLog } from './file-log.js';

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { MemoryLogManager } from '@gregor/storage';
 import { createJsonLogger } from '../logging/logger.js';
+import { replicaManagerOver } from '../testing/replicas.js';
 import type { JoinGroupInput } from './classic-protocol.js';
 import { GroupCoordinator } from './coordinator.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
@@ -636,7 +637,7 @@ describe('offsets and group administration', () => {
   it('answers COORDINATOR_NOT_AVAILABLE when the offsets write fails, and keeps serving', async () => {
     const clock = new ManualClock();
     const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
-    const storage = offsetsTopicStorage({ logs });
+    const storage = offsetsTopicStorage({ replicas: replicaManagerOver(logs, clock) });
     let failing = true;
     const coordinator = new GroupCoordinator({
       clock,
@@ -644,17 +645,19 @@ describe('offsets and group administration', () => {
       storage: {
         existingPartitionCount: () => storage.existingPartitionCount(),
         async partitionLog(partition, partitionCount) {
-          const log = await storage.partitionLog(partition, partitionCount);
+          const target = await storage.partitionLog(partition, partitionCount);
           return {
             get logStartOffset() {
-              return log.logStartOffset;
+              return target.logStartOffset;
             },
             get logEndOffset() {
-              return log.logEndOffset;
+              return target.logEndOffset;
             },
-            read: (offset, options) => log.read(offset, options),
-            append: (batch, options) =>
-              failing ? Promise.reject(new Error('disk full')) : log.append(batch, options),
+            log: target.log,
+            appendAsLeader: (batch, options) =>
+              failing
+                ? Promise.reject(new Error('disk full'))
+                : target.appendAsLeader(batch, options),
           };
         },
       },
@@ -686,7 +689,7 @@ describe('offsets and group administration', () => {
     const coordinator = new GroupCoordinator({
       clock,
       logger: createJsonLogger({ level: 'off' }),
-      storage: offsetsTopicStorage({ logs }),
+      storage: offsetsTopicStorage({ replicas: replicaManagerOver(logs, clock) }),
       topics: staticTopics([]),
     });
     const starting = coordinator.start();

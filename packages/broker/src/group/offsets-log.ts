@@ -129,8 +129,7 @@ export class OffsetsLog {
       if (transaction?.stillOpen?.() === false) {
         throw new Error('the transaction ended before its offsets were written');
       }
-      const result = await log.append(batch, { durability: 'fsync', leaderEpoch: 0 });
-      log.setHighWatermark?.(result.lastOffset + 1n);
+      await log.appendAsLeader(batch, { requiredAcks: -1 });
     });
   }
 
@@ -159,7 +158,7 @@ export class OffsetsLog {
     let records = 0;
     // Transactional offset commits by producer id, applied on a commit marker (helper G).
     const openTransactions = new Map<bigint, { key: Buffer; value: Buffer | null }[]>();
-    const batches = readLogBatches(log, {
+    const batches = readLogBatches(log.log, {
       from: log.logStartOffset,
       to: log.logEndOffset,
       readBytesMax,

@@ -1,10 +1,12 @@
 /**
  * `__consumer_offsets` on the broker's storage: the topic comes from the topic manager (created
  * on first use as a compacted internal topic, like Kafka's auto-created offsets topic) and its
- * partition logs from the log manager. Without a topic manager (tests, tools) the logs are used
+ * partitions from the replica manager. Without a topic manager (tests, tools) the logs are created
  * directly.
  */
-import type { LogConfig, LogManager, PartitionLog } from '@gregor/storage';
+import type { LogConfig } from '@gregor/storage';
+import type { Partition } from '../replication/partition.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TopicManager } from '../topics/types.js';
 import { type OffsetsTopicStorage, offsetsTopicName } from './types.js';
 
@@ -19,10 +21,11 @@ const logWaitAttemptsMax = 250;
 const logWaitStepMs = 20;
 
 export function offsetsTopicStorage(options: {
-  logs: LogManager;
+  replicas: ReplicaManager;
   topics?: Pick<TopicManager, 'get' | 'getOrCreate'>;
 }): OffsetsTopicStorage {
-  const { logs, topics } = options;
+  const { replicas, topics } = options;
+  const logs = replicas.logs;
   const partitionCountOnDisk = (): number | null => {
     let count = 0;
     for (const log of logs.allLogs()) {
@@ -39,7 +42,7 @@ export function offsetsTopicStorage(options: {
       const count = topic?.partitionCount ?? partitionCount;
       for (let attempt = 0; attempt < logWaitAttemptsMax; attempt++) {
         if (countExisting(count) === count) return;
-        await new Promise((resolve) => setTimeout(resolve, logWaitStepMs));
+        await new Promise<void>((resolve) => replicas.clock.schedule(logWaitStepMs, resolve));
       }
       throw new Error(`${offsetsTopicName} logs did not appear`);
     }
@@ -47,7 +50,7 @@ export function offsetsTopicStorage(options: {
     // every partition at once so that count is right after a restart.
     for (let index = 0; index < partitionCount; index++) {
       if (logs.getLog(offsetsTopicName, index) === undefined) {
-        await logs.createLog(offsetsTopicName, index, offsetsTopicLogConfig);
+        await replicas.create(offsetsTopicName, index, offsetsTopicLogConfig);
       }
     }
   };
@@ -63,8 +66,8 @@ export function offsetsTopicStorage(options: {
       if (topics !== undefined) return topics.get(offsetsTopicName)?.partitionCount ?? null;
       return partitionCountOnDisk();
     },
-    async partitionLog(partition, partitionCount): Promise<PartitionLog> {
-      const existing = logs.getLog(offsetsTopicName, partition);
+    async partitionLog(partition, partitionCount): Promise<Partition> {
+      const existing = replicas.get(offsetsTopicName, partition);
       if (existing !== undefined) return existing;
       // One creation for all callers: concurrent first commits must not create the topic or its
       // logs twice.
@@ -72,9 +75,9 @@ export function offsetsTopicStorage(options: {
         ensuring = null;
       });
       await ensuring;
-      const log = logs.getLog(offsetsTopicName, partition);
-      if (log === undefined) throw new Error(`${offsetsTopicName}-${partition} has no log`);
-      return log;
+      const found = replicas.get(offsetsTopicName, partition);
+      if (found === undefined) throw new Error(`${offsetsTopicName}-${partition} has no log`);
+      return found;
     },
   };
 }

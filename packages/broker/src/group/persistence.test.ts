@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '@gregor/protocol';
 import { FileLogManager } from '@gregor/storage';
 import { createJsonLogger } from '../logging/logger.js';
+import { replicaManagerOver } from '../testing/replicas.js';
 import {
   decodeConsumerCurrentAssignmentValue,
   decodeConsumerMemberMetadataValue,
@@ -55,7 +56,7 @@ async function openCoordinator(directory: string, clock: ManualClock) {
   const coordinator = new GroupCoordinator({
     clock,
     logger: createJsonLogger({ level: 'off' }),
-    storage: offsetsTopicStorage({ logs }),
+    storage: offsetsTopicStorage({ replicas: replicaManagerOver(logs, clock) }),
     topics,
     config: { initialRebalanceDelayMs: 100, offsetsTopicPartitionCount: 5 },
     randomUuid: () => `run-${clock.wallMs()}-${++uuid}`,

@@ -6,6 +6,7 @@
 import { MemoryLogManager } from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import { createJsonLogger } from '../logging/logger.js';
+import { replicaManagerOver } from '../testing/replicas.js';
 import type { TopicInfo } from '../topics/types.js';
 import type { ConsumerGroupHeartbeatInput } from './consumer-protocol.js';
 import { GroupCoordinator, type OffsetCommitInput } from './coordinator.js';
@@ -175,7 +176,7 @@ export async function memoryCoordinator(options: {
     new GroupCoordinator({
       clock,
       logger: createJsonLogger({ level: 'off' }),
-      storage: offsetsTopicStorage({ logs }),
+      storage: offsetsTopicStorage({ replicas: replicaManagerOver(logs, clock) }),
       topics: options.topics,
       config: options.config,
       randomUuid: options.randomUuid,

@@ -4,6 +4,7 @@
  * in-memory log for `__consumer_offsets`.
  */
 import type { Clock } from '../clock.js';
+import type { ReadableLog } from '../log-batches.js';
 import type { Logger } from '../logging/logger.js';
 import type { TopicManager } from '../topics/types.js';
 
@@ -63,24 +64,22 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   consumerAssignors: ['uniform', 'range'],
 };
 
-/** The subset of @gregor/storage's PartitionLog the coordinator needs. */
+/** What the coordinator needs of a `__consumer_offsets` partition (replication/partition.ts). */
 export interface OffsetsPartitionLog {
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
-  append(
+  /** Appends as leader; resolves once the batch is durable and below the high watermark. */
+  appendAsLeader(
     batches: Buffer,
-    options: { durability: 'fsync' | 'write'; leaderEpoch: number },
+    options: { requiredAcks: -1 },
   ): Promise<{ baseOffset: bigint; lastOffset: bigint }>;
-  read(
-    offset: bigint,
-    options: { maxBytes: number; minOneBatch?: boolean },
-  ): Promise<{ buffers: Buffer[]; sizeBytes: number }>;
-  setHighWatermark?(offset: bigint): void;
+  /** The local log, replayed from its start when the coordinator loads. */
+  readonly log: ReadableLog;
 }
 
 /**
  * Access to the partitions of `__consumer_offsets`. The broker implements it over its topic
- * manager and log manager; tests over a temp-dir log.
+ * manager and replica manager; tests over a temp-dir log.
  */
 export interface OffsetsTopicStorage {
   /** Partition count of the existing topic, or null when it was never created. */

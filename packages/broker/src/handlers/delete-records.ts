@@ -71,17 +71,14 @@ async function deleteRecords(
   request: DeleteRecordsPartition,
 ): Promise<DeleteRecordsPartitionResult> {
   const { partitionIndex } = request;
-  const log = services.logs.getLog(topic.name, partitionIndex);
-  if (log === undefined) return failed(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  if (!topic.deletable) return failed(partitionIndex, ErrorCode.POLICY_VIOLATION);
-  const highWatermark = log.highWatermark;
-  const offset = request.offset === highWatermarkOffset ? highWatermark : request.offset;
-  if (offset < 0n || offset > highWatermark) {
-    return failed(partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE);
+  const partition = services.replicas.get(topic.name, partitionIndex);
+  if (partition === undefined) {
+    return failed(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
+  if (!topic.deletable) return failed(partitionIndex, ErrorCode.POLICY_VIOLATION);
+  const offset = request.offset === highWatermarkOffset ? partition.highWatermark : request.offset;
   try {
-    const logStartOffset =
-      offset > log.logStartOffset ? await log.deleteRecordsBefore(offset) : log.logStartOffset;
+    const logStartOffset = await partition.deleteRecordsBefore(offset);
     return { partitionIndex, lowWatermark: logStartOffset, errorCode: ErrorCode.NONE };
   } catch (error) {
     const classified = classifyPartitionError(error);

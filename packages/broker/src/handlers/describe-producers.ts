@@ -25,11 +25,11 @@ export const describeProducersHandler: ApiHandler<
         name: topic.name,
         partitions: topic.partitionIndexes.map((partitionIndex) => {
           const info = services.topics.get(topic.name);
-          const log =
+          const partition =
             info !== undefined && partitionIndex >= 0 && partitionIndex < info.partitionCount
-              ? services.logs.getLog(topic.name, partitionIndex)
+              ? services.replicas.get(topic.name, partitionIndex)
               : undefined;
-          if (log === undefined) {
+          if (partition === undefined) {
             return {
               partitionIndex,
               errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -41,7 +41,7 @@ export const describeProducersHandler: ApiHandler<
             partitionIndex,
             errorCode: ErrorCode.NONE,
             errorMessage: null,
-            activeProducers: services.producers?.describeProducers(log) ?? [],
+            activeProducers: partition.describeProducers(),
           };
         }),
       })),

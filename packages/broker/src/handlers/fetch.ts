@@ -9,12 +9,16 @@
  *   least one whole batch, so a batch larger than the limits still makes progress.
  * - Sessions (KIP-227): see fetch-sessions.ts; an incremental response lists only partitions with
  *   new records, an error, or a changed HW / LSO / log start offset.
- * - read_committed reads stop at the last stable offset; aborted transactions come from storage.
+ * - Reads go through the partition (replication/partition.ts): consumers up to the HW, read_committed
+ *   up to the last stable offset with the aborted transactions of the range, replicas (a fetch
+ *   with a replica id the partition knows as a follower) up to the LEO, which also tells the
+ *   leader the follower's log end.
  * - Records stay the Buffers storage read (no copy, no per-record work).
  */
 import { setMaxListeners } from 'node:events';
 import { ApiKey, ErrorCode, type FetchRequest, type FetchResponse } from '@gregor/protocol';
-import type { PartitionLog } from '@gregor/storage';
+import type { Partition } from '../replication/partition.js';
+import { type ReadIsolation, replicaId as toReplicaId } from '../replication/types.js';
 import type { BrokerServices } from '../services.js';
 import { zeroTopicId } from '../topics/topic-id.js';
 import {
@@ -23,7 +27,7 @@ import {
   type SessionPartition,
   sessionPartitionKey,
 } from './fetch-sessions.js';
-import { classifyPartitionError, leaderEpochError } from './partition-errors.js';
+import { classifyPartitionError } from './partition-errors.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type TopicResponse = FetchResponse['responses'][number];
@@ -48,7 +52,8 @@ interface FetchTarget {
 
 interface PartitionResult {
   target: FetchTarget;
-  log: PartitionLog | undefined;
+  partition: Partition | undefined;
+  isolation: ReadIsolation;
   errorCode: number;
   highWatermark: bigint;
   lastStableOffset: bigint;
@@ -267,8 +272,10 @@ async function readWithLongPoll(
   const clock = services.clock;
   const deadlineMs = clock.monotonicMs() + Math.max(0, request.maxWaitMs);
   const isolationCommitted = request.isolationLevel === readCommitted;
+  const fetcher = request.replicaState?.replicaId ?? request.replicaId ?? -1;
+  const reader: Reader = { isolationCommitted, replicaId: fetcher };
   for (;;) {
-    const results = await readAll(targets, responseBytesMax, isolationCommitted, services);
+    const results = await readAll(targets, responseBytesMax, reader, services);
     let totalBytes = 0;
     let anyError = false;
     for (const result of results) {
@@ -285,9 +292,9 @@ async function readWithLongPoll(
     ) {
       return results;
     }
-    await waitForAnyAppend(results, remainingMs, services.shutdownSignal);
+    await waitForAnyAppend(results, remainingMs, services);
     if (clock.monotonicMs() >= deadlineMs) {
-      return readAll(targets, responseBytesMax, isolationCommitted, services);
+      return readAll(targets, responseBytesMax, reader, services);
     }
   }
 }
@@ -296,11 +303,11 @@ async function readWithLongPoll(
 async function waitForAnyAppend(
   results: PartitionResult[],
   timeoutMs: number,
-  shutdownSignal: AbortSignal,
+  { shutdownSignal, clock }: Pick<BrokerServices, 'shutdownSignal' | 'clock'>,
 ): Promise<void> {
-  const waiting = results.filter((result) => result.log !== undefined);
+  const waiting = results.filter((result) => result.partition !== undefined);
   if (waiting.length === 0) {
-    await new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    await new Promise<void>((resolve) => clock.schedule(timeoutMs, resolve));
     return;
   }
   if (waiting.length === 1) {
@@ -338,18 +345,26 @@ function waitForPartition(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<boolean> {
-  // Wait on the HW in both modes: the LSO moves only when something (a marker) is appended,
-  // and waiting past an LSO below the HW would return at once and spin.
-  const bound = result.highWatermark;
+  // Consumers wait on the HW in both modes: the LSO moves only when something (a marker) is
+  // appended, and waiting past an LSO below the HW would return at once and spin.
+  const partition = result.partition!;
+  const bound = result.isolation === 'replica' ? partition.logEndOffset : result.highWatermark;
   // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
   const offset = result.target.fetchOffset > bound ? result.target.fetchOffset : bound;
-  return result.log!.waitForData(offset, { bound: 'highWatermark', timeoutMs, signal });
+  return partition.waitForData(offset, { isolation: result.isolation, timeoutMs, signal });
+}
+
+/** Who reads: a consumer (read_committed or not) or a follower replica. */
+interface Reader {
+  isolationCommitted: boolean;
+  /** -1 for consumers. */
+  replicaId: number;
 }
 
 async function readAll(
   targets: FetchTarget[],
   responseBytesMax: number,
-  isolationCommitted: boolean,
+  reader: Reader,
   services: BrokerServices,
 ): Promise<PartitionResult[]> {
   const results: PartitionResult[] = [];
@@ -360,7 +375,7 @@ async function readAll(
       // KIP-74: the first partition with data returns a whole batch even above the limits,
       // unless this request got no budget at all (the client is not reading its responses).
       minOneBatch: responseBytes === 0 && responseBytesMax > 0,
-      isolationCommitted,
+      reader,
       services,
     });
     responseBytes += result.sizeBytes;
@@ -373,7 +388,8 @@ async function readAll(
 function emptyResult(target: FetchTarget, errorCode: number): PartitionResult {
   return {
     target,
-    log: undefined,
+    partition: undefined,
+    isolation: 'uncommitted',
     errorCode,
     highWatermark: unknownOffset,
     lastStableOffset: unknownOffset,
@@ -387,7 +403,7 @@ function emptyResult(target: FetchTarget, errorCode: number): PartitionResult {
 interface ReadPartitionOptions {
   bytesMax: number;
   minOneBatch: boolean;
-  isolationCommitted: boolean;
+  reader: Reader;
   services: BrokerServices;
 }
 
@@ -396,7 +412,7 @@ async function readPartition(
   options: ReadPartitionOptions,
 ): Promise<PartitionResult> {
   const result = emptyResult(target, ErrorCode.NONE);
-  const { services } = options;
+  const { services, reader } = options;
   const topic = target.byTopicId
     ? services.topics.getById(target.topicId)
     : services.topics.get(target.topic);
@@ -406,45 +422,41 @@ async function readPartition(
       : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return result;
   }
-  const log =
+  const partition =
     target.partition >= 0 && target.partition < topic.partitionCount
-      ? services.logs.getLog(topic.name, target.partition)
+      ? services.replicas.get(topic.name, target.partition)
       : undefined;
-  if (log === undefined) {
+  if (partition === undefined) {
     result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return result;
   }
-  const epochError = leaderEpochError(target.currentLeaderEpoch);
+  const epochError = partition.leaderEpochError(target.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) {
     result.errorCode = epochError;
     return result;
   }
-  result.log = log;
-  result.highWatermark = log.highWatermark;
-  result.lastStableOffset = services.producers?.lastStableOffset(log) ?? log.lastStableOffset;
-  result.logStartOffset = log.logStartOffset;
-  if (options.isolationCommitted) result.abortedTransactions = [];
-  const { fetchOffset } = target;
-  if (fetchOffset < log.logStartOffset || fetchOffset > log.logEndOffset) {
-    result.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-    return result;
-  }
-  const bound = options.isolationCommitted ? result.lastStableOffset : result.highWatermark;
+  const follower =
+    reader.replicaId >= 0 && partition.follower(toReplicaId(reader.replicaId)) !== undefined;
+  if (follower)
+    partition.updateFollowerFetchState(toReplicaId(reader.replicaId), target.fetchOffset);
+  result.partition = partition;
+  result.isolation = follower ? 'replica' : reader.isolationCommitted ? 'committed' : 'uncommitted';
+  const offsets = partition.offsets();
+  result.highWatermark = offsets.highWatermark;
+  result.lastStableOffset = offsets.lastStableOffset;
+  result.logStartOffset = offsets.logStartOffset;
+  if (result.isolation === 'committed') result.abortedTransactions = [];
   const bytesMax = Math.min(target.partitionMaxBytes, options.bytesMax);
-  if (fetchOffset >= bound || (bytesMax <= 0 && !options.minOneBatch)) return result;
   try {
-    const read = await log.read(fetchOffset, {
-      maxBytes: Math.max(0, bytesMax),
-      maxOffset: bound,
+    const read = await partition.read(target.fetchOffset, {
+      isolation: result.isolation,
+      maxBytes: bytesMax,
       minOneBatch: options.minOneBatch,
     });
     result.records = read.buffers;
     result.sizeBytes = read.sizeBytes;
-    if (options.isolationCommitted && read.sizeBytes > 0) {
-      const aborted =
-        services.producers?.abortedTransactions(log, fetchOffset, bound) ??
-        (await log.abortedTransactions(fetchOffset, bound));
-      result.abortedTransactions = aborted.map((entry) => ({
+    if (read.abortedTransactions !== null) {
+      result.abortedTransactions = read.abortedTransactions.map((entry) => ({
         producerId: entry.producerId,
         firstOffset: entry.firstOffset,
       }));
@@ -456,7 +468,7 @@ async function readPartition(
       services.logger.error('fetch read failed', {
         topic: topic.name,
         partition: target.partition,
-        fetchOffset,
+        fetchOffset: target.fetchOffset,
         error,
       });
     }

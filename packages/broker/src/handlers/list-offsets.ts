@@ -11,13 +11,8 @@ import {
   type ListOffsetsRequest,
   type ListOffsetsResponse,
 } from '@gregor/protocol';
-import type { PartitionLog } from '@gregor/storage';
 import type { BrokerServices } from '../services.js';
-import {
-  classifyPartitionError,
-  leaderEpochError,
-  singleNodeLeaderEpoch,
-} from './partition-errors.js';
+import { classifyPartitionError } from './partition-errors.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResponse = ListOffsetsResponse['topics'][number];
@@ -95,39 +90,32 @@ async function listOffset(
 ): Promise<PartitionResponse> {
   const index = request.partitionIndex;
   const topic = services.topics.get(topicName);
-  const log: PartitionLog | undefined =
+  const partition =
     topic !== undefined && index >= 0 && index < topic.partitionCount
-      ? services.logs.getLog(topic.name, index)
+      ? services.replicas.get(topic.name, index)
       : undefined;
-  if (log === undefined) {
+  if (partition === undefined) {
     return partitionResponse(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n, -1n);
   }
-  const epochError = leaderEpochError(request.currentLeaderEpoch ?? -1);
+  const epochError = partition.leaderEpochError(request.currentLeaderEpoch ?? -1);
   if (epochError !== ErrorCode.NONE) return partitionResponse(index, epochError, -1n, -1n);
-  const fetchableEnd = committed
-    ? (services.producers?.lastStableOffset(log) ?? log.lastStableOffset)
-    : log.highWatermark;
   const timestamp = request.timestamp;
+  const epoch = partition.leaderEpoch;
   try {
+    const fetchableEnd = partition.listOffsetsBound(committed ? 'committed' : 'uncommitted');
     switch (timestamp) {
       case specialTimestamp.latest:
-        return partitionResponse(index, ErrorCode.NONE, fetchableEnd, -1n, singleNodeLeaderEpoch);
+        return partitionResponse(index, ErrorCode.NONE, fetchableEnd, -1n, epoch);
       case specialTimestamp.earliest:
       case specialTimestamp.earliestLocal:
-        return partitionResponse(
-          index,
-          ErrorCode.NONE,
-          log.logStartOffset,
-          -1n,
-          singleNodeLeaderEpoch,
-        );
+        return partitionResponse(index, ErrorCode.NONE, partition.logStartOffset, -1n, epoch);
       case specialTimestamp.latestTiered:
         return partitionResponse(index, ErrorCode.NONE, -1n, -1n);
       default: {
         if (timestamp < 0n && timestamp !== specialTimestamp.maxTimestamp) {
           return partitionResponse(index, ErrorCode.NONE, -1n, -1n);
         }
-        const found = await log.offsetForTimestamp(timestamp);
+        const found = await partition.offsetForTimestamp(timestamp);
         if (found === null || found.offset >= fetchableEnd) {
           return partitionResponse(index, ErrorCode.NONE, -1n, -1n);
         }

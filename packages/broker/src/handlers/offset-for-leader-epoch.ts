@@ -60,17 +60,15 @@ function endOffsetFor(
   topic: string,
   request: EpochRequest,
 ): EpochEndOffset {
-  const log = services.logs.getLog(topic, request.partition);
-  if (log === undefined) return failed(request.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const currentEpoch = log.latestLeaderEpoch() ?? undefinedEpoch;
-  const given = request.currentLeaderEpoch ?? undefinedEpoch;
-  if (given >= 0 && given !== currentEpoch) {
-    const errorCode =
-      given < currentEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
-    return failed(request.partition, errorCode);
+  const partition = services.replicas.get(topic, request.partition);
+  if (partition === undefined) {
+    return failed(request.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
   try {
-    const end = log.endOffsetForEpoch(request.leaderEpoch);
+    const end = partition.endOffsetForEpoch(
+      request.leaderEpoch,
+      request.currentLeaderEpoch ?? undefinedEpoch,
+    );
     return {
       errorCode: ErrorCode.NONE,
       partition: request.partition,

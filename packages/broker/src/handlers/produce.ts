@@ -7,8 +7,9 @@
  * requests on one connection append in the order they were sent.
  *
  * acks: 0 -> no response at all (a failure closes the connection, as Kafka does, so the producer
- * notices); 1 -> durability 'write'; -1 (all) -> 'fsync'. Single node: the high watermark moves
- * to the end of the append once it completes.
+ * notices); 1 -> durability 'write'; -1 (all) -> 'fsync'. Appends go through the partition
+ * (replication/partition.ts), which stamps the leader epoch, checks min.insync.replicas, moves the
+ * high watermark and parks acks=all until the HW covers the batch.
  *
  * Kafka's ProduceRequest.validateRecords: exactly one batch per partition (INVALID_RECORD); zstd
  * only from v7 (KIP-110, UNSUPPORTED_COMPRESSION_TYPE before), for the batch or the topic.
@@ -40,12 +41,12 @@ import {
   validateRecordBatches,
   validateRecords,
 } from '@gregor/protocol';
-import type { PartitionLog } from '@gregor/storage';
 import { type BrokerConfig, resolveTopicConfig, timestampBoundsMs } from '../config/index.js';
+import type { Partition } from '../replication/partition.js';
 import { ConnectionFault } from '../server/connection.js';
 import type { BrokerServices } from '../services.js';
 import type { TopicInfo } from '../topics/types.js';
-import { classifyPartitionError, singleNodeLeaderEpoch } from './partition-errors.js';
+import { classifyPartitionError } from './partition-errors.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -88,7 +89,9 @@ const firstVersionWithZstd = 7;
 
 /** What every partition of one produce request shares. */
 interface AppendRequest {
-  durability: 'fsync' | 'write';
+  requiredAcks: 0 | 1 | -1;
+  /** How long acks=all may wait for the in-sync replicas. */
+  timeoutMs: number;
   apiVersion: number;
   services: BrokerServices;
 }
@@ -104,7 +107,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       return produceErrorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS);
     }
     const appendRequest: AppendRequest = {
-      durability: acks === -1 ? 'fsync' : 'write',
+      requiredAcks: acks,
+      timeoutMs: request.timeoutMs,
       apiVersion,
       services,
     };
@@ -117,20 +121,20 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         name: topicData.name,
         partitionResponses: topicData.partitionData.map((partitionData) => {
           const response = partitionResponse(partitionData.index, ErrorCode.NONE);
-          const log =
+          const partition =
             topic === undefined ||
             partitionData.index < 0 ||
             partitionData.index >= topic.partitionCount
               ? undefined
-              : services.logs.getLog(topic.name, partitionData.index);
-          if (topic === undefined || policy === undefined || log === undefined) {
+              : services.replicas.get(topic.name, partitionData.index);
+          if (topic === undefined || policy === undefined || partition === undefined) {
             response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           } else if (topic.internal) {
             response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
             response.errorMessage = `cannot produce to internal topic ${topic.name}`;
           } else {
             const started = startAppend(
-              log,
+              partition,
               { topic, policy },
               recordsAsBuffer(partitionData.records),
               response,
@@ -154,22 +158,16 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
 };
 
 function startAppend(
-  log: PartitionLog,
+  partition: Partition,
   { topic, policy }: { topic: TopicInfo; policy: ProducePolicy },
   records: Buffer | null,
   response: PartitionResponse,
   request: AppendRequest,
 ): Promise<void> | null {
-  const { durability, services } = request;
+  const { services } = request;
   if (records === null || records.length === 0) {
     response.errorCode = ErrorCode.INVALID_RECORD;
     response.errorMessage = 'a produce request must carry one record batch per partition, got none';
-    return null;
-  }
-  if (durability === 'fsync' && policy.minInsyncReplicas > 1) {
-    // acks=all with min.insync.replicas above the one replica a single node has (as Kafka would).
-    response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
-    response.errorMessage = `min.insync.replicas is ${policy.minInsyncReplicas}; this single-node broker has 1 in-sync replica`;
     return null;
   }
   const validation = validateRecordBatches(records, {
@@ -225,9 +223,14 @@ function startAppend(
     }
   }
   const needsRecompression = policy.compression !== null && policy.compression !== compression;
-  const queued = recompressionQueues.get(log);
+  const queued = recompressionQueues.get(partition);
   if (!needsRecompression && queued === undefined) {
-    return append(log, { topic, records, batches: validation.batches }, response, request);
+    return append(
+      partition,
+      { topic, policy, records, batches: validation.batches },
+      response,
+      request,
+    );
   }
   // Recompression is asynchronous, but appends to a log must start in request order (pipelined
   // idempotent produces): this append starts after the one queued before it has started.
@@ -250,8 +253,8 @@ function startAppend(
         // Wrapped so that the queue waits for the start of the append, not its end.
         return {
           appended: append(
-            log,
-            { topic, records: stored, batches: checked.batches },
+            partition,
+            { topic, policy, records: stored, batches: checked.batches },
             response,
             request,
           ),
@@ -266,15 +269,15 @@ function startAppend(
     ),
   );
   const tail = started.then(() => undefined);
-  recompressionQueues.set(log, tail);
+  recompressionQueues.set(partition, tail);
   void tail.then(() => {
-    if (recompressionQueues.get(log) === tail) recompressionQueues.delete(log);
+    if (recompressionQueues.get(partition) === tail) recompressionQueues.delete(partition);
   });
   return started.then(({ appended }) => appended);
 }
 
-/** Per log, the start of the last append waiting for a recompression (see startAppend). */
-const recompressionQueues = new WeakMap<PartitionLog, Promise<void>>();
+/** Per partition, the start of the last append waiting for a recompression (see startAppend). */
+const recompressionQueues = new WeakMap<Partition, Promise<void>>();
 
 /**
  * The batch in the topic's compression.type, as Kafka's LogValidator recompresses it: the same
@@ -301,24 +304,30 @@ async function recompress(batch: Buffer, policy: ProducePolicy): Promise<Buffer>
 
 /** Idempotence and transactions (producer/): dedup, sequence and epoch checks, then the append. */
 function append(
-  log: PartitionLog,
+  partition: Partition,
   {
     topic,
+    policy,
     records,
     batches,
-  }: { topic: TopicInfo; records: Buffer; batches: readonly ValidatedBatch[] },
+  }: {
+    topic: TopicInfo;
+    policy: ProducePolicy;
+    records: Buffer;
+    batches: readonly ValidatedBatch[];
+  },
   response: PartitionResponse,
   request: AppendRequest,
 ): Promise<void> {
-  const { durability, services } = request;
-  const appendOptions = { durability, leaderEpoch: singleNodeLeaderEpoch } as const;
-  const appended =
-    services.producers?.append(log, records, batches, appendOptions) ??
-    log.append(records, appendOptions);
+  const { requiredAcks, services } = request;
+  const appended = partition.appendAsLeader(records, {
+    requiredAcks,
+    batches,
+    minInsyncReplicas: policy.minInsyncReplicas,
+    timeoutMs: request.timeoutMs,
+  });
   return appended.then(
     (result) => {
-      const end = result.lastOffset + 1n;
-      if (end > log.highWatermark) log.setHighWatermark(end);
       response.baseOffset = result.baseOffset;
       response.logAppendTimeMs = result.logAppendTimeMs;
       response.logStartOffset = result.logStartOffset;
@@ -330,7 +339,7 @@ function append(
       if (classified.unexpected) {
         services.logger.error('append failed', {
           topic: topic.name,
-          partition: log.partition,
+          partition: partition.index,
           errorCode: classified.errorCode,
           error,
         });

@@ -25,13 +25,12 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
   maxVersion: 1,
   async handle(request, context) {
     const { services } = context;
-    const { producers, groups } = services;
+    const { groups, replicas } = services;
     const target =
-      producers === undefined
+      replicas.producers === undefined
         ? undefined
         : {
-            logs: services.logs,
-            producers,
+            replicas,
             completeOffsets:
               groups &&
               ((marker: { producerId: bigint; partition: number; commit: boolean }) =>

@@ -93,7 +93,6 @@ export interface ProducerStateManagerOptions {
   /** producer.id.expiration.check.interval.ms */
   expirationCheckIntervalMs: () => number;
   snapshotIntervalMs?: number;
-  leaderEpoch: number;
 }
 
 export interface DescribedProducer {
@@ -254,19 +253,27 @@ export class ProducerStateManager {
   // ---------------------------------------------------------------- transaction markers
 
   /**
-   * Writes a commit/abort marker (a control batch) for the producer's transaction and applies it:
-   * the transaction's first offset no longer holds the LSO back, an abort is indexed. Returns an
-   * error code (INVALID_PRODUCER_EPOCH when the marker is older than the producer's epoch,
-   * TRANSACTION_COORDINATOR_FENCED when its coordinator epoch is older than the last marker's).
+   * Writes a commit/abort marker (a control batch) for the producer's transaction, stamped with
+   * `leaderEpoch`, and applies it: the transaction's first offset no longer holds the LSO back, an
+   * abort is indexed (`indexed` resolves once the index entry is durable). The error code is
+   * INVALID_PRODUCER_EPOCH when the marker is older than the producer's epoch,
+   * TRANSACTION_COORDINATOR_FENCED when its coordinator epoch is older than the last marker's.
+   * The caller (the Partition) moves the high watermark.
    */
-  async writeMarker(log: PartitionLog, marker: TransactionMarker): Promise<number> {
+  async writeMarker(
+    log: PartitionLog,
+    marker: TransactionMarker,
+    leaderEpoch: number,
+  ): Promise<{ errorCode: number; endOffset: bigint; indexed: Promise<void> }> {
     const partition = this.partitionFor(log);
     const errorCode = partition.state.checkMarker(
       marker.producerId,
       marker.producerEpoch,
       marker.coordinatorEpoch,
     );
-    if (errorCode !== ErrorCode.NONE) return errorCode;
+    if (errorCode !== ErrorCode.NONE) {
+      return { errorCode, endOffset: -1n, indexed: Promise.resolve() };
+    }
     const nowMs = this.options.clock.wallMs();
     const batch = encodeControlBatch({
       type: marker.commit ? 'commit' : 'abort',
@@ -277,24 +284,41 @@ export class ProducerStateManager {
     });
     partition.state.pendingCount++;
     try {
-      const result = await log.append(batch, {
-        durability: 'fsync',
-        leaderEpoch: this.options.leaderEpoch,
-      });
+      const result = await log.append(batch, { durability: 'fsync', leaderEpoch });
       const aborted = partition.state.completeTransaction({
         ...marker,
         markerOffset: result.baseOffset,
         writeMs: nowMs,
       });
-      let indexed: Promise<void> | undefined;
-      if (aborted !== null) indexed = partition.index.add(aborted, this.lastStableOffset(log));
-      const end = result.lastOffset + 1n;
-      if (end > log.highWatermark) log.setHighWatermark(end);
-      await indexed;
-      return ErrorCode.NONE;
+      const indexed =
+        aborted === null
+          ? Promise.resolve()
+          : partition.index.add(aborted, this.lastStableOffset(log));
+      return { errorCode: ErrorCode.NONE, endOffset: result.lastOffset + 1n, indexed };
     } finally {
       partition.state.pendingCount--;
     }
+  }
+
+  // ---------------------------------------------------------------- follower appends, truncation
+
+  /** Applies the producer batches a follower appended in [from, to) (Kafka's follower path). */
+  async applyFollowerAppend(log: PartitionLog, from: bigint, to: bigint): Promise<void> {
+    await this.replay(this.partitionFor(log), from, to);
+  }
+
+  /**
+   * Rebuilds the state of `log` after a truncation (Kafka's truncateAndReload): the newest
+   * snapshot at or below the new log end, then the log replayed from there; snapshots and
+   * aborted-index entries beyond the log end are dropped.
+   */
+  async reload(log: PartitionLog): Promise<void> {
+    const existing = this.existing(log);
+    if (existing !== undefined) {
+      this.partitions.delete(this.key(log));
+      await existing.index.close();
+    }
+    await this.loadPartition(log);
   }
 
   // ---------------------------------------------------------------- read side

@@ -208,6 +208,18 @@ async function appendThrough(manager: ProducerStateManager, log: PartitionLog, d
   return result;
 }
 
+/** Writes a marker at leader epoch 0 and moves the HW past it, as the Partition does. */
+async function markThrough(
+  manager: ProducerStateManager,
+  log: PartitionLog,
+  marker: Parameters<ProducerStateManager['writeMarker']>[1],
+): Promise<number> {
+  const written = await manager.writeMarker(log, marker, 0);
+  if (written.errorCode === ErrorCode.NONE) log.setHighWatermark(written.endOffset);
+  await written.indexed;
+  return written.errorCode;
+}
+
 async function withFileLogs(
   body: (
     open: () => Promise<{ logs: FileLogManager; manager: ProducerStateManager }>,
@@ -238,7 +250,6 @@ async function withFileLogs(
       expirationMs: () => 86_400_000,
       expirationCheckIntervalMs: () => 600_000,
       snapshotIntervalMs: 0,
-      leaderEpoch: 0,
     });
     await manager.load(logs.allLogs());
     return { logs, manager };
@@ -333,7 +344,7 @@ test('LSO, abort markers and the .txnindex (also after a restart)', async () => 
     assert.equal(log.highWatermark, 3n);
     assert.equal(manager.lastStableOffset(log), 1n, 'the open transaction holds the LSO');
     assert.equal(
-      await manager.writeMarker(log, {
+      await markThrough(manager, log, {
         producerId: 2n,
         producerEpoch: 0,
         coordinatorEpoch: 0,
@@ -353,7 +364,7 @@ test('LSO, abort markers and the .txnindex (also after a restart)', async () => 
       batch({ producerId: 2n, epoch: 1, sequence: 0, values: ['t3'], transactional: true }),
     );
     assert.equal(
-      await manager.writeMarker(log, {
+      await markThrough(manager, log, {
         producerId: 2n,
         producerEpoch: 0,
         coordinatorEpoch: 0,

@@ -1,15 +1,14 @@
 /**
  * Writes the commit/abort markers of a transaction (KIP-98 WriteTxnMarkers): one control batch per
- * partition through the producer state manager (which ends the transaction there, moves the LSO
- * and indexes aborts), then — for `__consumer_offsets` partitions — tells the group coordinator to
+ * partition through its Partition (the producer state ends the transaction there, moves the LSO and
+ * indexes aborts; the partition moves the high watermark), then — for `__consumer_offsets` partitions — tells the group coordinator to
  * publish or drop the transaction's pending offsets (KIP-447). The transaction coordinator writes
  * its markers in process through `createMarkerWriter`; the WriteTxnMarkers handler (an admin's
  * abort of a hanging transaction) writes through `writePartitionMarker`, the same path.
  */
 import { ErrorCode } from '@gregor/protocol';
-import type { LogManager } from '@gregor/storage';
 import type { Logger } from '../logging/logger.js';
-import type { ProducerStateManager } from '../producer/producer-state-manager.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { MarkerWriter } from './transaction-coordinator.js';
 
 export const consumerOffsetsTopicName = '__consumer_offsets';
@@ -22,14 +21,13 @@ export type OffsetsTransactionCompletion = (options: {
 }) => void;
 
 export interface PartitionMarkerTarget {
-  logs: LogManager;
-  producers: ProducerStateManager;
+  replicas: ReplicaManager;
   completeOffsets: OffsetsTransactionCompletion | undefined;
 }
 
 /**
  * Writes one marker to one partition; returns its error code: UNKNOWN_TOPIC_OR_PARTITION without
- * a log, else what `ProducerStateManager.writeMarker` answers (epoch checks).
+ * a log, else what `Partition.writeMarker` answers (epoch checks).
  */
 export async function writePartitionMarker(
   target: PartitionMarkerTarget,
@@ -43,9 +41,9 @@ export async function writePartitionMarker(
   },
 ): Promise<number> {
   const { topic, partition, producerId, commit } = marker;
-  const log = target.logs.getLog(topic, partition);
-  if (log === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  const errorCode = await target.producers.writeMarker(log, {
+  const found = target.replicas.get(topic, partition);
+  if (found === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  const errorCode = await found.writeMarker({
     producerId,
     producerEpoch: marker.producerEpoch,
     coordinatorEpoch: marker.coordinatorEpoch,
@@ -58,16 +56,14 @@ export async function writePartitionMarker(
 }
 
 export function createMarkerWriter(options: {
-  logs: LogManager;
-  producers: ProducerStateManager;
+  replicas: ReplicaManager;
   logger: Logger;
   coordinatorEpoch: number;
   completeOffsets: () => OffsetsTransactionCompletion | undefined;
 }): MarkerWriter {
   return async ({ producerId, producerEpoch, commit, partitions }) => {
     const target = {
-      logs: options.logs,
-      producers: options.producers,
+      replicas: options.replicas,
       completeOffsets: options.completeOffsets(),
     };
     await Promise.all(

@@ -5,6 +5,7 @@ import { MemoryLogManager, nodeFileSystem, type PartitionLog } from '@gregor/sto
 import { ManualClock, settle } from '../group/test-support.js';
 import { createJsonLogger } from '../logging/logger.js';
 import { ProducerStateError, ProducerStateManager } from '../producer/producer-state-manager.js';
+import { replicaManagerOver } from '../testing/replicas.js';
 import { createMarkerWriter } from './marker-writer.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TransactionStateLog, transactionStateTopicName } from './transaction-state-log.js';
@@ -29,9 +30,10 @@ async function setUp() {
       expirationMs: () => 86_400_000,
       expirationCheckIntervalMs: () => 600_000,
       snapshotIntervalMs: 0,
-      leaderEpoch: 0,
     });
     await producers.load(logs.allLogs());
+    const replicas = replicaManagerOver(logs, clock);
+    replicas.setProducers(producers);
     const coordinator = new TransactionCoordinator({
       clock,
       logger,
@@ -40,18 +42,16 @@ async function setUp() {
           existingPartitionCount: () =>
             logs.allLogs().some((log) => log.topic === transactionStateTopicName) ? 2 : null,
           partitionLog: async (partition) =>
-            logs.getLog(transactionStateTopicName, partition) ??
-            (await logs.createLog(transactionStateTopicName, partition)),
+            replicas.get(transactionStateTopicName, partition) ??
+            (await replicas.create(transactionStateTopicName, partition)),
         },
         clock,
         logger,
-        leaderEpoch: 0,
         defaultPartitionCount: 2,
       }),
       allocateProducerId: async () => nextProducerId++,
       writeMarkers: createMarkerWriter({
-        logs,
-        producers,
+        replicas,
         logger,
         coordinatorEpoch: 0,
         completeOffsets: () => undefined,
@@ -324,11 +324,11 @@ test('the coordinator reloads __transaction_state and finishes a commit a crash 
   const stateLog = new TransactionStateLog({
     storage: {
       existingPartitionCount: () => 2,
-      partitionLog: async (partition) => logs.getLog(transactionStateTopicName, partition)!,
+      partitionLog: async (partition) =>
+        replicaManagerOver(logs).get(transactionStateTopicName, partition)!,
     },
     clock: new ManualClock(),
     logger,
-    leaderEpoch: 0,
     defaultPartitionCount: 2,
   });
   const metadata = first.coordinator.metadata(transactionalId)!;

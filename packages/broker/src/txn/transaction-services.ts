@@ -5,18 +5,14 @@
  * coordinator for transactional offset commits. broker.ts calls `startTransactionServices` once and
  * `stop` before the logs close.
  */
-import {
-  FilePartitionLog,
-  type FileSystem,
-  type LogManager,
-  nodeFileSystem,
-} from '@gregor/storage';
+import { FilePartitionLog, type FileSystem, nodeFileSystem } from '@gregor/storage';
 import type { Clock } from '../clock.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { GroupCoordinator } from '../group/index.js';
 import { singleNodeLeaderEpoch } from '../handlers/partition-errors.js';
 import type { Logger } from '../logging/logger.js';
 import { ProducerStateManager } from '../producer/producer-state-manager.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TopicManager } from '../topics/types.js';
 import { consumerOffsetsTopicName, createMarkerWriter } from './marker-writer.js';
 import { ProducerIdManager } from './producer-id-manager.js';
@@ -32,7 +28,7 @@ export interface TransactionServices {
 
 export async function startTransactionServices(options: {
   config: BrokerConfig;
-  logs: LogManager;
+  replicas: ReplicaManager;
   topics: TopicManager;
   groups: GroupCoordinator | undefined;
   clock: Clock;
@@ -41,7 +37,8 @@ export async function startTransactionServices(options: {
   metadataDirectory: string;
   fileSystem?: FileSystem;
 }): Promise<TransactionServices> {
-  const { config, logs, topics, groups, clock } = options;
+  const { config, replicas, topics, groups, clock } = options;
+  const logs = replicas.logs;
   const fileSystem = options.fileSystem ?? nodeFileSystem;
   const logger = options.logger.child({ component: 'transactions' });
   const producers = new ProducerStateManager({
@@ -53,24 +50,22 @@ export async function startTransactionServices(options: {
     expirationMs: () => config.get('producer.id.expiration.ms') as number,
     expirationCheckIntervalMs: () =>
       config.get('producer.id.expiration.check.interval.ms') as number,
-    leaderEpoch: singleNodeLeaderEpoch,
   });
   await producers.load(logs.allLogs());
+  replicas.setProducers(producers);
   const producerIds = new ProducerIdManager(fileSystem, options.metadataDirectory);
   const transactions = new TransactionCoordinator({
     clock,
     logger,
     stateLog: new TransactionStateLog({
-      storage: transactionStateStorage({ logs, topics }),
+      storage: transactionStateStorage({ replicas, topics }),
       clock,
       logger,
-      leaderEpoch: singleNodeLeaderEpoch,
       defaultPartitionCount: config.get('transaction.state.log.num.partitions') as number,
     }),
     allocateProducerId: () => producerIds.allocate(),
     writeMarkers: createMarkerWriter({
-      logs,
-      producers,
+      replicas,
       logger,
       coordinatorEpoch: singleNodeLeaderEpoch,
       completeOffsets: () => groups && ((marker) => groups.completeTransactionalOffsets(marker)),

@@ -6,11 +6,12 @@
  * a tombstone removes it).
  */
 import { decodeRecordBatch, encodeRecordBatch } from '@gregor/protocol';
-import type { LogManager, PartitionLog } from '@gregor/storage';
 import type { Clock } from '../clock.js';
 import { offsetsPartitionFor } from '../group/hash.js';
 import { readLogBatches } from '../log-batches.js';
 import type { Logger } from '../logging/logger.js';
+import type { Partition } from '../replication/partition.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
 import { SerialQueues } from '../serial-queues.js';
 import type { TopicManager } from '../topics/types.js';
 import {
@@ -27,26 +28,26 @@ const loadReadBytesMax = 1024 * 1024;
 export interface TransactionStateStorage {
   /** Partition count of the existing topic, or null when it does not exist yet. */
   existingPartitionCount(): number | null;
-  /** The partition's log, creating the topic first when needed. */
-  partitionLog(partition: number): Promise<PartitionLog>;
+  /** The partition, creating the topic first when needed. */
+  partitionLog(partition: number): Promise<Partition>;
 }
 
-/** `__transaction_state` on the broker's topics and logs. */
+/** `__transaction_state` on the broker's topics and partitions. */
 export function transactionStateStorage(options: {
-  logs: LogManager;
+  replicas: ReplicaManager;
   topics: Pick<TopicManager, 'get' | 'getOrCreate'>;
 }): TransactionStateStorage {
-  const { logs, topics } = options;
+  const { replicas, topics } = options;
   return {
     existingPartitionCount() {
       return topics.get(transactionStateTopicName)?.partitionCount ?? null;
     },
     async partitionLog(partition) {
       await topics.getOrCreate(transactionStateTopicName, { autoCreate: false });
-      const log = logs.getLog(transactionStateTopicName, partition);
-      if (log === undefined)
+      const found = replicas.get(transactionStateTopicName, partition);
+      if (found === undefined)
         throw new Error(`${transactionStateTopicName}-${partition} has no log`);
-      return log;
+      return found;
     },
   };
 }
@@ -60,7 +61,6 @@ export class TransactionStateLog {
       storage: TransactionStateStorage;
       clock: Clock;
       logger: Logger;
-      leaderEpoch: number;
       defaultPartitionCount: number;
     },
   ) {
@@ -88,12 +88,8 @@ export class TransactionStateLog {
     // One write at a time per partition, in issue order; a failed write (e.g. ENOSPC) fails only
     // its caller and never becomes an unhandled rejection.
     return this.appends.run(partition, async () => {
-      const log = await this.options.storage.partitionLog(partition);
-      const result = await log.append(batch, {
-        durability: 'fsync',
-        leaderEpoch: this.options.leaderEpoch,
-      });
-      if (result.lastOffset + 1n > log.highWatermark) log.setHighWatermark(result.lastOffset + 1n);
+      const target = await this.options.storage.partitionLog(partition);
+      await target.appendAsLeader(batch, { requiredAcks: -1 });
     });
   }
 
@@ -106,13 +102,17 @@ export class TransactionStateLog {
     const result = new Map<string, TransactionMetadata>();
     if (this.options.storage.existingPartitionCount() === null) return result;
     for (let partition = 0; partition < this.partitionCount; partition++) {
-      const log = await this.options.storage.partitionLog(partition);
-      await this.replay(log, result);
+      const found = await this.options.storage.partitionLog(partition);
+      await this.replay(found, result);
     }
     return result;
   }
 
-  private async replay(log: PartitionLog, result: Map<string, TransactionMetadata>): Promise<void> {
+  private async replay(
+    partition: Partition,
+    result: Map<string, TransactionMetadata>,
+  ): Promise<void> {
+    const log = partition.log;
     const batches = readLogBatches(log, {
       from: log.logStartOffset,
       to: log.logEndOffset,
