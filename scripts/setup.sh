@@ -44,6 +44,7 @@ if [ "$want_test_tools" = "--test-tools" ]; then
   bash scripts/kafka-jars.sh
   bash scripts/setup-franz-go.sh
   bash scripts/setup-python-clients.sh  # confluent-kafka, kafka-python, aiokafka from PyPI
+  bash scripts/setup-etcd.sh  # Debian's etcd-server for @gregor/metadata and the cluster tests
 fi
 
 npx tsc -b packages/*/tsconfig.json
