@@ -41,6 +41,8 @@ export interface MemoryClientOptions {
   faults?: NodeFaults;
   /** Newest revision readers may see (the local store: the last one made durable). */
   visibleRevision?: () => Revision;
+  /** Calls the listener whenever the visible revision moves; default: on every change. */
+  onVisible?: (listener: () => void) => () => void;
   /** Resolves once `revision` is durable (the local store's fsync); default: at once. */
   durable?: (revision: Revision) => Promise<void>;
 }
@@ -58,7 +60,7 @@ class MemoryFence implements Fence {
   }
 
   async resign(): Promise<void> {
-    this.holder.release();
+    await this.holder.release();
   }
 }
 
@@ -73,7 +75,7 @@ class MemoryBrokerSession implements BrokerSession {
   }
 
   async close(): Promise<void> {
-    this.holder.release();
+    await this.holder.release();
   }
 }
 
@@ -90,6 +92,7 @@ class LeaseHolder {
     private readonly clock: MetadataClock,
     private readonly faults: NodeFaults,
     private readonly onStop: (holder: LeaseHolder) => void,
+    private readonly durable: (revision: Revision) => Promise<void>,
   ) {
     this.arm();
   }
@@ -114,11 +117,12 @@ class LeaseHolder {
     this.onStop(this);
   }
 
-  /** Revokes the lease, deleting its keys, and reports it lost. */
-  release(): void {
+  /** Revokes the lease, deleting its keys, and reports it lost; resolves once that is durable. */
+  async release(): Promise<void> {
     this.stop();
-    this.state.revokeLease(this.leaseId);
+    const revision = this.state.revokeLease(this.leaseId);
     if (!this.lost.signal.aborted) this.lost.abort(new Error(`lease ${this.leaseId} revoked`));
+    await this.durable(revision);
   }
 }
 
@@ -149,7 +153,8 @@ export class MemoryMetadataClient implements MetadataStore {
     this.faults = options.faults ?? new NodeFaults();
     this.visibleRevision = options.visibleRevision ?? (() => state.revision);
     this.durable = options.durable ?? (async () => {});
-    this.unsubscribe = state.onChange(() => this.scheduleDeliveries());
+    const onVisible = options.onVisible ?? ((listener) => state.onChange(listener));
+    this.unsubscribe = onVisible(() => this.scheduleDeliveries());
   }
 
   async registerBroker(
@@ -201,7 +206,7 @@ export class MemoryMetadataClient implements MetadataStore {
       };
       const onAbort = (): void => {
         finish(options.signal?.reason);
-        holder.release();
+        void holder.release().catch(() => undefined);
       };
       const onLost = (): void => finish(holder.lost.signal.reason);
       const unsubscribe = this.state.onChange(check);
@@ -316,7 +321,7 @@ export class MemoryMetadataClient implements MetadataStore {
   }
 
   /** Delivers pending watch events again (after the visible revision moved). */
-  protected scheduleDeliveries(): void {
+  private scheduleDeliveries(): void {
     for (const watcher of this.watchers) this.scheduleDelivery(watcher);
   }
 
@@ -353,6 +358,7 @@ export class MemoryMetadataClient implements MetadataStore {
       this.clock,
       this.faults,
       (stopped) => this.holders.delete(stopped),
+      this.durable,
     );
     this.holders.add(holder);
     return holder;

@@ -19,6 +19,13 @@ import {
 
 export const electionPrefix = 'election/controller/';
 
+export interface SnapshotEntry extends KeyValue {
+  leased: boolean;
+}
+
+/** Marks a key whose lease belonged to a process that is gone (the local store's restart). */
+export const deadLeaseId = -1;
+
 interface StoredKey {
   value: Buffer;
   createRevision: Revision;
@@ -105,7 +112,8 @@ export class MemoryState {
       for (const [key, before] of entry.previous) if (key.startsWith(prefix)) view.set(key, before);
     }
     const entries: KeyValue[] = [];
-    for (const [key, stored] of view) if (stored !== undefined) entries.push(toKeyValue(key, stored));
+    for (const [key, stored] of view)
+      if (stored !== undefined) entries.push(toKeyValue(key, stored));
     entries.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
     return entries;
   }
@@ -216,11 +224,11 @@ export class MemoryState {
     this.history = this.history.slice(drop);
   }
 
-  /** Restores state loaded from a snapshot (local store start). */
-  restore(
-    revision: Revision,
-    entries: readonly { key: string; value: Buffer; createRevision: Revision; modRevision: Revision }[],
-  ): void {
+  /**
+   * Restores state loaded from a snapshot (local store start). Leased keys keep a mark only: their
+   * leases died with the process that held them.
+   */
+  restore(revision: Revision, entries: readonly SnapshotEntry[]): void {
     this.keys.clear();
     this.history = [];
     for (const entry of entries) {
@@ -228,16 +236,19 @@ export class MemoryState {
         value: entry.value,
         createRevision: entry.createRevision,
         modRevision: entry.modRevision,
-        leaseId: 0,
+        leaseId: entry.leased ? deadLeaseId : 0,
       });
     }
     this.currentRevision = revision;
     this.compacted = revision;
   }
 
-  /** Every key with its revisions (for the local store's snapshot). */
-  snapshot(): { key: string; value: Buffer; createRevision: Revision; modRevision: Revision }[] {
-    return [...this.keys].map(([key, stored]) => toKeyValue(key, stored));
+  /** Every key with its revisions and whether a lease holds it (the local store's snapshot). */
+  snapshot(): SnapshotEntry[] {
+    return [...this.keys].map(([key, stored]) => ({
+      ...toKeyValue(key, stored),
+      leased: stored.leaseId !== 0,
+    }));
   }
 
   grantLease(ttlMs: number): number {
@@ -267,12 +278,13 @@ export class MemoryState {
   }
 
   /** Deletes the lease and, in one revision, every key attached to it. */
-  revokeLease(leaseId: number): void {
+  /** Returns the revision that deleted the keys (the current one when there were none). */
+  revokeLease(leaseId: number): Revision {
     const lease = this.leases.get(leaseId);
-    if (lease === undefined) return;
+    if (lease === undefined) return this.currentRevision;
     lease.timer?.cancel();
     this.leases.delete(leaseId);
-    this.applyChanges([...lease.keys].sort().map((key) => ({ type: 'delete', key })));
+    return this.applyChanges([...lease.keys].sort().map((key) => ({ type: 'delete', key })));
   }
 
   /** Keys attached to any lease (the local store deletes them on start: their holders died). */
