@@ -16,6 +16,7 @@
 import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '@gregor/storage';
 import { MemoryMetadataClient } from './memory-client.js';
+import { type Change, MemoryState } from './memory-state.js';
 import {
   decodeRecords,
   decodeSnapshot,
@@ -23,7 +24,6 @@ import {
   encodeSnapshot,
   type LogRecord,
 } from './metadata-log.js';
-import { type Change, MemoryState } from './memory-state.js';
 import type { MetadataClock, MetadataStore, Revision } from './store.js';
 
 const logFileName = 'metadata.log';
