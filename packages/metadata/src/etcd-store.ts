@@ -17,6 +17,7 @@ import {
   type CommitResult,
   CompactedError,
   type ControllerInfo,
+  checkBlockSize,
   checkCommitSize,
   checkDistinctKeys,
   DuplicateBrokerError,
@@ -328,9 +329,7 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   async allocateProducerIds(blockSize: number): Promise<{ firstProducerId: bigint; size: number }> {
-    if (!Number.isSafeInteger(blockSize) || blockSize <= 0) {
-      throw new RangeError(`producer-id block size must be a positive integer, got ${blockSize}`);
-    }
+    checkBlockSize(blockSize);
     const key = this.full(producerIdKey);
     for (;;) {
       const current = (await this.client.kv.range({ key })).kvs[0];

@@ -12,6 +12,7 @@ import {
   brokerKey,
   type CommitResult,
   type ControllerInfo,
+  checkBlockSize,
   checkCommitSize,
   checkDistinctKeys,
   DuplicateBrokerError,
@@ -286,9 +287,7 @@ export class MemoryMetadataClient implements MetadataStore {
 
   async allocateProducerIds(blockSize: number): Promise<{ firstProducerId: bigint; size: number }> {
     this.checkOpen();
-    if (!Number.isSafeInteger(blockSize) || blockSize <= 0) {
-      throw new RangeError(`producer-id block size must be a positive integer, got ${blockSize}`);
-    }
+    checkBlockSize(blockSize);
     for (;;) {
       const current = this.state.get(producerIdKey);
       const firstProducerId = current === undefined ? 0n : BigInt(current.value.toString());

@@ -161,6 +161,12 @@ export class DuplicateBrokerError extends Error {
   }
 }
 
+export function checkBlockSize(blockSize: number): void {
+  if (!Number.isSafeInteger(blockSize) || blockSize <= 0) {
+    throw new RangeError(`producer-id block size must be a positive integer, got ${blockSize}`);
+  }
+}
+
 /** Throws when a commit exceeds the operation limit (a caller's error: split the batch). */
 export function checkCommitSize(operations: readonly Operation[]): void {
   if (operations.length > commitOperationsMax) {
