@@ -33,6 +33,8 @@ import {
 } from './store.js';
 
 const electionName = 'controller';
+/** How long `close` waits for etcd to revoke the leases it still holds. */
+const closeWaitMs = 2000;
 
 export interface EtcdMetadataStoreOptions {
   /** `host:port` or `http://host:port`, one per etcd member. */
@@ -87,6 +89,8 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly client: Etcd3;
   private readonly namespace: Buffer;
   private readonly watches = new Set<WatchHandle>();
+  /** Revokes what this client still holds (sessions, campaigns), for `close`. */
+  private readonly held = new Set<() => Promise<void>>();
   private closed = false;
 
   constructor(options: EtcdMetadataStoreOptions) {
@@ -120,15 +124,13 @@ export class EtcdMetadataStore implements MetadataStore {
         success: [{ request_put: { key, value, lease: leaseId } }],
       });
       if (!result.succeeded) throw new DuplicateBrokerError(brokerId);
-      return {
-        brokerId,
-        brokerEpoch: BigInt(result.header.revision),
-        lost: lost.signal,
-        close: async () => {
-          if (!lost.signal.aborted) lost.abort(new Error('session closed'));
-          if (!lease.revoked()) await lease.revoke().catch(() => undefined);
-        },
+      const close = async (): Promise<void> => {
+        this.held.delete(close);
+        if (!lost.signal.aborted) lost.abort(new Error('session closed'));
+        if (!lease.revoked()) await lease.revoke().catch(() => undefined);
       };
+      this.held.add(close);
+      return { brokerId, brokerEpoch: BigInt(result.header.revision), lost: lost.signal, close };
     } catch (error) {
       await lease.revoke().catch(() => undefined);
       throw error;
@@ -144,6 +146,11 @@ export class EtcdMetadataStore implements MetadataStore {
       .namespace(this.namespace)
       .election(electionName, ttlSeconds(options.ttlMs));
     const campaign = election.campaign(String(candidateId));
+    const resign = async (): Promise<void> => {
+      this.held.delete(resign);
+      await campaign.resign();
+    };
+    this.held.add(resign);
     let fence: EtcdFence | undefined;
     const failed = new Promise<never>((_, reject) => {
       campaign.on('error', (error) => {
@@ -164,12 +171,10 @@ export class EtcdMetadataStore implements MetadataStore {
       const found = await this.client.kv.range({ key });
       const kv = found.kvs[0];
       if (kv === undefined) throw new Error('the election lease ended while being elected');
-      fence = new EtcdFence(candidateId, BigInt(kv.create_revision), key, this, () =>
-        campaign.resign(),
-      );
+      fence = new EtcdFence(candidateId, BigInt(kv.create_revision), key, this, resign);
       return fence;
     } catch (error) {
-      await campaign.resign().catch(() => undefined);
+      await resign().catch(() => undefined);
       throw error;
     }
   }
@@ -361,6 +366,16 @@ export class EtcdMetadataStore implements MetadataStore {
     if (this.closed) return;
     this.closed = true;
     for (const watch of [...this.watches]) watch.close();
+    const revoking = Promise.allSettled([...this.held].map((release) => release()));
+    // An unreachable etcd must not hold up the exit: the leases then expire after their TTL.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      revoking,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, closeWaitMs);
+      }),
+    ]);
+    clearTimeout(timer);
     this.client.close();
   }
 }

@@ -311,7 +311,7 @@ export class MemoryMetadataClient implements MetadataStore {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
-    for (const holder of [...this.holders]) holder.stop();
+    await Promise.allSettled([...this.holders].map((holder) => holder.release()));
     for (const watcher of this.watchers) {
       watcher.closed = true;
       watcher.timer?.cancel();

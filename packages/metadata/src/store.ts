@@ -126,7 +126,11 @@ export interface MetadataStore {
    * blocks from concurrent allocators, on any node, never overlap.
    */
   allocateProducerIds(blockSize: number): Promise<{ firstProducerId: bigint; size: number }>;
-  /** Closes the store's connections and timers; sessions and fences it handed out are not revoked. */
+  /**
+   * Revokes the sessions and fences this client handed out that are still held (a clean exit frees
+   * the broker id and the controllership at once), then closes its watches, timers and
+   * connections. A process that dies without closing leaves its leases to expire after their TTL.
+   */
   close(): Promise<void>;
 }
 
