@@ -1,13 +1,28 @@
 export { Admin, type NewTopic } from './admin.js';
 export {
+  type AssignorMember,
+  builtInAssignors,
+  cooperativeStickyAssignor,
+  rangeAssignor,
+  roundRobinAssignor,
+  stickyAssignor,
+} from './consumer/assignors.js';
+export {
+  type AssignorName,
+  type BatchContext,
   type CommittedOffset,
   Consumer,
   type ConsumerOptions,
   type ConsumerRecord,
   consumerDefaults,
+  type GroupMetadata,
+  type GroupProtocol,
   type IsolationLevel,
   type OffsetQuery,
+  type PartitionAssignor,
   type PartitionOffset,
+  type PollOptions,
+  type RebalanceListener,
   type StartOffset,
   type TopicPartition,
 } from './consumer/consumer.js';

@@ -1,8 +1,10 @@
-// The basic consumer: manual assignment, one Fetch in flight per leader, records handed out
-// through an async iterator. Backpressure: the next Fetch leaves only once every record of the
-// previous ones was taken, so memory is bounded by one round (fetch.max.bytes per leader).
-// Positions are the next offset to hand out; a seek drops buffered records of its partition and
-// any response fetched from the old position. Group membership comes later.
+// The consumer: manual assignment or group subscription (classic or KIP-848 membership), one
+// Fetch in flight per leader, records handed out through poll, an async iterator or a batch
+// callback. Backpressure: the next Fetch leaves only once every record of the previous ones was
+// taken, so memory is bounded by one round (fetch.max.bytes per leader). Positions are the next
+// offset to hand out; a seek drops buffered records of its partition and any response fetched
+// from the old position. Group rebalances happen inside poll (and between records of the
+// iterator), so listeners and auto-commits run on the caller's turn.
 
 import { defaultCompressionCodecs } from '@gregor/compression';
 import {
@@ -20,6 +22,17 @@ import {
 } from '@gregor/protocol';
 import { ClientError, ClosedError, invalidatesMetadata, KafkaError } from '../errors.js';
 import { Cluster, type ClusterOptions, sleep } from '../network/cluster.js';
+import { type AssignorName, builtInAssignors, type PartitionAssignor } from './assignors.js';
+import { ClassicMembership } from './classic-membership.js';
+import { ConsumerProtocolMembership } from './consumer-protocol-membership.js';
+import {
+  type GroupMembership,
+  type GroupMetadata,
+  type GroupProtocol,
+  type MembershipHost,
+  partitionSetKey,
+  type SubscriptionSpec,
+} from './group-membership.js';
 import { type CommittedOffset, commitOffsets, fetchCommittedOffsets } from './group-offsets.js';
 import {
   type IsolationLevel,
@@ -30,6 +43,8 @@ import {
   type TopicPartition,
 } from './list-offsets.js';
 
+export type { AssignorName, PartitionAssignor } from './assignors.js';
+export type { GroupMetadata, GroupProtocol } from './group-membership.js';
 export type { CommittedOffset } from './group-offsets.js';
 export type {
   IsolationLevel,
@@ -49,6 +64,44 @@ export interface ConsumerOptions extends ClusterOptions {
   isolationLevel?: IsolationLevel;
   /** Group whose committed offsets `commit`, `committed` and the `committed` start offset use. */
   groupId?: string;
+  /** Java's group.protocol: the classic protocol or KIP-848's consumer protocol. */
+  groupProtocol?: GroupProtocol;
+  /** Static membership (KIP-345): a restart within the session timeout keeps the assignment. */
+  groupInstanceId?: string | null;
+  /** Classic protocol only (KIP-848 takes the broker's group.consumer.session.timeout.ms). */
+  sessionTimeoutMs?: number;
+  /** Classic protocol only (KIP-848's interval is set by the broker). */
+  heartbeatIntervalMs?: number;
+  /** A caller that takes no records for this long makes the member leave the group. */
+  maxPollIntervalMs?: number;
+  /** Most records one `poll` returns. */
+  maxPollRecords?: number;
+  enableAutoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  /** Classic protocol: assignors in preference order (names or own implementations). */
+  partitionAssignors?: ReadonlyArray<AssignorName | PartitionAssignor>;
+  /** KIP-848: the server-side assignor (`uniform`, `range`), null for the broker's default. */
+  groupRemoteAssignor?: string | null;
+  /** Java's client.rack, sent in subscriptions and fetches. */
+  rackId?: string | null;
+}
+
+/** Called inside poll when the group moves partitions. */
+export interface RebalanceListener {
+  onPartitionsAssigned?(partitions: TopicPartition[]): void | Promise<void>;
+  onPartitionsRevoked?(partitions: TopicPartition[]): void | Promise<void>;
+  /** Partitions taken away without a revocation (fenced, evicted); defaults to onPartitionsRevoked. */
+  onPartitionsLost?(partitions: TopicPartition[]): void | Promise<void>;
+}
+
+export interface PollOptions {
+  signal?: AbortSignal;
+}
+
+export interface BatchContext {
+  /** Commits the positions now (the records of this batch and before). */
+  commit(): Promise<void>;
+  signal: AbortSignal;
 }
 
 export const consumerDefaults = {
@@ -58,6 +111,14 @@ export const consumerDefaults = {
   maxPartitionBytes: 1024 * 1024,
   autoOffsetReset: 'latest',
   isolationLevel: 'read_uncommitted',
+  groupProtocol: 'classic',
+  sessionTimeoutMs: 45_000,
+  heartbeatIntervalMs: 3_000,
+  maxPollIntervalMs: 300_000,
+  maxPollRecords: 500,
+  enableAutoCommit: true,
+  autoCommitIntervalMs: 5_000,
+  partitionAssignors: ['range', 'cooperative-sticky'],
 } as const;
 
 export interface ConsumerRecord {
@@ -114,9 +175,16 @@ export class Consumer {
   private bufferedIndex = 0;
   private closed = false;
   private readonly groupId: string | undefined;
+  private readonly options: ConsumerOptions;
+  private membership: GroupMembership | null = null;
+  private listener: RebalanceListener = {};
+  private readonly paused = new Set<string>();
+  private nextAutoCommitMs = 0;
+  private readonly closeController = new AbortController();
 
   constructor(options: ConsumerOptions) {
     this.groupId = options.groupId;
+    this.options = options;
     this.cluster = new Cluster({
       ...options,
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
@@ -133,6 +201,9 @@ export class Consumer {
 
   /** Replaces the assignment. Partitions without an offset start per autoOffsetReset. */
   assign(partitions: ReadonlyArray<TopicPartition & { offset?: StartOffset }>): void {
+    if (this.membership !== null) {
+      throw new ClientError('assign: the consumer is subscribed to a group', { retriable: false });
+    }
     this.partitions.clear();
     this.buffered = [];
     this.bufferedIndex = 0;
@@ -149,6 +220,88 @@ export class Consumer {
       this.seek({ topic, partition }, offset ?? this.defaultReset());
     }
     this.cluster.addTopics(partitions.map((partition) => partition.topic));
+  }
+
+  /**
+   * Joins the group (`groupId`) for these topics, or every topic the pattern matches (whole
+   * names, as Java's Pattern subscription). The join happens in the next poll.
+   */
+  subscribe(topics: readonly string[] | RegExp, listener: RebalanceListener = {}): void {
+    const groupId = this.requireGroupId();
+    if (this.membership !== null) {
+      throw new ClientError('subscribe: already subscribed (unsubscribe first)', {
+        retriable: false,
+      });
+    }
+    if (this.partitions.size > 0) {
+      throw new ClientError('subscribe: partitions are assigned manually', { retriable: false });
+    }
+    const spec: SubscriptionSpec = topics instanceof RegExp ? { pattern: topics } : { topics };
+    this.listener = listener;
+    const options = this.options;
+    const settings = {
+      groupId,
+      groupInstanceId: options.groupInstanceId ?? null,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? consumerDefaults.sessionTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? consumerDefaults.heartbeatIntervalMs,
+      maxPollIntervalMs: options.maxPollIntervalMs ?? consumerDefaults.maxPollIntervalMs,
+      rackId: options.rackId ?? null,
+    };
+    const host = this.membershipHost();
+    if ((options.groupProtocol ?? consumerDefaults.groupProtocol) === 'consumer') {
+      this.membership = new ConsumerProtocolMembership(
+        host,
+        settings,
+        spec,
+        options.groupRemoteAssignor ?? null,
+      );
+    } else {
+      const assignors = (options.partitionAssignors ?? consumerDefaults.partitionAssignors).map(
+        (assignor) => {
+          if (typeof assignor !== 'string') return assignor;
+          const builtIn = builtInAssignors.get(assignor);
+          if (builtIn === undefined) {
+            throw new ClientError(`unknown assignor ${assignor}`, { retriable: false });
+          }
+          return builtIn;
+        },
+      );
+      this.membership = new ClassicMembership(host, settings, spec, assignors);
+    }
+    this.nextAutoCommitMs = Date.now() + this.autoCommitIntervalMs();
+  }
+
+  /** Leaves the group (committing first when auto-commit is on) and drops every partition. */
+  async unsubscribe(): Promise<void> {
+    const membership = this.membership;
+    if (membership === null) return;
+    await this.revokeOwnedOnLeave();
+    this.membership = null;
+    await membership.leave();
+  }
+
+  /** Member id, generation (or KIP-848 epoch) and instance id, for sendOffsetsToTransaction. */
+  groupMetadata(): GroupMetadata {
+    if (this.membership !== null) return this.membership.metadata();
+    return {
+      groupId: this.requireGroupId(),
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: this.options.groupInstanceId ?? null,
+    };
+  }
+
+  /** Stops fetching these partitions (they stay assigned; records already buffered stay). */
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const partition of partitions) this.paused.add(partitionSetKey(partition));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const partition of partitions) this.paused.delete(partitionSetKey(partition));
+  }
+
+  pausedPartitions(): TopicPartition[] {
+    return this.assignment().filter((partition) => this.paused.has(partitionSetKey(partition)));
   }
 
   assignment(): TopicPartition[] {
@@ -201,7 +354,19 @@ export class Consumer {
           offset: state.position!,
         }));
     if (toCommit.length === 0) return;
-    await commitOffsets(this.cluster, groupId, toCommit, this.cluster.options.requestTimeoutMs);
+    const membership = this.membership;
+    try {
+      await commitOffsets(
+        this.cluster,
+        groupId,
+        toCommit,
+        this.cluster.options.requestTimeoutMs,
+        membership?.commitIdentity(),
+      );
+    } catch (error) {
+      if (error instanceof KafkaError && membership !== null) membership.commitFailed(error.code);
+      throw error;
+    }
   }
 
   /** The group's committed offsets (null where it has none). */
@@ -229,26 +394,49 @@ export class Consumer {
    * The records of the next fetch round (possibly none after maxWaitMs). Positions advance past
    * everything returned.
    */
-  async poll(): Promise<ConsumerRecord[]> {
+  async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     if (this.closed) throw new ClosedError('the consumer');
-    if (this.bufferedIndex >= this.buffered.length) await this.fetchRound();
-    const records = this.buffered.slice(this.bufferedIndex);
-    this.buffered = [];
-    this.bufferedIndex = 0;
+    options.signal?.throwIfAborted();
+    await this.maintainGroup();
+    if (this.bufferedIndex >= this.buffered.length) {
+      this.buffered = [];
+      this.bufferedIndex = 0;
+      await this.abortable(this.fetchRound(), options.signal);
+    }
+    // A close meanwhile committed the positions: nothing more may be handed out.
+    if (this.closed) return [];
+    const maxPollRecords = this.options.maxPollRecords ?? consumerDefaults.maxPollRecords;
+    const end = Math.min(this.buffered.length, this.bufferedIndex + maxPollRecords);
+    const records = this.buffered.slice(this.bufferedIndex, end);
+    this.bufferedIndex = end;
     for (const record of records) this.advance(record);
+    this.membership?.polled();
     return records;
   }
 
-  /** Records one at a time, fetching as they are taken; ends when the consumer closes. */
-  async *records(): AsyncGenerator<ConsumerRecord, void, undefined> {
-    while (!this.closed) {
+  /**
+   * Records one at a time, fetching as they are taken; ends when the consumer closes or the
+   * signal aborts. Taking the next record counts as polling (max.poll.interval.ms).
+   */
+  async *records(options: PollOptions = {}): AsyncGenerator<ConsumerRecord, void, undefined> {
+    const signal = options.signal;
+    const stopped = () => this.closed || signal?.aborted === true;
+    while (!stopped()) {
+      if (this.membership !== null) {
+        this.membership.polled();
+        if (this.membership.needsMaintenance || Date.now() >= this.nextAutoCommitMs) {
+          await this.maintainGroup();
+          // A close meanwhile committed the positions: nothing more may be handed out.
+          if (stopped()) return;
+        }
+      }
       if (this.bufferedIndex >= this.buffered.length) {
         this.buffered = [];
         this.bufferedIndex = 0;
         try {
-          await this.fetchRound();
+          await this.abortable(this.fetchRound(), signal);
         } catch (error) {
-          if (this.closed) return;
+          if (stopped()) return;
           throw error;
         }
         continue;
@@ -259,13 +447,169 @@ export class Consumer {
     }
   }
 
+  /**
+   * The batch callback API: polls until the signal aborts or the consumer closes, handing each
+   * non-empty poll to `eachBatch`; with auto-commit the positions are committed on the interval
+   * (and after the last batch, at close).
+   */
+  async run(
+    eachBatch: (records: ConsumerRecord[], context: BatchContext) => void | Promise<void>,
+    options: PollOptions = {},
+  ): Promise<void> {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    this.closeController.signal.addEventListener('abort', abort, { once: true });
+    try {
+      while (!controller.signal.aborted) {
+        let records: ConsumerRecord[];
+        try {
+          records = await this.poll({ signal: controller.signal });
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          throw error;
+        }
+        if (records.length === 0) continue;
+        await eachBatch(records, { commit: () => this.commit(), signal: controller.signal });
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+      this.closeController.signal.removeEventListener('abort', abort);
+    }
+  }
+
   [Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
     return this.records();
   }
 
-  close(): void {
+  /**
+   * Closes the consumer. A group member commits its positions (auto-commit), revokes its
+   * partitions through the listener, and leaves the group (static members stay, KIP-345).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    this.cluster.close();
+    this.closeController.abort();
+    try {
+      const membership = this.membership;
+      if (membership !== null) {
+        await this.revokeOwnedOnLeave().catch(() => undefined);
+        await membership.leave();
+      }
+    } finally {
+      this.cluster.close();
+    }
+  }
+
+  private autoCommitEnabled(): boolean {
+    return (
+      this.membership !== null &&
+      (this.options.enableAutoCommit ?? consumerDefaults.enableAutoCommit)
+    );
+  }
+
+  private autoCommitIntervalMs(): number {
+    return this.options.autoCommitIntervalMs ?? consumerDefaults.autoCommitIntervalMs;
+  }
+
+  private async revokeOwnedOnLeave(): Promise<void> {
+    const owned = this.assignment();
+    if (owned.length === 0) return;
+    await this.membershipHost().revokePartitions(owned);
+  }
+
+  /** Group work on the caller's turn: rebalances, listeners, the interval auto-commit. */
+  private async maintainGroup(): Promise<void> {
+    const membership = this.membership;
+    if (membership === null) return;
+    await membership.maintain();
+    if (this.autoCommitEnabled() && Date.now() >= this.nextAutoCommitMs) {
+      this.nextAutoCommitMs = Date.now() + this.autoCommitIntervalMs();
+      // Asynchronous, as Java's auto-commit in poll: a failure is retried at the next interval.
+      this.commit().catch(() => undefined);
+    }
+  }
+
+  private abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal === undefined) return work;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private addPartitions(partitions: readonly TopicPartition[]): void {
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      if (this.partitions.has(key)) continue;
+      this.partitions.set(key, {
+        topic,
+        partition,
+        position: null,
+        pendingReset: 'committed',
+        generation: 0,
+        lastBufferedOffset: -1n,
+        positionAfterBuffered: -1n,
+      });
+    }
+    this.cluster.addTopics(partitions.map((partition) => partition.topic));
+  }
+
+  private removePartitions(partitions: readonly TopicPartition[]): void {
+    for (const { topic, partition } of partitions) {
+      const state = this.partitions.get(partitionKey(topic, partition));
+      if (state === undefined) continue;
+      this.partitions.delete(partitionKey(topic, partition));
+      this.paused.delete(partitionSetKey({ topic, partition }));
+      this.dropBuffered(state);
+    }
+  }
+
+  private membershipHost(): MembershipHost {
+    return {
+      cluster: this.cluster,
+      owned: () => this.assignment(),
+      assignPartitions: async (partitions) => {
+        this.addPartitions(partitions);
+        await this.listener.onPartitionsAssigned?.(partitions);
+      },
+      revokePartitions: async (partitions) => {
+        if (this.autoCommitEnabled()) {
+          await this.commitPositionsOf(partitions).catch(() => undefined);
+        }
+        try {
+          if (partitions.length > 0) await this.listener.onPartitionsRevoked?.(partitions);
+        } finally {
+          this.removePartitions(partitions);
+        }
+      },
+      losePartitions: async (partitions) => {
+        try {
+          if (this.listener.onPartitionsLost !== undefined) {
+            await this.listener.onPartitionsLost(partitions);
+          } else {
+            await this.listener.onPartitionsRevoked?.(partitions);
+          }
+        } finally {
+          this.removePartitions(partitions);
+        }
+      },
+      autoCommitOwned: async () => {
+        if (this.autoCommitEnabled()) await this.commit();
+      },
+    };
+  }
+
+  private commitPositionsOf(partitions: readonly TopicPartition[]): Promise<void> {
+    const offsets: Array<TopicPartition & { offset: bigint }> = [];
+    for (const { topic, partition } of partitions) {
+      const position = this.partitions.get(partitionKey(topic, partition))?.position;
+      if (position !== null && position !== undefined)
+        offsets.push({ topic, partition, offset: position });
+    }
+    return this.commit(offsets);
   }
 
   private requireGroupId(): string {
@@ -308,6 +652,7 @@ export class Consumer {
     const byLeader = new Map<number, PartitionState[]>();
     for (const state of this.partitions.values()) {
       if (state.position === null) continue;
+      if (this.paused.size > 0 && this.paused.has(partitionSetKey(state))) continue;
       await this.cluster.topic(state.topic, this.cluster.options.requestTimeoutMs);
       const leader = this.cluster.leaderOf(state.topic, state.partition);
       if (leader === undefined) continue;

@@ -1,6 +1,7 @@
 // Committed offsets of a consumer group: OffsetCommit and OffsetFetch at the group coordinator.
-// Without group membership (the client has none yet) commits use generation -1 and an empty member id,
-// which brokers accept for a group with no active members (Java's "simple" consumer groups).
+// A member commits with its generation (classic) or member epoch (KIP-848) and member id; without
+// membership commits use generation -1 and an empty member id, which brokers accept for a group
+// with no active members (Java's "simple" consumer groups).
 
 import {
   ErrorCode,
@@ -71,19 +72,33 @@ async function withCoordinator<T>(
   }
 }
 
+/** Who commits: a group member's generation (or KIP-848 member epoch) and ids. */
+export interface CommitIdentity {
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
+const noMember: CommitIdentity = {
+  generationIdOrMemberEpoch: -1,
+  memberId: '',
+  groupInstanceId: null,
+};
+
 export function commitOffsets(
   cluster: Cluster,
   groupId: string,
   offsets: ReadonlyArray<TopicPartition & { offset: bigint; metadata?: string | null }>,
   timeoutMs: number,
+  identity: CommitIdentity = noMember,
 ): Promise<void> {
   return withCoordinator(cluster, groupId, timeoutMs, async (connection) => {
     const version = connection.versions.version(offsetCommitApi, offsetCommitVersionMin);
     const request: OffsetCommitRequest = {
       groupId,
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
+      generationIdOrMemberEpoch: identity.generationIdOrMemberEpoch,
+      memberId: identity.memberId,
+      groupInstanceId: identity.groupInstanceId,
       retentionTimeMs: -1n,
       topics: [...groupByTopic(offsets)].map(([name, entries]) => ({
         name,
