@@ -15,7 +15,6 @@ export {
   type ConsumerOptions,
   type ConsumerRecord,
   consumerDefaults,
-  type GroupMetadata,
   type GroupProtocol,
   type IsolationLevel,
   type OffsetQuery,

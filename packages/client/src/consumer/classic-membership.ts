@@ -17,6 +17,7 @@ import {
   syncGroupApi,
 } from '@gregor/protocol';
 import { ClientError, KafkaError } from '../errors.js';
+import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import { sleep } from '../network/cluster.js';
 import type { Connection } from '../network/connection.js';
 import { type PartitionAssignor, rebalanceProtocolOf } from './assignors.js';
@@ -30,7 +31,6 @@ import {
 import {
   difference,
   type GroupMembership,
-  type GroupMetadata,
   type MembershipHost,
   type MembershipSettings,
   type SubscriptionSpec,
@@ -87,7 +87,7 @@ export class ClassicMembership implements GroupMembership {
     this.lastPollMs = this.now();
   }
 
-  metadata(): GroupMetadata {
+  metadata(): ConsumerGroupMetadata {
     return {
       groupId: this.settings.groupId,
       generationId: this.generationId,

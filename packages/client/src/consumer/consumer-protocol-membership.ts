@@ -14,12 +14,12 @@ import {
   ErrorCode,
 } from '@gregor/protocol';
 import { ClientError, KafkaError } from '../errors.js';
+import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import type { Connection } from '../network/connection.js';
 import {
   allTopics,
   difference,
   type GroupMembership,
-  type GroupMetadata,
   type MembershipHost,
   type MembershipSettings,
   type SubscriptionSpec,
@@ -81,7 +81,7 @@ export class ConsumerProtocolMembership implements GroupMembership {
     this.lastPollMs = this.now();
   }
 
-  metadata(): GroupMetadata {
+  metadata(): ConsumerGroupMetadata {
     return {
       groupId: this.settings.groupId,
       generationId: this.memberEpoch,

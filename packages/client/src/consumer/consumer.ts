@@ -21,13 +21,13 @@ import {
   recordsAsBuffer,
 } from '@gregor/protocol';
 import { ClientError, ClosedError, invalidatesMetadata, KafkaError } from '../errors.js';
+import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import { Cluster, type ClusterOptions, sleep } from '../network/cluster.js';
 import { type AssignorName, builtInAssignors, type PartitionAssignor } from './assignors.js';
 import { ClassicMembership } from './classic-membership.js';
 import { ConsumerProtocolMembership } from './consumer-protocol-membership.js';
 import {
   type GroupMembership,
-  type GroupMetadata,
   type GroupProtocol,
   type MembershipHost,
   partitionSetKey,
@@ -44,7 +44,7 @@ import {
 } from './list-offsets.js';
 
 export type { AssignorName, PartitionAssignor } from './assignors.js';
-export type { GroupMetadata, GroupProtocol } from './group-membership.js';
+export type { GroupProtocol } from './group-membership.js';
 export type { CommittedOffset } from './group-offsets.js';
 export type {
   IsolationLevel,
@@ -281,7 +281,7 @@ export class Consumer {
   }
 
   /** Member id, generation (or KIP-848 epoch) and instance id, for sendOffsetsToTransaction. */
-  groupMetadata(): GroupMetadata {
+  groupMetadata(): ConsumerGroupMetadata {
     if (this.membership !== null) return this.membership.metadata();
     return {
       groupId: this.requireGroupId(),

@@ -4,18 +4,10 @@
 // caller's turn (as in Java, where they run inside poll()).
 
 import { type MetadataResponse, metadataApi } from '@gregor/protocol';
+import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import type { Cluster } from '../network/cluster.js';
 import type { CommitIdentity } from './group-offsets.js';
 import type { TopicPartition } from './list-offsets.js';
-
-/** Java's ConsumerGroupMetadata: what `sendOffsetsToTransaction` needs to fence zombies (KIP-447). */
-export interface GroupMetadata {
-  groupId: string;
-  /** Classic generation or KIP-848 member epoch; -1 outside a group. */
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-}
 
 export type GroupProtocol = 'classic' | 'consumer';
 
@@ -43,7 +35,8 @@ export interface GroupMembership {
   maintain(): Promise<void>;
   /** The caller took records: the max.poll.interval.ms clock restarts. */
   polled(): void;
-  metadata(): GroupMetadata;
+  /** What `sendOffsetsToTransaction` takes to fence zombies (KIP-447). */
+  metadata(): ConsumerGroupMetadata;
   commitIdentity(): CommitIdentity;
   /** An OffsetCommit said the membership is stale (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID...). */
   commitFailed(code: number): void;
