@@ -36,7 +36,6 @@ import {
   type SubscriptionSpec,
   topicsMatching,
 } from './group-membership.js';
-import type { CommitIdentity } from './group-offsets.js';
 
 /** JoinGroup v4+ (KIP-394 member id required), the lowest Kafka 4.0 still serves is v2. */
 const joinGroupVersionMin = 2;
@@ -91,14 +90,6 @@ export class ClassicMembership implements GroupMembership {
     return {
       groupId: this.settings.groupId,
       generationId: this.generationId,
-      memberId: this.memberId,
-      groupInstanceId: this.settings.groupInstanceId,
-    };
-  }
-
-  commitIdentity(): CommitIdentity {
-    return {
-      generationIdOrMemberEpoch: this.generationId,
       memberId: this.memberId,
       groupInstanceId: this.settings.groupInstanceId,
     };

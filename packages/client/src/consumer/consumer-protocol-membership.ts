@@ -24,7 +24,6 @@ import {
   type MembershipSettings,
   type SubscriptionSpec,
 } from './group-membership.js';
-import type { CommitIdentity } from './group-offsets.js';
 import type { TopicPartition } from './list-offsets.js';
 
 /** Epochs with a meaning of their own in ConsumerGroupHeartbeat. */
@@ -85,14 +84,6 @@ export class ConsumerProtocolMembership implements GroupMembership {
     return {
       groupId: this.settings.groupId,
       generationId: this.memberEpoch,
-      memberId: this.memberId,
-      groupInstanceId: this.settings.groupInstanceId,
-    };
-  }
-
-  commitIdentity(): CommitIdentity {
-    return {
-      generationIdOrMemberEpoch: this.memberEpoch,
       memberId: this.memberId,
       groupInstanceId: this.settings.groupInstanceId,
     };

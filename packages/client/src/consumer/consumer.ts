@@ -27,6 +27,7 @@ import { type AssignorName, builtInAssignors, type PartitionAssignor } from './a
 import { ClassicMembership } from './classic-membership.js';
 import { ConsumerProtocolMembership } from './consumer-protocol-membership.js';
 import {
+  commitIdentityOf,
   type GroupMembership,
   type GroupProtocol,
   type MembershipHost,
@@ -361,7 +362,7 @@ export class Consumer {
         groupId,
         toCommit,
         this.cluster.options.requestTimeoutMs,
-        membership?.commitIdentity(),
+        membership === null ? undefined : commitIdentityOf(membership.metadata()),
       );
     } catch (error) {
       if (error instanceof KafkaError && membership !== null) membership.commitFailed(error.code);

@@ -37,7 +37,6 @@ export interface GroupMembership {
   polled(): void;
   /** What `sendOffsetsToTransaction` takes to fence zombies (KIP-447). */
   metadata(): ConsumerGroupMetadata;
-  commitIdentity(): CommitIdentity;
   /** An OffsetCommit said the membership is stale (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID...). */
   commitFailed(code: number): void;
   /** Leaves the group (dynamic members) and stops heartbeats. */
@@ -81,6 +80,15 @@ export async function topicsMatching(cluster: Cluster, pattern: RegExp): Promise
     .map((topic) => topic.name)
     .filter((name) => whole.test(name))
     .sort();
+}
+
+/** The member fields of an OffsetCommit. */
+export function commitIdentityOf(metadata: ConsumerGroupMetadata): CommitIdentity {
+  return {
+    generationIdOrMemberEpoch: metadata.generationId,
+    memberId: metadata.memberId,
+    groupInstanceId: metadata.groupInstanceId ?? null,
+  };
 }
 
 export function partitionSetKey(partition: TopicPartition): string {

@@ -6,7 +6,6 @@
 
 import assert from 'node:assert/strict';
 import {
-  Admin,
   type ClusterOptions,
   Consumer,
   type ConsumerOptions,
@@ -14,6 +13,7 @@ import {
   Producer,
   type TopicPartition,
 } from '@gregor/client';
+import { createTopic } from './gregor-client-scenarios.js';
 import type { JavaClients } from './java-clients.js';
 import { uniqueName } from './records.js';
 import { sleep, waitUntil, withDeadline } from './wait.js';
@@ -30,21 +30,6 @@ function clusterOptions(context: GroupScenarioContext): ClusterOptions {
     requestTimeoutMs: 15_000,
     retryBackoffMs: 50,
   };
-}
-
-async function createTopic(
-  context: GroupScenarioContext,
-  prefix: string,
-  partitions: number,
-): Promise<string> {
-  const topic = uniqueName(`${prefix}-${context.label}`);
-  const admin = new Admin(clusterOptions(context));
-  try {
-    await admin.createTopics([{ name: topic, partitions, replicationFactor: 1 }]);
-  } finally {
-    admin.close();
-  }
-  return topic;
 }
 
 interface OwnershipEvent {
