@@ -22,8 +22,8 @@ import {
 import type { PartitionImage, TopicImage } from '../image.js';
 import { LeaderRecoveryState, type PartitionRegistration } from '../partition-registration.js';
 import { type ControllerContext, zeroTopicId } from './context.js';
-import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 import { changePartition, partitionChangeUnit } from './partition-updates.js';
+import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 
 type PartitionData = AlterPartitionRequest['topics'][number]['partitions'][number];
 type PartitionResult = AlterPartitionResponse['topics'][number]['partitions'][number];

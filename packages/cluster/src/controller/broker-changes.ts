@@ -20,8 +20,8 @@ import type { BrokerImage, PartitionImage } from '../image.js';
 import { noLeader, sameMembers } from '../partition-registration.js';
 import { brokerStateKey, encodeBrokerState, partitionKey } from '../records.js';
 import { activeLeaderPredicate, type ControllerContext } from './context.js';
-import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 import { changePartition, partitionChangeUnit } from './partition-updates.js';
+import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 
 /** The broker's view of its controlled shutdown (ControlledShutdown v3's response). */
 export interface ControlledShutdownResult {

@@ -47,7 +47,7 @@ import { planCreatePartitions } from './create-partitions.js';
 import { planCreateTopics } from './create-topics.js';
 import { planDeleteTopics } from './delete-topics.js';
 import { planElectLeaders } from './elect-leaders.js';
-import { packUnits, type Plan } from './plan.js';
+import { type Plan, packUnits } from './plan.js';
 
 export interface ControllerOptions {
   /** This broker's node id: the candidate id in the election. */

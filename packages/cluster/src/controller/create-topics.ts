@@ -12,8 +12,8 @@ import { encodePartitionRecord, encodeTopicRecord, partitionKey, topicKey } from
 import { type ControllerContext, zeroTopicId } from './context.js';
 import type { Plan, Unit } from './plan.js';
 import {
-  checkTopicConfigs,
   ControllerRequestError,
+  checkTopicConfigs,
   validateManualAssignment,
 } from './validation.js';
 

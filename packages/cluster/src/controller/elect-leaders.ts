@@ -5,12 +5,12 @@
  * partition has a leader; with no partitions named, every partition is tried and those answers
  * are left out, as Kafka does.
  */
-import { ErrorCode, type ElectLeadersRequest, type ElectLeadersResponse } from '@gregor/protocol';
+import { type ElectLeadersRequest, type ElectLeadersResponse, ErrorCode } from '@gregor/protocol';
 import type { Election } from '../partition-change.js';
 import { noLeader } from '../partition-registration.js';
 import type { ControllerContext } from './context.js';
-import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 import { changePartition, partitionChangeUnit } from './partition-updates.js';
+import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 
 type TopicResult = ElectLeadersResponse['replicaElectionResults'][number];
 type PartitionResult = TopicResult['partitionResult'][number];

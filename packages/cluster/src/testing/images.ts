@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import type { KeyValue, WatchEvent } from '@gregor/metadata';
 import type { ControllerContext, ControllerSettings } from '../controller/context.js';
 import { controllerDefaults } from '../controller/context.js';
-import { packUnits, type Plan } from '../controller/plan.js';
+import { type Plan, packUnits } from '../controller/plan.js';
 import { MetadataDelta, MetadataImage } from '../image.js';
 import type { ClusterLogFields, ClusterLogger } from '../logger.js';
 import { newPartitionRegistration, type PartitionRegistration } from '../partition-registration.js';
 import {
   brokerKey,
   brokerStateKey,
+  clusterConfigKey,
   encodeBrokerRegistration,
   encodeBrokerState,
   encodeConfigRecord,
@@ -21,7 +22,6 @@ import {
   encodeTopicRecord,
   partitionKey,
   topicKey,
-  clusterConfigKey,
 } from '../records.js';
 
 export interface TestBroker {
