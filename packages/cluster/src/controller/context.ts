@@ -2,7 +2,6 @@
  * What every controller event reads: the image at the event's start, the settings (defaults as
  * the broker's static config gives them, validators the broker lends), and the logger.
  */
-import { randomBytes } from 'node:crypto';
 import type { MetadataImage, PartitionImage } from '../image.js';
 import type { ClusterLogger } from '../logger.js';
 import type { Election } from '../partition-change.js';
@@ -34,6 +33,7 @@ export interface ControllerSettings {
   /** Why topic config overrides are invalid, or undefined (the broker lends its config catalog). */
   topicConfigsProblem: (configs: ReadonlyMap<string, string>) => string | undefined;
   randomInt: (bound: number) => number;
+  /** A new topic id (the broker's generator: Kafka's base64url uuid form). */
   randomTopicId: () => string;
 }
 
@@ -45,17 +45,6 @@ export interface ControllerContext {
 
 /** The all-zero topic id: "none" on the wire. */
 export const zeroTopicId = 'AAAAAAAAAAAAAAAAAAAAAA';
-
-/** A random version 4 uuid in Kafka's base64url form, never zero and never starting with '-'. */
-export function randomTopicId(random: (size: number) => Buffer = randomBytes): string {
-  for (;;) {
-    const bytes = random(16);
-    bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-    const text = bytes.toString('base64url');
-    if (text !== zeroTopicId && !text.startsWith('-')) return text;
-  }
-}
 
 /** The topic's min.insync.replicas: its override, the cluster value, else the default. */
 export function minInsyncReplicasFor(context: ControllerContext, topicName: string): number {

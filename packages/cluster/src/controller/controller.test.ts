@@ -5,11 +5,12 @@ import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
 import { ErrorCode } from '@gregor/protocol';
 import { MetadataListener } from '../metadata-listener.js';
 import { drive, driveUntil, registerTestBroker } from '../testing/brokers.js';
-import { RecordingLogger } from '../testing/images.js';
+import { RecordingLogger, testTopicId } from '../testing/images.js';
 import { zeroTopicId } from './context.js';
 import { Controller, NotControllerError } from './controller.js';
 
 const ttlMs = 2000;
+let topicIds = 0;
 
 function startController(
   store: SimulatedMetadataStore,
@@ -23,6 +24,7 @@ function startController(
     logger,
     schedule: (delayMs, callback) => clock.schedule(delayMs, callback),
     randomInt: () => 0,
+    randomTopicId: () => testTopicId(`${nodeId}-${++topicIds}`),
   });
   return { controller, logger };
 }

@@ -41,7 +41,6 @@ import {
   type ControllerDefaults,
   type ControllerSettings,
   controllerDefaults,
-  randomTopicId,
 } from './context.js';
 import { planCreatePartitions } from './create-partitions.js';
 import { planCreateTopics } from './create-topics.js';
@@ -61,7 +60,8 @@ export interface ControllerOptions {
   topicNameProblem?: (name: string) => string | undefined;
   topicConfigsProblem?: (configs: ReadonlyMap<string, string>) => string | undefined;
   randomInt?: (bound: number) => number;
-  randomTopicId?: () => string;
+  /** New topic ids, in Kafka's base64url uuid form (the broker's generator). */
+  randomTopicId: () => string;
   /** Timer for retrying a failed campaign (the broker's clock). */
   schedule?: (delayMs: number, callback: () => void) => { cancel(): void };
   /** Keys per page when listing the store. */
@@ -137,7 +137,7 @@ export class Controller {
       topicNameProblem: options.topicNameProblem ?? (() => undefined),
       topicConfigsProblem: options.topicConfigsProblem ?? (() => undefined),
       randomInt: options.randomInt ?? ((bound) => Math.floor(Math.random() * bound)),
-      randomTopicId: options.randomTopicId ?? (() => randomTopicId()),
+      randomTopicId: options.randomTopicId,
     };
     this.running = this.campaignLoop();
   }
