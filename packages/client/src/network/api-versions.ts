@@ -3,13 +3,15 @@
 
 import { type ApiDescriptor, type ApiVersionsResponse, apiDescriptors } from '@gregor/protocol';
 import { ClientError } from '../errors.js';
+import { clientMaxVersion } from './version-aliases.js';
 
 /**
- * Highest versions this client uses, where below the codecs' maximum: Produce v12+ and Fetch v18
- * change semantics (KIP-890 implicit transaction partitions, KIP-1094) not implemented yet.
+ * Highest versions this client uses, where below the codecs' maximum (aliases included, see
+ * version-aliases.ts). Produce v12 is used by every producer but a transactional one under
+ * transaction version 1, which stays at v11 (KIP-890); v13 would need topic ids (KIP-516).
  */
 const clientVersionCaps: ReadonlyMap<number, number> = new Map([
-  [0, 11], // Produce
+  [0, 12], // Produce
 ]);
 
 export interface VersionRange {
@@ -56,7 +58,10 @@ export class ApiVersionTable {
     if (cached !== undefined) return cached;
     const broker = this.brokerRanges.get(api.apiKey);
     if (broker === undefined) return undefined;
-    const clientMax = Math.min(api.maxVersion, clientVersionCaps.get(api.apiKey) ?? Infinity);
+    const clientMax = Math.min(
+      clientMaxVersion(api),
+      clientVersionCaps.get(api.apiKey) ?? Infinity,
+    );
     const version = Math.min(clientMax, broker.maxVersion);
     if (version < Math.max(api.minVersion, broker.minVersion)) return undefined;
     this.chosen.set(api.apiKey, version);
@@ -67,7 +72,10 @@ export class ApiVersionTable {
   version(api: ApiDescriptor, clientMinVersion = api.minVersion): number {
     const version = this.tryVersion(api);
     if (version === undefined || version < clientMinVersion) {
-      const clientMax = Math.min(api.maxVersion, clientVersionCaps.get(api.apiKey) ?? Infinity);
+      const clientMax = Math.min(
+        clientMaxVersion(api),
+        clientVersionCaps.get(api.apiKey) ?? Infinity,
+      );
       throw new UnsupportedVersionError(api.name, this.brokerRanges.get(api.apiKey), {
         minVersion: clientMinVersion,
         maxVersion: clientMax,

@@ -14,12 +14,12 @@ import {
   apiVersionsApi,
   decodeResponseFrame,
   ErrorCode,
-  encodeRequestFrame,
   FrameDecoder,
   FrameSizeError,
 } from '@gregor/protocol';
 import { ConnectionError, KafkaError, RequestTimeoutError } from '../errors.js';
 import { ApiVersionTable } from './api-versions.js';
+import { encodeRequest, layoutVersion } from './version-aliases.js';
 
 export interface ConnectionOptions {
   host: string;
@@ -145,7 +145,8 @@ export class Connection {
     const version = options.version ?? this.versions.version(api);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
-    const frames = encodeRequestFrame(
+    const frames = encodeRequest(
+      api,
       {
         requestApiKey: api.apiKey,
         requestApiVersion: version,
@@ -262,7 +263,11 @@ export class Connection {
   }
 
   private complete(request: PendingRequest, frame: Buffer): void {
-    let decoded = decodeResponseFrame(request.api.apiKey, request.version, frame);
+    let decoded = decodeResponseFrame(
+      request.api.apiKey,
+      layoutVersion(request.api, request.version),
+      frame,
+    );
     if (!decoded.ok && request.api.apiKey === ApiKey.ApiVersions && request.version > 0) {
       // A broker that does not speak this ApiVersions version answers in v0 (KIP-511).
       decoded = decodeResponseFrame(ApiKey.ApiVersions, 0, frame);

@@ -217,6 +217,11 @@ export class Producer {
     return { producerId: this.producerId, producerEpoch: this.producerEpoch };
   }
 
+  /** Transaction version in use (2: KIP-890); undefined for a producer without `transactionalId`. */
+  get transactionVersion(): 1 | 2 | undefined {
+    return this.transactions?.transactionVersion;
+  }
+
   /** The transaction state; undefined for a producer without `transactionalId`. */
   get transactionState(): TransactionState | undefined {
     return this.transactions?.state;
@@ -576,7 +581,11 @@ export class Producer {
   ): Promise<{ response: Promise<ProduceResponse | undefined> }> {
     for (const { batch } of drained) batch.encoded ??= await this.encode(batch);
     const connection = await this.cluster.connectionToNode(node);
-    const version = connection.versions.version(produceApi, produceVersionMin);
+    // A transactional producer under transaction version 1 must stay at v11 (KIP-890).
+    const version = Math.min(
+      connection.versions.version(produceApi, produceVersionMin),
+      this.transactions?.produceVersionMax ?? Infinity,
+    );
     const topics = new Map<string, { index: number; records: Buffer }[]>();
     for (const { batch } of drained) {
       let partitions = topics.get(batch.topic);

@@ -10,6 +10,12 @@
 // sender holds its batches and the partitions first touched in one sender pass are added in one
 // request. Failed sends make the transaction abortable; the abort then bumps the epoch with
 // InitProducerId(current id and epoch) (KIP-360) so sequences restart cleanly.
+//
+// Transaction version 2 (KIP-890 part 2), used when the cluster finalized `transaction.version`
+// ≥ 2 and speaks Produce v12, TxnOffsetCommit v5 and EndTxn v5: Produce v12 adds partitions and
+// TxnOffsetCommit v5 the group implicitly (no AddPartitionsToTxn / AddOffsetsToTxn), and every
+// EndTxn v5 answers the next epoch (sometimes a new producer id), so sequences restart with each
+// transaction. The version is chosen at initTransactions.
 
 import {
   type AddOffsetsToTxnResponse,
@@ -21,6 +27,7 @@ import {
   endTxnApi,
   type InitProducerIdResponse,
   initProducerIdApi,
+  produceApi,
   type TxnOffsetCommitResponse,
   txnOffsetCommitApi,
 } from '@gregor/protocol';
@@ -72,8 +79,14 @@ export type OffsetToCommit = TopicPartition & { offset: bigint; metadata?: strin
 const addPartitionsToTxnClientVersionMax = 3;
 /** InitProducerId v3+ takes the current id and epoch, which lets an abort bump the epoch. */
 const initProducerIdBumpVersionMin = 3;
-/** EndTxn v5 belongs to transaction version 2 (it bumps the epoch); version 1 stays below. */
+/** Versions of transaction version 1; the next ones belong to version 2 (KIP-890). */
 const endTxnVersion1Max = 4;
+const produceVersion1Max = 11;
+const txnOffsetCommitVersion1Max = 4;
+const endTxnVersion2Min = 5;
+const produceVersion2Min = 12;
+const txnOffsetCommitVersion2Min = 5;
+export type TransactionVersion = 1 | 2;
 /** TxnOffsetCommit v3+ carries member id, generation and instance id (KIP-447). */
 const txnOffsetCommitGroupMetadataVersionMin = 3;
 
@@ -119,7 +132,10 @@ export class TransactionManager {
   private readonly pending = new Map<string, TopicPartition>();
   private adding = false;
   private offsetsAdded = false;
+  /** Version 2: something was produced in this transaction (partitions added implicitly). */
+  private produced = false;
   private epochBumpNeeded = false;
+  private version: TransactionVersion = 1;
 
   constructor(
     private readonly cluster: Cluster,
@@ -133,6 +149,15 @@ export class TransactionManager {
 
   get transactionalId(): string {
     return this.options.transactionalId;
+  }
+
+  get transactionVersion(): TransactionVersion {
+    return this.version;
+  }
+
+  /** Highest Produce version for this producer's batches (v12 only under version 2). */
+  get produceVersionMax(): number {
+    return this.version === 2 ? produceVersion2Min : produceVersion1Max;
   }
 
   /** The error that queued batches fail with (abortable or fatal state), else null. */
@@ -156,6 +181,7 @@ export class TransactionManager {
     this.currentState = 'initializing';
     try {
       const { producerId, producerEpoch } = await this.initProducerId(-1n, -1);
+      this.version = await this.detectVersion();
       this.producerId = producerId;
       this.producerEpoch = producerEpoch;
       this.host.adoptProducerId(producerId, producerEpoch);
@@ -172,6 +198,7 @@ export class TransactionManager {
     this.added.clear();
     this.pending.clear();
     this.offsetsAdded = false;
+    this.produced = false;
     this.currentState = 'in-transaction';
   }
 
@@ -185,6 +212,10 @@ export class TransactionManager {
    * partition first has to be added; until then it is queued for the next AddPartitionsToTxn.
    */
   partitionReady(topic: string, partition: number): boolean {
+    if (this.version === 2) {
+      this.produced = true;
+      return true;
+    }
     const key = partitionKey(topic, partition);
     if (this.added.has(key)) return true;
     if (!this.pending.has(key)) this.pending.set(key, { topic, partition });
@@ -228,7 +259,7 @@ export class TransactionManager {
   ): Promise<void> {
     this.requireState('sendOffsetsToTransaction', ['in-transaction']);
     try {
-      await this.addOffsets(group.groupId);
+      if (this.version === 1) await this.addOffsets(group.groupId);
       this.offsetsAdded = true;
       await this.commitOffsets(offsets, group);
     } catch (error) {
@@ -243,7 +274,7 @@ export class TransactionManager {
       await this.host.flush();
       // A batch that failed during the flush made the transaction abortable.
       if (this.failure !== null) throw this.failure;
-      if (this.added.size > 0 || this.offsetsAdded) await this.endTransaction(true);
+      if (this.started) await this.endTransaction(true);
       this.currentState = 'ready';
     } catch (error) {
       throw this.fail(error);
@@ -255,8 +286,11 @@ export class TransactionManager {
     this.currentState = 'aborting';
     try {
       await this.host.abortUnsent(new TransactionAbortedError());
-      if (this.added.size > 0 || this.offsetsAdded) await this.endTransaction(false);
-      if (this.epochBumpNeeded) await this.bumpEpoch();
+      // Version 2: EndTxn itself answers the next epoch.
+      const bumpedByEndTxn = this.version === 2 && this.started;
+      if (this.started) await this.endTransaction(false);
+      if (this.epochBumpNeeded && !bumpedByEndTxn) await this.bumpEpoch();
+      this.epochBumpNeeded = false;
       this.lastError = null;
       this.currentState = 'ready';
     } catch (error) {
@@ -265,6 +299,29 @@ export class TransactionManager {
       if (this.currentState === 'aborting') this.currentState = 'abortable-error';
       throw failure;
     }
+  }
+
+  /** Whether the coordinator knows of this transaction (so EndTxn must end it). */
+  private get started(): boolean {
+    return this.added.size > 0 || this.offsetsAdded || this.produced;
+  }
+
+  /** Version 2 when the cluster finalized it and speaks its request versions (KIP-890). */
+  private detectVersion(): Promise<TransactionVersion> {
+    return this.transactionCoordinator('ApiVersions', async (connection) => {
+      const versions = connection.versions;
+      const feature = versions.finalizedFeatures.get('transaction.version') ?? 0;
+      const speaks = (apiKey: number, minVersion: number) =>
+        (versions.brokerRange(apiKey)?.maxVersion ?? -1) >= minVersion;
+      const version2 =
+        feature >= 2 &&
+        speaks(endTxnApi.apiKey, endTxnVersion2Min) &&
+        speaks(produceApi.apiKey, produceVersion2Min) &&
+        speaks(txnOffsetCommitApi.apiKey, txnOffsetCommitVersion2Min) &&
+        (versions.tryVersion(produceApi) ?? 0) >= produceVersion2Min &&
+        (versions.tryVersion(txnOffsetCommitApi) ?? 0) >= txnOffsetCommitVersion2Min;
+      return version2 ? 2 : 1;
+    });
   }
 
   /** Records a failure: fatal codes end the producer; anything else inside a transaction makes it abortable. */
@@ -438,7 +495,10 @@ export class TransactionManager {
         retriableCodes: retriable,
       },
       async (connection) => {
-        const version = connection.versions.version(txnOffsetCommitApi);
+        const version = Math.min(
+          connection.versions.version(txnOffsetCommitApi),
+          this.version === 2 ? Infinity : txnOffsetCommitVersion1Max,
+        );
         const withMember = version >= txnOffsetCommitGroupMetadataVersionMin;
         const response = await connection.request<TxnOffsetCommitResponse>(
           txnOffsetCommitApi,
@@ -477,10 +537,13 @@ export class TransactionManager {
   }
 
   private async endTransaction(committed: boolean): Promise<void> {
-    await this.transactionCoordinator(
+    const ended = await this.transactionCoordinator(
       committed ? 'EndTxn(commit)' : 'EndTxn(abort)',
       async (connection) => {
-        const version = Math.min(connection.versions.version(endTxnApi), endTxnVersion1Max);
+        const version = Math.min(
+          connection.versions.version(endTxnApi),
+          this.version === 2 ? Infinity : endTxnVersion1Max,
+        );
         const response = await connection.request<EndTxnResponse>(
           endTxnApi,
           {
@@ -494,10 +557,18 @@ export class TransactionManager {
         if (response.errorCode !== ErrorCode.NONE) {
           throw new KafkaError(response.errorCode, `EndTxn ${this.transactionalId}`);
         }
+        return version >= endTxnVersion2Min ? response : undefined;
       },
     );
     this.added.clear();
     this.pending.clear();
     this.offsetsAdded = false;
+    this.produced = false;
+    // Version 2: the coordinator bumped the epoch (or gave a new id when it ran out).
+    if (ended?.producerId !== undefined && ended.producerId >= 0n) {
+      this.producerId = ended.producerId;
+      this.producerEpoch = ended.producerEpoch ?? this.producerEpoch;
+      this.host.adoptProducerId(this.producerId, this.producerEpoch);
+    }
   }
 }

@@ -12,6 +12,8 @@ import {
   KafkaError,
   Producer,
   ProducerFencedError,
+  type RequestTrace,
+  requestChannel,
   standaloneGroupMetadata,
   TransactionAbortableError,
   TransactionStateError,
@@ -110,13 +112,25 @@ export const transactionScenarios: Record<
   ) {
     const topic = await createTopic(context, 'txn-commit-abort', 2);
     const producer = transactionalProducer(context, uniqueName(`txn-ca-${context.label}`));
+    const traces: RequestTrace[] = [];
+    const onTrace = (message: unknown) => traces.push(message as RequestTrace);
+    requestChannel.subscribe(onTrace);
     try {
       await producer.initTransactions();
       assert.equal(producer.transactionState, 'ready');
+      // Kafka 4.4 finalizes transaction.version 2 (KIP-890); Gregor advertises no feature levels.
+      const version = context.label === 'kafka' ? 2 : 1;
+      assert.equal(producer.transactionVersion, version);
+      const initial = producer.producerIdAndEpoch;
       producer.beginTransaction();
       await sendAll(producer, topic, ['a0', 'a1', 'a2'], 0);
       await sendAll(producer, topic, ['b0', 'b1'], 1);
       await producer.commitTransaction();
+      // Version 2: every EndTxn bumps the epoch; version 1 keeps it.
+      assert.deepEqual(producer.producerIdAndEpoch, {
+        producerId: initial.producerId,
+        producerEpoch: initial.producerEpoch + (version === 2 ? 1 : 0),
+      });
       producer.beginTransaction();
       // Not awaited before the abort: some may still be queued, and those fail.
       const aborted = sendAll(producer, topic, ['x0', 'x1'], 0).catch(() => 'rejected');
@@ -127,7 +141,19 @@ export const transactionScenarios: Record<
       await sendAll(producer, topic, ['a3'], 0);
       await producer.commitTransaction();
       assert.equal(producer.transactionState, 'ready');
+      requestChannel.unsubscribe(onTrace);
+      const versions = new Map<string, Set<number>>();
+      for (const trace of traces) {
+        const set = versions.get(trace.apiName) ?? new Set<number>();
+        set.add(trace.apiVersion);
+        versions.set(trace.apiName, set);
+      }
+      // Version 2 adds partitions with Produce v12 and ends with EndTxn v5; version 1 stays below.
+      assert.deepEqual([...(versions.get('Produce') ?? [])], [version === 2 ? 12 : 11]);
+      assert.deepEqual([...(versions.get('EndTxn') ?? [])], [version === 2 ? 5 : 4]);
+      assert.equal(versions.has('AddPartitionsToTxn'), version === 1);
     } finally {
+      requestChannel.unsubscribe(onTrace);
       await producer.close();
     }
     const committed = await readToEnd(context, topic, 2, 'read_committed');
