@@ -382,7 +382,7 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
   const { config } = options;
   const manager = await FileLogManager.open({
     logDirs: options.logDirs,
-    clock: { nowMs: () => options.clock.wallMs() },
+    clock: options.clock,
     defaultConfig: logConfigFor(config, {}),
     topicConfigs: options.topicConfigs,
     codecs: defaultCompressionCodecs,

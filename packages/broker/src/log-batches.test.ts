@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '@gregor/protocol/testing/manual-clock';
 import { MemoryLogManager } from '@gregor/storage';
 import { readLogBatches } from './log-batches.js';
 import { recordBatch } from './testing/test-client.js';
@@ -12,7 +13,7 @@ async function collect(iterable: AsyncIterable<{ header: { baseOffset: bigint } 
 
 describe('readLogBatches', () => {
   it('yields every batch in [from, to) once, in order, over many small reads', async () => {
-    const logs = await MemoryLogManager.open({ clock: { nowMs: () => 0 } });
+    const logs = await MemoryLogManager.open({ clock: new ManualClock(0) });
     const log = await logs.createLog('replayed', 0);
     // Batches of 1, 2, ..., 6 records: base offsets 0, 1, 3, 6, 10, 15; log end 21.
     for (let count = 1; count <= 6; count++) {

@@ -1,3 +1,4 @@
+export * from './clock.js';
 export * from './errors/error-info.js';
 export * from './frame.js';
 export * from './frame-decoder.js';

@@ -1,7 +1,11 @@
 // Wakes long-poll fetches: listeners run after every LEO / HW change of one log.
 
+import type { Clock, TimerHandle } from '@gregor/protocol';
+
 export class ChangeNotifier {
   private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {}
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -17,10 +21,10 @@ export class ChangeNotifier {
     if (ready()) return Promise.resolve(true);
     if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       const finish = (result: boolean): void => {
         unsubscribe();
-        if (timer) clearTimeout(timer);
+        timer?.cancel();
         signal?.removeEventListener('abort', onAbort);
         resolve(result);
       };
@@ -28,7 +32,7 @@ export class ChangeNotifier {
       const unsubscribe = this.subscribe(() => {
         if (ready()) finish(true);
       });
-      timer = setTimeout(() => finish(false), timeoutMs);
+      timer = this.clock.schedule(timeoutMs, () => finish(false));
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -2,8 +2,7 @@
 // cleaner core three times (transactions, offset map, rewrite), writing each group of segments
 // to a `.cleaned` file that is swapped in atomically (`.swap` + companion `.end` file).
 
-import { setTimeout as sleepMs } from 'node:timers/promises';
-import type { CompressionCodecs } from '@gregor/protocol';
+import { type Clock, type CompressionCodecs, sleepOn } from '@gregor/protocol';
 import { summarizeBatch } from './batch-layout.js';
 import {
   cleanableEnd,
@@ -37,25 +36,30 @@ export interface FileCleanerOptions {
   force?: boolean;
   /** Bytes read plus written per second, at most (log.cleaner.io.max.bytes.per.second). */
   ioBytesPerSecondMax?: number;
-  /** Injected for tests; defaults to a timer. */
+  /** Time for the I/O throttle. */
+  clock: Clock;
+  /** Injected for tests; defaults to a timer on `clock`. */
   sleep?: (ms: number) => Promise<void>;
 }
 
 /** Keeps the cleaner's I/O under its budget by sleeping when it runs ahead (Kafka's Throttler). */
 export class IoThrottle {
   private bytes = 0;
-  private readonly startedMs = performance.now();
+  private readonly startedMs: number;
 
   constructor(
     private readonly bytesPerSecondMax: number,
-    private readonly sleep: (ms: number) => Promise<void>,
-  ) {}
+    private readonly clock: Clock,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => sleepOn(clock, ms),
+  ) {
+    this.startedMs = clock.monotonicMs();
+  }
 
   async consumed(bytes: number): Promise<void> {
     if (!Number.isFinite(this.bytesPerSecondMax)) return;
     this.bytes += bytes;
     const dueMs = (this.bytes / this.bytesPerSecondMax) * 1000;
-    const aheadMs = dueMs - (performance.now() - this.startedMs);
+    const aheadMs = dueMs - (this.clock.monotonicMs() - this.startedMs);
     if (aheadMs > 1) await this.sleep(aheadMs);
   }
 }
@@ -67,7 +71,8 @@ export async function compactFileLog(
 ): Promise<number> {
   const throttle = new IoThrottle(
     options.ioBytesPerSecondMax ?? Number.POSITIVE_INFINITY,
-    options.sleep ?? ((ms) => sleepMs(ms)),
+    options.clock,
+    options.sleep,
   );
   const candidates = log.segments.slice(0, -1);
   if (candidates.length === 0) return 0;

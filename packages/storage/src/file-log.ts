@@ -42,6 +42,7 @@ import type {
   PartitionLog,
   ReadOptions,
   ReadResult,
+  TimerHandle,
   TimestampMs,
   TimestampOffset,
 } from './types.js';
@@ -118,10 +119,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   cleanerCheckpoint = 0n;
   /** The latest KIP-534 delete horizon the cleaner kept; a pass is due once it passed. */
   latestDeleteHorizonMs: bigint | null = null;
-  private readonly deletionTimers = new Set<NodeJS.Timeout>();
+  private readonly deletionTimers = new Set<TimerHandle>();
 
   private constructor(options: FilePartitionLogOptions) {
-    super();
+    super(options.clock);
     this.topic = options.topic;
     this.partition = options.partition;
     this.directory = options.directory;
@@ -178,7 +179,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         fileSystem,
         directory: this.directory,
         baseOffset,
-        nowMs: this.clock.nowMs(),
+        nowMs: this.clock.wallMs(),
         trustIndexes: index < recoverFromIndex,
         indexIntervalBytes: this.currentConfig.indexIntervalBytes,
       });
@@ -377,7 +378,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         writeSummaries = [];
         writeBytes = 0;
       };
-      const nowMs = this.clock.nowMs();
+      const nowMs = this.clock.wallMs();
       for (const append of group) {
         if (append.leaderEpoch === null)
           await this.restartEmptyLogForFollower(append, writeBuffers.length);
@@ -632,7 +633,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     // From here on the summaries describe the batches in the segment, not in the appended buffers.
     await this.activeSegment.appendRaw(buffers, this.currentConfig.indexIntervalBytes, summaries);
     this.unsyncedMessages += summaries.length;
-    this.oldestUnsyncedMs ??= this.clock.nowMs();
+    this.oldestUnsyncedMs ??= this.clock.wallMs();
     this.notifier.notify();
   }
 
@@ -674,7 +675,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       this.fileSystem,
       this.directory,
       baseOffset,
-      this.clock.nowMs(),
+      this.clock.wallMs(),
     );
     segment.indexLimitBytes = this.currentConfig.segmentIndexBytes;
     await this.fileSystem.syncDirectory(this.directory);
@@ -737,7 +738,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   /** flush.ms: called by the log manager's background task. */
   async flushIfDue(): Promise<void> {
-    if (this.flushDue(this.clock.nowMs())) await this.flush();
+    if (this.flushDue(this.clock.wallMs())) await this.flush();
   }
 
   private floorSegmentIndex(offset: bigint, segments = this.segments): number {
@@ -909,11 +910,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       await remove();
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = this.clock.schedule(delayMs, () => {
       this.deletionTimers.delete(timer);
       void remove();
-    }, delayMs);
-    timer.unref();
+    });
     this.deletionTimers.add(timer);
   }
 
@@ -1040,7 +1040,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       let freed = await this.deleteSegmentsBelowStart();
       if (!isDeleteEnabled(this.currentConfig)) return freed;
       const { retentionMs, retentionBytes } = this.currentConfig;
-      const nowMs = BigInt(this.clock.nowMs());
+      const nowMs = BigInt(this.clock.wallMs());
       const isExpired = (segment: LogSegment): boolean =>
         retentionMs >= 0 &&
         (segment.isEmpty
@@ -1071,7 +1071,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       if (!isCompacted(this.currentConfig)) return 0;
       return compactFileLog(this, {
         fileSystem: this.fileSystem,
-        nowMs: this.clock.nowMs(),
+        nowMs: this.clock.wallMs(),
+        clock: this.clock,
         config: this.currentConfig,
         codecs: this.codecs,
         ioBytesPerSecondMax: this.cleanerIoBytesPerSecondMax,
@@ -1085,7 +1086,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       this.fileSystem,
       this.directory,
       baseOffset,
-      this.clock.nowMs(),
+      this.clock.wallMs(),
       suffix,
     );
   }
@@ -1118,11 +1119,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       void segment.close().catch(() => undefined);
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = this.clock.schedule(delayMs, () => {
       this.deletionTimers.delete(timer);
       void segment.close().catch(() => undefined);
-    }, delayMs);
-    timer.unref();
+    });
     this.deletionTimers.add(timer);
   }
 
@@ -1144,7 +1144,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         }
       }
       this.closed = true;
-      for (const timer of this.deletionTimers) clearTimeout(timer);
+      for (const timer of this.deletionTimers) timer.cancel();
       this.deletionTimers.clear();
       for (const segment of this.segments) await segment.close().catch(() => undefined);
       this.notifier.notify();
@@ -1159,7 +1159,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
    */
   abandon(): void {
     this.closed = true;
-    for (const timer of this.deletionTimers) clearTimeout(timer);
+    for (const timer of this.deletionTimers) timer.cancel();
     this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
     for (const segment of this.segments) void segment.close().catch(() => undefined);
   }

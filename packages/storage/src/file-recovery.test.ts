@@ -243,7 +243,7 @@ describe('file log recovery', () => {
 
   it('throttles cleaner I/O to its byte budget', async () => {
     const sleeps: number[] = [];
-    const throttle = new IoThrottle(1000, async (ms) => {
+    const throttle = new IoThrottle(1000, new ManualClock(), async (ms) => {
       sleeps.push(ms);
     });
     await throttle.consumed(5000);

@@ -9,7 +9,12 @@ import { defaultLogConfig, type LogConfig, resolveLogConfig } from './config.js'
 import { FilePartitionLog } from './file-log.js';
 import { type FileSystem, joinPath, nodeFileSystem } from './file-system.js';
 import { MemoryLogManager, type MemoryLogManagerOptions } from './memory-log.js';
-import type { Clock, LogManager as LogManagerInterface, PartitionLog } from './types.js';
+import type {
+  Clock,
+  LogManager as LogManagerInterface,
+  PartitionLog,
+  TimerHandle,
+} from './types.js';
 
 export const cleanShutdownMarkerFile = '.kafka_cleanshutdown';
 export const recoveryPointCheckpointFile = 'recovery-point-offset-checkpoint';
@@ -58,7 +63,7 @@ export class FileLogManager implements LogManagerInterface {
   private readonly topicConfigs = new Map<string, Partial<LogConfig>>();
   private readonly baseConfig: LogConfig;
   private readonly fileSystem: FileSystem;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers: TimerHandle[] = [];
   private closed = false;
   loadStatistics: LoadStatistics = { logCount: 0, cleanShutdown: true, durationMs: 0 };
 
@@ -81,7 +86,7 @@ export class FileLogManager implements LogManagerInterface {
   }
 
   private async loadAll(): Promise<void> {
-    const startedMs = Date.now();
+    const startedMs = this.options.clock.monotonicMs();
     let allClean = true;
     const jobs: (() => Promise<void>)[] = [];
     for (const logDir of this.options.logDirs) {
@@ -144,7 +149,7 @@ export class FileLogManager implements LogManagerInterface {
     this.loadStatistics = {
       logCount: this.logs.size,
       cleanShutdown: allClean,
-      durationMs: Date.now() - startedMs,
+      durationMs: this.options.clock.monotonicMs() - startedMs,
     };
   }
 
@@ -157,17 +162,19 @@ export class FileLogManager implements LogManagerInterface {
     const every = (intervalMs: number | undefined, task: () => Promise<unknown>): void => {
       if (!intervalMs || intervalMs <= 0) return;
       let running = false;
-      const timer = setInterval(() => {
-        if (running || this.closed) return;
+      const slot = this.timers.length;
+      const tick = (): void => {
+        if (this.closed) return;
+        this.timers[slot] = this.options.clock.schedule(intervalMs, tick);
+        if (running) return;
         running = true;
         task()
           .catch(() => undefined)
           .finally(() => {
             running = false;
           });
-      }, intervalMs);
-      timer.unref();
-      this.timers.push(timer);
+      };
+      this.timers.push(this.options.clock.schedule(intervalMs, tick));
     };
     every(this.options.retentionCheckIntervalMs ?? 300_000, () => this.enforceRetention());
     every(this.options.cleanerIntervalMs ?? 15_000, () => this.runCleaner());
@@ -297,7 +304,7 @@ export class FileLogManager implements LogManagerInterface {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    for (const timer of this.timers) timer.cancel();
     for (const log of this.logs.values()) await log.close();
     await this.checkpoint();
     for (const logDir of this.options.logDirs) {
@@ -311,7 +318,7 @@ export class FileLogManager implements LogManagerInterface {
   /** For crash tests with a simulated file system: drop everything without flushing. */
   abandon(): void {
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    for (const timer of this.timers) timer.cancel();
     for (const log of this.logs.values()) log.abandon();
   }
 }

@@ -60,7 +60,7 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
   private latestDeleteHorizonMs: bigint | null = null;
 
   constructor(options: MemoryPartitionLogOptions) {
-    super();
+    super(options.clock);
     this.topic = options.topic;
     this.partition = options.partition;
     this.currentConfig = options.config;
@@ -92,7 +92,7 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
     const summaries = summarizeBatches(buffer);
     const logAppendTimeMs =
       this.currentConfig.messageTimestampType === 'LogAppendTime'
-        ? BigInt(this.clock.nowMs())
+        ? BigInt(this.clock.wallMs())
         : null;
     const baseOffset = this.endOffset;
     const next = stampLeaderBatches(buffer, summaries, {
@@ -280,7 +280,7 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
     this.assertOpen();
     if (!isDeleteEnabled(this.currentConfig)) return 0;
     const { retentionMs, retentionBytes } = this.currentConfig;
-    const nowMs = BigInt(this.clock.nowMs());
+    const nowMs = BigInt(this.clock.wallMs());
     let size = this.sizeBytes;
     let removed = 0;
     let freed = 0;
@@ -307,7 +307,7 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
   async compact(): Promise<number> {
     this.assertOpen();
     if (!isCompacted(this.currentConfig) || this.batches.length === 0) return 0;
-    const nowMs = this.clock.nowMs();
+    const nowMs = this.clock.wallMs();
     const input = this.batches.slice();
     const inputLength = input.length;
     const inputFirst = input[0];

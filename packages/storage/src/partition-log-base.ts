@@ -1,5 +1,5 @@
-// What both PartitionLog implementations share: high watermark, leader epochs, long-poll
-// waiters and the transaction stubs. Subclasses own the batches and the log end offset.
+// What both PartitionLog implementations share: high watermark, leader epochs and long-poll
+// waiters. Subclasses own the batches and the log end offset.
 
 import { ChangeNotifier } from './change-notifier.js';
 import {
@@ -8,7 +8,7 @@ import {
   type LeaderEpochEntry,
 } from './leader-epoch-cache.js';
 import {
-  type AbortedTransaction,
+  type Clock,
   listOffsetsTimestamp,
   type Offset,
   type TimestampOffset,
@@ -17,9 +17,13 @@ import {
 
 export abstract class PartitionLogBase {
   protected epochs = new LeaderEpochCache();
-  protected readonly notifier = new ChangeNotifier();
+  protected readonly notifier: ChangeNotifier;
   protected watermark = 0n;
   protected closed = false;
+
+  constructor(clock: Clock) {
+    this.notifier = new ChangeNotifier(clock);
+  }
 
   abstract get logEndOffset(): Offset;
   abstract get logStartOffset(): Offset;
@@ -44,11 +48,6 @@ export abstract class PartitionLogBase {
     return this.watermark;
   }
 
-  /** STUB for the transactions issue: the HW until open transactions are tracked. */
-  get lastStableOffset(): Offset {
-    return this.watermark;
-  }
-
   setHighWatermark(offset: Offset): void {
     const bounded = offset > this.logEndOffset ? this.logEndOffset : offset;
     if (bounded === this.watermark) return;
@@ -66,14 +65,6 @@ export abstract class PartitionLogBase {
 
   endOffsetForEpoch(epoch: number): EpochEndOffset {
     return this.epochs.endOffsetFor(epoch, this.logEndOffset);
-  }
-
-  /** STUB for the transactions issue: always empty until the .txnindex is written. */
-  async abortedTransactions(
-    _startOffset: Offset,
-    _endOffset: Offset,
-  ): Promise<AbortedTransaction[]> {
-    return [];
   }
 
   waitForData(offset: Offset, options: WaitOptions): Promise<boolean> {

@@ -58,12 +58,6 @@ export const listOffsetsTimestamp = {
   maxTimestamp: -3n,
 } as const;
 
-/** An aborted transaction overlapping a fetch, for FetchResponse.AbortedTransactions. */
-export interface AbortedTransaction {
-  producerId: bigint;
-  firstOffset: Offset;
-}
-
 export type WaitBound = 'logEnd' | 'highWatermark';
 
 export interface WaitOptions {
@@ -80,17 +74,13 @@ export interface PartitionLog {
   readonly logStartOffset: Offset;
   /** Offset the next appended record gets; everything below it has been written. */
   readonly logEndOffset: Offset;
+  /** Kept here for read bounds and long-poll wake-ups; the broker's Partition alone moves it. */
   readonly highWatermark: Offset;
-  /**
-   * STUB for the transactions issue: equals the high watermark until ongoing transactions are
-   * tracked (no open transaction ever holds it back yet).
-   */
-  readonly lastStableOffset: Offset;
   /** Bytes of all segments. */
   readonly sizeBytes: number;
   readonly segmentCount: number;
 
-  /** The broker moves the HW (single node: to LEO once the append is durable per acks). */
+  /** Set by the broker's Partition (replication layer); capped at the LEO. */
   setHighWatermark(offset: Offset): void;
   append(batches: Buffer, options: AppendOptions): Promise<AppendResult>;
   /** Replication: keeps the batches' offsets and leader epochs. */
@@ -110,8 +100,6 @@ export interface PartitionLog {
   latestLeaderEpoch(): LeaderEpoch | undefined;
   /** OffsetForLeaderEpoch (KIP-101/279). */
   endOffsetForEpoch(epoch: LeaderEpoch): EpochEndOffset;
-  /** STUB for the transactions issue: always empty until the .txnindex is written. */
-  abortedTransactions(startOffset: Offset, endOffset: Offset): Promise<AbortedTransaction[]>;
   /** Long-poll fetch: resolves true once `bound` > offset, false on timeout or abort. */
   waitForData(offset: Offset, options: WaitOptions): Promise<boolean>;
   /** Called after every change of LEO or HW; returns the unsubscribe function. */
@@ -128,11 +116,8 @@ export interface PartitionLog {
   close(): Promise<void>;
 }
 
-export interface Clock {
-  nowMs(): number;
-}
-
-export const systemClock: Clock = { nowMs: () => Date.now() };
+/** The one injected clock (wall time for timestamps and retention, timers for background tasks). */
+export { type Clock, systemClock, type TimerHandle } from '@gregor/protocol';
 
 export interface LogManager {
   getLog(topic: string, partition: number): PartitionLog | undefined;

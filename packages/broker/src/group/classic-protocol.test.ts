@@ -636,7 +636,7 @@ describe('offsets and group administration', () => {
 
   it('answers COORDINATOR_NOT_AVAILABLE when the offsets write fails, and keeps serving', async () => {
     const clock = new ManualClock();
-    const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+    const logs = await MemoryLogManager.open({ clock });
     const storage = offsetsTopicStorage({ replicas: replicaManagerOver(logs, clock) });
     let failing = true;
     const coordinator = new GroupCoordinator({
@@ -685,7 +685,7 @@ describe('offsets and group administration', () => {
 
   it('answers COORDINATOR_LOAD_IN_PROGRESS until loading finishes', async () => {
     const clock = new ManualClock();
-    const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+    const logs = await MemoryLogManager.open({ clock });
     const coordinator = new GroupCoordinator({
       clock,
       logger: createJsonLogger({ level: 'off' }),

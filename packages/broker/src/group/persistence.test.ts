@@ -47,7 +47,7 @@ const topics = staticTopics([{ name: 'orders', partitionCount: 4 }]);
 async function openCoordinator(directory: string, clock: ManualClock) {
   const logs = await FileLogManager.open({
     logDirs: [directory],
-    clock: { nowMs: () => clock.wallMs() },
+    clock,
     retentionCheckIntervalMs: 0,
     cleanerIntervalMs: 0,
     checkpointIntervalMs: 0,

@@ -3,8 +3,9 @@
  * advances time, and a topic view over a fixed list of topics.
  */
 
+import { ManualClock } from '@gregor/protocol/testing/manual-clock';
 import { MemoryLogManager } from '@gregor/storage';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { createJsonLogger } from '../logging/logger.js';
 import { replicaManagerOver } from '../testing/replicas.js';
 import type { TopicInfo } from '../topics/types.js';
@@ -13,73 +14,7 @@ import { GroupCoordinator, type OffsetCommitInput } from './coordinator.js';
 import { offsetsTopicStorage } from './offsets-storage.js';
 import type { GroupCoordinatorConfig, TopicMetadataView } from './types.js';
 
-interface PendingTimer {
-  dueMs: number;
-  sequence: number;
-  callback: () => void;
-  cancelled: boolean;
-}
-
-export class ManualClock implements Clock {
-  private timeMs: number;
-  private sequence = 0;
-  private timers: PendingTimer[] = [];
-
-  constructor(startMs = 1_700_000_000_000) {
-    this.timeMs = startMs;
-  }
-
-  wallMs(): number {
-    return this.timeMs;
-  }
-
-  monotonicMs(): number {
-    return this.timeMs;
-  }
-
-  schedule(delayMs: number, callback: () => void): TimerHandle {
-    const timer: PendingTimer = {
-      dueMs: this.timeMs + Math.max(0, delayMs),
-      sequence: this.sequence++,
-      callback,
-      cancelled: false,
-    };
-    this.timers.push(timer);
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-      },
-    };
-  }
-
-  /** Moves time forward, firing due timers in order (timers scheduled meanwhile included). */
-  advance(durationMs: number): void {
-    const endMs = this.timeMs + durationMs;
-    for (;;) {
-      this.timers = this.timers.filter((timer) => !timer.cancelled);
-      let next: PendingTimer | undefined;
-      for (const timer of this.timers) {
-        if (timer.dueMs > endMs) continue;
-        if (
-          next === undefined ||
-          timer.dueMs < next.dueMs ||
-          (timer.dueMs === next.dueMs && timer.sequence < next.sequence)
-        ) {
-          next = timer;
-        }
-      }
-      if (next === undefined) break;
-      this.timeMs = Math.max(this.timeMs, next.dueMs);
-      next.cancelled = true;
-      next.callback();
-    }
-    this.timeMs = endMs;
-  }
-
-  pendingTimers(): number {
-    return this.timers.filter((timer) => !timer.cancelled).length;
-  }
-}
+export { ManualClock };
 
 export function staticTopics(
   topics: readonly { name: string; partitionCount: number; topicId?: string; internal?: boolean }[],
@@ -171,7 +106,7 @@ export async function memoryCoordinator(options: {
   randomUuid?: () => string;
 }) {
   const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+  const logs = await MemoryLogManager.open({ clock });
   const build = () =>
     new GroupCoordinator({
       clock,

@@ -70,7 +70,7 @@ describe('disk full', () => {
         openLogManager: (options) =>
           FileLogManager.open({
             logDirs: options.logDirs,
-            clock: { nowMs: () => Date.now() },
+            clock: options.clock,
             fileSystem: fillableFileSystem(disk),
             defaultConfig: logConfigFor(options.config, {}),
             topicConfigs: options.topicConfigs,

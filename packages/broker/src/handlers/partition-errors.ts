@@ -39,17 +39,3 @@ export function classifyPartitionError(error: unknown): ClassifiedError {
   }
   return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message, unexpected: true };
 }
-
-/** The single leader epoch of a single-node broker (every partition, forever). */
-export const singleNodeLeaderEpoch = 0;
-
-/**
- * KIP-320 fencing: -1 means "not given". A larger epoch than ours is one we have not seen yet,
- * a smaller one is stale.
- */
-export function leaderEpochError(currentLeaderEpoch: number): number {
-  if (currentLeaderEpoch < 0 || currentLeaderEpoch === singleNodeLeaderEpoch) return ErrorCode.NONE;
-  return currentLeaderEpoch > singleNodeLeaderEpoch
-    ? ErrorCode.UNKNOWN_LEADER_EPOCH
-    : ErrorCode.FENCED_LEADER_EPOCH;
-}

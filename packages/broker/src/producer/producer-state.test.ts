@@ -231,7 +231,7 @@ async function withFileLogs(
   const open = async () => {
     const logs = await FileLogManager.open({
       logDirs: [directory],
-      clock: { nowMs: () => clock.wallMs() },
+      clock,
       retentionCheckIntervalMs: 0,
       cleanerIntervalMs: 0,
       checkpointIntervalMs: 0,

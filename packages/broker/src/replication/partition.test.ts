@@ -49,7 +49,7 @@ async function leaderOf(options: {
   const clock = options.clock ?? new ManualClock();
   const log =
     options.log ??
-    (await (await MemoryLogManager.open({ clock: { nowMs: () => 0 } })).createLog('t', 0));
+    (await (await MemoryLogManager.open({ clock: new ManualClock(0) })).createLog('t', 0));
   const partition = new Partition({
     log,
     localReplicaId: leader,
@@ -178,7 +178,7 @@ test('leader epochs: stamped on appends, older fenced, newer unknown, OffsetForL
 
 test('truncation rolls the producer state back to the new log end', async () => {
   const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+  const logs = await MemoryLogManager.open({ clock });
   const log = await logs.createLog('t', 0);
   const producers = new ProducerStateManager({
     clock,
@@ -225,7 +225,7 @@ test('replication-offset-checkpoint round trip; a sole replica restarts at its l
     const open = () =>
       FileLogManager.open({
         logDirs: [directory],
-        clock: { nowMs: () => 0 },
+        clock: new ManualClock(0),
         retentionCheckIntervalMs: 0,
         cleanerIntervalMs: 0,
         checkpointIntervalMs: 0,

@@ -16,7 +16,7 @@ const abortCheckIntervalMs = 1000;
 /** A coordinator over in-memory logs on a manual clock; `restart` builds a new one over the same logs. */
 async function setUp() {
   const clock = new ManualClock();
-  const logs = await MemoryLogManager.open({ clock: { nowMs: () => clock.wallMs() } });
+  const logs = await MemoryLogManager.open({ clock });
   const data = await logs.createLog('data', 0);
   const other = await logs.createLog('data', 1);
   let nextProducerId = 100n;

@@ -9,7 +9,6 @@ import { FilePartitionLog, type FileSystem, nodeFileSystem } from '@gregor/stora
 import type { Clock } from '../clock.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { GroupCoordinator } from '../group/index.js';
-import { singleNodeLeaderEpoch } from '../handlers/partition-errors.js';
 import type { Logger } from '../logging/logger.js';
 import { ProducerStateManager } from '../producer/producer-state-manager.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
@@ -18,6 +17,12 @@ import { consumerOffsetsTopicName, createMarkerWriter } from './marker-writer.js
 import { ProducerIdManager } from './producer-id-manager.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TransactionStateLog, transactionStateStorage } from './transaction-state-log.js';
+
+/**
+ * The coordinator epoch stamped on markers: the leader epoch of the `__transaction_state`
+ * partition, which on one node never changes.
+ */
+const singleNodeCoordinatorEpoch = 0;
 
 export interface TransactionServices {
   producers: ProducerStateManager;
@@ -67,7 +72,7 @@ export async function startTransactionServices(options: {
     writeMarkers: createMarkerWriter({
       replicas,
       logger,
-      coordinatorEpoch: singleNodeLeaderEpoch,
+      coordinatorEpoch: singleNodeCoordinatorEpoch,
       completeOffsets: () => groups && ((marker) => groups.completeTransactionalOffsets(marker)),
     }),
     partitionExists: (topic, partition) => {

@@ -2,6 +2,7 @@
 
 import { defaultCompressionCodecs } from '@gregor/compression';
 import { decodeRecordBatch, encodeRecordBatch, readBatchHeader } from '@gregor/protocol';
+import { ManualClock as SharedManualClock } from '@gregor/protocol/testing/manual-clock';
 
 export interface TestRecord {
   key: string | null;
@@ -83,12 +84,9 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class ManualClock {
-  constructor(public timeMs = 1_000_000) {}
-  nowMs(): number {
-    return this.timeMs;
-  }
-  advance(ms: number): void {
-    this.timeMs += ms;
+/** The shared manual clock, starting where storage's tests expect (record timestamps ~1000). */
+export class ManualClock extends SharedManualClock {
+  constructor(startMs = 1_000_000) {
+    super(startMs);
   }
 }

@@ -334,8 +334,10 @@ export function describeConformance(name: string, factory: HarnessFactory): void
     });
 
     it('wakes a long-poll waiter when data arrives and times out otherwise', async () => {
-      await withLog(factory, {}, async (log) => {
-        assert.equal(await log.waitForData(0n, { bound: 'logEnd', timeoutMs: 10 }), false);
+      await withLog(factory, {}, async (log, harness) => {
+        const timingOut = log.waitForData(0n, { bound: 'logEnd', timeoutMs: 10 });
+        harness.clock.advance(10);
+        assert.equal(await timingOut, false);
         const waiting = log.waitForData(0n, { bound: 'highWatermark', timeoutMs: 5000 });
         await log.append(makeSimpleBatch(1, 'w'), { durability: 'write', leaderEpoch: 0 });
         log.setHighWatermark(log.logEndOffset);
@@ -349,7 +351,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
           durability: 'write',
           leaderEpoch: 0,
         });
-        assert.equal(result.logAppendTimeMs, BigInt(harness.clock.nowMs()));
+        assert.equal(result.logAppendTimeMs, BigInt(harness.clock.wallMs()));
         const records = decodeAll((await log.read(0n, { maxBytes: 10000 })).buffers);
         assert.deepEqual(
           records.map((record) => record.timestamp),
@@ -370,7 +372,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         factory,
         { segmentBytes: 120, retentionBytes: -1, retentionMs: 60_000 },
         async (log, harness) => {
-          const now = BigInt(harness.clock.nowMs());
+          const now = BigInt(harness.clock.wallMs());
           for (let index = 0; index < 5; index++) {
             await log.append(
               makeBatch([{ key: 'k', value: `old${index}`, timestamp: now - 120_000n }]),
@@ -399,7 +401,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
 
     it('deletes the whole log by retention.ms, keeping the log end offset', async () => {
       await withLog(factory, { retentionMs: 1000 }, async (log, harness) => {
-        await log.append(makeSimpleBatch(3, 'r', BigInt(harness.clock.nowMs())), {
+        await log.append(makeSimpleBatch(3, 'r', BigInt(harness.clock.wallMs())), {
           durability: 'write',
           leaderEpoch: 0,
         });
@@ -423,7 +425,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
           const append = (records: { key: string; value: string | null }[]) =>
             log.append(
               makeBatch(
-                records.map((record) => ({ ...record, timestamp: BigInt(harness.clock.nowMs()) })),
+                records.map((record) => ({ ...record, timestamp: BigInt(harness.clock.wallMs()) })),
               ),
               { durability: 'write', leaderEpoch: 0 },
             );
@@ -458,7 +460,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
 
     it('drops aborted transactional records when compacting and keeps markers', async () => {
       await withLog(factory, { cleanupPolicy: 'compact' }, async (log, harness) => {
-        const timestamp = BigInt(harness.clock.nowMs());
+        const timestamp = BigInt(harness.clock.wallMs());
         const transactional = (value: string, producerId: bigint) =>
           encodeRecordBatch({
             records: [{ key: Buffer.from('t'), value: Buffer.from(value), timestamp }],
@@ -526,7 +528,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         factory,
         { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
         async (log, harness) => {
-          const timestamp = BigInt(harness.clock.nowMs());
+          const timestamp = BigInt(harness.clock.wallMs());
           const gzip = (pairs: [string, string][]) =>
             encodeRecordBatch({
               records: pairs.map(([key, value]) => ({
@@ -570,7 +572,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         factory,
         { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
         async (log, harness) => {
-          const timestamp = BigInt(harness.clock.nowMs());
+          const timestamp = BigInt(harness.clock.wallMs());
           const valueBytes = 4000;
           const zstd = async (pairs: [string, string][]) =>
             encodeRecordBatchAsync({
@@ -627,7 +629,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0, deleteRetentionMs: 10_000 },
         async (log, harness) => {
           // Old record timestamps: the horizon counts from the clean, not from the records.
-          const old = BigInt(harness.clock.nowMs() - 7 * 24 * 60 * 60 * 1000);
+          const old = BigInt(harness.clock.wallMs() - 7 * 24 * 60 * 60 * 1000);
           const append = (key: string, value: string | null) =>
             log.append(makeBatch([{ key, value, timestamp: old }]), {
               durability: 'write',
@@ -637,7 +639,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
           await append('k1', null);
           await append('k2', 'b');
           await log.roll();
-          const cleanedAtMs = harness.clock.nowMs();
+          const cleanedAtMs = harness.clock.wallMs();
           await log.compact();
           let read = await readAll(log, log.logStartOffset);
           assert.deepEqual(describeBatches(read), ['1-1 h 1', '2-2 - 1']);
@@ -670,7 +672,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         factory,
         { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0, deleteRetentionMs: 10_000 },
         async (log, harness) => {
-          const timestamp = BigInt(harness.clock.nowMs());
+          const timestamp = BigInt(harness.clock.wallMs());
           const write = (buffer: Buffer) =>
             log.append(buffer, { durability: 'write', leaderEpoch: 0 });
           const data = (producerId: bigint, sequence: number, key: string, value: string) =>
@@ -729,7 +731,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         factory,
         { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
         async (log, harness) => {
-          const timestamp = BigInt(harness.clock.nowMs());
+          const timestamp = BigInt(harness.clock.wallMs());
           const idempotent = (sequence: number, value: string) =>
             encodeRecordBatch({
               records: [{ key: Buffer.from('k'), value: Buffer.from(value), timestamp }],
@@ -778,7 +780,7 @@ export function describeConformance(name: string, factory: HarnessFactory): void
         factory,
         { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0, minCompactionLagMs: 60_000 },
         async (log, harness) => {
-          const timestamp = BigInt(harness.clock.nowMs());
+          const timestamp = BigInt(harness.clock.wallMs());
           await log.append(makeBatch([{ key: 'k', value: 'old', timestamp }]), {
             durability: 'write',
             leaderEpoch: 0,

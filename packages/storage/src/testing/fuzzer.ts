@@ -99,7 +99,7 @@ export async function runStorageFuzz(options: FuzzOptions): Promise<FuzzReport> 
     const records = Array.from({ length: 1 + pick(4) }, () => ({
       key: `key${pick(8)}`,
       value: random() < 0.1 ? null : `v${recordCounter++}-${'x'.repeat(pick(200))}`,
-      timestamp: BigInt(clock.nowMs() - pick(1000)),
+      timestamp: BigInt(clock.wallMs() - pick(1000)),
     }));
     return makeBatch(records);
   };
