@@ -1,4 +1,5 @@
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
 import { EtcdMetadataStore } from './etcd-store.js';
 import { runConformance } from './testing/conformance.js';
 import { EtcdServer } from './testing/etcd-server.js';
@@ -28,4 +29,38 @@ runConformance({
       dispose: () => admin.close(),
     };
   },
+});
+
+it('lists a prefix larger than gRPC’s 4 MiB receive limit page by page', async () => {
+  const store = new EtcdMetadataStore({ endpoints: [server.endpoint], namespace: 'large/' });
+  try {
+    const fence = await store.campaign(1, { ttlMs: 2000 });
+    const value = Buffer.alloc(2048, 7);
+    const commits = 20;
+    await Promise.all(
+      Array.from({ length: commits }, (_, commit) =>
+        store.commit(
+          fence,
+          Array.from({ length: 127 }, (__, index) => ({
+            type: 'put' as const,
+            key: `p/${String(commit * 127 + index).padStart(5, '0')}`,
+            value,
+          })),
+        ),
+      ),
+    );
+    const listed = await store.list('p/');
+    assert.equal(listed.entries.length, commits * 127);
+    assert.ok(
+      listed.entries.every((entry, index) => entry.key === `p/${String(index).padStart(5, '0')}`),
+    );
+    // One response would be about 5.3 MB: grpc-js refuses it, hence the pages.
+    await assert.rejects(
+      store.list('p/', { pageSize: 1_000_000 }),
+      /RESOURCE_EXHAUSTED|larger than max/,
+    );
+    await fence.resign();
+  } finally {
+    await store.close();
+  }
 });

@@ -9,7 +9,21 @@
  * - watches run on the raw stream (etcd-watch.ts) so compaction reaches `onReset`.
  * Every key is stored under the namespace given at construction (default `gregor/`).
  */
-import { Etcd3, type ICompare, type IRequestOp } from 'etcd3';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  noop,
+  retry,
+} from 'cockatiel';
+import {
+  Etcd3,
+  GRPCResourceExhastedError,
+  type ICompare,
+  type IRequestOp,
+  isRecoverableError,
+} from 'etcd3';
 import { EtcdWatch } from './etcd-watch.js';
 import {
   type BrokerSession,
@@ -98,7 +112,30 @@ export class EtcdMetadataStore implements MetadataStore {
       endpoint.includes('://') ? endpoint : `http://${endpoint}`,
     );
     if (hosts.length === 0) throw new RangeError('no etcd endpoint given');
-    this.client = new Etcd3({ hosts, dialTimeout: options.dialTimeoutMs ?? 5000 });
+    // etcd3's default opens a per-host circuit for 5 s after 3 failures: with one member, an etcd
+    // restart then fails every call (keepalives included, so leases were reported lost) for 5 s.
+    // A circuit only helps to skip a dead member when there are others; a response too large
+    // to receive fails the same way on every retry.
+    const transient = handleWhen(
+      (error) => isRecoverableError(error) && !(error instanceof GRPCResourceExhastedError),
+    );
+    this.client = new Etcd3({
+      hosts,
+      dialTimeout: options.dialTimeoutMs ?? 5000,
+      faultHandling: {
+        host: () =>
+          hosts.length > 1
+            ? circuitBreaker(transient, {
+                halfOpenAfter: 1000,
+                breaker: new ConsecutiveBreaker(3),
+              })
+            : noop,
+        global: retry(transient, {
+          maxAttempts: 2,
+          backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
+        }),
+      },
+    });
     this.namespace = Buffer.from(options.namespace ?? 'gregor/');
   }
 

@@ -118,7 +118,9 @@ export interface MetadataStore {
   /**
    * Atomic and fenced: applies every operation iff the fence is current and every expectation
    * holds. At most `commitOperationsMax` operations (etcd caps a txn at 128, one is the fence);
-   * more throw a RangeError without touching the store.
+   * more throw a RangeError without touching the store. A commit that rejects with an error (not a
+   * result) may have been applied (etcd: the connection broke after sending it); a retry with
+   * expectations then answers `conflict`: re-read before deciding.
    */
   commit(fence: Fence, operations: Operation[]): Promise<CommitResult>;
   /**

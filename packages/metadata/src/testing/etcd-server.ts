@@ -21,19 +21,16 @@ export interface EtcdServerOptions {
 }
 
 export class EtcdServer {
-  private exited: Promise<void>;
+  private exited: Promise<void> = Promise.resolve();
+  private process: ChildProcess | undefined;
+  private readonly output = { text: '' };
 
   private constructor(
-    private readonly process: ChildProcess,
     readonly clientPort: number,
+    private readonly peerPort: number,
     readonly dataDirectory: string,
-    private readonly output: { text: string },
-  ) {
-    this.exited = new Promise((resolve) => {
-      if (process.exitCode !== null || process.signalCode !== null) resolve();
-      else process.once('exit', () => resolve());
-    });
-  }
+    private readonly options: EtcdServerOptions,
+  ) {}
 
   /** `127.0.0.1:port`, as `--metadata etcd://…` and EtcdMetadataStore take it. */
   get endpoint(): string {
@@ -41,7 +38,7 @@ export class EtcdServer {
   }
 
   get pid(): number {
-    return this.process.pid ?? -1;
+    return this.process?.pid ?? -1;
   }
 
   static async start(options: EtcdServerOptions = {}): Promise<EtcdServer> {
@@ -60,6 +57,25 @@ export class EtcdServer {
   private static async startOnce(options: EtcdServerOptions): Promise<EtcdServer> {
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const dataDirectory = await mkdtemp(join(tmpdir(), 'gregor-etcd-'));
+    const server = new EtcdServer(clientPort, peerPort, dataDirectory, options);
+    try {
+      await server.launch();
+      return server;
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+
+  /** Kills etcd (SIGKILL) and starts it again on the same ports and data. */
+  async restart(): Promise<void> {
+    this.process?.kill('SIGKILL');
+    await this.exited;
+    await this.launch();
+  }
+
+  private async launch(): Promise<void> {
+    const { clientPort, peerPort, dataDirectory, options } = this;
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const child = spawn(
@@ -81,24 +97,24 @@ export class EtcdServer {
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    const output = { text: '' };
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
-      output.text = (output.text + chunk).slice(-4000);
+      this.output.text = (this.output.text + chunk).slice(-4000);
     });
     const killOnExit = (): void => {
       child.kill('SIGKILL');
     };
     process.once('exit', killOnExit);
     child.once('exit', () => process.removeListener('exit', killOnExit));
-    const server = new EtcdServer(child, clientPort, dataDirectory, output);
-    try {
-      await server.waitReady();
-      return server;
-    } catch (error) {
-      await server.stop();
-      throw error;
-    }
+    this.process = child;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', (error) => {
+        this.output.text += `\n${String(error)} (is etcd installed? scripts/setup-etcd.sh)`;
+        resolve();
+      });
+    });
+    await this.waitReady();
   }
 
   private async waitReady(): Promise<void> {
@@ -125,14 +141,16 @@ export class EtcdServer {
 
   /** Sends a signal (SIGSTOP/SIGCONT to pause etcd itself). */
   signal(signal: NodeJS.Signals): void {
-    this.process.kill(signal);
+    this.process?.kill(signal);
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode === null && this.process.signalCode === null) {
-      this.process.kill('SIGKILL');
+    if (this.process !== undefined) {
+      if (this.process.exitCode === null && this.process.signalCode === null) {
+        this.process.kill('SIGKILL');
+      }
+      await this.exited;
     }
-    await this.exited;
     await rm(this.dataDirectory, { recursive: true, force: true });
   }
 }
