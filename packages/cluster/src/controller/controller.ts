@@ -351,6 +351,10 @@ export class Controller {
       }
       if (!result.committed) {
         if (result.reason === 'fenced') {
+          this.logger.warn(
+            `Node ${this.nodeId}'s commit was rejected by its fence: another node is the controller`,
+            { nodeId: this.nodeId, fenceRevision: term.fence.revision },
+          );
           term.end('a commit was fenced: another node is the controller');
         } else {
           this.logger.error('a controller commit met a conflicting write', { key: result.key });
