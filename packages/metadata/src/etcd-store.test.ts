@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { EtcdMetadataStore } from './etcd-store.js';
+import { EtcdMetadataStore, etcdOptionsFromUrl } from './etcd-store.js';
 import { runConformance } from './testing/conformance.js';
 import { EtcdServer } from './testing/etcd-server.js';
 
@@ -63,4 +63,17 @@ it('lists a prefix larger than gRPC’s 4 MiB receive limit page by page', async
   } finally {
     await store.close();
   }
+});
+
+it("reads the broker's --metadata etcd:// URL", () => {
+  assert.deepEqual(etcdOptionsFromUrl('etcd://127.0.0.1:2379'), {
+    endpoints: ['127.0.0.1:2379'],
+    namespace: 'gregor/',
+  });
+  assert.deepEqual(etcdOptionsFromUrl('etcd://a:1,b.example:2379/prod/east'), {
+    endpoints: ['a:1', 'b.example:2379'],
+    namespace: 'prod/east/',
+  });
+  assert.throws(() => etcdOptionsFromUrl('http://a:1'), /not an etcd URL/);
+  assert.throws(() => etcdOptionsFromUrl('etcd://a'), /expected host:port/);
 });

@@ -58,6 +58,25 @@ export interface EtcdMetadataStoreOptions {
   dialTimeoutMs?: number;
 }
 
+/**
+ * Options from the broker's `--metadata etcd://HOST:PORT[,HOST:PORT...][/NAMESPACE]`; the
+ * namespace defaults to `gregor/` (several clusters may share one etcd under different ones).
+ */
+export function etcdOptionsFromUrl(url: string): EtcdMetadataStoreOptions {
+  const match = /^etcd:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
+  if (match === null)
+    throw new RangeError(`not an etcd URL (etcd://host:port[,host:port...]): ${url}`);
+  const endpoints = match[1].split(',');
+  for (const endpoint of endpoints) {
+    if (!/^[^:,\s]+:\d{1,5}$/.test(endpoint)) {
+      throw new RangeError(`bad etcd endpoint "${endpoint}" in ${url}: expected host:port`);
+    }
+  }
+  const path = match[2] ?? '';
+  const namespace = path === '' ? 'gregor/' : path.endsWith('/') ? path : `${path}/`;
+  return { endpoints, namespace };
+}
+
 /** etcd leases have whole seconds (and etcd raises very short ones to its minimum). */
 function ttlSeconds(ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`bad lease TTL ${ttlMs} ms`);

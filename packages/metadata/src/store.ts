@@ -7,6 +7,7 @@
  * Safety never comes from lease timing: a paused process may still believe it holds a lease or
  * leads. Every controller write carries its Fence and is rejected once another candidate won.
  */
+import type { Clock } from '@gregor/protocol';
 
 /** Revision of the store: totally ordered, increases with every committed change (etcd's revision). */
 export type Revision = bigint;
@@ -193,8 +194,5 @@ export function checkDistinctKeys(operations: readonly Operation[]): void {
   }
 }
 
-/** Time as the store sees it (structurally the broker's Clock minus wall time). */
-export interface MetadataClock {
-  monotonicMs(): number;
-  schedule(delayMs: number, callback: () => void): { cancel(): void };
-}
+/** Time as the store sees it: the shared Clock (@gregor/protocol) without wall time. */
+export type MetadataClock = Pick<Clock, 'monotonicMs' | 'schedule'>;

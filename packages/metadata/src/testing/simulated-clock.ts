@@ -1,8 +1,10 @@
 /**
  * A clock whose time moves only when told: timers fire in (due time, scheduling order), so a run
- * is a pure function of its inputs. `run` interleaves timers with the promise jobs they start.
+ * is a pure function of its inputs. Unlike protocol's ManualClock, `advance` is async and lets
+ * the promise jobs each timer starts run before the next timer fires (lease keepalives, election
+ * waits and watch deliveries are promise chains).
  */
-import type { MetadataClock } from '../store.js';
+import type { Clock } from '@gregor/protocol';
 
 interface Timer {
   dueMs: number;
@@ -11,8 +13,15 @@ interface Timer {
   cancelled: boolean;
 }
 
-export class SimulatedClock implements MetadataClock {
+export class SimulatedClock implements Clock {
   private nowMs = 0;
+
+  constructor(private readonly wallOriginMs = 1_700_000_000_000) {}
+
+  wallMs(): number {
+    return this.wallOriginMs + this.nowMs;
+  }
+
   private sequence = 0;
   private timers: Timer[] = [];
 
