@@ -1,10 +1,5 @@
-import { confluentDriver } from './confluent-driver.js';
 import type { BenchClientName, BenchDriver, BenchProducer } from './driver.js';
-import { gregorDriver } from './gregor-driver.js';
-import { kafkajsDriver } from './kafkajs-driver.js';
-import { platformaticDriver } from './platformatic-driver.js';
 import { rawConsume, rawProduce } from './raw-limit.js';
-import { rdkafkaDriver } from './rdkafka-driver.js';
 
 /**
  * One cell of the client benchmark in a process of its own (`node --expose-gc worker.js <task>`):
@@ -63,18 +58,19 @@ export interface WorkerResult {
   detail?: string;
 }
 
-function driverFor(client: BenchClientName): BenchDriver {
+/** Imported on demand: a worker loads only the client it measures (RSS, start-up, profiles). */
+async function driverFor(client: BenchClientName): Promise<BenchDriver> {
   switch (client) {
     case 'gregor':
-      return gregorDriver;
+      return (await import('./gregor-driver.js')).gregorDriver;
     case 'kafkajs':
-      return kafkajsDriver;
+      return (await import('./kafkajs-driver.js')).kafkajsDriver;
     case 'platformatic':
-      return platformaticDriver;
+      return (await import('./platformatic-driver.js')).platformaticDriver;
     case 'confluent':
-      return confluentDriver;
+      return (await import('./confluent-driver.js')).confluentDriver;
     case 'node-rdkafka':
-      return rdkafkaDriver;
+      return (await import('./rdkafka-driver.js')).rdkafkaDriver;
   }
 }
 
@@ -102,7 +98,7 @@ async function produce(task: Extract<WorkerTask, { kind: 'produce-one' | 'produc
     });
     return { value: result.recordsPerSecond };
   }
-  const producer: BenchProducer = await driverFor(task.client).producer(task.bootstrap);
+  const producer: BenchProducer = await (await driverFor(task.client)).producer(task.bootstrap);
   const value = payload(task.recordBytes);
   const batch = Array.from({ length: task.batchRecords }, () => value);
   let acknowledged = 0;
@@ -150,7 +146,7 @@ async function consume(task: Extract<WorkerTask, { kind: 'consume' }>): Promise<
   const done = new Promise<void>((resolve) => {
     resolveDone = resolve;
   });
-  const consumer = await driverFor(task.client).consume(task.bootstrap, {
+  const consumer = await (await driverFor(task.client)).consume(task.bootstrap, {
     topic: task.topic,
     group: task.group,
     onValues: (values) => {
@@ -184,7 +180,7 @@ async function consume(task: Extract<WorkerTask, { kind: 'consume' }>): Promise<
  * measured window (after the consumer received its first record and a warm-up).
  */
 async function latency(task: Extract<WorkerTask, { kind: 'latency' }>): Promise<WorkerResult> {
-  const driver = driverFor(task.client);
+  const driver = await driverFor(task.client);
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let measuredFrom = Infinity;
@@ -272,7 +268,7 @@ function collectGarbage(): void {
 async function idleMemory(
   task: Extract<WorkerTask, { kind: 'idle-memory' }>,
 ): Promise<WorkerResult> {
-  const driver = driverFor(task.client);
+  const driver = await driverFor(task.client);
   const value = payload(100);
   // One client first: code loading and first-use caches are not per client.
   const first = await driver.producer(task.bootstrap);
