@@ -26,19 +26,18 @@ import {
   offsetFetchApi,
 } from '@gregor/protocol';
 import { Admin as CoreAdmin } from '../admin.js';
-import { commitOffsets, fetchCommittedOffsets } from '../consumer/group-offsets.js';
+import { commitOffsets } from '../consumer/group-offsets.js';
 import { listOffsets } from '../consumer/list-offsets.js';
 import type { Cluster } from '../network/cluster.js';
 import type { Connection } from '../network/connection.js';
 import { clusterOptions, type KafkaContext, type RetryOptions } from './config.js';
+import { protocolError, toKafkaJSError } from './error-mapping.js';
 import {
   KafkaJSCreateTopicError,
   KafkaJSDeleteGroupsError,
   KafkaJSDeleteTopicRecordsError,
   KafkaJSNonRetriableError,
   type KafkaJSProtocolError,
-  protocolError,
-  toKafkaJSError,
 } from './errors.js';
 import { Instrumentation } from './events.js';
 import type { Logger } from './logger.js';
@@ -49,17 +48,6 @@ export const ConfigResourceTypes = {
   TOPIC: 2,
   BROKER: 4,
   BROKER_LOGGER: 8,
-} as const;
-
-/** kafkajs's deprecated alias of ConfigResourceTypes. */
-export const ResourceTypes = {
-  UNKNOWN: 0,
-  ANY: 1,
-  TOPIC: 2,
-  GROUP: 3,
-  CLUSTER: 4,
-  TRANSACTIONAL_ID: 5,
-  DELEGATION_TOKEN: 6,
 } as const;
 
 export const ConfigSource = {
@@ -98,6 +86,9 @@ export interface SeekEntry {
 }
 
 const zeroUuid = 'AAAAAAAAAAAAAAAAAAAAAA';
+/** What kafkajs commits for "from the beginning" and "from the end" (ListOffsets' timestamps). */
+const earliestSentinel = -2n;
+const latestSentinel = -1n;
 
 function throwIfError(code: number, context?: string): void {
   if (code !== ErrorCode.NONE) throw protocolError(code, context);
@@ -200,8 +191,8 @@ export class Admin {
     topicPartitions: { topic: string; count: number; assignments?: number[][] }[];
     validateOnly?: boolean;
     timeout?: number;
-  }): Promise<boolean> {
-    return this.call(async () => {
+  }): Promise<void> {
+    await this.call(async () => {
       const connection = await this.cluster().anyConnection();
       const response = await connection.request<CreatePartitionsResponse>(createPartitionsApi, {
         timeoutMs: options.timeout ?? 5_000,
@@ -214,7 +205,6 @@ export class Admin {
       });
       for (const result of response.results)
         throwIfError(result.errorCode, result.errorMessage ?? result.name);
-      return true;
     });
   }
 
@@ -293,20 +283,39 @@ export class Admin {
   > {
     return this.call(async () => {
       const cluster = this.cluster();
-      const topics = options.topics ?? (await this.committedTopics(options.groupId));
+      const stored = await this.storedOffsets(options.groupId);
+      const topics = options.topics ?? [
+        ...new Set([...stored.keys()].map((key) => key.split('\u0000')[0])),
+      ];
       const result = [];
       for (const topic of topics) {
         const partitions = await this.partitionsOf(topic);
-        const committed = await fetchCommittedOffsets(
-          cluster,
-          options.groupId,
-          partitions,
-          cluster.options.requestTimeoutMs,
-        );
-        let offsets = committed.map((entry) => entry.offset ?? -1n);
+        const committed = partitions.map(({ partition }) => ({
+          partition,
+          ...(stored.get(`${topic}\u0000${partition}`) ?? { offset: -1n, metadata: null }),
+        }));
+        let offsets = committed.map((entry) => entry.offset);
         if (options.resolveOffsets === true && offsets.some((offset) => offset < 0n)) {
-          const latest = await this.listOffsets(partitions, 'latest');
-          offsets = offsets.map((offset, index) => (offset < 0n ? latest[index].offset : offset));
+          const [earliest, latest] = await Promise.all([
+            this.listOffsets(partitions, 'earliest'),
+            this.listOffsets(partitions, 'latest'),
+          ]);
+          offsets = offsets.map((offset, index) =>
+            offset === earliestSentinel
+              ? earliest[index].offset
+              : offset < 0n
+                ? latest[index].offset
+                : offset,
+          );
+          await this.commit(
+            options.groupId,
+            partitions.map(({ topic, partition }, index) => ({
+              topic,
+              partition,
+              offset: offsets[index],
+              metadata: null,
+            })),
+          );
         }
         result.push({
           topic,
@@ -322,9 +331,9 @@ export class Admin {
   }
 
   /**
-   * Commits the earliest (or latest) offsets for every partition of the topic. kafkajs commits
-   * the sentinels -2/-1 instead and resolves them only in `fetchOffsets({ resolveOffsets })`;
-   * committing the real offsets gives consumers the same start without the extra step.
+   * Resets the group to the earliest or latest offset of every partition. Like kafkajs, this
+   * commits the sentinels -2 (earliest) and -1 (latest), which consumers resolve when they start
+   * and `fetchOffsets({ resolveOffsets: true })` resolves on the spot.
    */
   async resetOffsets(options: {
     groupId: string;
@@ -333,8 +342,16 @@ export class Admin {
   }): Promise<void> {
     await this.call(async () => {
       const partitions = await this.partitionsOf(options.topic);
-      const offsets = await this.listOffsets(partitions, options.earliest ? 'earliest' : 'latest');
-      await this.commit(options.groupId, offsets);
+      const sentinel = options.earliest === true ? earliestSentinel : latestSentinel;
+      await this.commit(
+        options.groupId,
+        partitions.map(({ topic, partition }) => ({
+          topic,
+          partition,
+          offset: sentinel,
+          metadata: null,
+        })),
+      );
     });
   }
 
@@ -350,6 +367,7 @@ export class Admin {
           topic: options.topic,
           partition: entry.partition,
           offset: BigInt(entry.offset),
+          metadata: null,
         })),
       ),
     );
@@ -624,7 +642,7 @@ export class Admin {
 
   private commit(
     groupId: string,
-    offsets: { topic: string; partition: number; offset: bigint }[],
+    offsets: { topic: string; partition: number; offset: bigint; metadata?: string | null }[],
   ): Promise<void> {
     const cluster = this.cluster();
     return commitOffsets(cluster, groupId, offsets, cluster.options.requestTimeoutMs);
@@ -635,8 +653,13 @@ export class Admin {
     return cluster.coordinator('group', groupId, cluster.options.requestTimeoutMs);
   }
 
-  /** Topics the group has committed offsets for (OffsetFetch with no topic list). */
-  private async committedTopics(groupId: string): Promise<string[]> {
+  /**
+   * Every offset the group stored, as stored (the core client reads negative offsets as "none";
+   * kafkajs shows the -1/-2 sentinels its resetOffsets commits). Keyed by topic and partition.
+   */
+  private async storedOffsets(
+    groupId: string,
+  ): Promise<Map<string, { offset: bigint; metadata: string | null }>> {
     const connection = await this.groupCoordinator(groupId);
     const version = connection.versions.version(offsetFetchApi);
     const request =
@@ -646,8 +669,19 @@ export class Admin {
     const response = await connection.request<OffsetFetchResponse>(offsetFetchApi, request, {
       version,
     });
-    const topics = version >= 8 ? (response.groups?.[0]?.topics ?? []) : (response.topics ?? []);
-    return [...new Set(topics.map((topic) => topic.name))];
+    const group = version >= 8 ? response.groups?.[0] : undefined;
+    throwIfError(group?.errorCode ?? response.errorCode ?? ErrorCode.NONE, groupId);
+    const stored = new Map<string, { offset: bigint; metadata: string | null }>();
+    for (const topic of (version >= 8 ? group?.topics : response.topics) ?? []) {
+      for (const partition of topic.partitions) {
+        throwIfError(partition.errorCode, `${topic.name}-${partition.partitionIndex}`);
+        stored.set(`${topic.name}\u0000${partition.partitionIndex}`, {
+          offset: partition.committedOffset,
+          metadata: partition.metadata,
+        });
+      }
+    }
+    return stored;
   }
 
   /** Broker and broker-logger resources are answered by that broker only. */

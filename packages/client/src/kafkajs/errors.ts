@@ -1,16 +1,5 @@
-// kafkajs's error classes (same names, fields and hierarchy as kafkajs 2.2.4), and the mapping of
-// @gregor/client's errors onto them, so code that branches on `error.name`, `instanceof`,
-// `error.type` or `error.retriable` keeps working after the import changes.
-
-import { errorInfo } from '@gregor/protocol';
-import {
-  ClientError,
-  ClosedError,
-  ConnectionError,
-  KafkaError,
-  RequestTimeoutError,
-  TimeoutError,
-} from '../errors.js';
+// kafkajs's error classes: the same names, fields and hierarchy as kafkajs 2.2.4, so code that
+// branches on `error.name`, `instanceof`, `error.type` or `error.retriable` keeps working.
 
 interface ErrorOptions {
   retriable?: boolean;
@@ -55,18 +44,6 @@ export class KafkaJSProtocolError extends KafkaJSError {
     this.type = described.type;
     this.code = described.code;
   }
-}
-
-/** The protocol error for a Kafka error code, as kafkajs builds it from its error table. */
-export function protocolError(code: number, context?: string): KafkaJSProtocolError {
-  const info = errorInfo(code);
-  const message = info?.message ?? `unknown error code ${code}`;
-  return new KafkaJSProtocolError({
-    message: context === undefined ? message : `${message} [${context}]`,
-    type: info?.name ?? 'UNKNOWN',
-    code,
-    retriable: info?.retriable ?? false,
-  });
 }
 
 export class KafkaJSOffsetOutOfRange extends KafkaJSProtocolError {
@@ -321,24 +298,4 @@ export class KafkaJSNoBrokerAvailableError extends KafkaJSError {
     super('No broker available');
     this.name = 'KafkaJSNoBrokerAvailableError';
   }
-}
-
-/** @gregor/client's errors as kafkajs's: codes become KafkaJSProtocolError, the rest by kind. */
-export function toKafkaJSError(error: unknown): Error {
-  if (error instanceof KafkaJSError || error instanceof KafkaJSAggregateError) return error;
-  if (error instanceof KafkaError) {
-    const converted = protocolError(error.code);
-    converted.message = error.message;
-    converted.cause = error;
-    return converted;
-  }
-  if (error instanceof RequestTimeoutError)
-    return new KafkaJSRequestTimeoutError(error.message, { cause: error });
-  if (error instanceof ConnectionError)
-    return new KafkaJSConnectionError(error.message, { cause: error });
-  if (error instanceof TimeoutError) return new KafkaJSTimeout(error.message, { cause: error });
-  if (error instanceof ClosedError) return new KafkaJSNonRetriableError(error, { cause: error });
-  if (error instanceof ClientError)
-    return new KafkaJSError(error.message, { retriable: error.retriable, cause: error });
-  return error instanceof Error ? error : new KafkaJSError(String(error));
 }

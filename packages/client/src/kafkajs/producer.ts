@@ -10,15 +10,16 @@ import type { TopicInfo } from '../network/cluster.js';
 import {
   type Acks,
   Producer as CoreProducer,
-  type ProducerOptions as CoreProducerOptions,
   type RecordMetadata as CoreRecordMetadata,
   type HeaderValue,
 } from '../producer/producer.js';
 import { clusterOptions, type KafkaContext, type RetryOptions, retryBudgetMs } from './config.js';
-import { KafkaJSNonRetriableError, toKafkaJSError } from './errors.js';
+import { toKafkaJSError } from './error-mapping.js';
+import { KafkaJSNonRetriableError } from './errors.js';
 import { Instrumentation } from './events.js';
 import type { Logger } from './logger.js';
 import { type ICustomPartitioner, Partitioners, type PartitionMetadata } from './partitioners.js';
+import { Transaction } from './transaction.js';
 
 export const CompressionTypes = {
   None: 0,
@@ -165,27 +166,37 @@ export class MessageSender {
       }
     }
     const delivered = await Promise.all(pending);
-    // kafkajs answers one entry per partition written, with the offset of its first record there.
-    const byPartition = new Map<string, RecordMetadata & { first: bigint }>();
+    // kafkajs answers one entry per partition written (topics in call order, partitions
+    // ascending), with the offset of the call's first record there.
+    const topicOrder = new Map(topicMessages.map(({ topic }, index) => [topic, index]));
+    const byPartition = new Map<string, { entry: RecordMetadata; first: bigint }>();
     for (const metadata of delivered) {
       const key = `${metadata.topic}\u0000${metadata.partition}`;
-      const entry = byPartition.get(key);
-      if (entry === undefined) {
+      const known = byPartition.get(key);
+      if (known === undefined) {
         byPartition.set(key, {
-          topicName: metadata.topic,
-          partition: metadata.partition,
-          errorCode: 0,
-          baseOffset: String(metadata.offset),
-          logAppendTime: '-1',
-          logStartOffset: '-1',
+          entry: {
+            topicName: metadata.topic,
+            partition: metadata.partition,
+            errorCode: 0,
+            baseOffset: String(metadata.offset),
+            logAppendTime: '-1',
+            logStartOffset: String(metadata.logStartOffset),
+          },
           first: metadata.offset,
         });
-      } else if (metadata.offset >= 0n && metadata.offset < entry.first) {
-        entry.first = metadata.offset;
-        entry.baseOffset = String(metadata.offset);
+      } else if (metadata.offset >= 0n && metadata.offset < known.first) {
+        known.first = metadata.offset;
+        known.entry.baseOffset = String(metadata.offset);
       }
     }
-    return [...byPartition.values()].map(({ first: _first, ...entry }) => entry);
+    return [...byPartition.values()]
+      .map(({ entry }) => entry)
+      .sort(
+        (left, right) =>
+          (topicOrder.get(left.topicName) ?? 0) - (topicOrder.get(right.topicName) ?? 0) ||
+          left.partition - right.partition,
+      );
   }
 
   private partitionMetadata(topic: TopicInfo): PartitionMetadata[] {
@@ -207,15 +218,16 @@ export class MessageSender {
 
 export class Producer {
   readonly events = producerEvents;
-  protected readonly instrumentation = new Instrumentation(new Set(Object.values(producerEvents)));
-  protected readonly sender: MessageSender;
-  protected readonly log: Logger;
+  private readonly instrumentation = new Instrumentation(new Set(Object.values(producerEvents)));
+  private readonly sender: MessageSender;
+  private readonly log: Logger;
   private readonly cores = new Map<string, Promise<CoreProducer>>();
   private connected = false;
+  private activeTransaction: Transaction | undefined;
 
   constructor(
-    protected readonly context: KafkaContext,
-    protected readonly config: ProducerConfig = {},
+    private readonly context: KafkaContext,
+    private readonly config: ProducerConfig = {},
   ) {
     this.sender = new MessageSender(config.createPartitioner);
     this.log = context.logger.namespace('Producer');
@@ -279,20 +291,45 @@ export class Producer {
     }
   }
 
-  /** Overridden by the transactional producer (InitProducerId with the transactional id). */
-  protected async afterConnect(_core: CoreProducer): Promise<void> {}
+  /** Begins a transaction (the producer needs a `transactionalId`). */
+  async transaction(): Promise<Transaction> {
+    if (this.config.transactionalId === undefined)
+      throw new KafkaJSNonRetriableError(
+        'Must provide transactional id for transactional producer',
+      );
+    if (this.activeTransaction?.isActive()) {
+      throw new KafkaJSNonRetriableError(
+        'There is already an ongoing transaction for this producer. Please end the transaction before beginning another.',
+      );
+    }
+    this.checkSendAllowed();
+    const core = await this.core(-1, CompressionTypes.None);
+    try {
+      core.beginTransaction();
+    } catch (error) {
+      throw toKafkaJSError(error);
+    }
+    const transaction = new Transaction(core, this.sender, () => {
+      if (this.activeTransaction === transaction) this.activeTransaction = undefined;
+    });
+    this.activeTransaction = transaction;
+    return transaction;
+  }
 
-  protected checkSendAllowed(): void {
+  private async afterConnect(core: CoreProducer): Promise<void> {
+    // kafkajs initialises the producer id of a transactional producer on connect.
+    if (this.config.transactionalId !== undefined) await core.initTransactions();
+  }
+
+  private checkSendAllowed(): void {
     if (!this.connected) throw new KafkaJSNonRetriableError('The producer is disconnected');
   }
 
-  protected coreOptions(acks: Acks, compression: CompressionName): Partial<CoreProducerOptions> {
-    return { acks, compression };
-  }
-
   /** The core producer for this acks and compression, created on first use. */
-  protected core(acks: number, compression: number): Promise<CoreProducer> {
-    const key = `${acks}:${compression}`;
+  private core(acks: number, compression: number): Promise<CoreProducer> {
+    // A transactional producer is one producer id: every send goes through the same core.
+    const key =
+      this.config.transactionalId === undefined ? `${acks}:${compression}` : 'transactional';
     let opening = this.cores.get(key);
     if (opening === undefined) {
       opening = this.createCore(acks, compression);
@@ -328,7 +365,10 @@ export class Producer {
       lingerMs: 0,
       idempotent,
       deliveryTimeoutMs: Math.max(retryBudgetMs(this.config.retry), cluster.requestTimeoutMs ?? 0),
-      ...this.coreOptions(acks as Acks, name),
+      acks: acks as Acks,
+      compression: name,
+      transactionalId: this.config.transactionalId,
+      transactionTimeoutMs: this.config.transactionTimeout,
     });
     return core;
   }

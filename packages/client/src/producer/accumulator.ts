@@ -13,6 +13,8 @@ export interface RecordMetadata {
   /** -1 with acks=0 (nothing comes back) and for a duplicate the broker recognised. */
   offset: bigint;
   timestamp: bigint;
+  /** The partition's log start offset when the broker answered (Produce v5+), else -1. */
+  logStartOffset: bigint;
 }
 
 export interface Delivery {
@@ -121,7 +123,7 @@ export class ProducerBatch {
     return halves;
   }
 
-  resolve(baseOffset: bigint, logAppendTimeMs: bigint): void {
+  resolve(baseOffset: bigint, logAppendTimeMs: bigint, logStartOffset = -1n): void {
     for (let index = 0; index < this.deliveries.length; index++) {
       const record = this.records[index];
       this.deliveries[index].resolve({
@@ -129,6 +131,7 @@ export class ProducerBatch {
         partition: this.partition,
         offset: baseOffset < 0n ? -1n : baseOffset + BigInt(index),
         timestamp: logAppendTimeMs >= 0n ? logAppendTimeMs : (record.timestamp ?? -1n),
+        logStartOffset,
       });
     }
     this.settle();

@@ -660,6 +660,7 @@ export class Producer {
           null,
           partitionResponse.baseOffset,
           partitionResponse.logAppendTimeMs ?? -1n,
+          partitionResponse.logStartOffset ?? -1n,
         );
       } else {
         this.onBatchError(queue, batch, new KafkaError(code, `${batch.topic}-${batch.partition}`));
@@ -712,10 +713,11 @@ export class Producer {
     error: Error | null,
     baseOffset = -1n,
     logAppendTimeMs = -1n,
+    logStartOffset = -1n,
   ): void {
     this.budget.release(batch.reservedBytes);
     batch.reservedBytes = 0;
-    if (error === null) batch.resolve(baseOffset, logAppendTimeMs);
+    if (error === null) batch.resolve(baseOffset, logAppendTimeMs, logStartOffset);
     else batch.reject(error);
   }
 
