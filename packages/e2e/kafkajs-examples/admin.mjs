@@ -52,16 +52,16 @@ print(
     })),
   })),
 );
-print(
-  'listTopics has the topic',
-  (await admin.listTopics()).includes(topic),
-);
+print('listTopics has the topic', (await admin.listTopics()).includes(topic));
 
 const producer = kafka.producer();
 await producer.connect();
 await producer.send({
   topic,
-  messages: Array.from({ length: 30 }, (_, index) => ({ value: `v${index}`, partition: index % 3 })),
+  messages: Array.from({ length: 30 }, (_, index) => ({
+    value: `v${index}`,
+    partition: index % 3,
+  })),
 });
 await producer.disconnect();
 print('fetchTopicOffsets', await admin.fetchTopicOffsets(topic));
@@ -83,7 +83,9 @@ print(
   (
     await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] }],
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] },
+      ],
     })
   ).resources.map((resource) => ({
     errorCode: resource.errorCode,

@@ -23,7 +23,13 @@ const producer = client.producer({
 await producer.connect();
 
 for (const [outcome, messages] of [
-  ['commit', [{ key: 'a', value: 'committed 1' }, { key: 'b', value: 'committed 2' }]],
+  [
+    'commit',
+    [
+      { key: 'a', value: 'committed 1' },
+      { key: 'b', value: 'committed 2' },
+    ],
+  ],
   ['abort', [{ key: 'a', value: 'aborted 1' }]],
 ]) {
   const transaction = await producer.transaction();
