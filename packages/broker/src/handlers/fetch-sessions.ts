@@ -21,6 +21,8 @@ export interface SessionPartition {
   fetchOffset: bigint;
   partitionMaxBytes: number;
   currentLeaderEpoch: number;
+  /** Follower fetches (v12+): the epoch of the last batch the follower holds; -1 none. */
+  lastFetchedEpoch: number;
   /** What the client was last told; -1n before the first response. */
   sentHighWatermark: bigint;
   sentLastStableOffset: bigint;

@@ -47,6 +47,7 @@ interface FetchTarget {
   fetchOffset: bigint;
   partitionMaxBytes: number;
   currentLeaderEpoch: number;
+  lastFetchedEpoch: number;
   session: SessionPartition | undefined;
 }
 
@@ -61,6 +62,8 @@ interface PartitionResult {
   records: Buffer[];
   sizeBytes: number;
   abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
+  /** Follower fetches whose last fetched epoch ends before their fetch offset here (KIP-595). */
+  divergingEpoch: { epoch: number; endOffset: bigint } | null;
 }
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
@@ -123,6 +126,7 @@ function errorForEveryPartition(
                 fetchOffset: partition.fetchOffset,
                 partitionMaxBytes: partition.partitionMaxBytes,
                 currentLeaderEpoch: partition.currentLeaderEpoch ?? -1,
+                lastFetchedEpoch: partition.lastFetchedEpoch ?? -1,
                 session: undefined,
               },
               errorCode,
@@ -191,6 +195,7 @@ function planFetch(request: FetchRequest, context: RequestContext): FetchPlan {
       existing.fetchOffset = target.fetchOffset;
       existing.partitionMaxBytes = target.partitionMaxBytes;
       existing.currentLeaderEpoch = target.currentLeaderEpoch;
+      existing.lastFetchedEpoch = target.lastFetchedEpoch;
     }
   }
   for (const forgotten of request.forgottenTopicsData ?? []) {
@@ -209,6 +214,7 @@ function planFetch(request: FetchRequest, context: RequestContext): FetchPlan {
       fetchOffset: sessionPartition.fetchOffset,
       partitionMaxBytes: sessionPartition.partitionMaxBytes,
       currentLeaderEpoch: sessionPartition.currentLeaderEpoch,
+      lastFetchedEpoch: sessionPartition.lastFetchedEpoch,
       session: sessionPartition,
     });
   }
@@ -227,6 +233,7 @@ function newSessionPartition(target: FetchTarget): SessionPartition {
     fetchOffset: target.fetchOffset,
     partitionMaxBytes: target.partitionMaxBytes,
     currentLeaderEpoch: target.currentLeaderEpoch,
+    lastFetchedEpoch: target.lastFetchedEpoch,
     sentHighWatermark: unknownOffset,
     sentLastStableOffset: unknownOffset,
     sentLogStartOffset: unknownOffset,
@@ -256,6 +263,7 @@ function requestedTargets(
         fetchOffset: partitionRequest.fetchOffset,
         partitionMaxBytes: partitionRequest.partitionMaxBytes,
         currentLeaderEpoch: partitionRequest.currentLeaderEpoch ?? -1,
+        lastFetchedEpoch: partitionRequest.lastFetchedEpoch ?? -1,
         session: undefined,
       });
     }
@@ -272,7 +280,8 @@ async function readWithLongPoll(
   const clock = services.clock;
   const deadlineMs = clock.monotonicMs() + Math.max(0, request.maxWaitMs);
   const isolationCommitted = request.isolationLevel === readCommitted;
-  const fetcher = request.replicaState?.replicaId ?? request.replicaId ?? -1;
+  // ReplicaId up to v14, ReplicaState from v15 (KIP-903); the field a version lacks decodes as -1.
+  const fetcher = Math.max(request.replicaState?.replicaId ?? -1, request.replicaId ?? -1);
   const reader: Reader = { isolationCommitted, replicaId: fetcher };
   for (;;) {
     const results = await readAll(targets, responseBytesMax, reader, services);
@@ -397,6 +406,7 @@ function emptyResult(target: FetchTarget, errorCode: number): PartitionResult {
     records: [],
     sizeBytes: 0,
     abortedTransactions: null,
+    divergingEpoch: null,
   };
 }
 
@@ -446,6 +456,16 @@ async function readPartition(
   result.lastStableOffset = offsets.lastStableOffset;
   result.logStartOffset = offsets.logStartOffset;
   if (result.isolation === 'committed') result.abortedTransactions = [];
+  if (follower) {
+    try {
+      result.divergingEpoch = partition.divergingEpoch(target.fetchOffset, target.lastFetchedEpoch);
+    } catch (error) {
+      result.errorCode = classifyPartitionError(error).errorCode;
+      return result;
+    }
+    // The follower truncates first; records after a divergence would be appended to the wrong log.
+    if (result.divergingEpoch !== null) return result;
+  }
   const bytesMax = Math.min(target.partitionMaxBytes, options.bytesMax);
   try {
     const read = await partition.read(target.fetchOffset, {
@@ -492,6 +512,7 @@ function buildResponse(
       const changed =
         result.errorCode !== ErrorCode.NONE ||
         result.sizeBytes > 0 ||
+        result.divergingEpoch !== null ||
         sent.sentHighWatermark !== result.highWatermark ||
         sent.sentLastStableOffset !== result.lastStableOffset ||
         sent.sentLogStartOffset !== result.logStartOffset;
@@ -550,6 +571,7 @@ function partitionResponse(result: PartitionResult): PartitionResponse {
     lastStableOffset: result.lastStableOffset,
     logStartOffset: result.logStartOffset,
     abortedTransactions: result.abortedTransactions,
+    ...(result.divergingEpoch !== null && { divergingEpoch: result.divergingEpoch }),
     preferredReadReplica: -1,
     records: result.sizeBytes > 0 ? result.records : emptyRecords,
   } as unknown as PartitionResponse;

@@ -584,6 +584,31 @@ export class Partition {
     return isolation === 'committed' ? this.lastStableOffset : this.highWatermark;
   }
 
+  /**
+   * A follower's fetch with the epoch of the last batch it holds (Fetch v12+): when this log's end
+   * for that epoch is a lower epoch or below the fetch offset, the follower diverged and must
+   * truncate to the returned end before fetching on (KIP-595, Kafka's Partition.fetchRecords).
+   * An epoch older than everything in the epoch cache throws OFFSET_OUT_OF_RANGE (the follower
+   * restarts from the log start).
+   */
+  divergingEpoch(
+    fetchOffset: bigint,
+    lastFetchedEpoch: number,
+  ): { epoch: number; endOffset: bigint } | null {
+    if (lastFetchedEpoch < 0) return null;
+    const end = this.log.endOffsetForEpoch(lastFetchedEpoch);
+    if (end.leaderEpoch < 0 || end.endOffset < 0n) {
+      throw new PartitionError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `epoch ${lastFetchedEpoch} is older than ${this.name}'s log`,
+      );
+    }
+    if (end.leaderEpoch < lastFetchedEpoch || end.endOffset < fetchOffset) {
+      return { epoch: end.leaderEpoch, endOffset: end.endOffset };
+    }
+    return null;
+  }
+
   /** ListOffsets by timestamp (the caller bounds the answer by `listOffsetsBound`). */
   offsetForTimestamp(timestampMs: bigint): Promise<TimestampOffset | null> {
     return this.log.offsetForTimestamp(timestampMs);
