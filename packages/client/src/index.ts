@@ -43,5 +43,17 @@ export {
   type ProducerOptions,
   type ProducerRecord,
   producerDefaults,
+  type RawData,
   type RecordMetadata,
+  type SendOptions,
 } from './producer/producer.js';
+export type { TransactionState, TransactionVersion } from './producer/transactions.js';
+export {
+  type Deserializer,
+  deserializeRecord,
+  type Serde,
+  type SerdeContext,
+  SerializationError,
+  type Serializer,
+  serdes,
+} from './serdes.js';

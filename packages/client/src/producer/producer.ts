@@ -34,6 +34,7 @@ import {
 } from '../errors.js';
 import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import { Cluster, type ClusterOptions, sleep, type TopicInfo } from '../network/cluster.js';
+import { SerializationError, type Serializer } from '../serdes.js';
 import {
   Accumulator,
   type Delivery,
@@ -50,7 +51,19 @@ export type { RecordMetadata } from './accumulator.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
 
-export interface ProducerOptions extends ClusterOptions {
+/** Keys and values without serializers: bytes, or text sent as UTF-8. */
+export type RawData = Buffer | string;
+
+export interface ProducerOptions<K = RawData, V = RawData> extends ClusterOptions {
+  /** Turns keys into bytes (see `serdes`); without it keys must be Buffer or string. */
+  keySerializer?: Serializer<K | null>;
+  /** Turns values into bytes (see `serdes`); without it values must be Buffer or string. */
+  valueSerializer?: Serializer<V | null>;
+  /**
+   * Upper bound of the exponential retry backoff (Java's retry.backoff.max.ms, KIP-580): a
+   * batch's n-th retry waits retryBackoffMs·2^(n-1), ±20%, at most this.
+   */
+  retryBackoffMaxMs?: number;
   /** -1/'all' (default): the leader waits for the in-sync replicas. */
   acks?: Acks;
   batchSizeBytes?: number;
@@ -85,14 +98,15 @@ export const producerDefaults = {
   deliveryTimeoutMs: 120_000,
   maxRequestSizeBytes: 1_048_576,
   transactionTimeoutMs: 60_000,
+  retryBackoffMaxMs: 1_000,
 } as const;
 
 export type HeaderValue = Buffer | string | null;
 
-export interface ProducerRecord {
+export interface ProducerRecord<K = RawData, V = RawData> {
   topic: string;
-  key?: Buffer | string | null;
-  value: Buffer | string | null;
+  key?: K | null;
+  value: V | null;
   /** Repeated keys: pass an array. */
   headers?: Record<string, HeaderValue> | ReadonlyArray<{ key: string; value: HeaderValue }>;
   /** Chosen by the partitioner when absent. */
@@ -104,6 +118,8 @@ export interface ProducerRecord {
 interface Admission {
   /** Set when an abort failed the send while it waited for metadata or buffer.memory. */
   cancelled?: boolean;
+  /** Called once the record is in a batch (its AbortSignal no longer applies). */
+  admitted?: () => void;
   topic: string;
   partition: number | undefined;
   record: RecordInput;
@@ -125,7 +141,15 @@ type ProducerIdState = 'none' | 'initializing' | 'ready' | 'bump-needed';
 /** Java bumps locally up to here, then asks for a new producer id (the epoch is an int16). */
 const producerEpochMax = 32_767;
 
-export class Producer {
+export interface SendOptions {
+  /**
+   * Withdraws the send while it still waits for metadata or buffer.memory (it then rejects with
+   * the signal's reason). Once the record is in a batch it is sent: Kafka has no way to take it back.
+   */
+  signal?: AbortSignal;
+}
+
+export class Producer<K = RawData, V = RawData> {
   readonly cluster: Cluster;
   private readonly accumulator: Accumulator;
   private readonly budget: ByteBudget;
@@ -142,8 +166,11 @@ export class Producer {
     maxRequestSizeBytes: number;
     maxInFlight: number;
     retryBackoffMs: number;
+    retryBackoffMaxMs: number;
     requestTimeoutMs: number;
   };
+  private readonly keySerializer: Serializer<K | null> | undefined;
+  private readonly valueSerializer: Serializer<V | null> | undefined;
   private readonly admissions: Admission[] = [];
   private admitting = false;
   /** Resolves when the admission queue is empty (flush waits for sends made before it). */
@@ -160,7 +187,7 @@ export class Producer {
   private closed = false;
   private readonly transactions: TransactionManager | undefined;
 
-  constructor(options: ProducerOptions) {
+  constructor(options: ProducerOptions<K, V>) {
     this.cluster = new Cluster(options);
     this.acks = options.acks === 'all' || options.acks === undefined ? -1 : options.acks;
     const transactional = options.transactionalId !== undefined;
@@ -186,8 +213,24 @@ export class Producer {
       maxRequestSizeBytes: options.maxRequestSizeBytes ?? producerDefaults.maxRequestSizeBytes,
       maxInFlight,
       retryBackoffMs: this.cluster.options.retryBackoffMs,
+      retryBackoffMaxMs: Math.max(
+        options.retryBackoffMaxMs ?? producerDefaults.retryBackoffMaxMs,
+        this.cluster.options.retryBackoffMs,
+      ),
       requestTimeoutMs: this.cluster.options.requestTimeoutMs,
     };
+    // Java refuses a delivery timeout that cannot cover one linger and one request.
+    if (
+      options.deliveryTimeoutMs !== undefined &&
+      options.deliveryTimeoutMs < this.settings.lingerMs + this.settings.requestTimeoutMs
+    ) {
+      throw new ClientError(
+        `deliveryTimeoutMs (${options.deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${this.settings.lingerMs + this.settings.requestTimeoutMs})`,
+        { retriable: false },
+      );
+    }
+    this.keySerializer = options.keySerializer;
+    this.valueSerializer = options.valueSerializer;
     this.accumulator = new Accumulator(this.settings);
     this.budget = new ByteBudget(options.bufferMemoryBytes ?? producerDefaults.bufferMemoryBytes);
     this.sticky = new StickyPartitions(this.settings.batchSizeBytes, options.random);
@@ -288,14 +331,16 @@ export class Producer {
    * producer keep their call order within a partition. Awaiting many sends at once is the fast
    * path: they share batches.
    */
-  send(record: ProducerRecord): Promise<RecordMetadata> {
+  send(record: ProducerRecord<K, V>, options: SendOptions = {}): Promise<RecordMetadata> {
     if (this.closed) return Promise.reject(new ClosedError('the producer'));
+    let input: RecordInput;
     try {
+      options.signal?.throwIfAborted();
       this.transactions?.checkSend();
+      input = this.toRecordInput(record);
     } catch (error) {
       return Promise.reject(error);
     }
-    const input = toRecordInput(record);
     const sizeBytes = recordSizeBytesBound(input);
     return new Promise<RecordMetadata>((resolve, reject) => {
       const admission: Admission = {
@@ -306,21 +351,60 @@ export class Producer {
         delivery: { resolve, reject },
       };
       if (this.admissions.length === 0 && this.admitNow(admission)) return;
+      const signal = options.signal;
+      if (signal !== undefined) {
+        const onAbort = () => {
+          if (admission.cancelled === true) return;
+          admission.cancelled = true;
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        admission.delivery = {
+          resolve: (metadata) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(metadata);
+          },
+          reject: (error) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        };
+        admission.admitted = () => signal.removeEventListener('abort', onAbort);
+      }
       this.admissions.push(admission);
       this.runAdmissions();
     });
   }
 
-  /** Sends everything queued now, without lingering, and waits until it is acknowledged. */
-  async flush(): Promise<void> {
+  private toRecordInput(record: ProducerRecord<K, V>): RecordInput {
+    const headers = toHeaders(record.headers);
+    const context = { topic: record.topic, headers };
+    const key =
+      this.keySerializer === undefined
+        ? rawBytes(record.key, 'key')
+        : this.keySerializer.serialize(record.key ?? null, context);
+    const value =
+      this.valueSerializer === undefined
+        ? rawBytes(record.value, 'value')
+        : this.valueSerializer.serialize(record.value, context);
+    const timestamp =
+      record.timestamp === undefined ? BigInt(Date.now()) : BigInt(record.timestamp);
+    return { key, value, headers, timestamp };
+  }
+
+  /**
+   * Sends everything queued now, without lingering, and waits until it is acknowledged. An
+   * aborted `signal` ends the wait (the records are still sent).
+   */
+  async flush(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.flushesPending++;
     try {
-      await this.admissionsIdle;
+      await abortable(this.admissionsIdle, options.signal);
       this.wake();
       const batches: ProducerBatch[] = [];
       for (const queue of this.accumulator.allQueues())
         batches.push(...queue.inFlight, ...queue.batches);
-      await Promise.all(batches.map((batch) => batch.settled));
+      await abortable(Promise.all(batches.map((batch) => batch.settled)), options.signal);
     } finally {
       this.flushesPending--;
     }
@@ -378,10 +462,15 @@ export class Producer {
     try {
       while (this.admissions.length > 0) {
         const admission = this.admissions[0];
+        if (admission.cancelled === true) {
+          this.admissions.shift();
+          continue;
+        }
         try {
           const topic = await this.cluster.topic(admission.topic, this.settings.maxBlockMs);
           await this.budget.acquire(admission.sizeBytes, this.settings.maxBlockMs);
-          if (admission.cancelled === true) this.budget.release(admission.sizeBytes);
+          // The send may have been withdrawn (abort, AbortSignal) while it waited.
+          if (wasCancelled(admission)) this.budget.release(admission.sizeBytes);
           else this.append(admission, topic);
         } catch (error) {
           admission.delivery.reject(error instanceof Error ? error : new Error(String(error)));
@@ -394,6 +483,7 @@ export class Producer {
   }
 
   private append(admission: Admission, topic: TopicInfo): void {
+    admission.admitted?.();
     const partitionCount = topic.partitions.length;
     let partition = admission.partition;
     if (partition === undefined) {
@@ -692,7 +782,7 @@ export class Producer {
       batch.attempts++;
       queue.requeue(batch);
       queue.awaitingInFlight = true;
-      queue.retryAtMs = nowMs + this.settings.retryBackoffMs;
+      queue.retryAtMs = nowMs + this.retryBackoffMs(batch.attempts);
       if (unknownProducer) this.onSequenceGap(batch, error);
       this.wakeAt(queue.retryAtMs);
       return;
@@ -706,6 +796,13 @@ export class Producer {
     );
     // A batch that will never land leaves a gap in this epoch's sequences.
     if (this.idempotent) this.onSequenceGap(batch, error);
+  }
+
+  /** KIP-580: exponential backoff with ±20% jitter, from retryBackoffMs up to retryBackoffMaxMs. */
+  private retryBackoffMs(attempts: number): number {
+    const exponential = this.settings.retryBackoffMs * 2 ** Math.max(0, attempts - 1);
+    const capped = Math.min(exponential, this.settings.retryBackoffMaxMs);
+    return Math.max(0, Math.round(capped * (0.8 + 0.4 * Math.random())));
   }
 
   private finish(
@@ -823,21 +920,53 @@ export class Producer {
   }
 }
 
+function wasCancelled(admission: Admission): boolean {
+  return admission.cancelled === true;
+}
+
+/** Rejects with the signal's reason when it aborts first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 function asBytes(value: Buffer | string | null | undefined): Buffer | null {
   if (value === undefined || value === null) return null;
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
 
-function toRecordInput(record: ProducerRecord): RecordInput {
-  const headers: RecordHeader[] = [];
-  if (Array.isArray(record.headers)) {
-    for (const header of record.headers)
-      headers.push({ key: header.key, value: asBytes(header.value) });
-  } else if (record.headers !== undefined) {
-    for (const [key, value] of Object.entries(record.headers as Record<string, HeaderValue>)) {
-      headers.push({ key, value: asBytes(value) });
+/** A key or value without a serializer: bytes, or text as UTF-8. */
+function rawBytes(value: unknown, what: 'key' | 'value'): Buffer | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  throw new SerializationError(
+    `the ${what} is a ${typeof value}: pass Buffer or string, or set ${what}Serializer`,
+  );
+}
+
+function toHeaders(headers: ProducerRecord['headers']): RecordHeader[] {
+  const result: RecordHeader[] = [];
+  if (Array.isArray(headers)) {
+    for (const header of headers) result.push({ key: header.key, value: asBytes(header.value) });
+  } else if (headers !== undefined) {
+    for (const [key, value] of Object.entries(headers as Record<string, HeaderValue>)) {
+      result.push({ key, value: asBytes(value) });
     }
   }
-  const timestamp = record.timestamp === undefined ? BigInt(Date.now()) : BigInt(record.timestamp);
-  return { key: asBytes(record.key), value: asBytes(record.value), headers, timestamp };
+  return result;
 }

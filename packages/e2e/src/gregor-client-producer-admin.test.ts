@@ -1,14 +1,17 @@
 import { after, before, describe, test } from 'node:test';
 import { BrokerProcess } from './harness/broker-process.js';
 import { transactionScenarios } from './harness/gregor-client-transaction-scenarios.js';
+import { typedScenarios } from './harness/gregor-client-typed-scenarios.js';
 import { ReferenceKafka } from './harness/reference-kafka.js';
 
 /**
- * @gregor/client transactions (KIP-98, KIP-447, KIP-360): the same scenarios against Gregor and
- * against Apache Kafka 4.4.
+ * @gregor/client transactions (KIP-98, KIP-447, KIP-360, KIP-890), typed API and admin calls: the
+ * same scenarios against Gregor and against Apache Kafka 4.4 (one broker of each for the file).
  */
 
-describe('@gregor/client transactions against Gregor', () => {
+const scenarios = { ...transactionScenarios, ...typedScenarios };
+
+describe('@gregor/client producer and admin against Gregor', () => {
   let broker: BrokerProcess;
   before(async () => {
     broker = await BrokerProcess.start({
@@ -24,14 +27,14 @@ describe('@gregor/client transactions against Gregor', () => {
   after(async () => {
     await broker?.dispose();
   });
-  for (const [name, scenario] of Object.entries(transactionScenarios)) {
+  for (const [name, scenario] of Object.entries(scenarios)) {
     test(`gregor: ${name}`, { timeout: 60_000 }, () =>
       scenario({ bootstrap: broker.bootstrap, label: 'gregor' }),
     );
   }
 });
 
-describe('@gregor/client transactions against Apache Kafka 4.4', () => {
+describe('@gregor/client producer and admin against Apache Kafka 4.4', () => {
   let kafka: ReferenceKafka;
   before(async () => {
     kafka = await ReferenceKafka.start({
@@ -45,7 +48,7 @@ describe('@gregor/client transactions against Apache Kafka 4.4', () => {
   after(async () => {
     await kafka?.stop();
   });
-  for (const [name, scenario] of Object.entries(transactionScenarios)) {
+  for (const [name, scenario] of Object.entries(scenarios)) {
     test(`kafka: ${name}`, { timeout: 60_000 }, () =>
       scenario({ bootstrap: kafka.bootstrap, label: 'kafka' }),
     );
