@@ -62,6 +62,8 @@ export class ClassicMembership implements GroupMembership {
   private closed = false;
   private subscribedTopics: string[] = [];
   private topicsResolvedAtMs = Number.NEGATIVE_INFINITY;
+  /** Partition counts of the subscribed topics when the last assignment was made. */
+  private partitionCountsAtJoin = new Map<string, number>();
   private readonly rebalanceProtocol;
 
   constructor(
@@ -114,6 +116,7 @@ export class ClassicMembership implements GroupMembership {
       if (owned.length > 0) await this.host.losePartitions(owned);
     }
     await this.resolveTopics();
+    if (this.partitionCountsChanged()) this.rejoinNeeded = true;
     while (this.rejoinNeeded && !this.closed) {
       await this.joinOnce();
       if (this.fatal !== null) throw this.fatal;
@@ -143,6 +146,23 @@ export class ClassicMembership implements GroupMembership {
       this.subscribedTopics = topics;
       this.host.cluster.addTopics(topics);
       this.rejoinNeeded = true;
+    }
+  }
+
+  /** New partitions of a subscribed topic (seen in metadata refreshed by fetching) need a rebalance. */
+  private partitionCountsChanged(): boolean {
+    for (const [topic, count] of this.partitionCountsAtJoin) {
+      const now = this.host.cluster.cachedTopic(topic)?.partitions.length;
+      if (now !== undefined && now !== count) return true;
+    }
+    return false;
+  }
+
+  private snapshotPartitionCounts(): void {
+    this.partitionCountsAtJoin = new Map();
+    for (const topic of this.subscribedTopics) {
+      const count = this.host.cluster.cachedTopic(topic)?.partitions.length;
+      if (count !== undefined && count > 0) this.partitionCountsAtJoin.set(topic, count);
     }
   }
 
@@ -248,6 +268,7 @@ export class ClassicMembership implements GroupMembership {
       return;
     }
     this.rejoinNeeded = false;
+    this.snapshotPartitionCounts();
     this.startHeartbeats();
     const assigned = decodeAssignment(sync.assignment).partitions;
     const owned = this.host.owned();

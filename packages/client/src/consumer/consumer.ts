@@ -14,6 +14,7 @@ import {
   ErrorCode,
   type FetchRequest,
   type FetchRequestFetchTopic,
+  type FetchRequestForgottenTopic,
   type FetchResponse,
   type FetchResponsePartitionData,
   fetchApi,
@@ -26,6 +27,7 @@ import { Cluster, type ClusterOptions, sleep } from '../network/cluster.js';
 import { type AssignorName, builtInAssignors, type PartitionAssignor } from './assignors.js';
 import { ClassicMembership } from './classic-membership.js';
 import { ConsumerProtocolMembership } from './consumer-protocol-membership.js';
+import { FetchSession, fetchSessionVersionMin } from './fetch-session.js';
 import {
   commitIdentityOf,
   type GroupMembership,
@@ -182,6 +184,8 @@ export class Consumer {
   private readonly paused = new Set<string>();
   private nextAutoCommitMs = 0;
   private readonly closeController = new AbortController();
+  /** Incremental fetch session per leader, tied to the Fetch version it was built for. */
+  private readonly fetchSessions = new Map<number, { version: number; state: FetchSession }>();
 
   constructor(options: ConsumerOptions) {
     this.groupId = options.groupId;
@@ -715,75 +719,106 @@ export class Consumer {
   private async fetchFrom(leader: number, states: PartitionState[]): Promise<void> {
     const connection = await this.cluster.connectionToNode(leader);
     let version = connection.versions.version(fetchApi, fetchVersionMin);
-    const topics = new Map<string, PartitionState[]>();
-    for (const state of states) {
-      const list = topics.get(state.topic) ?? [];
-      list.push(state);
-      topics.set(state.topic, list);
-    }
     const topicIds = new Map<string, string>();
-    for (const topic of topics.keys()) {
-      const topicId = this.cluster.cachedTopic(topic)?.topicId ?? zeroUuid;
-      topicIds.set(topic, topicId);
+    for (const state of states) {
+      if (topicIds.has(state.topic)) continue;
+      const topicId = this.cluster.cachedTopic(state.topic)?.topicId ?? zeroUuid;
+      topicIds.set(state.topic, topicId);
       if (topicId === zeroUuid) version = Math.min(version, fetchTopicIdVersionMin - 1);
     }
-    const fetched = states.map((state) => ({
-      state,
-      offset: state.position!,
-      generation: state.generation,
-    }));
-    const requestTopics: FetchRequestFetchTopic[] = [...topics].map(([topic, list]) => ({
-      topic,
-      topicId: topicIds.get(topic),
-      partitions: list.map((state) => ({
+    let session = this.fetchSessions.get(leader);
+    if (session === undefined || session.version !== version) {
+      session = { version, state: new FetchSession(version >= fetchSessionVersionMin) };
+      this.fetchSessions.set(leader, session);
+    }
+    const fetched = new Map(
+      states.map((state) => [
+        partitionKey(state.topic, state.partition),
+        { state, offset: state.position!, generation: state.generation },
+      ]),
+    );
+    const sessionRequest = session.state.build(
+      states.map((state) => ({
+        topic: state.topic,
+        topicId: topicIds.get(state.topic)!,
         partition: state.partition,
-        currentLeaderEpoch: -1,
         fetchOffset: state.position!,
+        maxBytes: this.settings.maxPartitionBytes,
+      })),
+    );
+    const requestTopics = new Map<string, FetchRequestFetchTopic>();
+    for (const entry of sessionRequest.partitions) {
+      let topic = requestTopics.get(entry.topic);
+      if (topic === undefined) {
+        topic = { topic: entry.topic, topicId: entry.topicId, partitions: [] };
+        requestTopics.set(entry.topic, topic);
+      }
+      topic.partitions.push({
+        partition: entry.partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: entry.fetchOffset,
         lastFetchedEpoch: -1,
         logStartOffset: -1n,
-        partitionMaxBytes: this.settings.maxPartitionBytes,
-      })),
-    }));
+        partitionMaxBytes: entry.maxBytes,
+      });
+    }
+    const forgotten = new Map<string, FetchRequestForgottenTopic>();
+    for (const entry of sessionRequest.forgotten) {
+      let topic = forgotten.get(entry.topic);
+      if (topic === undefined) {
+        topic = { topic: entry.topic, topicId: entry.topicId, partitions: [] };
+        forgotten.set(entry.topic, topic);
+      }
+      topic.partitions.push(entry.partition);
+    }
     const request: FetchRequest = {
       replicaId: -1,
       maxWaitMs: this.settings.maxWaitMs,
       minBytes: this.settings.minBytes,
       maxBytes: this.settings.maxBytes,
       isolationLevel: this.settings.isolationLevel === 'read_committed' ? 1 : 0,
-      // Session id 0 with epoch -1: a full fetch that creates no session (KIP-227).
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: requestTopics,
-      forgottenTopicsData: [],
-      rackId: '',
+      sessionId: sessionRequest.sessionId,
+      sessionEpoch: sessionRequest.sessionEpoch,
+      topics: [...requestTopics.values()],
+      forgottenTopicsData: [...forgotten.values()],
+      rackId: this.options.rackId ?? '',
     };
-    const response = await connection.request<FetchResponse>(fetchApi, request, {
-      version,
-      timeoutMs: this.cluster.options.requestTimeoutMs + this.settings.maxWaitMs,
-    });
-    if (response.errorCode !== undefined && response.errorCode !== ErrorCode.NONE) {
-      throw new KafkaError(response.errorCode, 'Fetch');
+    let response: FetchResponse;
+    try {
+      response = await connection.request<FetchResponse>(fetchApi, request, {
+        version,
+        timeoutMs: this.cluster.options.requestTimeoutMs + this.settings.maxWaitMs,
+      });
+    } catch (error) {
+      session.state.reset();
+      throw error;
     }
-    for (const topicResponse of response.responses) {
-      const topic =
-        topicResponse.topic !== undefined && topicResponse.topic !== ''
-          ? topicResponse.topic
-          : this.cluster.topicNameById(topicResponse.topicId ?? zeroUuid);
-      for (const partitionData of topicResponse.partitions) {
-        const entry = fetched.find(
-          (candidate) =>
-            candidate.state.topic === topic &&
-            candidate.state.partition === partitionData.partitionIndex,
-        );
-        // Dropped: unassigned meanwhile, or sought elsewhere after this fetch left.
-        if (entry === undefined || entry.state.generation !== entry.generation) continue;
-        if (
-          this.partitions.get(partitionKey(entry.state.topic, entry.state.partition)) !==
-          entry.state
-        )
-          continue;
-        this.acceptPartition(entry.state, entry.offset, partitionData);
+    const errorCode = response.errorCode ?? ErrorCode.NONE;
+    // A lost session is no failure: the next round fetches in full.
+    if (!session.state.onResponse(errorCode, response.sessionId ?? 0)) return;
+    if (errorCode !== ErrorCode.NONE) throw new KafkaError(errorCode, 'Fetch');
+    let partitionFailed = false;
+    try {
+      for (const topicResponse of response.responses) {
+        const topic =
+          topicResponse.topic !== undefined && topicResponse.topic !== ''
+            ? topicResponse.topic
+            : (this.cluster.topicNameById(topicResponse.topicId ?? zeroUuid) ?? '');
+        for (const partitionData of topicResponse.partitions) {
+          if (partitionData.errorCode !== ErrorCode.NONE) partitionFailed = true;
+          const entry = fetched.get(partitionKey(topic, partitionData.partitionIndex));
+          // Dropped: unassigned meanwhile, or sought elsewhere after this fetch left.
+          if (entry === undefined || entry.state.generation !== entry.generation) continue;
+          if (
+            this.partitions.get(partitionKey(entry.state.topic, entry.state.partition)) !==
+            entry.state
+          )
+            continue;
+          this.acceptPartition(entry.state, entry.offset, partitionData);
+        }
       }
+    } finally {
+      if (partitionFailed) session.state.reset();
     }
   }
 
