@@ -531,6 +531,99 @@ async function sharedWithJava(context: GroupScenarioContext, java: JavaClients):
   }
 }
 
+/**
+ * Pattern subscriptions pick up a topic created later; eager `range` members revoke everything
+ * before each join; the batch API (`run`) stops at its signal; a paused partition is not fetched
+ * until resumed.
+ */
+async function patternSubscription(
+  context: GroupScenarioContext,
+  protocol: 'classic' | 'consumer',
+): Promise<void> {
+  const prefix = uniqueName(`pattern-${protocol}`).replace(/[^a-zA-Z0-9-]/g, '-');
+  const first = await createTopic(context, `${prefix}-first`, 2);
+  const groupId = uniqueName(`pattern-${protocol}-${context.label}`);
+  const events: string[] = [];
+  const batches: ConsumerRecord[][] = [];
+  const consumer = new Consumer({
+    ...groupOptions(context, groupId, protocol),
+    partitionAssignors: ['range'],
+    metadataMaxAgeMs: 500,
+  });
+  const producer = new Producer(clusterOptions(context));
+  const controller = new AbortController();
+  const describe = (partitions: readonly TopicPartition[]) =>
+    partitions
+      .map(
+        (partition) => `${partition.topic === first ? 'first' : 'second'}-${partition.partition}`,
+      )
+      .sort()
+      .join(',');
+  consumer.subscribe(new RegExp(`${prefix}-(first|second)-.*`), {
+    onPartitionsAssigned: (partitions) => {
+      events.push(`assigned ${describe(partitions)}`);
+    },
+    onPartitionsRevoked: (partitions) => {
+      events.push(`revoked ${describe(partitions)}`);
+    },
+  });
+  const running = consumer.run(
+    (records) => {
+      batches.push(records);
+    },
+    { signal: controller.signal },
+  );
+  const consumed = () => batches.flat().map((record) => record.value?.toString());
+  try {
+    await waitUntil(() => consumer.assignment().length === 2, {
+      timeoutMs: 15_000,
+      what: () => `the first topic's partitions: ${events}`,
+    });
+    const second = await createTopic(context, `${prefix}-second`, 1);
+    await waitUntil(() => consumer.assignment().length === 3, {
+      timeoutMs: 15_000,
+      what: () => `the second topic picked up by the pattern: ${events}`,
+    });
+    if (protocol === 'classic') {
+      // Eager: everything is revoked before the join that adds the new topic.
+      assert.deepEqual(events, [
+        'assigned first-0,first-1',
+        'revoked first-0,first-1',
+        'assigned first-0,first-1,second-0',
+      ]);
+    } else {
+      assert.deepEqual(events, ['assigned first-0,first-1', 'assigned second-0']);
+    }
+    consumer.pause([{ topic: first, partition: 0 }]);
+    await sleep(300);
+    await producer.send({ topic: first, partition: 0, value: 'paused' });
+    await producer.send({ topic: first, partition: 1, value: 'flowing' });
+    await producer.send({ topic: second, partition: 0, value: 'new topic' });
+    await waitUntil(() => consumed().includes('flowing') && consumed().includes('new topic'), {
+      timeoutMs: 10_000,
+      what: () => `records of unpaused partitions: ${consumed()}`,
+    });
+    await sleep(500);
+    assert.ok(!consumed().includes('paused'), 'nothing fetched from a paused partition');
+    assert.deepEqual(consumer.pausedPartitions(), [{ topic: first, partition: 0 }]);
+    consumer.resume([{ topic: first, partition: 0 }]);
+    await waitUntil(() => consumed().includes('paused'), {
+      timeoutMs: 10_000,
+      what: 'the resumed partition',
+    });
+    assert.deepEqual(consumed().sort(), ['flowing', 'new topic', 'paused']);
+    controller.abort();
+    await withDeadline(running, { timeoutMs: 5_000, what: 'run() to stop at its signal' });
+    assert.equal(consumer.groupMetadata().groupId, groupId);
+    assert.ok(consumer.groupMetadata().generationId > 0);
+  } finally {
+    controller.abort();
+    await running.catch(() => undefined);
+    await consumer.close();
+    await producer.close();
+  }
+}
+
 export const groupScenarios: Record<
   string,
   (context: GroupScenarioContext, java: () => Promise<JavaClients>) => Promise<void>
@@ -547,6 +640,11 @@ export const groupScenarios: Record<
     (context) => staticMemberRestart(context, 'classic'),
   'a static member restarted within the session timeout keeps its partitions, no rebalance (KIP-848)':
     (context) => staticMemberRestart(context, 'consumer'),
+  'a pattern subscription takes a topic created later; eager range revokes all; run() and pause/resume (classic)':
+    (context) => patternSubscription(context, 'classic'),
+  'a pattern subscription takes a topic created later; run() and pause/resume (KIP-848)': (
+    context,
+  ) => patternSubscription(context, 'consumer'),
   "a classic group shared with Java's consumer: split, exclusive reads, takeover from Java's commits":
     async (context, java) => sharedWithJava(context, await java()),
 };
