@@ -360,17 +360,28 @@ export class Consumer {
         }));
     if (toCommit.length === 0) return;
     const membership = this.membership;
-    try {
-      await commitOffsets(
-        this.cluster,
-        groupId,
-        toCommit,
-        this.cluster.options.requestTimeoutMs,
-        membership === null ? undefined : commitIdentityOf(membership.metadata()),
-      );
-    } catch (error) {
-      if (error instanceof KafkaError && membership !== null) membership.commitFailed(error.code);
-      throw error;
+    const deadline = Date.now() + this.cluster.options.requestTimeoutMs;
+    for (;;) {
+      const identity = membership === null ? undefined : commitIdentityOf(membership.metadata());
+      try {
+        await commitOffsets(
+          this.cluster,
+          groupId,
+          toCommit,
+          this.cluster.options.requestTimeoutMs,
+          identity,
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof KafkaError) || membership === null) throw error;
+        // KIP-848: the epoch moved on under the commit; retry with the member's latest epoch.
+        if (error.code === ErrorCode.STALE_MEMBER_EPOCH && Date.now() < deadline) {
+          await sleep(this.cluster.options.retryBackoffMs);
+          continue;
+        }
+        membership.commitFailed(error.code);
+        throw error;
+      }
     }
   }
 
