@@ -37,6 +37,15 @@ export const describeProducersHandler: ApiHandler<
               activeProducers: [],
             };
           }
+          if (!partition.isLeader) {
+            // As Kafka: producer state is described by the leader.
+            return {
+              partitionIndex,
+              errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+              errorMessage: null,
+              activeProducers: [],
+            };
+          }
           return {
             partitionIndex,
             errorCode: ErrorCode.NONE,

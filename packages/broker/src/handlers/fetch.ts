@@ -282,7 +282,11 @@ async function readWithLongPoll(
   const isolationCommitted = request.isolationLevel === readCommitted;
   // ReplicaId up to v14, ReplicaState from v15 (KIP-903); the field a version lacks decodes as -1.
   const fetcher = Math.max(request.replicaState?.replicaId ?? -1, request.replicaId ?? -1);
-  const reader: Reader = { isolationCommitted, replicaId: fetcher };
+  const reader: Reader = {
+    isolationCommitted,
+    replicaId: fetcher,
+    brokerEpoch: request.replicaState?.replicaEpoch ?? -1n,
+  };
   for (;;) {
     const results = await readAll(targets, responseBytesMax, reader, services);
     let totalBytes = 0;
@@ -368,6 +372,8 @@ interface Reader {
   isolationCommitted: boolean;
   /** -1 for consumers. */
   replicaId: number;
+  /** The fetching broker's epoch (ReplicaState, v15+); -1 unknown. */
+  brokerEpoch: bigint;
 }
 
 async function readAll(

@@ -35,7 +35,7 @@ export const offsetForLeaderEpochHandler: ApiHandler<
       topics: request.topics.map((topic) => ({
         topic: topic.topic,
         partitions: topic.partitions.map((partition) =>
-          endOffsetFor(services, topic.topic, partition),
+          endOffsetFor(services, topic.topic, partition, (request.replicaId ?? -1) >= 0),
         ),
       })),
     };
@@ -59,6 +59,7 @@ function endOffsetFor(
   services: BrokerServices,
   topic: string,
   request: EpochRequest,
+  fromReplica: boolean,
 ): EpochEndOffset {
   const partition = services.replicas.get(topic, request.partition);
   if (partition === undefined) {
@@ -68,6 +69,7 @@ function endOffsetFor(
     const end = partition.endOffsetForEpoch(
       request.leaderEpoch,
       request.currentLeaderEpoch ?? undefinedEpoch,
+      { fromReplica },
     );
     return {
       errorCode: ErrorCode.NONE,

@@ -174,6 +174,40 @@ test('leader epochs: stamped on appends, older fenced, newer unknown, OffsetForL
     await errorCodeOf(partition.appendAsLeader(records(1), { requiredAcks: 1 })),
     ErrorCode.NOT_LEADER_OR_FOLLOWER,
   );
+  // A follower serves other replicas only.
+  assert.equal(
+    await errorCodeOf(partition.read(0n, { isolation: 'uncommitted', maxBytes: 100 })),
+    ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  );
+  assert.equal(
+    (await partition.read(0n, { isolation: 'replica', maxBytes: 1 << 20 })).buffers.length > 0,
+    true,
+  );
+  assert.throws(() => partition.endOffsetForEpoch(3, -1), {
+    errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  });
+  assert.deepEqual(partition.endOffsetForEpoch(3, -1, { fromReplica: true }), {
+    leaderEpoch: 3,
+    endOffset: 2n,
+  });
+});
+
+test('a follower appends the leader batches as they are; its HW is min(leader HW, own LEO)', async () => {
+  const { partition: leading } = await leaderOf({ replicas: [leader] });
+  await leading.appendAsLeader(records(2), { requiredAcks: 1 });
+  await leading.appendAsLeader(records(3), { requiredAcks: 1 });
+  const fetched = await leading.read(0n, { isolation: 'replica', maxBytes: 1 << 20 });
+  const { partition: following, log } = await leaderOf({ replicas: [leader] });
+  following.makeFollower({ leaderEpoch: leaderEpoch(3), replicas: [first, leader] });
+  await following.appendAsFollower(Buffer.concat(fetched.buffers));
+  assert.equal(following.logEndOffset, 5n);
+  assert.deepEqual(log.leaderEpochEntries(), [{ epoch: 3, startOffset: 0n }]);
+  following.updateFollowerHighWatermark(9n);
+  assert.equal(following.highWatermark, 5n, 'bounded by its own LEO');
+  following.updateFollowerHighWatermark(2n);
+  assert.equal(following.highWatermark, 5n, 'never backwards');
+  const stored = await following.read(0n, { isolation: 'replica', maxBytes: 1 << 20 });
+  assert.deepEqual(Buffer.concat(stored.buffers), Buffer.concat(fetched.buffers), 'same bytes');
 });
 
 test('truncation rolls the producer state back to the new log end', async () => {

@@ -47,6 +47,8 @@ export interface FollowerState {
   lastFetchTimeMs: number;
   /** The leader's LEO at the follower's previous fetch. */
   lastFetchLeaderLogEndOffset: bigint;
+  /** The follower broker's epoch from its fetch (KIP-903 ReplicaState); -1 unknown. */
+  brokerEpoch: bigint;
 }
 
 export interface PartitionOptions {
@@ -245,6 +247,7 @@ export class Partition {
         lastCaughtUpTimeMs: Number.NEGATIVE_INFINITY,
         lastFetchTimeMs: Number.NEGATIVE_INFINITY,
         lastFetchLeaderLogEndOffset: -1n,
+        brokerEpoch: -1n,
       });
     }
     this.maybeIncrementHighWatermark();
@@ -444,9 +447,10 @@ export class Partition {
    * time when it reached the leader's LEO, else the previous fetch's time when this fetch reached
    * the LEO the leader had then. Recomputes the HW.
    */
-  updateFollowerFetchState(id: ReplicaId, fetchOffset: bigint): void {
+  updateFollowerFetchState(id: ReplicaId, fetchOffset: bigint, brokerEpoch = -1n): void {
     const follower = this.followers.get(id);
     if (follower === undefined) return;
+    follower.brokerEpoch = brokerEpoch;
     const nowMs = this.options.clock.monotonicMs();
     const leaderEnd = this.log.logEndOffset;
     if (fetchOffset >= leaderEnd) {
@@ -522,11 +526,19 @@ export class Partition {
 
   // ---------------------------------------------------------------- reads
 
+  /** Consumers and admin calls are served by the leader only (no KIP-392 follower reads yet). */
+  requireLeader(): void {
+    if (this.role !== 'leader') {
+      throw new PartitionError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `not the leader of ${this.name}`);
+    }
+  }
+
   /**
    * Reads from `offset`: consumers up to the HW (uncommitted) or LSO (committed), replicas up to
    * the LEO. Throws OFFSET_OUT_OF_RANGE outside [log start, LEO].
    */
   async read(offset: bigint, options: PartitionReadOptions): Promise<PartitionReadResult> {
+    if (options.isolation !== 'replica') this.requireLeader();
     if (offset < this.log.logStartOffset || offset > this.log.logEndOffset) {
       throw new PartitionError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -572,9 +584,7 @@ export class Partition {
    * HW reaches the start of its epoch (it may not know the committed end before).
    */
   listOffsetsBound(isolation: 'committed' | 'uncommitted'): bigint {
-    if (this.role !== 'leader') {
-      throw new PartitionError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `not the leader of ${this.name}`);
-    }
+    this.requireLeader();
     if (this.highWatermark < this.epochStartOffset) {
       throw new PartitionError(
         ErrorCode.OFFSET_NOT_AVAILABLE,
@@ -614,14 +624,23 @@ export class Partition {
     return this.log.offsetForTimestamp(timestampMs);
   }
 
-  /** OffsetForLeaderEpoch (KIP-101/279): the end of `epoch` in this log. */
-  endOffsetForEpoch(epoch: number, currentLeaderEpoch: number): EpochEndOffset {
+  /**
+   * OffsetForLeaderEpoch (KIP-101/279): the end of `epoch` in this log. Consumers (replica id -1)
+   * ask the leader only; a follower may be asked by another replica.
+   */
+  endOffsetForEpoch(
+    epoch: number,
+    currentLeaderEpoch: number,
+    options: { fromReplica?: boolean } = {},
+  ): EpochEndOffset {
     this.checkLeaderEpoch(currentLeaderEpoch);
+    if (options.fromReplica !== true) this.requireLeader();
     return this.log.endOffsetForEpoch(epoch);
   }
 
   /** DeleteRecords: up to the HW; returns the new log start offset. */
   async deleteRecordsBefore(offset: bigint): Promise<bigint> {
+    this.requireLeader();
     if (offset < 0n || offset > this.highWatermark) {
       throw new PartitionError(
         ErrorCode.OFFSET_OUT_OF_RANGE,

@@ -12,7 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ProducerStateManager } from '../producer/producer-state-manager.js';
 import { HighWatermarkCheckpoints } from './high-watermark-checkpoint.js';
 import { type LeaderState, Partition } from './partition.js';
-import { type ReplicaId, replicaId } from './types.js';
+import { type LeaderEpoch, type ReplicaId, replicaId } from './types.js';
 
 /** Kafka's replica.high.watermark.checkpoint.interval.ms default. */
 export const highWatermarkCheckpointIntervalMs = 5_000;
@@ -133,6 +133,18 @@ export class ReplicaManager {
     const partition = this.get(topic, index);
     if (partition === undefined) throw new Error(`no log for ${topic}-${index}`);
     await partition.makeLeader(state);
+    return partition;
+  }
+
+  /** Applies "become follower" from metadata: parked produces end, consumers are refused. */
+  makeFollower(
+    topic: string,
+    index: number,
+    state: { leaderEpoch: LeaderEpoch; replicas: readonly ReplicaId[] },
+  ): Partition {
+    const partition = this.get(topic, index);
+    if (partition === undefined) throw new Error(`no log for ${topic}-${index}`);
+    partition.makeFollower(state);
     return partition;
   }
 
