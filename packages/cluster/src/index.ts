@@ -8,3 +8,4 @@ export * from './partition-change.js';
 export * from './partition-registration.js';
 export * from './placement.js';
 export * from './records.js';
+export * from './serving.js';

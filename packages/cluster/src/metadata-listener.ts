@@ -13,8 +13,15 @@ import { type ClusterLogger, silentClusterLogger } from './logger.js';
 
 export interface MetadataListenerOptions {
   logger?: ClusterLogger;
-  /** After each applied batch (with its changes) or a full reload (changes undefined). */
-  onImage?: (image: MetadataImage, changes: MetadataChanges | undefined) => void;
+  /**
+   * After each applied batch (with its changes) or a full reload (changes undefined), with the
+   * image before it (MetadataImage.empty first).
+   */
+  onImage?: (
+    image: MetadataImage,
+    changes: MetadataChanges | undefined,
+    previous: MetadataImage,
+  ) => void;
   /** Keys per `list` page. */
   pageSize?: number;
   /** Runs `callback` after `delayMs` (the broker's clock); retries of a failed reload use it. */
@@ -102,6 +109,7 @@ export class MetadataListener {
     if (this.closed || generation !== this.generation) return;
     const { image, problems } = MetadataImage.fromEntries(listed.entries, listed.revision);
     this.reportProblems(problems);
+    const previous = this.current;
     this.current = image;
     this.watchHandle?.close();
     this.watchHandle = this.store.watch(
@@ -110,7 +118,7 @@ export class MetadataListener {
       (events, revision) => this.onEvents(generation, events, revision),
       (compactRevision) => this.onReset(generation, compactRevision),
     );
-    this.publish(undefined);
+    this.publish(undefined, previous);
   }
 
   private onEvents(generation: number, events: WatchEvent[], revision: Revision): void {
@@ -119,8 +127,9 @@ export class MetadataListener {
     delta.replay(events);
     const { image, changes } = delta.apply(revision);
     this.reportProblems(changes.problems);
+    const previous = this.current;
     this.current = image;
-    this.publish(changes);
+    this.publish(changes, previous);
   }
 
   private onReset(generation: number, compactRevision: Revision): void {
@@ -149,9 +158,9 @@ export class MetadataListener {
     });
   }
 
-  private publish(changes: MetadataChanges | undefined): void {
+  private publish(changes: MetadataChanges | undefined, previous: MetadataImage): void {
     try {
-      this.options.onImage?.(this.current, changes);
+      this.options.onImage?.(this.current, changes, previous);
     } catch (error) {
       this.logger.error('a metadata image callback threw', { error });
     }
