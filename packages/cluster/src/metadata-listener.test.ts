@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LocalMetadataStore, type MetadataClock, SimulatedMetadataStore } from '@gregor/metadata';
+import { LocalMetadataStore, SimulatedMetadataStore } from '@gregor/metadata';
 import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
-import { ErrorCode } from '@gregor/protocol';
+import { ErrorCode, systemClock } from '@gregor/protocol';
 import { nodeFileSystem } from '@gregor/storage';
 import { Controller } from './controller/controller.js';
 import type { MetadataChanges, MetadataImage } from './image.js';
@@ -86,15 +86,6 @@ test('listener: the first image, one callback per delta, waitForRevision, re-lis
   await assert.rejects(listener.waitForRevision(store.revision + 10n), /closed/);
   await store.close();
 });
-
-const systemClock: MetadataClock = {
-  monotonicMs: () => performance.now(),
-  schedule(delayMs, callback) {
-    const timer = setTimeout(callback, delayMs);
-    timer.unref();
-    return { cancel: () => clearTimeout(timer) };
-  },
-};
 
 test('embedded (LocalMetadataStore): a single node controls itself; topics survive a restart', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'gregor-cluster-'));

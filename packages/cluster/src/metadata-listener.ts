@@ -8,6 +8,7 @@
  * and calls back with `changes` undefined: the receiver must treat the image as new.
  */
 import type { MetadataStore, Revision, WatchEvent, WatchHandle } from '@gregor/metadata';
+import { systemClock } from '@gregor/protocol';
 import { type MetadataChanges, MetadataDelta, MetadataImage } from './image.js';
 import { type ClusterLogger, silentClusterLogger } from './logger.js';
 
@@ -145,13 +146,7 @@ export class MetadataListener {
     this.load().catch((error: unknown) => {
       if (this.closed) return;
       this.logger.error('listing the metadata store failed; retrying', { error });
-      const schedule =
-        this.options.schedule ??
-        ((delayMs: number, callback: () => void) => {
-          const timer = setTimeout(callback, delayMs);
-          timer.unref();
-          return { cancel: () => clearTimeout(timer) };
-        });
+      const schedule = this.options.schedule ?? systemClock.schedule;
       schedule(reloadRetryDelayMs, () => {
         if (!this.closed) this.reload();
       });

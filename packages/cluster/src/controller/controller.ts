@@ -14,17 +14,18 @@
  * reconciling brokers against partitions, so work a failed controller left undone is redone.
  */
 import type { Fence, MetadataStore } from '@gregor/metadata';
-import type {
-  AlterPartitionRequest,
-  AlterPartitionResponse,
-  CreatePartitionsRequest,
-  CreatePartitionsResponse,
-  CreateTopicsRequest,
-  CreateTopicsResponse,
-  DeleteTopicsRequest,
-  DeleteTopicsResponse,
-  ElectLeadersRequest,
-  ElectLeadersResponse,
+import {
+  type AlterPartitionRequest,
+  type AlterPartitionResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type ElectLeadersRequest,
+  type ElectLeadersResponse,
+  systemClock,
 } from '@gregor/protocol';
 import type { MetadataImage } from '../image.js';
 import { type ClusterLogger, silentClusterLogger } from '../logger.js';
@@ -377,13 +378,7 @@ export class Controller {
 
   private delay(delayMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const schedule =
-        this.options.schedule ??
-        ((ms: number, callback: () => void) => {
-          const timer = setTimeout(callback, ms);
-          timer.unref();
-          return { cancel: () => clearTimeout(timer) };
-        });
+      const schedule = this.options.schedule ?? systemClock.schedule;
       const timer = schedule(delayMs, resolve);
       this.closing.signal.addEventListener(
         'abort',
