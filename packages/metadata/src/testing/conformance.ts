@@ -14,6 +14,7 @@ import {
   type KeyValue,
   type MetadataStore,
   type Operation,
+  producerIdKey,
   type Revision,
   type WatchEvent,
 } from '../store.js';
@@ -414,10 +415,22 @@ export function runConformance(harness: ConformanceHarness): void {
     );
 
     it(
-      'producer-id blocks never overlap under concurrent allocators',
+      'producer-id blocks never overlap under concurrent allocators; a watch sees each once, in order',
       withCluster(async (cluster, store) => {
         const clients = [store, await cluster.connect(), await cluster.connect()];
+        const watcher = await cluster.connect();
         try {
+          const seen: [value: string, modRevision: Revision][] = [];
+          const watch = watcher.watch(
+            producerIdKey,
+            (await watcher.list(producerIdKey)).revision,
+            (events) => {
+              for (const event of events) {
+                if (event.type === 'put') seen.push([event.value.toString(), event.modRevision]);
+              }
+            },
+            () => assert.fail('no compaction expected'),
+          );
           const blocks = await Promise.all(
             clients.flatMap((client) =>
               Array.from({ length: 8 }, () => client.allocateProducerIds(1000)),
@@ -429,9 +442,20 @@ export function runConformance(harness: ConformanceHarness): void {
             Array.from({ length: 24 }, (_, index) => BigInt(index) * 1000n),
           );
           for (const block of blocks) assert.equal(block.size, 1000);
+          // Concurrent writers from three clients, one ordered history.
+          await waitFor(cluster, '24 allocations watched', () => seen.length >= 24);
+          assert.deepEqual(
+            seen.map(([value]) => value),
+            Array.from({ length: 24 }, (_, index) => String((index + 1) * 1000)),
+          );
+          for (let index = 1; index < seen.length; index++) {
+            assert.ok(seen[index][1] > seen[index - 1][1]);
+          }
+          watch.close();
         } finally {
           await clients[1].close();
           await clients[2].close();
+          await watcher.close();
         }
       }),
     );
