@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { seededRandom } from '@gregor/storage/testing/batches';
 import { SimulatedMetadataStore } from './simulated-store.js';
 import { brokerKey, type Fence } from './store.js';
 import { runConformance } from './testing/conformance.js';
@@ -87,18 +88,6 @@ it('delays watch events per node in order and fails commits on demand', async ()
   assert.equal(brokerKey(1), 'brokers/1');
   await store.close();
 });
-
-/** A small seeded generator (mulberry32): the run is a function of the seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Three candidates campaign, commit, pause and get delayed at random. Returns the trace of what
