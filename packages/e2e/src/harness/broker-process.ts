@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ExitStatus, ManagedProcess } from './managed-process.js';
 import { cliMainPath } from './paths.js';
@@ -129,10 +129,21 @@ export class BrokerProcess {
     return Number(match[1]) * 1024;
   }
 
-  /** Kills the broker with `signal` and waits for it to exit (SIGKILL after 10 s for SIGTERM). */
-  async kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<ExitStatus> {
+  /**
+   * Kills the broker with `signal` and waits for it to exit (SIGKILL after `timeoutMs`, 10 s by
+   * default, for SIGTERM).
+   */
+  async kill(
+    signal: 'SIGKILL' | 'SIGTERM',
+    options: { timeoutMs?: number } = {},
+  ): Promise<ExitStatus> {
     if (!this.process) throw new Error('broker not started');
-    return this.process.stop({ signal, timeoutMs: 10_000 });
+    return this.process.stop({ signal, timeoutMs: options.timeoutMs ?? 10_000 });
+  }
+
+  /** Open file descriptors of the broker process (/proc/PID/fd). */
+  async openFileDescriptorCount(): Promise<number> {
+    return (await readdir(`/proc/${this.pid}/fd`)).length;
   }
 
   /** Starts the broker again on the same data directory and port (it must be stopped). */
