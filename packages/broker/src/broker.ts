@@ -387,6 +387,7 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
     topicConfigs: options.topicConfigs,
     codecs: defaultCompressionCodecs,
     recoveryThreads: config.get('num.recovery.threads.per.data.dir'),
+    segmentFileHandlesMax: config.get('log.segment.file.handles.max'),
     retentionCheckIntervalMs: config.get('log.retention.check.interval.ms'),
     cleanerIntervalMs: config.get('log.cleaner.enable') ? config.get('log.cleaner.backoff.ms') : 0,
     cleanerIoBytesPerSecondMax: config.get('log.cleaner.io.max.bytes.per.second'),
@@ -404,8 +405,8 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
 function partitionLogHost(replicas: () => ReplicaManager, config: BrokerConfig): PartitionLogHost {
   return {
     hasLog: (topic, partition) => replicas().logs.getLog(topic, partition) !== undefined,
-    async ensureLog(topic, partition, overrides) {
-      await replicas().create(topic, partition, logConfigFor(config, overrides));
+    async ensureLogs(topic, partitions, overrides) {
+      await replicas().createMany(topic, partitions, logConfigFor(config, overrides));
     },
     async deleteLog(topic, partition) {
       await replicas().delete(topic, partition);

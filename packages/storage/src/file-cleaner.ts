@@ -224,9 +224,12 @@ async function cleanGroup(
     throw error;
   }
   await fileSystem.rename(cleanedPath, swapPath);
+  // An evicted descriptor is reopened by name: the segment follows its file's renames.
+  replacement.file.renamed(swapPath);
   await fileSystem.syncDirectory(log.directory);
   await log.replaceSegments(group, replacement);
   await fileSystem.rename(swapPath, replacement.path(segmentFileSuffix.log));
+  replacement.file.renamed(replacement.path(segmentFileSuffix.log));
   await fileSystem.removeFile(`${swapPath}.end`);
   await fileSystem.syncDirectory(log.directory);
   await replacement.writeIndexes(fileSystem);

@@ -13,6 +13,7 @@ import {
 import { isCompacted, isDeleteEnabled, type LogConfig, resolveLogConfig } from './config.js';
 import { LogClosedError, OffsetOutOfRangeError, StorageError, storageErrorCode } from './errors.js';
 import { compactFileLog } from './file-cleaner.js';
+import { FileHandleCache } from './file-handle-cache.js';
 import type { FileSystem } from './file-system.js';
 import { joinPath } from './file-system.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
@@ -79,6 +80,8 @@ export interface FilePartitionLogOptions {
   verifyReadChecksums?: boolean;
   /** Cleaner I/O budget for this log (log.cleaner.io.max.bytes.per.second); default unbounded. */
   cleanerIoBytesPerSecondMax?: number;
+  /** Where segment files are opened (shared by a log manager's logs); default: unbounded, own. */
+  handleCache?: FileHandleCache;
   /** Called once per recovered segment with what recovery did (for logs and tests). */
   onRecovery?: (event: {
     baseOffset: bigint;
@@ -93,6 +96,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   readonly directory: string;
   private currentConfig: LogConfig;
   private readonly fileSystem: FileSystem;
+  private readonly handles: FileHandleCache;
   private readonly clock: Clock;
   segments: LogSegment[] = [];
   private startOffset = 0n;
@@ -127,6 +131,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     this.partition = options.partition;
     this.directory = options.directory;
     this.fileSystem = options.fileSystem;
+    this.handles =
+      options.handleCache ??
+      new FileHandleCache({ fileSystem: options.fileSystem, handlesMax: Number.POSITIVE_INFINITY });
     this.clock = options.clock;
     this.currentConfig = options.config;
     this.codecs = options.codecs;
@@ -144,6 +151,54 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     const log = new FilePartitionLog(options);
     await log.load(options);
     return log;
+  }
+
+  /**
+   * A new, empty log: its directory and first segment file are created without any fsync. They
+   * become durable with the log's first fdatasync (`makeMetadataDurable`); until then a power
+   * loss may lose the empty log, which the owner recreates (the broker's topic document names
+   * it), and the log manager syncs the parent directory once per batch of creations. A directory
+   * that already holds files is loaded instead.
+   */
+  static async create(options: FilePartitionLogOptions): Promise<FilePartitionLog> {
+    await options.fileSystem.makeDirectory(options.directory);
+    if ((await options.fileSystem.listDirectory(options.directory)).length > 0)
+      return FilePartitionLog.open(options);
+    const log = new FilePartitionLog(options);
+    log.metadataDurable = false;
+    log.startOffset = options.logStartOffset;
+    log.segments.push(
+      await LogSegment.createInNewDirectory(
+        log.handles,
+        log.directory,
+        options.logStartOffset,
+        log.clock.wallMs(),
+      ),
+    );
+    log.activeSegment.indexLimitBytes = log.currentConfig.segmentIndexBytes;
+    log.epochs = new LeaderEpochCache();
+    log.recoveryPoint = options.logStartOffset;
+    log.watermark = options.logStartOffset;
+    return log;
+  }
+
+  /**
+   * False while the directory entries of a just-created log (its segment file, its
+   * leader-epoch checkpoint) have not been synced: checkpoints are then written without fsync.
+   */
+  private metadataDurable = true;
+
+  /** Before the first fdatasync of a new log's data: its files' names must survive power loss too. */
+  private async makeMetadataDurable(): Promise<void> {
+    if (this.metadataDurable) return;
+    if (this.epochs.latestEpoch() !== undefined) {
+      await this.fileSystem.writeFileAtomic(
+        joinPath(this.directory, leaderEpochCheckpointFile),
+        this.epochs.serialize(),
+      );
+    }
+    await this.fileSystem.syncDirectory(this.directory);
+    this.metadataDurable = true;
   }
 
   // ---- loading and recovery ----
@@ -176,7 +231,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         continue;
       }
       const { segment, recovery } = await LogSegment.open({
-        fileSystem,
+        handles: this.handles,
         directory: this.directory,
         baseOffset,
         nowMs: this.clock.wallMs(),
@@ -209,11 +264,12 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
         : this.segments[0].baseOffset;
     if (this.startOffset > leo) this.startOffset = leo;
     await this.loadLeaderEpochs();
+    // After a crash the checked tail past the recovery point may be in the page cache only: the
+    // recovery point stays where it was (no fdatasync per log at start-up; the next sync or the
+    // close moves it).
     this.recoveryPoint = options.cleanShutdown ? leo : this.minOffset(recoveryPoint, leo);
     if (!options.cleanShutdown) {
       for (const segment of this.segments.slice(0, -1)) await segment.writeIndexes(fileSystem);
-      await this.activeSegment.file.datasync();
-      this.recoveryPoint = leo;
     }
     this.watermark = leo;
   }
@@ -269,13 +325,15 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     this.epochs = cache ?? new LeaderEpochCache();
     let changed = this.epochs.truncateFromEnd(this.logEndOffset);
     changed = this.epochs.truncateFromStart(this.startOffset) || changed;
-    if (changed || !cache) await this.writeLeaderEpochs();
+    // No file reads as an empty cache: nothing to write for a log that never had an epoch.
+    if (changed) await this.writeLeaderEpochs();
   }
 
   private async writeLeaderEpochs(): Promise<void> {
     await this.fileSystem.writeFileAtomic(
       joinPath(this.directory, leaderEpochCheckpointFile),
       this.epochs.serialize(),
+      { durable: this.metadataDurable },
     );
   }
 
@@ -646,6 +704,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async syncActive(): Promise<void> {
     const end = this.logEndOffset;
+    await this.makeMetadataDurable();
     await this.datasync(this.activeSegment);
     if (end > this.recoveryPoint) this.recoveryPoint = end;
     this.unsyncedMessages = 0;
@@ -672,7 +731,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async createSegment(baseOffset: bigint): Promise<LogSegment> {
     const segment = await LogSegment.create(
-      this.fileSystem,
+      this.handles,
       this.directory,
       baseOffset,
       this.clock.wallMs(),
@@ -693,6 +752,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   private async rollNow(baseOffset: bigint): Promise<void> {
     const sealed = this.activeSegment;
     if (sealed.isEmpty) return;
+    await this.makeMetadataDurable();
     await this.datasync(sealed);
     if (sealed.nextOffset > this.recoveryPoint) this.recoveryPoint = sealed.nextOffset;
     this.segments.push(
@@ -899,6 +959,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       if (await this.fileSystem.exists(path)) {
         await this.fileSystem.rename(path, path + deletedSuffix);
         renamed.push(path + deletedSuffix);
+        // Reads in flight may reopen the file (evicted descriptor) until it is removed.
+        if (suffix === segmentFileSuffix.log) segment.file.renamed(path + deletedSuffix);
       }
     }
     const remove = async (): Promise<void> => {
@@ -1083,7 +1145,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   /** The cleaner's output file for a group starting at `baseOffset`. */
   createDetachedSegment(baseOffset: bigint, suffix: string): Promise<LogSegment> {
     return LogSegment.createNamed(
-      this.fileSystem,
+      this.handles,
       this.directory,
       baseOffset,
       this.clock.wallMs(),
@@ -1105,6 +1167,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       ...this.segments.slice(first + replaced.length),
     ];
     for (const segment of replaced) {
+      // Reads in flight keep reading the old file through its descriptor, never by name.
+      segment.file.unlinked();
       if (segment.baseOffset !== replacement.baseOffset)
         await this.removeSegmentFiles(segment.baseOffset);
       this.closeLater(segment);
@@ -1137,7 +1201,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       if (!this.failure) {
         try {
           await this.repairIfDamaged();
-          await this.syncActive();
+          // A log nobody wrote to since its last sync costs no fdatasync at stop.
+          if (this.logEndOffset > this.recoveryPoint || this.unsyncedMessages > 0)
+            await this.syncActive();
           for (const segment of this.segments) await segment.writeIndexes(this.fileSystem);
         } catch (error) {
           failure = error;

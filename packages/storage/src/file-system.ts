@@ -53,8 +53,13 @@ export interface FileSystem {
   openFile(path: string, options: { create: boolean }): Promise<FileHandle>;
   /** The whole file, or null when it does not exist. */
   readFile(path: string): Promise<Buffer | null>;
-  /** Replaces the file so that a crash leaves either the old or the new content (temp + sync + rename). */
-  writeFileAtomic(path: string, data: Buffer): Promise<void>;
+  /**
+   * Replaces the file so that a crash leaves either the old or the new content (temp + sync +
+   * rename + directory sync). With `durable: false` nothing is synced: a process crash still
+   * leaves the old or the new content, a power loss may leave the old, the new or a damaged file
+   * (for files whose loss the caller tolerates until it writes them again durably).
+   */
+  writeFileAtomic(path: string, data: Buffer, options?: { durable?: boolean }): Promise<void>;
   exists(path: string): Promise<boolean>;
   rename(from: string, to: string): Promise<void>;
   removeFile(path: string): Promise<void>;
@@ -246,13 +251,14 @@ export const nodeFileSystem: FileSystem = {
       throw error;
     }
   },
-  async writeFileAtomic(path, data) {
+  async writeFileAtomic(path, data, options) {
+    const durable = options?.durable ?? true;
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(temporary, 'w', 0o644);
     try {
       try {
         await handle.writeFile(data);
-        await handle.datasync();
+        if (durable) await handle.datasync();
       } finally {
         await handle.close();
       }
@@ -262,7 +268,7 @@ export const nodeFileSystem: FileSystem = {
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    await nodeFileSystem.syncDirectory(dirname(path));
+    if (durable) await nodeFileSystem.syncDirectory(dirname(path));
   },
   async exists(path) {
     try {

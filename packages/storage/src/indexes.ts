@@ -7,6 +7,11 @@
 const offsetEntryBytes = 8;
 const timeEntryBytes = 12;
 
+/** Shared by every index with no entries yet: an idle partition's segment allocates nothing. */
+const noEntries = Buffer.alloc(0);
+/** Entries a growing index makes room for at first. */
+const initialEntryCapacity = 64;
+
 class EntryBuffer {
   buffer: Buffer;
   count = 0;
@@ -15,8 +20,9 @@ class EntryBuffer {
     private readonly entryBytes: number,
     initial?: Buffer,
   ) {
-    this.buffer = Buffer.alloc(Math.max(64 * entryBytes, initial?.length ?? 0));
-    if (initial) {
+    this.buffer = noEntries;
+    if (initial && initial.length > 0) {
+      this.buffer = Buffer.alloc(initial.length);
       initial.copy(this.buffer);
       this.count = Math.floor(initial.length / entryBytes);
     }
@@ -25,7 +31,9 @@ class EntryBuffer {
   reserve(): number {
     const at = this.count * this.entryBytes;
     if (at + this.entryBytes > this.buffer.length) {
-      const grown = Buffer.alloc(this.buffer.length * 2);
+      const grown = Buffer.alloc(
+        Math.max(this.buffer.length * 2, initialEntryCapacity * this.entryBytes),
+      );
       this.buffer.copy(grown);
       this.buffer = grown;
     }

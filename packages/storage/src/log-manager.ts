@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { CompressionCodecs } from '@gregor/protocol';
 import { parseOffsetCheckpoint, serializeOffsetCheckpoint } from './checkpoint-file.js';
 import { defaultLogConfig, type LogConfig, resolveLogConfig } from './config.js';
+import { FileHandleCache } from './file-handle-cache.js';
 import { FilePartitionLog } from './file-log.js';
 import { type FileSystem, joinPath, nodeFileSystem } from './file-system.js';
 import { MemoryLogManager, type MemoryLogManagerOptions } from './memory-log.js';
@@ -20,6 +21,9 @@ export const cleanShutdownMarkerFile = '.kafka_cleanshutdown';
 export const recoveryPointCheckpointFile = 'recovery-point-offset-checkpoint';
 export const logStartOffsetCheckpointFile = 'log-start-offset-checkpoint';
 export const cleanerOffsetCheckpointFile = 'cleaner-offset-checkpoint';
+/** Logs one recovery "thread" keeps in flight: a log's load or close mostly waits for I/O. */
+const logsInFlightPerRecoveryThread = 8;
+const segmentFileHandlesMaxDefault = 1024;
 
 export interface LogManagerOptions {
   logDirs: string[];
@@ -34,8 +38,17 @@ export interface LogManagerOptions {
   verifyReadChecksums?: boolean;
   /** Cleaner I/O budget per log (Kafka's log.cleaner.io.max.bytes.per.second); default unbounded. */
   cleanerIoBytesPerSecondMax?: number;
-  /** Logs loaded concurrently at start-up. */
+  /**
+   * Kafka's num.recovery.threads.per.data.dir: bounds the logs loaded at start-up and closed at
+   * stop at once, per log dir. Loading and closing are chains of awaited I/O, not CPU, so each
+   * "thread" keeps `logsInFlightPerRecoveryThread` logs in flight (default 2).
+   */
   recoveryThreads?: number;
+  /**
+   * Segment file descriptors kept open while idle, over all logs (least recently used ones are
+   * closed and reopened on demand); default 1,024.
+   */
+  segmentFileHandlesMax?: number;
   /** Period of the retention task (log.retention.check.interval.ms); 0 disables it. */
   retentionCheckIntervalMs?: number;
   /** Period of the cleaner task (log.cleaner.backoff.ms); 0 disables it. */
@@ -71,7 +84,14 @@ export class FileLogManager implements LogManagerInterface {
     if (options.logDirs.length === 0) throw new RangeError('at least one log dir is needed');
     this.baseConfig = resolveLogConfig(defaultLogConfig, options.defaultConfig);
     this.fileSystem = options.fileSystem ?? nodeFileSystem;
+    this.handles = new FileHandleCache({
+      fileSystem: this.fileSystem,
+      handlesMax: options.segmentFileHandlesMax ?? segmentFileHandlesMaxDefault,
+    });
   }
+
+  /** Segment file descriptors shared by every log (tests read `openCount`). */
+  readonly handles: FileHandleCache;
 
   static async open(options: LogManagerOptions): Promise<FileLogManager> {
     const manager = new FileLogManager(options);
@@ -124,6 +144,7 @@ export class FileLogManager implements LogManagerInterface {
             codecs: this.options.codecs,
             verifyReadChecksums: this.options.verifyReadChecksums,
             cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
+            handleCache: this.handles,
             onRecovery: (event) =>
               this.options.onRecovery?.({
                 topic: parsed.topic,
@@ -133,11 +154,11 @@ export class FileLogManager implements LogManagerInterface {
           });
           log.cleanerCheckpoint = cleanerOffsets.get(name) ?? 0n;
           this.logs.set(name, log);
-          this.logDirOf.set(name, logDir);
+          this.placeLog(name, logDir);
         });
       }
     }
-    await runWithConcurrency(jobs, this.options.recoveryThreads ?? 4);
+    await runWithConcurrency(jobs, this.logsInFlight * this.options.logDirs.length);
     // Only now may a crash be treated as unclean again.
     for (const logDir of this.options.logDirs) {
       const markerPath = joinPath(logDir, cleanShutdownMarkerFile);
@@ -184,22 +205,64 @@ export class FileLogManager implements LogManagerInterface {
     });
   }
 
+  /** Logs loaded or closed at once per log dir (see `recoveryThreads`). */
+  private get logsInFlight(): number {
+    return (this.options.recoveryThreads ?? 2) * logsInFlightPerRecoveryThread;
+  }
+
   getLog(topic: string, partition: number): PartitionLog | undefined {
     return this.logs.get(`${topic}-${partition}`);
   }
 
   /** Returns the existing log when there is one; concurrent calls for one partition share one creation. */
-  createLog(topic: string, partition: number, config?: Partial<LogConfig>): Promise<PartitionLog> {
-    const name = `${topic}-${partition}`;
-    const existing = this.logs.get(name);
-    if (existing) return Promise.resolve(existing);
-    const inProgress = this.creating.get(name);
-    if (inProgress) return inProgress;
-    const creation = this.createNewLog(topic, partition, config).finally(() =>
-      this.creating.delete(name),
-    );
-    this.creating.set(name, creation);
-    return creation;
+  async createLog(
+    topic: string,
+    partition: number,
+    config?: Partial<LogConfig>,
+  ): Promise<PartitionLog> {
+    const [log] = await this.createLogs(topic, [partition], config);
+    return log;
+  }
+
+  /**
+   * Creates the logs of several partitions of one topic (those that exist are returned as they
+   * are): `logsInFlight` at once, no fsync per log, then one fsync per log dir for the new
+   * directories' names (FilePartitionLog.create).
+   */
+  async createLogs(
+    topic: string,
+    partitions: readonly number[],
+    config?: Partial<LogConfig>,
+  ): Promise<PartitionLog[]> {
+    if (config) this.topicConfigs.set(topic, { ...this.topicConfigs.get(topic), ...config });
+    const results: PartitionLog[] = new Array(partitions.length);
+    const touchedDirs = new Set<string>();
+    const jobs = partitions.map((partition, index) => async (): Promise<void> => {
+      const name = `${topic}-${partition}`;
+      const existing = this.logs.get(name);
+      if (existing) {
+        results[index] = existing;
+        return;
+      }
+      let creation = this.creating.get(name);
+      if (!creation) {
+        const logDir = this.leastLoadedLogDir();
+        // Counted at once, so that the logs of one batch spread over the log dirs.
+        this.placeLog(name, logDir);
+        touchedDirs.add(logDir);
+        creation = this.createNewLog(topic, partition, logDir)
+          .catch((error: unknown) => {
+            this.forgetLog(name);
+            throw error;
+          })
+          .finally(() => this.creating.delete(name));
+        this.creating.set(name, creation);
+      }
+      results[index] = await creation;
+    });
+    await runWithConcurrency(jobs, this.logsInFlight);
+    for (const logDir of touchedDirs) await this.fileSystem.syncDirectory(logDir);
+    return results;
   }
 
   private readonly creating = new Map<string, Promise<PartitionLog>>();
@@ -207,12 +270,10 @@ export class FileLogManager implements LogManagerInterface {
   private async createNewLog(
     topic: string,
     partition: number,
-    config?: Partial<LogConfig>,
+    logDir: string,
   ): Promise<PartitionLog> {
     const name = `${topic}-${partition}`;
-    if (config) this.topicConfigs.set(topic, { ...this.topicConfigs.get(topic), ...config });
-    const logDir = this.leastLoadedLogDir();
-    const log = await FilePartitionLog.open({
+    const log = await FilePartitionLog.create({
       topic,
       partition,
       directory: joinPath(logDir, name),
@@ -225,19 +286,32 @@ export class FileLogManager implements LogManagerInterface {
       codecs: this.options.codecs,
       verifyReadChecksums: this.options.verifyReadChecksums,
       cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
+      handleCache: this.handles,
     });
-    await this.fileSystem.syncDirectory(logDir);
     this.logs.set(name, log);
-    this.logDirOf.set(name, logDir);
     return log;
   }
 
   private leastLoadedLogDir(): string {
-    const counts = new Map(this.options.logDirs.map((dir) => [dir, 0]));
-    for (const dir of this.logDirOf.values()) counts.set(dir, (counts.get(dir) ?? 0) + 1);
     let best = this.options.logDirs[0];
-    for (const [dir, count] of counts) if (count < (counts.get(best) ?? 0)) best = dir;
+    for (const dir of this.options.logDirs)
+      if ((this.logCounts.get(dir) ?? 0) < (this.logCounts.get(best) ?? 0)) best = dir;
     return best;
+  }
+
+  /** Logs per log dir, kept with `logDirOf` (placement is then O(log dirs), not O(logs)). */
+  private readonly logCounts = new Map<string, number>();
+
+  private placeLog(name: string, logDir: string): void {
+    this.logDirOf.set(name, logDir);
+    this.logCounts.set(logDir, (this.logCounts.get(logDir) ?? 0) + 1);
+  }
+
+  private forgetLog(name: string): void {
+    const logDir = this.logDirOf.get(name);
+    if (logDir === undefined) return;
+    this.logDirOf.delete(name);
+    this.logCounts.set(logDir, (this.logCounts.get(logDir) ?? 1) - 1);
   }
 
   async deleteLog(topic: string, partition: number): Promise<void> {
@@ -246,7 +320,7 @@ export class FileLogManager implements LogManagerInterface {
     const logDir = this.logDirOf.get(name);
     if (!log || !logDir) return;
     this.logs.delete(name);
-    this.logDirOf.delete(name);
+    this.forgetLog(name);
     await log.close();
     const doomed = joinPath(logDir, `${name}.${randomBytes(8).toString('hex')}-delete`);
     await this.fileSystem.rename(log.directory, doomed);
@@ -305,7 +379,15 @@ export class FileLogManager implements LogManagerInterface {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) timer.cancel();
-    for (const log of this.logs.values()) await log.close();
+    // Every log is closed even when one fails; then no clean-shutdown marker is written.
+    let failure: unknown = null;
+    const closes = [...this.logs.values()].map((log) => async (): Promise<void> => {
+      await log.close().catch((error: unknown) => {
+        failure ??= error;
+      });
+    });
+    await runWithConcurrency(closes, this.logsInFlight * this.options.logDirs.length);
+    if (failure) throw failure;
     await this.checkpoint();
     for (const logDir of this.options.logDirs) {
       await this.fileSystem.writeFileAtomic(

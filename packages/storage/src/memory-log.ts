@@ -397,6 +397,16 @@ export class MemoryLogManager implements LogManager {
     return log;
   }
 
+  async createLogs(
+    topic: string,
+    partitions: readonly number[],
+    config?: Partial<LogConfig>,
+  ): Promise<PartitionLog[]> {
+    const logs: PartitionLog[] = [];
+    for (const partition of partitions) logs.push(await this.createLog(topic, partition, config));
+    return logs;
+  }
+
   async deleteLog(topic: string, partition: number): Promise<void> {
     const log = this.logs.get(`${topic}-${partition}`);
     if (!log) return;

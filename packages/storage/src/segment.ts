@@ -10,6 +10,7 @@ import {
   summarizeBatch,
 } from './batch-layout.js';
 import { StorageError, storageErrorCode } from './errors.js';
+import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
 import type { FileHandle, FileSystem, ReadHint } from './file-system.js';
 import { joinPath } from './file-system.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
@@ -30,6 +31,15 @@ export function segmentFileName(baseOffset: bigint, suffix: string): string {
 export function parseSegmentFileName(name: string): bigint | null {
   const match = /^(\d{20})\.log$/.exec(name);
   return match ? BigInt(match[1]) : null;
+}
+
+/** What a clean stop records of a segment so that the next start needs no I/O for it. */
+export interface SegmentSummary {
+  baseOffset: bigint;
+  sizeBytes: number;
+  nextOffset: bigint;
+  maxTimestamp: bigint;
+  offsetOfMaxTimestamp: bigint;
 }
 
 export interface RecoveryOutcome {
@@ -65,11 +75,18 @@ export class LogSegment {
   // Recent batch positions of the active segment: tail reads skip the index walk.
   private tailOffsets: bigint[] = [];
   private tailPositions: number[] = [];
+  /**
+   * Set for a segment known from the clean-stop summary whose index files have not been read
+   * yet: they are read (and the tail after the last entry walked) on first use.
+   */
+  private deferredIndexes: { fileSystem: FileSystem; indexIntervalBytes: number } | null = null;
+  private indexLoading: Promise<void> | null = null;
 
   private constructor(
     readonly directory: string,
     readonly baseOffset: bigint,
-    readonly file: FileHandle,
+    /** Opened on demand through the log manager's handle cache (evicted when idle). */
+    readonly file: CachedFile,
     nowMs: number,
   ) {
     this.nextOffset = baseOffset;
@@ -79,31 +96,122 @@ export class LogSegment {
     this.timeIndex = new TimeIndex(baseOffset);
   }
 
+  /** A segment as the clean-stop summary describes it: no file opened, no index read. */
+  static fromSummary(options: {
+    handles: FileHandleCache;
+    directory: string;
+    summary: SegmentSummary;
+    nowMs: number;
+    indexIntervalBytes: number;
+  }): LogSegment {
+    const { summary, directory } = options;
+    const file = options.handles.file(
+      joinPath(directory, segmentFileName(summary.baseOffset, segmentFileSuffix.log)),
+      { create: false },
+    );
+    const segment = new LogSegment(directory, summary.baseOffset, file, options.nowMs);
+    segment.sizeBytes = summary.sizeBytes;
+    segment.writtenHereFrom = summary.sizeBytes;
+    segment.nextOffset = summary.nextOffset;
+    segment.maxTimestamp = summary.maxTimestamp;
+    segment.offsetOfMaxTimestamp = summary.offsetOfMaxTimestamp;
+    segment.indexesDirty = false;
+    if (!segment.isEmpty) {
+      segment.deferredIndexes = {
+        fileSystem: options.handles.fileSystem,
+        indexIntervalBytes: options.indexIntervalBytes,
+      };
+    }
+    return segment;
+  }
+
+  summary(): SegmentSummary {
+    return {
+      baseOffset: this.baseOffset,
+      sizeBytes: this.sizeBytes,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+    };
+  }
+
+  /** False until a segment from the clean-stop summary has read its index files. */
+  get indexesReady(): boolean {
+    return this.deferredIndexes === null;
+  }
+
+  /**
+   * Reads the index files of a segment from the summary (once; concurrent callers share it) and
+   * checks the file against the summary. Index files that are missing or do not fit are rebuilt
+   * from the data, as at start-up.
+   */
+  loadDeferredIndexes(): Promise<void> {
+    const deferred = this.deferredIndexes;
+    if (deferred === null) return Promise.resolve();
+    this.indexLoading ??= (async () => {
+      // Loaded beside: the bounds readers see (size, next offset) never move meanwhile.
+      const scratch = new LogSegment(this.directory, this.baseOffset, this.file, 0);
+      await scratch.loadFromFile(deferred.fileSystem, {
+        trustIndexes: true,
+        indexIntervalBytes: deferred.indexIntervalBytes,
+      });
+      if (scratch.sizeBytes !== this.sizeBytes || scratch.nextOffset !== this.nextOffset) {
+        throw new StorageError(
+          storageErrorCode.kafkaStorageError,
+          `segment ${this.baseOffset} of ${this.directory} changed since the clean stop: ${scratch.sizeBytes} bytes to offset ${scratch.nextOffset}, recorded ${this.sizeBytes} bytes to ${this.nextOffset}`,
+        );
+      }
+      this.offsetIndex = scratch.offsetIndex;
+      this.timeIndex = scratch.timeIndex;
+      this.tailOffsets = scratch.tailOffsets;
+      this.tailPositions = scratch.tailPositions;
+      this.bytesSinceIndexEntry = scratch.bytesSinceIndexEntry;
+      this.indexesDirty = scratch.indexesDirty;
+      this.deferredIndexes = null;
+    })().finally(() => {
+      this.indexLoading = null;
+    });
+    return this.indexLoading;
+  }
+
   path(suffix: string): string {
     return joinPath(this.directory, segmentFileName(this.baseOffset, suffix));
   }
 
   static create(
-    fileSystem: FileSystem,
+    handles: FileHandleCache,
     directory: string,
     baseOffset: bigint,
     nowMs: number,
   ): Promise<LogSegment> {
-    return LogSegment.createNamed(fileSystem, directory, baseOffset, nowMs, segmentFileSuffix.log);
+    return LogSegment.createNamed(handles, directory, baseOffset, nowMs, segmentFileSuffix.log);
+  }
+
+  /** The first segment of a log whose directory was just created empty: nothing to truncate. */
+  static async createInNewDirectory(
+    handles: FileHandleCache,
+    directory: string,
+    baseOffset: bigint,
+    nowMs: number,
+  ): Promise<LogSegment> {
+    const file = await handles.open(
+      joinPath(directory, segmentFileName(baseOffset, segmentFileSuffix.log)),
+      { create: true },
+    );
+    return new LogSegment(directory, baseOffset, file, nowMs);
   }
 
   /** A segment file under another name (the cleaner's `.log.cleaned`), not part of any log yet. */
   static async createNamed(
-    fileSystem: FileSystem,
+    handles: FileHandleCache,
     directory: string,
     baseOffset: bigint,
     nowMs: number,
     suffix: string,
   ): Promise<LogSegment> {
-    const file = await fileSystem.openFile(
-      joinPath(directory, segmentFileName(baseOffset, suffix)),
-      { create: true },
-    );
+    const file = await handles.open(joinPath(directory, segmentFileName(baseOffset, suffix)), {
+      create: true,
+    });
     if ((await file.sizeBytes()) > 0) await file.truncate(0);
     return new LogSegment(directory, baseOffset, file, nowMs);
   }
@@ -118,6 +226,7 @@ export class LogSegment {
     indexIntervalBytes: number,
     summaries?: BatchSummary[],
   ): Promise<void> {
+    if (this.deferredIndexes) await this.loadDeferredIndexes();
     const start = this.sizeBytes;
     await this.file.writev(buffers, start);
     let position = start;
@@ -137,28 +246,41 @@ export class LogSegment {
    * every batch is read and CRC-checked and a torn tail is cut off (recovery).
    */
   static async open(options: {
-    fileSystem: FileSystem;
+    handles: FileHandleCache;
     directory: string;
     baseOffset: bigint;
     nowMs: number;
     trustIndexes: boolean;
     indexIntervalBytes: number;
   }): Promise<{ segment: LogSegment; recovery: RecoveryOutcome | null }> {
-    const { fileSystem, directory, baseOffset } = options;
+    const { handles, directory, baseOffset } = options;
     const path = joinPath(directory, segmentFileName(baseOffset, segmentFileSuffix.log));
-    const file = await fileSystem.openFile(path, { create: false });
+    const file = handles.file(path, { create: false });
     const segment = new LogSegment(directory, baseOffset, file, options.nowMs);
-    segment.sizeBytes = await file.sizeBytes();
-    segment.writtenHereFrom = segment.sizeBytes;
-    if (options.trustIndexes && (await segment.loadIndexes(fileSystem))) {
-      if (await segment.walkTail()) {
-        segment.indexesDirty = false;
-        return { segment, recovery: null };
-      }
-      segment.resetIndexes();
-    }
-    const recovery = await segment.recover(options.indexIntervalBytes);
+    const recovery = await segment.loadFromFile(handles.fileSystem, options);
     return { segment, recovery };
+  }
+
+  /** `open`'s work on a new segment object: size, indexes, tail walk or full recovery. */
+  private async loadFromFile(
+    fileSystem: FileSystem,
+    options: { trustIndexes: boolean; indexIntervalBytes: number },
+  ): Promise<RecoveryOutcome | null> {
+    this.sizeBytes = await this.file.sizeBytes();
+    this.writtenHereFrom = this.sizeBytes;
+    // An empty segment has empty indexes whatever files lie beside it (none are written for it).
+    if (this.isEmpty) {
+      this.indexesDirty = false;
+      return null;
+    }
+    if (options.trustIndexes && (await this.loadIndexes(fileSystem))) {
+      if (await this.walkTail()) {
+        this.indexesDirty = false;
+        return null;
+      }
+      this.resetIndexes();
+    }
+    return this.recover(options.indexIntervalBytes);
   }
 
   private resetIndexes(): void {
@@ -302,6 +424,7 @@ export class LogSegment {
    * still leaves memory matching the file).
    */
   async truncateTo(position: number): Promise<void> {
+    if (this.deferredIndexes) await this.loadDeferredIndexes();
     await this.file.truncate(position);
     this.sizeBytes = position;
     if (position < this.writtenHereFrom) this.writtenHereFrom = position;
@@ -337,6 +460,7 @@ export class LogSegment {
 
   /** The first batch whose last offset is at or above `offset`, or null when past the end. */
   async findBatch(offset: bigint, endPosition = this.sizeBytes): Promise<BatchSummary | null> {
+    if (this.deferredIndexes) await this.loadDeferredIndexes();
     return (await this.locateBatch(offset, endPosition))?.summary ?? null;
   }
 
@@ -374,6 +498,7 @@ export class LogSegment {
       recentlyWrittenFrom?: number;
     },
   ): Promise<{ buffer: Buffer | null; pastEnd: boolean }> {
+    if (this.deferredIndexes) await this.loadDeferredIndexes();
     // Captured together: every batch before endPosition ends below endOffset.
     const endPosition = this.sizeBytes;
     const endOffset = this.nextOffset;
@@ -450,6 +575,11 @@ export class LogSegment {
 
   async writeIndexes(fileSystem: FileSystem): Promise<void> {
     if (!this.indexesDirty) return;
+    // Loading ignores the index files of an empty segment: an idle partition costs no writes.
+    if (this.isEmpty) {
+      this.indexesDirty = false;
+      return;
+    }
     // The segment's newest timestamp must be findable from the time index once it is reloaded.
     if (this.maxTimestamp >= 0n)
       this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);

@@ -198,7 +198,8 @@ export class SimulatedFileSystem implements FileSystem {
     return {
       openFile: (path, options) => this.openFileAs(generation, path, options),
       readFile: (path) => this.readFileAs(generation, path),
-      writeFileAtomic: (path, data) => this.writeFileAtomicAs(generation, path, data),
+      writeFileAtomic: (path, data, options) =>
+        this.writeFileAtomicAs(generation, path, data, options),
       exists: (path) => this.existsAs(generation, path),
       rename: (from, to) => this.renameAs(generation, from, to),
       removeFile: (path) => this.removeFileAs(generation, path),
@@ -247,17 +248,31 @@ export class SimulatedFileSystem implements FileSystem {
     return file ? Buffer.from(file.current) : null;
   }
 
-  writeFileAtomic(path: string, data: Buffer): Promise<void> {
-    return this.writeFileAtomicAs(this.generation, path, data);
+  writeFileAtomic(path: string, data: Buffer, options?: { durable?: boolean }): Promise<void> {
+    return this.writeFileAtomicAs(this.generation, path, data, options);
   }
 
-  private async writeFileAtomicAs(generation: number, path: string, data: Buffer): Promise<void> {
+  private async writeFileAtomicAs(
+    generation: number,
+    path: string,
+    data: Buffer,
+    options?: { durable?: boolean },
+  ): Promise<void> {
     await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     this.requireDirectory(posix.dirname(normalized));
     // The temporary copy needs the whole size while the old file still exists.
     if (this.bytesThatFit(0, data.length) < data.length)
       throw errno('ENOSPC', 'no space left on device, write');
+    if (options?.durable === false) {
+      // Not synced: a crash keeps the old durable content or any (torn) prefix of the new one.
+      this.files.set(normalized, {
+        current: Buffer.from(data),
+        durable: Buffer.from(this.files.get(normalized)?.durable ?? Buffer.alloc(0)),
+        dirtyFrom: 0,
+      });
+      return;
+    }
     this.files.set(normalized, {
       current: Buffer.from(data),
       durable: Buffer.from(data),

@@ -123,6 +123,12 @@ export interface LogManager {
   getLog(topic: string, partition: number): PartitionLog | undefined;
   /** Returns the existing log when there is one. */
   createLog(topic: string, partition: number, config?: Partial<LogConfig>): Promise<PartitionLog>;
+  /** `createLog` for several partitions of one topic, with the durability work batched. */
+  createLogs(
+    topic: string,
+    partitions: readonly number[],
+    config?: Partial<LogConfig>,
+  ): Promise<PartitionLog[]>;
   deleteLog(topic: string, partition: number): Promise<void>;
   updateConfig(topic: string, config: Partial<LogConfig>): void;
   allLogs(): PartitionLog[];

@@ -355,9 +355,18 @@ export const brokerConfigDefinitions = [
   define({
     name: 'num.recovery.threads.per.data.dir',
     type: 'int',
-    default: '1',
+    default: '2',
     validator: atLeast(1),
-    documentation: 'Partitions recovered in parallel per directory at start-up.',
+    documentation:
+      'Bounds the partition logs loaded at start-up and flushed at stop in parallel per directory (Kafka 4 default).',
+  }),
+  define({
+    name: 'log.segment.file.handles.max',
+    type: 'int',
+    default: '1024',
+    validator: atLeast(1),
+    documentation:
+      'Gregor only: segment file descriptors kept open while idle (least recently used ones are closed and reopened on demand), so the descriptors a broker needs do not grow with its segments. Kafka keeps every segment open.',
   }),
   define({
     name: 'log.segment.bytes',

@@ -16,6 +16,8 @@ import { type LeaderEpoch, type ReplicaId, replicaId } from './types.js';
 
 /** Kafka's replica.high.watermark.checkpoint.interval.ms default. */
 export const highWatermarkCheckpointIntervalMs = 5_000;
+/** New partitions becoming leader at once in `createMany` (each writes a checkpoint file). */
+const leadersStartedAtOnceMax = 32;
 
 export interface ReplicaManagerOptions {
   logs: LogManager;
@@ -119,6 +121,33 @@ export class ReplicaManager {
       });
     }
     return partition;
+  }
+
+  /**
+   * `create` for several partitions of one topic: the logs are created in one batch (no fsync
+   * per log, LogManager.createLogs), then each new Partition leads, a few at a time (each writes
+   * its leader-epoch checkpoint).
+   */
+  async createMany(
+    topic: string,
+    indexes: readonly number[],
+    config?: Parameters<LogManager['createLog']>[2],
+  ): Promise<Partition[]> {
+    const logs = await this.options.logs.createLogs(topic, indexes, config);
+    const partitions = logs.map((log) => this.partitionFor(log));
+    for (let first = 0; first < partitions.length; first += leadersStartedAtOnceMax) {
+      await Promise.all(
+        partitions.slice(first, first + leadersStartedAtOnceMax).map(async (partition) => {
+          if (partition.log.latestLeaderEpoch() !== undefined) return;
+          await partition.makeLeader({
+            leaderEpoch: partition.leaderEpoch,
+            replicas: [this.localReplicaId],
+            isr: [this.localReplicaId],
+          });
+        }),
+      );
+    }
+    return partitions;
   }
 
   async delete(topic: string, index: number): Promise<void> {

@@ -23,8 +23,8 @@ function recordingHost(): PartitionLogHost & { logs: Set<string> } {
   return {
     logs,
     hasLog: (topic, partition) => logs.has(`${topic}-${partition}`),
-    async ensureLog(topic, partition) {
-      logs.add(`${topic}-${partition}`);
+    async ensureLogs(topic, partitions) {
+      for (const partition of partitions) logs.add(`${topic}-${partition}`);
     },
     async deleteLog(topic, partition) {
       logs.delete(`${topic}-${partition}`);
@@ -115,9 +115,11 @@ describe('FileTopicManager', () => {
     const host = recordingHost();
     const slowHost: PartitionLogHost = {
       ...host,
-      async ensureLog(topic, partition, configs) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        await host.ensureLog(topic, partition, configs);
+      async ensureLogs(topic, partitions, configs) {
+        for (const partition of partitions) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          await host.ensureLogs(topic, [partition], configs);
+        }
       },
     };
     const topics = await open(slowHost);

@@ -26,9 +26,10 @@ import { type CreateTopicOptions, TopicError, type TopicInfo, type TopicManager 
 /** What the topic manager needs from the log layer (adapted from @gregor/storage's LogManager). */
 export interface PartitionLogHost {
   hasLog(topic: string, partition: number): boolean;
-  ensureLog(
+  /** Creates the logs of these partitions of one topic (batched: see LogManager.createLogs). */
+  ensureLogs(
     topic: string,
-    partition: number,
+    partitions: readonly number[],
     configs: Readonly<Record<string, string>>,
   ): Promise<void>;
   deleteLog(topic: string, partition: number): Promise<void>;
@@ -98,14 +99,17 @@ export class FileTopicManager implements TopicManager {
   /** Creates any partition log the document names but the log layer lacks (after a crash). */
   async reconcile(): Promise<void> {
     for (const topic of this.byName.values()) {
+      const missing: number[] = [];
       for (let partition = 0; partition < topic.partitionCount; partition++) {
         if (this.options.logs.hasLog(topic.name, partition)) continue;
         this.options.logger.warn('recreating a missing partition log', {
           topic: topic.name,
           partition,
         });
-        await this.options.logs.ensureLog(topic.name, partition, topic.configs);
+        missing.push(partition);
       }
+      if (missing.length > 0)
+        await this.options.logs.ensureLogs(topic.name, missing, topic.configs);
     }
   }
 
@@ -212,9 +216,11 @@ export class FileTopicManager implements TopicManager {
     const grown: TopicInfo = { ...topic, partitionCount };
     this.replace(topic, grown);
     await this.persist();
-    for (let partition = topic.partitionCount; partition < partitionCount; partition++) {
-      await this.options.logs.ensureLog(name, partition, grown.configs);
-    }
+    await this.options.logs.ensureLogs(
+      name,
+      partitionRange(topic.partitionCount, partitionCount),
+      grown.configs,
+    );
     this.options.logger.info('partitions added', {
       topic: name,
       partitionCountBefore: topic.partitionCount,
@@ -274,9 +280,11 @@ export class FileTopicManager implements TopicManager {
       this.unindex(topic);
       throw error;
     }
-    for (let partition = 0; partition < topic.partitionCount; partition++) {
-      await this.options.logs.ensureLog(topic.name, partition, topic.configs);
-    }
+    await this.options.logs.ensureLogs(
+      topic.name,
+      partitionRange(0, topic.partitionCount),
+      topic.configs,
+    );
     this.options.logger.info('topic created', {
       topic: topic.name,
       topicId: topic.topicId,
@@ -301,17 +309,32 @@ export class FileTopicManager implements TopicManager {
     this.index(next);
   }
 
+  /**
+   * Writes the document as it is when the write starts. Changes made while a write runs share
+   * the next one: the topics of one CreateTopics request (created concurrently) cost one or two
+   * document writes, not one per topic.
+   */
   private persist(): Promise<void> {
-    const document: TopicsDocument = { version: metadataFormatVersion, topics: this.list() };
-    const write = this.persistQueue.then(() =>
-      writeFileDurably(
+    if (this.queuedPersist !== null) return this.queuedPersist;
+    const write = this.persistQueue.then(() => {
+      this.queuedPersist = null;
+      const document: TopicsDocument = { version: metadataFormatVersion, topics: this.list() };
+      return writeFileDurably(
         join(this.options.metadataDir, metadataFileName),
         `${JSON.stringify(document, null, 2)}\n`,
-      ),
-    );
+      );
+    });
+    this.queuedPersist = write;
     this.persistQueue = write.catch(() => undefined);
     return write;
   }
+
+  /** A document write that has not started yet (later changes join it). */
+  private queuedPersist: Promise<void> | null = null;
+}
+
+function partitionRange(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, index) => from + index);
 }
 
 function checkPartitionCount(partitionCount: number): void {

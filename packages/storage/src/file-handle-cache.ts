@@ -1,0 +1,208 @@
+// Segment files opened on demand through a bounded LRU of open descriptors: a broker with
+// 100,000 segments holds at most `handlesMax` of them open (plus those with a call in flight).
+// DESIGN.md "File handles".
+
+import type { FileHandle, FileSystem, ReadHint } from './file-system.js';
+
+export interface FileHandleCacheOptions {
+  fileSystem: FileSystem;
+  /** Descriptors kept open when idle (log.segment.file.handles.max). */
+  handlesMax: number;
+}
+
+export class FileHandleCache {
+  /** Files whose descriptor is open, least recently used first (Map keeps insertion order). */
+  private readonly openFiles = new Map<CachedFile, true>();
+  /** Descriptors opened since the cache was made (tests, metrics). */
+  opens = 0;
+
+  constructor(private readonly options: FileHandleCacheOptions) {}
+
+  get fileSystem(): FileSystem {
+    return this.options.fileSystem;
+  }
+
+  get openCount(): number {
+    return this.openFiles.size;
+  }
+
+  /**
+   * A file at `path`, opened when first used. With `create` the first open creates it (call
+   * `ensureOpen` to create it at once); later opens (after an eviction) require it to exist.
+   */
+  file(path: string, options: { create: boolean }): CachedFile {
+    return new CachedFile(this, path, options.create);
+  }
+
+  /** Opens `path` now (an existing file, or a new one with `create`). */
+  async open(path: string, options: { create: boolean }): Promise<CachedFile> {
+    const file = this.file(path, options);
+    await file.ensureOpen();
+    return file;
+  }
+
+  /** @internal */
+  noteUsed(file: CachedFile): void {
+    this.openFiles.delete(file);
+    this.openFiles.set(file, true);
+  }
+
+  /** @internal */
+  noteOpened(file: CachedFile): void {
+    this.opens++;
+    this.noteUsed(file);
+    this.evictBeyondLimit();
+  }
+
+  /** @internal */
+  noteClosed(file: CachedFile): void {
+    this.openFiles.delete(file);
+  }
+
+  /** Closes least recently used descriptors with no call in flight until within the limit. */
+  private evictBeyondLimit(): void {
+    if (this.openFiles.size <= this.options.handlesMax) return;
+    for (const file of this.openFiles.keys()) {
+      if (this.openFiles.size <= this.options.handlesMax) return;
+      if (file.evict()) this.openFiles.delete(file);
+    }
+  }
+}
+
+/**
+ * A FileHandle whose descriptor may be closed between calls (evicted) and reopened by the next
+ * call. A call in flight holds its descriptor: eviction skips it. `close` is final: later calls
+ * fail with EBADF, as on a closed descriptor.
+ */
+export class CachedFile implements FileHandle {
+  private handle: FileHandle | null = null;
+  private opening: Promise<FileHandle> | null = null;
+  private callsInFlight = 0;
+  private closed = false;
+
+  constructor(
+    private readonly cache: FileHandleCache,
+    private currentPath: string,
+    private create: boolean,
+  ) {}
+
+  get path(): string {
+    return this.currentPath;
+  }
+
+  get isOpen(): boolean {
+    return this.handle !== null;
+  }
+
+  /** The file was renamed: a reopen after an eviction must use the new name. */
+  renamed(path: string): void {
+    this.currentPath = path;
+  }
+
+  /**
+   * Its name now belongs to another file (a compaction swap put the replacement there): the open
+   * descriptor is kept until `close`, never evicted, and without one calls fail with ENOENT.
+   */
+  unlinked(): void {
+    this.nameUnlinked = true;
+  }
+
+  private nameUnlinked = false;
+
+  async ensureOpen(): Promise<void> {
+    await this.run(async () => undefined);
+  }
+
+  read(
+    buffer: Buffer,
+    bufferOffset: number,
+    length: number,
+    position: number,
+    hint?: ReadHint,
+  ): Promise<number> {
+    return this.run((handle) => handle.read(buffer, bufferOffset, length, position, hint));
+  }
+
+  writev(buffers: Buffer[], position: number): Promise<void> {
+    return this.run((handle) => handle.writev(buffers, position));
+  }
+
+  datasync(): Promise<void> {
+    return this.run((handle) => handle.datasync());
+  }
+
+  truncate(sizeBytes: number): Promise<void> {
+    return this.run((handle) => handle.truncate(sizeBytes));
+  }
+
+  sizeBytes(): Promise<number> {
+    return this.run((handle) => handle.sizeBytes());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cache.noteClosed(this);
+    // A reopen in progress closes its own descriptor when it sees `closed`.
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close();
+  }
+
+  /** Closes the descriptor if no call uses it; the next call reopens. False when busy. */
+  evict(): boolean {
+    const handle = this.handle;
+    if (handle === null || this.callsInFlight > 0 || this.nameUnlinked) return false;
+    this.handle = null;
+    void handle.close().catch(() => undefined);
+    return true;
+  }
+
+  private async run<T>(call: (handle: FileHandle) => Promise<T>): Promise<T> {
+    if (this.closed) throw closedError();
+    this.callsInFlight++;
+    try {
+      let handle = this.handle;
+      if (handle === null) handle = await this.reopen();
+      else this.cache.noteUsed(this);
+      return await call(handle);
+    } finally {
+      this.callsInFlight--;
+    }
+  }
+
+  private async reopen(): Promise<FileHandle> {
+    if (this.nameUnlinked) throw notFoundError(this.currentPath);
+    this.opening ??= this.cache.fileSystem
+      .openFile(this.currentPath, { create: this.create })
+      .finally(() => {
+        this.opening = null;
+      });
+    const handle = await this.opening;
+    if (this.closed) {
+      // Closed while opening: this descriptor was never handed out.
+      await handle.close().catch(() => undefined);
+      throw closedError();
+    }
+    if (this.handle === null) {
+      this.handle = handle;
+      this.create = false;
+      this.cache.noteOpened(this);
+    } else if (this.handle !== handle) {
+      await handle.close().catch(() => undefined);
+    }
+    return this.handle;
+  }
+}
+
+function notFoundError(path: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${path} was replaced`);
+  error.code = 'ENOENT';
+  return error;
+}
+
+function closedError(): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error('file closed');
+  error.code = 'EBADF';
+  return error;
+}
