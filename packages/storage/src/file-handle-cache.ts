@@ -55,12 +55,21 @@ export class FileHandleCache {
   }
 
   /** @internal */
+  evictIfOverLimit(): void {
+    if (this.openFiles.size > this.options.handlesMax) this.evictBeyondLimit();
+  }
+
+  /** @internal */
   noteClosed(file: CachedFile): void {
     this.openFiles.delete(file);
   }
 
-  /** Closes least recently used descriptors with no call in flight until within the limit. */
-  private evictBeyondLimit(): void {
+  /**
+   * Closes least recently used descriptors with no call in flight until within the limit. Run
+   * when a descriptor opens and when a call ends while over the limit (descriptors busy at the
+   * last open go then).
+   */
+  evictBeyondLimit(): void {
     if (this.openFiles.size <= this.options.handlesMax) return;
     for (const file of this.openFiles.keys()) {
       if (this.openFiles.size <= this.options.handlesMax) return;
@@ -168,6 +177,7 @@ export class CachedFile implements FileHandle {
       return await call(handle);
     } finally {
       this.callsInFlight--;
+      this.cache.evictIfOverLimit();
     }
   }
 

@@ -24,6 +24,7 @@ import {
   segmentRelativeOffsetMax,
   segmentSizeBytesMax,
 } from './limits.js';
+import type { LogSummary } from './log-summary.js';
 import { PartitionLogBase } from './partition-log-base.js';
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-search.js';
 import {
@@ -180,6 +181,42 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     log.recoveryPoint = options.logStartOffset;
     log.watermark = options.logStartOffset;
     return log;
+  }
+
+  /**
+   * A log as the clean-stop summary describes it (the log dir had the clean-shutdown marker): no
+   * file is opened and no index read until the log is used (`LogSegment.loadDeferredIndexes`).
+   */
+  static fromSummary(options: FilePartitionLogOptions, summary: LogSummary): FilePartitionLog {
+    const log = new FilePartitionLog(options);
+    const nowMs = log.clock.nowMs();
+    for (const segmentSummary of summary.segments) {
+      const segment = LogSegment.fromSummary({
+        handles: log.handles,
+        directory: log.directory,
+        summary: segmentSummary,
+        nowMs,
+        indexIntervalBytes: log.currentConfig.indexIntervalBytes,
+      });
+      segment.indexLimitBytes = log.currentConfig.segmentIndexBytes;
+      log.segments.push(segment);
+    }
+    const leo = log.logEndOffset;
+    const base = log.segments[0].baseOffset;
+    log.startOffset = options.logStartOffset > base ? options.logStartOffset : base;
+    if (log.startOffset > leo) log.startOffset = leo;
+    log.epochs = LeaderEpochCache.fromEntries(summary.epochs);
+    log.recoveryPoint = leo;
+    log.watermark = leo;
+    return log;
+  }
+
+  /** What the clean-stop summary records of this log (after `close`). */
+  summary(): LogSummary {
+    return {
+      epochs: this.epochs.list(),
+      segments: this.segments.map((segment) => segment.summary()),
+    };
   }
 
   /**
@@ -425,6 +462,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       // Awaited only when there is something to repair: each await is a turn of the microtask
       // queue on every small produce request.
       if (this.damage) await this.repairIfDamaged();
+      if (!this.activeSegment.indexesReady) await this.activeSegment.loadDeferredIndexes();
       groupStart = this.logEndOffset;
       let writeBuffers: Buffer[] = [];
       let writeSummaries: BatchSummary[] = [];
@@ -569,6 +607,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
    */
   private async rewriteUnsyncedTail(): Promise<void> {
     const active = this.activeSegment;
+    await active.loadDeferredIndexes();
     const end = active.sizeBytes;
     const synced = this.recoveryPoint;
     // Headers up to the recovery point were synced; the walk stops at the first one past it (or
@@ -879,6 +918,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     if (timestampMs < 0n) return null;
     for (const segment of this.segments) {
       if (segment.isEmpty || segment.maxTimestamp < timestampMs) continue;
+      await segment.loadDeferredIndexes();
       // One walk from the time index's floor: batches before it are skipped, not read twice.
       const floor = segment.timeIndex.floorOffset(timestampMs);
       const start = segment.walkStartPosition(floor);

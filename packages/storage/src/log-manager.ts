@@ -7,8 +7,14 @@ import type { CompressionCodecs } from '@gregor/protocol';
 import { parseOffsetCheckpoint, serializeOffsetCheckpoint } from './checkpoint-file.js';
 import { defaultLogConfig, type LogConfig, resolveLogConfig } from './config.js';
 import { FileHandleCache } from './file-handle-cache.js';
-import { FilePartitionLog } from './file-log.js';
+import { FilePartitionLog, type FilePartitionLogOptions } from './file-log.js';
 import { type FileSystem, joinPath, nodeFileSystem } from './file-system.js';
+import {
+  type LogSummary,
+  logSummaryFile,
+  parseLogSummaries,
+  serializeLogSummaries,
+} from './log-summary.js';
 import { MemoryLogManager, type MemoryLogManagerOptions } from './memory-log.js';
 import type {
   Clock,
@@ -66,6 +72,8 @@ export interface LogManagerOptions {
 
 export interface LoadStatistics {
   logCount: number;
+  /** Logs built from the clean-stop summary without opening a file. */
+  deferredLogCount: number;
   cleanShutdown: boolean;
   durationMs: number;
 }
@@ -78,7 +86,12 @@ export class FileLogManager implements LogManagerInterface {
   private readonly fileSystem: FileSystem;
   private readonly timers: TimerHandle[] = [];
   private closed = false;
-  loadStatistics: LoadStatistics = { logCount: 0, cleanShutdown: true, durationMs: 0 };
+  loadStatistics: LoadStatistics = {
+    logCount: 0,
+    deferredLogCount: 0,
+    cleanShutdown: true,
+    durationMs: 0,
+  };
 
   private constructor(private readonly options: LogManagerOptions) {
     if (options.logDirs.length === 0) throw new RangeError('at least one log dir is needed');
@@ -108,6 +121,7 @@ export class FileLogManager implements LogManagerInterface {
   private async loadAll(): Promise<void> {
     const startedMs = this.options.clock.monotonicMs();
     let allClean = true;
+    let deferredLogCount = 0;
     const jobs: (() => Promise<void>)[] = [];
     for (const logDir of this.options.logDirs) {
       await this.fileSystem.makeDirectory(logDir);
@@ -123,6 +137,10 @@ export class FileLogManager implements LogManagerInterface {
       const cleanerOffsets = parseOffsetCheckpoint(
         await this.fileSystem.readFile(joinPath(logDir, cleanerOffsetCheckpointFile)),
       );
+      // Only a clean stop's summary describes the files as they are.
+      const summaries = cleanShutdown
+        ? parseLogSummaries(await this.fileSystem.readFile(joinPath(logDir, logSummaryFile)))
+        : null;
       for (const name of await this.fileSystem.listDirectory(logDir)) {
         if (name.endsWith('-delete')) {
           await this.fileSystem.removeDirectory(joinPath(logDir, name));
@@ -130,32 +148,39 @@ export class FileLogManager implements LogManagerInterface {
         }
         const parsed = parseLogDirectoryName(name);
         if (!parsed) continue;
-        jobs.push(async () => {
-          const log = await FilePartitionLog.open({
-            topic: parsed.topic,
-            partition: parsed.partition,
-            directory: joinPath(logDir, name),
-            fileSystem: this.fileSystem,
-            clock: this.options.clock,
-            config: this.configFor(parsed.topic),
-            recoveryPoint: recoveryPoints.get(name) ?? 0n,
-            logStartOffset: startOffsets.get(name) ?? 0n,
-            cleanShutdown,
-            codecs: this.options.codecs,
-            verifyReadChecksums: this.options.verifyReadChecksums,
-            cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
-            handleCache: this.handles,
-            onRecovery: (event) =>
-              this.options.onRecovery?.({
-                topic: parsed.topic,
-                partition: parsed.partition,
-                ...event,
-              }),
-          });
+        const options: FilePartitionLogOptions = {
+          topic: parsed.topic,
+          partition: parsed.partition,
+          directory: joinPath(logDir, name),
+          fileSystem: this.fileSystem,
+          clock: this.options.clock,
+          config: this.configFor(parsed.topic),
+          recoveryPoint: recoveryPoints.get(name) ?? 0n,
+          logStartOffset: startOffsets.get(name) ?? 0n,
+          cleanShutdown,
+          codecs: this.options.codecs,
+          verifyReadChecksums: this.options.verifyReadChecksums,
+          cleanerIoBytesPerSecondMax: this.options.cleanerIoBytesPerSecondMax,
+          handleCache: this.handles,
+          onRecovery: (event) =>
+            this.options.onRecovery?.({
+              topic: parsed.topic,
+              partition: parsed.partition,
+              ...event,
+            }),
+        };
+        const adopt = (log: FilePartitionLog): void => {
           log.cleanerCheckpoint = cleanerOffsets.get(name) ?? 0n;
           this.logs.set(name, log);
           this.placeLog(name, logDir);
-        });
+        };
+        const summary = summaries?.get(name);
+        if (summary) {
+          adopt(FilePartitionLog.fromSummary(options, summary));
+          deferredLogCount++;
+          continue;
+        }
+        jobs.push(async () => adopt(await FilePartitionLog.open(options)));
       }
     }
     await runWithConcurrency(jobs, this.logsInFlight * this.options.logDirs.length);
@@ -169,6 +194,7 @@ export class FileLogManager implements LogManagerInterface {
     }
     this.loadStatistics = {
       logCount: this.logs.size,
+      deferredLogCount,
       cleanShutdown: allClean,
       durationMs: this.options.clock.monotonicMs() - startedMs,
     };
@@ -389,10 +415,25 @@ export class FileLogManager implements LogManagerInterface {
     await runWithConcurrency(closes, this.logsInFlight * this.options.logDirs.length);
     if (failure) throw failure;
     await this.checkpoint();
+    await this.writeLogSummaries();
     for (const logDir of this.options.logDirs) {
       await this.fileSystem.writeFileAtomic(
         joinPath(logDir, cleanShutdownMarkerFile),
         Buffer.alloc(0),
+      );
+    }
+  }
+
+  /** The clean-stop summary of each log dir (after every log closed, before the marker). */
+  private async writeLogSummaries(): Promise<void> {
+    for (const logDir of this.options.logDirs) {
+      const summaries = new Map<string, LogSummary>();
+      for (const [name, log] of this.logs) {
+        if (this.logDirOf.get(name) === logDir) summaries.set(name, log.summary());
+      }
+      await this.fileSystem.writeFileAtomic(
+        joinPath(logDir, logSummaryFile),
+        serializeLogSummaries(summaries),
       );
     }
   }
