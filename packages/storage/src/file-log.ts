@@ -189,7 +189,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
    */
   static fromSummary(options: FilePartitionLogOptions, summary: LogSummary): FilePartitionLog {
     const log = new FilePartitionLog(options);
-    const nowMs = log.clock.nowMs();
+    const nowMs = log.clock.wallMs();
     for (const segmentSummary of summary.segments) {
       const segment = LogSegment.fromSummary({
         handles: log.handles,
