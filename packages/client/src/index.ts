@@ -1,3 +1,35 @@
+export type {
+  AclBinding,
+  AclFilter,
+  AclOperation,
+  AclPatternType,
+  AclPermission,
+  AclResourceType,
+} from './admin/acls.js';
+export type { ClusterDescription, LogDirDescription } from './admin/cluster-info.js';
+export type {
+  ConfigAlteration,
+  ConfigEntry,
+  ConfigResource,
+  ConfigResourceType,
+  ConfigSource,
+  ResourceConfigs,
+} from './admin/configs.js';
+export type {
+  GroupDescription,
+  GroupListing,
+  GroupMemberDescription,
+  GroupOffset,
+  PartitionLag,
+} from './admin/groups.js';
+export type { QuotaEntity, QuotaEntry, QuotaFilterComponent } from './admin/quotas.js';
+export type { OngoingReassignment } from './admin/reassignments.js';
+export type { PartitionLowWatermark } from './admin/records.js';
+export type {
+  ActiveProducer,
+  TransactionDescription,
+  TransactionListing,
+} from './admin/transactions.js';
 export { Admin, type NewTopic } from './admin.js';
 export {
   type AssignorMember,

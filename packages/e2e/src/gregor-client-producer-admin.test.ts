@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import { BrokerProcess } from './harness/broker-process.js';
+import { adminScenarios } from './harness/gregor-client-admin-scenarios.js';
 import { transactionScenarios } from './harness/gregor-client-transaction-scenarios.js';
 import { typedScenarios } from './harness/gregor-client-typed-scenarios.js';
 import { ReferenceKafka } from './harness/reference-kafka.js';
@@ -9,7 +10,7 @@ import { ReferenceKafka } from './harness/reference-kafka.js';
  * same scenarios against Gregor and against Apache Kafka 4.4 (one broker of each for the file).
  */
 
-const scenarios = { ...transactionScenarios, ...typedScenarios };
+const scenarios = { ...transactionScenarios, ...typedScenarios, ...adminScenarios };
 
 describe('@gregor/client producer and admin against Gregor', () => {
   let broker: BrokerProcess;
@@ -42,6 +43,9 @@ describe('@gregor/client producer and admin against Apache Kafka 4.4', () => {
       settings: {
         'transaction.state.log.num.partitions': '4',
         'offsets.topic.num.partitions': '4',
+        // ACLs need an authorizer (SECURITY_DISABLED otherwise); the anonymous user may do all.
+        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+        'super.users': 'User:ANONYMOUS',
       },
     });
   });

@@ -218,6 +218,12 @@ export class Cluster {
     return { host: answer.host ?? '', port: answer.port ?? 0 };
   }
 
+  /** Every broker in the metadata (loaded first when none is known yet). */
+  async brokerIds(): Promise<number[]> {
+    if (this.brokers.size === 0) await this.refreshMetadata();
+    return [...this.brokers.keys()].sort((left, right) => left - right);
+  }
+
   /** Registers topics whose metadata every refresh loads. */
   addTopics(topics: Iterable<string>): void {
     for (const topic of topics) this.topicsOfInterest.add(topic);

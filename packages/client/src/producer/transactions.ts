@@ -42,7 +42,7 @@ import {
 } from '../errors.js';
 import type { ConsumerGroupMetadata } from '../group-metadata.js';
 import type { Cluster } from '../network/cluster.js';
-import { coordinatorRequest } from './coordinator-requests.js';
+import { coordinatorRequest } from '../network/coordinator-request.js';
 
 export type TransactionState =
   | 'uninitialized'

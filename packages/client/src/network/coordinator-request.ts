@@ -5,9 +5,9 @@
 
 import { ErrorCode } from '@gregor/protocol';
 import { ClientError, ConnectionError, KafkaError, TimeoutError } from '../errors.js';
-import type { Cluster, CoordinatorType } from '../network/cluster.js';
-import { sleep } from '../network/cluster.js';
-import type { Connection } from '../network/connection.js';
+import type { Cluster, CoordinatorType } from './cluster.js';
+import { sleep } from './cluster.js';
+import type { Connection } from './connection.js';
 
 const coordinatorMovedCodes: ReadonlySet<number> = new Set([
   ErrorCode.NOT_COORDINATOR,
