@@ -47,6 +47,8 @@ import {
 } from './store.js';
 
 const electionName = 'controller';
+const grpcKeepaliveMs = 10_000;
+const grpcKeepaliveTimeoutMs = 5000;
 /** How long `close` waits for etcd to revoke the leases it still holds. */
 const closeWaitMs = 2000;
 
@@ -141,6 +143,13 @@ export class EtcdMetadataStore implements MetadataStore {
     this.client = new Etcd3({
       hosts,
       dialTimeout: options.dialTimeoutMs ?? 5000,
+      // HTTP/2 pings find a half-open connection (a cut network) so that watches re-establish;
+      // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
+      grpcOptions: {
+        'grpc.keepalive_time_ms': grpcKeepaliveMs,
+        'grpc.keepalive_timeout_ms': grpcKeepaliveTimeoutMs,
+        'grpc.keepalive_permit_without_calls': 1,
+      },
       faultHandling: {
         host: () =>
           hosts.length > 1

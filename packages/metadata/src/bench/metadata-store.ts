@@ -2,12 +2,14 @@
  * `npm run bench -- metadata`: the metadata store on a real etcd (started here, loopback) and the
  * local store on the real disk. Measures put→watch latency (commit issued by one client → event
  * received by another), fenced commit rates (one at a time, 32 in flight, 127-key batches) and
- * the producer-id read+CAS. CLUSTER.md's figures on this machine (etcd3 directly, no fence):
+ * the producer-id read+CAS, and how long a controller's SIGKILL takes to elect a successor. CLUSTER.md's figures on this machine (etcd3 directly, no fence):
  * put→watch p50 1.1 ms, p99 4.1 ms; 21.6k keys/s created; read+CAS 2.6 ms.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { nodeFileSystem } from '@gregor/storage';
 import { EtcdMetadataStore } from '../etcd-store.js';
 import { LocalMetadataStore } from '../local-store.js';
@@ -98,6 +100,41 @@ async function casLatency(store: MetadataStore): Promise<number> {
   return (performance.now() - startedMs) / count;
 }
 
+/**
+ * Controller failover on etcd: a controller process (testing/paused-controller.js) is SIGKILLed;
+ * the time until a waiting candidate is elected is bounded by the lease TTL (etcd raises a 1 s
+ * TTL to its minimum).
+ */
+async function failoverMs(server: EtcdServer, ttlMs: number, kills: number): Promise<number[]> {
+  const script = fileURLToPath(new URL('../testing/paused-controller.js', import.meta.url));
+  const results: number[] = [];
+  for (let kill = 0; kill < kills; kill++) {
+    const namespace = `failover-${ttlMs}-${kill}/`;
+    const child = spawn(
+      process.execPath,
+      [script, server.endpoint, namespace, '1', String(ttlMs)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('"committed":true')) resolve();
+      });
+    });
+    const successor = new EtcdMetadataStore({ endpoints: [server.endpoint], namespace });
+    const elected = successor.campaign(2, { ttlMs });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const killedMs = performance.now();
+    child.kill('SIGKILL');
+    const fence = await elected;
+    results.push(performance.now() - killedMs);
+    await fence.resign();
+    await successor.close();
+  }
+  return results.sort((left, right) => left - right);
+}
+
 async function measure(
   name: string,
   writer: MetadataStore,
@@ -117,6 +154,7 @@ async function measure(
 
 async function main(): Promise<void> {
   const rows: string[] = [];
+  const failovers: string[] = [];
   const server = await EtcdServer.start();
   try {
     const writer = new EtcdMetadataStore({ endpoints: [server.endpoint], namespace: 'bench/' });
@@ -124,6 +162,12 @@ async function main(): Promise<void> {
     rows.push(...(await measure('etcd 3.4 (one member, loopback)', writer, reader)));
     await writer.close();
     await reader.close();
+    for (const ttlMs of [1000, 2000, 3000]) {
+      const times = await failoverMs(server, ttlMs, 5);
+      failovers.push(
+        `| ${ttlMs} | ${times.map((time) => time.toFixed(0)).join(', ')} | ${percentile(times, 0.5).toFixed(0)} |`,
+      );
+    }
   } finally {
     await server.stop();
   }
@@ -145,6 +189,11 @@ async function main(): Promise<void> {
       '| store | put→watch p50 ms | p99 ms | commits/s (1 in flight) | commits/s (32 in flight) | keys/s (127-key commits, 4 in flight) | read+CAS ms |',
       '|---|---:|---:|---:|---:|---:|---:|',
       ...rows,
+      '',
+      'controller failover on etcd: SIGKILL of the controller process → a waiting candidate elected (5 kills)',
+      '| lease TTL asked, ms | failover times, ms | p50 ms |',
+      '|---:|---|---:|',
+      ...failovers,
     ].join('\n'),
   );
 }
