@@ -49,6 +49,7 @@ export function planAlterPartition(
   }
   const units: Unit[] = [];
   const topics: TopicResult[] = [];
+  const seen = new Set<string>();
   for (const topicData of request.topics) {
     const byId = topicData.topicId !== undefined && topicData.topicId !== zeroTopicId;
     const topic = byId
@@ -68,6 +69,15 @@ export function planAlterPartition(
         );
         continue;
       }
+      const id = `${topic.topicId}/${partitionData.partitionIndex}`;
+      if (seen.has(id)) {
+        // One change per partition per request: a second would race the first's CAS.
+        topicResult.partitions.push(
+          errorResult(partitionData.partitionIndex, ErrorCode.INVALID_REQUEST),
+        );
+        continue;
+      }
+      seen.add(id);
       const outcome = alterOne(context, request.brokerId, topic, partitionData, apiVersion);
       topicResult.partitions.push(outcome.result);
       if (outcome.unit !== undefined) units.push(outcome.unit);

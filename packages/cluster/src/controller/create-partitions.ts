@@ -26,7 +26,18 @@ export function planCreatePartitions(
 ): Plan<CreatePartitionsResponse> {
   const results: TopicResult[] = [];
   const units: Unit[] = [];
+  const nameCounts = new Map<string, number>();
+  for (const topic of request.topics)
+    nameCounts.set(topic.name, (nameCounts.get(topic.name) ?? 0) + 1);
   for (const topic of request.topics) {
+    if (nameCounts.get(topic.name)! > 1) {
+      results.push({
+        name: topic.name,
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: 'Duplicate topic name.',
+      });
+      continue;
+    }
     try {
       const topicUnits = partitionUnits(context, topic);
       const result: TopicResult = {

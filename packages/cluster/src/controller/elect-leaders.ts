@@ -33,6 +33,7 @@ export function planElectLeaders(
   const units: Unit[] = [];
   const results: TopicResult[] = [];
   const every = request.topicPartitions === null;
+  const seen = new Set<string>();
   const requested =
     request.topicPartitions ??
     context.image.topics().map((topic) => ({
@@ -43,6 +44,16 @@ export function planElectLeaders(
     const topicResult: TopicResult = { topic: entry.topic, partitionResult: [] };
     results.push(topicResult);
     for (const partitionId of entry.partitions) {
+      const id = `${entry.topic}/${partitionId}`;
+      if (seen.has(id)) {
+        topicResult.partitionResult.push({
+          partitionId,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: 'Duplicate partition in the request.',
+        });
+        continue;
+      }
+      seen.add(id);
       const outcome = electOne(context, entry.topic, partitionId, election);
       if (every && outcome.result.errorCode === ErrorCode.ELECTION_NOT_NEEDED) continue;
       topicResult.partitionResult.push(outcome.result);

@@ -208,6 +208,16 @@ describe('controller AlterPartition', () => {
     );
   });
 
+  test('a partition named twice in one request: the repeat is INVALID_REQUEST', () => {
+    const plan = planAlterPartition(testContext(image), request([{ isr: [1, 2] }, { isr: [1] }]));
+    assert.equal(plan.units.length, 1);
+    const { response } = commitPlan(image, plan);
+    assert.deepEqual(
+      response.topics[0]!.partitions.map((partition) => partition.errorCode),
+      [ErrorCode.NONE, ErrorCode.INVALID_REQUEST],
+    );
+  });
+
   test('a change not committed (controller change) answers NOT_CONTROLLER', () => {
     const plan = planAlterPartition(testContext(image), request([{ isr: [1, 2] }]));
     assert.equal(plan.respond(false).topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_CONTROLLER);

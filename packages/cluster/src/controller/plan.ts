@@ -21,22 +21,30 @@ export interface Plan<Response> {
   respond(allCommitted: boolean): Response;
 }
 
-/** Groups consecutive units into transactions of at most `limit` operations, keeping order. */
+/**
+ * Groups consecutive units into transactions of at most `limit` operations, each key at most
+ * once per transaction, keeping order.
+ */
 export function packUnits(units: readonly Unit[], limit = commitOperationsMax): Unit[][] {
   const batches: Unit[][] = [];
   let current: Unit[] = [];
   let size = 0;
+  // etcd refuses a transaction touching a key twice: a repeated key starts a new one.
+  const keys = new Set<string>();
   for (const unit of units) {
     if (unit.operations.length > limit) {
       throw new RangeError(`a unit of ${unit.operations.length} operations exceeds ${limit}`);
     }
-    if (size + unit.operations.length > limit && current.length > 0) {
+    const repeats = unit.operations.some((operation) => keys.has(operation.key));
+    if ((size + unit.operations.length > limit || repeats) && current.length > 0) {
       batches.push(current);
       current = [];
       size = 0;
+      keys.clear();
     }
     current.push(unit);
     size += unit.operations.length;
+    for (const operation of unit.operations) keys.add(operation.key);
   }
   if (current.length > 0) batches.push(current);
   return batches;
