@@ -109,23 +109,23 @@ describe('controller AlterPartition', () => {
   });
 
   test("epochs, leadership and ISR shape are checked in Kafka's order", () => {
-    const plan = planAlterPartition(
-      testContext(image),
-      request([
-        { isr: [1, 2], leaderEpoch: 6 },
-        { isr: [1, 2], partitionEpoch: 10 },
-        { isr: [1, 2], leaderEpoch: 4 },
-        { isr: [1, 2], partitionEpoch: 8 },
-        { isr: [2, 3] },
-        { isr: [1, 9] },
-        { isr: [1, 1] },
-        { isr: [1, 2], leaderRecoveryState: LeaderRecoveryState.recovering },
-        { partitionIndex: 7, isr: [1] },
-      ]),
-    );
-    assert.equal(plan.units.length, 0);
+    const cases = [
+      { isr: [1, 2], leaderEpoch: 6 },
+      { isr: [1, 2], partitionEpoch: 10 },
+      { isr: [1, 2], leaderEpoch: 4 },
+      { isr: [1, 2], partitionEpoch: 8 },
+      { isr: [2, 3] },
+      { isr: [1, 9] },
+      { isr: [1, 1] },
+      { isr: [1, 2], leaderRecoveryState: LeaderRecoveryState.recovering },
+      { partitionIndex: 7, isr: [1] },
+    ];
     assert.deepEqual(
-      plan.respond(true).topics[0]!.partitions.map((partition) => partition.errorCode),
+      cases.map((partition) => {
+        const plan = planAlterPartition(testContext(image), request([partition]));
+        assert.equal(plan.units.length, 0);
+        return plan.respond(true).topics[0]!.partitions[0]!.errorCode;
+      }),
       [
         ErrorCode.NOT_CONTROLLER,
         ErrorCode.NOT_CONTROLLER,
@@ -161,16 +161,21 @@ describe('controller AlterPartition', () => {
   });
 
   test('expanding onto a broker shutting down, unregistered or at another epoch: INELIGIBLE_REPLICA', () => {
-    const plan = planAlterPartition(
-      testContext(image),
-      request([
-        { partitionIndex: 1, isr: [1, 4] },
-        { partitionIndex: 2, isr: [1, 5], brokerEpochs: { 5: -1n } },
-        { partitionIndex: 1, isr: [1, 2], brokerEpochs: { 2: 1n } },
-      ]),
-    );
+    const cases: {
+      partitionIndex: number;
+      isr: number[];
+      brokerEpochs?: Record<number, bigint>;
+    }[] = [
+      { partitionIndex: 1, isr: [1, 4] },
+      { partitionIndex: 2, isr: [1, 5], brokerEpochs: { 5: -1n } },
+      { partitionIndex: 1, isr: [1, 2], brokerEpochs: { 2: 1n } },
+    ];
     assert.deepEqual(
-      plan.respond(true).topics[0]!.partitions.map((partition) => partition.errorCode),
+      cases.map(
+        (partition) =>
+          planAlterPartition(testContext(image), request([partition])).respond(true).topics[0]!
+            .partitions[0]!.errorCode,
+      ),
       [ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INELIGIBLE_REPLICA],
     );
     const version1 = planAlterPartition(
