@@ -1,3 +1,4 @@
+export * from './controller/alter-configs.js';
 export * from './controller/broker-changes.js';
 export * from './controller/context.js';
 export * from './controller/controller.js';

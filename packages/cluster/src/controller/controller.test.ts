@@ -215,6 +215,80 @@ describe('controller on the simulated store', () => {
     await store.close();
   });
 
+  test('enabling unclean leader election on a topic elects a leader for its offline partition', async () => {
+    const clock = new SimulatedClock();
+    const store = new SimulatedMetadataStore(clock);
+    const one = await registerTestBroker(store.connect('broker-1'), 1, { ttlMs });
+    await registerTestBroker(store.connect('broker-2'), 2, { ttlMs });
+    const { controller, logger } = startController(store, clock, 1);
+    await drive(clock, controller.whenActive());
+    const created = await drive(
+      clock,
+      controller.createTopics({
+        topics: [
+          {
+            name: 'u',
+            numPartitions: -1,
+            replicationFactor: -1,
+            assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }],
+            configs: [],
+          },
+        ],
+        timeoutMs: 1000,
+      }),
+    );
+    assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
+    const partition = controller.image!.partition('u', 0)!;
+    const shrunk = await drive(
+      clock,
+      controller.alterPartition({
+        brokerId: 1,
+        brokerEpoch: one.brokerEpoch,
+        topics: [
+          {
+            topicId: partition.topicId,
+            partitions: [
+              {
+                partitionIndex: 0,
+                leaderEpoch: partition.leaderEpoch,
+                partitionEpoch: partition.partitionEpoch,
+                newIsrWithEpochs: [{ brokerId: 1, brokerEpoch: one.brokerEpoch }],
+                leaderRecoveryState: 0,
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    assert.equal(shrunk.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    store.pauseKeepalives('broker-1', true);
+    await driveUntil(clock, () => controller.image!.partition('u', 0)!.leader === -1, {
+      what: 'the partition offline',
+    });
+    const [written] = await drive(
+      clock,
+      controller.alterConfigs([
+        {
+          resource: { type: 'topic', name: 'u' },
+          configs: { 'unclean.leader.election.enable': 'true' },
+        },
+      ]),
+    );
+    assert.equal(written!.errorCode, ErrorCode.NONE);
+    await driveUntil(clock, () => controller.image!.partition('u', 0)!.leader === 2, {
+      what: 'an unclean leader',
+    });
+    const elected = controller.image!.partition('u', 0)!;
+    assert.deepEqual([elected.isr, elected.leaderRecoveryState], [[2], 1]);
+    assert.ok(
+      logger
+        .warnings()
+        .some((line) => line.startsWith('Unclean leader election for u-0: leader -1 -> 2')),
+    );
+    await drive(clock, controller.close());
+    await store.close();
+  });
+
   test('requests before the controller is active are refused with NotControllerError', async () => {
     const clock = new SimulatedClock();
     const store = new SimulatedMetadataStore(clock);

@@ -31,6 +31,7 @@ import type { MetadataImage } from '../image.js';
 import { type ClusterLogger, silentClusterLogger } from '../logger.js';
 import { MetadataListener } from '../metadata-listener.js';
 import { controllerKey, encodeControllerRecord } from '../records.js';
+import { type ConfigWrite, type ConfigWriteResult, planAlterConfigs } from './alter-configs.js';
 import { planAlterPartition } from './alter-partition.js';
 import {
   type ControlledShutdownResult,
@@ -190,6 +191,20 @@ export class Controller {
 
   electLeaders(request: ElectLeadersRequest): Promise<ElectLeadersResponse> {
     return this.submit((context) => planElectLeaders(context, request));
+  }
+
+  /**
+   * Writes resources' whole new config override sets. Afterwards the brokers are reconciled
+   * again: enabling unclean leader election elects leaders for leaderless partitions at once.
+   */
+  async alterConfigs(
+    writes: readonly ConfigWrite[],
+    options: { validateOnly: boolean } = { validateOnly: false },
+  ): Promise<ConfigWriteResult[]> {
+    const results = await this.submit((context) => planAlterConfigs(context, writes, options));
+    const term = this.term;
+    if (!options.validateOnly && term !== undefined) this.enqueueReconciliation(term);
+    return results;
   }
 
   /** A broker's controlled shutdown: its leaderships move away and it leaves every ISR. */

@@ -9,6 +9,7 @@ import {
   testContext,
   testTopicId,
 } from '../testing/images.js';
+import { planAlterConfigs } from './alter-configs.js';
 import { planBrokerReconciliation } from './broker-changes.js';
 import { zeroTopicId } from './context.js';
 import { planCreatePartitions } from './create-partitions.js';
@@ -345,37 +346,48 @@ describe('controller CreatePartitions', () => {
     assert.equal(plan.units.at(-1)!.operations[0]!.key, 'topics/grow');
   });
 
-  test("Kafka's errors: same count, fewer, unknown topic, assignments not matching", () => {
-    const plan = planCreatePartitions(testContext(image), {
-      topics: [
-        { name: 'grow', count: 2, assignments: null },
-        { name: 'grow', count: 1, assignments: null },
-        { name: 'missing', count: 3, assignments: null },
-        { name: 'grow', count: 4, assignments: [{ brokerIds: [1, 2] }] },
-        { name: 'grow', count: 3, assignments: [{ brokerIds: [1] }] },
+  test("Kafka's errors: same count, fewer, unknown topic, assignments not matching, repeats", () => {
+    const cases = [
+      { name: 'grow', count: 2, assignments: null },
+      { name: 'grow', count: 1, assignments: null },
+      { name: 'missing', count: 3, assignments: null },
+      { name: 'grow', count: 4, assignments: [{ brokerIds: [1, 2] }] },
+      { name: 'grow', count: 3, assignments: [{ brokerIds: [1] }] },
+    ];
+    const answers = cases.map((topic) => {
+      const plan = planCreatePartitions(testContext(image), {
+        topics: [topic],
+        timeoutMs: 1000,
+        validateOnly: false,
+      });
+      assert.equal(plan.units.length, 0);
+      const [result] = plan.respond(true).results;
+      return [result!.errorCode, result!.errorMessage];
+    });
+    assert.deepEqual(answers, [
+      [ErrorCode.INVALID_PARTITIONS, 'Topic already has 2 partition(s).'],
+      [
+        ErrorCode.INVALID_PARTITIONS,
+        'The topic grow currently has 2 partition(s); 1 would not be an increase.',
       ],
+      [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.'],
+      [
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        'Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.',
+      ],
+      [
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        'The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s).',
+      ],
+    ]);
+    const repeated = planCreatePartitions(testContext(image), {
+      topics: [cases[0]!, cases[1]!],
       timeoutMs: 1000,
       validateOnly: false,
     });
-    assert.equal(plan.units.length, 0);
     assert.deepEqual(
-      plan.respond(true).results.map((result) => [result.errorCode, result.errorMessage]),
-      [
-        [ErrorCode.INVALID_PARTITIONS, 'Topic already has 2 partition(s).'],
-        [
-          ErrorCode.INVALID_PARTITIONS,
-          'The topic grow currently has 2 partition(s); 1 would not be an increase.',
-        ],
-        [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.'],
-        [
-          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          'Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.',
-        ],
-        [
-          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          'The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s).',
-        ],
-      ],
+      repeated.respond(true).results.map((result) => result.errorCode),
+      [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST],
     );
   });
 });
@@ -436,6 +448,64 @@ describe('controller DeleteTopics', () => {
     assert.deepEqual(
       next.topics().map((topic) => topic.name),
       ['a'],
+    );
+  });
+});
+
+describe('controller config writes', () => {
+  const image = clusterImage({
+    brokers: [{ id: 1 }],
+    topics: [{ name: 'c', partitions: [[1]], configs: { 'retention.ms': '5' } }],
+  });
+
+  test('topic overrides, cluster defaults and one broker: each resource its own key', () => {
+    const plan = planAlterConfigs(
+      testContext(image),
+      [
+        { resource: { type: 'topic', name: 'c' }, configs: { 'min.insync.replicas': '2' } },
+        { resource: { type: 'cluster' }, configs: { 'unclean.leader.election.enable': 'true' } },
+        { resource: { type: 'broker', brokerId: 1 }, configs: { 'log.cleaner.threads': '2' } },
+      ],
+      { validateOnly: false },
+    );
+    const { image: next, response } = commitPlan(image, plan);
+    assert.deepEqual(response, [
+      { errorCode: ErrorCode.NONE, errorMessage: null },
+      { errorCode: ErrorCode.NONE, errorMessage: null },
+      { errorCode: ErrorCode.NONE, errorMessage: null },
+    ]);
+    assert.deepEqual(next.topic('c')?.configs, { 'min.insync.replicas': '2' });
+    assert.equal(next.topic('c')?.partitionCount, 1);
+    assert.equal(next.topicConfigValue('c', 'unclean.leader.election.enable'), 'true');
+    assert.deepEqual(next.brokerConfigs(1), { 'log.cleaner.threads': '2' });
+  });
+
+  test('unknown topics, bad values, repeats and validateOnly', () => {
+    const context = testContext(image, {
+      topicConfigsProblem: (configs) =>
+        configs.has('bogus') ? 'Unknown topic config name: bogus' : undefined,
+    });
+    const plan = planAlterConfigs(
+      context,
+      [
+        { resource: { type: 'topic', name: 'nope' }, configs: {} },
+        { resource: { type: 'topic', name: 'c' }, configs: { 'min.insync.replicas': 'two' } },
+        { resource: { type: 'topic', name: 'c' }, configs: { bogus: '1' } },
+        { resource: { type: 'cluster' }, configs: {} },
+        { resource: { type: 'cluster' }, configs: {} },
+      ],
+      { validateOnly: true },
+    );
+    assert.equal(plan.units.length, 0);
+    assert.deepEqual(
+      plan.respond(true).map((result) => result.errorCode),
+      [
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode.INVALID_CONFIG,
+        ErrorCode.INVALID_REQUEST,
+        ErrorCode.NONE,
+        ErrorCode.INVALID_REQUEST,
+      ],
     );
   });
 });

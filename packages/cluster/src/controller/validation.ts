@@ -16,12 +16,14 @@ export class ControllerRequestError extends Error {
 const positiveInteger = /^[1-9][0-9]{0,9}$/;
 
 /**
- * Topic config overrides as stored (name → text). Null values are refused as Kafka does; the two
- * configs the controller itself reads are checked here, everything else by the broker's catalog.
+ * Config overrides as stored (name → text). Null values are refused as Kafka does; the two
+ * configs the controller itself reads are checked here; topic configs also by the broker's catalog
+ * (`validateWith`), broker configs were checked by the broker that forwards them.
  */
 export function checkTopicConfigs(
   context: ControllerContext,
   configs: readonly { name: string; value: string | null }[],
+  options: { validateWith: boolean } = { validateWith: true },
 ): Record<string, string> {
   const nullNames = configs.filter((config) => config.value === null).map((config) => config.name);
   if (nullNames.length > 0) {
@@ -56,8 +58,10 @@ export function checkTopicConfigs(
       `Invalid value ${unclean} for configuration unclean.leader.election.enable: Expected value to be either true or false`,
     );
   }
-  const problem = context.settings.topicConfigsProblem(byName);
-  if (problem !== undefined) throw new ControllerRequestError(ErrorCode.INVALID_CONFIG, problem);
+  if (options.validateWith) {
+    const problem = context.settings.topicConfigsProblem(byName);
+    if (problem !== undefined) throw new ControllerRequestError(ErrorCode.INVALID_CONFIG, problem);
+  }
   return result;
 }
 
