@@ -49,6 +49,7 @@ import {
 const electionName = 'controller';
 const grpcKeepaliveMs = 10_000;
 const grpcKeepaliveTimeoutMs = 5000;
+const compactProbeWaitMs = 5000;
 /** How long `close` waits for etcd to revoke the leases it still holds. */
 const closeWaitMs = 2000;
 
@@ -301,21 +302,27 @@ export class EtcdMetadataStore implements MetadataStore {
     return { entries, revision };
   }
 
-  /** etcd's range error names no revision; a watch from there is cancelled with it. */
+  /**
+   * etcd's range error names no revision; a watch from there is cancelled with it. Should the
+   * watch not answer in time, the requested revision is the best known bound.
+   */
   private compactRevisionAfter(revision: Revision): Promise<Revision> {
     return new Promise((resolve) => {
+      const finish = (compactRevision: Revision): void => {
+        clearTimeout(timer);
+        probe.close();
+        resolve(compactRevision);
+      };
       const probe = new EtcdWatch({
         client: this.client,
         key: this.namespace,
         rangeEnd: prefixEnd(this.namespace),
         namespaceLength: this.namespace.length,
         fromRevision: revision - 1n,
-        onEvents: () => {
-          probe.close();
-          resolve(revision);
-        },
-        onReset: resolve,
+        onEvents: () => finish(revision),
+        onReset: finish,
       });
+      const timer = setTimeout(() => finish(revision), compactProbeWaitMs);
     });
   }
 
