@@ -5,10 +5,10 @@
  * that never reads cannot grow the broker), and resumes when the socket drains. Outbound writes
  * are corked and flushed once per tick, so many small responses leave in one writev.
  */
-import type { Socket } from 'node:net';
 import { FrameDecoder, FrameSizeError } from '@gregor/protocol';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
+import type { StreamConnection } from './transport.js';
 
 /** Thrown (or rejected) by a dispatcher to close the connection with a reason logged at WARN. */
 export class ConnectionFault extends Error {
@@ -41,7 +41,8 @@ export interface RequestDispatcher {
 
 export interface ConnectionOptions {
   id: number;
-  socket: Socket;
+  /** Accepted and paused: the connection resumes it. */
+  socket: StreamConnection;
   /** Name of the listener that accepted the connection. */
   listenerName: string;
   dispatcher: RequestDispatcher;
@@ -52,6 +53,8 @@ export interface ConnectionOptions {
   /** Request frame bytes in flight before reading pauses; the first request is always taken. */
   inFlightRequestBytesMax: number;
   queuedResponseBytesMax: number;
+  /** Runs `task` later, in a bounded batch per event-loop turn (SocketServer's TurnQueue). */
+  defer: (task: () => void) => void;
   onClose: (connection: Connection) => void;
 }
 
@@ -72,7 +75,7 @@ export class Connection {
   clientId: string | null = null;
   lastActivityMs: number;
 
-  private readonly socket: Socket;
+  private readonly socket: StreamConnection;
   private readonly options: ConnectionOptions;
   private readonly decoder: FrameDecoder;
   private readonly pending: PendingResponse[] = [];
@@ -103,7 +106,6 @@ export class Connection {
     this.remoteAddress = `${options.socket.remoteAddress ?? '?'}:${options.socket.remotePort ?? '?'}`;
     this.lastActivityMs = options.clock.monotonicMs();
     this.decoder = new FrameDecoder({ frameSizeBytesMax: options.frameSizeBytesMax });
-    this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('drain', () => this.maybeResume());
     this.socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -117,10 +119,18 @@ export class Connection {
     this.socket.on('close', () => this.onSocketClose());
     this.socket.on('end', () => {
       // The client half-closed: answer every complete request it sent, then close our side.
+      // Deferred: a storm of clients leaving at once is torn down a batch per turn.
       this.peerEnded = true;
-      this.processFrames();
-      this.endIfDrained();
+      this.options.defer(() => {
+        this.processFrames();
+        this.endIfDrained();
+      });
     });
+  }
+
+  /** Starts reading (the transport hands connections over paused). */
+  start(): void {
+    this.socket.resume();
   }
 
   /** Requests dispatched whose responses are not yet handed to the socket. */

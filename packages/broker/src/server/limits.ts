@@ -25,8 +25,14 @@ export const serverLimits = {
   idleSweepIntervalMsMax: 10_000,
   /** How long stop() waits for in-flight requests before destroying the remaining connections. */
   shutdownDrainMsMax: 10_000,
+  /**
+   * Connection set-ups (admission, then ApiVersions + Metadata: about 0.1 ms) and tear-downs
+   * after the client's FIN run at most this many per event-loop turn, so a reconnect storm is
+   * spread over turns of a few milliseconds with the established connections' I/O in between.
+   */
+  stormTasksPerTurnMax: 32,
   /** Pending-connection queue of each listening socket when none is configured (tests). */
-  listenBacklog: 1024,
+  listenBacklog: 4096,
   /** A refused connection is logged at most once per address in this interval. */
   refusalLogIntervalMs: 10_000,
   /** Addresses whose last logged refusal is remembered (the memory is cleared beyond it). */

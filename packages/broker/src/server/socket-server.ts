@@ -1,16 +1,23 @@
 /**
- * The TCP listeners (one per configured listener name, sharing one connection registry,
+ * The listeners (one per configured listener name, sharing one connection registry,
  * `max.connections` and the per-address limits `max.connections.per.ip` / `...overrides`): accepts
  * connections, keeps the registry, reaps idle connections (`connections.max.idle.ms`) and shuts
  * down gracefully (stop accepting, answer in-flight requests, close). A connection over a limit
  * is closed as soon as it is accepted, with a WARN naming the limit, as Kafka does.
+ *
+ * Accepted connections are admitted (registered and read from), and connections the client
+ * closed are ended, at most `stormTasksPerTurnMax` per event-loop turn (TurnQueue), so a
+ * reconnect storm's handshakes and tear-downs are spread over many turns and the I/O of the
+ * connections already there is served between them.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import { normalizeAddress } from '../config/per-address-overrides.js';
 import type { Logger } from '../logging/logger.js';
 import { Connection, type RequestDispatcher } from './connection.js';
 import { serverLimits } from './limits.js';
+import { nodeTransport } from './node-transport.js';
+import type { StreamConnection, Transport, TransportListener } from './transport.js';
+import { TurnQueue } from './turn-queue.js';
 
 export interface ListenerEndpoint {
   /** Listener name (PLAINTEXT, INTERNAL, ...): Metadata answers with that listener's address. */
@@ -39,6 +46,8 @@ export interface SocketServerOptions {
   connectionsPerAddressOverrides?: ReadonlyMap<string, number>;
   /** `socket.listen.backlog.size`. */
   listenBacklog?: number;
+  /** node:net when absent; an in-memory one under simulation. */
+  transport?: Transport;
 }
 
 export interface BoundListener {
@@ -55,7 +64,10 @@ export class SocketServer {
   private readonly connectionsByAddress = new Map<string, number>();
   /** When a refusal from each address was last logged, and how many were not logged since. */
   private readonly refusalsLogged = new Map<string, { atMs: number; unlogged: number }>();
-  private readonly servers: Server[] = [];
+  private readonly listeners: TransportListener[] = [];
+  /** Accepted (and counted against the limits) but not yet admitted. */
+  private readonly admissions = new Set<StreamConnection>();
+  private readonly turnQueue = new TurnQueue(serverLimits.stormTasksPerTurnMax);
   private nextConnectionId = 1;
   private sweepTimer: TimerHandle | null = null;
   private stopping = false;
@@ -65,8 +77,9 @@ export class SocketServer {
     this.logger = options.logger;
   }
 
+  /** Connections admitted or waiting for admission. */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.admissions.size;
   }
 
   /** Live connections (for tests and metrics). */
@@ -80,8 +93,8 @@ export class SocketServer {
     try {
       for (const listener of this.options.listeners) bound.push(await this.bind(listener));
     } catch (error) {
-      await Promise.all(this.servers.map((server) => closeServer(server)));
-      this.servers.length = 0;
+      await Promise.all(this.listeners.map((listener) => listener.close()));
+      this.listeners.length = 0;
       throw error;
     }
     this.scheduleSweep();
@@ -89,29 +102,18 @@ export class SocketServer {
   }
 
   private async bind(listener: ListenerEndpoint): Promise<BoundListener> {
-    // allowHalfOpen: a client that sends its requests and then shuts down its side still gets
-    // every answer; Connection ends our side once nothing is in flight.
-    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
-      this.accept(socket, listener.name),
-    );
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      server.once('error', onError);
-      const backlog = this.options.listenBacklog ?? serverLimits.listenBacklog;
-      server.listen({ host: listener.host, port: listener.port, backlog }, () => {
-        server.off('error', onError);
-        resolve();
-      });
+    const transport = this.options.transport ?? nodeTransport;
+    const bound = await transport.listen({
+      host: listener.host,
+      port: listener.port,
+      backlog: this.options.listenBacklog ?? serverLimits.listenBacklog,
+      onConnection: (socket) => this.accept(socket, listener.name),
     });
-    this.servers.push(server);
-    server.on('error', (error) =>
+    this.listeners.push(bound);
+    bound.onError((error) =>
       this.logger.error('listener error', { listener: listener.name, error }),
     );
-    const address = server.address();
-    if (address === null || typeof address === 'string') {
-      throw new Error(`listener ${listener.name} has no TCP address`);
-    }
-    return { name: listener.name, host: address.address, port: address.port };
+    return { name: listener.name, host: bound.host, port: bound.port };
   }
 
   /** Stops accepting, lets every connection answer what is in flight, then closes them. */
@@ -119,7 +121,9 @@ export class SocketServer {
     if (this.stopping) return;
     this.stopping = true;
     this.sweepTimer?.cancel();
-    const closed = Promise.all(this.servers.map((server) => closeServer(server)));
+    const closed = Promise.all(this.listeners.map((listener) => listener.close()));
+    // Their admission tasks find them destroyed and release their addresses.
+    for (const socket of this.admissions) socket.destroy();
     const drains = [...this.connections.values()].map((connection) => connection.drainAndClose());
     let timer: TimerHandle | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -140,7 +144,8 @@ export class SocketServer {
     await closed;
   }
 
-  private accept(socket: Socket, listenerName: string): void {
+  /** Checks the limits at once (a refused socket is closed unread) and queues the admission. */
+  private accept(socket: StreamConnection, listenerName: string): void {
     const address = normalizeAddress(socket.remoteAddress ?? '?');
     const refusal = this.refusal(address);
     if (refusal !== null) {
@@ -148,6 +153,22 @@ export class SocketServer {
       socket.destroy();
       return;
     }
+    this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
+    this.admissions.add(socket);
+    this.turnQueue.push(() => {
+      this.admissions.delete(socket);
+      if (socket.destroyed) this.releaseAddress(address);
+      else this.admit(socket, listenerName, address);
+    });
+  }
+
+  private releaseAddress(address: string): void {
+    const left = (this.connectionsByAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.connectionsByAddress.set(address, left);
+    else this.connectionsByAddress.delete(address);
+  }
+
+  private admit(socket: StreamConnection, listenerName: string, address: string): void {
     const connection = new Connection({
       id: this.nextConnectionId++,
       socket,
@@ -165,11 +186,10 @@ export class SocketServer {
       queuedResponseBytesMax:
         this.options.queuedResponseBytesPerConnectionMax ??
         serverLimits.queuedResponseBytesPerConnectionMax,
+      defer: (task) => this.turnQueue.push(task),
       onClose: (closed) => {
         this.connections.delete(closed.id);
-        const left = (this.connectionsByAddress.get(address) ?? 1) - 1;
-        if (left > 0) this.connectionsByAddress.set(address, left);
-        else this.connectionsByAddress.delete(address);
+        this.releaseAddress(address);
         if (this.logger.isEnabled('debug')) {
           this.logger.debug('connection closed', {
             connectionId: closed.id,
@@ -180,7 +200,7 @@ export class SocketServer {
       },
     });
     this.connections.set(connection.id, connection);
-    this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
+    connection.start();
     if (this.logger.isEnabled('debug')) {
       this.logger.debug('connection opened', {
         connectionId: connection.id,
@@ -216,7 +236,7 @@ export class SocketServer {
   private refusal(address: string): string | null {
     if (this.stopping) return 'shutting down';
     const connectionsMax = this.options.connectionsMax ?? serverLimits.connectionsMax;
-    if (this.connections.size >= connectionsMax)
+    if (this.connectionCount >= connectionsMax)
       return `too many connections (max.connections=${connectionsMax})`;
     const override = this.options.connectionsPerAddressOverrides?.get(address);
     const perAddressMax = override ?? this.options.connectionsPerAddressMax;
@@ -251,8 +271,4 @@ export class SocketServer {
       }
     }
   }
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -116,6 +116,12 @@ export class BrokerProcess {
     return this.process !== undefined && !this.process.hasExited;
   }
 
+  /** Calls `listener` with each line the current run prints; returns the unsubscribe. */
+  onLine(listener: (line: string) => void): () => void {
+    if (!this.process) throw new Error('broker not started');
+    return this.process.onLine((line) => listener(line));
+  }
+
   /** Captured broker output of the current (or last) run. */
   output(): string {
     return this.process?.output() ?? '';
