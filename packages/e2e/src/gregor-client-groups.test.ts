@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import { BrokerProcess } from './harness/broker-process.js';
-import { groupScenarios } from './harness/gregor-client-group-scenarios.js';
+import {
+  groupScenarios,
+  groupsThroughBrokerRestart,
+} from './harness/gregor-client-group-scenarios.js';
 import { JavaClients } from './harness/java-clients.js';
 import { ReferenceKafka } from './harness/reference-kafka.js';
 
@@ -74,5 +77,25 @@ describe('@gregor/client groups against Apache Kafka 4.4', () => {
     test(`kafka: ${name}`, { timeout: 90_000 }, () =>
       scenario({ bootstrap: kafka.bootstrap, label: 'kafka' }, java.java),
     );
+  }
+});
+
+test('gregor: classic and KIP-848 groups ride out a broker SIGKILL and restart: every record consumed and committed', {
+  timeout: 120_000,
+}, async () => {
+  const broker = await BrokerProcess.start({
+    label: 'broker(gregor-client-groups-restart)',
+    extraArguments: Object.entries(groupSettings).flatMap(([name, value]) => [
+      '--override',
+      `${name}=${value}`,
+    ]),
+  });
+  try {
+    await groupsThroughBrokerRestart({ bootstrap: broker.bootstrap, label: 'gregor' }, async () => {
+      await broker.kill('SIGKILL');
+      await broker.restart();
+    });
+  } finally {
+    await broker.dispose();
   }
 });

@@ -624,6 +624,84 @@ async function patternSubscription(
   }
 }
 
+/**
+ * The broker dies (SIGKILL) and restarts under a classic and a KIP-848 group consuming one topic
+ * while a producer keeps sending: every member finds the coordinator again, and each group ends
+ * with every record consumed and committed (re-delivery of uncommitted records allowed).
+ */
+export async function groupsThroughBrokerRestart(
+  context: GroupScenarioContext,
+  restart: () => Promise<void>,
+): Promise<void> {
+  const partitions = 4;
+  const topic = await createTopic(context, 'restart', partitions);
+  const groups = (['classic', 'consumer'] as const).map((protocol) => ({
+    protocol,
+    groupId: uniqueName(`restart-${protocol}-${context.label}`),
+    ledger: new OwnershipLedger(),
+    members: [] as TrackedMember[],
+  }));
+  for (const group of groups) {
+    for (const name of ['one', 'two']) {
+      const options = {
+        ...groupOptions(context, group.groupId, group.protocol),
+        requestTimeoutMs: 5_000,
+        connectionTimeoutMs: 2_000,
+      };
+      group.members.push(new TrackedMember(name, group.ledger, options, topic).start());
+    }
+  }
+  const producer = new Producer({
+    ...clusterOptions(context),
+    requestTimeoutMs: 5_000,
+    connectionTimeoutMs: 2_000,
+    deliveryTimeoutMs: 60_000,
+  });
+  try {
+    const sends: Promise<unknown>[] = [];
+    for (let index = 0; index < 1_000; index++) {
+      sends.push(producer.send({ topic, key: `key-${index}`, value: `value-${index}` }));
+      if (index % 50 === 49) await sleep(20);
+      if (index === 500) await restart();
+    }
+    await withDeadline(Promise.all(sends), { timeoutMs: 60_000, what: 'every send acknowledged' });
+    const endOffsets = (
+      await groups[0].members[0].consumer.offsetsFor(
+        Array.from({ length: partitions }, (_, partition) => ({ topic, partition })),
+        'latest',
+      )
+    ).map((entry) => entry.offset);
+    assert.equal(
+      endOffsets.reduce((sum, offset) => sum + offset, 0n),
+      1_000n,
+    );
+    for (const group of groups) {
+      await waitUntil(
+        () => {
+          const seen = new Set(
+            group.members.flatMap((member) =>
+              member.records.map((record) => `${record.partition}:${record.offset}`),
+            ),
+          );
+          return seen.size === 1_000;
+        },
+        { timeoutMs: 40_000, what: `${group.protocol}: every record consumed` },
+      );
+      for (const member of group.members) await member.stop();
+      assert.deepEqual(
+        await committedOffsets(context, group.groupId, topic, partitions),
+        endOffsets,
+        group.protocol,
+      );
+    }
+  } finally {
+    await producer.close().catch(() => undefined);
+    for (const group of groups) {
+      for (const member of group.members) await member.stop().catch(() => undefined);
+    }
+  }
+}
+
 export const groupScenarios: Record<
   string,
   (context: GroupScenarioContext, java: () => Promise<JavaClients>) => Promise<void>
