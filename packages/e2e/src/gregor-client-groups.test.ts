@@ -67,7 +67,11 @@ describe('@gregor/client groups against Apache Kafka 4.4', () => {
   let kafka: ReferenceKafka;
   const java = javaStarter(() => kafka.bootstrap);
   before(async () => {
-    kafka = await ReferenceKafka.start({ heapMb: 512, settings: groupSettings });
+    kafka = await ReferenceKafka.start({
+      heapMb: 512,
+      // Kafka re-resolves KIP-848 regex subscriptions at most this often (its minimum).
+      settings: { ...groupSettings, 'group.consumer.regex.refresh.interval.ms': '10000' },
+    });
   });
   after(async () => {
     await java.stop();

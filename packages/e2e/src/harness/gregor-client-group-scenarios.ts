@@ -580,8 +580,9 @@ async function patternSubscription(
       what: () => `the first topic's partitions: ${events}`,
     });
     const second = await createTopic(context, `${prefix}-second`, 1);
+    // Kafka re-resolves KIP-848 regexes at most every 10 s (its minimum refresh interval).
     await waitUntil(() => consumer.assignment().length === 3, {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       what: () => `the second topic picked up by the pattern: ${events}`,
     });
     if (protocol === 'classic') {
