@@ -1,6 +1,5 @@
 /**
- * Everything a handler may use, injected once by broker.ts (BROKER-LAYOUT.md).
- * The group coordinator placeholder is replaced by E's type when group/ lands.
+ * Everything a handler may use, injected once by broker.ts (DESIGN.md).
  */
 
 import type { LogManager } from '@gregor/storage';

@@ -305,17 +305,23 @@ export class Partition {
       producers !== undefined && options.batches !== undefined
         ? producers.append(this.log, records, options.batches, appendOptions)
         : this.log.append(records, appendOptions);
-    return appended.then(async (result) => {
-      this.appended(result.lastOffset + 1n);
+    return appended.then((result) => {
+      const end = result.lastOffset + 1n;
+      this.appended(end);
+      // The common cases answer without another promise: acks 0/1, or a HW already past the end.
       if (options.requiredAcks !== -1) return result;
-      const errorCode = await this.waitForHighWatermark(result.lastOffset + 1n, {
+      if (this.highWatermark >= end && this.completionError(minInsyncReplicas) === ErrorCode.NONE) {
+        return result;
+      }
+      return this.waitForHighWatermark(end, {
         minInsyncReplicas,
         timeoutMs: options.timeoutMs ?? defaultProduceTimeoutMs,
+      }).then((errorCode) => {
+        if (errorCode !== ErrorCode.NONE) {
+          throw new PartitionError(errorCode, `acks=all produce to ${this.name} not completed`);
+        }
+        return result;
       });
-      if (errorCode !== ErrorCode.NONE) {
-        throw new PartitionError(errorCode, `acks=all produce to ${this.name} not completed`);
-      }
-      return result;
     });
   }
 
@@ -398,6 +404,7 @@ export class Partition {
     }
     const logEnd = this.log.logEndOffset;
     let candidate = this.appendedEnd < logEnd ? this.appendedEnd : logEnd;
+    if (this.followers.size === 0) return candidate;
     const nowMs = this.options.clock.monotonicMs();
     for (const [id, follower] of this.followers) {
       const counted = this.pendingIsr.has(id) || this.isCaughtUp(follower, nowMs);
