@@ -1,11 +1,13 @@
 /**
  * A consume-transform-produce processor written with @gregor/client, run as its own process so a
- * test can SIGKILL it: a consumer (read_committed, assigned every input partition, starting at the
- * group's committed offsets) and a transactional producer. Each poll becomes one transaction
- * holding the transformed records (same key, same partition number, value `out-<value>`) and the
- * consumed offsets (sendOffsetsToTransaction, KIP-447). Without group membership the group
- * metadata has generation -1. Prints JSON lines; exits with `done` once the committed offsets
- * reach the input's end.
+ * test can SIGKILL it: a read_committed consumer and a transactional producer. Each poll becomes
+ * one transaction holding the transformed records (same key, same partition number, value
+ * `out-<value>`) and the consumed offsets (sendOffsetsToTransaction, KIP-447).
+ * `membership: 'group'`: the consumer is a static member (KIP-345) of the classic group, so a
+ * restarted instance takes the killed one's place at once, and the offsets carry its member id
+ * and generation (a zombie's commit is fenced). `'assign'`: every input partition assigned, from
+ * the committed offsets, group metadata with generation -1. Prints JSON lines; exits with `done`
+ * once its positions reach the input's end.
  *
  *   node gregor-client-processor.js '{"bootstrap":..,"input":..,"output":..,"partitions":3,"group":..,"transactionalId":..}'
  */
@@ -28,6 +30,7 @@ interface Parameters {
   maxPartitionBytes?: number;
   /** Pause after each commit, so a run lasts long enough to be killed many times. */
   pauseMs?: number;
+  membership?: 'group' | 'assign';
 }
 
 function emit(event: string, fields: Record<string, unknown> = {}): void {
@@ -54,8 +57,13 @@ async function main(): Promise<void> {
     autoOffsetReset: 'earliest',
     maxWaitMs: 100,
     maxPartitionBytes: parameters.maxPartitionBytes ?? 2048,
+    enableAutoCommit: false,
+    groupProtocol: 'classic',
+    groupInstanceId: `${parameters.transactionalId}-member`,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 500,
   });
-  const group = standaloneGroupMetadata(parameters.group);
+  const inGroup = parameters.membership === 'group';
   const partitions = Array.from({ length: parameters.partitions }, (_, partition) => ({
     topic: parameters.input,
     partition,
@@ -66,7 +74,8 @@ async function main(): Promise<void> {
   const { producerId, producerEpoch } = producer.producerIdAndEpoch;
   emit('initialised', { producerId: String(producerId), producerEpoch });
   const ends = await consumer.offsetsFor(partitions, 'latest');
-  consumer.assign(partitions.map((entry) => ({ ...entry, offset: 'committed' as const })));
+  if (inGroup) consumer.subscribe([parameters.input]);
+  else consumer.assign(partitions.map((entry) => ({ ...entry, offset: 'committed' as const })));
   const pauseMs = parameters.pauseMs ?? 0;
   for (;;) {
     const records = await consumer.poll();
@@ -75,6 +84,9 @@ async function main(): Promise<void> {
       if (done) break;
       continue;
     }
+    const groupMetadata = inGroup
+      ? consumer.groupMetadata()
+      : standaloneGroupMetadata(parameters.group);
     producer.beginTransaction();
     try {
       const sends: Promise<RecordMetadata>[] = records.map((record) =>
@@ -89,11 +101,12 @@ async function main(): Promise<void> {
       for (const record of records) next.set(record.partition, record.offset + 1n);
       await producer.sendOffsetsToTransaction(
         [...next].map(([partition, offset]) => ({ topic: parameters.input, partition, offset })),
-        group,
+        groupMetadata,
       );
       await Promise.all(sends);
       await producer.commitTransaction();
-      emit('committed', { count: records.length });
+      const { generationId, memberId } = groupMetadata;
+      emit('committed', { count: records.length, generationId, memberId });
     } catch (error) {
       // A failed transaction is aborted and its input read again from the committed offsets.
       if (
@@ -103,7 +116,7 @@ async function main(): Promise<void> {
         throw error;
       emit('aborted', { message: (error as Error).message });
       await producer.abortTransaction();
-      for (const entry of partitions) consumer.seek(entry, 'committed');
+      for (const entry of consumer.assignment()) consumer.seek(entry, 'committed');
     }
     if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
