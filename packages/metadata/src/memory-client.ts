@@ -35,6 +35,8 @@ export class NodeFaults {
   watchDelayMs = 0;
   /** Pending failures of this node's next commits: `applied` = the reply is lost after applying. */
   readonly commitFailures: { applied: boolean }[] = [];
+  /** The node's process is gone: no keepalives, no deliveries, every call fails. */
+  crashed = false;
 }
 
 export interface MemoryClientOptions {
@@ -101,6 +103,7 @@ class LeaseHolder {
   private arm(): void {
     this.timer = this.clock.schedule(Math.max(1, Math.floor(this.ttlMs / 3)), () => {
       if (this.stopped) return;
+      if (this.faults.crashed) return;
       if (!this.faults.keepalivesPaused && !this.state.keepAlive(this.leaseId)) {
         this.stop();
         this.lost.abort(new Error(`lease ${this.leaseId} expired`));
@@ -311,7 +314,12 @@ export class MemoryMetadataClient implements MetadataStore {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
-    await Promise.allSettled([...this.holders].map((holder) => holder.release()));
+    if (this.faults.crashed) {
+      // A dead process revokes nothing: its leases run out.
+      for (const holder of [...this.holders]) holder.stop();
+    } else {
+      await Promise.allSettled([...this.holders].map((holder) => holder.release()));
+    }
     for (const watcher of this.watchers) {
       watcher.closed = true;
       watcher.timer?.cancel();
@@ -333,7 +341,7 @@ export class MemoryMetadataClient implements MetadataStore {
   }
 
   private deliver(watcher: Watcher): void {
-    if (watcher.closed) return;
+    if (watcher.closed || this.faults.crashed) return;
     const visible = this.visibleRevision();
     if (visible <= watcher.delivered) return;
     const pending = this.state.eventsAfter(watcher.prefix, watcher.delivered);
@@ -365,5 +373,6 @@ export class MemoryMetadataClient implements MetadataStore {
 
   private checkOpen(): void {
     if (this.closed) throw new Error('the metadata store is closed');
+    if (this.faults.crashed) throw new Error('the node crashed');
   }
 }

@@ -49,6 +49,32 @@ it('a paused node keeps believing it leads until its keepalive is answered; its 
   await store.close();
 });
 
+it('a crashed node revokes nothing: its leases expire after their TTL; the restarted node registers anew', async () => {
+  const clock = new SimulatedClock();
+  const store = new SimulatedMetadataStore(clock);
+  const node = store.connect('b1');
+  const session = await node.registerBroker(1, Buffer.from('b1'), { ttlMs: 1000 });
+  const fence = await node.campaign(1, { ttlMs: 1000 });
+  store.crash('b1');
+  await node.close();
+  await assert.rejects(
+    node.commit(fence, [{ type: 'put', key: 'x', value: Buffer.from('1') }]),
+    /closed|crashed/,
+  );
+  await clock.advance(900);
+  assert.equal((await store.list('brokers/')).entries.length, 1, 'still within its TTL');
+  assert.equal((await store.controller())?.controllerId, 1);
+  await clock.advance(200);
+  assert.deepEqual((await store.list('brokers/')).entries, []);
+  assert.equal(await store.controller(), undefined);
+  const restarted = store.connect('b1');
+  const again = await restarted.registerBroker(1, Buffer.from('b1'), { ttlMs: 1000 });
+  assert.ok(again.brokerEpoch > session.brokerEpoch);
+  await clock.advance(5000);
+  assert.equal(again.lost.aborted, false, 'the restarted node keeps its lease alive');
+  await store.close();
+});
+
 it('delays watch events per node in order and fails commits on demand', async () => {
   const clock = new SimulatedClock();
   const store = new SimulatedMetadataStore(clock);

@@ -3,7 +3,7 @@
  * deterministic. Time is the simulator's clock (leases expire in simulated time, watch events
  * travel through its scheduler); each simulated node connects with its own name and the simulator
  * injects faults per node: paused keepalives (a paused process whose leases expire), delayed watch
- * events, commits that fail before or after applying, and compaction.
+ * events, commits that fail before or after applying, crashes, and compaction.
  *
  * The store itself is also a client (node `default`), so a one-node test needs nothing more.
  */
@@ -38,6 +38,16 @@ export class SimulatedMetadataStore extends MemoryMetadataClient {
   /** The node's next commit fails; `applied`: it takes effect but the node sees an error. */
   failNextCommit(node: string, options: { applied: boolean }): void {
     this.faultsOf(node).commitFailures.push({ applied: options.applied });
+  }
+
+  /**
+   * The node's process dies: its clients stop keeping leases alive (they expire after their TTL,
+   * nothing is revoked), receive nothing more and fail every call. A later `connect(node)` is the
+   * restarted process, with no faults.
+   */
+  crash(node: string): void {
+    this.faultsOf(node).crashed = true;
+    this.nodeFaults.set(node, new NodeFaults());
   }
 
   /** Forgets history before `revision`: watchers behind it get onReset. */
