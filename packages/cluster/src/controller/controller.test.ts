@@ -7,7 +7,7 @@ import { MetadataListener } from '../metadata-listener.js';
 import { drive, driveUntil, registerTestBroker } from '../testing/brokers.js';
 import { RecordingLogger, testTopicId } from '../testing/images.js';
 import { zeroTopicId } from './context.js';
-import { Controller, NotControllerError } from './controller.js';
+import { Controller, type ControllerOptions, NotControllerError } from './controller.js';
 
 const ttlMs = 2000;
 let topicIds = 0;
@@ -17,8 +17,10 @@ function startController(
   clock: SimulatedClock,
   nodeId: number,
   logger = new RecordingLogger(),
+  extra: Partial<ControllerOptions> = {},
 ) {
   const controller = Controller.start(store.connect(`controller-${nodeId}`), {
+    ...extra,
     nodeId,
     sessionTtlMs: ttlMs,
     logger,
@@ -284,6 +286,81 @@ describe('controller on the simulated store', () => {
       logger
         .warnings()
         .some((line) => line.startsWith('Unclean leader election for u-0: leader -1 -> 2')),
+    );
+    await drive(clock, controller.close());
+    await store.close();
+  });
+
+  test('after a failover the preferred leader gets its leadership back (auto rebalance)', async () => {
+    const clock = new SimulatedClock();
+    const store = new SimulatedMetadataStore(clock);
+    const first = await registerTestBroker(store.connect('broker-1'), 1, { ttlMs });
+    const two = await registerTestBroker(store.connect('broker-2'), 2, { ttlMs });
+    const { controller, logger } = startController(store, clock, 9, new RecordingLogger(), {
+      leaderRebalance: { intervalMs: 1000, imbalancePercentage: 10 },
+    });
+    await drive(clock, controller.whenActive());
+    await drive(
+      clock,
+      controller.createTopics({
+        topics: [
+          {
+            name: 'r',
+            numPartitions: -1,
+            replicationFactor: -1,
+            assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }],
+            configs: [],
+          },
+        ],
+        timeoutMs: 1000,
+      }),
+    );
+    store.pauseKeepalives('broker-1', true);
+    await driveUntil(clock, () => controller.image!.partition('r', 0)?.leader === 2, {
+      what: 'failover',
+    });
+    store.pauseKeepalives('broker-1', false);
+    await driveUntil(clock, () => first.lost.aborted);
+    const back = await drive(clock, registerTestBroker(store.connect('broker-1b'), 1, { ttlMs }));
+    await driveUntil(clock, () => controller.image!.broker(1)?.brokerEpoch === back.brokerEpoch);
+    const partition = controller.image!.partition('r', 0)!;
+    const expanded = await drive(
+      clock,
+      controller.alterPartition({
+        brokerId: 2,
+        brokerEpoch: two.brokerEpoch,
+        topics: [
+          {
+            topicId: partition.topicId,
+            partitions: [
+              {
+                partitionIndex: 0,
+                leaderEpoch: partition.leaderEpoch,
+                partitionEpoch: partition.partitionEpoch,
+                newIsrWithEpochs: [
+                  { brokerId: 2, brokerEpoch: two.brokerEpoch },
+                  { brokerId: 1, brokerEpoch: back.brokerEpoch },
+                ],
+                leaderRecoveryState: 0,
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    assert.equal(expanded.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    await driveUntil(clock, () => controller.image!.partition('r', 0)?.leader === 1, {
+      what: 'the preferred leader back',
+      limitMs: 5000,
+    });
+    assert.ok(
+      logger
+        .warnings()
+        .some(
+          (line) =>
+            line.startsWith('Leader of r-0 changed from 2 to 1') &&
+            line.endsWith('(preferred leader rebalance)'),
+        ),
     );
     await drive(clock, controller.close());
     await store.close();

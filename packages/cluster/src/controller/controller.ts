@@ -48,6 +48,11 @@ import { planCreatePartitions } from './create-partitions.js';
 import { planCreateTopics } from './create-topics.js';
 import { planDeleteTopics } from './delete-topics.js';
 import { planElectLeaders } from './elect-leaders.js';
+import {
+  type LeaderRebalanceSettings,
+  leaderRebalanceDefaults,
+  planLeaderRebalance,
+} from './leader-rebalance.js';
 import { type Plan, packUnits } from './plan.js';
 
 export interface ControllerOptions {
@@ -68,6 +73,10 @@ export interface ControllerOptions {
   schedule?: (delayMs: number, callback: () => void) => { cancel(): void };
   /** Keys per page when listing the store. */
   pageSize?: number;
+  /** Automatic preferred-leader rebalance (auto.leader.rebalance.enable); 'off' disables it. */
+  leaderRebalance?: LeaderRebalanceSettings | 'off';
+  /** How long a commit may take to show in the image before the term is given up. */
+  imageCatchUpTimeoutMs?: number;
 }
 
 /** Raised by requests to a node that is not the active controller: answer NOT_CONTROLLER. */
@@ -79,6 +88,7 @@ export class NotControllerError extends Error {
 }
 
 export const sessionTtlMsDefault = 3000;
+export const imageCatchUpTimeoutMsDefault = 10_000;
 /** Wait before campaigning again after the store failed a campaign. */
 const campaignRetryDelayMs = 500;
 
@@ -267,6 +277,7 @@ export class Controller {
         this.activeWaiters = [];
         for (const resolve of waiters) resolve();
         this.enqueueReconciliation(term);
+        this.armLeaderRebalance(term);
       }
       const reason = await term.ended;
       this.logger.warn(`Node ${this.nodeId} is no longer the active controller: ${reason}`, {
@@ -310,6 +321,25 @@ export class Controller {
       ],
       respond: () => undefined,
     };
+  }
+
+  private armLeaderRebalance(term: Term): void {
+    const settings = this.options.leaderRebalance ?? leaderRebalanceDefaults;
+    if (settings === 'off' || term.isOver) return;
+    const schedule = this.options.schedule ?? systemClock.schedule;
+    const timer = schedule(settings.intervalMs, () => {
+      if (term.isOver) return;
+      this.enqueue(term, () =>
+        this.execute(term, planLeaderRebalance(this.context(term), settings.imbalancePercentage)),
+      )
+        .catch((error: unknown) => {
+          if (!(error instanceof NotControllerError)) {
+            this.logger.error('the preferred leader rebalance failed', { error });
+          }
+        })
+        .finally(() => this.armLeaderRebalance(term));
+    });
+    term.signal.addEventListener('abort', () => timer.cancel(), { once: true });
   }
 
   private enqueueReconciliation(term: Term): void {
@@ -381,14 +411,32 @@ export class Controller {
       lastRevision = result.revision;
       for (const unit of batch) unit.committed?.();
     }
-    if (lastRevision !== undefined) {
-      try {
-        await term.listener.waitForRevision(lastRevision, term.signal);
-      } catch {
-        // The term ended while the image caught up; what committed stays committed.
-      }
-    }
+    if (lastRevision !== undefined) await this.catchUp(term, lastRevision);
     return plan.respond(true);
+  }
+
+  /**
+   * Waits until the image shows `revision`. A watch that stalls must not stall the controller:
+   * past the timeout the term ends and the next one lists the store afresh.
+   */
+  private async catchUp(term: Term, revision: bigint): Promise<void> {
+    const timeoutMs = this.options.imageCatchUpTimeoutMs ?? imageCatchUpTimeoutMsDefault;
+    const schedule = this.options.schedule ?? systemClock.schedule;
+    const timer = schedule(timeoutMs, () => {
+      this.logger.error('the metadata image did not show a commit in time', {
+        revision,
+        imageRevision: term.listener.image.revision,
+        timeoutMs,
+      });
+      term.end('the metadata image stopped following the store');
+    });
+    try {
+      await term.listener.waitForRevision(revision, term.signal);
+    } catch {
+      // The term ended while the image caught up; what committed stays committed.
+    } finally {
+      timer.cancel();
+    }
   }
 
   private delay(delayMs: number): Promise<void> {

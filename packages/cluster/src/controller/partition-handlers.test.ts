@@ -17,6 +17,7 @@ import {
 import { planAlterPartition } from './alter-partition.js';
 import { planBrokerReconciliation, planControlledShutdown } from './broker-changes.js';
 import { planElectLeaders } from './elect-leaders.js';
+import { planLeaderRebalance } from './leader-rebalance.js';
 
 const partitionOf = (
   replicas: number[],
@@ -536,5 +537,56 @@ describe('controller controlled shutdown', () => {
         { topicName: 's', partitionIndex: 2 },
       ],
     });
+  });
+});
+
+describe('controller preferred leader rebalance', () => {
+  test('a broker leading too few of its preferred partitions gets them back when in sync', () => {
+    const image = clusterImage({
+      brokers: [{ id: 1 }, { id: 2 }, { id: 3 }],
+      topics: [
+        {
+          name: 'b',
+          partitions: [
+            partitionOf([1, 2], { leader: 2 }),
+            partitionOf([1, 2], { leader: 2, isr: [2] }),
+            partitionOf([1, 3], { leader: 3 }),
+            partitionOf([2, 1]),
+            partitionOf([3, 1], { leader: 1 }),
+          ],
+        },
+      ],
+    });
+    const logger = new RecordingLogger();
+    const { image: next, response } = commitPlan(
+      image,
+      planLeaderRebalance(testContext(image, {}, logger), 10),
+    );
+    assert.equal(response, 3);
+    assert.deepEqual(
+      next.partitions('b').map((partition) => partition.leader),
+      [1, 2, 1, 2, 3],
+    );
+    assert.ok(
+      logger
+        .warnings()
+        .includes(
+          'Leader of b-0 changed from 2 to 1 at leader epoch 1 (preferred leader rebalance)',
+        ),
+    );
+  });
+
+  test('at or below the imbalance percentage, or with the preferred broker away, nothing moves', () => {
+    const partitions = Array.from({ length: 10 }, (_, index) =>
+      partitionOf([1, 2], index === 0 ? { leader: 2 } : {}),
+    );
+    const balanced = clusterImage({
+      brokers: [{ id: 1 }, { id: 2 }],
+      topics: [{ name: 'q', partitions }],
+    });
+    assert.equal(planLeaderRebalance(testContext(balanced), 10).units.length, 0);
+    assert.equal(planLeaderRebalance(testContext(balanced), 9).units.length, 1);
+    const away = clusterImage({ brokers: [{ id: 2 }], topics: [{ name: 'q', partitions }] });
+    assert.equal(planLeaderRebalance(testContext(away), 0).units.length, 0);
   });
 });
