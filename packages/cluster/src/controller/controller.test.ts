@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SimulatedMetadataStore } from '@gregor/metadata';
 import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
-import { ErrorCode } from '@gregor/protocol';
+import { type AlterPartitionRequest, ErrorCode } from '@gregor/protocol';
+import type { PartitionImage } from '../image.js';
 import { MetadataListener } from '../metadata-listener.js';
 import { drive, driveUntil, registerTestBroker } from '../testing/brokers.js';
 import { RecordingLogger, testTopicId } from '../testing/images.js';
@@ -30,6 +31,48 @@ function startController(
   });
   return { controller, logger };
 }
+
+/** One partition on exactly these brokers, the first leading. */
+const createAssigned = (name: string, brokerIds: number[]) => ({
+  topics: [
+    {
+      name,
+      numPartitions: -1,
+      replicationFactor: -1,
+      assignments: [{ partitionIndex: 0, brokerIds }],
+      configs: [],
+    },
+  ],
+  timeoutMs: 1000,
+});
+
+interface BrokerState {
+  brokerId: number;
+  brokerEpoch: bigint;
+}
+
+/** The leader's AlterPartition of one partition to `isr`, at the epochs the image shows. */
+const alterIsr = (
+  leader: BrokerState,
+  partition: PartitionImage,
+  isr: BrokerState[],
+): AlterPartitionRequest => ({
+  ...leader,
+  topics: [
+    {
+      topicId: partition.topicId,
+      partitions: [
+        {
+          partitionIndex: partition.partition,
+          leaderEpoch: partition.leaderEpoch,
+          partitionEpoch: partition.partitionEpoch,
+          newIsrWithEpochs: isr,
+          leaderRecoveryState: 0,
+        },
+      ],
+    },
+  ],
+});
 
 const createTopic = (name: string, numPartitions: number, replicationFactor: number) => ({
   topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: [] }],
@@ -101,28 +144,13 @@ describe('controller on the simulated store', () => {
     await driveUntil(clock, () => controller.image?.broker(2)?.brokerEpoch === again.brokerEpoch);
     const partition0 = controller.image!.partition('orders', 0)!;
     const alter = (brokerEpochOf2: bigint) =>
-      controller.alterPartition({
-        brokerId: 1,
-        brokerEpoch: sessions.get(1)!.brokerEpoch,
-        topics: [
-          {
-            topicId: partition0.topicId,
-            partitions: [
-              {
-                partitionIndex: 0,
-                leaderEpoch: partition0.leaderEpoch,
-                partitionEpoch: partition0.partitionEpoch,
-                newIsrWithEpochs: [
-                  { brokerId: 1, brokerEpoch: sessions.get(1)!.brokerEpoch },
-                  { brokerId: 3, brokerEpoch: sessions.get(3)!.brokerEpoch },
-                  { brokerId: 2, brokerEpoch: brokerEpochOf2 },
-                ],
-                leaderRecoveryState: 0,
-              },
-            ],
-          },
-        ],
-      });
+      controller.alterPartition(
+        alterIsr({ brokerId: 1, brokerEpoch: sessions.get(1)!.brokerEpoch }, partition0, [
+          { brokerId: 1, brokerEpoch: sessions.get(1)!.brokerEpoch },
+          { brokerId: 3, brokerEpoch: sessions.get(3)!.brokerEpoch },
+          { brokerId: 2, brokerEpoch: brokerEpochOf2 },
+        ]),
+      );
     const stale = await drive(clock, alter(sessions.get(2)!.brokerEpoch));
     assert.equal(stale.topics[0]!.partitions[0]!.errorCode, ErrorCode.INELIGIBLE_REPLICA);
     const expanded = await drive(clock, alter(again.brokerEpoch));
@@ -224,43 +252,16 @@ describe('controller on the simulated store', () => {
     await registerTestBroker(store.connect('broker-2'), 2, { ttlMs });
     const { controller, logger } = startController(store, clock, 1);
     await drive(clock, controller.whenActive());
-    const created = await drive(
-      clock,
-      controller.createTopics({
-        topics: [
-          {
-            name: 'u',
-            numPartitions: -1,
-            replicationFactor: -1,
-            assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }],
-            configs: [],
-          },
-        ],
-        timeoutMs: 1000,
-      }),
-    );
+    const created = await drive(clock, controller.createTopics(createAssigned('u', [1, 2])));
     assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
     const partition = controller.image!.partition('u', 0)!;
     const shrunk = await drive(
       clock,
-      controller.alterPartition({
-        brokerId: 1,
-        brokerEpoch: one.brokerEpoch,
-        topics: [
-          {
-            topicId: partition.topicId,
-            partitions: [
-              {
-                partitionIndex: 0,
-                leaderEpoch: partition.leaderEpoch,
-                partitionEpoch: partition.partitionEpoch,
-                newIsrWithEpochs: [{ brokerId: 1, brokerEpoch: one.brokerEpoch }],
-                leaderRecoveryState: 0,
-              },
-            ],
-          },
-        ],
-      }),
+      controller.alterPartition(
+        alterIsr({ brokerId: 1, brokerEpoch: one.brokerEpoch }, partition, [
+          { brokerId: 1, brokerEpoch: one.brokerEpoch },
+        ]),
+      ),
     );
     assert.equal(shrunk.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
     store.pauseKeepalives('broker-1', true);
@@ -300,21 +301,7 @@ describe('controller on the simulated store', () => {
       leaderRebalance: { intervalMs: 1000, imbalancePercentage: 10 },
     });
     await drive(clock, controller.whenActive());
-    await drive(
-      clock,
-      controller.createTopics({
-        topics: [
-          {
-            name: 'r',
-            numPartitions: -1,
-            replicationFactor: -1,
-            assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }],
-            configs: [],
-          },
-        ],
-        timeoutMs: 1000,
-      }),
-    );
+    await drive(clock, controller.createTopics(createAssigned('r', [1, 2])));
     store.pauseKeepalives('broker-1', true);
     await driveUntil(clock, () => controller.image!.partition('r', 0)?.leader === 2, {
       what: 'failover',
@@ -326,27 +313,12 @@ describe('controller on the simulated store', () => {
     const partition = controller.image!.partition('r', 0)!;
     const expanded = await drive(
       clock,
-      controller.alterPartition({
-        brokerId: 2,
-        brokerEpoch: two.brokerEpoch,
-        topics: [
-          {
-            topicId: partition.topicId,
-            partitions: [
-              {
-                partitionIndex: 0,
-                leaderEpoch: partition.leaderEpoch,
-                partitionEpoch: partition.partitionEpoch,
-                newIsrWithEpochs: [
-                  { brokerId: 2, brokerEpoch: two.brokerEpoch },
-                  { brokerId: 1, brokerEpoch: back.brokerEpoch },
-                ],
-                leaderRecoveryState: 0,
-              },
-            ],
-          },
-        ],
-      }),
+      controller.alterPartition(
+        alterIsr({ brokerId: 2, brokerEpoch: two.brokerEpoch }, partition, [
+          { brokerId: 2, brokerEpoch: two.brokerEpoch },
+          { brokerId: 1, brokerEpoch: back.brokerEpoch },
+        ]),
+      ),
     );
     assert.equal(expanded.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
     await driveUntil(clock, () => controller.image!.partition('r', 0)?.leader === 1, {
