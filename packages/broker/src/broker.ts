@@ -39,6 +39,7 @@ import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js'
 import { ReplicaManager } from './replication/replica-manager.js';
 import { RequestRouter } from './server/request-router.js';
 import { type BoundListener, SocketServer } from './server/socket-server.js';
+import type { Transport } from './server/transport.js';
 import type { AdvertisedListener, BrokerServices } from './services.js';
 import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.js';
 import { startTransactionServices } from './txn/transaction-services.js';
@@ -60,6 +61,8 @@ export interface BrokerOptions {
   openLogManager?: (options: LogManagerOpenOptions) => Promise<LogManager>;
   /** APIs to serve; defaults to every registered handler. */
   handlers?: readonly ApiHandler[];
+  /** The network under the listeners: node:net when absent, in-memory under simulation. */
+  transport?: Transport;
   /** Overrides of the internal per-connection limits (tests). */
   connectionLimits?: {
     inFlightRequestsPerConnectionMax?: number;
@@ -308,6 +311,7 @@ export class Broker {
       connectionsPerAddressMax: settings.connectionsPerAddressMax,
       connectionsPerAddressOverrides: settings.connectionsPerAddressOverrides,
       listenBacklog: settings.listenBacklog,
+      transport: options.transport,
       ...options.connectionLimits,
     });
     let bound: BoundListener[];

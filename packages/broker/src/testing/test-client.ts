@@ -3,7 +3,7 @@
  * connection, pipelined requests, responses matched in order by correlation id. Also sends raw
  * bytes for hostile-input tests. Not for production use (no retries, no metadata handling).
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import {
   ApiKey,
   decodeResponseFrame,
@@ -12,6 +12,7 @@ import {
   FrameDecoder,
   type RecordInput,
 } from '@gregor/protocol';
+import type { StreamConnection } from '../server/transport.js';
 
 interface PendingRequest {
   apiKey: number;
@@ -28,7 +29,7 @@ export interface TestClientOptions {
 }
 
 export class TestClient {
-  readonly socket: Socket;
+  readonly socket: StreamConnection;
   private readonly clientId: string | null;
   private readonly pending: PendingRequest[] = [];
   private readonly decoder = new FrameDecoder({ frameSizeBytesMax: 1 << 30 });
@@ -37,10 +38,10 @@ export class TestClient {
   /** Resolves when the connection closes (by either side). */
   readonly closed: Promise<void>;
 
-  private constructor(socket: Socket, clientId: string | null) {
+  private constructor(socket: StreamConnection, clientId: string | null) {
     this.socket = socket;
     this.clientId = clientId;
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.failAll(error));
     socket.on('close', () => this.failAll(new Error('connection closed')));
@@ -58,6 +59,11 @@ export class TestClient {
         );
       });
     });
+  }
+
+  /** A client over a connection already open (another transport, e.g. the in-memory one). */
+  static over(connection: StreamConnection, clientId: string | null = 'gregor-test'): TestClient {
+    return new TestClient(connection, clientId);
   }
 
   get isClosed(): boolean {
@@ -128,7 +134,8 @@ export class TestClient {
       if (frame === null) return;
       const request = this.pending.shift();
       if (request === undefined) {
-        this.socket.destroy(new Error('response without a request'));
+        this.failAll(new Error('response without a request'));
+        this.socket.destroy();
         return;
       }
       const decoded = decodeResponseFrame(request.apiKey, request.apiVersion, frame);
