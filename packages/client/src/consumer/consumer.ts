@@ -184,6 +184,7 @@ export class Consumer {
   private readonly paused = new Set<string>();
   private nextAutoCommitMs = 0;
   private readonly closeController = new AbortController();
+  private fetchInFlight: Promise<void> | null = null;
   /** Incremental fetch session per leader, tied to the Fetch version it was built for. */
   private readonly fetchSessions = new Map<number, { version: number; state: FetchSession }>();
 
@@ -417,7 +418,7 @@ export class Consumer {
     if (this.bufferedIndex >= this.buffered.length) {
       this.buffered = [];
       this.bufferedIndex = 0;
-      await this.abortable(this.fetchRound(), options.signal);
+      await this.abortable(this.fetchOnce(), options.signal);
     }
     // A close meanwhile committed the positions: nothing more may be handed out.
     if (this.closed) return [];
@@ -450,7 +451,7 @@ export class Consumer {
         this.buffered = [];
         this.bufferedIndex = 0;
         try {
-          await this.abortable(this.fetchRound(), signal);
+          await this.abortable(this.fetchOnce(), signal);
         } catch (error) {
           if (stopped()) return;
           throw error;
@@ -656,6 +657,19 @@ export class Consumer {
       .filter((record) => record.topic !== state.topic || record.partition !== state.partition);
     this.buffered = kept;
     this.bufferedIndex = 0;
+  }
+
+  /**
+   * The fetch round in flight, or a new one. A poll abandoned through its signal leaves its round
+   * running; the next poll joins it instead of racing it (fetch session epochs stay ordered).
+   */
+  private fetchOnce(): Promise<void> {
+    if (this.fetchInFlight === null) {
+      this.fetchInFlight = this.fetchRound().finally(() => {
+        this.fetchInFlight = null;
+      });
+    }
+    return this.fetchInFlight;
   }
 
   /** Resolves pending resets, then one Fetch per leader; buffers what comes back. */

@@ -615,6 +615,12 @@ async function patternSubscription(
     assert.deepEqual(consumed().sort(), ['flowing', 'new topic', 'paused']);
     controller.abort();
     await withDeadline(running, { timeoutMs: 5_000, what: 'run() to stop at its signal' });
+    // poll takes an AbortSignal: aborted before, or while it waits for records.
+    await assert.rejects(consumer.poll({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+    const waiting = new AbortController();
+    const polling = consumer.poll({ signal: waiting.signal });
+    waiting.abort();
+    await assert.rejects(polling, { name: 'AbortError' });
     assert.equal(consumer.groupMetadata().groupId, groupId);
     assert.ok(consumer.groupMetadata().generationId > 0);
   } finally {
