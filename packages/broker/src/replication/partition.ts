@@ -24,12 +24,13 @@ import type {
 } from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
-import type { AbortedTransactionEntry } from '../producer/producer-state.js';
 import type {
   DescribedProducer,
-  ProducerStateManager,
+  PartitionProducers,
   TransactionMarker,
-} from '../producer/producer-state-manager.js';
+} from '../producer/partition-producers.js';
+import type { AbortedTransactionEntry } from '../producer/producer-state.js';
+import type { ProducerStateManager } from '../producer/producer-state-manager.js';
 import { PartitionError } from './errors.js';
 import {
   type LeaderEpoch,
@@ -121,7 +122,8 @@ export class Partition {
   private pendingIsr: Set<ReplicaId>;
   private readonly followers = new Map<ReplicaId, FollowerState>();
   private parked: ParkedProduce[] = [];
-  private producers: ProducerStateManager | undefined;
+  /** This partition's producer state (idempotence, transactions, LSO, aborted index). */
+  private producerState: PartitionProducers | undefined;
   /** Start offset of the current leader epoch (ListOffsets waits for the HW to pass it). */
   private epochStartOffset: bigint;
   /**
@@ -135,7 +137,7 @@ export class Partition {
     this.log = options.log;
     this.topic = options.log.topic;
     this.index = options.log.partition;
-    this.producers = options.producers;
+    this.producerState = options.producers?.forLog(options.log);
     this.role = 'leader';
     this.epoch = leaderEpoch(options.log.latestLeaderEpoch() ?? 0);
     this.replicaSet = [options.localReplicaId];
@@ -182,7 +184,7 @@ export class Partition {
 
   /** Kafka's LSO: below the first offset of any ongoing transaction, never above the HW. */
   get lastStableOffset(): bigint {
-    return this.producers?.lastStableOffset(this.log) ?? this.log.highWatermark;
+    return this.producerState?.lastStableOffset() ?? this.log.highWatermark;
   }
 
   follower(id: ReplicaId): Readonly<FollowerState> | undefined {
@@ -219,7 +221,7 @@ export class Partition {
 
   /** The broker's producer state store, built after the partitions (start-up order). */
   setProducers(producers: ProducerStateManager): void {
-    this.producers = producers;
+    this.producerState = producers.forLog(this.log);
   }
 
   // ---------------------------------------------------------------- roles
@@ -300,10 +302,10 @@ export class Partition {
       durability: options.requiredAcks === -1 ? 'fsync' : 'write',
       leaderEpoch: this.epoch,
     } as const;
-    const producers = this.producers;
+    const producerState = this.producerState;
     const appended =
-      producers !== undefined && options.batches !== undefined
-        ? producers.append(this.log, records, options.batches, appendOptions)
+      producerState !== undefined && options.batches !== undefined
+        ? producerState.append(records, options.batches, appendOptions)
         : this.log.append(records, appendOptions);
     return appended.then((result) => {
       const end = result.lastOffset + 1n;
@@ -330,10 +332,10 @@ export class Partition {
    * error code. The marker is durable and below the HW when this resolves with NONE.
    */
   async writeMarker(marker: TransactionMarker): Promise<number> {
-    const producers = this.producers;
-    if (producers === undefined) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const producerState = this.producerState;
+    if (producerState === undefined) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (this.role !== 'leader') return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    const written = await producers.writeMarker(this.log, marker, this.epoch);
+    const written = await producerState.writeMarker(marker, this.epoch);
     if (written.errorCode !== ErrorCode.NONE) return written.errorCode;
     this.appended(written.endOffset);
     await written.indexed;
@@ -502,7 +504,7 @@ export class Partition {
     const from = this.log.logEndOffset;
     const result = await this.log.appendAsFollower(records, { durability: 'write' });
     this.appendedEnd = this.log.logEndOffset;
-    await this.producers?.applyFollowerAppend(this.log, from, this.log.logEndOffset);
+    await this.producerState?.replay(from, this.log.logEndOffset);
     return result;
   }
 
@@ -521,14 +523,14 @@ export class Partition {
     }
     await this.log.truncateTo(offset);
     this.appendedEnd = this.log.logEndOffset;
-    await this.producers?.reload(this.log);
+    await this.producerState?.load();
   }
 
   /** Empties the log and restarts it at `offset` (a follower below the leader's log start). */
   async truncateFullyAndStartAt(offset: bigint): Promise<void> {
     await this.log.truncateFullyAndStartAt(offset);
     this.appendedEnd = this.log.logEndOffset;
-    await this.producers?.reload(this.log);
+    await this.producerState?.load();
   }
 
   // ---------------------------------------------------------------- reads
@@ -563,7 +565,7 @@ export class Partition {
     });
     let abortedTransactions: AbortedTransactionEntry[] | null = committed ? [] : null;
     if (committed && read.sizeBytes > 0) {
-      abortedTransactions = this.producers?.abortedTransactions(this.log, offset, bound) ?? [];
+      abortedTransactions = this.producerState?.abortedTransactions(offset, bound) ?? [];
     }
     return { buffers: read.buffers, sizeBytes: read.sizeBytes, abortedTransactions };
   }
@@ -660,7 +662,7 @@ export class Partition {
   }
 
   describeProducers(): DescribedProducer[] {
-    return this.producers?.describeProducers(this.log) ?? [];
+    return this.producerState?.describe() ?? [];
   }
 
   /** Ends parked produces (the partition is deleted or the broker stops). */
