@@ -1,12 +1,12 @@
 /**
- * A kafkajs 2.2.4 consume-transform-produce processor run as its own process (so a test can
+ * A kafkajs 2.2.4 (or @gregor/client/kafkajs) consume-transform-produce processor run as its own process (so a test can
  * SIGKILL it): a group consumer (read_committed) and a transactional producer; each fetched batch
  * becomes one transaction holding the transformed records and the consumed offsets
  * (sendOffsets = AddOffsetsToTxn + TxnOffsetCommit). Prints JSON lines like the python clients.
  *
  *   node transactions-kafkajs-processor.js '{"bootstrap":..,"input":..,"output":..,"group":..,"transactionalId":..}'
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { type KafkajsImplementation, kafkajsModule } from './harness/kafkajs-client.js';
 
 interface Parameters {
   bootstrap: string;
@@ -15,6 +15,8 @@ interface Parameters {
   group: string;
   transactionalId: string;
   transactionTimeoutMs?: number;
+  /** kafkajs itself (default) or @gregor/client's kafkajs facade. */
+  implementation?: KafkajsImplementation;
 }
 
 function emit(event: string, fields: Record<string, unknown> = {}): void {
@@ -23,6 +25,7 @@ function emit(event: string, fields: Record<string, unknown> = {}): void {
 
 async function main(): Promise<void> {
   const parameters = JSON.parse(process.argv[2] ?? '{}') as Parameters;
+  const { Kafka, logLevel } = await kafkajsModule(parameters.implementation ?? 'kafkajs');
   const kafka = new Kafka({
     clientId: 'gregor-e2e-kafkajs-processor',
     brokers: [parameters.bootstrap],

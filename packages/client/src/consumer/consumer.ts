@@ -152,6 +152,8 @@ interface PartitionState {
    */
   lastBufferedOffset: bigint;
   positionAfterBuffered: bigint;
+  /** The leader's high watermark in the last fetch response (-1 before one). */
+  highWatermark: bigint;
 }
 
 /** Fetch v4+: isolation level and aborted transactions; older versions are not used. */
@@ -222,6 +224,7 @@ export class Consumer {
         generation: 0,
         lastBufferedOffset: -1n,
         positionAfterBuffered: -1n,
+        highWatermark: -1n,
       });
       this.seek({ topic, partition }, offset ?? this.defaultReset());
     }
@@ -332,6 +335,14 @@ export class Consumer {
       state.pendingReset = offset;
     }
     this.dropBuffered(state);
+  }
+
+  /** The high watermark the last fetch of a partition reported (undefined before one). */
+  highWatermark(topicPartition: TopicPartition): bigint | undefined {
+    const highWatermark = this.partitions.get(
+      partitionKey(topicPartition.topic, topicPartition.partition),
+    )?.highWatermark;
+    return highWatermark === undefined || highWatermark < 0n ? undefined : highWatermark;
   }
 
   /** The next offset to be handed out for a partition (undefined while being resolved). */
@@ -569,6 +580,7 @@ export class Consumer {
         generation: 0,
         lastBufferedOffset: -1n,
         positionAfterBuffered: -1n,
+        highWatermark: -1n,
       });
     }
     this.cluster.addTopics(partitions.map((partition) => partition.topic));
@@ -870,6 +882,7 @@ export class Consumer {
       if (error.retriable) return;
       throw error;
     }
+    state.highWatermark = data.highWatermark;
     const records = recordsAsBuffer(data.records);
     if (records === null || records.length === 0) return;
     const committedOnly = this.settings.isolationLevel === 'read_committed';

@@ -132,8 +132,7 @@ export class Admin {
 
   async listTopics(): Promise<string[]> {
     return this.call(async () => {
-      const metadata = await this.metadata(null);
-      return metadata.topics.flatMap((topic) => (topic.name === null ? [] : [topic.name]));
+      return listTopicNames(this.cluster());
     });
   }
 
@@ -495,32 +494,10 @@ export class Admin {
     });
   }
 
-  async describeGroups(groupIds: string[]) {
+  async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescription[] }> {
     return this.call(async () => {
-      const groups = [];
-      for (const groupId of groupIds) {
-        const connection = await this.groupCoordinator(groupId);
-        const response = await connection.request<DescribeGroupsResponse>(describeGroupsApi, {
-          groups: [groupId],
-          includeAuthorizedOperations: false,
-        });
-        for (const group of response.groups) {
-          groups.push({
-            errorCode: group.errorCode,
-            groupId: group.groupId,
-            members: group.members.map((member) => ({
-              clientHost: member.clientHost,
-              clientId: member.clientId,
-              memberId: member.memberId,
-              memberAssignment: member.memberAssignment,
-              memberMetadata: member.memberMetadata,
-            })),
-            protocol: group.protocolData,
-            protocolType: group.protocolType,
-            state: group.groupState,
-          });
-        }
-      }
+      const groups: GroupDescription[] = [];
+      for (const groupId of groupIds) groups.push(await describeGroup(this.cluster(), groupId));
       return { groups };
     });
   }
@@ -612,14 +589,8 @@ export class Admin {
   }
 
   /** Metadata of some topics (null: all topics; []: none, brokers only). */
-  private async metadata(topics: string[] | null): Promise<MetadataResponse> {
-    const connection = await this.cluster().anyConnection();
-    return connection.request<MetadataResponse>(metadataApi, {
-      topics: topics === null ? null : topics.map((name) => ({ name, topicId: zeroUuid })),
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+  private metadata(topics: string[] | null): Promise<MetadataResponse> {
+    return requestMetadata(this.cluster(), topics);
   }
 
   private async partitionsOf(topic: string): Promise<{ topic: string; partition: number }[]> {
@@ -693,4 +664,62 @@ export class Admin {
     }
     return cluster.anyConnection();
   }
+}
+
+export interface GroupDescription {
+  errorCode: number;
+  groupId: string;
+  members: {
+    clientHost: string;
+    clientId: string;
+    memberId: string;
+    memberAssignment: Buffer;
+    memberMetadata: Buffer;
+  }[];
+  protocol: string;
+  protocolType: string;
+  state: string;
+}
+
+/** DescribeGroups at the group's coordinator, in kafkajs's shape (also `consumer.describeGroup`). */
+export async function describeGroup(cluster: Cluster, groupId: string): Promise<GroupDescription> {
+  const connection = await cluster.coordinator('group', groupId, cluster.options.requestTimeoutMs);
+  const response = await connection.request<DescribeGroupsResponse>(describeGroupsApi, {
+    groups: [groupId],
+    includeAuthorizedOperations: false,
+  });
+  const group = response.groups[0];
+  if (group === undefined) throw protocolError(ErrorCode.GROUP_ID_NOT_FOUND, groupId);
+  return {
+    errorCode: group.errorCode,
+    groupId: group.groupId,
+    members: group.members.map((member) => ({
+      clientHost: member.clientHost,
+      clientId: member.clientId,
+      memberId: member.memberId,
+      memberAssignment: member.memberAssignment,
+      memberMetadata: member.memberMetadata,
+    })),
+    protocol: group.protocolData,
+    protocolType: group.protocolType,
+    state: group.groupState,
+  };
+}
+
+/** Metadata of some topics (null: all topics; []: none, brokers only). */
+function requestMetadata(cluster: Cluster, topics: string[] | null): Promise<MetadataResponse> {
+  return cluster.anyConnection().then((connection) =>
+    connection.request<MetadataResponse>(metadataApi, {
+      topics: topics === null ? null : topics.map((name) => ({ name, topicId: zeroUuid })),
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    }),
+  );
+}
+
+/** Names of every topic in the cluster. */
+export async function listTopicNames(cluster: Cluster): Promise<string[]> {
+  const metadata = await requestMetadata(cluster, null);
+  return metadata.topics.flatMap((topic) => (topic.name === null ? [] : [topic.name]));
 }

@@ -4,12 +4,14 @@
 
 import { Admin, ConfigResourceTypes, ConfigSource } from './admin.js';
 import { AssignerProtocol } from './assigner-protocol.js';
+import { PartitionAssigners } from './assigners.js';
 import {
   AclOperationTypes,
   AclPermissionTypes,
   AclResourceTypes,
   ResourcePatternTypes,
 } from './constants.js';
+import { Consumer } from './consumer.js';
 import * as errors from './errors.js';
 import { Kafka } from './kafka.js';
 import { logLevel } from './logger.js';
@@ -18,6 +20,7 @@ import { CompressionCodecs, CompressionTypes, Producer } from './producer.js';
 
 export { Admin, ConfigResourceTypes, ConfigSource } from './admin.js';
 export { AssignerProtocol } from './assigner-protocol.js';
+export { type PartitionAssigner, PartitionAssigners } from './assigners.js';
 export type { KafkaConfig, RetryOptions } from './config.js';
 export {
   AclOperationTypes,
@@ -25,6 +28,15 @@ export {
   AclResourceTypes,
   ResourcePatternTypes,
 } from './constants.js';
+export {
+  type Batch,
+  Consumer,
+  type ConsumerConfig,
+  type ConsumerRunConfig,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type KafkaMessage,
+} from './consumer.js';
 export * from './errors.js';
 export { Kafka } from './kafka.js';
 export { type LogCreator, type LogEntry, type Logger, logLevel } from './logger.js';
@@ -46,6 +58,8 @@ export default {
   Kafka,
   Admin,
   Producer,
+  Consumer,
+  PartitionAssigners,
   AssignerProtocol,
   Partitioners,
   logLevel,

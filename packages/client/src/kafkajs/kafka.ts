@@ -3,6 +3,7 @@
 
 import { Admin, type AdminConfig } from './admin.js';
 import type { KafkaConfig, KafkaContext } from './config.js';
+import { Consumer, type ConsumerConfig } from './consumer.js';
 import { KafkaJSNonRetriableError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { Producer, type ProducerConfig } from './producer.js';
@@ -24,6 +25,10 @@ export class Kafka {
 
   producer(config: ProducerConfig = {}): Producer {
     return new Producer(this.context, config);
+  }
+
+  consumer(config: ConsumerConfig): Consumer {
+    return new Consumer(this.context, config);
   }
 
   admin(config: AdminConfig = {}): Admin {

@@ -4,6 +4,36 @@ import { withDeadline } from './wait.js';
 
 /** kafkajs 2.2.4 driven in-process: topic creation, acks=all produce, group consume with commits. */
 
+/** kafkajs itself, or @gregor/client's kafkajs facade in its place. */
+export type KafkajsImplementation = 'kafkajs' | 'facade';
+
+/**
+ * The kafkajs module of an implementation, typed as kafkajs: the same scenario code drives both,
+ * as an application does when it changes only its import.
+ */
+export async function kafkajsModule(
+  implementation: KafkajsImplementation,
+): Promise<typeof import('kafkajs')> {
+  const specifier = implementation === 'facade' ? '@gregor/client/kafkajs' : 'kafkajs';
+  const loaded = await import(specifier);
+  return loaded.default;
+}
+
+export async function newKafkajsOf(
+  implementation: KafkajsImplementation,
+  options: { bootstrap: string; clientId: string },
+): Promise<Kafka> {
+  const module = await kafkajsModule(implementation);
+  return new module.Kafka({
+    clientId: options.clientId,
+    brokers: [options.bootstrap],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5_000,
+    requestTimeout: 15_000,
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 },
+  });
+}
+
 export function newKafkajs(options: { bootstrap: string; clientId: string }): Kafka {
   return new Kafka({
     clientId: options.clientId,

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Consumer } from '@gregor/client';
-import { runToCompletion } from './managed-process.js';
+import { ManagedProcess, runToCompletion } from './managed-process.js';
 
 /**
  * kafkajs's documented examples (packages/e2e/kafkajs-examples/*.mjs, importing
@@ -36,12 +36,17 @@ export async function runKafkajsExample(
     bootstrap: string;
     topicPrefix: string;
     timeoutMs: number;
+    environment?: Record<string, string>;
   },
 ): Promise<string[]> {
   const result = await runToCompletion({
     command: process.execPath,
     arguments: [await programPath(name, options.implementation)],
-    environment: { KAFKA_BROKERS: options.bootstrap, TOPIC_PREFIX: options.topicPrefix },
+    environment: {
+      KAFKA_BROKERS: options.bootstrap,
+      TOPIC_PREFIX: options.topicPrefix,
+      ...options.environment,
+    },
     timeoutMs: options.timeoutMs,
   });
   if (result.code !== 0) {
@@ -50,6 +55,44 @@ export async function runKafkajsExample(
     );
   }
   return result.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('{"level"'));
+}
+
+/**
+ * Runs an example that never ends by itself (a consumer, as documented) until it printed a line
+ * matching `until`, then stops it; its stdout lines up to then.
+ */
+export async function runKafkajsExampleUntil(
+  name: string,
+  options: {
+    implementation: KafkajsImplementation;
+    bootstrap: string;
+    topicPrefix: string;
+    until: (line: string) => boolean;
+    timeoutMs: number;
+  },
+): Promise<string[]> {
+  const child = new ManagedProcess({
+    label: `${name}(${options.implementation})`,
+    command: process.execPath,
+    arguments: [await programPath(name, options.implementation)],
+    environment: { KAFKA_BROKERS: options.bootstrap, TOPIC_PREFIX: options.topicPrefix },
+  });
+  const lines: string[] = [];
+  child.onLine((line, stream) => {
+    if (stream === 'stdout' && !line.startsWith('{"level"')) lines.push(line);
+  });
+  try {
+    await child.waitForLine(
+      (line, stream) => (stream === 'stdout' && options.until(line) ? true : undefined),
+      {
+        timeoutMs: options.timeoutMs,
+        what: `${name}'s expected output`,
+      },
+    );
+    return [...lines];
+  } finally {
+    await child.stop({ signal: 'SIGTERM' });
+  }
 }
 
 export interface StoredRecord {
