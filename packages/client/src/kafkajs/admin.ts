@@ -25,6 +25,13 @@ import {
   type OffsetFetchResponse,
   offsetFetchApi,
 } from '@gregor/protocol';
+import { describeCluster as coreDescribeCluster } from '../admin/cluster-info.js';
+import {
+  type ConfigResourceType,
+  alterConfigs as coreAlterConfigs,
+  resourceTypes,
+} from '../admin/configs.js';
+import { listGroups as coreListGroups } from '../admin/groups.js';
 import { Admin as CoreAdmin } from '../admin.js';
 import { commitOffsets } from '../consumer/group-offsets.js';
 import { listOffsets } from '../consumer/list-offsets.js';
@@ -378,15 +385,11 @@ export class Admin {
     clusterId: string;
   }> {
     return this.call(async () => {
-      const metadata = await this.metadata([]);
+      const description = await coreDescribeCluster(this.cluster());
       return {
-        brokers: metadata.brokers.map((broker) => ({
-          nodeId: broker.nodeId,
-          host: broker.host,
-          port: broker.port,
-        })),
-        controller: metadata.controllerId ?? null,
-        clusterId: metadata.clusterId ?? '',
+        brokers: description.brokers.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
+        controller: description.controllerId,
+        clusterId: description.clusterId,
       };
     });
   }
@@ -443,54 +446,33 @@ export class Admin {
     resources: { type: number; name: string; configEntries: { name: string; value: string }[] }[];
   }) {
     return this.call(async () => {
-      const resources = [];
-      let throttleTime = 0;
-      for (const resource of options.resources) {
-        const connection = await this.connectionForResource(resource.type, resource.name);
-        const response = await connection.request<AlterConfigsResponse>(alterConfigsApi, {
-          validateOnly: options.validateOnly ?? false,
-          resources: [
-            {
-              resourceType: resource.type,
-              resourceName: resource.name,
-              configs: resource.configEntries.map((entry) => ({
-                name: entry.name,
-                value: entry.value,
-              })),
-            },
-          ],
-        });
-        throttleTime = Math.max(throttleTime, response.throttleTimeMs);
-        for (const result of response.responses) {
-          throwIfError(result.errorCode, result.errorMessage ?? result.resourceName);
-          resources.push({
-            errorCode: result.errorCode,
-            errorMessage: result.errorMessage,
-            resourceName: result.resourceName,
-            resourceType: result.resourceType,
-          });
-        }
-      }
-      return { resources, throttleTime };
+      await coreAlterConfigs(
+        this.cluster(),
+        options.resources.map((resource) => ({
+          resource: { type: configResourceType(resource.type), name: resource.name },
+          configs: Object.fromEntries(
+            resource.configEntries.map((entry) => [entry.name, entry.value]),
+          ),
+        })),
+        { validateOnly: options.validateOnly ?? false },
+      );
+      return {
+        resources: options.resources.map((resource) => ({
+          errorCode: 0,
+          errorMessage: null,
+          resourceName: resource.name,
+          resourceType: resource.type,
+        })),
+        throttleTime: 0,
+      };
     });
   }
 
   /** Groups of every broker (each coordinator knows only its own). */
   async listGroups(): Promise<{ groups: { groupId: string; protocolType: string }[] }> {
     return this.call(async () => {
-      const metadata = await this.metadata([]);
-      const groups: { groupId: string; protocolType: string }[] = [];
-      for (const broker of metadata.brokers) {
-        const connection = await this.cluster().connectionToNode(broker.nodeId);
-        const response = await connection.request<ListGroupsResponse>(listGroupsApi, {
-          statesFilter: [],
-          typesFilter: [],
-        });
-        throwIfError(response.errorCode);
-        for (const group of response.groups)
-          groups.push({ groupId: group.groupId, protocolType: group.protocolType });
-      }
-      return { groups };
+      const listings = await coreListGroups(this.cluster());
+      return { groups: listings.map(({ groupId, protocolType }) => ({ groupId, protocolType })) };
     });
   }
 
@@ -722,4 +704,10 @@ function requestMetadata(cluster: Cluster, topics: string[] | null): Promise<Met
 export async function listTopicNames(cluster: Cluster): Promise<string[]> {
   const metadata = await requestMetadata(cluster, null);
   return metadata.topics.flatMap((topic) => (topic.name === null ? [] : [topic.name]));
+}
+
+function configResourceType(code: number): ConfigResourceType {
+  const name = resourceTypes.name(code);
+  if (name === 'unknown') throw protocolError(ErrorCode.INVALID_REQUEST, `resource type ${code}`);
+  return name;
 }
