@@ -92,7 +92,7 @@ for (const [implementation, label] of implementations) {
       return seed / 2147483648;
     };
     // The facade's rounds are fewer only to bound the suite's time; each exercises the same path.
-  const kills = implementation === 'facade' ? 4 : 6;
+    const kills = implementation === 'facade' ? 4 : 6;
     let committedBeforeKills = 0;
     for (let round = 0; round < kills; round++) {
       const processor = spawnProcessor(parameters, `${implementation}-processor-${round}`);

@@ -3,6 +3,7 @@
 // says it is stale (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION...), when a topic is
 // first used, and after `metadataMaxAgeMs`. Concurrent refreshes coalesce into one request.
 
+import { installNativeCrc32c } from '@gregor/compression';
 import {
   ErrorCode,
   type FindCoordinatorResponse,
@@ -79,6 +80,18 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host, port };
 }
 
+let nativeCrcChecked = false;
+
+/**
+ * Record batches carry a CRC-32C that producers compute and consumers verify: with
+ * @node-rs/crc32 present (an optional native module), ~10× faster than the JavaScript table.
+ */
+function useNativeCrc32c(): void {
+  if (nativeCrcChecked) return;
+  nativeCrcChecked = true;
+  installNativeCrc32c();
+}
+
 export function sleep(durationMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, durationMs));
 }
@@ -105,6 +118,7 @@ export class Cluster {
     }
     for (const address of options.bootstrapServers) parseAddress(address);
     this.options = { ...clusterDefaults, ...options };
+    useNativeCrc32c();
   }
 
   /** The connection to a broker by node id (opened on first use, reopened after a failure). */

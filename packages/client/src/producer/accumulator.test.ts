@@ -5,6 +5,7 @@ import {
   Accumulator,
   batchOverheadBytes,
   type Delivery,
+  ProducerBatch,
   recordSizeBytesBound,
 } from './accumulator.js';
 
@@ -35,10 +36,12 @@ describe('Accumulator', () => {
     assert.equal(accumulator.readyAtMs(queue, false), 0);
   });
 
-  it('a lone batch is ready after linger.ms, at once when flushing, not before a retry backoff', () => {
+  it('a lone batch lingers only behind one in flight, at once when flushing, not before a retry backoff', () => {
     const accumulator = new Accumulator({ batchSizeBytes: 16_384, lingerMs: 50 });
     accumulator.append('t', 1, record(10), 40, ignored, 1_000);
     const queue = accumulator.queue('t', 1);
+    assert.equal(accumulator.readyAtMs(queue, false), 0);
+    queue.inFlight.push(new ProducerBatch('t', 1, 900));
     assert.equal(accumulator.readyAtMs(queue, false), 1_050);
     assert.equal(accumulator.readyAtMs(queue, true), 0);
     queue.retryAtMs = 2_000;

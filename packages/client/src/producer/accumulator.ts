@@ -234,13 +234,19 @@ export class Accumulator {
     return queue.batches.length > 1 || batch.sizeBytes >= this.options.batchSizeBytes;
   }
 
-  /** When the first batch of `queue` may drain (ms since epoch); Infinity when empty. */
+  /**
+   * When the first batch of `queue` may drain (ms since epoch); Infinity when empty. A partial
+   * batch lingers only while a batch of the same partition is on the wire: with nothing in
+   * flight, waiting cannot save a request, it only adds latency (Nagle's rule); with one in
+   * flight, records gather for up to linger.ms (or until batch.size) before the next request.
+   */
   readyAtMs(queue: PartitionQueue, flushing: boolean): number {
     const first = queue.batches[0];
     if (first === undefined) return Infinity;
     const full =
       queue.batches.length > 1 || first.closed || first.sizeBytes >= this.options.batchSizeBytes;
-    const lingerDoneMs = full || flushing ? 0 : first.createdAtMs + this.options.lingerMs;
+    const lingering = !full && !flushing && queue.inFlight.length > 0;
+    const lingerDoneMs = lingering ? first.createdAtMs + this.options.lingerMs : 0;
     return Math.max(lingerDoneMs, queue.retryAtMs);
   }
 

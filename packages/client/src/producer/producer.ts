@@ -91,8 +91,10 @@ export interface ProducerOptions<K = RawData, V = RawData> extends ClusterOption
 }
 
 export const producerDefaults = {
-  batchSizeBytes: 16_384,
-  lingerMs: 5, // KIP-1030
+  // Java's 16 KiB limits a request to a few hundred small records per partition; librdkafka
+  // batches up to 1 MB. Batches are not preallocated here, so a large bound costs nothing.
+  batchSizeBytes: 262_144,
+  lingerMs: 5, // KIP-1030; applies only behind a batch in flight (accumulator.readyAtMs)
   bufferMemoryBytes: 32 * 1024 * 1024,
   maxBlockMs: 60_000,
   deliveryTimeoutMs: 120_000,
