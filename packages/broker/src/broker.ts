@@ -234,7 +234,9 @@ export class Broker {
       minInsyncReplicas: (topic) =>
         resolveTopicConfig(config, topics.get(topic)?.configs ?? {}).get('min.insync.replicas'),
       replicaLagTimeMaxMs: () => config.get('replica.lag.time.max.ms') as number,
+      checkpointIntervalMs: config.get('replica.high.watermark.checkpoint.interval.ms') as number,
     });
+    config.onChange(() => replicas?.topicConfigChanged());
     await topics.reconcile();
     // High watermarks from replication-offset-checkpoint; as the sole in-sync replica of every
     // partition this node then moves each to its log end (DESIGN.md).
@@ -410,6 +412,8 @@ function partitionLogHost(replicas: () => ReplicaManager, config: BrokerConfig):
   return {
     hasLog: (topic, partition) => replicas().logs.getLog(topic, partition) !== undefined,
     async ensureLogs(topic, partitions, overrides) {
+      // A topic created again under the same name may have other settings.
+      replicas().topicConfigChanged(topic);
       await replicas().createMany(topic, partitions, logConfigFor(config, overrides));
     },
     async deleteLog(topic, partition) {
@@ -417,6 +421,7 @@ function partitionLogHost(replicas: () => ReplicaManager, config: BrokerConfig):
     },
     async updateConfigs(topic, _partitionCount, overrides) {
       replicas().logs.updateConfig(topic, logConfigFor(config, overrides));
+      replicas().topicConfigChanged(topic);
     },
   };
 }

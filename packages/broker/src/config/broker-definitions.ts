@@ -262,6 +262,14 @@ export const brokerConfigDefinitions = [
     ignored: true,
     documentation: 'A follower that has not caught up for this long leaves the ISR.',
   }),
+  define({
+    name: 'replica.high.watermark.checkpoint.interval.ms',
+    type: 'long',
+    default: '5000',
+    validator: atLeast(1),
+    documentation:
+      "How often every log dir's replication-offset-checkpoint (the high watermarks) is written; also at clean stop.",
+  }),
 
   // Topics.
   define({

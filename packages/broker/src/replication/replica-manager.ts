@@ -32,12 +32,14 @@ export interface ReplicaManagerOptions {
   minInsyncReplicas?: (topic: string) => number;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs?: () => number;
-  /** 0 turns the periodic checkpoint off (stop still writes one). */
+  /** replica.high.watermark.checkpoint.interval.ms; 0 turns the periodic checkpoint off (stop still writes one). */
   checkpointIntervalMs?: number;
 }
 
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  /** min.insync.replicas by topic, resolved once until a config change (HW checks read it often). */
+  private readonly minInsyncByTopic = new Map<string, number>();
   private producerState: ProducerStateManager | undefined;
   private readonly checkpoints: HighWatermarkCheckpoints | undefined;
   private checkpointTimer: TimerHandle | null = null;
@@ -194,11 +196,26 @@ export class ReplicaManager {
       producers: this.producerState,
       clock: this.options.clock,
       logger: this.options.logger,
-      minInsyncReplicas: () => this.options.minInsyncReplicas?.(log.topic) ?? 1,
+      minInsyncReplicas: () => this.minInsyncReplicas(log.topic),
       replicaLagTimeMaxMs: () => this.options.replicaLagTimeMaxMs?.() ?? 30_000,
     });
     this.partitions.set(key, partition);
     return partition;
+  }
+
+  /** Forgets resolved topic settings (a topic's overrides or the broker's defaults changed). */
+  topicConfigChanged(topic?: string): void {
+    if (topic === undefined) this.minInsyncByTopic.clear();
+    else this.minInsyncByTopic.delete(topic);
+  }
+
+  private minInsyncReplicas(topic: string): number {
+    let value = this.minInsyncByTopic.get(topic);
+    if (value === undefined) {
+      value = this.options.minInsyncReplicas?.(topic) ?? 1;
+      this.minInsyncByTopic.set(topic, value);
+    }
+    return value;
   }
 
   private scheduleCheckpoint(): void {
