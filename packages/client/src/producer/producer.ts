@@ -122,6 +122,9 @@ interface Admission {
   cancelled?: boolean;
   /** Called once the record is in a batch (its AbortSignal no longer applies). */
   admitted?: () => void;
+  /** Resolves when the send is withdrawn while it waits (see cancelAdmission). */
+  cancellation?: Promise<typeof cancelledMark>;
+  onCancel?: () => void;
   topic: string;
   partition: number | undefined;
   record: RecordInput;
@@ -355,11 +358,7 @@ export class Producer<K = RawData, V = RawData> {
       if (this.admissions.length === 0 && this.admitNow(admission)) return;
       const signal = options.signal;
       if (signal !== undefined) {
-        const onAbort = () => {
-          if (admission.cancelled === true) return;
-          admission.cancelled = true;
-          reject(signal.reason);
-        };
+        const onAbort = () => this.cancelAdmission(admission, signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
         admission.delivery = {
           resolve: (metadata) => {
@@ -373,6 +372,10 @@ export class Producer<K = RawData, V = RawData> {
         };
         admission.admitted = () => signal.removeEventListener('abort', onAbort);
       }
+      // While it waits, an abort (AbortSignal, abortTransaction) must stop it blocking the queue.
+      admission.cancellation = new Promise<typeof cancelledMark>((resolve) => {
+        admission.onCancel = () => resolve(cancelledMark);
+      });
       this.admissions.push(admission);
       this.runAdmissions();
     });
@@ -469,11 +472,24 @@ export class Producer<K = RawData, V = RawData> {
           continue;
         }
         try {
-          const topic = await this.cluster.topic(admission.topic, this.settings.maxBlockMs);
-          await this.budget.acquire(admission.sizeBytes, this.settings.maxBlockMs);
-          // The send may have been withdrawn (abort, AbortSignal) while it waited.
-          if (wasCancelled(admission)) this.budget.release(admission.sizeBytes);
-          else this.append(admission, topic);
+          const topic = await untilCancelled(
+            this.cluster.topic(admission.topic, this.settings.maxBlockMs),
+            admission,
+          );
+          if (topic !== cancelledMark) {
+            const acquiring = this.budget.acquire(admission.sizeBytes, this.settings.maxBlockMs);
+            if ((await untilCancelled(acquiring, admission)) === cancelledMark) {
+              // The budget is granted later all the same: give it back then.
+              acquiring.then(
+                () => this.budget.release(admission.sizeBytes),
+                () => undefined,
+              );
+            } else if (wasCancelled(admission)) {
+              this.budget.release(admission.sizeBytes);
+            } else {
+              this.append(admission, topic);
+            }
+          }
         } catch (error) {
           admission.delivery.reject(error instanceof Error ? error : new Error(String(error)));
         }
@@ -843,13 +859,17 @@ export class Producer<K = RawData, V = RawData> {
     this.wake();
   }
 
+  /** Withdraws a send still waiting for admission: it fails with `reason` and stops blocking. */
+  private cancelAdmission(admission: Admission, reason: unknown): void {
+    if (admission.cancelled === true) return;
+    admission.cancelled = true;
+    admission.delivery.reject(reason instanceof Error ? reason : new Error(String(reason)));
+    admission.onCancel?.();
+  }
+
   /** Fails every batch not sent yet, and every send still waiting for admission. */
   private failQueued(error: Error): void {
-    for (const admission of this.admissions) {
-      if (admission.cancelled === true) continue;
-      admission.cancelled = true;
-      admission.delivery.reject(error);
-    }
+    for (const admission of this.admissions) this.cancelAdmission(admission, error);
     for (const queue of this.accumulator.allQueues()) {
       for (const batch of queue.batches.splice(0)) this.finish(batch, error);
     }
@@ -920,6 +940,17 @@ export class Producer<K = RawData, V = RawData> {
       () => undefined,
     );
   }
+}
+
+const cancelledMark = Symbol('cancelled');
+
+/** `promise`'s value, or cancelledMark once the admission is withdrawn, whichever comes first. */
+function untilCancelled<T>(
+  promise: Promise<T>,
+  admission: Admission,
+): Promise<T | typeof cancelledMark> {
+  if (admission.cancellation === undefined) return promise;
+  return Promise.race([promise, admission.cancellation]);
 }
 
 function wasCancelled(admission: Admission): boolean {

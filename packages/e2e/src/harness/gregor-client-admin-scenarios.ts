@@ -6,17 +6,14 @@ import assert from 'node:assert/strict';
 import { Admin, type ClusterOptions, Producer, UnsupportedVersionError } from '@gregor/client';
 import {
   readToEnd,
+  scenarioClusterOptions,
   type TransactionScenarioContext,
 } from './gregor-client-transaction-scenarios.js';
 import { uniqueName } from './records.js';
 import { waitUntil } from './wait.js';
 
 function clusterOptions(context: TransactionScenarioContext): ClusterOptions {
-  return {
-    bootstrapServers: [context.bootstrap],
-    clientId: `gregor-client-admin-${context.label}`,
-    requestTimeoutMs: 15_000,
-  };
+  return scenarioClusterOptions(context, 'admin');
 }
 
 async function withAdmin<T>(

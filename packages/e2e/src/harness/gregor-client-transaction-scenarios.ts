@@ -27,12 +27,20 @@ export interface TransactionScenarioContext {
   label: string;
 }
 
-function clusterOptions(context: TransactionScenarioContext): ClusterOptions {
+/** Client options for a scenario; `area` names the client id (`gregor-client-<area>-<label>`). */
+export function scenarioClusterOptions(
+  context: TransactionScenarioContext,
+  area: string,
+): ClusterOptions {
   return {
     bootstrapServers: [context.bootstrap],
-    clientId: `gregor-client-txn-${context.label}`,
+    clientId: `gregor-client-${area}-${context.label}`,
     requestTimeoutMs: 15_000,
   };
+}
+
+function clusterOptions(context: TransactionScenarioContext): ClusterOptions {
+  return scenarioClusterOptions(context, 'txn');
 }
 
 async function createTopic(

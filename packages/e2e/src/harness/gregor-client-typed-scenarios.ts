@@ -12,16 +12,14 @@ import {
 } from '@gregor/client';
 import {
   readToEnd,
+  scenarioClusterOptions,
   type TransactionScenarioContext,
 } from './gregor-client-transaction-scenarios.js';
 import { uniqueName } from './records.js';
+import { withDeadline } from './wait.js';
 
 function clusterOptions(context: TransactionScenarioContext): ClusterOptions {
-  return {
-    bootstrapServers: [context.bootstrap],
-    clientId: `gregor-client-typed-${context.label}`,
-    requestTimeoutMs: 15_000,
-  };
+  return scenarioClusterOptions(context, 'typed');
 }
 
 interface Order {
@@ -111,7 +109,11 @@ export const typedScenarios: Record<
         /already aborted/,
       );
       await assert.rejects(producer.flush({ signal: aborted }), /already aborted/);
-      const sent = await producer.send({ topic, value: 'after' });
+      // The withdrawn sends no longer hold the queue (their metadata wait runs up to maxBlockMs).
+      const sent = await withDeadline(producer.send({ topic, value: 'after' }), {
+        timeoutMs: 10_000,
+        what: 'a send behind withdrawn ones',
+      });
       assert.equal(sent.offset, 0n);
     } finally {
       await producer.close({ timeoutMs: 1_000 });
