@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,9 @@ test('listener: the first image, one callback per delta, waitForRevision, re-lis
     },
   ]);
   assert.ok(second.committed);
-  const image = await drive(clock, listener.waitForRevision(second.revision));
+  const signal = new AbortController().signal;
+  const image = await drive(clock, listener.waitForRevision(second.revision, signal));
+  assert.equal(getEventListeners(signal, 'abort').length, 0, 'a settled wait leaves no listener');
   assert.equal(image.partition('l', 0)?.leaderEpoch, 3);
   assert.equal(calls.length, 2);
   assert.deepEqual(

@@ -80,17 +80,27 @@ export class MetadataListener {
   waitForRevision(revision: Revision, signal?: AbortSignal): Promise<MetadataImage> {
     if (this.current.revision >= revision) return Promise.resolve(this.current);
     if (this.closed) return Promise.reject(new MetadataListenerClosedError());
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { revision, resolve, reject };
-      this.waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
-          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
+        reject(abortReason(signal!));
+      };
+      // The listener goes when the waiter settles: a long-lived signal must not collect them.
+      const settle = () => signal?.removeEventListener('abort', onAbort);
+      const waiter: Waiter = {
+        revision,
+        resolve: (image) => {
+          settle();
+          resolve(image);
         },
-        { once: true },
-      );
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -173,4 +183,8 @@ export class MetadataListener {
       });
     }
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }

@@ -69,6 +69,7 @@ export function planBrokerReconciliation(context: ControllerContext): Plan<void>
           expectedModRevision: orphan.modRevision,
         },
       ],
+      independent: true,
     });
   }
   // Recorded last: until then a later controller still sees the registration as new.

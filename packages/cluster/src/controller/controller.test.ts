@@ -338,6 +338,32 @@ describe('controller on the simulated store', () => {
     await store.close();
   });
 
+  test('a big creation cut short by a failed commit: nothing shows, the next term deletes what was written', async () => {
+    const clock = new SimulatedClock();
+    const store = new SimulatedMetadataStore(clock);
+    await registerTestBroker(store.connect('broker-1'), 1, { ttlMs: 60_000 });
+    const { controller, logger } = startController(store, clock, 1);
+    await drive(clock, controller.whenActive());
+    const firstFence = controller.fence!.revision;
+    store.failNextCommit('controller-1', { applied: false });
+    const answer = await drive(clock, controller.createTopics(createTopic('big', 1000, 1)));
+    assert.equal(answer.topics[0]!.errorCode, ErrorCode.NOT_CONTROLLER);
+    assert.ok(logger.lines.some((line) => line.message === 'a metadata commit failed'));
+    await drive(clock, controller.whenActive());
+    assert.ok(controller.fence!.revision > firstFence, 'a new term');
+    await driveUntil(clock, () => controller.image!.orphanPartitions().length === 0, {
+      what: 'orphans deleted',
+    });
+    assert.equal(controller.image!.topic('big'), undefined);
+    const listed = await store.list('partitions/');
+    assert.deepEqual(listed.entries, []);
+    const again = await drive(clock, controller.createTopics(createTopic('big', 1000, 1)));
+    assert.equal(again.topics[0]!.errorCode, ErrorCode.NONE);
+    assert.equal(controller.image!.partitions('big').length, 1000);
+    await drive(clock, controller.close());
+    await store.close();
+  });
+
   test('requests before the controller is active are refused with NotControllerError', async () => {
     const clock = new SimulatedClock();
     const store = new SimulatedMetadataStore(clock);

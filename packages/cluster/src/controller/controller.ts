@@ -53,7 +53,7 @@ import {
   leaderRebalanceDefaults,
   planLeaderRebalance,
 } from './leader-rebalance.js';
-import { type Plan, packUnits } from './plan.js';
+import { type Batch, type Plan, packUnits } from './plan.js';
 
 export interface ControllerOptions {
   /** This broker's node id: the candidate id in the election. */
@@ -89,6 +89,8 @@ export class NotControllerError extends Error {
 
 export const sessionTtlMsDefault = 3000;
 export const imageCatchUpTimeoutMsDefault = 10_000;
+/** Transactions of independent units in flight at once (etcd batches their fsyncs). */
+export const commitsInFlightMax = 8;
 /** Wait before campaigning again after the store failed a campaign. */
 const campaignRetryDelayMs = 500;
 
@@ -98,6 +100,7 @@ class Term {
   readonly ended: Promise<string>;
   private endTerm!: (reason: string) => void;
   reconcileQueued = false;
+  private periodicTimer: { cancel(): void } | undefined;
 
   constructor(
     readonly fence: Fence,
@@ -125,6 +128,13 @@ class Term {
     if (this.abort.signal.aborted) return;
     this.abort.abort(new Error(reason));
     this.endTerm(reason);
+    this.periodicTimer?.cancel();
+  }
+
+  /** The term's periodic timer (the leader rebalance), cancelled when the term ends. */
+  setPeriodicTimer(timer: { cancel(): void }): void {
+    if (this.isOver) timer.cancel();
+    else this.periodicTimer = timer;
   }
 }
 
@@ -339,7 +349,7 @@ export class Controller {
         })
         .finally(() => this.armLeaderRebalance(term));
     });
-    term.signal.addEventListener('abort', () => timer.cancel(), { once: true });
+    term.setPeriodicTimer(timer);
   }
 
   private enqueueReconciliation(term: Term): void {
@@ -380,39 +390,71 @@ export class Controller {
     return { image: term.listener.image, settings: this.settings, logger: this.logger };
   }
 
-  /** Commits a plan's units in order, in transactions of at most 127 operations. */
+  /**
+   * Commits a plan's units in transactions of at most 127 operations: ordered units one at a
+   * time, after everything before them; runs of independent units several transactions at once.
+   */
   private async execute<Response>(term: Term, plan: Plan<Response>): Promise<Response> {
+    const batches = packUnits(plan.units);
     let lastRevision: bigint | undefined;
-    for (const batch of packUnits(plan.units)) {
-      if (term.isOver) return plan.respond(false);
-      const operations = batch.flatMap((unit) => unit.operations);
-      let result: Awaited<ReturnType<MetadataStore['commit']>>;
-      try {
-        result = await this.store.commit(term.fence, operations);
-      } catch (error) {
-        // The outcome is unknown: only a fresh term, listing the store again, knows it.
-        this.logger.error('a metadata commit failed', { error });
-        term.end('a metadata commit failed');
-        return plan.respond(false);
+    let failed = false;
+    let attempted = 0;
+    const inFlight = new Set<Promise<void>>();
+    const run = async (batch: Batch): Promise<void> => {
+      const revision = await this.commitBatch(term, batch);
+      if (revision === undefined) {
+        failed = true;
+        return;
       }
-      if (!result.committed) {
-        if (result.reason === 'fenced') {
-          this.logger.warn(
-            `Node ${this.nodeId}'s commit was rejected by its fence: another node is the controller`,
-            { nodeId: this.nodeId, fenceRevision: term.fence.revision },
-          );
-          term.end('a commit was fenced: another node is the controller');
-        } else {
-          this.logger.error('a controller commit met a conflicting write', { key: result.key });
-          term.end(`a commit conflicted on ${result.key ?? 'a key'}`);
-        }
-        return plan.respond(false);
+      if (lastRevision === undefined || revision > lastRevision) lastRevision = revision;
+      for (const unit of batch.units) unit.committed?.();
+    };
+    for (const batch of batches) {
+      if (batch.independent) {
+        while (inFlight.size >= commitsInFlightMax) await Promise.race(inFlight);
+      } else {
+        await Promise.all(inFlight);
       }
-      lastRevision = result.revision;
-      for (const unit of batch) unit.committed?.();
+      if (failed || term.isOver) break;
+      attempted += 1;
+      if (!batch.independent) {
+        await run(batch);
+        continue;
+      }
+      const running: Promise<void> = run(batch).finally(() => inFlight.delete(running));
+      inFlight.add(running);
     }
+    await Promise.all(inFlight);
     if (lastRevision !== undefined) await this.catchUp(term, lastRevision);
-    return plan.respond(true);
+    return plan.respond(!failed && attempted === batches.length);
+  }
+
+  /** One transaction; its revision, or undefined when it did not commit (the term then ends). */
+  private async commitBatch(term: Term, batch: Batch): Promise<bigint | undefined> {
+    let result: Awaited<ReturnType<MetadataStore['commit']>>;
+    try {
+      result = await this.store.commit(
+        term.fence,
+        batch.units.flatMap((unit) => unit.operations),
+      );
+    } catch (error) {
+      // The outcome is unknown: only a fresh term, listing the store again, knows it.
+      this.logger.error('a metadata commit failed', { error });
+      term.end('a metadata commit failed');
+      return undefined;
+    }
+    if (result.committed) return result.revision;
+    if (result.reason === 'fenced') {
+      this.logger.warn(
+        `Node ${this.nodeId}'s commit was rejected by its fence: another node is the controller`,
+        { nodeId: this.nodeId, fenceRevision: term.fence.revision },
+      );
+      term.end('a commit was fenced: another node is the controller');
+    } else {
+      this.logger.error('a controller commit met a conflicting write', { key: result.key });
+      term.end(`a commit conflicted on ${result.key ?? 'a key'}`);
+    }
+    return undefined;
   }
 
   /**

@@ -135,6 +135,7 @@ function partitionUnits(context: ControllerContext, request: TopicRequest): Unit
           expectedModRevision: records.get(partition)?.modRevision ?? 0n,
         },
       ],
+      independent: true,
     };
   });
   units.push({

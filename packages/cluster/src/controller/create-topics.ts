@@ -114,6 +114,7 @@ export function creationUnits(
         expectedModRevision: 0n,
       },
     ],
+    independent: true,
   }));
   units.push({
     operations: [

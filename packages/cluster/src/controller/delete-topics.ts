@@ -86,6 +86,7 @@ export function deletionUnits(
           expectedModRevision: partition.modRevision,
         },
       ],
+      independent: true,
     });
   }
   return units;

@@ -466,7 +466,7 @@ describe('controller broker reconciliation', () => {
     const partition = next.partition('k', 0)!;
     assert.deepEqual([partition.leader, partition.isr, partition.elr], [noLeader, [], [2]]);
     assert.equal(next.brokerState(1)?.value.brokerEpoch, 500n);
-    assert.deepEqual(transactionSizes, [2]);
+    assert.deepEqual(transactionSizes, [1, 1]);
     assert.ok(
       logger.lines.some((line) => line.message === 'Broker 1 restarted after an unclean shutdown'),
     );

@@ -38,6 +38,7 @@ export function partitionChangeUnit(
         expectedModRevision: current.modRevision,
       },
     ],
+    independent: true,
     committed: () =>
       logPartitionChange(logger, {
         topicName,

@@ -14,7 +14,7 @@ test('plan: units pack in order into transactions of at most 127 operations, nev
     unit('z'),
   ];
   const sizes = packUnits(units).map((batch) =>
-    batch.reduce((sum, each) => sum + each.operations.length, 0),
+    batch.units.reduce((sum, each) => sum + each.operations.length, 0),
   );
   assert.deepEqual(sizes, [127, 3]);
   assert.deepEqual(packUnits([]), []);
@@ -28,11 +28,29 @@ test('plan: a key repeated starts a new transaction (etcd refuses a key twice in
   const batches = packUnits([unit('a'), unit('b'), unit('a'), unit('c')]);
   assert.deepEqual(
     batches.map((batch) =>
-      batch.flatMap((each) => each.operations.map((operation) => operation.key)),
+      batch.units.flatMap((each) => each.operations.map((operation) => operation.key)),
     ),
     [
       ['a', 'b'],
       ['a', 'c'],
+    ],
+  );
+});
+
+test('plan: independent and ordered units never share a transaction', () => {
+  const independent = (key: string): Unit => ({ ...unit(key), independent: true });
+  const batches = packUnits([
+    independent('p0'),
+    independent('p1'),
+    unit('topic'),
+    independent('q0'),
+  ]);
+  assert.deepEqual(
+    batches.map((batch) => [batch.independent, batch.units.length]),
+    [
+      [true, 2],
+      [false, 1],
+      [true, 1],
     ],
   );
 });

@@ -58,7 +58,7 @@ describe('controller CreateTopics', () => {
     assert.ok(
       image.partitions('orders').every((p) => p.leaderEpoch === 0 && p.partitionEpoch === 0),
     );
-    assert.deepEqual(transactionSizes, [7]);
+    assert.deepEqual(transactionSizes, [6, 1]);
     assert.deepEqual(response.topics, [
       {
         name: 'orders',
@@ -265,7 +265,7 @@ describe('controller CreateTopics', () => {
       createRequest([creatable('big', { numPartitions: 300 })]),
     );
     const { image, transactionSizes } = commitPlan(threeBrokers, plan);
-    assert.deepEqual(transactionSizes, [127, 127, 47]);
+    assert.deepEqual(transactionSizes, [127, 127, 46, 1]);
     assert.equal(image.partitions('big').length, 300);
     const lastUnit = plan.units.at(-1)!;
     assert.equal(lastUnit.operations[0]!.key, 'topics/big');

@@ -167,7 +167,7 @@ export function commitPlan<Response>(
   for (const batch of packUnits(plan.units)) {
     const revision = current.revision + 1n;
     const events: WatchEvent[] = [];
-    for (const unit of batch) {
+    for (const unit of batch.units) {
       for (const operation of unit.operations) {
         if (operation.expectedModRevision !== undefined) {
           assert.equal(
@@ -195,7 +195,7 @@ export function commitPlan<Response>(
     const applied = delta.apply(revision);
     assert.deepEqual(applied.changes.problems, []);
     current = applied.image;
-    for (const unit of batch) unit.committed?.();
+    for (const unit of batch.units) unit.committed?.();
   }
   return { image: current, response: plan.respond(true), transactionSizes };
 }
