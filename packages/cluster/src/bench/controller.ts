@@ -92,6 +92,7 @@ async function run(partitionCount: number): Promise<void> {
       },
       600_000,
       'broker 3 out of every ISR',
+      100,
     );
     const lossMs = performance.now() - lossStartMs;
 

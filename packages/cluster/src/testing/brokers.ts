@@ -93,15 +93,16 @@ export async function withDeadline<T>(
   }
 }
 
-/** Polls `condition` every 20 ms of real time until it holds or `timeoutMs` passes. */
+/** Polls `condition` every `intervalMs` of real time until it holds or `timeoutMs` passes. */
 export async function waitUntil(
   condition: () => boolean,
   timeoutMs: number,
   what: string,
+  intervalMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
