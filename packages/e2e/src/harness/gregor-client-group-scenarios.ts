@@ -331,7 +331,12 @@ async function stuckMemberIsEvicted(
   const topic = await createTopic(context, `stuck-${protocol}`, partitions);
   const groupId = uniqueName(`stuck-${protocol}-${context.label}`);
   const ledger = new OwnershipLedger();
-  const options = { ...groupOptions(context, groupId, protocol), maxPollIntervalMs: 2_000 };
+  // KIP-848 members here ask for the broker's `range` assignor (the churn scenario uses the default).
+  const options = {
+    ...groupOptions(context, groupId, protocol),
+    maxPollIntervalMs: 2_000,
+    groupRemoteAssignor: protocol === 'consumer' ? 'range' : null,
+  };
   const stuck = new TrackedMember('stuck', ledger, options, topic).start();
   const healthy = new TrackedMember('healthy', ledger, options, topic).start();
   const producer = new Producer(clusterOptions(context));
@@ -427,25 +432,33 @@ async function staticMemberRestart(
 }
 
 /**
- * A classic group with this client and Java's consumer (cooperative-sticky both): whichever
- * joined first leads; they split the partitions, each reads only its own, and when Java's
- * consumer leaves this client takes everything over from Java's committed offsets.
+ * A group with this client and Java's consumer: classic with cooperative-sticky on both sides
+ * (whichever joined first leads), then KIP-848. They split the partitions, each reads only its
+ * own, and when Java's consumer leaves this client takes everything over from Java's commits.
  */
 async function sharedWithJava(context: GroupScenarioContext, java: JavaClients): Promise<void> {
   const partitions = 6;
   const perPartition = 10;
-  for (const javaFirst of [true, false]) {
-    const topic = await createTopic(context, `java-shared-${javaFirst}`, partitions);
+  const rounds = [
+    { protocol: 'classic', javaFirst: true },
+    { protocol: 'classic', javaFirst: false },
+    { protocol: 'consumer', javaFirst: false },
+  ] as const;
+  for (const { protocol, javaFirst } of rounds) {
+    const topic = await createTopic(context, `java-shared-${protocol}-${javaFirst}`, partitions);
     const groupId = uniqueName(`java-shared-${context.label}`);
     const ledger = new OwnershipLedger();
-    const settings = {
-      'group.id': groupId,
-      'group.protocol': 'classic',
-      'partition.assignment.strategy':
-        'org.apache.kafka.clients.consumer.CooperativeStickyAssignor',
-      'heartbeat.interval.ms': '300',
-      'session.timeout.ms': '6000',
-    };
+    const settings: Record<string, string> =
+      protocol === 'classic'
+        ? {
+            'group.id': groupId,
+            'group.protocol': 'classic',
+            'partition.assignment.strategy':
+              'org.apache.kafka.clients.consumer.CooperativeStickyAssignor',
+            'heartbeat.interval.ms': '300',
+            'session.timeout.ms': '6000',
+          }
+        : { 'group.id': groupId, 'group.protocol': 'consumer' };
     let javaRun: Promise<Awaited<ReturnType<JavaClients['run']>>> | undefined;
     const startJava = () => {
       javaRun = java.run(
@@ -458,12 +471,7 @@ async function sharedWithJava(context: GroupScenarioContext, java: JavaClients):
       startJava();
       await sleep(1_500);
     }
-    const ours = new TrackedMember(
-      'ours',
-      ledger,
-      groupOptions(context, groupId, 'classic'),
-      topic,
-    );
+    const ours = new TrackedMember('ours', ledger, groupOptions(context, groupId, protocol), topic);
     ours.start();
     if (!javaFirst) {
       await waitUntil(() => ledger.ownedBy('ours').length === partitions, {
@@ -476,7 +484,7 @@ async function sharedWithJava(context: GroupScenarioContext, java: JavaClients):
       await waitUntil(() => ledger.ownedBy('ours').length === partitions / 2, {
         timeoutMs: 20_000,
         what: () =>
-          `a 3/3 split with Java (javaFirst ${javaFirst}): ${JSON.stringify(ledger.events)}`,
+          `a 3/3 split with Java (${protocol}, javaFirst ${javaFirst}): ${JSON.stringify(ledger.events)}`,
       });
       const ourShare = ledger.ownedBy('ours');
       await sleep(300);
@@ -730,6 +738,6 @@ export const groupScenarios: Record<
   'a pattern subscription takes a topic created later; run() and pause/resume (KIP-848)': (
     context,
   ) => patternSubscription(context, 'consumer'),
-  "a classic group shared with Java's consumer: split, exclusive reads, takeover from Java's commits":
+  "groups shared with Java's consumer (classic, either side leading; KIP-848): split, exclusive reads, takeover from Java's commits":
     async (context, java) => sharedWithJava(context, await java()),
 };
