@@ -187,6 +187,7 @@ export class Consumer {
   private nextAutoCommitMs = 0;
   private readonly closeController = new AbortController();
   private fetchInFlight: Promise<void> | null = null;
+  private maintaining: Promise<void> | null = null;
   /** Incremental fetch session per leader, tied to the Fetch version it was built for. */
   private readonly fetchSessions = new Map<number, { version: number; state: FetchSession }>();
 
@@ -425,7 +426,7 @@ export class Consumer {
   async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     if (this.closed) throw new ClosedError('the consumer');
     options.signal?.throwIfAborted();
-    await this.maintainGroup();
+    await this.abortable(this.maintainGroup(), options.signal);
     if (this.bufferedIndex >= this.buffered.length) {
       this.buffered = [];
       this.bufferedIndex = 0;
@@ -453,7 +454,12 @@ export class Consumer {
       if (this.membership !== null) {
         this.membership.polled();
         if (this.membership.needsMaintenance || Date.now() >= this.nextAutoCommitMs) {
-          await this.maintainGroup();
+          try {
+            await this.abortable(this.maintainGroup(), signal);
+          } catch (error) {
+            if (stopped()) return;
+            throw error;
+          }
           // A close meanwhile committed the positions: nothing more may be handed out.
           if (stopped()) return;
         }
@@ -546,8 +552,21 @@ export class Consumer {
     await this.membershipHost().revokePartitions(owned);
   }
 
-  /** Group work on the caller's turn: rebalances, listeners, the interval auto-commit. */
-  private async maintainGroup(): Promise<void> {
+  /**
+   * Group work on the caller's turn: rebalances, listeners, the interval auto-commit. Like fetch rounds, one at a time: a poll abandoned through
+   * its signal leaves a join running, and the next poll waits for it instead of joining twice.
+   */
+  private maintainGroup(): Promise<void> {
+    if (this.membership === null) return Promise.resolve();
+    if (this.maintaining === null) {
+      this.maintaining = this.maintainOnce().finally(() => {
+        this.maintaining = null;
+      });
+    }
+    return this.maintaining;
+  }
+
+  private async maintainOnce(): Promise<void> {
     const membership = this.membership;
     if (membership === null) return;
     await membership.maintain();
