@@ -242,8 +242,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async load(options: FilePartitionLogOptions): Promise<void> {
     const fileSystem = this.fileSystem;
-    await fileSystem.makeDirectory(this.directory);
     let names = await fileSystem.listDirectory(this.directory);
+    // Empty or missing (listed as empty): only then can the directory need creating.
+    if (names.length === 0) await fileSystem.makeDirectory(this.directory);
     if (await this.completeInterruptedOperations(names)) {
       names = await fileSystem.listDirectory(this.directory);
     }
@@ -1235,7 +1236,9 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   close(): Promise<void> {
     return this.exclusive(async () => {
       if (this.closed) return;
-      this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+      if (this.pending.length > 0)
+        if (this.pending.length > 0)
+          this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
       await this.rollSeals;
       let failure: unknown = null;
       if (!this.failure) {
@@ -1266,7 +1269,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   abandon(): void {
     this.closed = true;
     for (const timer of this.deletionTimers) timer.cancel();
-    this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+    if (this.pending.length > 0)
+      this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
     for (const segment of this.segments) void segment.close().catch(() => undefined);
   }
 }

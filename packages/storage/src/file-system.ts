@@ -4,24 +4,22 @@
 
 import { randomBytes } from 'node:crypto';
 import {
+  close as fsClose,
   constants as fsConstants,
+  fdatasync as fsFdatasync,
+  fstat as fsFstat,
+  ftruncate as fsFtruncate,
+  open as fsOpen,
   read as fsRead,
+  readdir as fsReaddir,
+  readFile as fsReadFile,
   readSync as fsReadSync,
   writev as fsWritev,
   writevSync as fsWritevSync,
 } from 'node:fs';
-import {
-  mkdir,
-  type FileHandle as NodeFileHandle,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { syncIoBytesMax } from './limits.js';
 
 /** What the caller knows about a read range; a file system may use it to pick how to read. */
@@ -86,14 +84,12 @@ export interface FileSystem {
  * descriptor number the OS may have reused.
  */
 class NodeFile implements FileHandle {
-  private readonly fd: number;
   private inFlight = 0;
   private closing = false;
   private readonly idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly handle: NodeFileHandle) {
-    this.fd = handle.fd;
-  }
+  /** A raw descriptor with the callback API: no FileHandle object per open file. */
+  constructor(private readonly fd: number) {}
 
   async read(
     buffer: Buffer,
@@ -137,15 +133,19 @@ class NodeFile implements FileHandle {
   }
 
   async datasync(): Promise<void> {
-    await this.handle.datasync();
+    await this.track('fdatasync', (done) => fsFdatasync(this.fd, (error) => done(error, 0)));
   }
 
   async truncate(sizeBytes: number): Promise<void> {
-    await this.handle.truncate(sizeBytes);
+    await this.track('ftruncate', (done) =>
+      fsFtruncate(this.fd, sizeBytes, (error) => done(error, 0)),
+    );
   }
 
-  async sizeBytes(): Promise<number> {
-    return (await this.handle.stat()).size;
+  sizeBytes(): Promise<number> {
+    return this.track('fstat', (done) =>
+      fsFstat(this.fd, (error, stats) => done(error, error ? 0 : stats.size)),
+    );
   }
 
   async close(): Promise<void> {
@@ -153,7 +153,7 @@ class NodeFile implements FileHandle {
     while (this.inFlight > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
-    await this.handle.close();
+    await closeDescriptor(this.fd);
   }
 
   /** Runs one callback-style call on the descriptor, counted so `close` can wait for it. */
@@ -213,6 +213,11 @@ function writevNow(fd: number, buffers: Buffer[], position: number, done: Done):
   done(null, count);
 }
 
+const openDescriptor = promisify(fsOpen);
+const closeDescriptor = promisify(fsClose);
+const readWholeFile = promisify(fsReadFile);
+const readDirectory = promisify(fsReaddir);
+
 function closedError(syscall: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error('file closed');
   error.code = 'EBADF';
@@ -241,11 +246,11 @@ function isNotFound(error: unknown): boolean {
 export const nodeFileSystem: FileSystem = {
   async openFile(path, options) {
     const flags = options.create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR;
-    return new NodeFile(await open(path, flags, 0o644));
+    return new NodeFile(await openDescriptor(path, flags, 0o644));
   },
   async readFile(path) {
     try {
-      return await readFile(path);
+      return await readWholeFile(path);
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
@@ -297,7 +302,7 @@ export const nodeFileSystem: FileSystem = {
   },
   async listDirectory(path) {
     try {
-      return (await readdir(path)).sort();
+      return (await readDirectory(path)).sort();
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;

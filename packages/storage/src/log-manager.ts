@@ -118,6 +118,18 @@ export class FileLogManager implements LogManagerInterface {
     return resolveLogConfig(this.baseConfig, overrides);
   }
 
+  /** `configFor`, resolved once per topic while loading (logs never mutate their config object). */
+  private readonly loadingConfigs = new Map<string, LogConfig>();
+
+  private configWhileLoading(topic: string): LogConfig {
+    let config = this.loadingConfigs.get(topic);
+    if (config === undefined) {
+      config = this.configFor(topic);
+      this.loadingConfigs.set(topic, config);
+    }
+    return config;
+  }
+
   private async loadAll(): Promise<void> {
     const startedMs = this.options.clock.monotonicMs();
     let allClean = true;
@@ -154,7 +166,7 @@ export class FileLogManager implements LogManagerInterface {
           directory: joinPath(logDir, name),
           fileSystem: this.fileSystem,
           clock: this.options.clock,
-          config: this.configFor(parsed.topic),
+          config: this.configWhileLoading(parsed.topic),
           recoveryPoint: recoveryPoints.get(name) ?? 0n,
           logStartOffset: startOffsets.get(name) ?? 0n,
           cleanShutdown,
@@ -184,6 +196,7 @@ export class FileLogManager implements LogManagerInterface {
       }
     }
     await runWithConcurrency(jobs, this.logsInFlight * this.options.logDirs.length);
+    this.loadingConfigs.clear();
     // Only now may a crash be treated as unclean again.
     for (const logDir of this.options.logDirs) {
       const markerPath = joinPath(logDir, cleanShutdownMarkerFile);

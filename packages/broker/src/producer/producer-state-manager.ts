@@ -8,10 +8,25 @@
  * log end (control batches are decoded to learn commit/abort). Without a snapshot the whole log is
  * replayed. Snapshots are written when no append of the partition is in flight, periodically and
  * on stop; the newest two are kept.
+ *
+ * Partitions without producer state cost no file at all: a stop records them, with their log end,
+ * in one `producer-state-empty-checkpoint` file (in `emptyStateDirectory`), and the next start
+ * loads nothing for a partition whose log still ends there, nor for a log that never held a batch
+ * (a partition nobody touches then costs no I/O). The start removes the file before the broker
+ * serves, so it only ever describes the logs exactly as that stop left them (a later truncation
+ * and re-append could reach the same log end with other batches).
  */
 
 import type { ValidatedBatch } from '@gregor/protocol';
-import type { AppendOptions, AppendResult, FileSystem, PartitionLog } from '@gregor/storage';
+import {
+  type AppendOptions,
+  type AppendResult,
+  type FileSystem,
+  joinPath,
+  type PartitionLog,
+  parseOffsetCheckpoint,
+  serializeOffsetCheckpoint,
+} from '@gregor/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
 import {
@@ -30,6 +45,10 @@ export {
   type TransactionVerifier,
 } from './partition-producers.js';
 
+/** Partitions whose producer state is loaded at once at start-up (each a few file reads). */
+const partitionsLoadedAtOnce = 16;
+export const emptyStateCheckpointFile = 'producer-state-empty-checkpoint';
+
 export interface ProducerStateManagerOptions {
   clock: Clock;
   logger: Logger;
@@ -43,6 +62,10 @@ export interface ProducerStateManagerOptions {
   /** producer.id.expiration.check.interval.ms */
   expirationCheckIntervalMs: () => number;
   snapshotIntervalMs?: number;
+  /** Where the stop records the partitions without producer state (the first log dir). */
+  emptyStateDirectory?: string;
+  /** Every current log (the stop records those without producer state). */
+  allLogs?: () => readonly PartitionLog[];
 }
 
 export class ProducerStateManager {
@@ -60,7 +83,51 @@ export class ProducerStateManager {
 
   /** Rebuilds the state of every log (before the broker serves). */
   async load(logs: readonly PartitionLog[]): Promise<void> {
-    for (const log of logs) await this.forLog(log).load();
+    const empty = await this.takeEmptyStateCheckpoint();
+    const pending = logs.filter(
+      (log) =>
+        log.logEndOffset > 0n && empty.get(`${log.topic}-${log.partition}`) !== log.logEndOffset,
+    );
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < pending.length) await this.forLog(pending[next++]).load();
+    };
+    await Promise.all(Array.from({ length: partitionsLoadedAtOnce }, worker));
+  }
+
+  /** Reads and removes the stop's record of partitions without state (valid for one start). */
+  private async takeEmptyStateCheckpoint(): Promise<Map<string, bigint>> {
+    const directory = this.options.emptyStateDirectory;
+    if (directory === undefined) return new Map();
+    const path = joinPath(directory, emptyStateCheckpointFile);
+    const data = await this.options.fileSystem.readFile(path);
+    if (data === null) return new Map();
+    await this.options.fileSystem.removeFile(path);
+    await this.options.fileSystem.syncDirectory(directory);
+    return parseOffsetCheckpoint(data);
+  }
+
+  /** Records every current log without producer state at its log end (see the file comment). */
+  private async writeEmptyStateCheckpoint(): Promise<void> {
+    const directory = this.options.emptyStateDirectory;
+    const logs = this.options.allLogs?.();
+    if (directory === undefined || logs === undefined) return;
+    const empty = new Map<string, bigint>();
+    for (const log of logs) {
+      if (this.options.directoryOf(log) === undefined) continue;
+      const partition = this.partitions.get(`${log.topic}\u0000${log.partition}`);
+      const stateless =
+        partition === undefined ||
+        partition.log !== log ||
+        (partition.state.producers.size === 0 &&
+          partition.state.pendingCount === 0 &&
+          partition.index.entries.length === 0);
+      if (stateless) empty.set(`${log.topic}-${log.partition}`, log.logEndOffset);
+    }
+    await this.options.fileSystem.writeFileAtomic(
+      joinPath(directory, emptyStateCheckpointFile),
+      serializeOffsetCheckpoint(empty),
+    );
   }
 
   start(): void {
@@ -73,8 +140,11 @@ export class ProducerStateManager {
     this.stopped = true;
     this.expirationTimer?.cancel();
     this.snapshotTimer?.cancel();
-    // Also for partitions without producers: the next start then skips replaying their logs.
-    await this.snapshotAll({ includeEmpty: true });
+    // Partitions without producers get a line of the empty-state checkpoint instead of a snapshot
+    // file each (without that file, an empty snapshot at their end, as before).
+    const recordsEmpty = this.options.emptyStateDirectory !== undefined;
+    await this.snapshotAll({ includeEmpty: !recordsEmpty });
+    if (recordsEmpty) await this.writeEmptyStateCheckpoint();
     for (const partition of this.partitions.values()) await partition.close();
   }
 
@@ -142,7 +212,10 @@ export class ProducerStateManager {
         continue;
       }
       try {
-        await partition.snapshot(options.includeEmpty ?? false);
+        // A log that never held a batch needs no snapshot: start-up loads nothing for it.
+        await partition.snapshot(
+          (options.includeEmpty ?? false) && partition.log.logEndOffset > 0n,
+        );
       } catch (error) {
         if (!this.options.isCurrent(partition.log)) {
           await forget();

@@ -55,6 +55,8 @@ export async function startTransactionServices(options: {
     expirationMs: () => config.get('producer.id.expiration.ms') as number,
     expirationCheckIntervalMs: () =>
       config.get('producer.id.expiration.check.interval.ms') as number,
+    emptyStateDirectory: options.metadataDirectory,
+    allLogs: () => logs.allLogs(),
   });
   await producers.load(logs.allLogs());
   replicas.setProducers(producers);
