@@ -46,6 +46,10 @@ interface Row {
   restartedFileDescriptors: number;
   restartedRssMegabytes: number;
   startAfterKillMs: number;
+  /** Broker CPU seconds (user + system) from spawn to ready: robust to a busy machine. */
+  startAfterCleanStopCpuSeconds: number;
+  startAfterKillCpuSeconds: number;
+  createCpuSeconds: number;
   loadAverage: number[];
 }
 
@@ -80,9 +84,11 @@ async function measure(partitionCount: number): Promise<Row> {
     const topics = scaleTopicNames(partitionCount);
     const partitions = scalePartitions(topics, partitionCount);
     let client = await connectTo(broker);
+    const cpuBeforeCreate = await broker.cpuSeconds();
     const createStartMs = performance.now();
     await createScaleTopics(client, topics, partitionCount);
     const createMs = performance.now() - createStartMs;
+    const createCpuSeconds = (await broker.cpuSeconds()) - cpuBeforeCreate;
     console.log(`${partitionCount} partitions: created in ${Math.round(createMs)} ms`);
     const idle = await idleFigures(broker);
 
@@ -98,6 +104,7 @@ async function measure(partitionCount: number): Promise<Row> {
 
     await broker.restart();
     const startAfterCleanStopMs = broker.lastReadyMs;
+    const startAfterCleanStopCpuSeconds = await broker.cpuSeconds();
     const restarted = await idleFigures(broker);
     client = await connectTo(broker);
     sameOffsets(offsets, await endOffsets(client, partitions), 'after a clean stop');
@@ -106,6 +113,7 @@ async function measure(partitionCount: number): Promise<Row> {
     await broker.kill('SIGKILL');
     await broker.restart();
     const startAfterKillMs = broker.lastReadyMs;
+    const startAfterKillCpuSeconds = await broker.cpuSeconds();
     client = await connectTo(broker);
     sameOffsets(offsets, await endOffsets(client, partitions), 'after SIGKILL');
     await client.close();
@@ -121,6 +129,9 @@ async function measure(partitionCount: number): Promise<Row> {
       restartedFileDescriptors: restarted.fileDescriptors,
       restartedRssMegabytes: restarted.rssMegabytes,
       startAfterKillMs,
+      startAfterCleanStopCpuSeconds,
+      startAfterKillCpuSeconds,
+      createCpuSeconds,
       loadAverage: loadavg(),
     };
   } finally {
@@ -132,10 +143,10 @@ function formatRow(row: Row): string {
   const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
   return [
     `| ${row.partitions.toLocaleString('en-US')}`,
-    seconds(row.createMs),
+    `${seconds(row.createMs)} (CPU ${row.createCpuSeconds.toFixed(2)} s)`,
     seconds(row.cleanStopMs),
-    seconds(row.startAfterCleanStopMs),
-    seconds(row.startAfterKillMs),
+    `${seconds(row.startAfterCleanStopMs)} (CPU ${row.startAfterCleanStopCpuSeconds.toFixed(2)} s)`,
+    `${seconds(row.startAfterKillMs)} (CPU ${row.startAfterKillCpuSeconds.toFixed(2)} s)`,
     `${row.idleFileDescriptors} / ${row.restartedFileDescriptors}`,
     `${row.idleRssMegabytes.toFixed(0)} / ${row.restartedRssMegabytes.toFixed(0)} MB`,
     `${Math.round(row.produceAcross1000RecordsPerSecond).toLocaleString('en-US')} / ${Math.round(row.produceAcross4RecordsPerSecond).toLocaleString('en-US')} (${Math.round((100 * row.produceAcross1000RecordsPerSecond) / row.produceAcross4RecordsPerSecond)}%)`,

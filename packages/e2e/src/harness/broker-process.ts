@@ -147,6 +147,15 @@ export class BrokerProcess {
     return this.process.stop({ signal, timeoutMs: options.timeoutMs ?? 10_000 });
   }
 
+  /** CPU time (user + system) the broker process used so far, in seconds (/proc/PID/stat). */
+  async cpuSeconds(): Promise<number> {
+    const stat = await readFile(`/proc/${this.pid}/stat`, 'utf8');
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const clockTicksPerSecond = 100;
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+  }
+
   /** Open file descriptors of the broker process (/proc/PID/fd). */
   async openFileDescriptorCount(): Promise<number> {
     return (await readdir(`/proc/${this.pid}/fd`)).length;
