@@ -301,6 +301,52 @@ export const transactionScenarios: Record<
     ]);
   },
 
+  async 'KIP-447: offsets sent with a stale generation are fenced (abortable); the live generation commits'(
+    context,
+  ) {
+    const topic = await createTopic(context, 'txn-kip447', 1);
+    const groupId = uniqueName(`txn-member-${context.label}`);
+    const consumer = new Consumer({
+      ...clusterOptions(context),
+      groupId,
+      groupProtocol: 'classic',
+      maxWaitMs: 100,
+      enableAutoCommit: false,
+    });
+    const producer = transactionalProducer(context, uniqueName(`txn-447-${context.label}`));
+    try {
+      consumer.subscribe([topic]);
+      await withDeadline(
+        (async () => {
+          while (consumer.assignment().length === 0) await consumer.poll();
+        })(),
+        { timeoutMs: 30_000, what: 'the group assignment' },
+      );
+      const live = consumer.groupMetadata();
+      assert.ok(live.generationId >= 1 && live.memberId !== '', JSON.stringify(live));
+      await producer.initTransactions();
+      producer.beginTransaction();
+      const stale = { ...live, generationId: live.generationId + 5 };
+      const fenced = await producer
+        .sendOffsetsToTransaction([{ topic, partition: 0, offset: 3n }], stale)
+        .catch((error: unknown) => error);
+      assert.ok(fenced instanceof TransactionAbortableError, String(fenced));
+      assert.ok(fenced.cause instanceof KafkaError);
+      assert.equal(fenced.cause.errorName, 'ILLEGAL_GENERATION');
+      await producer.abortTransaction();
+      producer.beginTransaction();
+      await producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 4n }], live);
+      await producer.commitTransaction();
+      assert.deepEqual(
+        (await consumer.committed([{ topic, partition: 0 }])).map((entry) => entry.offset),
+        [4n],
+      );
+    } finally {
+      await consumer.close();
+      await producer.close();
+    }
+  },
+
   async 'KIP-360: an idempotent producer bumps its epoch after a batch fails for good and goes on in order'(
     context,
   ) {
