@@ -438,7 +438,7 @@ export class Consumer {
     const end = Math.min(this.buffered.length, this.bufferedIndex + maxPollRecords);
     const records = this.buffered.slice(this.bufferedIndex, end);
     this.bufferedIndex = end;
-    for (const record of records) this.advance(record);
+    this.advanceAll(records);
     this.membership?.polled();
     return records;
   }
@@ -673,6 +673,20 @@ export class Consumer {
       throw new ClientError('no start offset and autoOffsetReset is none', { retriable: false });
     }
     return reset;
+  }
+
+  /** Positions after handing out `records`: only each partition's last record matters. */
+  private advanceAll(records: readonly ConsumerRecord[]): void {
+    let previous: ConsumerRecord | undefined;
+    for (const record of records) {
+      if (
+        previous !== undefined &&
+        (previous.partition !== record.partition || previous.topic !== record.topic)
+      )
+        this.advance(previous);
+      previous = record;
+    }
+    if (previous !== undefined) this.advance(previous);
   }
 
   private advance(record: ConsumerRecord): void {

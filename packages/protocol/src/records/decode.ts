@@ -78,7 +78,7 @@ function decodeRecord(
   const recordEnd = cursor.position + length;
   cursor.end = recordEnd;
   cursor.int8(); // record attributes: unused
-  const timestampDelta = cursor.varlong();
+  const timestampDelta = cursor.smallVarlong();
   const offsetDelta = cursor.varint();
   const key = nullableBytes(cursor);
   const value = nullableBytes(cursor);
@@ -92,7 +92,11 @@ function decodeRecord(
   cursor.end = sectionEnd;
   return {
     offset: header.baseOffset + BigInt(offsetDelta),
-    timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
+    timestamp: logAppendTime
+      ? header.maxTimestamp
+      : timestampDelta === 0
+        ? header.baseTimestamp
+        : header.baseTimestamp + BigInt(timestampDelta),
     key,
     value,
     headers,

@@ -117,6 +117,23 @@ export class RecordCursor {
     );
   }
 
+  /**
+   * A varlong as a number when it fits 28 bits (every timestamp delta of a batch written within
+   * three days), else as a bigint: the common case allocates nothing.
+   */
+  smallVarlong(): number | bigint {
+    const start = this.position;
+    let low = 0;
+    for (let index = 0; index < 4; index++) {
+      if (this.position >= this.end) this.fail('record truncated inside a varlong');
+      const byte = this.buffer[this.position++];
+      low += (byte & 0x7f) * 2 ** (7 * index);
+      if ((byte & 0x80) === 0) return low % 2 === 0 ? low / 2 : -(low + 1) / 2;
+    }
+    this.position = start;
+    return this.varlong();
+  }
+
   varlong(): bigint {
     // Fast path: values that fit a varint are the common case (timestamp deltas).
     let low = 0;
