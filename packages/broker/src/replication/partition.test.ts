@@ -12,7 +12,7 @@ import {
   type PartitionLog,
 } from '@gregor/storage';
 import { ManualClock } from '../group/test-support.js';
-import { createJsonLogger } from '../logging/logger.js';
+import { createJsonLogger, type Logger } from '../logging/logger.js';
 import { ProducerStateManager } from '../producer/producer-state-manager.js';
 import { highWatermarkCheckpointFileName } from './high-watermark-checkpoint.js';
 import { Partition } from './partition.js';
@@ -45,6 +45,7 @@ async function leaderOf(options: {
   producers?: ProducerStateManager;
   log?: PartitionLog;
   clock?: ManualClock;
+  logger?: Logger;
 }) {
   const clock = options.clock ?? new ManualClock();
   const log =
@@ -55,7 +56,7 @@ async function leaderOf(options: {
     localReplicaId: leader,
     producers: options.producers,
     clock,
-    logger,
+    logger: options.logger ?? logger,
     minInsyncReplicas: () => options.minInsyncReplicas ?? 1,
     replicaLagTimeMaxMs: () => 10_000,
   });
@@ -77,7 +78,11 @@ async function errorCodeOf(promise: Promise<unknown>): Promise<number> {
 }
 
 test('the high watermark is the lowest LEO over the maximal ISR and never goes back', async () => {
-  const { partition, clock } = await leaderOf({ replicas: [leader, first, second] });
+  const warnings: string[] = [];
+  const { partition, clock } = await leaderOf({
+    replicas: [leader, first, second],
+    logger: createJsonLogger({ level: 'warn', write: (line) => warnings.push(line) }),
+  });
   await partition.appendAsLeader(records(3), { requiredAcks: 1 });
   assert.equal(partition.logEndOffset, 3n);
   assert.equal(partition.highWatermark, 0n, 'no follower has fetched');
@@ -88,6 +93,15 @@ test('the high watermark is the lowest LEO over the maximal ISR and never goes b
   // The second follower leaves the ISR: the HW follows the remaining members only.
   partition.updateIsr([leader, first]);
   assert.equal(partition.highWatermark, 3n);
+  // Operators see leadership and ISR changes at WARN, with the old and new values.
+  const logged = warnings.map((line) => JSON.parse(line));
+  assert.deepEqual(
+    logged.map((entry) => [entry.msg ?? entry.message, entry.previousIsr, entry.isr]),
+    [
+      ['partition leadership: this broker leads', undefined, [0, 1, 2]],
+      ['ISR shrink', [0, 1, 2], [0, 1]],
+    ],
+  );
   partition.updateFollowerFetchState(first, 1n);
   assert.equal(partition.highWatermark, 3n, 'never decreases');
   // Far behind for longer than the lag bound: out of sync, an ISR shrink candidate.

@@ -109,6 +109,16 @@ interface ParkedProduce {
 
 const defaultProduceTimeoutMs = 30_000;
 
+function unknownFollower(): FollowerState {
+  return {
+    logEndOffset: -1n,
+    lastCaughtUpTimeMs: Number.NEGATIVE_INFINITY,
+    lastFetchTimeMs: Number.NEGATIVE_INFINITY,
+    lastFetchLeaderLogEndOffset: -1n,
+    brokerEpoch: -1n,
+  };
+}
+
 export class Partition {
   readonly topic: string;
   readonly index: number;
@@ -235,28 +245,42 @@ export class Partition {
     if (latest === undefined || state.leaderEpoch > latest) {
       await this.log.beginLeaderEpoch(state.leaderEpoch);
     }
-    if (this.role !== 'leader' || state.leaderEpoch !== this.epoch) {
+    const newLeadership = this.role !== 'leader' || state.leaderEpoch !== this.epoch;
+    if (newLeadership) {
       this.epochStartOffset = this.log.logEndOffset;
+      this.options.logger.warn('partition leadership: this broker leads', {
+        topic: this.topic,
+        partition: this.index,
+        previousRole: this.role,
+        previousLeaderEpoch: this.epoch,
+        leaderEpoch: state.leaderEpoch,
+        isr: [...state.isr],
+      });
     }
+    const previous = newLeadership ? new Map<ReplicaId, FollowerState>() : new Map(this.followers);
     this.role = 'leader';
     this.epoch = state.leaderEpoch;
     this.setReplicas(state.replicas, state.isr);
+    // A new epoch starts every follower afresh; the same epoch again keeps what fetches told us.
     this.followers.clear();
     for (const id of this.replicaSet) {
       if (id === this.options.localReplicaId) continue;
-      this.followers.set(id, {
-        logEndOffset: -1n,
-        lastCaughtUpTimeMs: Number.NEGATIVE_INFINITY,
-        lastFetchTimeMs: Number.NEGATIVE_INFINITY,
-        lastFetchLeaderLogEndOffset: -1n,
-        brokerEpoch: -1n,
-      });
+      this.followers.set(id, previous.get(id) ?? unknownFollower());
     }
     this.maybeIncrementHighWatermark();
   }
 
   /** Becomes a follower: parked acks=all produces end with NOT_LEADER_OR_FOLLOWER. */
   makeFollower(state: { leaderEpoch: LeaderEpoch; replicas: readonly ReplicaId[] }): void {
+    if (this.role !== 'follower' || state.leaderEpoch !== this.epoch) {
+      this.options.logger.warn('partition leadership: this broker follows', {
+        topic: this.topic,
+        partition: this.index,
+        previousRole: this.role,
+        previousLeaderEpoch: this.epoch,
+        leaderEpoch: state.leaderEpoch,
+      });
+    }
     this.role = 'follower';
     this.epoch = state.leaderEpoch;
     this.setReplicas(state.replicas, []);
@@ -266,6 +290,20 @@ export class Partition {
 
   /** The controller committed a new ISR (AlterPartition answered). */
   updateIsr(isr: readonly ReplicaId[], pendingAdditions: readonly ReplicaId[] = []): void {
+    const before = [...this.committedIsr];
+    const changed = before.length !== isr.length || isr.some((id) => !this.committedIsr.has(id));
+    if (changed) {
+      // WARN, not INFO: an unnoticed shrink is how acknowledged data ends up on one disk.
+      const kind =
+        isr.length < before.length ? 'shrink' : isr.length > before.length ? 'expand' : 'change';
+      this.options.logger.warn(`ISR ${kind}`, {
+        topic: this.topic,
+        partition: this.index,
+        leaderEpoch: this.epoch,
+        previousIsr: before,
+        isr: [...isr],
+      });
+    }
     this.committedIsr = new Set(isr);
     this.pendingIsr = new Set([...isr, ...pendingAdditions]);
     this.maybeIncrementHighWatermark();
