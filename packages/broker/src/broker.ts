@@ -224,6 +224,10 @@ export class Broker {
         return info === undefined ? undefined : logConfigFor(config, info.configs);
       },
     });
+    let minInsyncReplicasByTopic = new WeakMap<object, number>();
+    config.onChange(() => {
+      minInsyncReplicasByTopic = new WeakMap();
+    });
     replicas = new ReplicaManager({
       logs,
       nodeId: identity.nodeId,
@@ -231,8 +235,18 @@ export class Broker {
       logger: logger.child({ component: 'replicas' }),
       fileSystem: nodeFileSystem,
       logDirOf: (log) => (log instanceof FilePartitionLog ? dirname(log.directory) : undefined),
-      minInsyncReplicas: (topic) =>
-        resolveTopicConfig(config, topics.get(topic)?.configs ?? {}).get('min.insync.replicas'),
+      minInsyncReplicas: (topic) => {
+        // Asked on every internal-topic append (each offset commit): resolved once per topic
+        // object (replaced when its configs change) and broker config generation, as Produce does.
+        const info = topics.get(topic);
+        if (info === undefined) return resolveTopicConfig(config, {}).get('min.insync.replicas');
+        let value = minInsyncReplicasByTopic.get(info);
+        if (value === undefined) {
+          value = resolveTopicConfig(config, info.configs).get('min.insync.replicas');
+          minInsyncReplicasByTopic.set(info, value);
+        }
+        return value;
+      },
       replicaLagTimeMaxMs: () => config.get('replica.lag.time.max.ms') as number,
       checkpointIntervalMs: config.get('replica.high.watermark.checkpoint.interval.ms') as number,
     });

@@ -74,7 +74,10 @@ export class OffsetsLog {
   private readonly clock: Clock;
   private readonly logger: Logger;
   readonly partitionCount: number;
+  /** Issues the appends of each partition in call order (each task ends once its append started). */
   private readonly appends = new SerialQueues<PartitionIndex>();
+  /** Appends issued and not yet durable (flush waits for them). */
+  private readonly unsynced = new Set<Promise<unknown>>();
   /** Filled by `load`: transactional offset commits whose transaction has no marker yet. */
   readonly openTransactionalOffsets: LoadedTransactionalOffset[] = [];
 
@@ -122,20 +125,36 @@ export class OffsetsLog {
         transactional: true,
       }),
     });
-    return this.appends.run(partition, async () => {
+    // The queue holds the next append only until this one has started (the log keeps the order
+    // of started appends), not until it is durable: commits to one partition then share an
+    // fsync instead of paying one each in turn (10,000 groups over 50 partitions committed at
+    // ~500/s when every commit waited for the previous one's fsync).
+    let durable: Promise<unknown> = Promise.resolve();
+    const started = this.appends.run(partition, async () => {
       const log = await this.storage.partitionLog(partition, this.partitionCount);
       // Checked right before the append: a transaction ended meanwhile must not get offsets
       // written after its marker (they would look open forever on replay).
       if (transaction?.stillOpen?.() === false) {
         throw new Error('the transaction ended before its offsets were written');
       }
-      await log.appendAsLeader(batch, { requiredAcks: -1 });
+      durable = log.appendAsLeader(batch, { requiredAcks: -1 });
+      const tracked: Promise<void> = durable.then(
+        () => {
+          this.unsynced.delete(tracked);
+        },
+        () => {
+          this.unsynced.delete(tracked);
+        },
+      );
+      this.unsynced.add(tracked);
     });
+    return started.then(() => durable).then(() => undefined);
   }
 
-  /** Waits for every append issued so far. */
-  flush(): Promise<void> {
-    return this.appends.settled();
+  /** Waits for every append issued so far to be durable (or failed). */
+  async flush(): Promise<void> {
+    await this.appends.settled();
+    await Promise.allSettled([...this.unsynced]);
   }
 
   /** Replays every partition of an existing topic; an absent topic loads nothing. */
