@@ -1,17 +1,21 @@
 /**
- * The parent side of connection-load-worker.ts: forks one generator process and sends it one
- * command at a time. Every worker is killed when the parent exits.
+ * The parent side of the bench load generators (connection-load-worker.ts, group-load-worker.ts):
+ * forks one worker process and sends it one command at a time, each answered by one reply.
+ * Every worker is killed when the parent exits.
  */
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ConnectionLoadCommand, ConnectionLoadReply } from './connection-load-worker.js';
 
-const workerPath = fileURLToPath(new URL('./connection-load-worker.js', import.meta.url));
 const liveWorkers = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-export class ConnectionLoad {
+interface Tagged {
+  type: string;
+}
+
+export class WorkerProcess<Command extends Tagged, Reply extends Tagged> {
   private readonly child: ChildProcess;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -19,38 +23,43 @@ export class ConnectionLoad {
     this.child = child;
   }
 
-  /** `niceness` > 0 lowers the worker's CPU priority (a generator standing in for other hosts). */
-  static start(options: { niceness?: number } = {}): ConnectionLoad {
+  /**
+   * Forks `modulePath` (a compiled worker). `niceness` > 0 lowers its CPU priority (a generator
+   * standing in for other hosts).
+   */
+  static start<Command extends Tagged, Reply extends Tagged>(
+    modulePath: string,
+    options: { niceness?: number } = {},
+  ): WorkerProcess<Command, Reply> {
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       process.on('exit', () => {
         for (const child of liveWorkers) child.kill('SIGKILL');
       });
     }
-    const child = fork(workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(modulePath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     liveWorkers.add(child);
     child.once('exit', () => liveWorkers.delete(child));
     if (options.niceness !== undefined && child.pid !== undefined) {
       setPriority(child.pid, options.niceness);
     }
-    return new ConnectionLoad(child);
+    return new WorkerProcess<Command, Reply>(child);
   }
 
-  /** Sends `command` after the previous one was answered; rejects on an error reply or exit. */
-  run<Type extends ConnectionLoadReply['type']>(
-    command: ConnectionLoadCommand,
+  /** Sends `command` after the previous one was answered; rejects on another reply or an exit. */
+  run<Type extends Reply['type']>(
+    command: Command,
     expected: Type,
-  ): Promise<Extract<ConnectionLoadReply, { type: Type }>> {
+  ): Promise<Extract<Reply, { type: Type }>> {
     const next = this.queue.then(
       () =>
-        new Promise<Extract<ConnectionLoadReply, { type: Type }>>((resolve, reject) => {
-          const onExit = () => reject(new Error(`load worker exited during ${command.type}`));
+        new Promise<Extract<Reply, { type: Type }>>((resolve, reject) => {
+          const onExit = () => reject(new Error(`worker exited during ${command.type}`));
           this.child.once('exit', onExit);
-          this.child.once('message', (reply: ConnectionLoadReply) => {
+          this.child.once('message', (reply: Reply) => {
             this.child.off('exit', onExit);
-            if (reply.type === expected)
-              resolve(reply as Extract<ConnectionLoadReply, { type: Type }>);
-            else reject(new Error(`load worker: ${command.type} → ${JSON.stringify(reply)}`));
+            if (reply.type === expected) resolve(reply as Extract<Reply, { type: Type }>);
+            else reject(new Error(`worker: ${command.type} → ${JSON.stringify(reply)}`));
           });
           this.child.send(command);
         }),
@@ -67,6 +76,15 @@ export class ConnectionLoad {
     this.child.kill('SIGKILL');
   }
 }
+
+const connectionWorkerPath = fileURLToPath(new URL('./connection-load-worker.js', import.meta.url));
+
+export type ConnectionLoad = WorkerProcess<ConnectionLoadCommand, ConnectionLoadReply>;
+
+export const ConnectionLoad = {
+  start: (options: { niceness?: number } = {}): ConnectionLoad =>
+    WorkerProcess.start<ConnectionLoadCommand, ConnectionLoadReply>(connectionWorkerPath, options),
+};
 
 /**
  * Soft limit on open files of this process (children inherit it). Node cannot raise it itself,
