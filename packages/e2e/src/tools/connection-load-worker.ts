@@ -7,6 +7,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ApiKey, encodeRecordBatch, encodeRequestFrame } from '@gregor/protocol';
 import { percentile } from './statistics.js';
+import { serveWorkerCommands } from './worker-commands.js';
 
 export type ConnectionLoadCommand =
   | { type: 'open'; host: string; port: number; count: number; concurrency: number }
@@ -311,14 +312,4 @@ async function run(command: ConnectionLoadCommand): Promise<ConnectionLoadReply>
   }
 }
 
-process.on('message', (message: ConnectionLoadCommand) => {
-  run(message).then(
-    (reply) => process.send?.(reply),
-    (error: unknown) =>
-      process.send?.({
-        type: 'error',
-        message: error instanceof Error ? error.message : String(error),
-      } satisfies ConnectionLoadReply),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveWorkerCommands<ConnectionLoadCommand>(run);

@@ -20,6 +20,7 @@ import {
   type OffsetFetchResponse,
   type SyncGroupResponse,
 } from '@gregor/protocol';
+import { serveWorkerCommands } from './worker-commands.js';
 
 export type GroupLoadCommand =
   | {
@@ -379,14 +380,4 @@ async function run(command: GroupLoadCommand): Promise<GroupLoadReply> {
   }
 }
 
-process.on('message', (message: GroupLoadCommand) => {
-  run(message).then(
-    (reply) => process.send?.(reply),
-    (error: unknown) =>
-      process.send?.({
-        type: 'error',
-        message: error instanceof Error ? error.message : String(error),
-      } satisfies GroupLoadReply),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveWorkerCommands<GroupLoadCommand>(run);
