@@ -347,6 +347,46 @@ export const transactionScenarios: Record<
     }
   },
 
+  async "KIP-360: DeleteRecords past the producer's last offset; later sends of the same producer land in order"(
+    context,
+  ) {
+    const topic = await createTopic(context, 'kip360-delete', 1);
+    const producer = new Producer({ ...clusterOptions(context), lingerMs: 0 });
+    const admin = new Admin(clusterOptions(context));
+    try {
+      const first = await sendAll(producer, topic, ['d0', 'd1', 'd2']);
+      const before = producer.producerIdAndEpoch;
+      assert.deepEqual(
+        first.map((metadata) => metadata.offset),
+        [0n, 1n, 2n],
+      );
+      // The log now starts after everything this producer wrote: brokers may drop its state.
+      assert.deepEqual(
+        (await admin.deleteRecords([{ topic, partition: 0, offset: -1n }])).map(
+          (entry) => entry.lowWatermark,
+        ),
+        [3n],
+      );
+      const later = [];
+      for (const value of ['d3', 'd4', 'd5'])
+        later.push(await producer.send({ topic, partition: 0, value }));
+      assert.deepEqual(
+        later.map((metadata) => metadata.offset),
+        [3n, 4n, 5n],
+      );
+      // Both brokers accept the producer's next sequence although its batches are gone.
+      assert.deepEqual(producer.producerIdAndEpoch, before);
+    } finally {
+      admin.close();
+      await producer.close();
+    }
+    assert.deepEqual(values(await readToEnd(context, topic, 1, 'read_uncommitted')), [
+      'd3',
+      'd4',
+      'd5',
+    ]);
+  },
+
   async 'KIP-360: an idempotent producer bumps its epoch after a batch fails for good and goes on in order'(
     context,
   ) {
