@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Admin, Producer, TimeoutError, TransactionAbortableError } from '@gregor/client';
 import { BrokerProcess } from './harness/broker-process.js';
 import { adminScenarios } from './harness/gregor-client-admin-scenarios.js';
-import { transactionScenarios } from './harness/gregor-client-transaction-scenarios.js';
+import { readToEnd, transactionScenarios } from './harness/gregor-client-transaction-scenarios.js';
 import { typedScenarios } from './harness/gregor-client-typed-scenarios.js';
+import { uniqueName } from './harness/records.js';
 import { ReferenceKafka } from './harness/reference-kafka.js';
 
 /**
@@ -33,6 +36,54 @@ describe('@gregor/client producer and admin against Gregor', () => {
       scenario({ bootstrap: broker.bootstrap, label: 'gregor' }),
     );
   }
+  test('gregor: a send timing out against a SIGSTOPped broker makes the transaction abortable; the abort bumps the epoch and the next transaction commits', {
+    timeout: 60_000,
+  }, async () => {
+    const context = { bootstrap: broker.bootstrap, label: 'gregor' };
+    const admin = new Admin({ bootstrapServers: [broker.bootstrap] });
+    const topic = uniqueName('txn-timeout');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    admin.close();
+    const producer = new Producer({
+      bootstrapServers: [broker.bootstrap],
+      transactionalId: uniqueName('txn-timeout'),
+      requestTimeoutMs: 500,
+      deliveryTimeoutMs: 1_500,
+      lingerMs: 0,
+      retryBackoffMs: 50,
+    });
+    const pid = broker.pid!;
+    let stopped = false;
+    try {
+      await producer.initTransactions();
+      const initial = producer.producerIdAndEpoch;
+      producer.beginTransaction();
+      await producer.send({ topic, partition: 0, value: 'before the stop' });
+      process.kill(pid, 'SIGSTOP');
+      stopped = true;
+      await assert.rejects(producer.send({ topic, partition: 0, value: 'lost' }), TimeoutError);
+      assert.equal(producer.transactionState, 'abortable-error');
+      await assert.rejects(producer.commitTransaction(), TransactionAbortableError);
+      process.kill(pid, 'SIGCONT');
+      stopped = false;
+      await producer.abortTransaction();
+      assert.deepEqual(producer.producerIdAndEpoch, {
+        producerId: initial.producerId,
+        producerEpoch: initial.producerEpoch + 1,
+      });
+      producer.beginTransaction();
+      await producer.send({ topic, partition: 0, value: 'next transaction' });
+      await producer.commitTransaction();
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+      await producer.close();
+    }
+    const records = await readToEnd(context, topic, 1, 'read_committed');
+    assert.deepEqual(
+      records.map((record) => record.value?.toString()),
+      ['next transaction'],
+    );
+  });
 });
 
 describe('@gregor/client producer and admin against Apache Kafka 4.4', () => {
