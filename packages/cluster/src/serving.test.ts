@@ -17,6 +17,7 @@ import {
   coordinatorAddress,
   describePartition,
   describeTopic,
+  describeTopicPartitionsPage,
   localPartitionChanges,
 } from './serving.js';
 import { clusterImage, testTopicId } from './testing/images.js';
@@ -248,5 +249,76 @@ describe('local partition changes (what a broker leads, follows, drops)', () => 
       localPartitionChanges(created, reassigned.image, reassigned.changes, 1).removed,
       [{ topicId, partition: 1 }],
     );
+  });
+});
+
+describe('DescribeTopicPartitions pages', () => {
+  const image = clusterImage({
+    brokers: [{ id: 1 }],
+    topics: [
+      { name: 'a', partitions: [[1], [1], [1]] },
+      { name: 'b', partitions: [[1], [1]] },
+      { name: 'c', partitions: [[1]] },
+    ],
+  });
+  const page = (
+    topicNames: string[],
+    cursor: { topicName: string; partitionIndex: number } | null,
+    partitionLimit: number,
+  ) => {
+    const result = describeTopicPartitionsPage(image, {
+      topicNames,
+      cursor,
+      partitionLimit,
+      listenerName: 'PLAINTEXT',
+    });
+    return {
+      topics: result.topics.map((topic) => [
+        topic.name,
+        topic.errorCode,
+        topic.partitions.map((p) => p.partitionIndex),
+      ]),
+      nextCursor: result.nextCursor,
+    };
+  };
+
+  test('every topic, in pages of partitions, the cursor naming where the next starts', () => {
+    assert.deepEqual(page([], null, 4), {
+      topics: [
+        ['a', 0, [0, 1, 2]],
+        ['b', 0, [0]],
+      ],
+      nextCursor: { topicName: 'b', partitionIndex: 1 },
+    });
+    assert.deepEqual(page([], { topicName: 'b', partitionIndex: 1 }, 4), {
+      topics: [
+        ['b', 0, [1]],
+        ['c', 0, [0]],
+      ],
+      nextCursor: null,
+    });
+    assert.deepEqual(page([], null, 3), {
+      topics: [['a', 0, [0, 1, 2]]],
+      nextCursor: { topicName: 'b', partitionIndex: 0 },
+    });
+  });
+
+  test('named topics: unknown ones answered, sorted, the ELR fields present', () => {
+    const result = describeTopicPartitionsPage(image, {
+      topicNames: ['c', 'zz', 'a'],
+      cursor: null,
+      partitionLimit: 2000,
+      listenerName: 'PLAINTEXT',
+    });
+    assert.deepEqual(
+      result.topics.map((topic) => [topic.name, topic.errorCode, topic.partitions.length]),
+      [
+        ['a', ErrorCode.NONE, 3],
+        ['c', ErrorCode.NONE, 1],
+        ['zz', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0],
+      ],
+    );
+    assert.deepEqual(result.topics[0]!.partitions[0]!.eligibleLeaderReplicas, []);
+    assert.equal(result.nextCursor, null);
   });
 });
