@@ -16,7 +16,7 @@ import { EtcdServer } from '@gregor/metadata/testing/etcd-server';
 import { Controller } from '../controller/controller.js';
 import { MetadataListener } from '../metadata-listener.js';
 import { registerTestBroker, waitUntil } from '../testing/brokers.js';
-import { testTopicId } from '../testing/images.js';
+import { RecordingLogger, testTopicId } from '../testing/images.js';
 
 const sizes = (process.env.CLUSTER_BENCH_PARTITIONS ?? '10000,100000').split(',').map(Number);
 const partitionsPerTopic = 1000;
@@ -26,6 +26,13 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
+function unplannedStepDowns(loggers: RecordingLogger[]): string {
+  const lines = loggers
+    .flatMap((logger) => logger.warnings())
+    .filter((line) => / is no longer the active controller: /.test(line) && !/closing/.test(line));
+  return lines.length === 0 ? 'none' : lines.join('; ');
+}
+
 async function run(partitionCount: number): Promise<void> {
   const etcd = await EtcdServer.start({ autoCompactionRevisions: 1_000_000 });
   const endpoints = [etcd.endpoint];
@@ -33,9 +40,12 @@ async function run(partitionCount: number): Promise<void> {
   const firstStore = new EtcdMetadataStore({ endpoints });
   const secondStore = new EtcdMetadataStore({ endpoints });
   let topicIds = 0;
+  const loggers = [new RecordingLogger(), new RecordingLogger()];
   const options = (nodeId: number) => ({
     nodeId,
-    sessionTtlMs: 2000,
+    logger: loggers[nodeId - 1],
+    // Long enough that a loaded machine's event-loop stalls do not end terms mid-measure.
+    sessionTtlMs: 10_000,
     randomTopicId: () => testTopicId(`b${nodeId}x${++topicIds}`),
     leaderRebalance: 'off' as const,
     imageCatchUpTimeoutMs: 120_000,
@@ -80,7 +90,7 @@ async function run(partitionCount: number): Promise<void> {
     await sessions[2]!.close();
     await waitUntil(
       () => {
-        const image = first.image;
+        const image = first.image ?? second.image;
         if (image === undefined) return false;
         return image
           .topics()
@@ -123,6 +133,7 @@ async function run(partitionCount: number): Promise<void> {
         `  image from a list of the whole cluster: ${seconds(listMs)} (${listed} partitions)`,
         `  broker lost -> every ISR without it, leaders moved: ${seconds(lossMs)} (${Math.round(partitionCount / (lossMs / 1000))} partition changes/s)`,
         `  controller resigns -> successor active: ${seconds(activeMs)}; -> its first request answered: ${seconds(failoverMs)}`,
+        `  terms ended other than by the resignation: ${unplannedStepDowns(loggers)}`,
         '',
       ].join('\n'),
     );
