@@ -433,19 +433,28 @@ async function staticMemberRestart(
 
 /**
  * A group with this client and Java's consumer: classic with cooperative-sticky on both sides
- * (whichever joined first leads), then KIP-848. They split the partitions, each reads only its
+ * (whichever joined first leads), classic with the eager sticky assignor, then KIP-848. They split the partitions, each reads only its
  * own, and when Java's consumer leaves this client takes everything over from Java's commits.
  */
 async function sharedWithJava(context: GroupScenarioContext, java: JavaClients): Promise<void> {
   const partitions = 6;
   const perPartition = 10;
   const rounds = [
-    { protocol: 'classic', javaFirst: true },
-    { protocol: 'classic', javaFirst: false },
-    { protocol: 'consumer', javaFirst: false },
+    { protocol: 'classic', javaFirst: true, assignor: 'cooperative-sticky' },
+    { protocol: 'classic', javaFirst: false, assignor: 'cooperative-sticky' },
+    { protocol: 'classic', javaFirst: true, assignor: 'sticky' },
+    { protocol: 'consumer', javaFirst: false, assignor: 'cooperative-sticky' },
   ] as const;
-  for (const { protocol, javaFirst } of rounds) {
-    const topic = await createTopic(context, `java-shared-${protocol}-${javaFirst}`, partitions);
+  const javaAssignors = {
+    'cooperative-sticky': 'org.apache.kafka.clients.consumer.CooperativeStickyAssignor',
+    sticky: 'org.apache.kafka.clients.consumer.StickyAssignor',
+  };
+  for (const { protocol, javaFirst, assignor } of rounds) {
+    const topic = await createTopic(
+      context,
+      `java-shared-${protocol}-${assignor}-${javaFirst}`,
+      partitions,
+    );
     const groupId = uniqueName(`java-shared-${context.label}`);
     const ledger = new OwnershipLedger();
     const settings: Record<string, string> =
@@ -453,8 +462,7 @@ async function sharedWithJava(context: GroupScenarioContext, java: JavaClients):
         ? {
             'group.id': groupId,
             'group.protocol': 'classic',
-            'partition.assignment.strategy':
-              'org.apache.kafka.clients.consumer.CooperativeStickyAssignor',
+            'partition.assignment.strategy': javaAssignors[assignor],
             'heartbeat.interval.ms': '300',
             'session.timeout.ms': '6000',
           }
@@ -471,7 +479,12 @@ async function sharedWithJava(context: GroupScenarioContext, java: JavaClients):
       startJava();
       await sleep(1_500);
     }
-    const ours = new TrackedMember('ours', ledger, groupOptions(context, groupId, protocol), topic);
+    const ours = new TrackedMember(
+      'ours',
+      ledger,
+      { ...groupOptions(context, groupId, protocol), partitionAssignors: [assignor] },
+      topic,
+    );
     ours.start();
     if (!javaFirst) {
       await waitUntil(() => ledger.ownedBy('ours').length === partitions, {
@@ -484,7 +497,7 @@ async function sharedWithJava(context: GroupScenarioContext, java: JavaClients):
       await waitUntil(() => ledger.ownedBy('ours').length === partitions / 2, {
         timeoutMs: 20_000,
         what: () =>
-          `a 3/3 split with Java (${protocol}, javaFirst ${javaFirst}): ${JSON.stringify(ledger.events)}`,
+          `a 3/3 split with Java (${protocol} ${assignor}, javaFirst ${javaFirst}): ${JSON.stringify(ledger.events)}`,
       });
       const ourShare = ledger.ownedBy('ours');
       await sleep(300);
@@ -738,6 +751,6 @@ export const groupScenarios: Record<
   'a pattern subscription takes a topic created later; run() and pause/resume (KIP-848)': (
     context,
   ) => patternSubscription(context, 'consumer'),
-  "groups shared with Java's consumer (classic, either side leading; KIP-848): split, exclusive reads, takeover from Java's commits":
+  "groups shared with Java's consumer (classic cooperative-sticky either side leading, sticky; KIP-848): split, exclusive reads, takeover from Java's commits":
     async (context, java) => sharedWithJava(context, await java()),
 };
