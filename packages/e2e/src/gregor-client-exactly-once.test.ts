@@ -40,12 +40,12 @@ test('gregor: exactly-once consume-transform-produce with @gregor/client under 2
     bootstrap: broker.bootstrap,
     label: 'gregor',
     kills,
-    recordCount: 7200,
+    recordCount: 4800,
     seed: 20_261_207,
     membership: 'group',
   });
   assert.equal(result.finishedEarly, 0, 'every kill landed before the input was done');
-  assert.equal(result.outputCount, 7200, 'output count');
+  assert.equal(result.outputCount, 4800, 'output count');
   for (const [key, expected] of result.expectedByKey) {
     assert.deepEqual(result.valuesByKey.get(key), expected, `${key}: every input once, in order`);
   }

@@ -347,7 +347,7 @@ export const transactionScenarios: Record<
     }
   },
 
-  async "KIP-360: DeleteRecords past the producer's last offset; later sends of the same producer land in order"(
+  async "DeleteRecords past an idempotent producer's last offset: its later sends land in order, no epoch bump needed"(
     context,
   ) {
     const topic = await createTopic(context, 'kip360-delete', 1);
