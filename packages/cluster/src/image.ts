@@ -149,8 +149,14 @@ export class MetadataImage {
 
   /** Registered and not in controlled shutdown: it may lead and join ISRs (KRaft's isActive). */
   isBrokerActive(brokerId: number): boolean {
-    const broker = this.broker(brokerId);
-    return broker !== undefined && !broker.inControlledShutdown;
+    const entry = this.parts.brokers.get(brokerId);
+    if (entry === undefined) return false;
+    const state = this.parts.brokerStates.get(brokerId)?.value;
+    return !(
+      state !== undefined &&
+      state.brokerEpoch === entry.value.epoch &&
+      state.inControlledShutdown
+    );
   }
 
   /** A broker's endpoint on one listener, undefined when not registered or without it. */

@@ -7,7 +7,7 @@
  * When the watch history was compacted away (etcd "watcher canceled"), the listener lists again
  * and calls back with `changes` undefined: the receiver must treat the image as new.
  */
-import type { MetadataStore, Revision, WatchEvent, WatchHandle } from '@gregor/metadata';
+import type { KeyValue, MetadataStore, Revision, WatchEvent, WatchHandle } from '@gregor/metadata';
 import { systemClock } from '@gregor/protocol';
 import { type MetadataChanges, MetadataDelta, MetadataImage } from './image.js';
 import { type ClusterLogger, silentClusterLogger } from './logger.js';
@@ -28,6 +28,12 @@ export interface MetadataListenerOptions {
   /** Runs `callback` after `delayMs` (the broker's clock); retries of a failed reload use it. */
   schedule?: (delayMs: number, callback: () => void) => { cancel(): void };
 }
+
+/**
+ * Records decoded between yields to the event loop while building a whole image: 100,000
+ * partitions must not block the lease keepalives (a stall is a pause, CLUSTER.md).
+ */
+const imageBuildChunkEntries = 5000;
 
 /** Wait between attempts to list the store again after a compaction reset failed. */
 const reloadRetryDelayMs = 500;
@@ -118,7 +124,8 @@ export class MetadataListener {
     const generation = ++this.generation;
     const listed = await this.store.list('', { pageSize: this.options.pageSize });
     if (this.closed || generation !== this.generation) return;
-    const { image, problems } = MetadataImage.fromEntries(listed.entries, listed.revision);
+    const { image, problems } = await buildImage(listed.entries, listed.revision);
+    if (this.closed || generation !== this.generation) return;
     this.reportProblems(problems);
     const previous = this.current;
     this.current = image;
@@ -187,4 +194,20 @@ export class MetadataListener {
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** MetadataImage.fromEntries in chunks, yielding to the event loop between them. */
+async function buildImage(
+  entries: readonly KeyValue[],
+  revision: Revision,
+): Promise<{ image: MetadataImage; problems: Error[] }> {
+  if (entries.length <= imageBuildChunkEntries) return MetadataImage.fromEntries(entries, revision);
+  const delta = new MetadataDelta(MetadataImage.empty);
+  for (let start = 0; start < entries.length; start += imageBuildChunkEntries) {
+    const chunk = entries.slice(start, start + imageBuildChunkEntries);
+    delta.replay(chunk.map((entry) => ({ type: 'put' as const, ...entry })));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const { image, changes } = delta.apply(revision);
+  return { image, problems: changes.problems };
 }

@@ -17,9 +17,15 @@
  */
 import { ErrorCode } from '@gregor/protocol';
 import type { BrokerImage, PartitionImage } from '../image.js';
-import { noLeader, sameMembers } from '../partition-registration.js';
+import type { Election } from '../partition-change.js';
+import { noLeader } from '../partition-registration.js';
 import { brokerStateKey, encodeBrokerState, partitionKey } from '../records.js';
-import { activeLeaderPredicate, type ControllerContext } from './context.js';
+import {
+  activeLeaderPredicate,
+  type ControllerContext,
+  minInsyncReplicasFor,
+  onlineElectionFor,
+} from './context.js';
 import { changePartition, partitionChangeUnit } from './partition-updates.js';
 import { answerOnly, onCommit, type Plan, type Unit } from './plan.js';
 
@@ -30,7 +36,17 @@ export interface ControlledShutdownResult {
   remainingPartitions: { topicName: string; partitionIndex: number }[];
 }
 
-export function planBrokerReconciliation(context: ControllerContext): Plan<void> {
+/**
+ * Partition changes planned per reconciliation event: a bigger cluster is reconciled in several
+ * events, so one event never blocks the event loop (and the lease keepalives) for long.
+ */
+export const reconcileChangesMax = 5000;
+
+/** Answers whether everything was planned (false: reconcile again for the rest). */
+export function planBrokerReconciliation(
+  context: ControllerContext,
+  changesMax = reconcileChangesMax,
+): Plan<boolean> {
   const { image } = context;
   const newRegistrations = image
     .brokers()
@@ -42,25 +58,28 @@ export function planBrokerReconciliation(context: ControllerContext): Plan<void>
       .filter((broker) => restartedUncleanly(context, broker))
       .map((broker) => broker.brokerId),
   );
-  for (const brokerId of uncleanlyRestarted) {
-    context.logger.warn(`Broker ${brokerId} restarted after an unclean shutdown`, { brokerId });
-  }
   const units: Unit[] = [];
   const active = activeLeaderPredicate(image);
   const acceptable = (brokerId: number) => active(brokerId) && !uncleanlyRestarted.has(brokerId);
+  const reasons = new Map<string, string>();
   for (const topic of image.topics()) {
+    const topicOptions = {
+      minInsyncReplicas: minInsyncReplicasFor(context, topic.name),
+      election: onlineElectionFor(context, topic.name),
+    };
     for (const partition of image.partitions(topic.name)) {
-      const unit = reconcilePartition(
-        context,
-        topic.name,
-        partition,
+      if (units.length >= changesMax) return { units, respond: () => false };
+      const unit = reconcilePartition(context, topic.name, partition, {
         acceptable,
         uncleanlyRestarted,
-      );
+        topicOptions,
+        reasons,
+      });
       if (unit !== undefined) units.push(unit);
     }
   }
   for (const orphan of image.orphanPartitions()) {
+    if (units.length >= changesMax) return { units, respond: () => false };
     units.push({
       operations: [
         {
@@ -86,15 +105,21 @@ export function planBrokerReconciliation(context: ControllerContext): Plan<void>
           expectedModRevision: image.brokerState(broker.brokerId)?.modRevision ?? 0n,
         },
       ],
-      committed: () =>
+      committed: () => {
+        if (uncleanlyRestarted.has(broker.brokerId)) {
+          context.logger.warn(`Broker ${broker.brokerId} restarted after an unclean shutdown`, {
+            brokerId: broker.brokerId,
+          });
+        }
         context.logger.info(`Broker ${broker.brokerId} registered at epoch ${broker.brokerEpoch}`, {
           brokerId: broker.brokerId,
           brokerEpoch: broker.brokerEpoch,
           rack: broker.registration.rack,
-        }),
+        });
+      },
     });
   }
-  return { units, respond: () => undefined };
+  return { units, respond: () => true };
 }
 
 function restartedUncleanly(context: ControllerContext, broker: BrokerImage): boolean {
@@ -106,22 +131,32 @@ function restartedUncleanly(context: ControllerContext, broker: BrokerImage): bo
   );
 }
 
+interface ReconcileScope {
+  acceptable: (brokerId: number) => boolean;
+  uncleanlyRestarted: ReadonlySet<number>;
+  /** The topic's election and min.insync.replicas, read once per topic. */
+  topicOptions: { minInsyncReplicas: number; election: Election };
+  /** Reasons by the brokers that left, computed once per combination. */
+  reasons: Map<string, string>;
+}
+
 function reconcilePartition(
   context: ControllerContext,
   topicName: string,
   partition: PartitionImage,
-  acceptable: (brokerId: number) => boolean,
-  uncleanlyRestarted: ReadonlySet<number>,
+  scope: ReconcileScope,
 ): Unit | undefined {
+  const { acceptable, uncleanlyRestarted } = scope;
   const targetIsr = partition.isr.filter(acceptable);
   const uncleanHere = partition.replicas.filter((replica) => uncleanlyRestarted.has(replica));
   const needed =
-    !sameMembers(targetIsr, partition.isr) ||
+    targetIsr.length !== partition.isr.length ||
     partition.leader === noLeader ||
     !acceptable(partition.leader) ||
     uncleanHere.some((replica) => partition.elr.includes(replica));
   if (!needed) return undefined;
   const change = changePartition(context, topicName, partition, {
+    ...scope.topicOptions,
     isAcceptableLeader: acceptable,
     targetIsr,
     uncleanShutdownReplicas: uncleanHere,
@@ -132,7 +167,7 @@ function reconcilePartition(
     topicName,
     partition,
     change,
-    reasonFor(context, partition, targetIsr),
+    reasonFor(context, partition, targetIsr, scope.reasons),
   );
 }
 
@@ -140,11 +175,15 @@ function reasonFor(
   context: ControllerContext,
   partition: PartitionImage,
   targetIsr: readonly number[],
+  cache: Map<string, string>,
 ): string {
   const { image } = context;
   const gone = [...new Set([partition.leader, ...partition.isr])].filter(
     (brokerId) => brokerId !== noLeader && !targetIsr.includes(brokerId),
   );
+  const key = gone.join(',');
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
   const reasons = gone.map((brokerId) =>
     !image.isBrokerRegistered(brokerId)
       ? `broker ${brokerId} lost its session`
@@ -152,7 +191,10 @@ function reasonFor(
         ? `broker ${brokerId} is shutting down`
         : `broker ${brokerId} restarted after an unclean shutdown`,
   );
-  return reasons.length > 0 ? reasons.join(', ') : 'electing a leader for a leaderless partition';
+  const reason =
+    reasons.length > 0 ? reasons.join(', ') : 'electing a leader for a leaderless partition';
+  cache.set(key, reason);
+  return reason;
 }
 
 export function planControlledShutdown(

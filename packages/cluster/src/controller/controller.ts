@@ -357,7 +357,9 @@ export class Controller {
     term.reconcileQueued = true;
     this.enqueue(term, async () => {
       term.reconcileQueued = false;
-      await this.execute(term, planBrokerReconciliation(this.context(term)));
+      const complete = await this.execute(term, planBrokerReconciliation(this.context(term)));
+      // A big cluster is reconciled over several events; the rest is queued behind requests.
+      if (!complete) this.enqueueReconciliation(term);
     }).catch((error: unknown) => {
       if (!(error instanceof NotControllerError)) {
         this.logger.error('reconciling brokers failed', { error });

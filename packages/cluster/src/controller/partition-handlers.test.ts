@@ -590,3 +590,29 @@ describe('controller preferred leader rebalance', () => {
     assert.equal(planLeaderRebalance(testContext(away), 0).units.length, 0);
   });
 });
+
+describe('controller reconciliation of a big cluster', () => {
+  test('changes are planned in bounded events; the registrations are recorded in the last', () => {
+    const image = clusterImage({
+      brokers: [{ id: 1 }, { id: 2, recorded: false }],
+      topics: [{ name: 'big', partitions: Array.from({ length: 25 }, () => [3, 1, 2]) }],
+    });
+    const first = planBrokerReconciliation(testContext(image), 10);
+    assert.equal(first.units.length, 10);
+    const afterFirst = commitPlan(image, first);
+    assert.equal(afterFirst.response, false);
+    const second = commitPlan(
+      afterFirst.image,
+      planBrokerReconciliation(testContext(afterFirst.image), 10),
+    );
+    assert.equal(second.response, false);
+    const third = commitPlan(second.image, planBrokerReconciliation(testContext(second.image), 10));
+    assert.equal(third.response, true);
+    assert.equal(third.image.brokerState(2)?.value.brokerEpoch, image.broker(2)!.brokerEpoch);
+    assert.ok(
+      third.image
+        .partitions('big')
+        .every((partition) => partition.leader === 1 && !partition.isr.includes(3)),
+    );
+  });
+});
