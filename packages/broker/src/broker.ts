@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compression';
+import type { MetadataStore } from '@gregor/metadata';
 import {
   FileLogManager,
   FilePartitionLog,
@@ -15,6 +16,14 @@ import {
 } from '@gregor/storage';
 import { type BrokerSettings, settingsFromConfig } from './broker-settings.js';
 import { type Clock, systemClock } from './clock.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import {
+  clusterNodeOptions,
+  readPreviousBrokerEpoch,
+  registrationEndpoints,
+  writePreviousBrokerEpoch,
+} from './cluster/cluster-settings.js';
+import { ImageTopicManager } from './cluster/image-topic-manager.js';
 import {
   type BrokerConfig,
   formatHostPort,
@@ -30,6 +39,7 @@ import {
   offsetsTopicStorage,
 } from './group/index.js';
 import { advertisedApis } from './handlers/api-versions.js';
+import { clusterControllerHandlers } from './handlers/cluster-controller-apis.js';
 import { FetchSessionCache } from './handlers/fetch-sessions.js';
 import { handlers as defaultHandlers } from './handlers/index.js';
 import type { ApiHandler } from './handlers/types.js';
@@ -42,6 +52,7 @@ import { type BoundListener, SocketServer } from './server/socket-server.js';
 import type { Transport } from './server/transport.js';
 import type { AdvertisedListener, BrokerServices } from './services.js';
 import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.js';
+import type { TopicManager } from './topics/types.js';
 import { startTransactionServices } from './txn/transaction-services.js';
 
 export interface BrokerOptions {
@@ -64,6 +75,16 @@ export interface BrokerOptions {
   /** The network under the listeners: node:net when absent, in-memory under simulation. */
   transport?: Transport;
   /** Overrides of the internal per-connection limits (tests). */
+  /**
+   * Cluster mode: the metadata store (etcd) this broker registers with and follows. The broker
+   * closes it at stop. Absent: today's single node (topics in the data dir).
+   */
+  metadata?: {
+    store: MetadataStore;
+    sessionTtlMs?: number;
+    /** The id every broker of the cluster answers with (instead of meta.properties' own). */
+    clusterId?: string;
+  };
   connectionLimits?: {
     inFlightRequestsPerConnectionMax?: number;
     inFlightRequestBytesPerConnectionMax?: number;
@@ -95,6 +116,7 @@ export class Broker {
   private readonly logs: LogManager;
   private readonly shutdownController: AbortController;
   private readonly lock: DataDirLock;
+  private readonly metadataStore: MetadataStore | undefined;
   private stopping: Promise<void> | null = null;
 
   private constructor(fields: {
@@ -107,7 +129,9 @@ export class Broker {
     lock: DataDirLock;
     listeners: BoundListener[];
     startupMs: number;
+    metadataStore: MetadataStore | undefined;
   }) {
+    this.metadataStore = fields.metadataStore;
     this.config = fields.config;
     this.settings = fields.settings;
     this.services = fields.services;
@@ -205,14 +229,34 @@ export class Broker {
     // Topics first: the log manager needs each topic's configuration while it loads the logs.
     let logs: LogManager | undefined;
     let replicas: ReplicaManager | undefined;
-    const topics = await FileTopicManager.open({
-      metadataDir: settings.logDirs[0]!,
-      logs: partitionLogHost(() => replicas!, config),
-      clock,
-      logger: logger.child({ component: 'topics' }),
-      // `settings` is refreshed in place on dynamic changes, so this always reads current values.
-      defaults: () => settings,
-    });
+    const topicDefaults = () => settings;
+    let cluster: ClusterNode | undefined;
+    let topics: TopicManager;
+    if (options.metadata === undefined) {
+      topics = await FileTopicManager.open({
+        metadataDir: settings.logDirs[0]!,
+        logs: partitionLogHost(() => replicas!, config),
+        clock,
+        logger: logger.child({ component: 'topics' }),
+        // `settings` is refreshed in place on dynamic changes, so this always reads current values.
+        defaults: topicDefaults,
+      });
+    } else {
+      // Cluster mode: topics come from the metadata image, followed before the logs load (their
+      // configurations are needed to open them).
+      cluster = await ClusterNode.open(
+        clusterNodeOptions({
+          store: options.metadata.store,
+          sessionTtlMs: options.metadata.sessionTtlMs,
+          config,
+          settings,
+          clock,
+          logger,
+          previousBrokerEpoch: await readPreviousBrokerEpoch(settings.logDirs[0]!),
+        }),
+      );
+      topics = new ImageTopicManager(cluster, topicDefaults);
+    }
     const openLogManager = options.openLogManager ?? openFileLogManager;
     logs = await openLogManager({
       logDirs: settings.logDirs,
@@ -251,10 +295,12 @@ export class Broker {
       checkpointIntervalMs: config.get('replica.high.watermark.checkpoint.interval.ms') as number,
     });
     config.onChange(() => replicas?.topicConfigChanged());
-    await topics.reconcile();
+    if (topics instanceof FileTopicManager) await topics.reconcile();
     // High watermarks from replication-offset-checkpoint; as the sole in-sync replica of every
     // partition this node then moves each to its log end (DESIGN.md).
     await replicas.start(settings.logDirs);
+    // Cluster mode: every partition with a replica here gets its log and its role from the image.
+    await cluster?.startRoles(replicas);
 
     const groups = new GroupCoordinator({
       clock,
@@ -286,7 +332,11 @@ export class Broker {
       ]),
     );
     const advertisedListener = advertisedListeners.get(settings.advertisedListeners[0]!.name)!;
-    const servedHandlers = options.handlers ?? defaultHandlers;
+    const servedHandlers =
+      options.handlers ??
+      (cluster === undefined
+        ? defaultHandlers
+        : [...defaultHandlers, ...clusterControllerHandlers]);
     const services: BrokerServices = {
       config,
       settings,
@@ -297,7 +347,7 @@ export class Broker {
       clock,
       logger,
       nodeId: identity.nodeId,
-      clusterId: identity.clusterId,
+      clusterId: options.metadata?.clusterId ?? identity.clusterId,
       advertisedListener,
       advertisedListeners,
       supportedApis: advertisedApis(servedHandlers),
@@ -308,6 +358,7 @@ export class Broker {
       }),
       shutdownSignal: shutdownController.signal,
       transactions: transactionServices.transactions,
+      cluster,
     };
     config.onChange(() => Object.assign(settings, settingsFromConfig(config)));
 
@@ -333,16 +384,20 @@ export class Broker {
     let bound: BoundListener[];
     try {
       bound = await server.listen();
+      for (const listener of bound) {
+        const advertised = advertisedListeners.get(listener.name);
+        if (advertised?.port === 0) advertised.port = listener.port;
+      }
+      // Registered only once the listeners serve: other brokers and clients learn of it then.
+      await cluster?.register(registrationEndpoints(settings, advertisedListeners));
     } catch (error) {
+      if (cluster !== undefined) await server.stop();
+      await cluster?.close();
       await transactionServices.stop();
       await groups.stop();
       await replicas.stop();
       await logs.close();
       throw error;
-    }
-    for (const listener of bound) {
-      const advertised = advertisedListeners.get(listener.name);
-      if (advertised?.port === 0) advertised.port = listener.port;
     }
     const startupMs = Math.round(clock.monotonicMs() - startedAtMs);
     // `listener` / `advertised` (the first ones, host:port) are read by tools such as the e2e harness.
@@ -353,7 +408,7 @@ export class Broker {
       advertisedListeners: [...advertisedListeners].map(([name, listener]) =>
         formatListener({ name, ...listener }),
       ),
-      clusterId: identity.clusterId,
+      clusterId: services.clusterId,
       logDirs: settings.logDirs,
       topics: topics.list().length,
       startupMs,
@@ -368,6 +423,7 @@ export class Broker {
       lock,
       listeners: bound,
       startupMs,
+      metadataStore: options.metadata?.store,
     });
   }
 
@@ -383,6 +439,9 @@ export class Broker {
   private async stopOnce(): Promise<void> {
     const logger = this.services.logger;
     logger.info('broker stopping');
+    const cluster = this.services.cluster;
+    // Cluster mode: leaderships move to other brokers while this one still serves.
+    await cluster?.controlledShutdown();
     this.shutdownController.abort();
     // The coordinator first: it answers parked JoinGroup/SyncGroup requests (which would otherwise
     // hold the server's drain for up to a rebalance timeout) and stops its session timers, so no
@@ -393,6 +452,13 @@ export class Broker {
     await this.services.replicas.producers?.stop();
     await this.services.replicas.stop();
     await this.logs.close();
+    if (cluster !== undefined) {
+      const brokerEpoch = cluster.brokerEpoch;
+      await cluster.close();
+      await this.metadataStore?.close();
+      // Read at the next start: the registration says this shutdown was clean (KIP-966).
+      await writePreviousBrokerEpoch(this.settings.logDirs[0]!, brokerEpoch);
+    }
     await this.lock.release();
     logger.info('broker stopped');
   }

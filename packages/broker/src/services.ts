@@ -5,6 +5,7 @@
 import type { LogManager } from '@gregor/storage';
 import type { BrokerSettings } from './broker-settings.js';
 import type { Clock } from './clock.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import type { BrokerConfig } from './config/index.js';
 import type { GroupCoordinator } from './group/index.js';
 import type { AdvertisedApi } from './handlers/api-versions.js';
@@ -48,4 +49,9 @@ export interface BrokerServices {
   shutdownSignal: AbortSignal;
   /** The transaction coordinator (helper G, txn/); undefined answers COORDINATOR_NOT_AVAILABLE. */
   transactions?: TransactionCoordinator;
+  /**
+   * Cluster mode (`--metadata`): the image, the controller channel, this broker's registration.
+   * Absent on a single node, which answers as the only broker, leader and controller.
+   */
+  cluster?: ClusterNode;
 }

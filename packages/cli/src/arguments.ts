@@ -11,6 +11,8 @@ export interface BrokerCommand {
   flags: BrokerConfigFlags & { overrides: string[] };
   /** --log-level, when given (otherwise GREGOR_LOG_LEVEL, else info). */
   logLevel: string | undefined;
+  /** --metadata etcd://HOST:PORT[,HOST:PORT...][/NAMESPACE]: join that cluster (else a single node). */
+  metadata: string | undefined;
 }
 
 export type ParsedCommand =
@@ -22,7 +24,7 @@ export type ParsedCommand =
 export const usageText = `Usage: gregor <command> [options]
 
 Commands:
-  broker     run a single-node broker in the foreground
+  broker     run a broker in the foreground (a single node, or a cluster member with --metadata)
 
 Options for broker:
   --config FILE          server.properties-style configuration file
@@ -32,6 +34,10 @@ Options for broker:
   --node-id N            this broker's id (default 1)
   --override NAME=VALUE  any broker config by its Kafka name (repeatable)
   --log-level LEVEL      debug, info, warn or error (default info; env GREGOR_LOG_LEVEL)
+  --metadata URL         join the cluster whose metadata is in etcd:
+                         etcd://HOST:PORT[,HOST:PORT...][/NAMESPACE] (default namespace gregor/);
+                         every broker needs a distinct --node-id; --override broker.rack=R sets
+                         its rack. Without it the broker is a single node.
 
 Configuration precedence, lowest first: defaults, --config file, environment (KAFKA_<NAME> then
 GREGOR_<NAME>, the name upper-cased with dots as underscores: GREGOR_NUM_PARTITIONS=3), flags.
@@ -51,6 +57,7 @@ export function parseArguments(argv: readonly string[]): ParsedCommand {
     configFile: undefined,
     flags: { overrides: [] },
     logLevel: undefined,
+    metadata: undefined,
   };
   for (let index = 0; index < rest.length; index++) {
     const argument = rest[index]!;
@@ -92,6 +99,9 @@ function applyFlag(result: BrokerCommand, flag: string, value: string): string |
       return undefined;
     case '--log-level':
       result.logLevel = value;
+      return undefined;
+    case '--metadata':
+      result.metadata = value;
       return undefined;
     default:
       return `unknown option "${flag}" (see gregor --help)`;

@@ -1,5 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Broker, createJsonLogger, loadBrokerConfig, parseLogLevel } from '@gregor/broker';
+import {
+  Broker,
+  type BrokerOptions,
+  createJsonLogger,
+  loadBrokerConfig,
+  parseLogLevel,
+} from '@gregor/broker';
+import { EtcdMetadataStore, etcdOptionsFromUrl } from '@gregor/metadata';
 import { type BrokerCommand, parseArguments } from './arguments.js';
 
 /** Runs a command; resolves with an exit code, or undefined while a broker keeps running. */
@@ -35,7 +43,23 @@ async function runBroker(command: BrokerCommand): Promise<number | undefined> {
       flags: command.flags,
       env: process.env,
     });
-    broker = await Broker.start({ config, logger });
+    let metadata: BrokerOptions['metadata'];
+    if (command.metadata !== undefined) {
+      // Cluster mode: the broker registers with and follows the cluster's metadata in etcd.
+      const etcdOptions = etcdOptionsFromUrl(command.metadata);
+      const store = new EtcdMetadataStore(etcdOptions);
+      metadata = {
+        store,
+        sessionTtlMs: config.get('broker.session.timeout.ms'),
+        clusterId: clusterIdOf(etcdOptions.namespace ?? ''),
+      };
+    }
+    try {
+      broker = await Broker.start({ config, logger, metadata });
+    } catch (error) {
+      await metadata?.store.close().catch(() => undefined);
+      throw error;
+    }
   } catch (error) {
     process.stderr.write(`gregor: ${(error as Error).message}\n`);
     return 1;
@@ -72,6 +96,18 @@ async function runBroker(command: BrokerCommand): Promise<number | undefined> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   return undefined;
+}
+
+/**
+ * One cluster id for every broker of a cluster: derived from its etcd namespace, which names the
+ * cluster (Kafka's 22-character base64url form).
+ */
+function clusterIdOf(namespace: string): string {
+  return createHash('sha256')
+    .update(`gregor-cluster:${namespace}`)
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
 }
 
 function packageVersion(): string {

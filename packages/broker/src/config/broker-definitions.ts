@@ -65,6 +65,14 @@ export const brokerConfigDefinitions = [
     documentation: 'Rack (or zone) of this broker, reported in metadata.',
   }),
   define({
+    name: 'broker.session.timeout.ms',
+    type: 'int',
+    default: '3000',
+    validator: atLeast(1000),
+    documentation:
+      'Cluster mode: TTL of the etcd leases of the broker registration and controller campaign; a dead broker or controller is replaced after about this long (Kafka: 9000; etcd raises it to its own minimum).',
+  }),
+  define({
     name: 'process.roles',
     type: 'list',
     default: 'broker,controller',

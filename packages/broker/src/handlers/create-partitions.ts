@@ -9,6 +9,7 @@ import {
   type CreatePartitionsResponse,
   ErrorCode,
 } from '@gregor/protocol';
+import { viaController, waitForTopicsShown } from '../cluster/controller-requests.js';
 import type { BrokerServices } from '../services.js';
 import { partitionCountMax } from '../topics/topic-manager.js';
 import { isInternalTopic } from '../topics/topic-names.js';
@@ -28,6 +29,18 @@ export const createPartitionsHandler: ApiHandler<
   maxVersion: 3,
   async handle(request, context) {
     const { services } = context;
+    const cluster = services.cluster;
+    if (cluster !== undefined) {
+      const response = await viaController(
+        cluster,
+        createPartitionsHandler,
+        request,
+        context,
+        (controller) => controller.createPartitions(request),
+      );
+      await waitForTopicsShown(cluster, [], true);
+      return response;
+    }
     const results = await answerEachOnce(request.topics, {
       keyOf: (topic) => topic.name,
       answer: (topic) => growTopic(services, topic, request.validateOnly),

@@ -14,6 +14,7 @@ import {
   type CreateTopicsResponse,
   ErrorCode,
 } from '@gregor/protocol';
+import { viaController, waitForTopicsShown } from '../cluster/controller-requests.js';
 import {
   canonicalTopicConfigText,
   checkTopicConfigOverrides,
@@ -42,6 +43,26 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
   maxVersion: 7,
   async handle(request, context) {
     const { services } = context;
+    const cluster = services.cluster;
+    if (cluster !== undefined) {
+      const response = await viaController(
+        cluster,
+        createTopicsHandler,
+        request,
+        context,
+        (controller) => controller.createTopics(request),
+      );
+      await waitForTopicsShown(
+        cluster,
+        request.validateOnly === true
+          ? []
+          : response.topics
+              .filter((topic) => topic.errorCode === ErrorCode.NONE)
+              .map((topic) => topic.name),
+        true,
+      );
+      return response;
+    }
     const validateOnly = request.validateOnly === true;
     const topics = await answerEachOnce(request.topics, {
       keyOf: (topic) => topic.name,

@@ -10,6 +10,7 @@ import {
   type DeleteTopicsResponse,
   ErrorCode,
 } from '@gregor/protocol';
+import { viaController, waitForTopicsShown } from '../cluster/controller-requests.js';
 import type { BrokerServices } from '../services.js';
 import { zeroTopicId } from '../topics/topic-id.js';
 import { isInternalTopic } from '../topics/topic-names.js';
@@ -31,6 +32,26 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
   maxVersion: 6,
   async handle(request, context) {
     const { services } = context;
+    const cluster = services.cluster;
+    if (cluster !== undefined) {
+      const response = await viaController(
+        cluster,
+        deleteTopicsHandler,
+        request,
+        context,
+        (controller) => controller.deleteTopics(request),
+      );
+      await waitForTopicsShown(
+        cluster,
+        response.responses.flatMap((topic) =>
+          topic.errorCode === ErrorCode.NONE && topic.name !== null && topic.name !== undefined
+            ? [topic.name]
+            : [],
+        ),
+        false,
+      );
+      return response;
+    }
     const responses = await answerEachOnce(requestedTargets(request), {
       keyOf: targetKey,
       answer: (target) => deleteTopic(services, target),

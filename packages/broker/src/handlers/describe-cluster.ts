@@ -9,6 +9,7 @@ import {
   type DescribeClusterResponse,
   ErrorCode,
 } from '@gregor/protocol';
+import { clusterBrokers } from '../cluster/image-answers.js';
 import { advertisedEndpoint } from './advertised-endpoint.js';
 import type { ApiHandler } from './types.js';
 
@@ -33,7 +34,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       throttleTimeMs: 0,
       endpointType,
       clusterId: services.clusterId,
-      controllerId: services.nodeId,
+      controllerId: services.cluster?.controllerId ?? services.nodeId,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? clusterOperationsAll
         : operationsNotRequested,
@@ -44,6 +45,19 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
         errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
         errorMessage: `endpoint type ${endpointType} is not served by a broker listener`,
         brokers: [],
+      };
+    }
+    if (services.cluster !== undefined) {
+      return {
+        ...base,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        brokers: clusterBrokers(services.cluster, context).map((broker) => ({
+          brokerId: broker.nodeId,
+          host: broker.host,
+          port: broker.port,
+          rack: broker.rack,
+        })),
       };
     }
     // Only brokers with an address on the listener the request arrived on, as Kafka lists them.

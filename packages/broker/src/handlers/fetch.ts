@@ -27,7 +27,7 @@ import {
   type SessionPartition,
   sessionPartitionKey,
 } from './fetch-sessions.js';
-import { classifyPartitionError } from './partition-errors.js';
+import { absentPartitionError, classifyPartitionError } from './partition-errors.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type TopicResponse = FetchResponse['responses'][number];
@@ -443,7 +443,7 @@ async function readPartition(
       ? services.replicas.get(topic.name, target.partition)
       : undefined;
   if (partition === undefined) {
-    result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    result.errorCode = absentPartitionError(services, topic, target.partition);
     return result;
   }
   const epochError = partition.leaderEpochError(target.currentLeaderEpoch);

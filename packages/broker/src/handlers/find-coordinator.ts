@@ -10,16 +10,18 @@ import {
   type FindCoordinatorResponse,
   type FindCoordinatorResponseCoordinator,
 } from '@gregor/protocol';
+import { clusterCoordinator } from '../cluster/image-answers.js';
+import { internalTopicNames } from '../topics/topic-names.js';
 import { advertisedEndpoint } from './advertised-endpoint.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 const keyType = { group: 0, transaction: 1 } as const;
 
-function answer(
+async function answer(
   key: string,
   type: number,
   context: RequestContext,
-): FindCoordinatorResponseCoordinator {
+): Promise<FindCoordinatorResponseCoordinator> {
   const failed = (errorCode: number, errorMessage: string) => ({
     key,
     nodeId: -1,
@@ -37,6 +39,32 @@ function answer(
   const coordinator = context.services.groups;
   if (coordinator === undefined || coordinator.status === 'stopped') {
     return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+  }
+  const cluster = context.services.cluster;
+  if (cluster !== undefined) {
+    // The coordinator is the leader of the key's partition of the internal topic, created on
+    // first use as Kafka does.
+    const transactions = context.services.transactions;
+    if (type === keyType.transaction && transactions === undefined) {
+      return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+    }
+    const topic =
+      type === keyType.group
+        ? internalTopicNames.consumerOffsets
+        : internalTopicNames.transactionState;
+    const partition =
+      type === keyType.group ? coordinator.partitionFor(key) : transactions!.partitionFor(key);
+    try {
+      await context.services.topics.getOrCreate(topic, { autoCreate: false });
+    } catch (error) {
+      context.services.logger.warn('creating an internal topic failed', { topic, error });
+      return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+    }
+    const found = clusterCoordinator(cluster, topic, partition, context);
+    if (found.errorCode !== ErrorCode.NONE) {
+      return failed(found.errorCode, 'The coordinator is not available.');
+    }
+    return { key, ...found, errorMessage: null };
   }
   const listener = advertisedEndpoint(context);
   if (listener === undefined) {
@@ -56,15 +84,17 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
   apiKey: ApiKey.FindCoordinator,
   minVersion: 0,
   maxVersion: 6,
-  handle(request, context) {
+  async handle(request, context) {
     const type = request.keyType ?? keyType.group;
     if (context.apiVersion >= 4) {
       return {
         throttleTimeMs: 0,
-        coordinators: (request.coordinatorKeys ?? []).map((key) => answer(key, type, context)),
+        coordinators: await Promise.all(
+          (request.coordinatorKeys ?? []).map((key) => answer(key, type, context)),
+        ),
       };
     }
-    const single = answer(request.key ?? '', type, context);
+    const single = await answer(request.key ?? '', type, context);
     return {
       throttleTimeMs: 0,
       errorCode: single.errorCode,

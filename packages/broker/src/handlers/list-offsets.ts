@@ -12,7 +12,7 @@ import {
   type ListOffsetsResponse,
 } from '@gregor/protocol';
 import type { BrokerServices } from '../services.js';
-import { classifyPartitionError } from './partition-errors.js';
+import { absentPartitionError, classifyPartitionError } from './partition-errors.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResponse = ListOffsetsResponse['topics'][number];
@@ -95,7 +95,7 @@ async function listOffset(
       ? services.replicas.get(topic.name, index)
       : undefined;
   if (partition === undefined) {
-    return partitionResponse(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n, -1n);
+    return partitionResponse(index, absentPartitionError(services, topic, index), -1n, -1n);
   }
   const epochError = partition.leaderEpochError(request.currentLeaderEpoch ?? -1);
   if (epochError !== ErrorCode.NONE) return partitionResponse(index, epochError, -1n, -1n);

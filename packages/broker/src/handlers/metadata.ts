@@ -10,13 +10,14 @@
  * LEADER_NOT_AVAILABLE (before), as Kafka does.
  */
 import { ApiKey, ErrorCode, type MetadataRequest, type MetadataResponse } from '@gregor/protocol';
+import { clusterBrokers, clusterTopicPartitions } from '../cluster/image-answers.js';
 import type { BrokerServices } from '../services.js';
 import { zeroTopicId } from '../topics/topic-id.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { TopicError, type TopicInfo } from '../topics/types.js';
 import { advertisedEndpoint } from './advertised-endpoint.js';
 import { clusterOperationsAll } from './describe-cluster.js';
-import type { ApiHandler } from './types.js';
+import type { ApiHandler, RequestContext } from './types.js';
 
 type MetadataTopic = MetadataResponse['topics'][number];
 
@@ -35,7 +36,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const includeOperations = request.includeTopicAuthorizedOperations === true;
     const endpoint = advertisedEndpoint(context);
     const describe: TopicDescriber = (topic) =>
-      describeTopic(topic, services, {
+      describeTopic(topic, context, {
         includeOperations,
         partitionErrorCode:
           endpoint !== undefined
@@ -55,14 +56,17 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
         topics.push(await resolveTopic(requested, autoCreate, services, describe));
       }
     }
+    const cluster = services.cluster;
     return {
       throttleTimeMs: 0,
       brokers:
-        endpoint === undefined
-          ? []
-          : [{ nodeId: services.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
+        cluster !== undefined
+          ? clusterBrokers(cluster, context)
+          : endpoint === undefined
+            ? []
+            : [{ nodeId: services.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
       clusterId: services.clusterId,
-      controllerId: services.nodeId,
+      controllerId: cluster?.controllerId ?? services.nodeId,
       topics,
       // v8-10 (KIP-430): asked for, every cluster operation is allowed (no authorizer), as in
       // Kafka; kafka-python 2.x's admin client asks and cannot decode the "not requested" value.
@@ -120,13 +124,21 @@ function topicError(errorCode: number, name: string | null, topicId: string): Me
 
 function describeTopic(
   topic: TopicInfo,
-  services: BrokerServices,
+  context: RequestContext,
   options: { includeOperations: boolean; partitionErrorCode: number },
 ): MetadataTopic {
+  const { services } = context;
   const nodeId = services.nodeId;
   const errorCode = options.partitionErrorCode;
   const partitions: MetadataTopic['partitions'] = [];
-  for (let partition = 0; partition < topic.partitionCount; partition++) {
+  const cluster = services.cluster;
+  if (cluster !== undefined) {
+    // Leaders, replicas, ISR, offline replicas and leader epochs from the image.
+    for (const partition of clusterTopicPartitions(cluster, topic.name, context) ?? []) {
+      partitions.push(partition as MetadataTopic['partitions'][number]);
+    }
+  }
+  for (let partition = 0; cluster === undefined && partition < topic.partitionCount; partition++) {
     partitions.push({
       errorCode,
       partitionIndex: partition,

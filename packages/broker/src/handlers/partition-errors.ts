@@ -4,6 +4,7 @@
  * broker keeps serving once space returns.
  */
 import { ErrorCode } from '@gregor/protocol';
+import type { BrokerServices } from '../services.js';
 
 const storageErrnoCodes = new Set([
   'ENOSPC',
@@ -38,4 +39,22 @@ export function classifyPartitionError(error: unknown): ClassifiedError {
     }
   }
   return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message, unexpected: true };
+}
+
+/**
+ * The error for a partition this broker has no replica of: in a cluster, a partition of a known
+ * topic lives on other brokers (NOT_LEADER_OR_FOLLOWER: the client refreshes its metadata and
+ * goes to the leader); otherwise it does not exist.
+ */
+export function absentPartitionError(
+  services: BrokerServices,
+  topic: { partitionCount: number } | undefined,
+  index: number,
+): number {
+  return services.cluster !== undefined &&
+    topic !== undefined &&
+    index >= 0 &&
+    index < topic.partitionCount
+    ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+    : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
 }

@@ -46,7 +46,7 @@ import type { Partition } from '../replication/partition.js';
 import { ConnectionFault } from '../server/connection.js';
 import type { BrokerServices } from '../services.js';
 import type { TopicInfo } from '../topics/types.js';
-import { classifyPartitionError } from './partition-errors.js';
+import { absentPartitionError, classifyPartitionError } from './partition-errors.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -128,7 +128,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
               ? undefined
               : services.replicas.get(topic.name, partitionData.index);
           if (topic === undefined || policy === undefined || partition === undefined) {
-            response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            response.errorCode = absentPartitionError(services, topic, partitionData.index);
           } else if (topic.internal) {
             response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
             response.errorMessage = `cannot produce to internal topic ${topic.name}`;

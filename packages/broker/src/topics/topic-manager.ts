@@ -14,13 +14,9 @@ import { ErrorCode } from '@gregor/protocol';
 import type { Clock } from '../clock.js';
 import { writeFileDurably } from '../durable-file.js';
 import type { Logger } from '../logging/logger.js';
+import { internalTopicCreation } from './internal-topics.js';
 import { randomTopicId } from './topic-id.js';
-import {
-  internalTopicNames,
-  isInternalTopic,
-  topicCollisionKey,
-  topicNameProblem,
-} from './topic-names.js';
+import { isInternalTopic, topicCollisionKey, topicNameProblem } from './topic-names.js';
 import { type CreateTopicOptions, TopicError, type TopicInfo, type TopicManager } from './types.js';
 
 /** What the topic manager needs from the log layer (adapted from @gregor/storage's LogManager). */
@@ -152,32 +148,12 @@ export class FileTopicManager implements TopicManager {
     const existing = this.byName.get(name);
     if (existing !== undefined) return existing;
     const defaults = this.options.defaults();
-    let createOptions: CreateTopicOptions;
-    if (name === internalTopicNames.consumerOffsets) {
-      createOptions = {
-        name,
-        partitionCount: defaults.offsetsTopicNumPartitions,
-        configs: {
-          'cleanup.policy': 'compact',
-          'compression.type': 'producer',
-          'segment.bytes': String(defaults.offsetsTopicSegmentBytes),
-        },
-      };
-    } else if (name === internalTopicNames.transactionState) {
-      createOptions = {
-        name,
-        partitionCount: defaults.transactionStateLogNumPartitions,
-        configs: {
-          'cleanup.policy': 'compact',
-          'compression.type': 'uncompressed',
-          'segment.bytes': String(defaults.transactionStateLogSegmentBytes),
-        },
-      };
-    } else if (options.autoCreate && defaults.autoCreateTopicsEnable) {
-      createOptions = { name, partitionCount: defaults.numPartitions };
-    } else {
-      return undefined;
-    }
+    const createOptions: CreateTopicOptions | undefined =
+      internalTopicCreation(name, defaults) ??
+      (options.autoCreate && defaults.autoCreateTopicsEnable
+        ? { name, partitionCount: defaults.numPartitions }
+        : undefined);
+    if (createOptions === undefined) return undefined;
     try {
       return await this.create(createOptions);
     } catch (error) {

@@ -1,0 +1,160 @@
+/**
+ * Applies the metadata image to this broker's ReplicaManager: partitions with a replica here get
+ * a log (created in the data dir with the topic's configuration), then lead (`makeLeader` at the
+ * image's leader epoch) or follow (`makeFollower`); partitions this broker no longer replicates,
+ * or whose topic was deleted, lose their log. One change at a time, in image order.
+ */
+import type { LocalPartitionChanges, MetadataImage, PartitionImage } from '@gregor/cluster';
+import type { LogConfig } from '@gregor/storage';
+import type { Logger } from '../logging/logger.js';
+import type { ReplicaManager } from '../replication/replica-manager.js';
+import { leaderEpoch, replicaId } from '../replication/types.js';
+
+export interface ReplicaRolesOptions {
+  nodeId: number;
+  replicas: ReplicaManager;
+  logger: Logger;
+  /** The log configuration of a topic with these overrides. */
+  logConfig: (overrides: Readonly<Record<string, string>>) => LogConfig;
+  /** Told after a partition became leader or follower (coordinators, the follower fetcher). */
+  onRoleChange?: (change: RoleChange) => void;
+}
+
+export interface RoleChange {
+  topic: string;
+  partition: number;
+  role: 'leader' | 'follower' | 'removed';
+  leaderId: number;
+  leaderEpoch: number;
+}
+
+export class ReplicaRoles {
+  private queue: Promise<void> = Promise.resolve();
+  /** What was applied per partition (`topic/index` → leader:epoch), so a full resync skips it. */
+  private readonly applied = new Map<string, string>();
+
+  constructor(private readonly options: ReplicaRolesOptions) {}
+
+  /** Every partition of the image with a replica here, plus logs of topics the image lacks. */
+  syncAll(image: MetadataImage): Promise<void> {
+    return this.enqueue(async () => {
+      const hosted: PartitionImage[] = [];
+      for (const topic of image.topics()) {
+        for (const partition of image.partitions(topic.name)) {
+          if (partition.replicas.includes(this.options.nodeId)) hosted.push(partition);
+        }
+      }
+      const wanted = new Set(hosted.map((partition) => this.key(image, partition)));
+      for (const partition of this.options.replicas.all()) {
+        const key = `${partition.topic}/${partition.index}`;
+        // A log of a deleted topic, or of a partition reassigned away while this broker was down.
+        if (!wanted.has(key)) await this.remove(partition.topic, partition.index);
+      }
+      await this.applyRoles(image, hosted, (partition) => partition.leader === this.options.nodeId);
+    });
+  }
+
+  /** One delta's local changes. */
+  applyChanges(
+    previous: MetadataImage,
+    image: MetadataImage,
+    changes: LocalPartitionChanges,
+  ): Promise<void> {
+    return this.enqueue(async () => {
+      for (const removed of changes.removed) {
+        const name =
+          previous.topicById(removed.topicId)?.name ?? image.topicById(removed.topicId)?.name;
+        if (name !== undefined) await this.remove(name, removed.partition);
+      }
+      await this.applyRoles(image, [...changes.leaders, ...changes.followers], (partition) =>
+        changes.leaders.includes(partition),
+      );
+    });
+  }
+
+  private async applyRoles(
+    image: MetadataImage,
+    partitions: readonly PartitionImage[],
+    leads: (partition: PartitionImage) => boolean,
+  ): Promise<void> {
+    const { replicas } = this.options;
+    // Logs first, one batch per topic (no fsync per log).
+    const missing = new Map<string, number[]>();
+    for (const partition of partitions) {
+      const name = image.topicById(partition.topicId)?.name;
+      if (name === undefined) continue;
+      if (replicas.logs.getLog(name, partition.partition) !== undefined) continue;
+      const indexes = missing.get(name) ?? [];
+      indexes.push(partition.partition);
+      missing.set(name, indexes);
+    }
+    for (const [name, indexes] of missing) {
+      const topic = image.topic(name)!;
+      await replicas.logs.createLogs(name, indexes, this.options.logConfig(topic.configs));
+    }
+    for (const partition of partitions) {
+      const name = image.topicById(partition.topicId)?.name;
+      if (name === undefined) continue;
+      const key = `${name}/${partition.partition}`;
+      const state = `${partition.leader}:${partition.leaderEpoch}`;
+      if (this.applied.get(key) === state) continue;
+      const epoch = leaderEpoch(partition.leaderEpoch);
+      const replicaIds = partition.replicas.map(replicaId);
+      try {
+        if (leads(partition)) {
+          await replicas.makeLeader(name, partition.partition, {
+            leaderEpoch: epoch,
+            replicas: replicaIds,
+            isr: partition.isr.map(replicaId),
+          });
+        } else {
+          replicas.makeFollower(name, partition.partition, {
+            leaderEpoch: epoch,
+            replicas: replicaIds,
+          });
+        }
+      } catch (error) {
+        this.options.logger.error('applying a partition role failed', {
+          topic: name,
+          partition: partition.partition,
+          error,
+        });
+        continue;
+      }
+      this.applied.set(key, state);
+      this.options.onRoleChange?.({
+        topic: name,
+        partition: partition.partition,
+        role: leads(partition) ? 'leader' : 'follower',
+        leaderId: partition.leader,
+        leaderEpoch: partition.leaderEpoch,
+      });
+    }
+  }
+
+  private async remove(topic: string, partition: number): Promise<void> {
+    this.applied.delete(`${topic}/${partition}`);
+    if (this.options.replicas.logs.getLog(topic, partition) === undefined) return;
+    this.options.onRoleChange?.({
+      topic,
+      partition,
+      role: 'removed',
+      leaderId: -1,
+      leaderEpoch: -1,
+    });
+    await this.options.replicas.delete(topic, partition);
+    this.options.logger.info('partition removed from this broker', { topic, partition });
+  }
+
+  private key(image: MetadataImage, partition: PartitionImage): string {
+    return `${image.topicById(partition.topicId)?.name}/${partition.partition}`;
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task);
+    this.queue = run.catch((error: unknown) =>
+      this.options.logger.error('applying metadata to the replicas failed', { error }),
+    );
+    return run;
+  }
+}

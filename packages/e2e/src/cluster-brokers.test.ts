@@ -1,0 +1,285 @@
+/**
+ * Three real broker processes forming a cluster through a real etcd (`--metadata etcd://...`):
+ * RF 1 topics spread across them, identical Metadata from every broker, kcat producing and
+ * consuming across all three, a SIGKILLed broker's partitions going offline and coming back,
+ * controller failover, and a SIGTERM controlled shutdown.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestClient } from '@gregor/broker/testing/test-client';
+import {
+  ApiKey,
+  type CreateTopicsResponse,
+  type DescribeClusterResponse,
+  ErrorCode,
+  type MetadataResponse,
+} from '@gregor/protocol';
+import { BrokerCluster } from './harness/broker-cluster.js';
+import type { BrokerProcess } from './harness/broker-process.js';
+import { runKcat } from './harness/kcat.js';
+import { waitUntil, withDeadline } from './harness/wait.js';
+
+async function request<T>(
+  broker: BrokerProcess,
+  apiKey: number,
+  apiVersion: number,
+  body: unknown,
+): Promise<T> {
+  const client = await TestClient.connect({ host: broker.host, port: broker.port });
+  try {
+    return await withDeadline(client.request<T>(apiKey, apiVersion, body), {
+      timeoutMs: 20_000,
+      what: `api ${apiKey} from broker ${broker.bootstrap}`,
+    });
+  } finally {
+    client.destroy();
+  }
+}
+
+function metadata(broker: BrokerProcess, topics: string[] | null): Promise<MetadataResponse> {
+  return request<MetadataResponse>(broker, ApiKey.Metadata, 12, {
+    topics: topics === null ? null : topics.map((name) => ({ name, topicId: undefined })),
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
+}
+
+function createTopic(
+  broker: BrokerProcess,
+  name: string,
+  numPartitions: number,
+  replicationFactor: number,
+): Promise<CreateTopicsResponse> {
+  return request<CreateTopicsResponse>(broker, ApiKey.CreateTopics, 7, {
+    topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: [] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+}
+
+/** The cluster-visible part of a Metadata answer: brokers, controller, partitions. */
+function clusterView(response: MetadataResponse) {
+  return {
+    brokers: response.brokers
+      .map((broker) => `${broker.nodeId}@${broker.host}:${broker.port}/${broker.rack}`)
+      .sort(),
+    controllerId: response.controllerId,
+    clusterId: response.clusterId,
+    topics: response.topics
+      .map((topic) => ({
+        name: topic.name,
+        topicId: topic.topicId,
+        errorCode: topic.errorCode,
+        partitions: topic.partitions
+          .map((partition) => ({
+            index: partition.partitionIndex,
+            errorCode: partition.errorCode,
+            leader: partition.leaderId,
+            leaderEpoch: partition.leaderEpoch,
+            replicas: partition.replicaNodes,
+            isr: partition.isrNodes,
+            offline: partition.offlineReplicas,
+          }))
+          .sort((left, right) => left.index - right.index),
+      }))
+      .sort((left, right) => (left.name ?? '').localeCompare(right.name ?? '')),
+  };
+}
+
+describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
+  let cluster: BrokerCluster;
+
+  before(async () => {
+    cluster = await BrokerCluster.start({ brokers: 3, racks: ['r1', 'r2', 'r3'] });
+  });
+
+  after(async () => {
+    await cluster?.dispose();
+  });
+
+  it('creates RF 1 topics across the brokers and every broker answers the same Metadata', async () => {
+    const created = await createTopic(cluster.broker(2), 'spread', 6, 1);
+    assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, JSON.stringify(created));
+    const views = await waitUntil(
+      async () => {
+        const answers = await Promise.all(cluster.brokers.map((broker) => metadata(broker, null)));
+        const views = answers.map(clusterView);
+        const first = JSON.stringify(views[0]);
+        return views.every((view) => JSON.stringify(view) === first) &&
+          views[0]!.topics.some((topic) => topic.name === 'spread')
+          ? views
+          : undefined;
+      },
+      { timeoutMs: 10_000, what: 'identical Metadata from every broker' },
+    );
+    const view = views[0]!;
+    assert.deepEqual(
+      view.brokers,
+      cluster.brokers
+        .map((broker, index) => `${index + 1}@${broker.bootstrap}/r${index + 1}`)
+        .sort(),
+    );
+    assert.ok([1, 2, 3].includes(view.controllerId ?? -1));
+    const spread = view.topics.find((topic) => topic.name === 'spread')!;
+    assert.equal(spread.partitions.length, 6);
+    const leaders = new Map<number, number>();
+    for (const partition of spread.partitions) {
+      assert.equal(partition.errorCode, ErrorCode.NONE);
+      assert.deepEqual(partition.replicas, [partition.leader]);
+      assert.deepEqual(partition.isr, [partition.leader]);
+      assert.deepEqual(partition.offline, []);
+      leaders.set(partition.leader, (leaders.get(partition.leader) ?? 0) + 1);
+    }
+    // Kafka's placement: RF 1 over three brokers puts two partitions on each.
+    assert.deepEqual([...leaders.values()], [2, 2, 2]);
+  });
+
+  it('kcat produces to and consumes from partitions led by every broker', async () => {
+    const lines = Array.from({ length: 6 }, (_, partition) => `${partition}:value-${partition}`);
+    for (const line of lines) {
+      const [partition, value] = line.split(':');
+      await runKcat({
+        bootstrap: cluster.broker(1).bootstrap,
+        arguments: ['-P', '-t', 'spread', '-p', partition!],
+        input: `${value}\n`,
+        timeoutMs: 30_000,
+      });
+    }
+    for (let partition = 0; partition < 6; partition++) {
+      const { stdout } = await runKcat({
+        bootstrap: cluster.broker(3).bootstrap,
+        arguments: [
+          '-C',
+          '-t',
+          'spread',
+          '-p',
+          String(partition),
+          '-o',
+          'beginning',
+          '-e',
+          '-f',
+          '%p:%o:%s\\n',
+        ],
+        timeoutMs: 30_000,
+      });
+      assert.equal(stdout, `${partition}:0:value-${partition}\n`);
+    }
+  });
+
+  it("a SIGKILLed broker's partitions go offline when its lease expires and come back on restart", async () => {
+    const victim = cluster.broker(2);
+    const before = clusterView(await metadata(cluster.broker(1), ['spread']));
+    const owned = before.topics[0]!.partitions.filter((partition) => partition.leader === 2);
+    assert.equal(owned.length, 2);
+    await victim.kill('SIGKILL');
+    const offline = await waitUntil(
+      async () => {
+        const view = clusterView(await metadata(cluster.broker(1), ['spread']));
+        const partitions = view.topics[0]!.partitions.filter((partition) =>
+          owned.some((entry) => entry.index === partition.index),
+        );
+        return partitions.every((partition) => partition.leader === -1)
+          ? { view, partitions }
+          : undefined;
+      },
+      { timeoutMs: 10_000, what: "broker 2's partitions offline" },
+    );
+    assert.ok(!offline.view.brokers.some((broker) => broker.startsWith('2@')));
+    for (const partition of offline.partitions) {
+      assert.equal(partition.errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
+      assert.deepEqual(partition.replicas, [2]);
+      assert.deepEqual(partition.offline, [2]);
+    }
+    await victim.restart();
+    const back = await waitUntil(
+      async () => {
+        const view = clusterView(await metadata(cluster.broker(3), ['spread']));
+        return view.topics[0]!.partitions.every((partition) => partition.leader !== -1)
+          ? view
+          : undefined;
+      },
+      { timeoutMs: 15_000, what: "broker 2's partitions back" },
+    );
+    for (const entry of owned) {
+      const partition = back.topics[0]!.partitions.find(
+        (candidate) => candidate.index === entry.index,
+      )!;
+      assert.equal(partition.leader, 2);
+      assert.ok((partition.leaderEpoch ?? -1) > (entry.leaderEpoch ?? -1));
+      // The records written before the kill are still there.
+      const { stdout } = await runKcat({
+        bootstrap: cluster.broker(1).bootstrap,
+        arguments: [
+          '-C',
+          '-t',
+          'spread',
+          '-p',
+          String(entry.index),
+          '-o',
+          'beginning',
+          '-e',
+          '-f',
+          '%p:%o:%s\\n',
+        ],
+        timeoutMs: 30_000,
+      });
+      assert.equal(stdout, `${entry.index}:0:value-${entry.index}\n`);
+    }
+  });
+
+  it('a SIGKILLed controller is replaced and CreateTopics keeps working', async () => {
+    const describeCluster = (broker: BrokerProcess) =>
+      request<DescribeClusterResponse>(broker, ApiKey.DescribeCluster, 1, {
+        includeClusterAuthorizedOperations: false,
+        endpointType: 1,
+      });
+    const controllerId = (await describeCluster(cluster.broker(1))).controllerId;
+    assert.ok([1, 2, 3].includes(controllerId));
+    await cluster.broker(controllerId).kill('SIGKILL');
+    const survivor = cluster.brokers.find((_, index) => index + 1 !== controllerId)!;
+    const next = await waitUntil(
+      async () => {
+        const id = (await describeCluster(survivor)).controllerId;
+        return id !== controllerId && id !== -1 ? id : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a new controller' },
+    );
+    assert.notEqual(next, controllerId);
+    // Through a broker that is not the controller: forwarded to the new one.
+    const other = cluster.brokers.find(
+      (broker, index) => index + 1 !== controllerId && index + 1 !== next,
+    )!;
+    const created = await createTopic(other, 'after-failover', 2, 1);
+    assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, JSON.stringify(created));
+    const view = clusterView(await metadata(other, ['after-failover']));
+    assert.equal(view.topics[0]!.partitions.length, 2);
+    for (const partition of view.topics[0]!.partitions) {
+      assert.notEqual(partition.leader, controllerId);
+      assert.notEqual(partition.leader, -1);
+    }
+    // More replicas than live brokers.
+    const tooMany = await createTopic(other, 'too-many-replicas', 1, 3);
+    assert.equal(tooMany.topics[0]!.errorCode, ErrorCode.INVALID_REPLICATION_FACTOR);
+    await cluster.broker(controllerId).restart();
+  });
+
+  it('SIGTERM is a controlled shutdown: leaderships end before the lease, the process exits 0', async () => {
+    const victim = cluster.broker(3);
+    await waitUntil(
+      async () => clusterView(await metadata(cluster.broker(1), null)).brokers.length === 3,
+      { timeoutMs: 15_000, what: 'three registered brokers' },
+    );
+    const status = await victim.kill('SIGTERM');
+    assert.equal(status.code, 0);
+    // No waiting for a lease: the broker is gone from the image as it exits.
+    const view = clusterView(await metadata(cluster.broker(1), ['spread']));
+    assert.ok(
+      !view.brokers.some((broker) => broker.startsWith('3@')),
+      JSON.stringify(view.brokers),
+    );
+    for (const partition of view.topics[0]!.partitions) {
+      if (partition.replicas[0] === 3) assert.equal(partition.leader, -1);
+    }
+    assert.match(victim.output(), /controlled shutdown done.*"leadershipsLeft":0/);
+  });
+});
