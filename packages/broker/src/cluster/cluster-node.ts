@@ -88,6 +88,9 @@ export class ClusterNode {
         if (roles !== undefined && changes === undefined) {
           void roles.syncAll(image).catch(() => undefined);
         } else if (roles !== undefined && changes !== undefined) {
+          if (changes.topics.size > 0) {
+            void roles.topicsChanged(image, changes.topics).catch(() => undefined);
+          }
           const local = localPartitionChanges(previous, image, changes, options.nodeId);
           if (local.leaders.length + local.followers.length + local.removed.length > 0) {
             void roles.applyChanges(previous, image, local).catch(() => undefined);

@@ -54,6 +54,29 @@ export class ReplicaRoles {
     });
   }
 
+  /**
+   * Topics whose records changed (configs, partition count, creation, deletion): local logs take
+   * the topic's current configuration, cached topic settings are dropped.
+   */
+  topicsChanged(image: MetadataImage, names: Iterable<string>): Promise<void> {
+    const topics = [...names];
+    return this.enqueue(async () => {
+      const { replicas } = this.options;
+      for (const name of topics) {
+        replicas.topicConfigChanged(name);
+        const topic = image.topic(name);
+        if (topic === undefined) continue;
+        if (
+          image
+            .partitions(name)
+            .some((partition) => replicas.logs.getLog(name, partition.partition))
+        ) {
+          replicas.logs.updateConfig(name, this.options.logConfig(topic.configs));
+        }
+      }
+    });
+  }
+
   /** One delta's local changes. */
   applyChanges(
     previous: MetadataImage,
