@@ -18,6 +18,8 @@ test('broker flags: separate and inline values, repeatable overrides, text kept 
       'server.properties',
       '--log-level',
       'debug',
+      '--metadata',
+      'etcd://127.0.0.1:2379,127.0.0.1:2380/gregor-a',
     ]),
     {
       command: 'broker',
@@ -29,6 +31,7 @@ test('broker flags: separate and inline values, repeatable overrides, text kept 
         overrides: ['num.partitions=3', 'log.retention.ms=-1'],
       },
       logLevel: 'debug',
+      metadata: 'etcd://127.0.0.1:2379,127.0.0.1:2380/gregor-a',
     },
   );
 });
