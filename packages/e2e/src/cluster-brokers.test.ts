@@ -57,6 +57,27 @@ function createTopic(
   });
 }
 
+/** Every record of one partition of `spread`, as `partition:offset:value` lines. */
+async function readPartition(bootstrap: string, partition: number): Promise<string> {
+  const { stdout } = await runKcat({
+    bootstrap,
+    arguments: [
+      '-C',
+      '-t',
+      'spread',
+      '-p',
+      String(partition),
+      '-o',
+      'beginning',
+      '-e',
+      '-f',
+      '%p:%o:%s\\n',
+    ],
+    timeoutMs: 30_000,
+  });
+  return stdout;
+}
+
 /** The cluster-visible part of a Metadata answer: brokers, controller, partitions. */
 function clusterView(response: MetadataResponse) {
   return {
@@ -146,23 +167,10 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
       });
     }
     for (let partition = 0; partition < 6; partition++) {
-      const { stdout } = await runKcat({
-        bootstrap: cluster.broker(3).bootstrap,
-        arguments: [
-          '-C',
-          '-t',
-          'spread',
-          '-p',
-          String(partition),
-          '-o',
-          'beginning',
-          '-e',
-          '-f',
-          '%p:%o:%s\\n',
-        ],
-        timeoutMs: 30_000,
-      });
-      assert.equal(stdout, `${partition}:0:value-${partition}\n`);
+      assert.equal(
+        await readPartition(cluster.broker(3).bootstrap, partition),
+        `${partition}:0:value-${partition}\n`,
+      );
     }
   });
 
@@ -207,23 +215,10 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
       assert.equal(partition.leader, 2);
       assert.ok((partition.leaderEpoch ?? -1) > (entry.leaderEpoch ?? -1));
       // The records written before the kill are still there.
-      const { stdout } = await runKcat({
-        bootstrap: cluster.broker(1).bootstrap,
-        arguments: [
-          '-C',
-          '-t',
-          'spread',
-          '-p',
-          String(entry.index),
-          '-o',
-          'beginning',
-          '-e',
-          '-f',
-          '%p:%o:%s\\n',
-        ],
-        timeoutMs: 30_000,
-      });
-      assert.equal(stdout, `${entry.index}:0:value-${entry.index}\n`);
+      assert.equal(
+        await readPartition(cluster.broker(1).bootstrap, entry.index),
+        `${entry.index}:0:value-${entry.index}\n`,
+      );
     }
   });
 
