@@ -3,6 +3,7 @@ export * from './controller/broker-changes.js';
 export * from './controller/context.js';
 export * from './controller/controller.js';
 export * from './controller/leader-rebalance.js';
+export * from './health.js';
 export * from './image.js';
 export * from './logger.js';
 export * from './metadata-listener.js';
