@@ -52,18 +52,31 @@ export type GroupLoadCommand =
       partitions: number;
       members: number;
     }
-  | { type: 'await-generation'; generationAbove: number }
+  | { type: 'status' }
   | { type: 'leave' };
 
 export type GroupLoadReply =
   | { type: 'committed'; elapsedMs: number; commits: number; errors: number }
   | { type: 'commits-checked'; committed: Record<string, number> }
-  | { type: 'joined'; elapsedMs: number; generation: number; assignedPartitions: number }
-  | { type: 'generation'; elapsedMs: number; generation: number; assignedPartitions: number }
+  | { type: 'joining' }
+  | {
+      type: 'status';
+      generationMin: number;
+      generationMax: number;
+      /** Members in the middle of a join or sync. */
+      rejoining: number;
+      assignedPartitions: number;
+    }
   | { type: 'left' }
   | { type: 'error'; message: string };
 
 const clientId = 'scale-groups';
+/** Coordinator errors a consumer retries after a backoff. */
+const retriable = new Set<number>([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_COORDINATOR,
+]);
 
 /** One socket with pipelined requests answered in order. */
 class Channel {
@@ -201,6 +214,7 @@ class Member {
   memberId = '';
   generation = -1;
   assignedPartitions = 0;
+  rejoining = false;
   private readonly channel: Channel;
   private readonly groupId: string;
   private readonly topic: string;
@@ -222,6 +236,15 @@ class Member {
 
   /** Joins and syncs until it holds an assignment of a generation. */
   async joinAndSync(): Promise<void> {
+    this.rejoining = true;
+    try {
+      await this.joinAndSyncOnce();
+    } finally {
+      this.rejoining = false;
+    }
+  }
+
+  private async joinAndSyncOnce(): Promise<void> {
     for (;;) {
       const joined = await this.channel.request<JoinGroupResponse>(ApiKey.JoinGroup, 5, {
         groupId: this.groupId,
@@ -234,6 +257,11 @@ class Member {
       });
       if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
         this.memberId = joined.memberId;
+        continue;
+      }
+      if (retriable.has(joined.errorCode)) {
+        // A real consumer finds the coordinator again and retries after its backoff.
+        await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
       if (joined.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
@@ -253,7 +281,9 @@ class Member {
         groupInstanceId: null,
         assignments,
       });
-      if (synced.errorCode === ErrorCode.REBALANCE_IN_PROGRESS) continue;
+      if (synced.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || retriable.has(synced.errorCode)) {
+        continue;
+      }
       if (synced.errorCode !== ErrorCode.NONE)
         throw new Error(`SyncGroup error ${synced.errorCode}`);
       const assignment = decodeConsumerProtocolAssignmentBytes(synced.assignment);
@@ -285,7 +315,7 @@ class Member {
   }
 
   /** Heartbeats every `intervalMs`; rejoins when the group rebalances. */
-  async heartbeatLoop(intervalMs: number, onGeneration: () => void): Promise<void> {
+  async heartbeatLoop(intervalMs: number): Promise<void> {
     while (!this.stopped) {
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
       if (this.stopped) return;
@@ -297,7 +327,6 @@ class Member {
       });
       if (response.errorCode === ErrorCode.NONE) continue;
       await this.joinAndSync();
-      onGeneration();
     }
   }
 
@@ -314,8 +343,6 @@ class Member {
 
 let members: Member[] = [];
 let channels: Channel[] = [];
-let generationWaiter: (() => void) | undefined;
-let joinedAtMs = 0;
 
 async function join(command: Extract<GroupLoadCommand, { type: 'join' }>): Promise<GroupLoadReply> {
   // One connection per member, as real consumers have: a JoinGroup is answered only when the
@@ -325,40 +352,23 @@ async function join(command: Extract<GroupLoadCommand, { type: 'join' }>): Promi
   members = channels.map(
     (channel) => new Member(channel, command.groupId, command.topic, command.partitions),
   );
-  const startedAtMs = performance.now();
-  await Promise.all(members.map((member) => member.joinAndSync()));
-  joinedAtMs = performance.now();
+  // Each member heartbeats as soon as it holds a generation, as a real consumer does, so it
+  // rejoins when later members make the group rebalance.
   for (const member of members) {
-    void member.heartbeatLoop(200, () => generationWaiter?.());
+    void member.joinAndSync().then(() => member.heartbeatLoop(200));
   }
-  return {
-    type: 'joined',
-    elapsedMs: joinedAtMs - startedAtMs,
-    generation: Math.max(...members.map((member) => member.generation)),
-    assignedPartitions: members.reduce((sum, member) => sum + member.assignedPartitions, 0),
-  };
+  return { type: 'joining' };
 }
 
-/** Resolves once every member of this worker holds a generation above `generationAbove`. */
-function awaitGeneration(
-  command: Extract<GroupLoadCommand, { type: 'await-generation' }>,
-): Promise<GroupLoadReply> {
-  const startedAtMs = performance.now();
-  return new Promise((resolve) => {
-    const check = () => {
-      if (members.every((member) => member.generation > command.generationAbove)) {
-        generationWaiter = undefined;
-        resolve({
-          type: 'generation',
-          elapsedMs: performance.now() - startedAtMs,
-          generation: Math.min(...members.map((member) => member.generation)),
-          assignedPartitions: members.reduce((sum, member) => sum + member.assignedPartitions, 0),
-        });
-      }
-    };
-    generationWaiter = check;
-    check();
-  });
+function status(): GroupLoadReply {
+  const generations = members.map((member) => member.generation);
+  return {
+    type: 'status',
+    generationMin: Math.min(...generations),
+    generationMax: Math.max(...generations),
+    rejoining: members.filter((member) => member.rejoining).length,
+    assignedPartitions: members.reduce((sum, member) => sum + member.assignedPartitions, 0),
+  };
 }
 
 async function run(command: GroupLoadCommand): Promise<GroupLoadReply> {
@@ -369,8 +379,8 @@ async function run(command: GroupLoadCommand): Promise<GroupLoadReply> {
       return checkCommits(command);
     case 'join':
       return join(command);
-    case 'await-generation':
-      return awaitGeneration(command);
+    case 'status':
+      return status();
     case 'leave':
       await Promise.all(members.map((member) => member.leave()));
       for (const channel of channels) channel.close();
