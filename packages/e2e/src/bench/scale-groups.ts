@@ -162,7 +162,11 @@ async function measure(target: Target): Promise<Figures> {
           ) &&
           statuses.reduce((sum, status) => sum + status.assignedPartitions, 0) === memberPartitions;
         if (stable) return generation;
-        if (performance.now() > deadline) throw new Error(`${target.name}: ${what} did not settle`);
+        if (performance.now() > deadline) {
+          throw new Error(
+            `${target.name}: ${what} did not settle in ${stepTimeoutMs} ms; last status ${JSON.stringify(statuses)}`,
+          );
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
