@@ -78,6 +78,7 @@ export {
   type RawData,
   type RecordMetadata,
   type SendOptions,
+  type TransactionCallOptions,
 } from './producer/producer.js';
 export type { TransactionState, TransactionVersion } from './producer/transactions.js';
 export {

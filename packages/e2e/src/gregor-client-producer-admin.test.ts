@@ -84,6 +84,62 @@ describe('@gregor/client producer and admin against Gregor', () => {
       ['next transaction'],
     );
   });
+  test('gregor: an AbortSignal ends the wait of initTransactions and commitTransaction while the broker is SIGSTOPped; calling again waits for the same call', {
+    timeout: 60_000,
+  }, async () => {
+    const context = { bootstrap: broker.bootstrap, label: 'gregor' };
+    const admin = new Admin({ bootstrapServers: [broker.bootstrap] });
+    const topic = uniqueName('txn-signal');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    admin.close();
+    const producer = new Producer({
+      bootstrapServers: [broker.bootstrap],
+      transactionalId: uniqueName('txn-signal'),
+      requestTimeoutMs: 1_000,
+      retryBackoffMs: 50,
+    });
+    const pid = broker.pid!;
+    let stopped = false;
+    const stop = () => {
+      process.kill(pid, 'SIGSTOP');
+      stopped = true;
+    };
+    const resume = () => {
+      process.kill(pid, 'SIGCONT');
+      stopped = false;
+    };
+    try {
+      stop();
+      await assert.rejects(
+        producer.initTransactions({ signal: AbortSignal.timeout(300) }),
+        (error: Error) => error.name === 'TimeoutError',
+      );
+      assert.equal(producer.transactionState, 'initializing');
+      resume();
+      await producer.initTransactions();
+      assert.equal(producer.transactionState, 'ready');
+      producer.beginTransaction();
+      await producer.send({ topic, partition: 0, value: 'committed after the stop' });
+      stop();
+      await assert.rejects(
+        producer.commitTransaction({ signal: AbortSignal.timeout(300) }),
+        (error: Error) => error.name === 'TimeoutError',
+      );
+      assert.equal(producer.transactionState, 'committing');
+      resume();
+      await producer.commitTransaction();
+      assert.equal(producer.transactionState, 'ready');
+    } finally {
+      if (stopped) resume();
+      await producer.close();
+    }
+    assert.deepEqual(
+      (await readToEnd(context, topic, 1, 'read_committed')).map((record) =>
+        record.value?.toString(),
+      ),
+      ['committed after the stop'],
+    );
+  });
 });
 
 describe('@gregor/client producer and admin against Apache Kafka 4.4', () => {

@@ -23,6 +23,7 @@ import {
   type RecordHeader,
   type RecordInput,
 } from '@gregor/protocol';
+import { abortable } from '../abortable.js';
 import type { TopicPartition } from '../consumer/list-offsets.js';
 import {
   ClientError,
@@ -154,6 +155,14 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * An aborted signal ends the wait of a transactional call, not the call: it goes on, and calling
+ * the same method again waits for it (as Java does after a timeout).
+ */
+export interface TransactionCallOptions {
+  signal?: AbortSignal;
+}
+
 export class Producer<K = RawData, V = RawData> {
   readonly cluster: Cluster;
   private readonly accumulator: Accumulator;
@@ -279,8 +288,8 @@ export class Producer<K = RawData, V = RawData> {
    * Gets the producer id and epoch of the transactional id, fencing any earlier producer with
    * the same id (its open transaction is aborted). Once per producer, before the first transaction.
    */
-  initTransactions(): Promise<void> {
-    return this.requireTransactions('initTransactions').initTransactions();
+  initTransactions(options: TransactionCallOptions = {}): Promise<void> {
+    return this.requireTransactions('initTransactions').initTransactions(options.signal);
   }
 
   beginTransaction(): void {
@@ -295,22 +304,24 @@ export class Producer<K = RawData, V = RawData> {
   sendOffsetsToTransaction(
     offsets: ReadonlyArray<TopicPartition & { offset: bigint; metadata?: string | null }>,
     group: ConsumerGroupMetadata,
+    options: TransactionCallOptions = {},
   ): Promise<void> {
     const entries: OffsetToCommit[] = [...offsets];
     return this.requireTransactions('sendOffsetsToTransaction').sendOffsetsToTransaction(
       entries,
       group,
+      options.signal,
     );
   }
 
   /** Flushes, then commits. A failed send makes this throw TransactionAbortableError: abort. */
-  commitTransaction(): Promise<void> {
-    return this.requireTransactions('commitTransaction').commitTransaction();
+  commitTransaction(options: TransactionCallOptions = {}): Promise<void> {
+    return this.requireTransactions('commitTransaction').commitTransaction(options.signal);
   }
 
   /** Drops records not sent yet, waits for those in flight, then aborts. */
-  abortTransaction(): Promise<void> {
-    return this.requireTransactions('abortTransaction').abortTransaction();
+  abortTransaction(options: TransactionCallOptions = {}): Promise<void> {
+    return this.requireTransactions('abortTransaction').abortTransaction(options.signal);
   }
 
   private requireTransactions(call: string): TransactionManager {
@@ -955,26 +966,6 @@ function untilCancelled<T>(
 
 function wasCancelled(admission: Admission): boolean {
   return admission.cancelled === true;
-}
-
-/** Rejects with the signal's reason when it aborts first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function asBytes(value: Buffer | string | null | undefined): Buffer | null {

@@ -31,6 +31,7 @@ import {
   type TxnOffsetCommitResponse,
   txnOffsetCommitApi,
 } from '@gregor/protocol';
+import { abortable } from '../abortable.js';
 import type { TopicPartition } from '../consumer/list-offsets.js';
 import {
   KafkaError,
@@ -135,6 +136,7 @@ export class TransactionManager {
   /** Version 2: something was produced in this transaction (partitions added implicitly). */
   private produced = false;
   private epochBumpNeeded = false;
+  private pendingOperation: { call: string; promise: Promise<void> } | null = null;
   private version: TransactionVersion = 1;
 
   constructor(
@@ -176,8 +178,11 @@ export class TransactionManager {
     );
   }
 
-  async initTransactions(): Promise<void> {
-    this.requireState('initTransactions', ['uninitialized']);
+  initTransactions(signal?: AbortSignal): Promise<void> {
+    return this.operation('initTransactions', ['uninitialized'], signal, () => this.initialize());
+  }
+
+  private async initialize(): Promise<void> {
     this.currentState = 'initializing';
     try {
       const { producerId, producerEpoch } = await this.initProducerId(-1n, -1);
@@ -253,11 +258,20 @@ export class TransactionManager {
     this.fail(error);
   }
 
-  async sendOffsetsToTransaction(
+  sendOffsetsToTransaction(
+    offsets: readonly OffsetToCommit[],
+    group: ConsumerGroupMetadata,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return this.operation('sendOffsetsToTransaction', ['in-transaction'], signal, () =>
+      this.sendOffsets(offsets, group),
+    );
+  }
+
+  private async sendOffsets(
     offsets: readonly OffsetToCommit[],
     group: ConsumerGroupMetadata,
   ): Promise<void> {
-    this.requireState('sendOffsetsToTransaction', ['in-transaction']);
     try {
       if (this.version === 1) await this.addOffsets(group.groupId);
       this.offsetsAdded = true;
@@ -267,8 +281,11 @@ export class TransactionManager {
     }
   }
 
-  async commitTransaction(): Promise<void> {
-    this.requireState('commitTransaction', ['in-transaction']);
+  commitTransaction(signal?: AbortSignal): Promise<void> {
+    return this.operation('commitTransaction', ['in-transaction'], signal, () => this.commit());
+  }
+
+  private async commit(): Promise<void> {
     this.currentState = 'committing';
     try {
       await this.host.flush();
@@ -281,8 +298,13 @@ export class TransactionManager {
     }
   }
 
-  async abortTransaction(): Promise<void> {
-    this.requireState('abortTransaction', ['in-transaction', 'abortable-error']);
+  abortTransaction(signal?: AbortSignal): Promise<void> {
+    return this.operation('abortTransaction', ['in-transaction', 'abortable-error'], signal, () =>
+      this.abort(),
+    );
+  }
+
+  private async abort(): Promise<void> {
     this.currentState = 'aborting';
     try {
       await this.host.abortUnsent(new TransactionAbortedError());
@@ -299,6 +321,35 @@ export class TransactionManager {
       if (this.currentState === 'aborting') this.currentState = 'abortable-error';
       throw failure;
     }
+  }
+
+  /**
+   * Runs one transactional call. Its caller may stop waiting (signal); the call goes on, and the
+   * same call made again while it runs waits for it instead of starting another.
+   */
+  private operation(
+    call: string,
+    allowed: readonly TransactionState[],
+    signal: AbortSignal | undefined,
+    body: () => Promise<void>,
+  ): Promise<void> {
+    const pending = this.pendingOperation;
+    if (pending !== null && pending.call === call) return abortable(pending.promise, signal);
+    try {
+      this.requireState(call, allowed);
+      signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const promise = body();
+    const entry = { call, promise };
+    this.pendingOperation = entry;
+    const clear = () => {
+      if (this.pendingOperation === entry) this.pendingOperation = null;
+    };
+    // Handled here too: a caller that stopped waiting leaves no unhandled rejection behind.
+    promise.then(clear, clear);
+    return abortable(promise, signal);
   }
 
   /** Whether the coordinator knows of this transaction (so EndTxn must end it). */
