@@ -83,6 +83,11 @@ export interface FilePartitionLogOptions {
   cleanerIoBytesPerSecondMax?: number;
   /** Where segment files are opened (shared by a log manager's logs); default: unbounded, own. */
   handleCache?: FileHandleCache;
+  /**
+   * Awaited before this log first changes a file (a log built from the clean-stop summary: the
+   * manager records durably that the summary no longer describes it).
+   */
+  beforeFirstWrite?: () => Promise<void>;
   /** Called once per recovered segment with what recovery did (for logs and tests). */
   onRecovery?: (event: {
     baseOffset: bigint;
@@ -141,6 +146,22 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     this.verifyReadChecksums = options.verifyReadChecksums ?? true;
     this.cleanerIoBytesPerSecondMax =
       options.cleanerIoBytesPerSecondMax ?? Number.POSITIVE_INFINITY;
+    this.beforeFirstWrite = options.beforeFirstWrite;
+  }
+
+  private beforeFirstWrite: (() => Promise<void>) | undefined;
+
+  /** Runs `beforeFirstWrite` once, before anything of this log's files changes. */
+  private async beforeWrite(): Promise<void> {
+    const hook = this.beforeFirstWrite;
+    if (hook === undefined) return;
+    this.beforeFirstWrite = undefined;
+    try {
+      await hook();
+    } catch (error) {
+      this.beforeFirstWrite = hook;
+      throw error;
+    }
   }
 
   private readonly verifyReadChecksums: boolean;
@@ -368,6 +389,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   private async writeLeaderEpochs(): Promise<void> {
+    await this.beforeWrite();
     await this.fileSystem.writeFileAtomic(
       joinPath(this.directory, leaderEpochCheckpointFile),
       this.epochs.serialize(),
@@ -463,6 +485,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       // Awaited only when there is something to repair: each await is a turn of the microtask
       // queue on every small produce request.
       if (this.damage) await this.repairIfDamaged();
+      if (this.beforeFirstWrite) await this.beforeWrite();
       if (!this.activeSegment.indexesReady) await this.activeSegment.loadDeferredIndexes();
       groupStart = this.logEndOffset;
       let writeBuffers: Buffer[] = [];
@@ -792,6 +815,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   private async rollNow(baseOffset: bigint): Promise<void> {
     const sealed = this.activeSegment;
     if (sealed.isEmpty) return;
+    await this.beforeWrite();
     await this.makeMetadataDurable();
     await this.datasync(sealed);
     if (sealed.nextOffset > this.recoveryPoint) this.recoveryPoint = sealed.nextOffset;
@@ -971,6 +995,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   /** Unlinks the `count` oldest segments from the log; files go after fileDeleteDelayMs. */
   private async deleteOldestSegments(count: number): Promise<number> {
     if (count <= 0) return 0;
+    await this.beforeWrite();
     const removed = this.segments.slice(0, count);
     this.segments = this.segments.slice(count);
     if (this.segments[0].baseOffset > this.startOffset)
@@ -1049,6 +1074,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async truncateNow(offset: Offset): Promise<void> {
     if (offset >= this.logEndOffset) return;
+    await this.beforeWrite();
     if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
       await this.truncateFullyNow(offset < this.startOffset ? offset : this.segments[0].baseOffset);
       return;
@@ -1103,6 +1129,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   private async truncateFullyNow(offset: bigint): Promise<void> {
+    await this.beforeWrite();
     const old = this.segments;
     this.segments = [];
     for (const segment of old.reverse()) {
@@ -1172,6 +1199,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       this.assertUsable();
       await this.settleRolls();
       if (!isCompacted(this.currentConfig)) return 0;
+      await this.beforeWrite();
       return compactFileLog(this, {
         fileSystem: this.fileSystem,
         nowMs: this.clock.wallMs(),
@@ -1237,8 +1265,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) return;
       if (this.pending.length > 0)
-        if (this.pending.length > 0)
-          this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
+        this.rejectPending(new LogClosedError(`${this.topic}-${this.partition}`));
       await this.rollSeals;
       let failure: unknown = null;
       if (!this.failure) {

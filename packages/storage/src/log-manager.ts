@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { CompressionCodecs } from '@gregor/protocol';
+import { ChangedLogsJournal, changedLogsFile, parseChangedLogs } from './changed-logs-journal.js';
 import { parseOffsetCheckpoint, serializeOffsetCheckpoint } from './checkpoint-file.js';
 import { defaultLogConfig, type LogConfig, resolveLogConfig } from './config.js';
 import { FileHandleCache } from './file-handle-cache.js';
@@ -149,10 +150,18 @@ export class FileLogManager implements LogManagerInterface {
       const cleanerOffsets = parseOffsetCheckpoint(
         await this.fileSystem.readFile(joinPath(logDir, cleanerOffsetCheckpointFile)),
       );
-      // Only a clean stop's summary describes the files as they are.
-      const summaries = cleanShutdown
-        ? parseLogSummaries(await this.fileSystem.readFile(joinPath(logDir, logSummaryFile)))
-        : null;
+      // The last clean stop's summary describes every log it lists that has not changed since:
+      // all of them after a clean stop, those the changed-logs journal does not name after a
+      // crash (no journal: none).
+      const changed = cleanShutdown
+        ? new Set<string>()
+        : parseChangedLogs(await this.fileSystem.readFile(joinPath(logDir, changedLogsFile)));
+      const summaries =
+        changed === null
+          ? null
+          : parseLogSummaries(await this.fileSystem.readFile(joinPath(logDir, logSummaryFile)));
+      const journal = new ChangedLogsJournal(this.fileSystem, joinPath(logDir, changedLogsFile));
+      this.journals.set(logDir, journal);
       for (const name of await this.fileSystem.listDirectory(logDir)) {
         if (name.endsWith('-delete')) {
           await this.fileSystem.removeDirectory(joinPath(logDir, name));
@@ -186,9 +195,15 @@ export class FileLogManager implements LogManagerInterface {
           this.logs.set(name, log);
           this.placeLog(name, logDir);
         };
-        const summary = summaries?.get(name);
+        const summary = changed?.has(name) ? undefined : summaries?.get(name);
         if (summary) {
-          adopt(FilePartitionLog.fromSummary(options, summary));
+          this.summarized.add(name);
+          adopt(
+            FilePartitionLog.fromSummary(
+              { ...options, beforeFirstWrite: () => this.noteChanged(name, logDir) },
+              summary,
+            ),
+          );
           deferredLogCount++;
           continue;
         }
@@ -312,6 +327,7 @@ export class FileLogManager implements LogManagerInterface {
     logDir: string,
   ): Promise<PartitionLog> {
     const name = `${topic}-${partition}`;
+    await this.noteChanged(name, logDir);
     const log = await FilePartitionLog.create({
       topic,
       partition,
@@ -358,6 +374,7 @@ export class FileLogManager implements LogManagerInterface {
     const log = this.logs.get(name);
     const logDir = this.logDirOf.get(name);
     if (!log || !logDir) return;
+    await this.noteChanged(name, logDir);
     this.logs.delete(name);
     this.forgetLog(name);
     await log.close();
@@ -427,14 +444,32 @@ export class FileLogManager implements LogManagerInterface {
     });
     await runWithConcurrency(closes, this.logsInFlight * this.options.logDirs.length);
     if (failure) throw failure;
+    for (const journal of this.journals.values()) await journal.close();
     await this.checkpoint();
     await this.writeLogSummaries();
     for (const logDir of this.options.logDirs) {
+      // The new summary describes every log: nothing has changed since.
+      await this.fileSystem.writeFileAtomic(joinPath(logDir, changedLogsFile), Buffer.alloc(0));
       await this.fileSystem.writeFileAtomic(
         joinPath(logDir, cleanShutdownMarkerFile),
         Buffer.alloc(0),
       );
     }
+  }
+
+  /** Names whose log the last clean stop's summary still describes (not journaled as changed). */
+  private readonly summarized = new Set<string>();
+  private readonly journals = new Map<string, ChangedLogsJournal>();
+
+  /**
+   * Before the first change to a log the summary describes (a write, its deletion, a new log of
+   * that name): the name goes durably into the dir's changed-logs journal, so a start after a
+   * crash loads that log from its files.
+   */
+  private async noteChanged(name: string, logDir: string): Promise<void> {
+    if (!this.summarized.has(name)) return;
+    await this.journals.get(logDir)?.append(name);
+    this.summarized.delete(name);
   }
 
   /** The clean-stop summary of each log dir (after every log closed, before the marker). */
@@ -456,6 +491,7 @@ export class FileLogManager implements LogManagerInterface {
     this.closed = true;
     for (const timer of this.timers) timer.cancel();
     for (const log of this.logs.values()) log.abandon();
+    for (const journal of this.journals.values()) void journal.close().catch(() => undefined);
   }
 }
 

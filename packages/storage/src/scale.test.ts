@@ -156,6 +156,65 @@ describe('many logs on one log manager', () => {
     await manager.close();
   });
 
+  it('after a crash builds the logs unchanged since the last clean stop from its summary and recovers the changed ones', async () => {
+    const partitions = partitionList(20);
+    for (let operations = 1; ; operations++) {
+      const simulated = new SimulatedFileSystem();
+      let manager = await openManager(simulated.view());
+      await manager.createLogs(topic, partitions);
+      await fill(manager, partitions, 5);
+      await manager.close();
+      manager = await openManager(simulated.view());
+      assert.equal(manager.loadStatistics.deferredLogCount, partitions.length);
+      const random = seededRandom(100 + operations);
+      simulated.scheduleCrash(operations, { random });
+      const acknowledged = { append: false, truncation: false, recreation: false };
+      try {
+        await fill(manager, [3], 1);
+        acknowledged.append = true;
+        await manager.getLog(topic, 4)!.truncateTo(2n);
+        acknowledged.truncation = true;
+        await manager.deleteLog(topic, 5);
+        await manager.createLogs(topic, [5]);
+        await fill(manager, [5], 1);
+        acknowledged.recreation = true;
+      } catch {}
+      const finished = acknowledged.recreation && simulated.crashPending;
+      if (simulated.crashPending) simulated.crash({ random });
+      manager.abandon();
+
+      manager = await openManager(simulated.view());
+      assert.ok(
+        manager.loadStatistics.deferredLogCount >= partitions.length - 3,
+        `run ${operations}: ${manager.loadStatistics.deferredLogCount} logs from the summary`,
+      );
+      for (const partition of partitions) {
+        const log = manager.getLog(topic, partition);
+        if (partition === 5) {
+          // Deleted and re-created: absent, the old log or the new one with its record.
+          if (log === undefined) continue;
+          assert.ok(log.logEndOffset <= 5n, `run ${operations}: ${topic}-5`);
+          if (acknowledged.recreation) assert.equal(log.logEndOffset, 1n);
+          for (let offset = 0n; offset < log.logEndOffset; offset++)
+            await expectRecordAt(manager, partition, offset);
+          continue;
+        }
+        let end = 5n;
+        if (partition === 3 && acknowledged.append) end = 6n;
+        if (partition === 4 && acknowledged.truncation) end = 2n;
+        if (partition === 3 && !acknowledged.append)
+          assert.ok([5n, 6n].includes(log!.logEndOffset), `run ${operations}: ${topic}-3`);
+        else if (partition === 4 && !acknowledged.truncation)
+          assert.ok([2n, 5n].includes(log!.logEndOffset), `run ${operations}: ${topic}-4`);
+        else assert.equal(log!.logEndOffset, end, `run ${operations}: ${topic}-${partition}`);
+        for (let offset = 0n; offset < log!.logEndOffset; offset++)
+          await expectRecordAt(manager, partition, offset);
+      }
+      await manager.close();
+      if (finished) break;
+    }
+  });
+
   it('loses no acknowledged record and no usable log when power fails at any file operation of a batch creation or a stop', async () => {
     const existing = partitionList(3);
     const created = [3, 4, 5, 6, 7];
