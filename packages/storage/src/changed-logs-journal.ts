@@ -4,7 +4,8 @@
 // name is exactly as the summary describes it, so the start builds it without opening a file;
 // only the logs named here are recovered from their files. A torn last line names a log that
 // never changed (its change waited for the sync); it may match another name, which only costs
-// that log a recovery. The clean stop empties the file after writing the new summary.
+// that log a recovery. A line that names no log (zeros left by a failed fdatasync) is ignored.
+// The clean stop empties the file after writing the new summary.
 
 import type { FileHandle, FileSystem } from './file-system.js';
 
@@ -51,7 +52,9 @@ export class ChangedLogsJournal {
       // The file's own name must be durable before a line in it can matter.
       if (this.sizeBytes === 0) await this.fileSystem.syncDirectory(parentOf(this.path));
     }
-    const data = Buffer.from(`${names.join('\n')}\n`);
+    // Each write starts a line of its own: after a failed fdatasync (pages dropped unwritten, the
+    // caller retries) the bytes before it may read back as zeros, never as part of a name.
+    const data = Buffer.from(`\n${names.join('\n')}\n`);
     await this.file.writev([data], this.sizeBytes);
     this.sizeBytes += data.length;
     await this.file.datasync();

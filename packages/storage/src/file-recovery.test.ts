@@ -148,7 +148,7 @@ describe('file log recovery', () => {
     await manager.close();
   });
 
-  it('trusts nothing without the clean-shutdown marker and removes the marker on start', async () => {
+  it('after a crash trusts only logs unchanged since the clean stop, and removes the marker on start', async () => {
     const { open, fileSystem, events } = harness();
     let manager = await open();
     await fill(manager, 5);
@@ -161,9 +161,16 @@ describe('file log recovery', () => {
     manager.abandon();
     manager = await open();
     assert.equal(manager.loadStatistics.cleanShutdown, false);
-    assert.ok(events.length > 0, 'an unclean start scans (from the recovery point)');
+    assert.equal(events.length, 0, 'an unchanged log is built from the clean-stop summary');
+    assert.equal(manager.loadStatistics.deferredLogCount, 1);
+    const log = manager.getLog('orders', 0)!;
+    await log.append(makeSimpleBatch(1, 'changed'), { durability: 'fsync', leaderEpoch: 9 });
+    manager.abandon();
+    manager = await open();
+    assert.equal(manager.loadStatistics.deferredLogCount, 0);
+    assert.ok(events.length > 0, 'a changed log is scanned (from the recovery point)');
     assert.ok(events.every((event) => event.truncatedBytes === 0 && event.reason === null));
-    assert.equal(manager.getLog('orders', 0)!.logEndOffset, 11n);
+    assert.equal(manager.getLog('orders', 0)!.logEndOffset, 12n);
     await manager.close();
   });
 
