@@ -149,6 +149,12 @@ export class LogSegment {
     const deferred = this.deferredIndexes;
     if (deferred === null) return Promise.resolve();
     this.indexLoading ??= (async () => {
+      // Bytes past the recorded size were never part of the log the summary describes (its log
+      // did not change since, so nothing it acknowledged is there): cut them, as recovery would.
+      if ((await this.file.sizeBytes()) > this.sizeBytes) {
+        await this.file.truncate(this.sizeBytes);
+        await this.file.datasync();
+      }
       // Loaded beside: the bounds readers see (size, next offset) never move meanwhile.
       const scratch = new LogSegment(this.directory, this.baseOffset, this.file, 0);
       await scratch.loadFromFile(deferred.fileSystem, {
