@@ -8,7 +8,9 @@
 import { type Controller, type MetadataImage, NotControllerError } from '@gregor/cluster';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
-import { BrokerConnection } from './broker-connection.js';
+import { nodeTransport } from '../server/node-transport.js';
+import { PeerConnection } from '../server/peer-connection.js';
+import type { Transport } from '../server/transport.js';
 
 export const forwardedClientId = 'gregor-controller-forward';
 /** How long a request waits for a controller to be known and reachable. */
@@ -23,11 +25,13 @@ export interface ControllerChannelOptions {
   listenerName: string;
   clock: Clock;
   logger: Logger;
+  /** The network to the controller's broker (node:net unless injected). */
+  transport?: Transport;
 }
 
 export class ControllerChannel {
   private connection:
-    | { controllerId: number; address: string; connection: BrokerConnection }
+    | { controllerId: number; address: string; connection: PeerConnection }
     | undefined;
   private closed = false;
 
@@ -96,7 +100,7 @@ export class ControllerChannel {
     this.connection = undefined;
   }
 
-  private async connect(): Promise<BrokerConnection | undefined> {
+  private async connect(): Promise<PeerConnection | undefined> {
     const image = this.options.image();
     const controllerId = image.controller?.controllerId;
     if (controllerId === undefined || controllerId === this.options.nodeId) return undefined;
@@ -114,7 +118,9 @@ export class ControllerChannel {
     }
     current?.connection.close();
     this.connection = undefined;
-    const connection = await BrokerConnection.open({
+    const connection = await PeerConnection.open({
+      transport: this.options.transport ?? nodeTransport,
+      clock: this.options.clock,
       host: endpoint.host,
       port: endpoint.port,
       clientId: forwardedClientId,

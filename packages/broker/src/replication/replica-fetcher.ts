@@ -26,8 +26,8 @@ import {
 } from '@gregor/protocol';
 import { type Clock, sleepOn } from '../clock.js';
 import type { Logger } from '../logging/logger.js';
+import { PeerConnection } from '../server/peer-connection.js';
 import type { Transport } from '../server/transport.js';
-import { LeaderConnection } from './leader-connection.js';
 import type { Partition } from './partition.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { LeaderEpoch } from './types.js';
@@ -148,7 +148,7 @@ export class ReplicaFetcherManager {
 /** The fetch loop towards one leader broker. */
 class LeaderFetcher {
   private readonly partitions = new Map<string, FetchState>();
-  private connection: LeaderConnection | undefined;
+  private connection: PeerConnection | undefined;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   /** Wakes an idle loop when a partition is added. */
@@ -239,11 +239,11 @@ class LeaderFetcher {
     });
   }
 
-  private async connect(): Promise<LeaderConnection> {
+  private async connect(): Promise<PeerConnection> {
     if (this.connection !== undefined && !this.connection.isBroken) return this.connection;
     const address = this.options.brokerAddress(this.leaderId);
     if (address === undefined) throw new Error(`no address known for broker ${this.leaderId}`);
-    this.connection = await LeaderConnection.open({
+    this.connection = await PeerConnection.open({
       transport: this.options.transport,
       clock: this.options.clock,
       host: address.host,
@@ -263,7 +263,7 @@ class LeaderFetcher {
     return partition;
   }
 
-  private async fetchOnce(connection: LeaderConnection, ready: FetchState[]): Promise<void> {
+  private async fetchOnce(connection: PeerConnection, ready: FetchState[]): Promise<void> {
     const byTopicId = new Map<string, FetchState[]>();
     const sent = new Map<string, FetchState>();
     for (const state of ready) {
@@ -320,7 +320,7 @@ class LeaderFetcher {
   }
 
   private async applyPartition(
-    connection: LeaderConnection,
+    connection: PeerConnection,
     state: FetchState,
     data: FetchResponse['responses'][number]['partitions'][number],
   ): Promise<void> {
@@ -400,7 +400,7 @@ class LeaderFetcher {
   }
 
   private async restartAtLeaderLogStart(
-    connection: LeaderConnection,
+    connection: PeerConnection,
     state: FetchState,
     partition: Partition,
   ): Promise<void> {

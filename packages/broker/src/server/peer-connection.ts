@@ -1,12 +1,13 @@
 /**
- * A follower's connection to one leader broker over the injected transport (node:net or the
- * simulation's memory network), on @gregor/protocol's framing: requests pipelined, responses
- * matched in order by correlation id, a deadline per request on the injected Clock. A broken
- * connection fails what is in flight and stays broken; the fetcher opens a new one.
+ * A connection from this broker to another broker (a follower's fetches to its leader, requests
+ * forwarded to the controller) over the injected transport (node:net or the simulation's memory
+ * network), on @gregor/protocol's framing: requests pipelined, responses matched in order by
+ * correlation id, a deadline per request on the injected Clock. A broken connection fails what is
+ * in flight and stays broken; the owner opens a new one for the next request.
  */
 import { decodeResponseFrame, encodeRequestFrame, FrameDecoder } from '@gregor/protocol';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { StreamConnection, Transport } from '../server/transport.js';
+import type { StreamConnection, Transport } from './transport.js';
 
 interface Pending {
   apiKey: number;
@@ -17,7 +18,7 @@ interface Pending {
   timer: TimerHandle;
 }
 
-export class LeaderConnection {
+export class PeerConnection {
   private readonly pending: Pending[] = [];
   private readonly decoder = new FrameDecoder({ frameSizeBytesMax: 1 << 30 });
   private nextCorrelationId = 1;
@@ -30,7 +31,7 @@ export class LeaderConnection {
   ) {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (error) => this.fail(error));
-    stream.on('end', () => this.fail(new Error('connection ended by the leader')));
+    stream.on('end', () => this.fail(new Error('connection ended by the peer')));
     stream.on('close', () => this.fail(new Error('connection closed')));
   }
 
@@ -41,7 +42,7 @@ export class LeaderConnection {
     port: number;
     clientId: string;
     timeoutMs: number;
-  }): Promise<LeaderConnection> {
+  }): Promise<PeerConnection> {
     let timer: TimerHandle | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = options.clock.schedule(options.timeoutMs, () =>
@@ -51,7 +52,7 @@ export class LeaderConnection {
     const connecting = options.transport.connect({ host: options.host, port: options.port });
     try {
       const stream = await Promise.race([connecting, deadline]);
-      return new LeaderConnection(stream, options.clock, options.clientId);
+      return new PeerConnection(stream, options.clock, options.clientId);
     } catch (error) {
       // A connection that completes after the deadline is closed at once.
       connecting.then((late) => late.destroy()).catch(() => {});
