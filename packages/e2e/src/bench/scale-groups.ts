@@ -129,7 +129,7 @@ async function measure(target: Target): Promise<Figures> {
     );
     const offsetsReadBackExact = Object.values(checked.committed).every((offset) => offset === 2);
     console.log(
-      `${target.name}: commits/s ${rate(first).toFixed(0)} new, ${rate(second).toFixed(0)} existing; RSS ${(residentBefore / 1e6).toFixed(0)} → ${(residentAfter / 1e6).toFixed(0)} MB`,
+      `${target.name}: commits/s ${rate(first).toFixed(0)} new, ${rate(second).toFixed(0)} existing (errors ${[...first, ...second].reduce((sum, reply) => sum + reply.errors, 0)}); RSS ${(residentBefore / 1e6).toFixed(0)} → ${(residentAfter / 1e6).toFixed(0)} MB`,
     );
 
     const perMemberWorker = Math.ceil(memberCount / workerCount);

@@ -13,6 +13,7 @@ import {
   encodeConsumerProtocolAssignmentBytes,
   encodeConsumerProtocolSubscriptionBytes,
   encodeRequestFrame,
+  type FindCoordinatorResponse,
   FrameDecoder,
   type HeartbeatResponse,
   type JoinGroupResponse,
@@ -142,6 +143,26 @@ class Channel {
   }
 }
 
+/**
+ * Asks for `groupId`'s coordinator until one is named, as every client does before its first
+ * group request: Apache Kafka creates `__consumer_offsets` on the first FindCoordinator and
+ * answers group requests with NOT_COORDINATOR until then. Every group maps to the one broker.
+ */
+async function awaitCoordinator(channel: Channel, groupId: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const response = await channel.request<FindCoordinatorResponse>(ApiKey.FindCoordinator, 3, {
+      key: groupId,
+      keyType: 0,
+    });
+    if (response.errorCode === ErrorCode.NONE) return;
+    if (performance.now() > deadline) {
+      throw new Error(`no coordinator for ${groupId}: error ${response.errorCode}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function openChannels(host: string, port: number, count: number): Promise<Channel[]> {
   return Promise.all(Array.from({ length: count }, () => Channel.open(host, port)));
 }
@@ -150,6 +171,7 @@ async function commitMany(
   command: Extract<GroupLoadCommand, { type: 'commit' }>,
 ): Promise<GroupLoadReply> {
   const channels = await openChannels(command.host, command.port, command.connections);
+  await awaitCoordinator(channels[0]!, `group-${command.first}`);
   let next = 0;
   let errors = 0;
   const startedAtMs = performance.now();
@@ -349,6 +371,7 @@ async function join(command: Extract<GroupLoadCommand, { type: 'join' }>): Promi
   // rebalance completes, and responses on a connection keep request order, so members sharing a
   // connection would not see the heartbeats that tell them to rejoin.
   channels = await openChannels(command.host, command.port, command.members);
+  await awaitCoordinator(channels[0]!, command.groupId);
   members = channels.map(
     (channel) => new Member(channel, command.groupId, command.topic, command.partitions),
   );
