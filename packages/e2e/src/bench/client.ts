@@ -10,7 +10,8 @@ import { benchClientNames } from '../tools/client-bench/driver.js';
 import type { WorkerResult, WorkerTask } from '../tools/client-bench/worker.js';
 
 /**
- * `npm run bench -- client [--repeats N] [--clients a,b] [--rows a,b] [--with-kafka] [--quick]`:
+ * `npm run bench -- client [--repeats N] [--clients a,b] [--rows a,b] [--brokers gregor,kafka]
+ * [--quick]` (`--with-kafka` = `--brokers gregor,kafka`; Apache Kafka 4.4 from `ReferenceKafka`):
  * @gregor/client against kafkajs, @platformatic/kafka, @confluentinc/kafka-javascript and
  * node-rdkafka on the same broker in one run, each cell in a child process of its own, clients in
  * alternating order per repeat; the median of the repeats and their spread. Beside them, "raw":
@@ -25,7 +26,7 @@ interface Options {
   repeats: number;
   clients: string[];
   rows: string[] | undefined;
-  withKafka: boolean;
+  brokers: string[];
   quick: boolean;
 }
 
@@ -34,7 +35,7 @@ function parseOptions(argv: readonly string[]): Options {
     repeats: 3,
     clients: ['raw', ...benchClientNames],
     rows: undefined,
-    withKafka: false,
+    brokers: ['gregor'],
     quick: false,
   };
   for (let index = 0; index < argv.length; index++) {
@@ -42,7 +43,8 @@ function parseOptions(argv: readonly string[]): Options {
     if (argument === '--repeats') options.repeats = Number(argv[++index]);
     else if (argument === '--clients') options.clients = argv[++index].split(',');
     else if (argument === '--rows') options.rows = argv[++index].split(',');
-    else if (argument === '--with-kafka') options.withKafka = true;
+    else if (argument === '--with-kafka') options.brokers = ['gregor', 'kafka'];
+    else if (argument === '--brokers') options.brokers = argv[++index].split(',');
     else if (argument === '--quick') options.quick = true;
     else throw new Error(`unknown argument ${argument}`);
   }
@@ -322,7 +324,7 @@ async function main(): Promise<void> {
   }
   const clients = options.clients.filter((client) => !skipped.has(client));
   const results: CellResult[] = [];
-  const brokers = options.withKafka ? ['gregor', 'kafka'] : ['gregor'];
+  const brokers = options.brokers;
   const load: string[] = [];
   for (const brokerName of brokers) {
     const broker = await startBroker(brokerName);

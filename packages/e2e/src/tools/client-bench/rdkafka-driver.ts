@@ -79,7 +79,7 @@ export const rdkafkaDriver: BenchDriver = {
     );
     await connect(consumer);
     consumer.subscribe([options.topic]);
-    consumer.setDefaultConsumeTimeout(100);
+    consumer.setDefaultConsumeTimeout(10);
     let running = true;
     const next = (): void => {
       if (!running) return;
