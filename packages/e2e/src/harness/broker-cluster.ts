@@ -4,8 +4,11 @@
  * 500 ms election timeout, so leases of `broker.session.timeout.ms` = 1000 are granted as 1 s and a
  * dead broker or controller is replaced about a second after its death.
  */
+import { TestClient } from '@gregor/broker/testing/test-client';
 import { EtcdServer } from '@gregor/metadata/testing/etcd-server';
+import { ApiKey, type DescribeClusterResponse, type MetadataResponse } from '@gregor/protocol';
 import { BrokerProcess } from './broker-process.js';
+import { withDeadline } from './wait.js';
 
 export interface BrokerClusterOptions {
   brokers: number;
@@ -70,7 +73,81 @@ export class BrokerCluster {
       .join(',');
   }
 
+  /** Running and not stopped: a broker that can answer requests. */
+  private get answering(): BrokerProcess[] {
+    return this.brokers.filter((broker, index) => broker.isRunning && !this.paused.has(index + 1));
+  }
+
+  private readonly paused = new Set<number>();
+
+  private async askAny<T>(apiKey: number, apiVersion: number, body: unknown): Promise<T> {
+    let lastError: unknown = new Error('no answering broker');
+    for (const broker of this.answering) {
+      try {
+        const client = await TestClient.connect({ host: broker.host, port: broker.port });
+        try {
+          return await withDeadline(client.request<T>(apiKey, apiVersion, body), {
+            timeoutMs: 5_000,
+            what: `api ${apiKey} from ${broker.bootstrap}`,
+          });
+        } finally {
+          client.destroy();
+        }
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /** The active controller's node id as a running broker sees it (-1 while there is none). */
+  async controller(): Promise<number> {
+    const response = await this.askAny<DescribeClusterResponse>(ApiKey.DescribeCluster, 1, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 1,
+    });
+    return response.controllerId;
+  }
+
+  /** The leader of one partition as a running broker's Metadata has it (-1 while offline). */
+  async leaderOf(topic: string, partition: number): Promise<number> {
+    const response = await this.askAny<MetadataResponse>(ApiKey.Metadata, 12, {
+      topics: [{ name: topic, topicId: undefined }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const found = response.topics
+      .find((entry) => entry.name === topic)
+      ?.partitions.find((entry) => entry.partitionIndex === partition);
+    return found?.leaderId ?? -1;
+  }
+
+  kill(nodeId: number, signal: 'SIGKILL' | 'SIGTERM') {
+    this.paused.delete(nodeId);
+    return this.broker(nodeId).kill(signal);
+  }
+
+  restart(nodeId: number): Promise<void> {
+    return this.broker(nodeId).restart();
+  }
+
+  /** SIGSTOP: the process keeps its sockets but answers nothing and renews no lease. */
+  pause(nodeId: number): void {
+    const pid = this.broker(nodeId).pid;
+    if (pid === undefined) throw new Error(`pause: broker ${nodeId} is not running`);
+    process.kill(pid, 'SIGSTOP');
+    this.paused.add(nodeId);
+  }
+
+  resume(nodeId: number): void {
+    const pid = this.broker(nodeId).pid;
+    if (pid === undefined) throw new Error(`resume: broker ${nodeId} is not running`);
+    process.kill(pid, 'SIGCONT');
+    this.paused.delete(nodeId);
+  }
+
   async dispose(): Promise<void> {
+    for (const nodeId of [...this.paused]) this.resume(nodeId);
     await Promise.all(this.brokers.map((broker) => broker.dispose().catch(() => undefined)));
     await this.etcd.stop();
   }
