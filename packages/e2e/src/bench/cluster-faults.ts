@@ -9,6 +9,11 @@ import { faultSchedule, runFaults } from '../harness/fault-run.js';
  * the checker finds a problem.
  */
 const count = Number(process.env.GREGOR_BENCH_CLUSTER_FAULTS ?? 24);
+/** `kafka`, `gregor` or both (the default), one after the other in one run. */
+const targets = (process.env.GREGOR_BENCH_CLUSTER_TARGETS ?? 'kafka,gregor').split(',') as (
+  | 'kafka'
+  | 'gregor'
+)[];
 
 function percentile(sorted: readonly number[], fraction: number): number | undefined {
   if (sorted.length === 0) return undefined;
@@ -16,7 +21,15 @@ function percentile(sorted: readonly number[], fraction: number): number | undef
 }
 
 async function main(): Promise<void> {
+  for (const target of targets) {
+    console.log(`== ${target}: ${count} faults`);
+    await runOne(target);
+  }
+}
+
+async function runOne(target: 'kafka' | 'gregor'): Promise<void> {
   const result = await runFaults({
+    target,
     faults: faultSchedule(count),
     log: (line) => console.log(line),
   });
@@ -26,6 +39,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(describeHistory(result.summary));
+  for (const error of result.readerErrors) console.log(`reader failed: ${error}`);
   const byKind: Record<string, { p50?: number; p99?: number; faults: number }> = {};
   for (const kind of ['SIGKILL', 'SIGSTOP', 'SIGTERM']) {
     for (const target of ['leader', 'controller']) {
@@ -43,6 +57,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: 'cluster-faults',
+      target,
       faults: result.faults.length,
       durationMs: Math.round(result.durationMs),
       valid: result.summary.valid,

@@ -4,11 +4,9 @@
  * 500 ms election timeout, so leases of `broker.session.timeout.ms` = 1000 are granted as 1 s and a
  * dead broker or controller is replaced about a second after its death.
  */
-import { TestClient } from '@gregor/broker/testing/test-client';
 import { EtcdServer } from '@gregor/metadata/testing/etcd-server';
-import { ApiKey, type DescribeClusterResponse, type MetadataResponse } from '@gregor/protocol';
 import { BrokerProcess } from './broker-process.js';
-import { withDeadline } from './wait.js';
+import { describedController, type FaultableCluster, partitionLeader } from './cluster-queries.js';
 
 export interface BrokerClusterOptions {
   brokers: number;
@@ -19,7 +17,7 @@ export interface BrokerClusterOptions {
   extraArguments?: readonly string[];
 }
 
-export class BrokerCluster {
+export class BrokerCluster implements FaultableCluster {
   private constructor(
     readonly etcd: EtcdServer,
     /** By node id - 1 (node ids are 1..n). */
@@ -73,53 +71,27 @@ export class BrokerCluster {
       .join(',');
   }
 
-  /** Running and not stopped: a broker that can answer requests. */
-  private get answering(): BrokerProcess[] {
-    return this.brokers.filter((broker, index) => broker.isRunning && !this.paused.has(index + 1));
-  }
-
   private readonly paused = new Set<number>();
 
-  private async askAny<T>(apiKey: number, apiVersion: number, body: unknown): Promise<T> {
-    let lastError: unknown = new Error('no answering broker');
-    for (const broker of this.answering) {
-      try {
-        const client = await TestClient.connect({ host: broker.host, port: broker.port });
-        try {
-          return await withDeadline(client.request<T>(apiKey, apiVersion, body), {
-            timeoutMs: 5_000,
-            what: `api ${apiKey} from ${broker.bootstrap}`,
-          });
-        } finally {
-          client.destroy();
-        }
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+  /** Running and not stopped: brokers that can answer requests. */
+  private get answering(): string[] {
+    return this.brokers
+      .filter((broker, index) => broker.isRunning && !this.paused.has(index + 1))
+      .map((broker) => broker.bootstrap);
+  }
+
+  get bootstraps(): string[] {
+    return this.brokers.map((broker) => broker.bootstrap);
   }
 
   /** The active controller's node id as a running broker sees it (-1 while there is none). */
-  async controller(): Promise<number> {
-    const response = await this.askAny<DescribeClusterResponse>(ApiKey.DescribeCluster, 1, {
-      includeClusterAuthorizedOperations: false,
-      endpointType: 1,
-    });
-    return response.controllerId;
+  controller(): Promise<number> {
+    return describedController(this.answering);
   }
 
   /** The leader of one partition as a running broker's Metadata has it (-1 while offline). */
-  async leaderOf(topic: string, partition: number): Promise<number> {
-    const response = await this.askAny<MetadataResponse>(ApiKey.Metadata, 12, {
-      topics: [{ name: topic, topicId: undefined }],
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    });
-    const found = response.topics
-      .find((entry) => entry.name === topic)
-      ?.partitions.find((entry) => entry.partitionIndex === partition);
-    return found?.leaderId ?? -1;
+  leaderOf(topic: string, partition: number): Promise<number> {
+    return partitionLeader(this.answering, topic, partition);
   }
 
   kill(nodeId: number, signal: 'SIGKILL' | 'SIGTERM') {

@@ -9,6 +9,7 @@
  */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { BrokerCluster } from './broker-cluster.js';
+import type { FaultableCluster } from './cluster-queries.js';
 import {
   checkHistory,
   type HistorySummary,
@@ -16,6 +17,7 @@ import {
   type SendOutcome,
 } from './history-checker.js';
 import { runKcat } from './kcat.js';
+import { ReferenceKafkaCluster } from './reference-kafka-cluster.js';
 import { sleep, waitUntil } from './wait.js';
 
 export type FaultKind = 'SIGKILL' | 'SIGSTOP' | 'SIGTERM';
@@ -27,6 +29,8 @@ export interface FaultStep {
 }
 
 export interface FaultRunOptions {
+  /** Gregor's three brokers on etcd, or Apache Kafka's three KRaft nodes. */
+  target: 'gregor' | 'kafka';
   faults: readonly FaultStep[];
   /** How long a SIGSTOPped broker stays stopped (past its 1 s lease). */
   pauseMs?: number;
@@ -48,6 +52,8 @@ export interface FaultRecord extends FaultStep {
 export interface FaultRunResult {
   summary: HistorySummary;
   faults: FaultRecord[];
+  /** Readers that could not read the partition to its end (their records count as none). */
+  readerErrors: string[];
   durationMs: number;
 }
 
@@ -125,7 +131,7 @@ async function readAll(bootstrap: string): Promise<ReadRecord[]> {
     });
 }
 
-async function waitForHealthyCluster(cluster: BrokerCluster): Promise<void> {
+async function waitForHealthyCluster(cluster: FaultableCluster): Promise<void> {
   await waitUntil(
     async () => {
       const [leader, controller] = await Promise.all([
@@ -142,12 +148,15 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   const log = options.log ?? (() => undefined);
   const pauseMs = options.pauseMs ?? 3_000;
   const downMs = options.downMs ?? 2_000;
-  const cluster = await BrokerCluster.start({ brokers: 3 });
+  const cluster: FaultableCluster =
+    options.target === 'gregor'
+      ? await BrokerCluster.start({ brokers: 3 })
+      : await ReferenceKafkaCluster.start({ nodes: 3 });
   const started = performance.now();
   try {
     const kafka = new Kafka({
       clientId: 'fault-run',
-      brokers: cluster.brokers.map((broker) => broker.bootstrap),
+      brokers: [...cluster.bootstraps],
       logLevel: logLevel.NOTHING,
       connectionTimeout: 2_000,
       requestTimeout: 10_000,
@@ -204,15 +213,21 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     }
     await recorder.stop();
     await producer.disconnect();
+    const readerErrors: string[] = [];
     const readers = await Promise.all(
-      cluster.brokers.slice(0, 2).map(async (broker, index) => ({
+      cluster.bootstraps.slice(0, 2).map(async (bootstrap, index) => ({
         reader: `kcat-${index + 1}`,
-        records: await readAll(broker.bootstrap),
+        records: await readAll(bootstrap).catch((error: unknown) => {
+          // An unreadable partition is a finding of the run, reported beside the checker's.
+          readerErrors.push(`kcat-${index + 1} via ${bootstrap}: ${String(error).split('\n')[0]}`);
+          return [];
+        }),
       })),
     );
     return {
       summary: checkHistory({ sends: recorder.sends, readers }),
       faults,
+      readerErrors,
       durationMs: performance.now() - started,
     };
   } finally {
