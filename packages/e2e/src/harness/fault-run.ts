@@ -74,7 +74,9 @@ class RecordingProducer {
   private stopped = false;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly producer: Producer) {}
+  private producer: Producer | undefined;
+
+  constructor(private readonly newProducer: () => Producer) {}
 
   start(): void {
     this.loop = this.run();
@@ -85,6 +87,11 @@ class RecordingProducer {
     while (!this.stopped) {
       const value = `kafkajs-${sequence++}`;
       try {
+        if (this.producer === undefined) {
+          const producer = this.newProducer();
+          await producer.connect();
+          this.producer = producer;
+        }
         const [metadata] = await this.producer.send({
           topic,
           acks: -1,
@@ -99,8 +106,14 @@ class RecordingProducer {
         });
         this.ackTimesMs.push(performance.now());
       } catch {
-        // After kafkajs's retries the record may or may not be in the log.
+        // After kafkajs's retries the record may or may not be in the log. kafkajs keeps the
+        // failed batch's sequence number for the next send, so the broker would take that send
+        // for a retry of this one and acknowledge it without writing it: a new producer (new
+        // producer id) carries on instead, as Java's producer bumps its epoch.
         this.sends.push({ outcome: 'unknown', value, partition: 0 });
+        const failed = this.producer;
+        this.producer = undefined;
+        await failed?.disconnect().catch(() => undefined);
         await sleep(50);
       }
     }
@@ -109,6 +122,7 @@ class RecordingProducer {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+    await this.producer?.disconnect();
   }
 
   firstAckAfter(timeMs: number): number | undefined {
@@ -178,9 +192,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     });
     await admin.disconnect();
     await waitForHealthyCluster(cluster);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const recorder = new RecordingProducer(producer);
+    const recorder = new RecordingProducer(() =>
+      kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+    );
     recorder.start();
     await sleep(1_000);
     const faults: FaultRecord[] = [];
@@ -212,7 +226,6 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       if (ack !== undefined) fault.failoverMs = ack - fault.atMs;
     }
     await recorder.stop();
-    await producer.disconnect();
     const readerErrors: string[] = [];
     const readers = await Promise.all(
       cluster.bootstraps.slice(0, 2).map(async (bootstrap, index) => ({
