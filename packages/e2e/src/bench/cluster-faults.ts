@@ -1,5 +1,5 @@
-import { describeHistory } from '../harness/history-checker.js';
 import { faultSchedule, runFaults } from '../harness/fault-run.js';
+import { describeHistory } from '../harness/history-checker.js';
 
 /**
  * `npm run bench -- cluster-faults`: the fault run (harness/fault-run.ts) with

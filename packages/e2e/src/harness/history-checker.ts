@@ -61,6 +61,12 @@ export interface HistorySummary {
 
 const positionKey = (partition: number, offset: number) => `${partition}:${offset}`;
 
+function addTo(sets: Map<string, Set<string>>, key: string, member: string): void {
+  const set = sets.get(key);
+  if (set === undefined) sets.set(key, new Set([member]));
+  else set.add(member);
+}
+
 export function checkHistory(input: HistoryInput): HistorySummary {
   const problems: HistoryProblem[] = [];
   // Every value seen at each position, and every position each value was seen at.
@@ -70,12 +76,8 @@ export function checkHistory(input: HistoryInput): HistorySummary {
     const lastOffset = new Map<number, number>();
     for (const record of reader.records) {
       const key = positionKey(record.partition, record.offset);
-      let values = valuesAt.get(key);
-      if (values === undefined) valuesAt.set(key, (values = new Set()));
-      values.add(record.value);
-      let positions = positionsOf.get(record.value);
-      if (positions === undefined) positionsOf.set(record.value, (positions = new Set()));
-      positions.add(key);
+      addTo(valuesAt, key, record.value);
+      addTo(positionsOf, record.value, key);
       const previous = lastOffset.get(record.partition);
       if (previous !== undefined && record.offset <= previous) {
         problems.push({
