@@ -267,8 +267,9 @@ export const brokerConfigDefinitions = [
     name: 'replica.lag.time.max.ms',
     type: 'long',
     default: '30000',
-    ignored: true,
-    documentation: 'A follower that has not caught up for this long leaves the ISR.',
+    validator: atLeast(1),
+    documentation:
+      'A follower that has not caught up with the leader for this long leaves the ISR (checked every half of it).',
   }),
   define({
     name: 'replica.high.watermark.checkpoint.interval.ms',

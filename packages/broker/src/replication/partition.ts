@@ -63,12 +63,16 @@ export interface PartitionOptions {
   minInsyncReplicas: () => number;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs: () => number;
+  /** Told after a follower's fetch was recorded (the ISR manager checks for an expansion). */
+  onFollowerFetch?: (partition: Partition, id: ReplicaId) => void;
 }
 
 export interface LeaderState {
   leaderEpoch: LeaderEpoch;
   replicas: readonly ReplicaId[];
   isr: readonly ReplicaId[];
+  /** The controller's partition epoch of this state (AlterPartition sends it); -1 unknown. */
+  partitionEpoch?: number;
 }
 
 export interface LeaderAppendOptions {
@@ -125,6 +129,7 @@ export class Partition {
   readonly log: PartitionLog;
   private role: 'leader' | 'follower';
   private epoch: LeaderEpoch;
+  private currentPartitionEpoch = -1;
   private replicaSet: ReplicaId[];
   /** Committed by the controller. */
   private committedIsr: Set<ReplicaId>;
@@ -165,6 +170,11 @@ export class Partition {
 
   get leaderEpoch(): LeaderEpoch {
     return this.epoch;
+  }
+
+  /** The controller's partition epoch of the ISR this leader holds (-1 unknown). */
+  get partitionEpoch(): number {
+    return this.currentPartitionEpoch;
   }
 
   get replicas(): readonly ReplicaId[] {
@@ -260,6 +270,7 @@ export class Partition {
     const previous = newLeadership ? new Map<ReplicaId, FollowerState>() : new Map(this.followers);
     this.role = 'leader';
     this.epoch = state.leaderEpoch;
+    this.currentPartitionEpoch = state.partitionEpoch ?? -1;
     this.setReplicas(state.replicas, state.isr);
     // A new epoch starts every follower afresh; the same epoch again keeps what fetches told us.
     this.followers.clear();
@@ -289,7 +300,12 @@ export class Partition {
   }
 
   /** The controller committed a new ISR (AlterPartition answered). */
-  updateIsr(isr: readonly ReplicaId[], pendingAdditions: readonly ReplicaId[] = []): void {
+  updateIsr(
+    isr: readonly ReplicaId[],
+    pendingAdditions: readonly ReplicaId[] = [],
+    partitionEpoch?: number,
+  ): void {
+    if (partitionEpoch !== undefined) this.currentPartitionEpoch = partitionEpoch;
     const before = [...this.committedIsr];
     const changed = before.length !== isr.length || isr.some((id) => !this.committedIsr.has(id));
     if (changed) {
@@ -509,6 +525,7 @@ export class Partition {
     follower.lastFetchLeaderLogEndOffset = leaderEnd;
     follower.lastFetchTimeMs = nowMs;
     this.maybeIncrementHighWatermark();
+    this.options.onFollowerFetch?.(this, id);
   }
 
   /** Followers out of sync for longer than replica.lag.time.max.ms (ISR shrink candidates). */

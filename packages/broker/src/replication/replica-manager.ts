@@ -45,6 +45,8 @@ export class ReplicaManager {
   private checkpointTimer: TimerHandle | null = null;
   private stopped = false;
   readonly localReplicaId: ReplicaId;
+  /** Set by the ISR manager: a follower's fetch was recorded on a partition this broker leads. */
+  followerFetchListener: ((partition: Partition, id: ReplicaId) => void) | undefined;
 
   constructor(private readonly options: ReplicaManagerOptions) {
     this.localReplicaId = replicaId(options.nodeId);
@@ -198,6 +200,7 @@ export class ReplicaManager {
       logger: this.options.logger,
       minInsyncReplicas: () => this.minInsyncReplicas(log.topic),
       replicaLagTimeMaxMs: () => this.options.replicaLagTimeMaxMs?.() ?? 30_000,
+      onFollowerFetch: (partition, id) => this.followerFetchListener?.(partition, id),
     });
     this.partitions.set(key, partition);
     return partition;

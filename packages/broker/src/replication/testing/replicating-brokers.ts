@@ -69,7 +69,13 @@ export async function createEverywhere(brokers: ReplicatingBroker[], topic: stri
 /** `leader` leads partition 0 at `epoch` with `isr`; the others follow it and fetch. */
 export async function assignRoles(
   brokers: ReplicatingBroker[],
-  options: { topic: string; leader: number; epoch: number; isr?: number[] },
+  options: {
+    topic: string;
+    leader: number;
+    epoch: number;
+    isr?: number[];
+    partitionEpoch?: number;
+  },
 ): Promise<void> {
   const replicas = brokers.map((member) => replicaId(member.id));
   const epoch = leaderEpoch(options.epoch);
@@ -82,6 +88,7 @@ export async function assignRoles(
         leaderEpoch: epoch,
         replicas,
         isr: (options.isr ?? brokers.map((other) => other.id)).map(replicaId),
+        partitionEpoch: options.partitionEpoch,
       });
     } else {
       member.broker.services.replicas.makeFollower(options.topic, 0, {
