@@ -90,8 +90,12 @@ test('the high watermark is the lowest LEO over the maximal ISR and never goes b
   assert.equal(partition.highWatermark, 0n, 'the second follower is in the ISR at LEO -1');
   partition.updateFollowerFetchState(second, 2n);
   assert.equal(partition.highWatermark, 2n);
-  // The second follower leaves the ISR: the HW follows the remaining members only.
+  // The second follower leaves the ISR: while it is still caught up (within
+  // replica.lag.time.max.ms of the leadership start) it counts, as in Kafka; then only the ISR.
   partition.updateIsr([leader, first]);
+  assert.equal(partition.highWatermark, 2n);
+  clock.advance(10_001);
+  partition.maybeIncrementHighWatermark();
   assert.equal(partition.highWatermark, 3n);
   // Operators see leadership and ISR changes at WARN, with the old and new values.
   const logged = warnings.map((line) => JSON.parse(line));
@@ -110,6 +114,20 @@ test('the high watermark is the lowest LEO over the maximal ISR and never goes b
   assert.equal(partition.isIsrEligible(second), false, 'LEO 2 is below the HW');
   partition.updateFollowerFetchState(second, 3n);
   assert.equal(partition.isIsrEligible(second), true);
+});
+
+test('a new leader gives its ISR followers replica.lag.time.max.ms to fetch before they lag', async () => {
+  const clock = new ManualClock();
+  const { partition } = await leaderOf({
+    replicas: [leader, first, second],
+    isr: [leader, first],
+    clock,
+  });
+  assert.deepEqual(partition.outOfSyncReplicas(), [], 'no follower has fetched yet');
+  clock.advance(10_000);
+  assert.deepEqual(partition.outOfSyncReplicas(), []);
+  clock.advance(1);
+  assert.deepEqual(partition.outOfSyncReplicas(), [first]);
 });
 
 test('strict min.insync rule: the HW stays while |ISR| < min.insync, acks=all is refused', async () => {

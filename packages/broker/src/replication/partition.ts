@@ -273,10 +273,15 @@ export class Partition {
     this.currentPartitionEpoch = state.partitionEpoch ?? -1;
     this.setReplicas(state.replicas, state.isr);
     // A new epoch starts every follower afresh; the same epoch again keeps what fetches told us.
+    // An ISR member starts caught up now (Kafka's resetReplicaState): it gets
+    // replica.lag.time.max.ms to fetch before the shrink check may drop it.
     this.followers.clear();
+    const nowMs = this.options.clock.monotonicMs();
     for (const id of this.replicaSet) {
       if (id === this.options.localReplicaId) continue;
-      this.followers.set(id, previous.get(id) ?? unknownFollower());
+      const follower = previous.get(id) ?? unknownFollower();
+      if (this.committedIsr.has(id) && !previous.has(id)) follower.lastCaughtUpTimeMs = nowMs;
+      this.followers.set(id, follower);
     }
     this.maybeIncrementHighWatermark();
   }
