@@ -18,6 +18,7 @@ import type { Partition } from './partition.js';
 import {
   assignRoles,
   createEverywhere,
+  eventually,
   produceTo,
   type ReplicatingBroker,
   startReplicatingBrokers,
@@ -59,14 +60,6 @@ async function storedBatches(partition: Partition, endOffset: bigint) {
     position = end;
   }
   return result;
-}
-
-async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 it('replicates byte-identical batches; acks=all answers once the follower has them', async () => {

@@ -130,3 +130,16 @@ export async function produceTo(
   );
   return response.responses[0]!.partitionResponses[0]!;
 }
+
+/** Polls `condition` every 10 ms; throws naming `what` after `timeoutMs`. */
+export async function eventually(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
