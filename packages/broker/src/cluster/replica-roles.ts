@@ -30,7 +30,7 @@ export interface RoleChange {
 
 export class ReplicaRoles {
   private queue: Promise<void> = Promise.resolve();
-  /** What was applied per partition (`topic/index` → leader:epoch), so a full resync skips it. */
+  /** What was applied per partition (`topic/index` → leader:epoch:partition epoch), so a full resync skips it. */
   private readonly applied = new Map<string, string>();
 
   constructor(private readonly options: ReplicaRolesOptions) {}
@@ -119,7 +119,8 @@ export class ReplicaRoles {
       const name = image.topicById(partition.topicId)?.name;
       if (name === undefined) continue;
       const key = `${name}/${partition.partition}`;
-      const state = `${partition.leader}:${partition.leaderEpoch}`;
+      // The partition epoch too: an ISR committed by the controller reaches the leader.
+      const state = `${partition.leader}:${partition.leaderEpoch}:${partition.partitionEpoch}`;
       if (this.applied.get(key) === state) continue;
       const epoch = leaderEpoch(partition.leaderEpoch);
       const replicaIds = partition.replicas.map(replicaId);
@@ -129,6 +130,7 @@ export class ReplicaRoles {
             leaderEpoch: epoch,
             replicas: replicaIds,
             isr: partition.isr.map(replicaId),
+            partitionEpoch: partition.partitionEpoch,
           });
         } else {
           replicas.makeFollower(name, partition.partition, {

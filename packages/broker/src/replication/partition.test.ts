@@ -130,6 +130,28 @@ test('a new leader gives its ISR followers replica.lag.time.max.ms to fetch befo
   assert.deepEqual(partition.outOfSyncReplicas(), [first]);
 });
 
+test('new metadata for the same leadership keeps an ISR expansion in flight and takes the partition epoch', async () => {
+  const { partition } = await leaderOf({ replicas: [leader, first, second], isr: [leader, first] });
+  partition.updateIsr([leader, first], [second]);
+  await partition.makeLeader({
+    leaderEpoch: leaderEpoch(3),
+    replicas: [leader, first, second],
+    isr: [leader, first],
+    partitionEpoch: 5,
+  });
+  assert.deepEqual([...partition.isr], [leader, first]);
+  assert.deepEqual([...partition.maximalIsr].sort(), [leader, first, second]);
+  assert.equal(partition.partitionEpoch, 5);
+  // A new leader epoch starts from the metadata alone.
+  await partition.makeLeader({
+    leaderEpoch: leaderEpoch(4),
+    replicas: [leader, first, second],
+    isr: [leader, first],
+    partitionEpoch: 6,
+  });
+  assert.deepEqual([...partition.maximalIsr].sort(), [leader, first]);
+});
+
 test('strict min.insync rule: the HW stays while |ISR| < min.insync, acks=all is refused', async () => {
   const { partition } = await leaderOf({
     replicas: [leader, first, second],

@@ -268,10 +268,18 @@ export class Partition {
       });
     }
     const previous = newLeadership ? new Map<ReplicaId, FollowerState>() : new Map(this.followers);
+    // The same leadership again (a new partition epoch from the metadata): an expansion still in
+    // flight keeps counting for the HW, or the HW could pass records the new member lacks.
+    const additionsInFlight = newLeadership
+      ? []
+      : [...this.pendingIsr].filter((id) => !this.committedIsr.has(id) && !state.isr.includes(id));
     this.role = 'leader';
     this.epoch = state.leaderEpoch;
     this.currentPartitionEpoch = state.partitionEpoch ?? -1;
     this.setReplicas(state.replicas, state.isr);
+    for (const id of additionsInFlight) {
+      if (this.replicaSet.includes(id)) this.pendingIsr.add(id);
+    }
     // A new epoch starts every follower afresh; the same epoch again keeps what fetches told us.
     // An ISR member starts caught up now (Kafka's resetReplicaState): it gets
     // replica.lag.time.max.ms to fetch before the shrink check may drop it.
