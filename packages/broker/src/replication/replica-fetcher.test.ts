@@ -2,7 +2,9 @@
  * Follower fetching between real brokers in one process over loopback: records reach the
  * follower byte-identical (offsets, leader epochs, CRCs), acks=all answers once the follower has
  * the batch, the follower's HW follows the leader's, a follower refuses produce and consumer
- * fetch, and after a leader change the old leader's divergent tail is truncated (KIP-101).
+ * fetch, after a leader change the old leader's divergent tail is truncated (KIP-101), two
+ * failovers where each leader wrote alone converge (KIP-279), and min.insync.replicas holds the HW
+ * and refuses acks=all while the ISR is too small.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -144,4 +146,52 @@ it('truncates the old leader tail that was never replicated after a leader chang
     expected,
   );
   assert.deepEqual(await storedBatches(partitionOf(one, topic), 6n), onTwo);
+});
+
+it('converges after two failovers where each leader wrote alone (KIP-279)', async () => {
+  const topic = 'double-failover';
+  await createEverywhere(brokers, topic);
+  const [one, two] = brokers as [ReplicatingBroker, ReplicatingBroker];
+  await assignRoles(brokers, { topic, leader: 1, epoch: 1 });
+  assert.equal((await produceTo(one, topic, ['m0'], -1)).errorCode, ErrorCode.NONE);
+  await eventually(() => partitionOf(two, topic).logEndOffset === 1n, 'broker 2 to hold m0');
+  two.fetchers.unfollow(topic, 0);
+  assert.equal((await produceTo(one, topic, ['m1'], 1)).baseOffset, 1n);
+  // Broker 1 is cut off; broker 2 leads epoch 2 and writes m2 at offset 1.
+  await assignRoles(brokers, { topic, leader: 2, epoch: 2, isr: [2], silent: [1] });
+  assert.equal((await produceTo(two, topic, ['m2'], 1)).baseOffset, 1n);
+  // Broker 2 is cut off; broker 1 leads epoch 3 and writes m3 at offset 2.
+  await assignRoles(brokers, { topic, leader: 1, epoch: 3, isr: [1], silent: [2] });
+  assert.equal((await produceTo(one, topic, ['m3'], 1)).baseOffset, 2n);
+  // Broker 2 fetches again: its m2 (epoch 2) is dropped, m1 and m3 taken from broker 1.
+  await assignRoles(brokers, { topic, leader: 1, epoch: 3, isr: [1] });
+  await eventually(
+    () =>
+      partitionOf(two, topic).logEndOffset === 3n && partitionOf(two, topic).highWatermark === 3n,
+    'broker 2 to converge on broker 1 (LEO and HW 3)',
+  );
+  const onOne = await storedBatches(partitionOf(one, topic), 3n);
+  assert.deepEqual(
+    onOne.map((batch) => [batch.baseOffset, batch.partitionLeaderEpoch, batch.values]),
+    [
+      [0n, 1, ['m0']],
+      [1n, 1, ['m1']],
+      [2n, 3, ['m3']],
+    ],
+  );
+  assert.deepEqual(await storedBatches(partitionOf(two, topic), 3n), onOne);
+});
+
+it('min.insync.replicas=2: acks=all is refused while the ISR has one member, the HW stays', async () => {
+  const topic = 'strict';
+  await createEverywhere(brokers, topic, { 'min.insync.replicas': '2' });
+  const [one, two] = brokers as [ReplicatingBroker, ReplicatingBroker];
+  await assignRoles(brokers, { topic, leader: 1, epoch: 1 });
+  assert.equal((await produceTo(one, topic, ['a'], -1)).errorCode, ErrorCode.NONE);
+  await assignRoles(brokers, { topic, leader: 1, epoch: 2, isr: [1] });
+  assert.equal((await produceTo(one, topic, ['b'], -1)).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+  assert.equal((await produceTo(one, topic, ['c'], 1)).baseOffset, 1n);
+  await eventually(() => partitionOf(two, topic).logEndOffset === 2n, 'broker 2 to fetch c');
+  // Strict rule: with |ISR| < min.insync.replicas the HW does not move, even though broker 2 has c.
+  assert.equal(partitionOf(one, topic).highWatermark, 1n);
 });

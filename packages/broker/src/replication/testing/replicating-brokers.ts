@@ -60,9 +60,13 @@ export async function startReplicatingBrokers(
 }
 
 /** Creates `topic` (one partition) on every broker (each standalone broker has its own id). */
-export async function createEverywhere(brokers: ReplicatingBroker[], topic: string): Promise<void> {
+export async function createEverywhere(
+  brokers: ReplicatingBroker[],
+  topic: string,
+  configs: Readonly<Record<string, string>> = {},
+): Promise<void> {
   for (const member of brokers) {
-    await member.broker.services.topics.create({ name: topic, partitionCount: 1 });
+    await member.broker.services.topics.create({ name: topic, partitionCount: 1, configs });
   }
 }
 
@@ -75,6 +79,8 @@ export async function assignRoles(
     epoch: number;
     isr?: number[];
     partitionEpoch?: number;
+    /** Followers that take the role but do not fetch (down or cut off). */
+    silent?: number[];
   },
 ): Promise<void> {
   const replicas = brokers.map((member) => replicaId(member.id));
@@ -95,6 +101,10 @@ export async function assignRoles(
         leaderEpoch: epoch,
         replicas,
       });
+      if (options.silent?.includes(member.id)) {
+        member.fetchers.unfollow(options.topic, 0);
+        continue;
+      }
       member.fetchers.follow({
         topic: options.topic,
         topicId,
