@@ -24,6 +24,7 @@ import {
   writePreviousBrokerEpoch,
 } from './cluster/cluster-settings.js';
 import { ImageTopicManager } from './cluster/image-topic-manager.js';
+import type { RoleChange } from './cluster/replica-roles.js';
 import {
   type BrokerConfig,
   formatHostPort,
@@ -38,6 +39,7 @@ import {
   groupCoordinatorConfigFrom,
   offsetsTopicStorage,
 } from './group/index.js';
+import { offsetsTopicName } from './group/types.js';
 import { advertisedApis } from './handlers/api-versions.js';
 import { clusterControllerHandlers } from './handlers/cluster-controller-apis.js';
 import { FetchSessionCache } from './handlers/fetch-sessions.js';
@@ -231,6 +233,8 @@ export class Broker {
     let replicas: ReplicaManager | undefined;
     const topicDefaults = () => settings;
     let cluster: ClusterNode | undefined;
+    // Cluster mode: the coordinators follow leadership of their internal topics' partitions.
+    let coordinatorsFollow: ((change: RoleChange) => void) | undefined;
     let topics: TopicManager;
     if (options.metadata === undefined) {
       topics = await FileTopicManager.open({
@@ -253,9 +257,14 @@ export class Broker {
           clock,
           logger,
           previousBrokerEpoch: await readPreviousBrokerEpoch(settings.logDirs[0]!),
+          onRoleChange: (change) => coordinatorsFollow?.(change),
         }),
       );
-      topics = new ImageTopicManager(cluster, topicDefaults);
+      topics = new ImageTopicManager(cluster, topicDefaults, (name) =>
+        name === offsetsTopicName
+          ? config.get('offsets.topic.replication.factor')
+          : config.get('transaction.state.log.replication.factor'),
+      );
     }
     const openLogManager = options.openLogManager ?? openFileLogManager;
     logs = await openLogManager({
@@ -308,8 +317,22 @@ export class Broker {
       storage: offsetsTopicStorage({ replicas, topics }),
       topics,
       config: groupCoordinatorConfigFrom(config),
+      partitionsFollowLeadership: cluster !== undefined,
     });
     await groups.start();
+    if (cluster !== undefined) {
+      coordinatorsFollow = (change) => {
+        if (change.topic !== offsetsTopicName) return;
+        if (change.role === 'leader') void groups.loadPartition(change.partition);
+        else groups.unloadPartition(change.partition);
+      };
+      // Partitions led here since the image was applied (before the coordinator existed).
+      for (const partition of replicas.all()) {
+        if (partition.topic === offsetsTopicName && partition.isLeader) {
+          void groups.loadPartition(partition.index);
+        }
+      }
+    }
     const transactionServices = await startTransactionServices({
       config,
       replicas,

@@ -12,7 +12,9 @@ import {
   type CreateTopicsResponse,
   type DescribeClusterResponse,
   ErrorCode,
+  type FindCoordinatorResponse,
   type MetadataResponse,
+  type OffsetFetchResponse,
 } from '@gregor/protocol';
 import { BrokerCluster } from './harness/broker-cluster.js';
 import type { BrokerProcess } from './harness/broker-process.js';
@@ -172,6 +174,67 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
         `${partition}:0:value-${partition}\n`,
       );
     }
+  });
+
+  it('a consumer group is coordinated by the leader of its __consumer_offsets partition', async () => {
+    const { stdout } = await runKcat({
+      bootstrap: cluster.broker(2).bootstrap,
+      arguments: [
+        '-G',
+        'cluster-group',
+        '-c',
+        '6',
+        '-X',
+        'auto.offset.reset=earliest',
+        '-f',
+        '%p:%o:%s\\n',
+        'spread',
+      ],
+      timeoutMs: 60_000,
+    });
+    assert.deepEqual(
+      stdout.trim().split('\n').sort(),
+      Array.from({ length: 6 }, (_, partition) => `${partition}:0:value-${partition}`),
+    );
+    const found = await request<FindCoordinatorResponse>(
+      cluster.broker(1),
+      ApiKey.FindCoordinator,
+      4,
+      {
+        keyType: 0,
+        coordinatorKeys: ['cluster-group'],
+      },
+    );
+    const coordinator = found.coordinators![0]!;
+    assert.equal(coordinator.errorCode, ErrorCode.NONE);
+    const offsets = clusterView(await metadata(cluster.broker(1), ['__consumer_offsets']));
+    assert.equal(offsets.topics[0]!.partitions.length, 50);
+    // Committed at close: every partition at offset 1, read from the coordinator.
+    const committed = await request<OffsetFetchResponse>(
+      cluster.broker(coordinator.nodeId),
+      ApiKey.OffsetFetch,
+      8,
+      { groups: [{ groupId: 'cluster-group', topics: null }], requireStable: false },
+    );
+    const group = committed.groups![0]!;
+    assert.equal(group.errorCode, ErrorCode.NONE);
+    assert.deepEqual(
+      group.topics
+        .flatMap((topic) =>
+          topic.partitions.map(
+            (partition) => `${topic.name}-${partition.partitionIndex}@${partition.committedOffset}`,
+          ),
+        )
+        .sort(),
+      Array.from({ length: 6 }, (_, partition) => `spread-${partition}@1`),
+    );
+    // Any other broker is not its coordinator.
+    const other = cluster.brokers.find((_, index) => index + 1 !== coordinator.nodeId)!;
+    const refused = await request<OffsetFetchResponse>(other, ApiKey.OffsetFetch, 8, {
+      groups: [{ groupId: 'cluster-group', topics: null }],
+      requireStable: false,
+    });
+    assert.equal(refused.groups![0]!.errorCode, ErrorCode.NOT_COORDINATOR);
   });
 
   it("a SIGKILLed broker's partitions go offline when its lease expires and come back on restart", async () => {

@@ -32,6 +32,7 @@ export function clusterNodeOptions(options: {
   clock: Clock;
   logger: Logger;
   previousBrokerEpoch: bigint;
+  onRoleChange: ClusterNodeOptions['onRoleChange'];
 }): ClusterNodeOptions {
   const { config, settings } = options;
   return {
@@ -53,6 +54,7 @@ export function clusterNodeOptions(options: {
     },
     logConfig: (overrides) => logConfigFor(config, overrides),
     previousBrokerEpoch: options.previousBrokerEpoch,
+    onRoleChange: options.onRoleChange,
     interBrokerListenerName: settings.advertisedListeners[0]!.name,
   };
 }

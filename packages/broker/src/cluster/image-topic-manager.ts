@@ -2,7 +2,8 @@
  * The broker's TopicManager in cluster mode: topics are read from the metadata image; creations,
  * deletions, partition growth and config changes are controller requests (forwarded when the
  * controller is another broker), answered once this broker's image shows their effect. Internal
- * topics are created on first use with replication factor min(3, registered brokers).
+ * topics are created on first use with replication factor min(their configured one, 3 by default,
+ * registered brokers).
  */
 import type { MetadataImage, TopicImage } from '@gregor/cluster';
 import {
@@ -27,7 +28,6 @@ import type { ClusterNode } from './cluster-node.js';
 
 /** How long a write waits for this broker's image to show it. */
 const imageWaitMs = 10_000;
-const internalTopicReplicationFactorMax = 3;
 const topicResourceType = 2;
 
 export class ImageTopicManager implements TopicManager {
@@ -36,6 +36,8 @@ export class ImageTopicManager implements TopicManager {
   constructor(
     private readonly node: ClusterNode,
     private readonly defaults: () => TopicDefaults,
+    /** offsets.topic.replication.factor / transaction.state.log.replication.factor. */
+    private readonly internalReplicationFactor: (name: string) => number,
   ) {}
 
   get(name: string): TopicInfo | undefined {
@@ -163,7 +165,7 @@ export class ImageTopicManager implements TopicManager {
     const replicationFactor =
       internal === undefined
         ? -1
-        : Math.max(1, Math.min(internalTopicReplicationFactorMax, brokers));
+        : Math.max(1, Math.min(this.internalReplicationFactor(name), brokers));
     const creation = this.createWith(createOptions, replicationFactor)
       .catch((error: unknown) => {
         // Lost a race with another creation: the topic exists now.

@@ -710,9 +710,8 @@ export const brokerConfigDefinitions = [
     type: 'short',
     default: '3',
     validator: atLeast(1),
-    ignored: true,
     documentation:
-      'Replication factor of __consumer_offsets; capped at the number of live brokers (1 for a single node).',
+      'Replication factor of __consumer_offsets; capped at the number of registered brokers when it is created (1 for a single node).',
   }),
   define({
     name: 'offsets.topic.segment.bytes',

@@ -184,6 +184,8 @@ export class GroupCoordinator {
   /** TxnOffsetCommit offsets waiting for their transaction's marker (transactional-offsets.ts). */
   readonly pendingTransactionalOffsets = new PendingTransactionalOffsets();
   private retentionTimer: TimerHandle | null = null;
+  /** Cluster mode: the `__consumer_offsets` partitions served here; undefined: all of them. */
+  private readonly partitionStates: Map<PartitionIndex, 'loading' | 'loaded'> | undefined;
   status: CoordinatorStatus = 'created';
 
   constructor(dependencies: GroupCoordinatorDependencies) {
@@ -191,6 +193,7 @@ export class GroupCoordinator {
     this.config = { ...defaultGroupCoordinatorConfig, ...dependencies.config };
     this.logger = dependencies.logger.child({ component: 'group-coordinator' });
     this.topics = dependencies.topics;
+    this.partitionStates = dependencies.partitionsFollowLeadership === true ? new Map() : undefined;
     const randomUuid = dependencies.randomUuid ?? randomUUID;
     this.offsetsLog = new OffsetsLog({
       storage: dependencies.storage,
@@ -220,7 +223,11 @@ export class GroupCoordinator {
   /** Replays `__consumer_offsets`; group APIs answer COORDINATOR_LOAD_IN_PROGRESS meanwhile. */
   async start(): Promise<void> {
     this.status = 'loading';
-    const loaded = await this.offsetsLog.load({ readBytesMax: this.config.offsetsLoadBufferBytes });
+    // Cluster mode loads partitions as this broker becomes their leader (loadPartition).
+    const loaded =
+      this.partitionStates !== undefined
+        ? new Map<GroupId, LoadedGroupState>()
+        : await this.offsetsLog.load({ readBytesMax: this.config.offsetsLoadBufferBytes });
     for (const state of loaded.values()) this.restoreGroup(state);
     for (const open of this.offsetsLog.openTransactionalOffsets) {
       this.pendingTransactionalOffsets.add(open.producerId, {
@@ -236,6 +243,64 @@ export class GroupCoordinator {
       partitions: this.offsetsLog.partitionCount,
     });
     this.scheduleRetention();
+  }
+
+  /**
+   * Cluster mode: this broker became the leader of `partition`: its groups are replayed from the
+   * log and served from now on (COORDINATOR_LOAD_IN_PROGRESS meanwhile). Idempotent.
+   */
+  async loadPartition(partition: PartitionIndex): Promise<void> {
+    const states = this.partitionStates;
+    if (states === undefined || states.has(partition) || this.status === 'stopped') return;
+    states.set(partition, 'loading');
+    try {
+      const loaded = await this.offsetsLog.loadPartition(partition, {
+        readBytesMax: this.config.offsetsLoadBufferBytes,
+      });
+      if (states.get(partition) !== 'loading') return; // unloaded meanwhile
+      for (const state of loaded.values()) this.restoreGroup(state);
+      for (const open of this.offsetsLog.openTransactionalOffsets) {
+        if (this.partitionFor(open.groupId) !== partition) continue;
+        this.pendingTransactionalOffsets.add(open.producerId, {
+          groupId: open.groupId,
+          topic: open.topic,
+          partition: open.partition,
+          committed: { ...open.value },
+        });
+      }
+      states.set(partition, 'loaded');
+      this.logger.info('__consumer_offsets partition loaded', { partition, groups: loaded.size });
+    } catch (error) {
+      if (states.get(partition) === 'loading') states.delete(partition);
+      this.logger.warn('loading a __consumer_offsets partition failed', { partition, error });
+    }
+  }
+
+  /**
+   * Cluster mode: `partition`'s leadership moved away: its groups are dropped (parked requests
+   * answer NOT_COORDINATOR; members find the new coordinator).
+   */
+  unloadPartition(partition: PartitionIndex): void {
+    const states = this.partitionStates;
+    if (states === undefined || !states.delete(partition)) return;
+    let dropped = 0;
+    for (const group of [...this.groups.values()]) {
+      if (this.partitionFor(group.groupId) !== partition) continue;
+      if (group.type === 'classic') this.classic.shutdownGroup(group, ErrorCode.NOT_COORDINATOR);
+      else this.consumer.shutdownGroup(group);
+      this.groups.delete(group.groupId);
+      dropped++;
+    }
+    this.logger.info('__consumer_offsets partition unloaded', { partition, groups: dropped });
+  }
+
+  /** NONE when this group's requests can be served here (cluster mode: its partition is loaded). */
+  private groupAvailability(groupId: GroupId): number {
+    const availability = this.availability();
+    if (availability !== ErrorCode.NONE || this.partitionStates === undefined) return availability;
+    const state = this.partitionStates.get(this.partitionFor(groupId));
+    if (state === 'loaded') return ErrorCode.NONE;
+    return state === 'loading' ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NOT_COORDINATOR;
   }
 
   /** Answers parked requests with NOT_COORDINATOR and waits for pending writes. */
@@ -275,7 +340,7 @@ export class GroupCoordinator {
   /** INVALID_GROUP_ID, then the coordinator's availability; NONE when the request may proceed. */
   private requestError(groupId: string): number {
     if (!isValidGroupId(groupId)) return ErrorCode.INVALID_GROUP_ID;
-    return this.availability();
+    return this.groupAvailability(groupId);
   }
 
   /** Group lookup for tests and admin views. */
@@ -425,7 +490,9 @@ export class GroupCoordinator {
   async consumerGroupHeartbeat(
     input: ConsumerGroupHeartbeatInput,
   ): Promise<ConsumerGroupHeartbeatResult> {
-    const availability = this.availability();
+    const availability = isValidGroupId(input.groupId)
+      ? this.groupAvailability(input.groupId)
+      : this.availability();
     if (availability !== ErrorCode.NONE) {
       return this.consumer.errorResult(availability, null);
     }
@@ -478,8 +545,10 @@ export class GroupCoordinator {
   }
 
   consumerGroupDescribe(groupIds: readonly GroupId[]): ConsumerGroupDescription[] {
-    const availability = this.availability();
     return groupIds.map((groupId) => {
+      const availability = isValidGroupId(groupId)
+        ? this.groupAvailability(groupId)
+        : this.availability();
       if (availability !== ErrorCode.NONE) {
         return this.consumer.describeError(groupId, availability, null);
       }

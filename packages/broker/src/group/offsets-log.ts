@@ -157,6 +157,24 @@ export class OffsetsLog {
     await Promise.allSettled([...this.unsynced]);
   }
 
+  /**
+   * Replays one partition (cluster mode: this broker became its leader). Open transactional
+   * offsets of the partition replace the ones an earlier load of it found.
+   */
+  async loadPartition(
+    partition: PartitionIndex,
+    options: { readBytesMax: number },
+  ): Promise<Map<GroupId, LoadedGroupState>> {
+    const groups = new Map<GroupId, LoadedGroupState>();
+    const log = await this.storage.partitionLog(partition, this.partitionCount);
+    const others = this.openTransactionalOffsets.filter(
+      (open) => this.partitionFor(open.groupId) !== partition,
+    );
+    this.openTransactionalOffsets.splice(0, this.openTransactionalOffsets.length, ...others);
+    await this.replayPartition(log, partition, groups, options.readBytesMax);
+    return groups;
+  }
+
   /** Replays every partition of an existing topic; an absent topic loads nothing. */
   async load(options: { readBytesMax: number }): Promise<Map<GroupId, LoadedGroupState>> {
     const groups = new Map<GroupId, LoadedGroupState>();

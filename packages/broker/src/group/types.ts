@@ -99,4 +99,10 @@ export interface GroupCoordinatorDependencies {
   config?: Partial<GroupCoordinatorConfig>;
   /** Random uuid source for member ids (injected for deterministic tests). */
   randomUuid?: () => string;
+  /**
+   * Cluster mode: the coordinator serves only the `__consumer_offsets` partitions it was told to
+   * load (this broker leads them: `loadPartition` / `unloadPartition`); groups of other partitions
+   * answer NOT_COORDINATOR. Absent: every partition, loaded at start (single node).
+   */
+  partitionsFollowLeadership?: boolean;
 }

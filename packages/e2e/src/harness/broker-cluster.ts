@@ -44,6 +44,12 @@ export class BrokerCluster implements FaultableCluster {
               ...(options.racks?.[index] === undefined
                 ? []
                 : ['--override', `broker.rack=${options.racks[index]}`]),
+              // Internal topics at RF 1 until followers replicate (the replication helper's
+              // fetcher): an RF 3 __consumer_offsets would never complete an acks=all append.
+              '--override',
+              'offsets.topic.replication.factor=1',
+              '--override',
+              'transaction.state.log.replication.factor=1',
               ...(options.extraArguments ?? []),
             ],
           }),
