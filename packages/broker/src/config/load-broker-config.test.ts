@@ -233,13 +233,15 @@ describe('brokerConfigFromSources', () => {
         'queued.max.requests=100',
         'socket.listen.backlog.size=100',
         'log.cleaner.threads=4',
+        'background.threads=4',
+        // Acted on in cluster mode (the replicas of __consumer_offsets).
         'offsets.topic.replication.factor=1',
       ].join('\n'),
     });
     // socket.listen.backlog.size is acted on; queued.max.requests and the others are not.
     assert.deepEqual(
       config.warnings.map((warning) => warning.split(' ')[0]),
-      ['queued.max.requests', 'log.cleaner.threads', 'offsets.topic.replication.factor'],
+      ['queued.max.requests', 'log.cleaner.threads', 'background.threads'],
     );
     assert.ok(config.warnings.every((warning) => warning.endsWith('has no effect in Gregor')));
   });
