@@ -48,7 +48,10 @@ import type { ApiHandler } from './handlers/types.js';
 import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
+import { ReplicaFetcherManager } from './replication/replica-fetcher.js';
 import { ReplicaManager } from './replication/replica-manager.js';
+import { leaderEpoch } from './replication/types.js';
+import { nodeTransport } from './server/node-transport.js';
 import { RequestRouter } from './server/request-router.js';
 import { type BoundListener, SocketServer } from './server/socket-server.js';
 import type { Transport } from './server/transport.js';
@@ -119,6 +122,7 @@ export class Broker {
   private readonly shutdownController: AbortController;
   private readonly lock: DataDirLock;
   private readonly metadataStore: MetadataStore | undefined;
+  private readonly fetchers: ReplicaFetcherManager | undefined;
   private stopping: Promise<void> | null = null;
 
   private constructor(fields: {
@@ -132,8 +136,10 @@ export class Broker {
     listeners: BoundListener[];
     startupMs: number;
     metadataStore: MetadataStore | undefined;
+    fetchers: ReplicaFetcherManager | undefined;
   }) {
     this.metadataStore = fields.metadataStore;
+    this.fetchers = fields.fetchers;
     this.config = fields.config;
     this.settings = fields.settings;
     this.services = fields.services;
@@ -233,7 +239,8 @@ export class Broker {
     let replicas: ReplicaManager | undefined;
     const topicDefaults = () => settings;
     let cluster: ClusterNode | undefined;
-    // Cluster mode: the coordinators follow leadership of their internal topics' partitions.
+    // Cluster mode: the follower fetcher and the coordinators follow each partition's role.
+    let fetchers: ReplicaFetcherManager | undefined;
     let coordinatorsFollow: ((change: RoleChange) => void) | undefined;
     let topics: TopicManager;
     if (options.metadata === undefined) {
@@ -257,7 +264,10 @@ export class Broker {
           clock,
           logger,
           previousBrokerEpoch: await readPreviousBrokerEpoch(settings.logDirs[0]!),
-          onRoleChange: (change) => coordinatorsFollow?.(change),
+          onRoleChange: (change) => {
+            followLeader(fetchers, change);
+            coordinatorsFollow?.(change);
+          },
         }),
       );
       topics = new ImageTopicManager(cluster, topicDefaults, (name) =>
@@ -308,6 +318,18 @@ export class Broker {
     // High watermarks from replication-offset-checkpoint; as the sole in-sync replica of every
     // partition this node then moves each to its log end (DESIGN.md).
     await replicas.start(settings.logDirs);
+    if (cluster !== undefined) {
+      const node = cluster;
+      const listenerName = settings.advertisedListeners[0]!.name;
+      fetchers = new ReplicaFetcherManager({
+        replicas,
+        transport: options.transport ?? nodeTransport,
+        clock,
+        logger: logger.child({ component: 'replica-fetcher' }),
+        brokerEpoch: () => node.brokerEpoch,
+        brokerAddress: (brokerId) => node.image.brokerEndpoint(brokerId, listenerName),
+      });
+    }
     // Cluster mode: every partition with a replica here gets its log and its role from the image.
     await cluster?.startRoles(replicas);
 
@@ -447,6 +469,7 @@ export class Broker {
       listeners: bound,
       startupMs,
       metadataStore: options.metadata?.store,
+      fetchers,
     });
   }
 
@@ -472,6 +495,7 @@ export class Broker {
     await this.services.groups?.stop();
     await this.server.stop();
     await this.services.transactions?.stop();
+    await this.fetchers?.stop();
     await this.services.replicas.producers?.stop();
     await this.services.replicas.stop();
     await this.logs.close();
@@ -508,6 +532,22 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
     durationMs: Math.round(loaded.durationMs),
   });
   return manager;
+}
+
+/** A follower fetches from its leader; a leader, an offline or a removed partition does not. */
+function followLeader(fetchers: ReplicaFetcherManager | undefined, change: RoleChange): void {
+  if (fetchers === undefined) return;
+  if (change.role === 'follower' && change.leaderId >= 0) {
+    fetchers.follow({
+      topic: change.topic,
+      topicId: change.topicId,
+      partition: change.partition,
+      leaderId: change.leaderId,
+      leaderEpoch: leaderEpoch(change.leaderEpoch),
+    });
+  } else {
+    fetchers.unfollow(change.topic, change.partition);
+  }
 }
 
 /** The topic manager's view of the partitions: created with the topic's resolved configuration. */

@@ -321,6 +321,47 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
     await cluster.broker(controllerId).restart();
   });
 
+  it('RF 3: followers replicate, a SIGKILLed leader is replaced from the ISR with every acknowledged record', async () => {
+    await waitUntil(
+      async () => clusterView(await metadata(cluster.broker(1), null)).brokers.length === 3,
+      { timeoutMs: 15_000, what: 'three registered brokers' },
+    );
+    const created = await createTopic(cluster.broker(1), 'replicated', 1, 3);
+    assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, JSON.stringify(created));
+    const produce = (values: string[], bootstrap: string) =>
+      runKcat({
+        bootstrap,
+        arguments: ['-P', '-t', 'replicated', '-p', '0', '-X', 'request.required.acks=-1'],
+        input: `${values.join('\n')}\n`,
+        timeoutMs: 30_000,
+      });
+    await produce(['a', 'b', 'c'], cluster.bootstrap);
+    const before = clusterView(await metadata(cluster.broker(1), ['replicated'])).topics[0]!
+      .partitions[0]!;
+    assert.deepEqual([...before.replicas].sort(), [1, 2, 3]);
+    const leader = before.leader;
+    await cluster.broker(leader).kill('SIGKILL');
+    const survivor = cluster.brokers.find((_, index) => index + 1 !== leader)!;
+    const after = await waitUntil(
+      async () => {
+        const partition = clusterView(await metadata(survivor, ['replicated'])).topics[0]!
+          .partitions[0]!;
+        return partition.leader !== leader && partition.leader !== -1 ? partition : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a new leader of replicated-0' },
+    );
+    assert.ok((after.leaderEpoch ?? -1) > (before.leaderEpoch ?? -1));
+    assert.ok(before.isr.includes(after.leader));
+    await produce(['d'], survivor.bootstrap);
+    const { stdout } = await runKcat({
+      bootstrap: survivor.bootstrap,
+      arguments: ['-C', '-t', 'replicated', '-p', '0', '-o', 'beginning', '-e', '-f', '%o:%s\\n'],
+      timeoutMs: 30_000,
+    });
+    assert.equal(stdout, '0:a\n1:b\n2:c\n3:d\n');
+    await cluster.broker(leader).restart();
+  });
+
   it('SIGTERM is a controlled shutdown: leaderships end before the lease, the process exits 0', async () => {
     const victim = cluster.broker(3);
     await waitUntil(

@@ -22,6 +22,8 @@ export interface ReplicaRolesOptions {
 
 export interface RoleChange {
   topic: string;
+  /** The topic's id ('' for a removal). */
+  topicId: string;
   partition: number;
   role: 'leader' | 'follower' | 'removed';
   leaderId: number;
@@ -149,6 +151,7 @@ export class ReplicaRoles {
       this.applied.set(key, state);
       this.options.onRoleChange?.({
         topic: name,
+        topicId: partition.topicId,
         partition: partition.partition,
         role: leads(partition) ? 'leader' : 'follower',
         leaderId: partition.leader,
@@ -162,6 +165,7 @@ export class ReplicaRoles {
     if (this.options.replicas.logs.getLog(topic, partition) === undefined) return;
     this.options.onRoleChange?.({
       topic,
+      topicId: '',
       partition,
       role: 'removed',
       leaderId: -1,
