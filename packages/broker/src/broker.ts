@@ -363,6 +363,11 @@ export class Broker {
       clock,
       logger,
       metadataDirectory: settings.logDirs[0]!,
+      producerIdBlocks:
+        options.metadata === undefined
+          ? undefined
+          : (blockSize) => options.metadata!.store.allocateProducerIds(blockSize),
+      ledPartitionsOnly: cluster !== undefined,
     });
 
     const shutdownController = new AbortController();

@@ -13,6 +13,7 @@ import {
   type DescribeClusterResponse,
   ErrorCode,
   type FindCoordinatorResponse,
+  type InitProducerIdResponse,
   type MetadataResponse,
   type OffsetFetchResponse,
 } from '@gregor/protocol';
@@ -235,6 +236,48 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
       requireStable: false,
     });
     assert.equal(refused.groups![0]!.errorCode, ErrorCode.NOT_COORDINATOR);
+  });
+
+  it('producer ids are unique across brokers; a transactional id has one coordinator', async () => {
+    const initProducerId = (broker: BrokerProcess, transactionalId: string | null) =>
+      request<InitProducerIdResponse>(broker, ApiKey.InitProducerId, 4, {
+        transactionalId,
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+    const ids = [];
+    for (const broker of cluster.brokers) {
+      for (let round = 0; round < 2; round++) {
+        const answer = await initProducerId(broker, null);
+        assert.equal(answer.errorCode, ErrorCode.NONE);
+        ids.push(answer.producerId);
+      }
+    }
+    assert.equal(new Set(ids).size, ids.length, ids.join(','));
+    // Creates __transaction_state (RF 1 partitions on every broker), so the restart below loads it.
+    const found = await request<FindCoordinatorResponse>(
+      cluster.broker(1),
+      ApiKey.FindCoordinator,
+      4,
+      {
+        keyType: 1,
+        coordinatorKeys: ['cluster-transactions'],
+      },
+    );
+    const coordinator = found.coordinators![0]!;
+    assert.equal(coordinator.errorCode, ErrorCode.NONE);
+    const transactional = await waitUntil(
+      async () => {
+        const answer = await initProducerId(
+          cluster.broker(coordinator.nodeId),
+          'cluster-transactions',
+        );
+        return answer.errorCode === ErrorCode.NONE ? answer : undefined;
+      },
+      { timeoutMs: 10_000, what: 'InitProducerId at the transaction coordinator' },
+    );
+    assert.ok(!ids.includes(transactional.producerId));
   });
 
   it("a SIGKILLed broker's partitions go offline when its lease expires and come back on restart", async () => {

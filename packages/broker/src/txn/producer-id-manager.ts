@@ -10,6 +10,11 @@ export const producerIdBlockFileName = 'producer-id-block';
 /** Ids reserved per durable write. */
 export const producerIdBlockSize = 1000n;
 
+/** Reserves `blockSize` producer ids no one else gets (the store's allocateProducerIds). */
+export type ProducerIdBlockSource = (
+  blockSize: number,
+) => Promise<{ firstProducerId: bigint; size: number }>;
+
 export class ProducerIdManager {
   private next = -1n;
   private blockEnd = -1n;
@@ -18,6 +23,11 @@ export class ProducerIdManager {
   constructor(
     private readonly fileSystem: FileSystem,
     private readonly directory: string,
+    /**
+     * Cluster mode: blocks come from the metadata store (unique across brokers) instead of the
+     * local file.
+     */
+    private readonly clusterBlocks?: ProducerIdBlockSource,
   ) {}
 
   async allocate(): Promise<ProducerId> {
@@ -33,6 +43,12 @@ export class ProducerIdManager {
   }
 
   private async reserveBlock(): Promise<void> {
+    if (this.clusterBlocks !== undefined) {
+      const block = await this.clusterBlocks(Number(producerIdBlockSize));
+      this.next = block.firstProducerId;
+      this.blockEnd = block.firstProducerId + BigInt(block.size);
+      return;
+    }
     const path = joinPath(this.directory, producerIdBlockFileName);
     const stored = await this.fileSystem.readFile(path);
     let start = 0n;

@@ -14,7 +14,7 @@ import { ProducerStateManager } from '../producer/producer-state-manager.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TopicManager } from '../topics/types.js';
 import { consumerOffsetsTopicName, createMarkerWriter } from './marker-writer.js';
-import { ProducerIdManager } from './producer-id-manager.js';
+import { type ProducerIdBlockSource, ProducerIdManager } from './producer-id-manager.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TransactionStateLog, transactionStateStorage } from './transaction-state-log.js';
 
@@ -41,6 +41,10 @@ export async function startTransactionServices(options: {
   /** Where the producer id block is kept (the first log dir). */
   metadataDirectory: string;
   fileSystem?: FileSystem;
+  /** Cluster mode: producer-id blocks from the metadata store, unique across brokers. */
+  producerIdBlocks?: ProducerIdBlockSource;
+  /** Cluster mode: only `__transaction_state` partitions this broker leads are loaded. */
+  ledPartitionsOnly?: boolean;
 }): Promise<TransactionServices> {
   const { config, replicas, topics, groups, clock } = options;
   const logs = replicas.logs;
@@ -60,12 +64,20 @@ export async function startTransactionServices(options: {
   });
   await producers.load(logs.allLogs());
   replicas.setProducers(producers);
-  const producerIds = new ProducerIdManager(fileSystem, options.metadataDirectory);
+  const producerIds = new ProducerIdManager(
+    fileSystem,
+    options.metadataDirectory,
+    options.producerIdBlocks,
+  );
   const transactions = new TransactionCoordinator({
     clock,
     logger,
     stateLog: new TransactionStateLog({
-      storage: transactionStateStorage({ replicas, topics }),
+      storage: transactionStateStorage({
+        replicas,
+        topics,
+        ledPartitionsOnly: options.ledPartitionsOnly,
+      }),
       clock,
       logger,
       defaultPartitionCount: config.get('transaction.state.log.num.partitions') as number,

@@ -30,15 +30,22 @@ export interface TransactionStateStorage {
   existingPartitionCount(): number | null;
   /** The partition, creating the topic first when needed. */
   partitionLog(partition: number): Promise<Partition>;
+  /** Whether `load` replays this partition (cluster mode: only those this broker leads). */
+  isLoadedHere?(partition: number): boolean;
 }
 
 /** `__transaction_state` on the broker's topics and partitions. */
 export function transactionStateStorage(options: {
   replicas: ReplicaManager;
   topics: Pick<TopicManager, 'get' | 'getOrCreate'>;
+  /** Cluster mode: partitions led by other brokers are not this coordinator's. */
+  ledPartitionsOnly?: boolean;
 }): TransactionStateStorage {
   const { replicas, topics } = options;
   return {
+    isLoadedHere: options.ledPartitionsOnly
+      ? (partition) => replicas.get(transactionStateTopicName, partition)?.isLeader === true
+      : undefined,
     existingPartitionCount() {
       return topics.get(transactionStateTopicName)?.partitionCount ?? null;
     },
@@ -102,6 +109,7 @@ export class TransactionStateLog {
     const result = new Map<string, TransactionMetadata>();
     if (this.options.storage.existingPartitionCount() === null) return result;
     for (let partition = 0; partition < this.partitionCount; partition++) {
+      if (this.options.storage.isLoadedHere?.(partition) === false) continue;
       const found = await this.options.storage.partitionLog(partition);
       await this.replay(found, result);
     }
