@@ -1,0 +1,659 @@
+/**
+ * A seeded whole-cluster simulation in one process: 3–5 SimulatedBrokers (real ReplicaManager,
+ * Partition, ReplicaRoles, FileLogManager on a simulated disk, MetadataListener and Controller on
+ * the SimulatedMetadataStore), one SimulatedClock, and a PRNG that picks every next step: an
+ * acks=all produce, a follower fetch round, an ISR check, time passing, or a fault (crash with
+ * unsynced tails dropped, restart, pause past the lease, network partition and heal, message
+ * loss and delay). The invariants are checked after every step (testing/invariants.ts); a run
+ * ends with everything healed and every replica caught up, then every acked record is looked for
+ * on every replica.
+ *
+ * Stand-ins over the real Partition API (the broker's own follower fetcher and ISR manager are
+ * not wired here): `fetchRound` performs what a follower's Fetch does (divergence, read up to the
+ * LEO, follower state, HW), `isrRound` sends the leader's AlterPartition to the active controller.
+ */
+import type { MetadataImage } from '@gregor/cluster';
+import { MetadataListener } from '@gregor/cluster';
+import { SimulatedMetadataStore } from '@gregor/metadata';
+import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
+import { ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import type { Partition } from '../../replication/partition.js';
+import { leaderEpoch, replicaId } from '../../replication/types.js';
+import { InvariantChecker, type ReplicaView, readReplica } from './invariants.js';
+import { SimulatedBroker } from './simulated-broker.js';
+
+export const topicName = 'simulated';
+const partitionCount = 2;
+const replicationFactor = 3;
+
+/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export interface SimulationOptions {
+  steps: number;
+  /** Stop at the first violated invariant (default true). */
+  stopAtViolation?: boolean;
+}
+
+export interface SimulationResult {
+  seed: number;
+  brokerCount: number;
+  steps: string[];
+  violations: string[];
+  ackedCount: number;
+  faultCount: number;
+  /** Whether the cluster caught up completely after healing. */
+  converged: boolean;
+}
+
+interface Link {
+  lossRate: number;
+  delayMs: number;
+}
+
+export class ClusterSimulation {
+  readonly clock = new SimulatedClock();
+  readonly store = new SimulatedMetadataStore(this.clock);
+  readonly random: () => number;
+  readonly brokers: SimulatedBroker[] = [];
+  readonly checker = new InvariantChecker();
+  readonly steps: string[] = [];
+  private observer: MetadataListener | undefined;
+  /** Brokers cut off from every other broker and from the metadata store. */
+  private readonly isolated = new Set<number>();
+  private readonly links = new Map<string, Link>();
+  private readonly fetchesInFlight = new Set<string>();
+  private readonly altersInFlight = new Set<string>();
+  private produced = 0;
+  private healing = false;
+  faultCount = 0;
+  private topicIds = 0;
+
+  constructor(readonly seed: number) {
+    this.random = seededRandom(seed);
+    const brokerCount = 3 + (seed % 3);
+    for (let id = 1; id <= brokerCount; id++) {
+      this.brokers.push(
+        new SimulatedBroker(id, this.clock, this.store, () => this.topicId()),
+      );
+    }
+  }
+
+  private topicId(): string {
+    const id = Buffer.alloc(16);
+    id.writeUInt32BE(this.seed >>> 0, 0);
+    id.writeUInt32BE(++this.topicIds, 12);
+    return id.toString('base64url');
+  }
+
+  private pick<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[Math.floor(this.random() * items.length)];
+  }
+
+  private chance(probability: number): boolean {
+    return this.random() < probability;
+  }
+
+  private log(step: string): void {
+    // Healing repeats the same rounds every 100 ms: keep one line of each.
+    const last = this.steps[this.steps.length - 1];
+    if (last !== undefined && last.slice(last.indexOf(' ') + 1) === step) return;
+    this.steps.push(`t=${this.clock.monotonicMs()} ${step}`);
+  }
+
+  /** Brokers up, the topic created and every replica holding its role. */
+  async setUp(): Promise<void> {
+    this.observer = await MetadataListener.start(this.store.connect('observer'), {
+      schedule: (delayMs, callback) => this.clock.schedule(delayMs, callback),
+      onImage: (image) => this.observeImage(image),
+    });
+    await this.until(Promise.all(this.brokers.map((broker) => broker.start())), 30_000);
+    await this.driveUntil(() => this.activeController() !== undefined, 30_000, 'a controller');
+    const created = await this.until(
+      this.activeController()!.createTopics({
+        topics: [
+          {
+            name: topicName,
+            numPartitions: partitionCount,
+            replicationFactor,
+            assignments: [],
+            configs: [{ name: 'min.insync.replicas', value: '2' }],
+          },
+        ],
+        timeoutMs: 30_000,
+      }),
+      30_000,
+    );
+    const errorCode = created.topics[0]?.errorCode;
+    if (errorCode !== ErrorCode.NONE) throw new Error(`topic creation failed: ${errorCode}`);
+    await this.driveUntil(() => this.allRolesApplied(), 30_000, 'roles applied');
+  }
+
+  private observeImage(image: MetadataImage): void {
+    for (const partition of image.partitions(topicName)) {
+      this.checker.leaderElected(partition.partition, partition.leader, partition.leaderEpoch);
+    }
+  }
+
+  private activeController() {
+    for (const broker of this.brokers) {
+      if (broker.state === 'up' && broker.controller?.isActive === true) return broker.controller;
+    }
+    return undefined;
+  }
+
+  private allRolesApplied(): boolean {
+    const image = this.observer?.image;
+    if (image === undefined) return false;
+    const partitions = image.partitions(topicName);
+    if (partitions.length !== partitionCount) return false;
+    return partitions.every((partition) =>
+      partition.replicas.every((id) => {
+        const local = this.broker(id)?.partition(topicName, partition.partition);
+        return local !== undefined && local.leaderEpoch === partition.leaderEpoch;
+      }),
+    );
+  }
+
+  broker(id: number): SimulatedBroker | undefined {
+    return this.brokers.find((broker) => broker.id === id);
+  }
+
+  /** Advances simulated time until `promise` settles. */
+  private async until<T>(promise: Promise<T>, limitMs: number): Promise<T> {
+    let outcome: { value: T } | { error: unknown } | undefined;
+    promise.then(
+      (value) => {
+        outcome = { value };
+      },
+      (error: unknown) => {
+        outcome = { error };
+      },
+    );
+    for (let elapsedMs = 0; outcome === undefined; elapsedMs += 10) {
+      if (elapsedMs > limitMs) throw new Error(`not settled within ${limitMs} ms simulated`);
+      await this.clock.advance(10);
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  }
+
+  private async driveUntil(condition: () => boolean, limitMs: number, what: string) {
+    for (let elapsedMs = 0; !condition(); elapsedMs += 10) {
+      if (elapsedMs > limitMs) throw new Error(`${what}: not within ${limitMs} ms simulated`);
+      await this.clock.advance(10);
+    }
+  }
+
+  // ------------------------------------------------------------------ network
+
+  private linkKey(from: number, to: number): string {
+    return `${from}->${to}`;
+  }
+
+  private reachable(from: number, to: number): boolean {
+    if (from === to) return true;
+    if (this.isolated.has(from) || this.isolated.has(to)) return false;
+    return this.links.get(this.linkKey(from, to))?.lossRate !== 1;
+  }
+
+  /** Delivers `deliver` over from→to after the link's delay, unless the message is lost. */
+  private send(from: number, to: number, deliver: () => void): void {
+    if (!this.reachable(from, to)) return;
+    const link = this.links.get(this.linkKey(from, to)) ?? { lossRate: 0, delayMs: 0 };
+    if (from !== to && this.chance(link.lossRate)) return;
+    const delayMs = link.delayMs > 0 ? Math.floor(this.random() * link.delayMs) + 1 : 1;
+    this.clock.schedule(delayMs, () => {
+      if (this.reachable(from, to)) deliver();
+    });
+  }
+
+  private running(id: number): SimulatedBroker | undefined {
+    const broker = this.broker(id);
+    return broker?.state === 'up' ? broker : undefined;
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  async step(): Promise<void> {
+    const roll = this.random();
+    if (roll < 0.25) this.produce();
+    else if (roll < 0.55) this.fetchRound();
+    else if (roll < 0.63) this.isrRound();
+    else if (roll < 0.88) {
+      const durationMs = 1 + Math.floor(this.random() * 400);
+      this.log(`advance ${durationMs} ms`);
+      await this.clock.advance(durationMs);
+    } else await this.fault();
+    await this.clock.advance(1);
+    await this.checkInvariants();
+  }
+
+  private produce(): void {
+    const index = Math.floor(this.random() * partitionCount);
+    const leaders = this.brokers.filter(
+      (broker) => broker.state === 'up' && broker.partition(topicName, index)?.isLeader === true,
+    );
+    const broker = this.pick(leaders);
+    if (broker === undefined) {
+      this.log(`produce ${index}: no leader`);
+      return;
+    }
+    const partition = broker.partition(topicName, index)!;
+    const value = `v${++this.produced}`;
+    const epoch = partition.leaderEpoch;
+    const incarnation = broker.incarnation;
+    this.log(`produce ${value} to ${index} at broker ${broker.id} epoch ${epoch}`);
+    partition
+      .appendAsLeader(
+        encodeRecordBatch({
+          records: [{ key: null, value: Buffer.from(value), timestamp: 1_000n }],
+        }),
+        { requiredAcks: -1, timeoutMs: 5_000 },
+      )
+      .then(
+        (result) => {
+          // An answer from a process that died meanwhile never reached the producer.
+          if (broker.incarnation !== incarnation || broker.state === 'down') return;
+          this.log(`acked ${value} at ${index}:${result.baseOffset} by broker ${broker.id}`);
+          this.checker.acknowledged({
+            partition: index,
+            offset: result.baseOffset,
+            value,
+            leaderEpoch: epoch,
+            brokerId: broker.id,
+          });
+        },
+        () => undefined,
+      );
+  }
+
+  /** Every running follower sends one Fetch to the leader it knows (stand-in fetcher). */
+  private fetchRound(): void {
+    if (!this.healing) this.log('fetch round');
+    for (const follower of this.brokers) {
+      if (follower.state !== 'up') continue;
+      const image = follower.image;
+      if (image === undefined) continue;
+      for (let index = 0; index < partitionCount; index++) {
+        const local = follower.partition(topicName, index);
+        const known = image.partition(topicName, index);
+        if (local === undefined || known === undefined || local.isLeader) continue;
+        if (known.leader < 0 || known.leaderEpoch !== local.leaderEpoch) continue;
+        this.fetch(follower, local, known.leader, index);
+      }
+    }
+  }
+
+  private fetch(follower: SimulatedBroker, local: Partition, leaderId: number, index: number) {
+    const key = `${follower.id}/${index}`;
+    if (this.fetchesInFlight.has(key)) return;
+    this.fetchesInFlight.add(key);
+    const incarnation = follower.incarnation;
+    const epoch = local.leaderEpoch;
+    const fetchOffset = local.logEndOffset;
+    const lastFetchedEpoch = local.log.latestLeaderEpoch() ?? -1;
+    const brokerEpoch = follower.brokerEpoch;
+    // A lost request or answer leaves the fetch to time out; the next round sends again.
+    const timeout = this.clock.schedule(1_000, () => this.fetchesInFlight.delete(key));
+    const finish = () => {
+      timeout.cancel();
+      this.fetchesInFlight.delete(key);
+    };
+    this.send(follower.id, leaderId, () => {
+      const leaderBroker = this.running(leaderId);
+      const leader = leaderBroker?.partition(topicName, index);
+      if (leader === undefined || !leader.isLeader || leader.leaderEpochError(epoch) !== 0) {
+        this.send(leaderId, follower.id, finish);
+        return;
+      }
+      let diverging: { epoch: number; endOffset: bigint } | null;
+      try {
+        diverging = leader.divergingEpoch(fetchOffset, lastFetchedEpoch);
+      } catch {
+        const logStart = leader.logStartOffset;
+        this.send(leaderId, follower.id, () => {
+          finish();
+          if (!this.sameFollower(follower, incarnation, local, epoch)) return;
+          void local.truncateFullyAndStartAt(logStart).catch(() => undefined);
+        });
+        return;
+      }
+      if (diverging !== null) {
+        const divergence = diverging;
+        this.send(leaderId, follower.id, () => {
+          finish();
+          if (!this.sameFollower(follower, incarnation, local, epoch)) return;
+          const own = local.log.endOffsetForEpoch(divergence.epoch);
+          let to =
+            own.leaderEpoch === divergence.epoch && divergence.endOffset < own.endOffset
+              ? divergence.endOffset
+              : own.endOffset;
+          if (to < local.logStartOffset) to = local.logStartOffset;
+          this.log(`broker ${follower.id} truncates ${index} to ${to}`);
+          void local.truncateTo(to).catch(() => undefined);
+        });
+        return;
+      }
+      if (fetchOffset > leader.logEndOffset) {
+        this.send(leaderId, follower.id, finish);
+        return;
+      }
+      leader.updateFollowerFetchState(replicaId(follower.id), fetchOffset, brokerEpoch);
+      this.maybeExpandIsr(leaderBroker!, leader, index);
+      const leaderIncarnation = leaderBroker!.incarnation;
+      leader
+        .read(fetchOffset, { isolation: 'replica', maxBytes: 64 * 1024, minOneBatch: true })
+        .then((read) => {
+          if (leaderBroker!.incarnation !== leaderIncarnation) return;
+          const highWatermark = leader.highWatermark;
+          const records = Buffer.concat(read.buffers);
+          this.send(leaderId, follower.id, () => {
+            finish();
+            if (!this.sameFollower(follower, incarnation, local, epoch)) return;
+            if (local.logEndOffset !== fetchOffset) return;
+            const append =
+              records.length > 0 ? local.appendAsFollower(records) : Promise.resolve(undefined);
+            void append
+              .then(() => {
+                if (follower.incarnation === incarnation) {
+                  local.updateFollowerHighWatermark(highWatermark);
+                }
+              })
+              .catch(() => undefined);
+          });
+        })
+        .catch(() => this.send(leaderId, follower.id, finish));
+    });
+  }
+
+  private sameFollower(
+    follower: SimulatedBroker,
+    incarnation: number,
+    local: Partition,
+    epoch: number,
+  ): boolean {
+    return (
+      follower.state === 'up' &&
+      follower.incarnation === incarnation &&
+      !local.isLeader &&
+      local.leaderEpoch === epoch
+    );
+  }
+
+  /** Leaders: shrink the ISR by lagging followers, adopt the metadata's ISR (stand-in ISR manager). */
+  private isrRound(): void {
+    if (!this.healing) this.log('isr round');
+    for (const broker of this.brokers) {
+      if (broker.state !== 'up') continue;
+      for (let index = 0; index < partitionCount; index++) {
+        const partition = broker.partition(topicName, index);
+        if (partition === undefined || !partition.isLeader) continue;
+        const outOfSync = partition.outOfSyncReplicas();
+        if (outOfSync.length > 0) {
+          const isr = [...partition.isr].filter((id) => !outOfSync.includes(id));
+          this.alterIsr(broker, partition, index, isr.map(Number));
+        } else this.maybeExpandIsr(broker, partition, index);
+      }
+    }
+  }
+
+  private maybeExpandIsr(broker: SimulatedBroker, partition: Partition, index: number): void {
+    for (const id of partition.replicas) {
+      if (partition.maximalIsr.has(id) || !partition.isIsrEligible(id)) continue;
+      this.alterIsr(broker, partition, index, [...partition.isr, id].map(Number));
+      return;
+    }
+  }
+
+  private alterIsr(broker: SimulatedBroker, partition: Partition, index: number, isr: number[]) {
+    const key = `${broker.id}/${index}`;
+    const image = broker.image;
+    const known = image?.partition(topicName, index);
+    if (image === undefined || known === undefined || this.altersInFlight.has(key)) return;
+    if (known.leaderEpoch !== partition.leaderEpoch) return;
+    const additions = isr.filter((id) => !partition.isr.has(replicaId(id)));
+    if (additions.length > 0) partition.updateIsr([...partition.isr], additions.map(replicaId));
+    const controllerBroker = this.brokers.find(
+      (other) =>
+        other.state === 'up' &&
+        other.controller?.isActive === true &&
+        this.reachable(broker.id, other.id) &&
+        !(this.isolated.has(broker.id) && other.id !== broker.id),
+    );
+    if (controllerBroker === undefined) return;
+    this.altersInFlight.add(key);
+    const incarnation = broker.incarnation;
+    const epoch = partition.leaderEpoch;
+    this.log(`broker ${broker.id} alters ${index} ISR to [${isr}] at epoch ${epoch}`);
+    const request = {
+      brokerId: broker.id,
+      brokerEpoch: broker.brokerEpoch,
+      topics: [
+        {
+          topicId: known.topicId,
+          partitions: [
+            {
+              partitionIndex: index,
+              leaderEpoch: known.leaderEpoch,
+              partitionEpoch: known.partitionEpoch,
+              newIsrWithEpochs: isr.map((id) => ({
+                brokerId: id,
+                brokerEpoch: image.broker(id)?.brokerEpoch ?? -1n,
+              })),
+              leaderRecoveryState: 0,
+            },
+          ],
+        },
+      ],
+    };
+    this.send(broker.id, controllerBroker.id, () => {
+      controllerBroker
+        .controller!.alterPartition(request)
+        .then((response) => {
+          this.send(controllerBroker.id, broker.id, () => {
+            this.altersInFlight.delete(key);
+            const answer = response.topics[0]?.partitions[0];
+            if (broker.incarnation !== incarnation || broker.state !== 'up') return;
+            if (answer === undefined || partition.leaderEpoch !== epoch || !partition.isLeader) {
+              return;
+            }
+            if (answer.errorCode === ErrorCode.NONE && answer.leaderEpoch === epoch) {
+              this.log(`broker ${broker.id} ISR of ${index} now [${answer.isr}]`);
+              partition.updateIsr(answer.isr.map(replicaId));
+            } else {
+              this.log(`broker ${broker.id} ISR change of ${index} refused: ${answer.errorCode}`);
+              partition.updateIsr([...partition.isr]);
+            }
+          });
+        })
+        .catch(() => this.altersInFlight.delete(key));
+    });
+    // A lost answer: the leader tries again later.
+    this.clock.schedule(2_000, () => this.altersInFlight.delete(key));
+  }
+
+  private async fault(): Promise<void> {
+    this.faultCount++;
+    const broker = this.pick(this.brokers)!;
+    const roll = this.random();
+    // One broker at a time is down, paused or isolated (RF 3 keeps a majority); links fail freely.
+    const faulty = this.brokers.filter(
+      (other) => other.state !== 'up' || other.starting || this.isolated.has(other.id),
+    );
+    const mayFail = faulty.length === 0;
+    if (roll < 0.2) {
+      if (broker.state === 'down') {
+        if (!broker.starting) {
+          this.log(`restart broker ${broker.id}`);
+          void broker.start().catch((error: unknown) => this.log(`restart failed: ${error}`));
+        }
+      } else if (mayFail) {
+        this.log(`crash broker ${broker.id}`);
+        broker.crash(this.random);
+      }
+    } else if (roll < 0.35) {
+      if (broker.state === 'paused') {
+        this.log(`resume broker ${broker.id}`);
+        void broker.resume().catch((error: unknown) => this.log(`resume failed: ${error}`));
+      } else if (broker.state === 'up' && mayFail) {
+        this.log(`pause broker ${broker.id}`);
+        broker.pause();
+      }
+    } else if (roll < 0.55) {
+      if (this.isolated.has(broker.id)) {
+        this.log(`heal broker ${broker.id}`);
+        this.isolated.delete(broker.id);
+        if (broker.state === 'up') {
+          void broker.resume().catch((error: unknown) => this.log(`rejoin failed: ${error}`));
+        }
+      } else if (mayFail) {
+        this.log(`isolate broker ${broker.id}`);
+        this.isolated.add(broker.id);
+        this.store.pauseKeepalives(broker.nodeName, true);
+      }
+    } else if (roll < 0.8) {
+      const other = this.pick(this.brokers.filter((candidate) => candidate !== broker))!;
+      const link = {
+        lossRate: this.chance(0.3) ? 1 : Math.floor(this.random() * 4) / 10,
+        delayMs: Math.floor(this.random() * 300),
+      };
+      this.log(`link ${broker.id}<->${other.id} loss ${link.lossRate} delay ${link.delayMs} ms`);
+      this.links.set(this.linkKey(broker.id, other.id), link);
+      this.links.set(this.linkKey(other.id, broker.id), link);
+    } else {
+      this.log('links healed');
+      this.links.clear();
+    }
+  }
+
+  // ------------------------------------------------------------------ invariants
+
+  private async views(index: number): Promise<{ views: ReplicaView[]; leader?: ReplicaView }> {
+    const views: ReplicaView[] = [];
+    let leader: ReplicaView | undefined;
+    const known = this.observer?.image.partition(topicName, index);
+    for (const broker of this.brokers) {
+      if (broker.state === 'down') continue;
+      const partition = broker.partition(topicName, index);
+      if (partition === undefined) continue;
+      const view = await readReplica(broker.id, partition);
+      views.push(view);
+      if (
+        known !== undefined &&
+        known.leader === broker.id &&
+        partition.isLeader &&
+        partition.leaderEpoch === leaderEpoch(known.leaderEpoch) &&
+        broker.state === 'up'
+      ) {
+        leader = view;
+      }
+    }
+    return leader === undefined ? { views } : { views, leader };
+  }
+
+  async checkInvariants(): Promise<void> {
+    for (let index = 0; index < partitionCount; index++) {
+      const { views, leader } = await this.views(index);
+      this.checker.check(index, views, leader);
+    }
+  }
+
+  /** Heals every fault, then drives fetches and ISR rounds until every replica caught up. */
+  async healAndConverge(limitMs: number): Promise<boolean> {
+    this.log('heal everything');
+    this.healing = true;
+    this.links.clear();
+    this.isolated.clear();
+    for (const broker of this.brokers) {
+      if (broker.state !== 'down') void broker.resume().catch(() => undefined);
+      else if (broker.state === 'down' && !broker.starting) {
+        void broker.start().catch(() => undefined);
+      }
+    }
+    for (let elapsedMs = 0; elapsedMs < limitMs; elapsedMs += 100) {
+      this.fetchRound();
+      this.isrRound();
+      await this.clock.advance(100);
+      if (this.converged()) {
+        await this.checkInvariants();
+        for (let index = 0; index < partitionCount; index++) {
+          for (const view of (await this.views(index)).views) {
+            this.checker.checkComplete(index, view);
+          }
+        }
+        return true;
+      }
+    }
+    await this.checkInvariants();
+    return false;
+  }
+
+  private converged(): boolean {
+    const image = this.observer?.image;
+    if (image === undefined || !this.allRolesApplied()) return false;
+    return image.partitions(topicName).every((known) => {
+      const leader = this.running(known.leader)?.partition(topicName, known.partition);
+      if (leader === undefined || !leader.isLeader) return false;
+      if (leader.highWatermark !== leader.logEndOffset) return false;
+      if (leader.isr.size !== known.replicas.length) return false;
+      return known.replicas.every(
+        (id) => this.running(id)?.partition(topicName, known.partition)?.logEndOffset === leader.logEndOffset,
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    this.observer?.close();
+    for (const broker of this.brokers) if (broker.state !== 'down') broker.crash(this.random);
+    await this.clock.advance(10_000);
+  }
+}
+
+/** Runs one seed: set-up, `steps` random steps with the invariants after each, heal, converge. */
+export async function runSimulation(
+  seed: number,
+  options: SimulationOptions,
+): Promise<SimulationResult> {
+  const simulation = new ClusterSimulation(seed);
+  let converged = false;
+  try {
+    await simulation.setUp();
+    for (let step = 0; step < options.steps; step++) {
+      await simulation.step();
+      if (simulation.checker.violations.length > 0 && options.stopAtViolation !== false) break;
+    }
+    if (simulation.checker.violations.length === 0) {
+      converged = await simulation.healAndConverge(60_000);
+    }
+  } finally {
+    await simulation.close();
+  }
+  return {
+    seed,
+    brokerCount: simulation.brokers.length,
+    steps: simulation.steps,
+    violations: simulation.checker.violations,
+    ackedCount: simulation.checker.acked.length,
+    faultCount: simulation.faultCount,
+    converged,
+  };
+}
+
+/** A failing seed's report: the violations, the replay command and the last steps. */
+export function describeFailure(result: SimulationResult, lastSteps = 60): string {
+  return [
+    `seed ${result.seed} (${result.brokerCount} brokers): ${result.violations.join('; ')}${result.converged ? '' : ' [did not converge]'}`,
+    `replay: GREGOR_SIM_SEED=${result.seed} node --test packages/broker/dist/simulation/cluster-simulation.test.js`,
+    ...result.steps.slice(-lastSteps),
+  ].join('\n');
+}
