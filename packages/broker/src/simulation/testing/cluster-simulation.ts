@@ -40,6 +40,8 @@ export function seededRandom(seed: number): () => number {
 
 export interface SimulationOptions {
   steps: number;
+  /** Also hold followers to their own HW (InvariantChecker). */
+  strict?: boolean;
   /** Stop at the first violated invariant (default true). */
   stopAtViolation?: boolean;
 }
@@ -65,7 +67,7 @@ export class ClusterSimulation {
   readonly store = new SimulatedMetadataStore(this.clock);
   readonly random: () => number;
   readonly brokers: SimulatedBroker[] = [];
-  readonly checker = new InvariantChecker();
+  readonly checker: InvariantChecker;
   readonly steps: string[] = [];
   private observer: MetadataListener | undefined;
   /** Brokers cut off from every other broker and from the metadata store. */
@@ -78,13 +80,15 @@ export class ClusterSimulation {
   faultCount = 0;
   private topicIds = 0;
 
-  constructor(readonly seed: number) {
+  constructor(
+    readonly seed: number,
+    strict = false,
+  ) {
+    this.checker = new InvariantChecker(strict);
     this.random = seededRandom(seed);
     const brokerCount = 3 + (seed % 3);
     for (let id = 1; id <= brokerCount; id++) {
-      this.brokers.push(
-        new SimulatedBroker(id, this.clock, this.store, () => this.topicId()),
-      );
+      this.brokers.push(new SimulatedBroker(id, this.clock, this.store, () => this.topicId()));
     }
   }
 
@@ -421,8 +425,6 @@ export class ClusterSimulation {
     const known = image?.partition(topicName, index);
     if (image === undefined || known === undefined || this.altersInFlight.has(key)) return;
     if (known.leaderEpoch !== partition.leaderEpoch) return;
-    const additions = isr.filter((id) => !partition.isr.has(replicaId(id)));
-    if (additions.length > 0) partition.updateIsr([...partition.isr], additions.map(replicaId));
     const controllerBroker = this.brokers.find(
       (other) =>
         other.state === 'up' &&
@@ -431,6 +433,9 @@ export class ClusterSimulation {
         !(this.isolated.has(broker.id) && other.id !== broker.id),
     );
     if (controllerBroker === undefined) return;
+    // Kafka's maximal ISR: an addition counts for the HW while its change is in flight.
+    const additions = isr.filter((id) => !partition.isr.has(replicaId(id)));
+    if (additions.length > 0) partition.updateIsr([...partition.isr], additions.map(replicaId));
     this.altersInFlight.add(key);
     const incarnation = broker.incarnation;
     const epoch = partition.leaderEpoch;
@@ -478,8 +483,17 @@ export class ClusterSimulation {
         })
         .catch(() => this.altersInFlight.delete(key));
     });
-    // A lost answer: the leader tries again later.
-    this.clock.schedule(2_000, () => this.altersInFlight.delete(key));
+    // A lost answer: the pending additions are dropped and the leader tries again later.
+    this.clock.schedule(2_000, () => {
+      if (!this.altersInFlight.delete(key)) return;
+      if (
+        broker.incarnation === incarnation &&
+        partition.isLeader &&
+        partition.leaderEpoch === epoch
+      ) {
+        partition.updateIsr([...partition.isr]);
+      }
+    });
   }
 
   private async fault(): Promise<void> {
@@ -595,7 +609,30 @@ export class ClusterSimulation {
       }
     }
     await this.checkInvariants();
+    this.logStatus();
     return false;
+  }
+
+  /** Where every broker and partition stands (the end of a run that did not converge). */
+  private logStatus(): void {
+    const image = this.observer?.image;
+    for (const broker of this.brokers) {
+      const registered = image?.broker(broker.id);
+      const partitions = [0, 1].map((index) => {
+        const partition = broker.partition(topicName, index);
+        return partition === undefined
+          ? '-'
+          : `${partition.isLeader ? 'L' : 'F'}@${partition.leaderEpoch} leo ${partition.logEndOffset} hw ${partition.highWatermark} isr [${[...partition.isr]}]`;
+      });
+      this.log(
+        `status broker ${broker.id}: ${broker.state}${broker.starting ? ' starting' : ''} session ${broker.sessionLost ? 'lost' : `epoch ${broker.brokerEpoch}`}, registered ${registered?.brokerEpoch ?? 'no'}; ${partitions.join('; ')}`,
+      );
+    }
+    for (const known of image?.partitions(topicName) ?? []) {
+      this.log(
+        `status partition ${known.partition}: leader ${known.leader}@${known.leaderEpoch} isr [${known.isr}] replicas [${known.replicas}]`,
+      );
+    }
   }
 
   private converged(): boolean {
@@ -607,7 +644,9 @@ export class ClusterSimulation {
       if (leader.highWatermark !== leader.logEndOffset) return false;
       if (leader.isr.size !== known.replicas.length) return false;
       return known.replicas.every(
-        (id) => this.running(id)?.partition(topicName, known.partition)?.logEndOffset === leader.logEndOffset,
+        (id) =>
+          this.running(id)?.partition(topicName, known.partition)?.logEndOffset ===
+          leader.logEndOffset,
       );
     });
   }
@@ -624,7 +663,7 @@ export async function runSimulation(
   seed: number,
   options: SimulationOptions,
 ): Promise<SimulationResult> {
-  const simulation = new ClusterSimulation(seed);
+  const simulation = new ClusterSimulation(seed, options.strict ?? false);
   let converged = false;
   try {
     await simulation.setUp();

@@ -74,8 +74,20 @@ export async function readReplica(brokerId: number, partition: Partition): Promi
 
 export class InvariantChecker {
   readonly violations: string[] = [];
+
+  /**
+   * `strict`: a follower's records below its own HW count as committed too. Off, only the
+   * current leader's do (ISR followers are compared with it): a restarted broker's partitions take HW = LEO before
+   * metadata gives them a role (ReplicaManager.start, DESIGN.md "known bugs"), which strict
+   * mode reports on every seed that restarts a leader with an unreplicated tail.
+   */
+  constructor(private readonly strict = false) {}
+
   /** `partition:offset` → what a replica held below its HW. */
-  private readonly committed = new Map<string, { value: string; leaderEpoch: number }>();
+  private readonly committed = new Map<
+    string,
+    { value: string; leaderEpoch: number; seenOn: string }
+  >();
   /** `partition:epoch` → the highest HW its leader showed. */
   private readonly highWatermarks = new Map<string, bigint>();
   /** `partition:epoch` → the leader the metadata named. */
@@ -106,13 +118,17 @@ export class InvariantChecker {
   leaderElected(partition: number, leader: number, leaderEpoch: number): void {
     const latest = this.latestEpochs.get(partition) ?? -1;
     if (leaderEpoch < latest) {
-      this.violation(`partition ${partition}: leader epoch went back from ${latest} to ${leaderEpoch}`);
+      this.violation(
+        `partition ${partition}: leader epoch went back from ${latest} to ${leaderEpoch}`,
+      );
     }
     this.latestEpochs.set(partition, Math.max(latest, leaderEpoch));
     const key = `${partition}:${leaderEpoch}`;
     const known = this.epochLeaders.get(key);
     if (known !== undefined && known !== leader && leader !== -1 && known !== -1) {
-      this.violation(`partition ${partition} epoch ${leaderEpoch} has two leaders: ${known} and ${leader}`);
+      this.violation(
+        `partition ${partition} epoch ${leaderEpoch} has two leaders: ${known} and ${leader}`,
+      );
     }
     if (leader !== -1) this.epochLeaders.set(key, leader);
   }
@@ -122,7 +138,22 @@ export class InvariantChecker {
    * epoch (undefined when none does yet).
    */
   check(partitionIndex: number, replicas: readonly ReplicaView[], leader: ReplicaView | undefined) {
-    for (const replica of replicas) this.checkOne(partitionIndex, replica);
+    for (const replica of replicas) {
+      // Followers' committed prefixes are checked against the leader's below (ISR comparison).
+      const bound = replica === leader || this.strict ? replica.highWatermark : -1n;
+      if (
+        this.strict &&
+        leader !== undefined &&
+        replica !== leader &&
+        replica.partition.leaderEpoch === leader.partition.leaderEpoch &&
+        replica.highWatermark > leader.highWatermark
+      ) {
+        this.violation(
+          `partition ${partitionIndex}: follower ${replica.brokerId} HW ${replica.highWatermark} above leader ${leader.brokerId}'s ${leader.highWatermark} at epoch ${leader.partition.leaderEpoch}`,
+        );
+      }
+      this.checkOne(partitionIndex, replica, bound);
+    }
     if (leader === undefined) return;
     const epoch = leader.partition.leaderEpoch;
     const hwKey = `${partitionIndex}:${epoch}`;
@@ -182,7 +213,7 @@ export class InvariantChecker {
     }
   }
 
-  private checkOne(partitionIndex: number, replica: ReplicaView): void {
+  private checkOne(partitionIndex: number, replica: ReplicaView, committedBound: bigint): void {
     let previous: LogEntry | undefined;
     for (const entry of replica.entries) {
       if (previous !== undefined) {
@@ -198,14 +229,18 @@ export class InvariantChecker {
         }
       }
       previous = entry;
-      if (entry.offset >= replica.highWatermark) continue;
+      if (entry.offset >= committedBound) continue;
       const key = `${partitionIndex}:${entry.offset}`;
       const known = this.committed.get(key);
       if (known === undefined) {
-        this.committed.set(key, { value: entry.value, leaderEpoch: entry.leaderEpoch });
+        this.committed.set(key, {
+          value: entry.value,
+          leaderEpoch: entry.leaderEpoch,
+          seenOn: `replica ${replica.brokerId} (HW ${replica.highWatermark}, ${replica.partition.isLeader ? 'leader' : 'follower'} at epoch ${replica.partition.leaderEpoch})`,
+        });
       } else if (known.value !== entry.value || known.leaderEpoch !== entry.leaderEpoch) {
         this.violation(
-          `partition ${partitionIndex}: two values at committed offset ${entry.offset}: ${known.value}@${known.leaderEpoch} and ${entry.value}@${entry.leaderEpoch} (replica ${replica.brokerId}, HW ${replica.highWatermark})`,
+          `partition ${partitionIndex}: two values at committed offset ${entry.offset}: ${known.value}@${known.leaderEpoch} on ${known.seenOn}, ${entry.value}@${entry.leaderEpoch} on replica ${replica.brokerId} (HW ${replica.highWatermark})`,
         );
       }
     }

@@ -125,7 +125,8 @@ export class SimulatedBroker {
           void roles.syncAll(image).catch(() => undefined);
           return;
         }
-        if (changes.topics.size > 0) void roles.topicsChanged(image, changes.topics).catch(() => {});
+        if (changes.topics.size > 0)
+          void roles.topicsChanged(image, changes.topics).catch(() => {});
         const local = localPartitionChanges(previous, image, changes, this.id);
         if (local.leaders.length + local.followers.length + local.removed.length > 0) {
           void roles.applyChanges(previous, image, local).catch(() => undefined);
