@@ -16,7 +16,9 @@ import type { MetadataImage } from '@gregor/cluster';
 import { MetadataListener } from '@gregor/cluster';
 import { SimulatedMetadataStore } from '@gregor/metadata';
 import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
+import { drive, driveUntil } from '@gregor/cluster/testing/brokers';
 import { ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { seededRandom } from '@gregor/storage/testing/batches';
 import type { Partition } from '../../replication/partition.js';
 import { leaderEpoch, replicaId } from '../../replication/types.js';
 import { InvariantChecker, type ReplicaView, readReplica } from './invariants.js';
@@ -25,18 +27,6 @@ import { SimulatedBroker } from './simulated-broker.js';
 export const topicName = 'simulated';
 const partitionCount = 2;
 const replicationFactor = 3;
-
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface SimulationOptions {
   steps: number;
@@ -120,9 +110,12 @@ export class ClusterSimulation {
       schedule: (delayMs, callback) => this.clock.schedule(delayMs, callback),
       onImage: (image) => this.observeImage(image),
     });
-    await this.until(Promise.all(this.brokers.map((broker) => broker.start())), 30_000);
-    await this.driveUntil(() => this.activeController() !== undefined, 30_000, 'a controller');
-    const created = await this.until(
+    await drive(this.clock, Promise.all(this.brokers.map((broker) => broker.start())));
+    await driveUntil(this.clock, () => this.activeController() !== undefined, {
+      what: 'a controller',
+    });
+    const created = await drive(
+      this.clock,
       this.activeController()!.createTopics({
         topics: [
           {
@@ -135,11 +128,10 @@ export class ClusterSimulation {
         ],
         timeoutMs: 30_000,
       }),
-      30_000,
     );
     const errorCode = created.topics[0]?.errorCode;
     if (errorCode !== ErrorCode.NONE) throw new Error(`topic creation failed: ${errorCode}`);
-    await this.driveUntil(() => this.allRolesApplied(), 30_000, 'roles applied');
+    await driveUntil(this.clock, () => this.allRolesApplied(), { what: 'roles applied' });
   }
 
   private observeImage(image: MetadataImage): void {
@@ -170,32 +162,6 @@ export class ClusterSimulation {
 
   broker(id: number): SimulatedBroker | undefined {
     return this.brokers.find((broker) => broker.id === id);
-  }
-
-  /** Advances simulated time until `promise` settles. */
-  private async until<T>(promise: Promise<T>, limitMs: number): Promise<T> {
-    let outcome: { value: T } | { error: unknown } | undefined;
-    promise.then(
-      (value) => {
-        outcome = { value };
-      },
-      (error: unknown) => {
-        outcome = { error };
-      },
-    );
-    for (let elapsedMs = 0; outcome === undefined; elapsedMs += 10) {
-      if (elapsedMs > limitMs) throw new Error(`not settled within ${limitMs} ms simulated`);
-      await this.clock.advance(10);
-    }
-    if ('error' in outcome) throw outcome.error;
-    return outcome.value;
-  }
-
-  private async driveUntil(condition: () => boolean, limitMs: number, what: string) {
-    for (let elapsedMs = 0; !condition(); elapsedMs += 10) {
-      if (elapsedMs > limitMs) throw new Error(`${what}: not within ${limitMs} ms simulated`);
-      await this.clock.advance(10);
-    }
   }
 
   // ------------------------------------------------------------------ network
