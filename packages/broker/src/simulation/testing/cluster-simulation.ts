@@ -14,9 +14,9 @@
  */
 import type { MetadataImage } from '@gregor/cluster';
 import { MetadataListener } from '@gregor/cluster';
+import { drive, driveUntil } from '@gregor/cluster/testing/brokers';
 import { SimulatedMetadataStore } from '@gregor/metadata';
 import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
-import { drive, driveUntil } from '@gregor/cluster/testing/brokers';
 import { ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { seededRandom } from '@gregor/storage/testing/batches';
 import type { Partition } from '../../replication/partition.js';
