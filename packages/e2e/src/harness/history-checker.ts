@@ -59,6 +59,16 @@ export interface HistorySummary {
   valid: boolean;
 }
 
+/** The counts of a history where no check found anything. */
+export const noProblems: Readonly<HistorySummary['counts']> = {
+  'lost-write': 0,
+  duplicate: 0,
+  'inconsistent-offsets': 0,
+  'acked-offset-mismatch': 0,
+  'nonmonotonic-read': 0,
+  'aborted-read': 0,
+};
+
 const positionKey = (partition: number, offset: number) => `${partition}:${offset}`;
 
 function addTo(sets: Map<string, Set<string>>, key: string, member: string): void {
@@ -133,14 +143,7 @@ export function checkHistory(input: HistoryInput): HistorySummary {
       if (positions !== undefined) unknownWritten++;
     }
   }
-  const counts: HistorySummary['counts'] = {
-    'lost-write': 0,
-    duplicate: 0,
-    'inconsistent-offsets': 0,
-    'acked-offset-mismatch': 0,
-    'nonmonotonic-read': 0,
-    'aborted-read': 0,
-  };
+  const counts: HistorySummary['counts'] = { ...noProblems };
   for (const problem of problems) counts[problem.check]++;
   return {
     sends: input.sends.length,
