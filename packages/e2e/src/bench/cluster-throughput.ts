@@ -70,7 +70,7 @@ async function measure(target: 'kafka' | 'gregor'): Promise<void> {
           acks: 'all',
           warmUpRecords: Math.floor(records / 5),
           properties: { 'linger.ms': '5', 'enable.idempotence': 'true' },
-          timeoutMs: 300_000,
+          timeoutMs: 120_000,
         });
         const summary = produced.steadyState ?? produced.total;
         console.log(
@@ -97,7 +97,7 @@ async function measure(target: 'kafka' | 'gregor'): Promise<void> {
           records: latencyRecords,
           recordBytes: 100,
           acks: 'all',
-          timeoutMs: 180_000,
+          timeoutMs: 60_000,
         });
         console.log(
           `${target} ${topic} acks=all end-to-end: average ${latency.averageMs.toFixed(2)} ms, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`,
