@@ -272,6 +272,51 @@ export const brokerConfigDefinitions = [
       'A follower that has not caught up with the leader for this long leaves the ISR (checked every half of it).',
   }),
   define({
+    name: 'replica.fetch.max.bytes',
+    type: 'int',
+    default: '1048576',
+    validator: atLeast(0),
+    documentation:
+      'Bytes a follower asks per partition in one fetch (a larger first batch still comes whole).',
+  }),
+  define({
+    name: 'replica.fetch.response.max.bytes',
+    type: 'int',
+    default: '10485760',
+    validator: atLeast(0),
+    documentation: 'Bytes a follower asks for in one fetch response over all partitions.',
+  }),
+  define({
+    name: 'replica.fetch.wait.max.ms',
+    type: 'int',
+    default: '500',
+    validator: atLeast(0),
+    documentation:
+      'How long the leader holds a follower fetch that has no data yet (keep below replica.lag.time.max.ms).',
+  }),
+  define({
+    name: 'replica.fetch.min.bytes',
+    type: 'int',
+    default: '1',
+    validator: atLeast(1),
+    documentation: 'Bytes a follower fetch waits for before the leader answers.',
+  }),
+  define({
+    name: 'replica.fetch.backoff.ms',
+    type: 'int',
+    default: '1000',
+    validator: atLeast(0),
+    documentation: 'How long a follower waits after a failed fetch before it retries.',
+  }),
+  define({
+    name: 'replica.socket.timeout.ms',
+    type: 'int',
+    default: '30000',
+    validator: atLeast(1),
+    documentation:
+      "A follower's connect and request deadline towards its leader (beyond the fetch wait).",
+  }),
+  define({
     name: 'replica.high.watermark.checkpoint.interval.ms',
     type: 'long',
     default: '5000',

@@ -17,6 +17,7 @@ import {
 } from '@gregor/protocol';
 import { fetchRequest } from '../testing/requests.js';
 import type { Partition } from './partition.js';
+import { defaultReplicaFetchSettings, replicaFetchSettingsFrom } from './replica-fetcher.js';
 import {
   assignRoles,
   createEverywhere,
@@ -194,4 +195,9 @@ it('min.insync.replicas=2: acks=all is refused while the ISR has one member, the
   await eventually(() => partitionOf(two, topic).logEndOffset === 2n, 'broker 2 to fetch c');
   // Strict rule: with |ISR| < min.insync.replicas the HW does not move, even though broker 2 has c.
   assert.equal(partitionOf(one, topic).highWatermark, 1n);
+});
+
+it("reads replica.fetch.* with Kafka's names and defaults from the broker configuration", () => {
+  const config = brokers[0]!.broker.services.config;
+  assert.deepEqual(replicaFetchSettingsFrom(config), defaultReplicaFetchSettings);
 });

@@ -25,6 +25,7 @@ import {
   type ListOffsetsResponse,
 } from '@gregor/protocol';
 import { type Clock, sleepOn } from '../clock.js';
+import type { BrokerConfig } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
 import { PeerConnection } from '../server/peer-connection.js';
 import type { Transport } from '../server/transport.js';
@@ -56,6 +57,19 @@ export const defaultReplicaFetchSettings: ReplicaFetchSettings = {
   backoffMs: 1_000,
   socketTimeoutMs: 30_000,
 };
+
+/** The fetcher settings from the broker configuration (`replica.fetch.*`). */
+export function replicaFetchSettingsFrom(config: BrokerConfig): ReplicaFetchSettings {
+  const get = (name: Parameters<BrokerConfig['get']>[0]) => Number(config.get(name));
+  return {
+    fetchMaxBytes: get('replica.fetch.max.bytes'),
+    responseMaxBytes: get('replica.fetch.response.max.bytes'),
+    waitMaxMs: get('replica.fetch.wait.max.ms'),
+    minBytes: get('replica.fetch.min.bytes'),
+    backoffMs: get('replica.fetch.backoff.ms'),
+    socketTimeoutMs: get('replica.socket.timeout.ms'),
+  };
+}
 
 /** Fetch v15: the first with ReplicaState (KIP-903); topic ids since v13. */
 const fetchVersion = 15;
