@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestClient } from '@gregor/broker/testing/test-client';
+import { recordBatch, TestClient } from '@gregor/broker/testing/test-client';
 import {
   ApiKey,
   type CreateTopicsResponse,
@@ -16,6 +16,7 @@ import {
   type InitProducerIdResponse,
   type MetadataResponse,
   type OffsetFetchResponse,
+  type ProduceResponse,
 } from '@gregor/protocol';
 import { BrokerCluster } from './harness/broker-cluster.js';
 import type { BrokerProcess } from './harness/broker-process.js';
@@ -156,6 +157,30 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
     }
     // Kafka's placement: RF 1 over three brokers puts two partitions on each.
     assert.deepEqual([...leaders.values()], [2, 2, 2]);
+    // Produce to a broker that does not lead: NOT_LEADER_OR_FOLLOWER with the leader (KIP-951).
+    const elsewhere = spread.partitions.find((partition) => partition.leader !== 1)!;
+    const refused = await request<ProduceResponse>(cluster.broker(1), ApiKey.Produce, 11, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [
+        {
+          name: 'spread',
+          partitionData: [{ index: elsewhere.index, records: recordBatch({ count: 1 }) }],
+        },
+      ],
+    });
+    const answer = refused.responses[0]!.partitionResponses[0]!;
+    assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(
+      { leaderId: answer.currentLeader?.leaderId, leaderEpoch: answer.currentLeader?.leaderEpoch },
+      { leaderId: elsewhere.leader, leaderEpoch: elsewhere.leaderEpoch },
+    );
+    const leaderBroker = cluster.broker(elsewhere.leader);
+    assert.deepEqual(
+      refused.nodeEndpoints?.map((node) => `${node.nodeId}@${node.host}:${node.port}`),
+      [`${elsewhere.leader}@${leaderBroker.bootstrap}`],
+    );
   });
 
   it('kcat produces to and consumes from partitions led by every broker', async () => {

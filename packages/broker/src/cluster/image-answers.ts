@@ -64,3 +64,33 @@ export function clusterCoordinator(
     port: found.address.port,
   };
 }
+
+/**
+ * KIP-951: for a partition answered NOT_LEADER_OR_FOLLOWER, the leader the image knows (id and
+ * epoch) and its endpoint on the request's listener, so the client moves without a Metadata
+ * round trip. Undefined when the image knows no leader.
+ */
+export function currentLeaderHint(
+  cluster: ClusterNode,
+  topic: string,
+  partition: number,
+  context: RequestContext,
+): { leaderId: number; leaderEpoch: number; endpoint: BrokerAddress | undefined } | undefined {
+  const image = cluster.image;
+  const found = image.partition(topic, partition);
+  if (found === undefined || found.leader < 0) return undefined;
+  const endpoint = image.brokerEndpoint(found.leader, requestListenerName(context));
+  return {
+    leaderId: found.leader,
+    leaderEpoch: found.leaderEpoch,
+    endpoint:
+      endpoint === undefined
+        ? undefined
+        : {
+            nodeId: found.leader,
+            host: endpoint.host,
+            port: endpoint.port,
+            rack: image.broker(found.leader)?.registration.rack ?? null,
+          },
+  };
+}

@@ -41,13 +41,14 @@ import {
   validateRecordBatches,
   validateRecords,
 } from '@gregor/protocol';
+import { currentLeaderHint } from '../cluster/image-answers.js';
 import { type BrokerConfig, resolveTopicConfig, timestampBoundsMs } from '../config/index.js';
 import type { Partition } from '../replication/partition.js';
 import { ConnectionFault } from '../server/connection.js';
 import type { BrokerServices } from '../services.js';
 import type { TopicInfo } from '../topics/types.js';
 import { absentPartitionError, classifyPartitionError } from './partition-errors.js';
-import type { ApiHandler } from './types.js';
+import type { ApiHandler, RequestContext } from './types.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
@@ -152,7 +153,9 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       if (failed !== null) throw new ConnectionFault(`acks=0 produce failed (${failed})`);
       return undefined;
     }
-    return { responses, throttleTimeMs: 0 } as ProduceResponse;
+    const response = { responses, throttleTimeMs: 0 } as ProduceResponse;
+    if (services.cluster !== undefined && apiVersion >= 10) addLeaderHints(response, context);
+    return response;
   },
   errorResponse: produceErrorResponse,
 };
@@ -385,6 +388,22 @@ function producePolicy(topic: TopicInfo, config: BrokerConfig): ProducePolicy {
     policies.set(topic, policy);
   }
   return policy;
+}
+
+/** KIP-951 (v10+): the current leader of each NOT_LEADER_OR_FOLLOWER partition, and its endpoint. */
+function addLeaderHints(response: ProduceResponse, context: RequestContext): void {
+  const cluster = context.services.cluster!;
+  const endpoints = new Map<number, NonNullable<ProduceResponse['nodeEndpoints']>[number]>();
+  for (const topic of response.responses) {
+    for (const partition of topic.partitionResponses) {
+      if (partition.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+      const hint = currentLeaderHint(cluster, topic.name, partition.index, context);
+      if (hint === undefined) continue;
+      partition.currentLeader = { leaderId: hint.leaderId, leaderEpoch: hint.leaderEpoch };
+      if (hint.endpoint !== undefined) endpoints.set(hint.leaderId, { ...hint.endpoint });
+    }
+  }
+  if (endpoints.size > 0) response.nodeEndpoints = [...endpoints.values()];
 }
 
 function partitionResponse(index: number, errorCode: number): PartitionResponse {
