@@ -48,7 +48,7 @@ import type { ApiHandler } from './handlers/types.js';
 import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
-import { ReplicaFetcherManager } from './replication/replica-fetcher.js';
+import { ReplicaFetcherManager, replicaFetchSettingsFrom } from './replication/replica-fetcher.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { leaderEpoch } from './replication/types.js';
 import { nodeTransport } from './server/node-transport.js';
@@ -328,6 +328,7 @@ export class Broker {
         logger: logger.child({ component: 'replica-fetcher' }),
         brokerEpoch: () => node.brokerEpoch,
         brokerAddress: (brokerId) => node.image.brokerEndpoint(brokerId, listenerName),
+        settings: replicaFetchSettingsFrom(config),
       });
     }
     // Cluster mode: every partition with a replica here gets its log and its role from the image.
