@@ -8,17 +8,20 @@
  * ends with everything healed and every replica caught up, then every acked record is looked for
  * on every replica.
  *
- * Stand-ins over the real Partition API (the broker's own follower fetcher and ISR manager are
- * not wired here): `fetchRound` performs what a follower's Fetch does (divergence, read up to the
- * LEO, follower state, HW), `isrRound` sends the leader's AlterPartition to the active controller.
+ * Each broker's real IsrManager shrinks and expands its ISRs; its AlterPartition travels over the
+ * simulated links to the active Controller (`alterPartitionSender`). Stand-in over the real
+ * Partition API: `fetch` performs what a follower's Fetch does (divergence, read up to the LEO,
+ * follower state, HW) instead of the broker's ReplicaFetcherManager, which needs each broker's
+ * request server on an in-memory Transport.
  */
 import type { MetadataImage } from '@gregor/cluster';
 import { MetadataListener } from '@gregor/cluster';
 import { drive, driveUntil } from '@gregor/cluster/testing/brokers';
 import { SimulatedMetadataStore } from '@gregor/metadata';
 import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
-import { ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { type AlterPartitionResponse, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { seededRandom } from '@gregor/storage/testing/batches';
+import type { AlterPartitionSender } from '../../replication/isr-manager.js';
 import type { Partition } from '../../replication/partition.js';
 import { leaderEpoch, replicaId } from '../../replication/types.js';
 import { InvariantChecker, type ReplicaView, readReplica } from './invariants.js';
@@ -78,7 +81,15 @@ export class ClusterSimulation {
     this.random = seededRandom(seed);
     const brokerCount = 3 + (seed % 3);
     for (let id = 1; id <= brokerCount; id++) {
-      this.brokers.push(new SimulatedBroker(id, this.clock, this.store, () => this.topicId()));
+      this.brokers.push(
+        new SimulatedBroker(
+          id,
+          this.clock,
+          this.store,
+          () => this.topicId(),
+          (broker) => this.alterPartitionSender(broker),
+        ),
+      );
     }
   }
 
@@ -319,7 +330,6 @@ export class ClusterSimulation {
         return;
       }
       leader.updateFollowerFetchState(replicaId(follower.id), fetchOffset, brokerEpoch);
-      this.maybeExpandIsr(leaderBroker!, leader, index);
       const leaderIncarnation = leaderBroker!.incarnation;
       leader
         .read(fetchOffset, { isolation: 'replica', maxBytes: 64 * 1024, minOneBatch: true })
@@ -360,106 +370,56 @@ export class ClusterSimulation {
     );
   }
 
-  /** Leaders: shrink the ISR by lagging followers, adopt the metadata's ISR (stand-in ISR manager). */
+  /** Every running broker's ISR manager checks for lagging followers now. */
   private isrRound(): void {
     if (!this.healing) this.log('isr round');
-    for (const broker of this.brokers) {
-      if (broker.state !== 'up') continue;
-      for (let index = 0; index < partitionCount; index++) {
-        const partition = broker.partition(topicName, index);
-        if (partition === undefined || !partition.isLeader) continue;
-        const outOfSync = partition.outOfSyncReplicas();
-        if (outOfSync.length > 0) {
-          const isr = [...partition.isr].filter((id) => !outOfSync.includes(id));
-          this.alterIsr(broker, partition, index, isr.map(Number));
-        } else this.maybeExpandIsr(broker, partition, index);
-      }
-    }
+    for (const broker of this.brokers) broker.shrinkIsr();
   }
 
-  private maybeExpandIsr(broker: SimulatedBroker, partition: Partition, index: number): void {
-    for (const id of partition.replicas) {
-      if (partition.maximalIsr.has(id) || !partition.isIsrEligible(id)) continue;
-      this.alterIsr(broker, partition, index, [...partition.isr, id].map(Number));
-      return;
-    }
-  }
-
-  private alterIsr(broker: SimulatedBroker, partition: Partition, index: number, isr: number[]) {
-    const key = `${broker.id}/${index}`;
-    const image = broker.image;
-    const known = image?.partition(topicName, index);
-    if (image === undefined || known === undefined || this.altersInFlight.has(key)) return;
-    if (known.leaderEpoch !== partition.leaderEpoch) return;
-    const controllerBroker = this.brokers.find(
-      (other) =>
-        other.state === 'up' &&
-        other.controller?.isActive === true &&
-        this.reachable(broker.id, other.id) &&
-        !(this.isolated.has(broker.id) && other.id !== broker.id),
-    );
-    if (controllerBroker === undefined) return;
-    // Kafka's maximal ISR: an addition counts for the HW while its change is in flight.
-    const additions = isr.filter((id) => !partition.isr.has(replicaId(id)));
-    if (additions.length > 0) partition.updateIsr([...partition.isr], additions.map(replicaId));
-    this.altersInFlight.add(key);
-    const incarnation = broker.incarnation;
-    const epoch = partition.leaderEpoch;
-    this.log(`broker ${broker.id} alters ${index} ISR to [${isr}] at epoch ${epoch}`);
-    const request = {
-      brokerId: broker.id,
-      brokerEpoch: broker.brokerEpoch,
-      topics: [
-        {
-          topicId: known.topicId,
-          partitions: [
-            {
-              partitionIndex: index,
-              leaderEpoch: known.leaderEpoch,
-              partitionEpoch: known.partitionEpoch,
-              newIsrWithEpochs: isr.map((id) => ({
-                brokerId: id,
-                brokerEpoch: image.broker(id)?.brokerEpoch ?? -1n,
-              })),
-              leaderRecoveryState: 0,
-            },
-          ],
-        },
-      ],
-    };
-    this.send(broker.id, controllerBroker.id, () => {
-      controllerBroker
-        .controller!.alterPartition(request)
-        .then((response) => {
-          this.send(controllerBroker.id, broker.id, () => {
-            this.altersInFlight.delete(key);
-            const answer = response.topics[0]?.partitions[0];
-            if (broker.incarnation !== incarnation || broker.state !== 'up') return;
-            if (answer === undefined || partition.leaderEpoch !== epoch || !partition.isLeader) {
-              return;
-            }
-            if (answer.errorCode === ErrorCode.NONE && answer.leaderEpoch === epoch) {
-              this.log(`broker ${broker.id} ISR of ${index} now [${answer.isr}]`);
-              partition.updateIsr(answer.isr.map(replicaId));
-            } else {
-              this.log(`broker ${broker.id} ISR change of ${index} refused: ${answer.errorCode}`);
-              partition.updateIsr([...partition.isr]);
-            }
+  /**
+   * The broker's IsrManager sends AlterPartition here: it travels to the active controller it can
+   * reach and back over the simulated links; a lost message fails the call after 2 s.
+   */
+  private alterPartitionSender(broker: SimulatedBroker): AlterPartitionSender {
+    return {
+      send: (request) =>
+        new Promise<AlterPartitionResponse>((resolve, reject) => {
+          const timeout = this.clock.schedule(2_000, () => reject(new Error('request timed out')));
+          const controllerBroker = this.brokers.find(
+            (other) =>
+              other.state === 'up' &&
+              other.controller?.isActive === true &&
+              this.reachable(broker.id, other.id) &&
+              !(this.isolated.has(broker.id) && other.id !== broker.id),
+          );
+          if (controllerBroker === undefined) return;
+          const changes = request.topics
+            .flatMap((topic) => topic.partitions)
+            .map(
+              (partition) =>
+                `${partition.partitionIndex}→[${(partition.newIsrWithEpochs ?? []).map((member) => member.brokerId)}]`,
+            );
+          this.log(`broker ${broker.id} alters ISR ${changes}`);
+          this.send(broker.id, controllerBroker.id, () => {
+            controllerBroker
+              .controller!.alterPartition(request)
+              .then((response) => {
+                this.send(controllerBroker.id, broker.id, () => {
+                  timeout.cancel();
+                  const answers = response.topics
+                    .flatMap((topic) => topic.partitions)
+                    .map(
+                      (partition) =>
+                        `${partition.partitionIndex}: ${partition.errorCode} [${partition.isr}]`,
+                    );
+                  this.log(`broker ${broker.id} ISR answer ${answers}`);
+                  resolve(response);
+                });
+              })
+              .catch(() => undefined);
           });
-        })
-        .catch(() => this.altersInFlight.delete(key));
-    });
-    // A lost answer: the pending additions are dropped and the leader tries again later.
-    this.clock.schedule(2_000, () => {
-      if (!this.altersInFlight.delete(key)) return;
-      if (
-        broker.incarnation === incarnation &&
-        partition.isLeader &&
-        partition.leaderEpoch === epoch
-      ) {
-        partition.updateIsr([...partition.isr]);
-      }
-    });
+        }),
+    };
   }
 
   private async fault(): Promise<void> {

@@ -22,6 +22,7 @@ import {
 } from '@gregor/storage';
 import { ReplicaRoles } from '../../cluster/replica-roles.js';
 import { silentLogger } from '../../logging/logger.js';
+import { type AlterPartitionSender, IsrManager } from '../../replication/isr-manager.js';
 import type { Partition } from '../../replication/partition.js';
 import { ReplicaManager } from '../../replication/replica-manager.js';
 
@@ -42,6 +43,7 @@ interface Incarnation {
   roles: ReplicaRoles;
   controller: Controller;
   session: BrokerSession;
+  isr: IsrManager;
 }
 
 export class SimulatedBroker {
@@ -57,6 +59,8 @@ export class SimulatedBroker {
     private readonly clock: SimulatedClock,
     private readonly store: SimulatedMetadataStore,
     private readonly randomTopicId: () => string,
+    /** AlterPartition from this broker to the active controller, over the simulated network. */
+    private readonly alterPartition: (from: SimulatedBroker) => AlterPartitionSender,
   ) {}
 
   get nodeName(): string {
@@ -81,6 +85,11 @@ export class SimulatedBroker {
 
   get sessionLost(): boolean {
     return this.current?.session.lost.aborted ?? true;
+  }
+
+  /** The ISR manager's shrink check now (it also runs on its own timer). */
+  shrinkIsr(): void {
+    if (this.state === 'up') this.current?.isr.shrinkAll();
   }
 
   partition(topic: string, index: number): Partition | undefined {
@@ -142,7 +151,17 @@ export class SimulatedBroker {
       schedule: (delayMs, callback) => this.clock.schedule(delayMs, callback),
       leaderRebalance: 'off',
     });
-    this.current = { number, store, logs, replicas, listener, roles, controller, session };
+    const isr = new IsrManager({
+      replicas,
+      sender: this.alterPartition(this),
+      clock: this.clock,
+      logger: silentLogger,
+      brokerEpoch: () => session.brokerEpoch,
+      topicId: (topic) => listener.image.topic(topic)?.topicId,
+      replicaLagTimeMaxMs: () => replicaLagTimeMaxMs,
+    });
+    isr.start();
+    this.current = { number, store, logs, replicas, listener, roles, controller, session, isr };
     // A session lost while running (expired during a pause or a cut): register again.
     session.lost.addEventListener('abort', () => {
       if (this.current?.number === number && this.state === 'up') {
@@ -194,6 +213,7 @@ export class SimulatedBroker {
     this.fileSystem.crash({ random });
     this.store.crash(this.nodeName);
     if (current !== undefined) {
+      current.isr.stop();
       for (const partition of current.replicas.all()) partition.close();
       current.listener.close();
       void current.logs.close().catch(() => undefined);
@@ -222,6 +242,7 @@ export class SimulatedBroker {
     this.state = 'down';
     this.store.crash(this.nodeName);
     if (current !== undefined) {
+      current.isr.stop();
       for (const partition of current.replicas.all()) partition.close();
       current.listener.close();
       await current.logs.close().catch(() => undefined);
