@@ -3,10 +3,12 @@
  * coordinator and the network server, started and stopped in that order (stopped in reverse).
  * Usable in-process (tests listen on port 0 and read `broker.port`) and by the `gregor` CLI.
  */
+
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compression';
 import type { MetadataStore } from '@gregor/metadata';
+import { type AlterPartitionResponse, ApiKey } from '@gregor/protocol';
 import {
   FileLogManager,
   FilePartitionLog,
@@ -48,6 +50,7 @@ import type { ApiHandler } from './handlers/types.js';
 import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
+import { IsrManager } from './replication/isr-manager.js';
 import { ReplicaFetcherManager, replicaFetchSettingsFrom } from './replication/replica-fetcher.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { leaderEpoch } from './replication/types.js';
@@ -123,6 +126,7 @@ export class Broker {
   private readonly lock: DataDirLock;
   private readonly metadataStore: MetadataStore | undefined;
   private readonly fetchers: ReplicaFetcherManager | undefined;
+  private readonly isrManager: IsrManager | undefined;
   private stopping: Promise<void> | null = null;
 
   private constructor(fields: {
@@ -137,9 +141,11 @@ export class Broker {
     startupMs: number;
     metadataStore: MetadataStore | undefined;
     fetchers: ReplicaFetcherManager | undefined;
+    isrManager: IsrManager | undefined;
   }) {
     this.metadataStore = fields.metadataStore;
     this.fetchers = fields.fetchers;
+    this.isrManager = fields.isrManager;
     this.config = fields.config;
     this.settings = fields.settings;
     this.services = fields.services;
@@ -241,6 +247,7 @@ export class Broker {
     let cluster: ClusterNode | undefined;
     // Cluster mode: the follower fetcher and the coordinators follow each partition's role.
     let fetchers: ReplicaFetcherManager | undefined;
+    let isrManager: IsrManager | undefined;
     let coordinatorsFollow: ((change: RoleChange) => void) | undefined;
     let topics: TopicManager;
     if (options.metadata === undefined) {
@@ -330,6 +337,26 @@ export class Broker {
         brokerAddress: (brokerId) => node.image.brokerEndpoint(brokerId, listenerName),
         settings: replicaFetchSettingsFrom(config),
       });
+      // ISR shrink/expand decisions of the partitions this broker leads, sent to the controller.
+      isrManager = new IsrManager({
+        replicas,
+        clock,
+        logger: logger.child({ component: 'isr' }),
+        brokerEpoch: () => node.brokerEpoch,
+        topicId: (topic) => node.image.topic(topic)?.topicId,
+        replicaLagTimeMaxMs: () => config.get('replica.lag.time.max.ms') as number,
+        sender: {
+          send: (request) =>
+            node.channel.send<AlterPartitionResponse>({
+              apiKey: ApiKey.AlterPartition,
+              apiVersion: 3,
+              request,
+              local: (controller) => controller.alterPartition(request, 3),
+              forwarded: false,
+            }),
+        },
+      });
+      isrManager.start();
     }
     // Cluster mode: every partition with a replica here gets its log and its role from the image.
     await cluster?.startRoles(replicas);
@@ -476,6 +503,7 @@ export class Broker {
       startupMs,
       metadataStore: options.metadata?.store,
       fetchers,
+      isrManager,
     });
   }
 
@@ -501,6 +529,7 @@ export class Broker {
     await this.services.groups?.stop();
     await this.server.stop();
     await this.services.transactions?.stop();
+    this.isrManager?.stop();
     await this.fetchers?.stop();
     await this.services.replicas.producers?.stop();
     await this.services.replicas.stop();
