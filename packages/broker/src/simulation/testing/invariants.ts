@@ -77,9 +77,9 @@ export class InvariantChecker {
 
   /**
    * `strict`: a follower's records below its own HW count as committed too. Off, only the
-   * current leader's do (ISR followers are compared with it): a restarted broker's partitions take HW = LEO before
-   * metadata gives them a role (ReplicaManager.start, DESIGN.md "known bugs"), which strict
-   * mode reports on every seed that restarts a leader with an unreplicated tail.
+   * current leader's do (ISR followers are compared with it): a restarted broker's partitions
+   * take HW = LEO before metadata gives them a role (ReplicaManager.start, DESIGN.md "Cluster
+   * simulation"), which strict mode reports whenever a leader with an unreplicated tail restarts.
    */
   constructor(private readonly strict = false) {}
 
@@ -141,17 +141,6 @@ export class InvariantChecker {
     for (const replica of replicas) {
       // Followers' committed prefixes are checked against the leader's below (ISR comparison).
       const bound = replica === leader || this.strict ? replica.highWatermark : -1n;
-      if (
-        this.strict &&
-        leader !== undefined &&
-        replica !== leader &&
-        replica.partition.leaderEpoch === leader.partition.leaderEpoch &&
-        replica.highWatermark > leader.highWatermark
-      ) {
-        this.violation(
-          `partition ${partitionIndex}: follower ${replica.brokerId} HW ${replica.highWatermark} above leader ${leader.brokerId}'s ${leader.highWatermark} at epoch ${leader.partition.leaderEpoch}`,
-        );
-      }
       this.checkOne(partitionIndex, replica, bound);
     }
     if (leader === undefined) return;
