@@ -392,7 +392,8 @@ export class ClusterSimulation {
               this.reachable(broker.id, other.id) &&
               !(this.isolated.has(broker.id) && other.id !== broker.id),
           );
-          if (controllerBroker === undefined) return;
+          // A paused broker's timers are frozen too: its ISR manager sends nothing.
+          if (controllerBroker === undefined || broker.state !== 'up') return;
           const changes = request.topics
             .flatMap((topic) => topic.partitions)
             .map(
