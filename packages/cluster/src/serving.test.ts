@@ -179,7 +179,7 @@ describe('local partition changes (what a broker leads, follows, drops)', () => 
     put(topicKey('local'), encodeTopicRecord({ topicId, partitionCount: 2, configs: {} })),
   ]).image;
 
-  test('a leader change is reported to both replicas; an ISR change or a config change is not', () => {
+  test('a leader change is reported to both replicas; an ISR change to the leader only; a config change to none', () => {
     const moved = apply(created, [
       put(partitionKey(topicId, 0), record([1, 2], { leader: 2, leaderEpoch: 1, isr: [2] })),
     ]);
@@ -201,6 +201,12 @@ describe('local partition changes (what a broker leads, follows, drops)', () => 
       followers: [],
       removed: [],
     });
+    const shrunkForLeader = localPartitionChanges(created, shrunk.image, shrunk.changes, 2);
+    assert.deepEqual(
+      shrunkForLeader.leaders.map((partition) => [partition.partition, partition.partitionEpoch]),
+      [[1, 1]],
+    );
+    assert.deepEqual(shrunkForLeader.followers, []);
     const configured = apply(created, [
       put(
         topicKey('local'),

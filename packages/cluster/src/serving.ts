@@ -204,7 +204,13 @@ export function localPartitionChanges(
     }
     const roleChanged =
       !wasHosted || before!.leader !== after!.leader || before!.leaderEpoch !== after!.leaderEpoch;
-    if (roleChanged) (after!.leader === brokerId ? leaders : followers).push(after!);
+    // The leader also learns an ISR the controller changed alone (a fenced follower removed): its
+    // next AlterPartition must carry the new partition epoch.
+    const leaderStateChanged =
+      after!.leader === brokerId && before?.partitionEpoch !== after!.partitionEpoch;
+    if (roleChanged || leaderStateChanged) {
+      (after!.leader === brokerId ? leaders : followers).push(after!);
+    }
   }
   return { leaders, followers, removed };
 }

@@ -148,7 +148,12 @@ export class ReplicaRoles {
         });
         continue;
       }
+      const roleKept = this.applied
+        .get(key)
+        ?.startsWith(`${partition.leader}:${partition.leaderEpoch}:`);
       this.applied.set(key, state);
+      // A new partition epoch alone (an ISR change) is no role change for the listeners.
+      if (roleKept === true) continue;
       this.options.onRoleChange?.({
         topic: name,
         topicId: partition.topicId,
