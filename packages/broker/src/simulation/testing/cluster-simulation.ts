@@ -402,8 +402,11 @@ export class ClusterSimulation {
             );
           this.log(`broker ${broker.id} alters ISR ${changes}`);
           this.send(broker.id, controllerBroker.id, () => {
-            controllerBroker
-              .controller!.alterPartition(request)
+            // The controller's process may have died while the request travelled.
+            const controller = controllerBroker.controller;
+            if (controller === undefined || controllerBroker.state !== 'up') return;
+            controller
+              .alterPartition(request)
               .then((response) => {
                 this.send(controllerBroker.id, broker.id, () => {
                   timeout.cancel();
