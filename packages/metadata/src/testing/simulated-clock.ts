@@ -4,73 +4,34 @@
  * the promise jobs each timer starts run before the next timer fires (lease keepalives, election
  * waits and watch deliveries are promise chains).
  */
-import type { Clock } from '@gregor/protocol';
-
-interface Timer {
-  dueMs: number;
-  sequence: number;
-  callback: () => void;
-  cancelled: boolean;
-}
+import type { Clock, TimerHandle } from '@gregor/protocol';
+import { ManualClock } from '@gregor/protocol/testing/manual-clock';
 
 export class SimulatedClock implements Clock {
-  private nowMs = 0;
+  /** Timers and monotonic time, starting at 0. */
+  private readonly time = new ManualClock(0);
 
   constructor(private readonly wallOriginMs = 1_700_000_000_000) {}
 
   wallMs(): number {
-    return this.wallOriginMs + this.nowMs;
+    return this.wallOriginMs + this.time.monotonicMs();
   }
-
-  private sequence = 0;
-  private timers: Timer[] = [];
 
   monotonicMs(): number {
-    return this.nowMs;
+    return this.time.monotonicMs();
   }
 
-  schedule(delayMs: number, callback: () => void): { cancel(): void } {
-    const timer: Timer = {
-      dueMs: this.nowMs + Math.max(0, delayMs),
-      sequence: this.sequence++,
-      callback,
-      cancelled: false,
-    };
-    this.timers.push(timer);
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-      },
-    };
-  }
-
-  /** Fires the earliest timer due at or before `untilMs`; false when none is. */
-  private fireNext(untilMs: number): boolean {
-    this.timers = this.timers.filter((timer) => !timer.cancelled);
-    let next: Timer | undefined;
-    for (const timer of this.timers) {
-      if (timer.dueMs > untilMs) continue;
-      if (
-        next === undefined ||
-        timer.dueMs < next.dueMs ||
-        (timer.dueMs === next.dueMs && timer.sequence < next.sequence)
-      ) {
-        next = timer;
-      }
-    }
-    if (next === undefined) return false;
-    next.cancelled = true;
-    this.nowMs = Math.max(this.nowMs, next.dueMs);
-    next.callback();
-    return true;
+  schedule(delayMs: number, callback: () => void): TimerHandle {
+    return this.time.schedule(delayMs, callback);
   }
 
   /** Moves time forward by `durationMs`, firing due timers and letting promise jobs run between. */
   async advance(durationMs: number): Promise<void> {
-    const untilMs = this.nowMs + durationMs;
+    const untilMs = this.time.monotonicMs() + durationMs;
     await settle();
-    while (this.fireNext(untilMs)) await settle();
-    this.nowMs = untilMs;
+    while (this.time.fireNextDue(untilMs)) await settle();
+    // No timer is due by untilMs any more: this only moves time.
+    this.time.advance(untilMs - this.time.monotonicMs());
     await settle();
   }
 }

@@ -46,25 +46,33 @@ export class ManualClock implements Clock {
   /** Moves time forward, firing due timers in order (timers scheduled meanwhile included). */
   advance(durationMs: number): void {
     const endMs = this.timeMs + durationMs;
-    for (;;) {
-      this.timers = this.timers.filter((timer) => !timer.cancelled);
-      let next: PendingTimer | undefined;
-      for (const timer of this.timers) {
-        if (timer.dueMs > endMs) continue;
-        if (
-          next === undefined ||
-          timer.dueMs < next.dueMs ||
-          (timer.dueMs === next.dueMs && timer.sequence < next.sequence)
-        ) {
-          next = timer;
-        }
-      }
-      if (next === undefined) break;
-      this.timeMs = Math.max(this.timeMs, next.dueMs);
-      next.cancelled = true;
-      next.callback();
-    }
+    while (this.fireNextDue(endMs)) {}
     this.timeMs = endMs;
+  }
+
+  /**
+   * Fires the earliest timer due at or before `untilMs` (ties in scheduling order), moving time to
+   * its due time; false when none is due. Callers that must let promise jobs run between timers
+   * step with this instead of `advance`.
+   */
+  fireNextDue(untilMs: number): boolean {
+    this.timers = this.timers.filter((timer) => !timer.cancelled);
+    let next: PendingTimer | undefined;
+    for (const timer of this.timers) {
+      if (timer.dueMs > untilMs) continue;
+      if (
+        next === undefined ||
+        timer.dueMs < next.dueMs ||
+        (timer.dueMs === next.dueMs && timer.sequence < next.sequence)
+      ) {
+        next = timer;
+      }
+    }
+    if (next === undefined) return false;
+    this.timeMs = Math.max(this.timeMs, next.dueMs);
+    next.cancelled = true;
+    next.callback();
+    return true;
   }
 
   pendingTimers(): number {
