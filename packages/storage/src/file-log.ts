@@ -1073,7 +1073,13 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   private async truncateNow(offset: Offset): Promise<void> {
-    if (offset >= this.logEndOffset) return;
+    if (offset >= this.logEndOffset) {
+      // No batch goes, but an epoch this replica began at its LEO as leader and never wrote to
+      // goes (as Kafka does): kept, it would be the follower's LastFetchedEpoch for ever and
+      // the leader would answer the same divergence again and again.
+      if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeLeaderEpochs();
+      return;
+    }
     await this.beforeWrite();
     if (offset <= this.segments[0].baseOffset || offset < this.startOffset) {
       await this.truncateFullyNow(offset < this.startOffset ? offset : this.segments[0].baseOffset);

@@ -230,7 +230,11 @@ export class MemoryPartitionLog extends PartitionLogBase implements PartitionLog
 
   async truncateTo(offset: Offset): Promise<void> {
     this.assertOpen();
-    if (offset >= this.endOffset) return;
+    if (offset >= this.endOffset) {
+      // An epoch begun at the LEO and never written to goes (see FilePartitionLog.truncateNow).
+      this.epochs.truncateFromEnd(this.endOffset);
+      return;
+    }
     if (offset < this.startOffset) return this.truncateFullyAndStartAt(offset);
     const keep = this.indexOfBatchContaining(offset);
     // The batch containing the target goes; a target in a compaction gap becomes the LEO.

@@ -296,6 +296,18 @@ export function describeConformance(name: string, factory: HarnessFactory): void
       });
     });
 
+    it('truncating at its end drops an epoch begun there and never written to', async () => {
+      await withLog(factory, {}, async (log) => {
+        await log.append(makeSimpleBatch(2, 'e'), { durability: 'write', leaderEpoch: 1 });
+        // Leader at epoch 2 from offset 2, nothing appended; then a follower truncating to its LEO.
+        await log.beginLeaderEpoch(2);
+        await log.truncateTo(2n);
+        assert.equal(log.logEndOffset, 2n);
+        assert.deepEqual(log.leaderEpochEntries(), [{ epoch: 1, startOffset: 0n }]);
+        assert.equal(log.latestLeaderEpoch(), 1);
+      });
+    });
+
     it('answers OffsetForLeaderEpoch from the epoch cache', async () => {
       await withLog(factory, {}, async (log) => {
         await log.append(makeSimpleBatch(2, 'e'), { durability: 'write', leaderEpoch: 1 });
