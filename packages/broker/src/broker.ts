@@ -305,6 +305,7 @@ export class Broker {
       logger: logger.child({ component: 'replicas' }),
       fileSystem: nodeFileSystem,
       logDirOf: (log) => (log instanceof FilePartitionLog ? dirname(log.directory) : undefined),
+      rolesFromMetadata: cluster !== undefined,
       minInsyncReplicas: (topic) => {
         // Asked on every internal-topic append (each offset commit): resolved once per topic
         // object (replaced when its configs change) and broker config generation, as Produce does.

@@ -352,3 +352,64 @@ test('replication-offset-checkpoint round trip; a sole replica restarts at its l
     await rm(directory, { recursive: true, force: true });
   }
 });
+
+test('cluster mode: a restarted replica keeps its checkpointed HW until its role is known', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'gregor-hw-'));
+  try {
+    const open = () =>
+      FileLogManager.open({
+        logDirs: [directory],
+        clock: new ManualClock(0),
+        retentionCheckIntervalMs: 0,
+        cleanerIntervalMs: 0,
+        checkpointIntervalMs: 0,
+      });
+    const replicasOver = (logs: FileLogManager, rolesFromMetadata: boolean) =>
+      new ReplicaManager({
+        logs,
+        nodeId: 0,
+        clock: new ManualClock(),
+        logger,
+        fileSystem: nodeFileSystem,
+        logDirOf: (log) => (log instanceof FilePartitionLog ? directory : undefined),
+        checkpointIntervalMs: 0,
+        rolesFromMetadata,
+      });
+    let logs = await open();
+    let replicas = replicasOver(logs, true);
+    await replicas.start([directory]);
+    // A follower's log: 3 records appended, the leader's HW (2) learnt with them.
+    const partition = await replicas.create('t', 0);
+    partition.makeFollower({ leaderEpoch: leaderEpoch(1), replicas: [leader, first] });
+    await partition.appendAsFollower(
+      encodeRecordBatch({
+        records: ['a', 'b', 'c'].map((value) => ({
+          key: null,
+          value: Buffer.from(value),
+          timestamp: 1_000n,
+        })),
+        partitionLeaderEpoch: 1,
+      }),
+    );
+    partition.updateFollowerHighWatermark(2n);
+    await replicas.stop();
+    await logs.close();
+    logs = await open();
+    replicas = replicasOver(logs, true);
+    await replicas.start([directory]);
+    const restarted = replicas.get('t', 0)!;
+    assert.equal(restarted.logEndOffset, 3n);
+    assert.equal(restarted.highWatermark, 2n, 'offset 2 was never committed: not visible yet');
+    await replicas.stop();
+    await logs.close();
+    // The same disk as a single node: the sole in-sync replica commits its whole log.
+    logs = await open();
+    replicas = replicasOver(logs, false);
+    await replicas.start([directory]);
+    assert.equal(replicas.get('t', 0)!.highWatermark, 3n);
+    await replicas.stop();
+    await logs.close();
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});

@@ -494,12 +494,13 @@ export class Partition {
 
   /**
    * Sets the HW restored at start-up (checkpoint). It is bounded by the log (storage caps it at the
-   * LEO); as leader it is then recomputed, so a sole replica's HW becomes its LEO.
+   * LEO); `asSoleLeader` (a single node) then recomputes it as leader, so a sole replica's HW
+   * becomes its LEO. In cluster mode the role is not known yet and the HW stays as restored.
    */
-  restoreHighWatermark(offset: bigint): void {
+  restoreHighWatermark(offset: bigint, options: { asSoleLeader: boolean }): void {
     const bounded = offset < this.log.logStartOffset ? this.log.logStartOffset : offset;
     this.log.setHighWatermark(bounded);
-    this.maybeIncrementHighWatermark();
+    if (options.asSoleLeader) this.maybeIncrementHighWatermark();
   }
 
   /** Follower: HW = min(leader's HW, own LEO), never backwards. */

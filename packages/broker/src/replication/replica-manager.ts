@@ -34,6 +34,12 @@ export interface ReplicaManagerOptions {
   replicaLagTimeMaxMs?: () => number;
   /** replica.high.watermark.checkpoint.interval.ms; 0 turns the periodic checkpoint off (stop still writes one). */
   checkpointIntervalMs?: number;
+  /**
+   * Cluster mode: each partition's role comes from the metadata. Until then a restored HW stays
+   * the checkpointed one: the single node's "sole in-sync replica, HW = LEO" would commit a tail
+   * the cluster may have replaced (a follower truncates it once it learns its leader).
+   */
+  rolesFromMetadata?: boolean;
 }
 
 export class ReplicaManager {
@@ -77,15 +83,18 @@ export class ReplicaManager {
 
   /**
    * Creates the Partition of every log, restoring each high watermark from the checkpoints
-   * (bounded by the log; a sole in-sync replica's HW then becomes its LEO), and starts the
-   * periodic checkpoint.
+   * (bounded by the log; on a single node, where each partition is its sole in-sync replica, the
+   * HW then becomes its LEO; in cluster mode it waits for the role), and starts the periodic
+   * checkpoint.
    */
   async start(logDirs: readonly string[]): Promise<void> {
     const restored = (await this.checkpoints?.read(logDirs)) ?? new Map<string, bigint>();
     for (const log of this.options.logs.allLogs()) {
       const partition = this.partitionFor(log);
       const checkpointed = restored.get(`${log.topic}-${log.partition}`);
-      partition.restoreHighWatermark(checkpointed ?? log.logStartOffset);
+      partition.restoreHighWatermark(checkpointed ?? log.logStartOffset, {
+        asSoleLeader: this.options.rolesFromMetadata !== true,
+      });
     }
     this.scheduleCheckpoint();
   }
