@@ -33,7 +33,7 @@ const replicationFactor = 3;
 
 export interface SimulationOptions {
   steps: number;
-  /** Also hold followers to their own HW (InvariantChecker). */
+  /** Also hold followers to their own HW (InvariantChecker); default true. */
   strict?: boolean;
   /** Stop at the first violated invariant (default true). */
   stopAtViolation?: boolean;
@@ -75,7 +75,7 @@ export class ClusterSimulation {
 
   constructor(
     readonly seed: number,
-    strict = false,
+    strict = true,
   ) {
     this.checker = new InvariantChecker(strict);
     this.random = seededRandom(seed);
@@ -320,7 +320,7 @@ export class ClusterSimulation {
               ? divergence.endOffset
               : own.endOffset;
           if (to < local.logStartOffset) to = local.logStartOffset;
-          this.log(`broker ${follower.id} truncates ${index} to ${to}`);
+          this.log(`broker ${follower.id} truncates ${index} to ${to} (leader ${divergence.epoch}@${divergence.endOffset}, own ${own.leaderEpoch}@${own.endOffset}, fetch ${fetchOffset}/${lastFetchedEpoch}, leo ${local.logEndOffset} start ${local.logStartOffset})`);
           void local.truncateTo(to).catch(() => undefined);
         });
         return;
@@ -593,7 +593,7 @@ export async function runSimulation(
   seed: number,
   options: SimulationOptions,
 ): Promise<SimulationResult> {
-  const simulation = new ClusterSimulation(seed, options.strict ?? false);
+  const simulation = new ClusterSimulation(seed, options.strict ?? true);
   let converged = false;
   try {
     await simulation.setUp();

@@ -76,12 +76,10 @@ export class InvariantChecker {
   readonly violations: string[] = [];
 
   /**
-   * `strict`: a follower's records below its own HW count as committed too. Off, only the
-   * current leader's do (ISR followers are compared with it): a restarted broker's partitions
-   * take HW = LEO before metadata gives them a role (ReplicaManager.start, DESIGN.md "Cluster
-   * simulation"), which strict mode reports whenever a leader with an unreplicated tail restarts.
+   * `strict` (the default): a follower's records below its own HW count as committed too. Off,
+   * only the current leader's do (ISR followers are compared with it).
    */
-  constructor(private readonly strict = false) {}
+  constructor(private readonly strict = true) {}
 
   /** `partition:offset` → what a replica held below its HW. */
   private readonly committed = new Map<

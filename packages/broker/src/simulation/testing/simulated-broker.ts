@@ -114,6 +114,7 @@ export class SimulatedBroker {
       logger: silentLogger,
       fileSystem: this.fileSystem,
       logDirOf: () => dataDirectory,
+      rolesFromMetadata: true,
       minInsyncReplicas: () => minInsyncReplicas,
       replicaLagTimeMaxMs: () => replicaLagTimeMaxMs,
     });
