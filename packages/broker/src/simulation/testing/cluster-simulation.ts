@@ -320,7 +320,9 @@ export class ClusterSimulation {
               ? divergence.endOffset
               : own.endOffset;
           if (to < local.logStartOffset) to = local.logStartOffset;
-          this.log(`broker ${follower.id} truncates ${index} to ${to} (leader ${divergence.epoch}@${divergence.endOffset}, own ${own.leaderEpoch}@${own.endOffset}, fetch ${fetchOffset}/${lastFetchedEpoch}, leo ${local.logEndOffset} start ${local.logStartOffset})`);
+          this.log(
+            `broker ${follower.id} truncates ${index} to ${to} (leader ${divergence.epoch}@${divergence.endOffset}, own ${own.leaderEpoch}@${own.endOffset}, fetch ${fetchOffset}/${lastFetchedEpoch}, leo ${local.logEndOffset} start ${local.logStartOffset})`,
+          );
           void local.truncateTo(to).catch(() => undefined);
         });
         return;
