@@ -307,18 +307,18 @@ test('truncation rolls the producer state back to the new log end', async () => 
   await logs.close();
 });
 
-test('replication-offset-checkpoint round trip; a sole replica restarts at its log end', async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'gregor-hw-'));
-  try {
-    const open = () =>
+/** File logs in `directory` and a ReplicaManager checkpointing their HWs there. */
+function checkpointedReplicas(directory: string, rolesFromMetadata: boolean) {
+  return {
+    open: () =>
       FileLogManager.open({
         logDirs: [directory],
         clock: new ManualClock(0),
         retentionCheckIntervalMs: 0,
         cleanerIntervalMs: 0,
         checkpointIntervalMs: 0,
-      });
-    const replicasOver = (logs: FileLogManager) =>
+      }),
+    replicasOver: (logs: FileLogManager) =>
       new ReplicaManager({
         logs,
         nodeId: 0,
@@ -327,7 +327,15 @@ test('replication-offset-checkpoint round trip; a sole replica restarts at its l
         fileSystem: nodeFileSystem,
         logDirOf: (log) => (log instanceof FilePartitionLog ? directory : undefined),
         checkpointIntervalMs: 0,
-      });
+        rolesFromMetadata,
+      }),
+  };
+}
+
+test('replication-offset-checkpoint round trip; a sole replica restarts at its log end', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'gregor-hw-'));
+  try {
+    const { open, replicasOver } = checkpointedReplicas(directory, false);
     let logs = await open();
     let replicas = replicasOver(logs);
     await replicas.start([directory]);
@@ -356,27 +364,9 @@ test('replication-offset-checkpoint round trip; a sole replica restarts at its l
 test('cluster mode: a restarted replica keeps its checkpointed HW until its role is known', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'gregor-hw-'));
   try {
-    const open = () =>
-      FileLogManager.open({
-        logDirs: [directory],
-        clock: new ManualClock(0),
-        retentionCheckIntervalMs: 0,
-        cleanerIntervalMs: 0,
-        checkpointIntervalMs: 0,
-      });
-    const replicasOver = (logs: FileLogManager, rolesFromMetadata: boolean) =>
-      new ReplicaManager({
-        logs,
-        nodeId: 0,
-        clock: new ManualClock(),
-        logger,
-        fileSystem: nodeFileSystem,
-        logDirOf: (log) => (log instanceof FilePartitionLog ? directory : undefined),
-        checkpointIntervalMs: 0,
-        rolesFromMetadata,
-      });
+    const { open, replicasOver } = checkpointedReplicas(directory, true);
     let logs = await open();
-    let replicas = replicasOver(logs, true);
+    let replicas = replicasOver(logs);
     await replicas.start([directory]);
     // A follower's log: 3 records appended, the leader's HW (2) learnt with them.
     const partition = await replicas.create('t', 0);
@@ -395,7 +385,7 @@ test('cluster mode: a restarted replica keeps its checkpointed HW until its role
     await replicas.stop();
     await logs.close();
     logs = await open();
-    replicas = replicasOver(logs, true);
+    replicas = replicasOver(logs);
     await replicas.start([directory]);
     const restarted = replicas.get('t', 0)!;
     assert.equal(restarted.logEndOffset, 3n);
@@ -404,7 +394,7 @@ test('cluster mode: a restarted replica keeps its checkpointed HW until its role
     await logs.close();
     // The same disk as a single node: the sole in-sync replica commits its whole log.
     logs = await open();
-    replicas = replicasOver(logs, false);
+    replicas = checkpointedReplicas(directory, false).replicasOver(logs);
     await replicas.start([directory]);
     assert.equal(replicas.get('t', 0)!.highWatermark, 3n);
     await replicas.stop();
