@@ -8,7 +8,11 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import { defaultCompressionCodecs, installNativeCrc32c } from '@gregor/compression';
 import type { MetadataStore } from '@gregor/metadata';
-import { type AlterPartitionResponse, ApiKey } from '@gregor/protocol';
+import {
+  type AlterPartitionResponse,
+  ApiKey,
+  type WriteTxnMarkersResponse,
+} from '@gregor/protocol';
 import {
   FileLogManager,
   FilePartitionLog,
@@ -55,6 +59,7 @@ import { ReplicaFetcherManager, replicaFetchSettingsFrom } from './replication/r
 import { ReplicaManager } from './replication/replica-manager.js';
 import { leaderEpoch } from './replication/types.js';
 import { nodeTransport } from './server/node-transport.js';
+import { PeerConnections } from './server/peer-connections.js';
 import { RequestRouter } from './server/request-router.js';
 import { type BoundListener, SocketServer } from './server/socket-server.js';
 import type { Transport } from './server/transport.js';
@@ -62,6 +67,7 @@ import type { AdvertisedListener, BrokerServices } from './services.js';
 import { FileTopicManager, type PartitionLogHost } from './topics/topic-manager.js';
 import type { TopicManager } from './topics/types.js';
 import { startTransactionServices } from './txn/transaction-services.js';
+import { transactionStateTopicName } from './txn/transaction-state-log.js';
 
 export interface BrokerOptions {
   /**
@@ -127,6 +133,7 @@ export class Broker {
   private readonly metadataStore: MetadataStore | undefined;
   private readonly fetchers: ReplicaFetcherManager | undefined;
   private readonly isrManager: IsrManager | undefined;
+  private readonly markerPeers: PeerConnections | undefined;
   private stopping: Promise<void> | null = null;
 
   private constructor(fields: {
@@ -142,8 +149,10 @@ export class Broker {
     metadataStore: MetadataStore | undefined;
     fetchers: ReplicaFetcherManager | undefined;
     isrManager: IsrManager | undefined;
+    markerPeers: PeerConnections | undefined;
   }) {
     this.metadataStore = fields.metadataStore;
+    this.markerPeers = fields.markerPeers;
     this.fetchers = fields.fetchers;
     this.isrManager = fields.isrManager;
     this.config = fields.config;
@@ -371,19 +380,17 @@ export class Broker {
       partitionsFollowLeadership: cluster !== undefined,
     });
     await groups.start();
-    if (cluster !== undefined) {
-      coordinatorsFollow = (change) => {
-        if (change.topic !== offsetsTopicName) return;
-        if (change.role === 'leader') void groups.loadPartition(change.partition);
-        else groups.unloadPartition(change.partition);
-      };
-      // Partitions led here since the image was applied (before the coordinator existed).
-      for (const partition of replicas.all()) {
-        if (partition.topic === offsetsTopicName && partition.isLeader) {
-          void groups.loadPartition(partition.index);
-        }
-      }
-    }
+    const markerPeers =
+      cluster === undefined
+        ? undefined
+        : new PeerConnections({
+            transport: options.transport ?? nodeTransport,
+            clock,
+            clientId: 'gregor-transaction-markers',
+            address: (brokerId) =>
+              cluster!.image.brokerEndpoint(brokerId, settings.advertisedListeners[0]!.name),
+            connectTimeoutMs: 3000,
+          });
     const transactionServices = await startTransactionServices({
       config,
       replicas,
@@ -396,8 +403,43 @@ export class Broker {
         options.metadata === undefined
           ? undefined
           : (blockSize) => options.metadata!.store.allocateProducerIds(blockSize),
-      ledPartitionsOnly: cluster !== undefined,
+      cluster:
+        cluster === undefined || markerPeers === undefined
+          ? undefined
+          : {
+              nodeId: identity.nodeId,
+              leaderOf: (topic, partition) =>
+                cluster!.image.partition(topic, partition)?.leader ?? null,
+              send: (brokerId, request, timeoutMs) =>
+                markerPeers.request<WriteTxnMarkersResponse>(brokerId, {
+                  apiKey: ApiKey.WriteTxnMarkers,
+                  apiVersion: 1,
+                  body: request,
+                  timeoutMs,
+                }),
+            },
     });
+    if (cluster !== undefined) {
+      const transactions = transactionServices.transactions;
+      coordinatorsFollow = (change) => {
+        if (change.topic === offsetsTopicName) {
+          if (change.role === 'leader') void groups.loadPartition(change.partition);
+          else groups.unloadPartition(change.partition);
+        } else if (change.topic === transactionStateTopicName) {
+          if (change.role === 'leader') {
+            void transactions.loadPartition(change.partition, change.leaderEpoch);
+          } else transactions.unloadPartition(change.partition);
+        }
+      };
+      // Partitions led here since the image was applied (before the coordinators existed).
+      for (const partition of replicas.all()) {
+        if (!partition.isLeader) continue;
+        if (partition.topic === offsetsTopicName) void groups.loadPartition(partition.index);
+        if (partition.topic === transactionStateTopicName) {
+          void transactions.loadPartition(partition.index, partition.leaderEpoch);
+        }
+      }
+    }
 
     const shutdownController = new AbortController();
     // Every long-poll fetch in flight listens for shutdown and removes its listener when it ends:
@@ -473,6 +515,7 @@ export class Broker {
       if (cluster !== undefined) await server.stop();
       await cluster?.close();
       await transactionServices.stop();
+      markerPeers?.close();
       await groups.stop();
       await replicas.stop();
       await logs.close();
@@ -505,6 +548,7 @@ export class Broker {
       metadataStore: options.metadata?.store,
       fetchers,
       isrManager,
+      markerPeers,
     });
   }
 
@@ -530,6 +574,7 @@ export class Broker {
     await this.services.groups?.stop();
     await this.server.stop();
     await this.services.transactions?.stop();
+    this.markerPeers?.close();
     this.isrManager?.stop();
     await this.fetchers?.stop();
     await this.services.replicas.producers?.stop();

@@ -1,7 +1,8 @@
 /**
- * WriteTxnMarkers (key 27), v1: writes commit/abort markers to partitions of this broker. In Kafka
- * the transaction coordinator sends it to partition leaders; on one node the coordinator writes its
- * markers in process, so this API serves the Admin client's abortTransaction
+ * WriteTxnMarkers (key 27), v1: writes commit/abort markers to partitions this broker leads
+ * (NOT_LEADER_OR_FOLLOWER for the others). In cluster mode the transaction coordinator sends it to
+ * the leaders of partitions on other brokers (txn/cluster-marker-writer.ts); on one node the
+ * coordinator writes its markers in process. It also serves the Admin client's abortTransaction
  * (`kafka-transactions.sh abort`): an abort marker for a hanging transaction found through
  * DescribeProducers, sent with the producer's epoch and coordinator epoch. The marker takes the
  * coordinator's own path (txn/marker-writer.ts): producer state, aborted index, LSO, group offsets.
@@ -48,8 +49,11 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
               const known =
                 info !== undefined && partitionIndex >= 0 && partitionIndex < info.partitionCount;
               let errorCode: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-              if (known && target === undefined) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-              if (known && target !== undefined) {
+              // A partition of the cluster without a replica here is led elsewhere.
+              const hosted = replicas.get(topic.name, partitionIndex) !== undefined;
+              if (known && (target === undefined || !hosted)) {
+                errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+              } else if (known && target !== undefined) {
                 errorCode = await writePartitionMarker(target, {
                   topic: topic.name,
                   partition: partitionIndex,

@@ -4,7 +4,9 @@
  * indexes aborts; the partition moves the high watermark), then — for `__consumer_offsets` partitions — tells the group coordinator to
  * publish or drop the transaction's pending offsets (KIP-447). The transaction coordinator writes
  * its markers in process through `createMarkerWriter`; the WriteTxnMarkers handler (an admin's
- * abort of a hanging transaction) writes through `writePartitionMarker`, the same path.
+ * abort of a hanging transaction) writes through `writePartitionMarker`, the same path. In cluster
+ * mode the coordinator uses `cluster-marker-writer.ts`, which sends WriteTxnMarkers to the leaders
+ * of partitions led by other brokers.
  */
 import { ErrorCode } from '@gregor/protocol';
 import type { Logger } from '../logging/logger.js';
@@ -55,13 +57,13 @@ export async function writePartitionMarker(
   return errorCode;
 }
 
+/** Single node: every partition of a transaction is a local one. */
 export function createMarkerWriter(options: {
   replicas: ReplicaManager;
   logger: Logger;
-  coordinatorEpoch: number;
   completeOffsets: () => OffsetsTransactionCompletion | undefined;
 }): MarkerWriter {
-  return async ({ producerId, producerEpoch, commit, partitions }) => {
+  return async ({ producerId, producerEpoch, commit, partitions, coordinatorEpoch }) => {
     const target = {
       replicas: options.replicas,
       completeOffsets: options.completeOffsets(),
@@ -73,7 +75,7 @@ export function createMarkerWriter(options: {
           partition,
           producerId,
           producerEpoch,
-          coordinatorEpoch: options.coordinatorEpoch,
+          coordinatorEpoch,
           commit,
         });
         // A deleted topic has nothing to mark (Kafka skips it as well).

@@ -53,7 +53,6 @@ async function setUp() {
       writeMarkers: createMarkerWriter({
         replicas,
         logger,
-        coordinatorEpoch: 0,
         completeOffsets: () => undefined,
       }),
       partitionExists: (topic, partition) => topic === 'data' && partition >= 0 && partition < 2,

@@ -1,5 +1,6 @@
 /**
- * The transaction coordinator (KIP-98), single node: owns every transactional id, persists each
+ * The transaction coordinator (KIP-98): owns the transactional ids of the `__transaction_state`
+ * partitions it serves (single node: all; cluster mode: those this broker leads), persists each
  * state change to `__transaction_state` before answering, writes commit/abort markers to every
  * partition of a transaction, aborts transactions idle past their timeout, and fences zombies by
  * bumping the producer epoch.
@@ -19,6 +20,12 @@
  * - KIP-890 part 2 (EndTxn v5+): the epoch is bumped at every transaction end; a delayed EndTxn of an
  *   earlier transaction carries an old epoch and can no longer end a later one (KAFKA-17754), while
  *   a genuine retry of the last EndTxn is recognised (epoch = lastProducerEpoch) and answered again.
+ *
+ * Cluster mode (`followsLeadership`): `loadPartition` on becoming a partition's leader replays it
+ * with the coordinator epoch = that leader epoch (COORDINATOR_LOAD_IN_PROGRESS meanwhile), then
+ * finishes what was in flight (Prepare* → markers → Complete*, Ongoing past its timeout → abort);
+ * `unloadPartition` forgets its ids (NOT_COORDINATOR). Every write and every marker carries the
+ * coordinator epoch, and a write is refused once the partition is no longer led here at it.
  */
 import { ErrorCode } from '@gregor/protocol';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -31,7 +38,7 @@ import {
   type TransactionMetadata,
   type TransactionStatus,
 } from './transaction-metadata.js';
-import type { TransactionStateLog } from './transaction-state-log.js';
+import { CoordinatorMovedError, type TransactionStateLog } from './transaction-state-log.js';
 
 /** Kafka bumps to a new producer id before the int16 epoch overflows. */
 const producerEpochMax = 32767 - 1;
@@ -53,6 +60,10 @@ export type MarkerWriter = (options: {
   producerEpoch: ProducerEpoch;
   commit: boolean;
   partitions: { topic: string; partition: number }[];
+  /** The leader epoch of the transactional id's `__transaction_state` partition (0 on one node). */
+  coordinatorEpoch: number;
+  /** False once this coordinator no longer owns the transaction at that epoch: stop retrying. */
+  isCurrent: () => boolean;
 }) => Promise<void>;
 
 export interface TransactionCoordinatorDependencies {
@@ -65,7 +76,21 @@ export interface TransactionCoordinatorDependencies {
   /** The `__consumer_offsets` partition of a group (AddOffsetsToTxn). */
   offsetsPartitionFor: (groupId: string) => { topic: string; partition: number };
   config: TransactionCoordinatorConfig;
+  /**
+   * Cluster mode: start with no partition; serve those given to `loadPartition` (the partitions
+   * this broker leads) and answer NOT_COORDINATOR for the others.
+   */
+  followsLeadership?: boolean;
 }
+
+/** A `__transaction_state` partition served here (cluster mode). */
+interface ServedPartition {
+  state: 'loading' | 'loaded';
+  coordinatorEpoch: number;
+}
+
+/** The coordinator epoch of a single node, whose `__transaction_state` leader epoch never moves. */
+const singleNodeCoordinatorEpoch = 0;
 
 export interface ProducerIdAndEpoch {
   errorCode: number;
@@ -116,11 +141,21 @@ export class TransactionCoordinator {
   private timer: TimerHandle | null = null;
   private status: Status = 'created';
   private readonly completions = new Set<Promise<unknown>>();
+  /** Cluster mode: the `__transaction_state` partitions served here; undefined: all of them. */
+  private readonly served: Map<number, ServedPartition> | undefined;
 
-  constructor(private readonly dependencies: TransactionCoordinatorDependencies) {}
+  constructor(private readonly dependencies: TransactionCoordinatorDependencies) {
+    this.served = dependencies.followsLeadership === true ? new Map() : undefined;
+  }
 
   /** Replays `__transaction_state`, then finishes transactions a crash left in Prepare*. */
   async start(): Promise<void> {
+    if (this.served !== undefined) {
+      // Partitions are loaded as this broker becomes their leader (loadPartition).
+      this.status = 'active';
+      this.scheduleChecks();
+      return;
+    }
     this.status = 'loading';
     const loaded = await this.dependencies.stateLog.load();
     for (const metadata of loaded.values()) this.remember(metadata);
@@ -141,6 +176,81 @@ export class TransactionCoordinator {
     this.scheduleChecks();
   }
 
+  /**
+   * Cluster mode: this broker leads `partition` at `coordinatorEpoch` (its leader epoch): its
+   * transactional ids are replayed from the log and served from now on, transactions left in
+   * Prepare* are completed and Ongoing ones past their timeout aborted. A new epoch of a partition
+   * already served reloads it. Resolves when loaded (or superseded).
+   */
+  async loadPartition(partition: number, coordinatorEpoch: number): Promise<void> {
+    const served = this.served;
+    if (served === undefined || this.status === 'stopped') return;
+    const current = served.get(partition);
+    if (current !== undefined && current.coordinatorEpoch === coordinatorEpoch) return;
+    if (current !== undefined) this.unloadPartition(partition);
+    const entry: ServedPartition = { state: 'loading', coordinatorEpoch };
+    served.set(partition, entry);
+    let loaded: Map<string, TransactionMetadata>;
+    try {
+      loaded = await this.dependencies.stateLog.loadPartition(partition);
+    } catch (error) {
+      if (served.get(partition) === entry) served.delete(partition);
+      this.dependencies.logger.warn('loading a __transaction_state partition failed', {
+        partition,
+        coordinatorEpoch,
+        error: String(error),
+      });
+      return;
+    }
+    if (served.get(partition) !== entry || (this.status as Status) === 'stopped') return; // superseded
+    for (const metadata of loaded.values()) this.remember(metadata);
+    entry.state = 'loaded';
+    const nowMs = this.dependencies.clock.wallMs();
+    let resumed = 0;
+    let timedOut = 0;
+    for (const metadata of loaded.values()) {
+      if (metadata.status === 'PrepareCommit' || metadata.status === 'PrepareAbort') {
+        resumed++;
+        this.track(this.resumeCompletion(metadata));
+      } else if (
+        metadata.status === 'Ongoing' &&
+        nowMs - metadata.startTimestampMs > metadata.timeoutMs
+      ) {
+        timedOut++;
+        this.track(this.abortWithEpochBump(metadata, 'transaction timed out'));
+      }
+    }
+    this.dependencies.logger.info('__transaction_state partition loaded', {
+      partition,
+      coordinatorEpoch,
+      transactionalIds: loaded.size,
+      resumedCompletions: resumed,
+      timedOutAborts: timedOut,
+    });
+  }
+
+  /**
+   * Cluster mode: `partition`'s leadership moved away: its ids are forgotten (NOT_COORDINATOR from
+   * now on). Work in flight for them fails at its next write or marker (their epoch check).
+   */
+  unloadPartition(partition: number): void {
+    const served = this.served;
+    if (served === undefined || !served.delete(partition)) return;
+    let dropped = 0;
+    for (const [transactionalId, metadata] of [...this.transactions]) {
+      if (this.partitionFor(transactionalId) !== partition) continue;
+      this.transactions.delete(transactionalId);
+      if (this.byProducerId.get(metadata.producerId) === transactionalId) {
+        this.byProducerId.delete(metadata.producerId);
+      }
+      dropped++;
+    }
+    this.dependencies.logger.info('__transaction_state partition unloaded', {
+      partition,
+      transactionalIds: dropped,
+    });
+  }
+
   async stop(): Promise<void> {
     this.status = 'stopped';
     this.timer?.cancel();
@@ -154,6 +264,34 @@ export class TransactionCoordinator {
     return this.status === 'loading'
       ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
       : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+
+  /**
+   * NONE when `transactionalId` is coordinated here now; cluster mode: COORDINATOR_LOAD_IN_PROGRESS
+   * while its partition loads, NOT_COORDINATOR when another broker leads it.
+   */
+  availabilityFor(transactionalId: string): number {
+    const availability = this.availability();
+    if (availability !== ErrorCode.NONE || this.served === undefined) return availability;
+    const entry = this.served.get(this.partitionFor(transactionalId));
+    if (entry === undefined) return ErrorCode.NOT_COORDINATOR;
+    return entry.state === 'loaded' ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /** The coordinator epoch `transactionalId` is served at; undefined when not (or not yet) here. */
+  private coordinatorEpochOf(transactionalId: string): number | undefined {
+    if (this.served === undefined) return singleNodeCoordinatorEpoch;
+    const entry = this.served.get(this.partitionFor(transactionalId));
+    return entry?.state === 'loaded' ? entry.coordinatorEpoch : undefined;
+  }
+
+  /** Whether `metadata` is still this coordinator's, at `coordinatorEpoch`. */
+  private owns(metadata: TransactionMetadata, coordinatorEpoch: number): boolean {
+    return (
+      this.status !== 'stopped' &&
+      this.transactions.get(metadata.transactionalId) === metadata &&
+      this.coordinatorEpochOf(metadata.transactionalId) === coordinatorEpoch
+    );
   }
 
   get partitionCount(): number {
@@ -186,9 +324,9 @@ export class TransactionCoordinator {
         producerEpoch: 0,
       };
     }
-    const availability = this.availability();
-    if (availability !== ErrorCode.NONE) return failed(availability);
     if (request.transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
+    const availability = this.availabilityFor(request.transactionalId);
+    if (availability !== ErrorCode.NONE) return failed(availability);
     if (
       request.transactionTimeoutMs <= 0 ||
       request.transactionTimeoutMs > this.dependencies.config.maxTimeoutMs()
@@ -198,6 +336,9 @@ export class TransactionCoordinator {
     let metadata = this.transactions.get(request.transactionalId);
     if (metadata === undefined) {
       const producerId = await this.dependencies.allocateProducerId();
+      // The partition may have moved while the id was allocated.
+      const stillHere = this.availabilityFor(request.transactionalId);
+      if (stillHere !== ErrorCode.NONE) return failed(stillHere);
       metadata = this.transactions.get(request.transactionalId);
       if (metadata === undefined) {
         metadata = this.newMetadata(
@@ -350,7 +491,7 @@ export class TransactionCoordinator {
       producerId: metadata?.producerId ?? -1n,
       producerEpoch: metadata?.producerEpoch ?? -1,
     });
-    const availability = this.availability();
+    const availability = this.availabilityFor(request.transactionalId);
     if (availability !== ErrorCode.NONE) return answer(availability);
     const metadata = this.transactions.get(request.transactionalId);
     if (metadata === undefined || metadata.producerId !== request.producerId) {
@@ -416,6 +557,9 @@ export class TransactionCoordinator {
     const transactionalId = this.byProducerId.get(options.producerId);
     const metadata =
       transactionalId === undefined ? undefined : this.transactions.get(transactionalId);
+    // Cluster mode: the producer's coordinator may be another broker, which this partition leader
+    // cannot ask yet (AddPartitionsToTxn v4 verifyOnly): such batches are not verified.
+    if (metadata === undefined && this.served !== undefined) return ErrorCode.NONE;
     if (metadata === undefined || metadata.producerId !== options.producerId) {
       return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     }
@@ -435,7 +579,10 @@ export class TransactionCoordinator {
    * group's offsets partition part of its ongoing transaction.
    */
   verifyOffsetCommit(request: TransactionRequest & { groupId: string }): number {
-    const availability = this.availability();
+    const availability = this.availabilityFor(request.transactionalId);
+    // Cluster mode: the group's coordinator need not be the transaction's; only the transaction
+    // coordinator can verify, so another broker accepts the commit as Kafka did before KIP-890.
+    if (availability === ErrorCode.NOT_COORDINATOR) return ErrorCode.NONE;
     if (availability !== ErrorCode.NONE) return availability;
     const checked = this.checkProducer(request);
     if (typeof checked === 'number') return checked;
@@ -450,7 +597,7 @@ export class TransactionCoordinator {
 
   describe(transactionalId: string): DescribedTransaction {
     const metadata = this.transactions.get(transactionalId);
-    const availability = this.availability();
+    const availability = this.availabilityFor(transactionalId);
     if (metadata === undefined || availability !== ErrorCode.NONE) {
       return undescribedTransaction(
         transactionalId,
@@ -539,7 +686,7 @@ export class TransactionCoordinator {
   // ---------------------------------------------------------------- transitions
 
   private checkProducer(request: TransactionRequest): TransactionMetadata | number {
-    const availability = this.availability();
+    const availability = this.availabilityFor(request.transactionalId);
     if (availability !== ErrorCode.NONE) return availability;
     const metadata = this.transactions.get(request.transactionalId);
     if (metadata === undefined || metadata.producerId !== request.producerId) {
@@ -583,11 +730,16 @@ export class TransactionCoordinator {
     if (metadata.pendingTransition) return ErrorCode.CONCURRENT_TRANSACTIONS;
     const commit = metadata.status === 'PrepareCommit';
     if (!commit && metadata.status !== 'PrepareAbort') return ErrorCode.NONE;
+    const coordinatorEpoch = this.coordinatorEpochOf(metadata.transactionalId);
+    if (coordinatorEpoch === undefined || !this.owns(metadata, coordinatorEpoch)) {
+      return ErrorCode.NOT_COORDINATOR;
+    }
     metadata.pendingTransition = true;
     try {
-      await this.writeMarkersWithRetry(metadata, commit);
+      await this.writeMarkersWithRetry(metadata, commit, coordinatorEpoch);
     } catch (error) {
       metadata.pendingTransition = false;
+      if (!this.owns(metadata, coordinatorEpoch)) return ErrorCode.NOT_COORDINATOR;
       this.dependencies.logger.warn('transaction markers not written yet; will retry', {
         transactionalId: metadata.transactionalId,
         error: String(error),
@@ -595,6 +747,7 @@ export class TransactionCoordinator {
       return ErrorCode.NONE;
     }
     metadata.pendingTransition = false;
+    if (!this.owns(metadata, coordinatorEpoch)) return ErrorCode.NOT_COORDINATOR;
     const done = copyMetadata(metadata);
     done.status = commit ? 'CompleteCommit' : 'CompleteAbort';
     done.partitions = new Set();
@@ -604,8 +757,10 @@ export class TransactionCoordinator {
   private async writeMarkersWithRetry(
     metadata: TransactionMetadata,
     commit: boolean,
+    coordinatorEpoch: number,
   ): Promise<void> {
     const partitions = [...metadata.partitions].map(splitPartitionKey);
+    const isCurrent = () => this.owns(metadata, coordinatorEpoch);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.dependencies.writeMarkers({
@@ -613,10 +768,12 @@ export class TransactionCoordinator {
           producerEpoch: metadata.producerEpoch,
           commit,
           partitions,
+          coordinatorEpoch,
+          isCurrent,
         });
         return;
       } catch (error) {
-        if (attempt >= markerAttemptsMax || this.status === 'stopped') throw error;
+        if (attempt >= markerAttemptsMax || !isCurrent()) throw error;
         await new Promise<void>((resolve) =>
           this.dependencies.clock.schedule(markerRetryBackoffMs * attempt, resolve),
         );
@@ -625,9 +782,16 @@ export class TransactionCoordinator {
   }
 
   private async expire(metadata: TransactionMetadata): Promise<void> {
+    const coordinatorEpoch = this.coordinatorEpochOf(metadata.transactionalId);
+    if (coordinatorEpoch === undefined) return;
     metadata.pendingTransition = true;
     try {
-      await this.dependencies.stateLog.write(metadata.transactionalId, null);
+      await this.dependencies.stateLog.write(
+        metadata.transactionalId,
+        null,
+        this.served === undefined ? undefined : coordinatorEpoch,
+      );
+      if (!this.owns(metadata, coordinatorEpoch)) return;
       this.transactions.delete(metadata.transactionalId);
       if (this.byProducerId.get(metadata.producerId) === metadata.transactionalId) {
         this.byProducerId.delete(metadata.producerId);
@@ -643,19 +807,32 @@ export class TransactionCoordinator {
     next: TransactionMetadata,
   ): Promise<number> {
     if (current.pendingTransition) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    const coordinatorEpoch = this.coordinatorEpochOf(current.transactionalId);
+    if (coordinatorEpoch === undefined || !this.owns(current, coordinatorEpoch)) {
+      return ErrorCode.NOT_COORDINATOR;
+    }
     next.lastUpdateTimestampMs = this.dependencies.clock.wallMs();
     next.pendingTransition = false;
     current.pendingTransition = true;
     try {
-      await this.dependencies.stateLog.write(current.transactionalId, next);
+      await this.dependencies.stateLog.write(
+        current.transactionalId,
+        next,
+        this.served === undefined ? undefined : coordinatorEpoch,
+      );
     } catch (error) {
       current.pendingTransition = false;
+      const moved = error instanceof CoordinatorMovedError || !this.owns(current, coordinatorEpoch);
       this.dependencies.logger.warn('__transaction_state write failed', {
         transactionalId: current.transactionalId,
+        coordinatorEpoch,
         error: String(error),
       });
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return moved ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
+    current.pendingTransition = false;
+    // Durable, but the partition moved meanwhile: the new coordinator replays this write.
+    if (!this.owns(current, coordinatorEpoch)) return ErrorCode.NOT_COORDINATOR;
     if (current.producerId !== next.producerId) this.byProducerId.delete(current.producerId);
     Object.assign(current, next);
     this.byProducerId.set(current.producerId, current.transactionalId);

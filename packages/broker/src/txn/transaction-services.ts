@@ -13,16 +13,14 @@ import type { Logger } from '../logging/logger.js';
 import { ProducerStateManager } from '../producer/producer-state-manager.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import type { TopicManager } from '../topics/types.js';
+import {
+  type ClusterMarkerWriterOptions,
+  createClusterMarkerWriter,
+} from './cluster-marker-writer.js';
 import { consumerOffsetsTopicName, createMarkerWriter } from './marker-writer.js';
 import { type ProducerIdBlockSource, ProducerIdManager } from './producer-id-manager.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TransactionStateLog, transactionStateStorage } from './transaction-state-log.js';
-
-/**
- * The coordinator epoch stamped on markers: the leader epoch of the `__transaction_state`
- * partition, which on one node never changes.
- */
-const singleNodeCoordinatorEpoch = 0;
 
 export interface TransactionServices {
   producers: ProducerStateManager;
@@ -43,8 +41,16 @@ export async function startTransactionServices(options: {
   fileSystem?: FileSystem;
   /** Cluster mode: producer-id blocks from the metadata store, unique across brokers. */
   producerIdBlocks?: ProducerIdBlockSource;
-  /** Cluster mode: only `__transaction_state` partitions this broker leads are loaded. */
-  ledPartitionsOnly?: boolean;
+  /**
+   * Cluster mode: the coordinator serves the `__transaction_state` partitions this broker leads
+   * (the broker calls its loadPartition/unloadPartition as leadership moves) and sends markers to
+   * the leaders of other brokers' partitions.
+   */
+  cluster?: {
+    nodeId: number;
+    leaderOf: ClusterMarkerWriterOptions['leaderOf'];
+    send: ClusterMarkerWriterOptions['send'];
+  };
 }): Promise<TransactionServices> {
   const { config, replicas, topics, groups, clock } = options;
   const logs = replicas.logs;
@@ -69,26 +75,31 @@ export async function startTransactionServices(options: {
     options.metadataDirectory,
     options.producerIdBlocks,
   );
+  const completeOffsets = () =>
+    groups &&
+    ((marker: { producerId: bigint; partition: number; commit: boolean }) =>
+      groups.completeTransactionalOffsets(marker));
   const transactions = new TransactionCoordinator({
     clock,
     logger,
     stateLog: new TransactionStateLog({
-      storage: transactionStateStorage({
-        replicas,
-        topics,
-        ledPartitionsOnly: options.ledPartitionsOnly,
-      }),
+      storage: transactionStateStorage({ replicas, topics }),
       clock,
       logger,
       defaultPartitionCount: config.get('transaction.state.log.num.partitions') as number,
     }),
     allocateProducerId: () => producerIds.allocate(),
-    writeMarkers: createMarkerWriter({
-      replicas,
-      logger,
-      coordinatorEpoch: singleNodeCoordinatorEpoch,
-      completeOffsets: () => groups && ((marker) => groups.completeTransactionalOffsets(marker)),
-    }),
+    writeMarkers:
+      options.cluster === undefined
+        ? createMarkerWriter({ replicas, logger, completeOffsets })
+        : createClusterMarkerWriter({
+            ...options.cluster,
+            replicas,
+            clock,
+            logger,
+            completeOffsets,
+          }),
+    followsLeadership: options.cluster !== undefined,
     partitionExists: (topic, partition) => {
       const info = topics.get(topic);
       return info !== undefined && partition >= 0 && partition < info.partitionCount;

@@ -3,9 +3,11 @@
  * use with transaction.state.log.num.partitions partitions). A transactional id lives in partition
  * abs(javaHashCode(id)) % partitions, as in Kafka. Every state change is one record batch, fsynced
  * before the coordinator answers; on start the partitions are replayed (latest value per id wins,
- * a tombstone removes it).
+ * a tombstone removes it). In cluster mode a coordinator replays one partition when it becomes its
+ * leader (`loadPartition`) and every write names the leader epoch it was loaded at: a write after the
+ * leadership moved on is refused before it reaches the log (no writes from a stale coordinator).
  */
-import { decodeRecordBatch, encodeRecordBatch } from '@gregor/protocol';
+import { decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import type { Clock } from '../clock.js';
 import { offsetsPartitionFor } from '../group/hash.js';
 import { readLogBatches } from '../log-batches.js';
@@ -30,22 +32,20 @@ export interface TransactionStateStorage {
   existingPartitionCount(): number | null;
   /** The partition, creating the topic first when needed. */
   partitionLog(partition: number): Promise<Partition>;
-  /** Whether `load` replays this partition (cluster mode: only those this broker leads). */
-  isLoadedHere?(partition: number): boolean;
+}
+
+/** A write refused because this broker no longer coordinates the partition at that epoch. */
+export class CoordinatorMovedError extends Error {
+  readonly errorCode = ErrorCode.NOT_COORDINATOR;
 }
 
 /** `__transaction_state` on the broker's topics and partitions. */
 export function transactionStateStorage(options: {
   replicas: ReplicaManager;
   topics: Pick<TopicManager, 'get' | 'getOrCreate'>;
-  /** Cluster mode: partitions led by other brokers are not this coordinator's. */
-  ledPartitionsOnly?: boolean;
 }): TransactionStateStorage {
   const { replicas, topics } = options;
   return {
-    isLoadedHere: options.ledPartitionsOnly
-      ? (partition) => replicas.get(transactionStateTopicName, partition)?.isLeader === true
-      : undefined,
     existingPartitionCount() {
       return topics.get(transactionStateTopicName)?.partitionCount ?? null;
     },
@@ -78,8 +78,16 @@ export class TransactionStateLog {
     return offsetsPartitionFor(transactionalId, this.partitionCount);
   }
 
-  /** Writes the metadata (null: tombstone) and resolves once it is durable. */
-  write(transactionalId: string, metadata: TransactionMetadata | null): Promise<void> {
+  /**
+   * Writes the metadata (null: tombstone) and resolves once it is durable (acks=all). With
+   * `coordinatorEpoch` (cluster mode), the partition must still be led here at that leader epoch
+   * when the write reaches it, else CoordinatorMovedError.
+   */
+  write(
+    transactionalId: string,
+    metadata: TransactionMetadata | null,
+    coordinatorEpoch?: number,
+  ): Promise<void> {
     const partition = this.partitionFor(transactionalId);
     const timestamp = BigInt(Math.floor(this.options.clock.wallMs()));
     const batch = encodeRecordBatch({
@@ -96,6 +104,14 @@ export class TransactionStateLog {
     // its caller and never becomes an unhandled rejection.
     return this.appends.run(partition, async () => {
       const target = await this.options.storage.partitionLog(partition);
+      if (
+        coordinatorEpoch !== undefined &&
+        (!target.isLeader || target.leaderEpoch !== coordinatorEpoch)
+      ) {
+        throw new CoordinatorMovedError(
+          `${transactionStateTopicName}-${partition} is no longer led here at epoch ${coordinatorEpoch}`,
+        );
+      }
       await target.appendAsLeader(batch, { requiredAcks: -1 });
     });
   }
@@ -109,10 +125,19 @@ export class TransactionStateLog {
     const result = new Map<string, TransactionMetadata>();
     if (this.options.storage.existingPartitionCount() === null) return result;
     for (let partition = 0; partition < this.partitionCount; partition++) {
-      if (this.options.storage.isLoadedHere?.(partition) === false) continue;
       const found = await this.options.storage.partitionLog(partition);
       await this.replay(found, result);
     }
+    return result;
+  }
+
+  /**
+   * Replays one partition this broker now leads, to its log end: a leader never truncates, so
+   * every record in its log is (or will be, once the followers fetch it) committed.
+   */
+  async loadPartition(partition: number): Promise<Map<string, TransactionMetadata>> {
+    const result = new Map<string, TransactionMetadata>();
+    await this.replay(await this.options.storage.partitionLog(partition), result);
     return result;
   }
 
