@@ -55,6 +55,7 @@ import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { IsrManager } from './replication/isr-manager.js';
+import { PeerDeathDetector } from './cluster/peer-death-detector.js';
 import { ReplicaFetcherManager, replicaFetchSettingsFrom } from './replication/replica-fetcher.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { leaderEpoch } from './replication/types.js';
@@ -132,6 +133,7 @@ export class Broker {
   private readonly lock: DataDirLock;
   private readonly metadataStore: MetadataStore | undefined;
   private readonly fetchers: ReplicaFetcherManager | undefined;
+  private readonly peerDeaths: PeerDeathDetector | undefined;
   private readonly isrManager: IsrManager | undefined;
   private readonly markerPeers: PeerConnections | undefined;
   private stopping: Promise<void> | null = null;
@@ -148,12 +150,14 @@ export class Broker {
     startupMs: number;
     metadataStore: MetadataStore | undefined;
     fetchers: ReplicaFetcherManager | undefined;
+    peerDeaths: PeerDeathDetector | undefined;
     isrManager: IsrManager | undefined;
     markerPeers: PeerConnections | undefined;
   }) {
     this.metadataStore = fields.metadataStore;
     this.markerPeers = fields.markerPeers;
     this.fetchers = fields.fetchers;
+    this.peerDeaths = fields.peerDeaths;
     this.isrManager = fields.isrManager;
     this.config = fields.config;
     this.settings = fields.settings;
@@ -256,6 +260,7 @@ export class Broker {
     let cluster: ClusterNode | undefined;
     // Cluster mode: the follower fetcher and the coordinators follow each partition's role.
     let fetchers: ReplicaFetcherManager | undefined;
+    let peerDeaths: PeerDeathDetector | undefined;
     let isrManager: IsrManager | undefined;
     let coordinatorsFollow: ((change: RoleChange) => void) | undefined;
     let topics: TopicManager;
@@ -338,9 +343,29 @@ export class Broker {
     if (cluster !== undefined) {
       const node = cluster;
       const listenerName = settings.advertisedListeners[0]!.name;
+      const store = options.metadata!.store;
+      const detector = new PeerDeathDetector({
+        transport: options.transport ?? nodeTransport,
+        clock,
+        logger: logger.child({ component: 'peer-deaths' }),
+        nodeId: identity.nodeId,
+        peer: (brokerId) => {
+          const registration = node.image.broker(brokerId);
+          const endpoint = node.image.brokerEndpoint(brokerId, listenerName);
+          if (registration === undefined || endpoint === undefined) return undefined;
+          return {
+            brokerEpoch: registration.brokerEpoch,
+            host: endpoint.host,
+            port: endpoint.port,
+          };
+        },
+        report: (brokerId, brokerEpoch) => store.expireBroker(brokerId, brokerEpoch),
+      });
+      peerDeaths = detector;
       fetchers = new ReplicaFetcherManager({
         replicas,
         transport: options.transport ?? nodeTransport,
+        onLeaderUnreachable: (leaderId) => detector.suspect(leaderId),
         clock,
         logger: logger.child({ component: 'replica-fetcher' }),
         brokerEpoch: () => node.brokerEpoch,
@@ -547,6 +572,7 @@ export class Broker {
       startupMs,
       metadataStore: options.metadata?.store,
       fetchers,
+      peerDeaths,
       isrManager,
       markerPeers,
     });
@@ -576,6 +602,7 @@ export class Broker {
     await this.services.transactions?.stop();
     this.markerPeers?.close();
     this.isrManager?.stop();
+    this.peerDeaths?.close();
     await this.fetchers?.stop();
     await this.services.replicas.producers?.stop();
     await this.services.replicas.stop();

@@ -115,7 +115,11 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
   let cluster: BrokerCluster;
 
   before(async () => {
-    cluster = await BrokerCluster.start({ brokers: 3, racks: ['r1', 'r2', 'r3'] });
+    cluster = await BrokerCluster.start({
+      brokers: 3,
+      racks: ['r1', 'r2', 'r3'],
+      sessionTimeoutMs: 1000,
+    });
   });
 
   after(async () => {

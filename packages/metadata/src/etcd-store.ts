@@ -245,6 +245,38 @@ export class EtcdMetadataStore implements MetadataStore {
     }
   }
 
+  async expireBroker(brokerId: number, brokerEpoch: bigint): Promise<boolean> {
+    const key = this.full(brokerKey(brokerId));
+    const found = await this.client.kv.range({ key });
+    const registration = found.kvs[0];
+    if (registration === undefined || BigInt(registration.create_revision) !== brokerEpoch) {
+      return false;
+    }
+    // At the same revision, this id's candidacies are the dead process's: a restarted one
+    // campaigns only after it registered, which it cannot while this registration exists.
+    const election = this.full(`election/${electionName}/`);
+    const candidates = await this.client.kv.range({
+      key: election,
+      range_end: prefixEnd(election),
+      revision: found.header.revision,
+    });
+    const leases = [
+      registration.lease,
+      ...candidates.kvs
+        .filter((kv) => kv.value.toString() === String(brokerId))
+        .map((kv) => kv.lease),
+    ].filter((lease) => lease !== '0');
+    // A lease that ended meanwhile is "not found": nothing left to end.
+    await Promise.all(
+      leases.map((lease) =>
+        this.client.leaseClient.leaseRevoke({ ID: lease }).catch((error: unknown) => {
+          if (!/not found/i.test(String(error))) throw error;
+        }),
+      ),
+    );
+    return true;
+  }
+
   async controller(): Promise<ControllerInfo | undefined> {
     const key = this.full(`election/${electionName}/`);
     const result = await this.client.kv.range({

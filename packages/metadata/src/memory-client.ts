@@ -228,6 +228,27 @@ export class MemoryMetadataClient implements MetadataStore {
     );
   }
 
+  async expireBroker(brokerId: number, brokerEpoch: bigint): Promise<boolean> {
+    this.checkOpen();
+    const key = brokerKey(brokerId);
+    if (this.state.get(key)?.createRevision !== brokerEpoch) return false;
+    // Candidacies of this id are the dead process's: a restarted one campaigns only after it
+    // registered, which it cannot while this registration exists.
+    const leases = [
+      this.state.leaseOf(key),
+      ...this.state
+        .list(electionPrefix)
+        .filter((entry) => entry.value.toString() === String(brokerId))
+        .map((entry) => this.state.leaseOf(entry.key)),
+    ];
+    let revision = this.state.revision;
+    for (const leaseId of leases) {
+      if (leaseId > 0) revision = this.state.revokeLease(leaseId);
+    }
+    await this.durable(revision);
+    return true;
+  }
+
   async controller(): Promise<ControllerInfo | undefined> {
     this.checkOpen();
     let leader: KeyValue | undefined;

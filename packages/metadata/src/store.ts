@@ -93,6 +93,15 @@ export interface MetadataStore {
    * the controller resigns or its lease expires. Rejects with the signal's reason when aborted.
    */
   campaign(candidateId: number, options: { ttlMs: number; signal?: AbortSignal }): Promise<Fence>;
+  /**
+   * Ends the registration of a broker found dead (its endpoint refuses connections: no process
+   * listens there) without waiting for its lease: revokes the lease of `brokers/<brokerId>` if
+   * that key is still the registration of `brokerEpoch`, and the leases of that broker's
+   * controller candidacies, so a dead controller is replaced at once. A newer registration (the
+   * broker restarted) is left alone: false. A live broker whose lease was revoked learns it from
+   * its next keepalive (`lost`) and registers again with a new epoch.
+   */
+  expireBroker(brokerId: number, brokerEpoch: bigint): Promise<boolean>;
   /** Current controller, if any (id + fence revision), without campaigning. */
   controller(): Promise<ControllerInfo | undefined>;
   /**

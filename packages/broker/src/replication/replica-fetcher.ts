@@ -11,7 +11,10 @@
  * - FENCED_LEADER_EPOCH: this broker's view is older than the leader's; the partition stops
  *   fetching until the metadata gives it a new leader or epoch (`follow` again);
  * - UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_*: the leader lags behind the
- *   metadata; the partition waits replica.fetch.backoff.ms and retries;
+ *   metadata (a new leader applies the election a few ms after its followers did); the partition
+ *   retries after 20 ms, doubling up to replica.fetch.backoff.ms: waiting the whole backoff at once
+ *   would hold every acks=all produce on the new leader for a second after each failover;
+ *   other partition errors wait replica.fetch.backoff.ms;
  * - OFFSET_OUT_OF_RANGE: the leader's log starts after ours ends; ours restarts at the leader's
  *   log start (ListOffsets earliest).
  * A response is applied only if the partition still follows the same leader at the same epoch:
@@ -83,6 +86,8 @@ export interface ReplicaFetcherOptions {
   logger: Logger;
   /** This broker's epoch (its registration), sent in ReplicaState; -1 unknown. */
   brokerEpoch: () => bigint;
+  /** A fetch from this leader failed (connection broken or refused): it may be dead. */
+  onLeaderUnreachable?: (leaderId: number) => void;
   /** Where a leader broker listens (its replication listener); undefined: unknown yet. */
   brokerAddress: (brokerId: number) => { host: string; port: number } | undefined;
   settings?: Partial<ReplicaFetchSettings>;
@@ -102,7 +107,18 @@ interface FetchState extends FollowTarget {
   delayedUntilMs: number;
   /** Fenced: the leader has a newer epoch than ours; waits for new metadata. */
   fenced: boolean;
+  /** Consecutive answers saying the leader lags behind the metadata (sets the retry delay). */
+  leaderLagRetries: number;
 }
+
+/** First retry after the leader answered that it lags behind the metadata; doubles from here. */
+const leaderLagRetryMs = 20;
+const leaderLagErrors: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.UNKNOWN_TOPIC_ID,
+]);
 
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
@@ -131,7 +147,7 @@ export class ReplicaFetcherManager {
       this.fetchers.set(target.leaderId, fetcher);
       fetcher.start();
     }
-    fetcher.add(partitionKey, { ...target, delayedUntilMs: 0, fenced: false });
+    fetcher.add(partitionKey, { ...target, delayedUntilMs: 0, fenced: false, leaderLagRetries: 0 });
   }
 
   /** Stops fetching this partition (it leads now, or is gone). */
@@ -211,6 +227,7 @@ class LeaderFetcher {
         await this.fetchOnce(connection, ready);
       } catch (error) {
         if (this.stopped) break;
+        this.options.onLeaderUnreachable?.(this.leaderId);
         logger.warn('replica fetch from the leader failed', {
           leaderId: this.leaderId,
           error,
@@ -344,6 +361,7 @@ class LeaderFetcher {
     const context = { topic: state.topic, partition: state.partition, leaderId: this.leaderId };
     switch (data.errorCode) {
       case ErrorCode.NONE:
+        state.leaderLagRetries = 0;
         break;
       case ErrorCode.FENCED_LEADER_EPOCH:
         logger.warn('replica fetch fenced: the leader has a newer epoch', {
@@ -355,13 +373,22 @@ class LeaderFetcher {
       case ErrorCode.OFFSET_OUT_OF_RANGE:
         await this.restartAtLeaderLogStart(connection, state, partition);
         return;
-      default:
-        logger.info('replica fetch partition error; backing off', {
-          ...context,
-          errorCode: data.errorCode,
-        });
-        state.delayedUntilMs = clock.monotonicMs() + this.settings.backoffMs;
+      default: {
+        const lagging = leaderLagErrors.has(data.errorCode);
+        const delayMs = lagging
+          ? Math.min(this.settings.backoffMs, leaderLagRetryMs * 2 ** state.leaderLagRetries)
+          : this.settings.backoffMs;
+        if (!lagging || state.leaderLagRetries === 0) {
+          logger.info('replica fetch partition error; backing off', {
+            ...context,
+            errorCode: data.errorCode,
+            delayMs,
+          });
+        }
+        if (lagging) state.leaderLagRetries = Math.min(state.leaderLagRetries + 1, 16);
+        state.delayedUntilMs = clock.monotonicMs() + delayMs;
         return;
+      }
     }
     const diverging = data.divergingEpoch;
     if (diverging !== undefined && diverging.epoch >= 0 && diverging.endOffset >= 0n) {

@@ -1,8 +1,10 @@
 /**
  * A cluster of real broker processes on loopback, sharing one real etcd (packages/metadata's
  * testing harness): `gregor broker --node-id N --metadata etcd://...` per broker. etcd runs with a
- * 500 ms election timeout, so leases of `broker.session.timeout.ms` = 1000 are granted as 1 s and a
- * dead broker or controller is replaced about a second after its death.
+ * 500 ms election timeout, so leases as short as 1 s are granted as asked (etcd's minimum TTL is
+ * 1.5 × the election timeout). A killed broker is found by its peers' refused connections and
+ * replaced at once; a paused one (SIGSTOP) only when its lease (`broker.session.timeout.ms`, the
+ * broker's default unless `sessionTimeoutMs` is given) runs out.
  */
 import { EtcdServer } from '@gregor/metadata/testing/etcd-server';
 import { BrokerProcess } from './broker-process.js';
@@ -12,7 +14,7 @@ export interface BrokerClusterOptions {
   brokers: number;
   /** Racks per broker index (`--override broker.rack=R`). */
   racks?: readonly string[];
-  /** Lease TTL of registrations and controller campaigns (broker.session.timeout.ms). */
+  /** Lease TTL of registrations and controller campaigns (broker.session.timeout.ms); default: the broker's. */
   sessionTimeoutMs?: number;
   extraArguments?: readonly string[];
 }
@@ -39,8 +41,9 @@ export class BrokerCluster implements FaultableCluster {
               String(index + 1),
               '--metadata',
               `etcd://${etcd.endpoint.replace(/^https?:\/\//, '')}`,
-              '--override',
-              `broker.session.timeout.ms=${options.sessionTimeoutMs ?? 1000}`,
+              ...(options.sessionTimeoutMs === undefined
+                ? []
+                : ['--override', `broker.session.timeout.ms=${options.sessionTimeoutMs}`]),
               ...(options.racks?.[index] === undefined
                 ? []
                 : ['--override', `broker.rack=${options.racks[index]}`]),

@@ -7,6 +7,7 @@
  * Also yields the failover time of every leader SIGKILL: from the kill to the next acknowledged
  * send.
  */
+import { clusterSessionTtlMsDefault } from '@gregor/broker/cluster/cluster-settings';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { BrokerCluster } from './broker-cluster.js';
 import type { FaultableCluster } from './cluster-queries.js';
@@ -32,7 +33,9 @@ export interface FaultRunOptions {
   /** Gregor's three brokers on etcd, or Apache Kafka's three KRaft nodes. */
   target: 'gregor' | 'kafka';
   faults: readonly FaultStep[];
-  /** How long a SIGSTOPped broker stays stopped (past its 1 s lease). */
+  /** Gregor's broker.session.timeout.ms (the lease); default: the broker's own default. */
+  sessionTimeoutMs?: number;
+  /** How long a SIGSTOPped broker stays stopped; default: its lease + 2 s, so the lease runs out. */
   pauseMs?: number;
   /** How long the cluster runs without the victim before it comes back. */
   downMs?: number;
@@ -160,11 +163,12 @@ async function waitForHealthyCluster(cluster: FaultableCluster): Promise<void> {
 
 export async function runFaults(options: FaultRunOptions): Promise<FaultRunResult> {
   const log = options.log ?? (() => undefined);
-  const pauseMs = options.pauseMs ?? 3_000;
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? clusterSessionTtlMsDefault;
+  const pauseMs = options.pauseMs ?? sessionTimeoutMs + 2_000;
   const downMs = options.downMs ?? 2_000;
   const cluster: FaultableCluster =
     options.target === 'gregor'
-      ? await BrokerCluster.start({ brokers: 3 })
+      ? await BrokerCluster.start({ brokers: 3, sessionTimeoutMs: options.sessionTimeoutMs })
       : await ReferenceKafkaCluster.start({ nodes: 3 });
   const started = performance.now();
   try {
@@ -203,6 +207,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
         step.target === 'leader' ? await cluster.leaderOf(topic, 0) : await cluster.controller();
       if (victim <= 0) throw new Error(`no ${step.target} to fault`);
       const atMs = performance.now();
+      const atIso = new Date().toISOString();
       const ackedBefore = recorder.ackTimesMs.length;
       if (step.kind === 'SIGSTOP') {
         cluster.pause(victim);
@@ -217,8 +222,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       await sleep(1_000);
       const ackedAfter = recorder.ackTimesMs.length;
       faults.push({ ...step, victim, atMs, ackedBefore, ackedAfter });
+      const ack = recorder.firstAckAfter(atMs);
       log(
-        `fault ${faults.length}: ${step.kind} ${step.target} (broker ${victim}), acked ${ackedBefore} -> ${ackedAfter}`,
+        `${ack === undefined ? 'no ack yet' : `first ack after ${Math.round(ack - atMs)} ms`}; fault ${faults.length}: ${step.kind} ${step.target} (broker ${victim}) at ${atIso}, acked ${ackedBefore} -> ${ackedAfter}`,
       );
     }
     for (const fault of faults) {

@@ -415,6 +415,55 @@ export function runConformance(harness: ConformanceHarness): void {
     );
 
     it(
+      "expireBroker ends a dead broker's registration and candidacy at once, never a newer registration",
+      withCluster(async (cluster, store) => {
+        const dead = await cluster.connect();
+        const peer = await cluster.connect();
+        try {
+          const session = await dead.registerBroker(5, text('b5'), { ttlMs: cluster.ttlMs });
+          const fence = await dead.campaign(5, { ttlMs: cluster.ttlMs });
+          const other = await peer.registerBroker(6, text('b6'), { ttlMs: cluster.ttlMs });
+          let successor: Fence | undefined;
+          const campaigning = peer.campaign(6, { ttlMs: cluster.ttlMs }).then((elected) => {
+            successor = elected;
+            return elected;
+          });
+          await cluster.sleep(50);
+          assert.equal(successor, undefined, 'broker 5 still leads');
+
+          assert.equal(await store.expireBroker(5, session.brokerEpoch - 1n), false, 'wrong epoch');
+          assert.equal((await store.list('brokers/')).entries.length, 2);
+          assert.equal(await store.expireBroker(5, session.brokerEpoch), true);
+          assert.deepEqual(summary((await store.list('brokers/')).entries), [[brokerKey(6), 'b6']]);
+          const elected = await campaigning;
+          assert.equal(elected.controllerId, 6, 'the next candidate is elected without a TTL');
+          assert.deepEqual(await dead.commit(fence, puts({ 'f/x': '5' })), {
+            committed: false,
+            reason: 'fenced',
+          });
+          await waitFor(cluster, 'broker 5 to learn its loss', () => session.lost.aborted);
+          await waitFor(cluster, 'the old fence to learn its loss', () => fence.lost.aborted);
+
+          // Broker 5 back with a new registration: a late report of the old one touches nothing.
+          const again = await dead.registerBroker(5, text('b5 again'), { ttlMs: cluster.ttlMs });
+          assert.equal(await store.expireBroker(5, session.brokerEpoch), false);
+          assert.equal(await store.expireBroker(9, 1n), false, 'never registered');
+          assert.deepEqual(summary((await store.list('brokers/')).entries), [
+            [brokerKey(5), 'b5 again'],
+            [brokerKey(6), 'b6'],
+          ]);
+          assert.equal((await store.controller())?.controllerId, 6);
+          assert.equal(again.lost.aborted, false);
+          assert.equal(other.lost.aborted, false);
+          await elected.resign();
+        } finally {
+          await dead.close();
+          await peer.close();
+        }
+      }),
+    );
+
+    it(
       'producer-id blocks never overlap under concurrent allocators; a watch sees each once, in order',
       withCluster(async (cluster, store) => {
         const clients = [store, await cluster.connect(), await cluster.connect()];

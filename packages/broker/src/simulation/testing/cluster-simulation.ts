@@ -428,6 +428,30 @@ export class ClusterSimulation {
     };
   }
 
+  /**
+   * A crashed process's endpoint refuses connections: a peer's PeerDeathDetector reports it after
+   * two refusals 100 ms apart (unless it is back by then) and the store ends its registration
+   * without waiting for the lease (MetadataStore.expireBroker, by the epoch the peer saw).
+   */
+  private reportRefusals(crashed: SimulatedBroker): void {
+    const reporter = this.pick(
+      this.brokers.filter(
+        (other) => other !== crashed && other.state === 'up' && !this.isolated.has(other.id),
+      ),
+    );
+    const brokerEpoch = reporter?.image?.broker(crashed.id)?.brokerEpoch;
+    if (reporter === undefined || brokerEpoch === undefined) return;
+    this.clock.schedule(100, () => {
+      if (crashed.state !== 'down' || crashed.starting || reporter.state !== 'up') return;
+      reporter
+        .expirePeer(crashed.id, brokerEpoch)
+        .then((expired) =>
+          this.log(`broker ${reporter.id} reports broker ${crashed.id} dead: expired ${expired}`),
+        )
+        .catch(() => undefined);
+    });
+  }
+
   private async fault(): Promise<void> {
     this.faultCount++;
     const broker = this.pick(this.brokers)!;
@@ -446,6 +470,7 @@ export class ClusterSimulation {
       } else if (mayFail) {
         this.log(`crash broker ${broker.id}`);
         broker.crash(this.random);
+        this.reportRefusals(broker);
       }
     } else if (roll < 0.35) {
       if (broker.state === 'paused') {

@@ -206,6 +206,12 @@ export class SimulatedBroker {
     }
   }
 
+  /** Reports a peer found dead (its endpoint refuses connections) to the store. */
+  expirePeer(brokerId: number, brokerEpoch: bigint): Promise<boolean> {
+    const store = this.current?.store;
+    return store === undefined ? Promise.resolve(false) : store.expireBroker(brokerId, brokerEpoch);
+  }
+
   /** Power loss: unsynced tails dropped, leases left to expire, every in-memory state gone. */
   crash(random: RandomSource): void {
     const current = this.current;
