@@ -30,6 +30,7 @@ import {
   writePreviousBrokerEpoch,
 } from './cluster/cluster-settings.js';
 import { ImageTopicManager } from './cluster/image-topic-manager.js';
+import { PeerDeathDetector } from './cluster/peer-death-detector.js';
 import type { RoleChange } from './cluster/replica-roles.js';
 import {
   type BrokerConfig,
@@ -55,7 +56,6 @@ import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { IsrManager } from './replication/isr-manager.js';
-import { PeerDeathDetector } from './cluster/peer-death-detector.js';
 import { ReplicaFetcherManager, replicaFetchSettingsFrom } from './replication/replica-fetcher.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { leaderEpoch } from './replication/types.js';
