@@ -164,6 +164,7 @@ export class BrokerProcess {
   /** Starts the broker again on the same data directory and port (it must be stopped). */
   async restart(): Promise<void> {
     if (this.isRunning) throw new Error('restart: broker still running; kill it first');
+    this.earlierOutput += this.output();
     await this.launch();
   }
 
@@ -174,13 +175,16 @@ export class BrokerProcess {
     if (this.ownsDataDirectory) await removeDirectory(this.dataDirectory);
   }
 
+  /** Output of the incarnations before the last restart (kept logs show every incarnation). */
+  private earlierOutput = '';
+
   /** With GREGOR_E2E_LOG_DIRECTORY set, the broker's output is kept there for inspection. */
   private async keepLogIfAsked(): Promise<void> {
     const directory = process.env.GREGOR_E2E_LOG_DIRECTORY;
     if (!directory) return;
     await mkdir(directory, { recursive: true });
     const name = `${(this.options.label ?? 'broker').replace(/[^\w-]+/g, '_')}-${process.pid}-${Date.now()}.log`;
-    await writeFile(join(directory, name), this.output());
+    await writeFile(join(directory, name), this.earlierOutput + this.output());
   }
 
   private async launch(): Promise<void> {
