@@ -8,7 +8,7 @@
  * send.
  */
 import { clusterSessionTtlMsDefault } from '@gregor/broker/cluster/cluster-settings';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import { BrokerCluster } from './broker-cluster.js';
 import type { FaultableCluster } from './cluster-queries.js';
 import {
@@ -161,6 +161,25 @@ async function waitForHealthyCluster(cluster: FaultableCluster): Promise<void> {
   );
 }
 
+/**
+ * With GREGOR_FAULT_RUN_CLIENT_LOG set, kafkajs's warnings and errors (connection errors, retries
+ * with their backoff) go to stderr with wall-clock times, to line up with the brokers' logs.
+ */
+function clientLogging(): Pick<KafkaConfig, 'logLevel' | 'logCreator'> {
+  if (!process.env.GREGOR_FAULT_RUN_CLIENT_LOG) return { logLevel: logLevel.NOTHING };
+  return {
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, label, log }) => {
+        const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+        process.stderr.write(
+          `${new Date().toISOString()} kafkajs ${label} ${namespace}: ${message} ${JSON.stringify(fields)}\n`,
+        );
+      },
+  };
+}
+
 export async function runFaults(options: FaultRunOptions): Promise<FaultRunResult> {
   const log = options.log ?? (() => undefined);
   const sessionTimeoutMs = options.sessionTimeoutMs ?? clusterSessionTtlMsDefault;
@@ -175,7 +194,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     const kafka = new Kafka({
       clientId: 'fault-run',
       brokers: [...cluster.bootstraps],
-      logLevel: logLevel.NOTHING,
+      ...clientLogging(),
       connectionTimeout: 2_000,
       requestTimeout: 10_000,
       retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1_000 },
