@@ -16,6 +16,7 @@ fi
 if [ "$want_test_tools" = "--test-tools" ]; then
   missing=()
   command -v kcat >/dev/null || missing+=(kcat)
+  command -v openssl >/dev/null || missing+=(openssl) # test certificates for the client's TLS tests
   /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
   /usr/bin/python3 -c 'import kafka' 2>/dev/null || missing+=(python3-kafka)
   # Independent compressors for the kafka-python codec cross-check in @gregor/compression.

@@ -135,3 +135,28 @@ export class TransactionAbortedError extends ClientError {
     this.name = 'TransactionAbortedError';
   }
 }
+
+/**
+ * SASL authentication failed (SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE,
+ * UNSUPPORTED_SASL_MECHANISM, or a server the client could not verify): the same credentials
+ * fail again, so nothing retries it. `brokerMessage` is what the broker said, when it said it.
+ */
+export class SaslAuthenticationError extends KafkaError {
+  readonly brokerMessage: string | null;
+  constructor(code: number, context: string, brokerMessage: string | null = null) {
+    super(code, brokerMessage === null ? context : `${context}: ${brokerMessage}`);
+    this.name = 'SaslAuthenticationError';
+    this.brokerMessage = brokerMessage;
+  }
+}
+
+/** The TLS handshake failed on the certificate or protocol (Java's SslAuthenticationException). */
+export class TlsHandshakeError extends ClientError {
+  /** node:tls's code, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `ERR_TLS_CERT_ALTNAME_INVALID`. */
+  readonly tlsCode: string | undefined;
+  constructor(message: string, cause: Error & { code?: string }) {
+    super(message, { retriable: false, cause });
+    this.name = 'TlsHandshakeError';
+    this.tlsCode = cause.code;
+  }
+}

@@ -62,6 +62,12 @@ export { type ConsumerGroupMetadata, standaloneGroupMetadata } from './group-met
 export { ApiVersionTable, UnsupportedVersionError } from './network/api-versions.js';
 export { type ClusterOptions, clusterDefaults } from './network/cluster.js';
 export { type RequestTrace, requestChannel } from './network/connection.js';
+export type {
+  OauthBearerToken,
+  SaslOptions,
+  ScramMechanismName,
+  TlsOptions,
+} from './network/security.js';
 export { murmur2, partitionForKey, toPositive } from './producer/murmur2.js';
 export {
   defaultPartitioner,

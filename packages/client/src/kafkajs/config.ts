@@ -1,6 +1,7 @@
 // kafkajs's client configuration and how it maps onto @gregor/client's cluster options.
 
 import type { ClusterOptions } from '../network/cluster.js';
+import type { OauthBearerToken, SaslOptions, TlsOptions } from '../network/security.js';
 import { KafkaJSNonRetriableError, KafkaJSNotImplemented } from './errors.js';
 import type { LogCreator, Logger, LogLevel } from './logger.js';
 
@@ -16,8 +17,9 @@ export interface RetryOptions {
 export interface KafkaConfig {
   brokers: string[] | (() => string[] | Promise<string[]>);
   clientId?: string;
-  ssl?: unknown;
-  sasl?: unknown;
+  /** `true` for the system's CAs, or node:tls options (kafkajs passes them to tls.connect). */
+  ssl?: boolean | TlsOptions;
+  sasl?: KafkaJSSaslOptions;
   connectionTimeout?: number;
   authenticationTimeout?: number;
   reauthenticationThreshold?: number;
@@ -27,6 +29,46 @@ export interface KafkaConfig {
   socketFactory?: unknown;
   logLevel?: LogLevel;
   logCreator?: LogCreator;
+}
+
+/** kafkajs's `sasl` option: mechanism names in lower case, OAUTHBEARER through a provider. */
+export type KafkaJSSaslOptions =
+  | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | { mechanism: 'oauthbearer'; oauthBearerProvider: () => Promise<OauthBearerToken> }
+  | { mechanism: string; [option: string]: unknown };
+
+/** kafkajs's `ssl` and `sasl` as @gregor/client's `tls` and `sasl`. */
+export function securityOptions(config: KafkaConfig): { tls?: TlsOptions; sasl?: SaslOptions } {
+  const security: { tls?: TlsOptions; sasl?: SaslOptions } = {};
+  if (config.ssl === true) security.tls = {};
+  else if (typeof config.ssl === 'object' && config.ssl !== null) security.tls = config.ssl;
+  const sasl = config.sasl;
+  if (sasl === undefined) return security;
+  const mechanism = String(sasl.mechanism).toLowerCase();
+  if (mechanism === 'plain' || mechanism === 'scram-sha-256' || mechanism === 'scram-sha-512') {
+    const { username, password } = sasl as { username?: unknown; password?: unknown };
+    if (typeof username !== 'string' || typeof password !== 'string')
+      throw new KafkaJSNonRetriableError(`sasl ${mechanism}: username and password are required`);
+    security.sasl =
+      mechanism === 'plain'
+        ? { mechanism: 'PLAIN', username, password }
+        : {
+            mechanism: mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512',
+            username,
+            password,
+          };
+  } else if (mechanism === 'oauthbearer') {
+    const provider = (sasl as { oauthBearerProvider?: unknown }).oauthBearerProvider;
+    if (typeof provider !== 'function')
+      throw new KafkaJSNonRetriableError('sasl oauthbearer: oauthBearerProvider is required');
+    security.sasl = {
+      mechanism: 'OAUTHBEARER',
+      tokenProvider: provider as () => Promise<OauthBearerToken>,
+    };
+  } else {
+    throw new KafkaJSNotImplemented(`sasl mechanism "${sasl.mechanism}" is not supported`);
+  }
+  return security;
 }
 
 /** What producers, consumers and admins of one `Kafka` share. */
@@ -58,10 +100,6 @@ export async function clusterOptions(
   },
 ): Promise<ClusterOptions> {
   const config = context.config;
-  if (config.ssl !== undefined && config.ssl !== false)
-    throw new KafkaJSNotImplemented('ssl: TLS is not supported by @gregor/client yet');
-  if (config.sasl !== undefined)
-    throw new KafkaJSNotImplemented('sasl: SASL is not supported by @gregor/client yet');
   if (config.socketFactory !== undefined)
     throw new KafkaJSNotImplemented('socketFactory is not supported by @gregor/client');
   const brokers = typeof config.brokers === 'function' ? await config.brokers() : config.brokers;
@@ -73,6 +111,7 @@ export async function clusterOptions(
     requestTimeoutMs: config.requestTimeout ?? kafkajsDefaults.requestTimeoutMs,
     connectionTimeoutMs: config.connectionTimeout ?? kafkajsDefaults.connectionTimeoutMs,
     retryBackoffMs: config.retry?.initialRetryTime ?? kafkajsDefaults.initialRetryTimeMs,
+    ...securityOptions(config),
   };
   if (overrides.metadataMaxAge !== undefined) options.metadataMaxAgeMs = overrides.metadataMaxAge;
   if (overrides.allowAutoTopicCreation !== undefined)

@@ -9,6 +9,7 @@ import {
   KafkaError,
   ProducerFencedError,
   RequestTimeoutError,
+  SaslAuthenticationError,
   TimeoutError,
   TransactionAbortableError,
 } from '../errors.js';
@@ -19,6 +20,7 @@ import {
   KafkaJSNonRetriableError,
   KafkaJSProtocolError,
   KafkaJSRequestTimeoutError,
+  KafkaJSSASLAuthenticationError,
   KafkaJSTimeout,
 } from './errors.js';
 
@@ -37,6 +39,11 @@ export function protocolError(code: number, context?: string): KafkaJSProtocolEr
 /** @gregor/client's errors as kafkajs's: codes become KafkaJSProtocolError, the rest by kind. */
 export function toKafkaJSError(error: unknown): Error {
   if (error instanceof KafkaJSError || error instanceof KafkaJSAggregateError) return error;
+  if (error instanceof SaslAuthenticationError) {
+    const converted = new KafkaJSSASLAuthenticationError(error.message);
+    converted.cause = error;
+    return converted;
+  }
   if (error instanceof KafkaError || error instanceof ProducerFencedError) {
     const converted = protocolError(error.code);
     converted.message = error.message;

@@ -12,8 +12,9 @@ import {
   type MetadataResponse,
   metadataApi,
 } from '@gregor/protocol';
-import { ClientError, ConnectionError, KafkaError, TimeoutError } from '../errors.js';
+import { ClientError, ClosedError, ConnectionError, KafkaError, TimeoutError } from '../errors.js';
 import { Connection, type ConnectionOptions } from './connection.js';
+import type { SaslOptions, TlsOptions } from './security.js';
 
 export interface ClusterOptions {
   /** `host:port` addresses to start from. */
@@ -28,6 +29,10 @@ export interface ClusterOptions {
   /** Ask the broker to create unknown topics on metadata requests (Java's default: true). */
   allowAutoTopicCreation?: boolean;
   responseSizeBytesMax?: number;
+  /** node:tls options: every connection is TLS when set (`{}` for the system's CAs). */
+  tls?: TlsOptions;
+  /** SASL credentials: every connection authenticates when set. */
+  sasl?: SaslOptions;
 }
 
 export const clusterDefaults = {
@@ -97,9 +102,10 @@ export function sleep(durationMs: number): Promise<void> {
 }
 
 export class Cluster {
-  readonly options: Required<Omit<ClusterOptions, 'bootstrapServers'>> & {
-    bootstrapServers: readonly string[];
-  };
+  readonly options: Required<Omit<ClusterOptions, 'bootstrapServers' | 'tls' | 'sasl'>> &
+    Pick<ClusterOptions, 'tls' | 'sasl'> & {
+      bootstrapServers: readonly string[];
+    };
   private readonly connections = new Map<string, Promise<Connection>>();
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly topics = new Map<string, TopicInfo>();
@@ -154,7 +160,9 @@ export class Cluster {
   }
 
   private connectionTo(host: string, port: number): Promise<Connection> {
-    if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
+    // Not retriable: a retry loop running past close() (InitProducerId, coordinator lookups)
+    // must end now rather than at its own deadline.
+    if (this.closed) return Promise.reject(new ClosedError('the client'));
     const key = `${host}:${port}`;
     const existing = this.connections.get(key);
     if (existing !== undefined) return existing;
@@ -169,6 +177,8 @@ export class Cluster {
       softwareName,
       softwareVersion,
     };
+    if (this.options.tls !== undefined) options.tls = this.options.tls;
+    if (this.options.sasl !== undefined) options.sasl = this.options.sasl;
     const opening = Connection.open(options);
     this.connections.set(key, opening);
     opening.then(

@@ -4,9 +4,13 @@
 // are on the wire; more wait in a FIFO, and nothing is written while the socket wants `drain`.
 // A request timeout closes the whole connection: the stream cannot be re-synchronised reliably
 // and every pipelined sibling's outcome becomes unknown (like Java's NetworkClient).
+// With `tls` the socket is a TLS socket; with `sasl` the connection authenticates right after
+// ApiVersions and again before the broker's session lifetime ends (KIP-368), holding other
+// requests back while the SASL exchange is on the wire.
 
 import { channel } from 'node:diagnostics_channel';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import {
   type ApiDescriptor,
   ApiKey,
@@ -17,8 +21,10 @@ import {
   FrameDecoder,
   FrameSizeError,
 } from '@gregor/protocol';
-import { ConnectionError, KafkaError, RequestTimeoutError } from '../errors.js';
+import { ConnectionError, KafkaError, RequestTimeoutError, TlsHandshakeError } from '../errors.js';
 import { ApiVersionTable } from './api-versions.js';
+import { authenticate } from './sasl/authenticator.js';
+import type { SaslOptions, TlsOptions } from './security.js';
 import { encodeRequest, layoutVersion } from './version-aliases.js';
 
 export interface ConnectionOptions {
@@ -32,6 +38,8 @@ export interface ConnectionOptions {
   responseSizeBytesMax: number;
   softwareName: string;
   softwareVersion: string;
+  tls?: TlsOptions;
+  sasl?: SaslOptions;
 }
 
 export interface RequestOptions {
@@ -41,6 +49,8 @@ export interface RequestOptions {
   expectResponse?: boolean;
   /** Defaults to the connection's request timeout (a long-poll Fetch adds its wait). */
   timeoutMs?: number;
+  /** A SASL request: written even while other requests wait for (re-)authentication. */
+  authentication?: boolean;
 }
 
 /**
@@ -67,6 +77,7 @@ interface PendingRequest {
   correlationId: number;
   frames: Buffer[];
   expectResponse: boolean;
+  authentication: boolean;
   timer: NodeJS.Timeout | undefined;
   resolve: (body: unknown) => void;
   reject: (error: Error) => void;
@@ -75,12 +86,24 @@ interface PendingRequest {
 const apiVersionsRequestVersionMax = apiVersionsApi.maxVersion;
 /** How long a closing connection may take to flush its last writes. */
 const gracefulCloseMs = 5_000;
+/**
+ * Re-authentication starts at a random 85–95 % of the session lifetime (as Java's client does),
+ * so a broker's connections do not all re-authenticate at once.
+ */
+const reauthenticationShareMin = 0.85;
+const reauthenticationShareSpread = 0.1;
 
 export class Connection {
   /** Versions negotiated on this connection; set once open() resolves. */
   versions!: ApiVersionTable;
   private readonly decoder: FrameDecoder;
   private readonly waiting: PendingRequest[] = [];
+  /** SASL requests; while `authenticating`, the only ones written. */
+  private readonly authenticationWaiting: PendingRequest[] = [];
+  private authenticating = false;
+  private reauthenticationTimer: NodeJS.Timeout | undefined;
+  /** SASL exchanges completed on this connection (the first one and re-authentications). */
+  authentications = 0;
   private readonly inFlight: PendingRequest[] = [];
   private nextCorrelationId = 0;
   private waitingForDrain = false;
@@ -99,7 +122,7 @@ export class Connection {
       this.waitingForDrain = false;
       this.pump();
     });
-    socket.on('error', (error) => this.fail(new ConnectionError(this.describe(error), error)));
+    socket.on('error', (error) => this.fail(socketError(this.describe(error), error)));
     socket.on('close', () => this.fail(new ConnectionError(`${this.address} closed`)));
   }
 
@@ -113,7 +136,7 @@ export class Connection {
 
   /** Requests written and not yet answered plus those waiting for a slot. */
   get pendingRequests(): number {
-    return this.inFlight.length + this.waiting.length;
+    return this.inFlight.length + this.waiting.length + this.authenticationWaiting.length;
   }
 
   /** Connects, then negotiates versions with ApiVersions before any other request. */
@@ -122,6 +145,7 @@ export class Connection {
     const connection = new Connection(socket, options);
     try {
       connection.versions = new ApiVersionTable(await connection.negotiate());
+      if (options.sasl !== undefined) await connection.authenticate(options.sasl);
       return connection;
     } catch (error) {
       connection.close();
@@ -163,14 +187,56 @@ export class Connection {
         correlationId,
         frames,
         expectResponse: options.expectResponse ?? true,
+        authentication: options.authentication ?? false,
         timer: undefined,
         resolve: resolve as (body: unknown) => void,
         reject,
       };
       const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
       request.timer = setTimeout(() => this.onTimeout(request, timeoutMs), timeoutMs);
-      this.waiting.push(request);
+      (request.authentication ? this.authenticationWaiting : this.waiting).push(request);
       this.pump();
+    });
+  }
+
+  /**
+   * One SASL exchange; other requests wait until it ends, since the broker reads every frame in
+   * between as part of it. On success the next one is scheduled within the session lifetime;
+   * a failure closes the connection (the broker would close it at the session's end anyway).
+   */
+  private async authenticate(sasl: SaslOptions): Promise<void> {
+    this.authenticating = true;
+    try {
+      const startedAtMs = Date.now();
+      const outcome = await authenticate(
+        {
+          versions: this.versions,
+          address: this.address,
+          request: (api, body, version) =>
+            this.request(api, body, { version, authentication: true }),
+        },
+        sasl,
+      );
+      this.authentications++;
+      if (outcome.sessionLifetimeMs > 0 && this.failure === null) {
+        const share = reauthenticationShareMin + Math.random() * reauthenticationShareSpread;
+        const delayMs = startedAtMs + outcome.sessionLifetimeMs * share - Date.now();
+        this.reauthenticationTimer = setTimeout(() => this.reauthenticate(sasl), delayMs);
+        this.reauthenticationTimer.unref();
+      }
+    } finally {
+      this.authenticating = false;
+    }
+    this.pump();
+  }
+
+  private reauthenticate(sasl: SaslOptions): void {
+    this.authenticate(sasl).catch((error: unknown) => {
+      this.fail(
+        error instanceof Error
+          ? error
+          : new ConnectionError(`${this.address}: re-authentication failed`, error),
+      );
     });
   }
 
@@ -206,13 +272,16 @@ export class Connection {
 
   /** Writes waiting requests while in-flight slots are free and the socket takes more. */
   private pump(): void {
-    while (
-      this.failure === null &&
-      !this.waitingForDrain &&
-      this.waiting.length > 0 &&
-      this.inFlight.length < this.options.maxInFlightRequests
-    ) {
-      const request = this.waiting.shift()!;
+    for (;;) {
+      const queue = this.authenticating ? this.authenticationWaiting : this.waiting;
+      if (
+        this.failure !== null ||
+        this.waitingForDrain ||
+        queue.length === 0 ||
+        this.inFlight.length >= this.options.maxInFlightRequests
+      )
+        break;
+      const request = queue.shift()!;
       this.cork();
       let accepted = true;
       for (const frame of request.frames) accepted = this.socket.write(frame);
@@ -313,7 +382,7 @@ export class Connection {
   }
 
   private removeRequest(request: PendingRequest): void {
-    for (const queue of [this.waiting, this.inFlight]) {
+    for (const queue of [this.waiting, this.authenticationWaiting, this.inFlight]) {
       const index = queue.indexOf(request);
       if (index >= 0) queue.splice(index, 1);
     }
@@ -322,13 +391,19 @@ export class Connection {
   private fail(error: Error, options: { graceful?: boolean } = {}): void {
     if (this.failure !== null) return;
     this.failure = error;
+    clearTimeout(this.reauthenticationTimer);
     if (options.graceful === true) {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), gracefulCloseMs).unref();
     } else {
       this.socket.destroy();
     }
-    for (const request of [...this.inFlight.splice(0), ...this.waiting.splice(0)]) {
+    const pending = [
+      ...this.inFlight.splice(0),
+      ...this.authenticationWaiting.splice(0),
+      ...this.waiting.splice(0),
+    ];
+    for (const request of pending) {
       clearTimeout(request.timer);
       request.reject(error);
     }
@@ -340,9 +415,32 @@ export class Connection {
   }
 }
 
+/**
+ * TLS failures that a new attempt cannot fix: certificate verification (node:tls's OpenSSL
+ * codes), host name mismatch, and alerts the broker sent (e.g. a client certificate required).
+ */
+const tlsFailureCode = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_)/;
+
+function socketError(message: string, error: Error & { code?: string }): Error {
+  if (error.code !== undefined && tlsFailureCode.test(error.code))
+    return new TlsHandshakeError(`${message} (TLS)`, error);
+  return new ConnectionError(message, error);
+}
+
+function openSocket(options: ConnectionOptions): { socket: Socket; readyEvent: string } {
+  const tls = options.tls;
+  if (tls === undefined) {
+    return { socket: connect({ host: options.host, port: options.port }), readyEvent: 'connect' };
+  }
+  // SNI carries host names only; for an IP address the certificate is checked against its SAN.
+  const servername = tls.servername ?? (isIP(options.host) === 0 ? options.host : undefined);
+  const socket = connectTls({ ...tls, host: options.host, port: options.port, servername });
+  return { socket, readyEvent: 'secureConnect' };
+}
+
 function connectSocket(options: ConnectionOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: options.host, port: options.port });
+    const { socket, readyEvent } = openSocket(options);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(
@@ -353,14 +451,10 @@ function connectSocket(options: ConnectionOptions): Promise<Socket> {
     }, options.connectionTimeoutMs);
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(
-        new ConnectionError(
-          `connecting to ${options.host}:${options.port}: ${error.message}`,
-          error,
-        ),
-      );
+      socket.destroy();
+      reject(socketError(`connecting to ${options.host}:${options.port}: ${error.message}`, error));
     });
-    socket.once('connect', () => {
+    socket.once(readyEvent, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);

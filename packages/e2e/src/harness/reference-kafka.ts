@@ -18,6 +18,14 @@ export interface ReferenceKafkaOptions {
   /** JVM flags (see `JavaLaunch.jvmFlags`); 'kafka' also sets -Xms to the heap, as kafka-server-start.sh does. */
   jvmFlags?: 'test' | 'kafka';
   readyTimeoutMs?: number;
+  /**
+   * More client listeners beside PLAINTEXT (which stays the inter-broker one): listener name →
+   * security protocol, e.g. `{ SASL_SSL: 'SASL_SSL', MTLS: 'SSL' }`. Each gets a free port
+   * (`listenerBootstrap(name)`); their settings (keystores, JAAS) go in `settings`.
+   */
+  listeners?: Record<string, 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'>;
+  /** Extra `kafka-storage format` arguments, e.g. `--add-scram` credentials. */
+  formatArguments?: string[];
 }
 
 /** A free loopback port (bound then released; good enough for a test on this machine). */
@@ -38,7 +46,15 @@ export class ReferenceKafka {
     readonly directory: string,
     readonly port: number,
     private readonly process: ManagedProcess,
+    private readonly listenerPorts: ReadonlyMap<string, number>,
   ) {}
+
+  /** `127.0.0.1:port` of a listener named in `options.listeners`. */
+  listenerBootstrap(name: string): string {
+    const port = this.listenerPorts.get(name);
+    if (port === undefined) throw new Error(`no listener ${name}`);
+    return `127.0.0.1:${port}`;
+  }
 
   get bootstrap(): string {
     return `127.0.0.1:${this.port}`;
@@ -58,12 +74,20 @@ export class ReferenceKafka {
     try {
       const port = await freeLoopbackPort();
       const controllerPort = await freeLoopbackPort();
+      const listenerPorts = new Map<string, number>();
+      for (const name of Object.keys(options.listeners ?? {}))
+        listenerPorts.set(name, await freeLoopbackPort());
+      const extraListeners = [...listenerPorts].map(([name, at]) => `,${name}://127.0.0.1:${at}`);
+      const protocolMap = Object.entries(options.listeners ?? {}).map(
+        ([name, protocol]) => `,${name}:${protocol}`,
+      );
       const settings: Record<string, string> = {
         'process.roles': 'broker,controller',
         'node.id': '1',
         'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-        listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-        'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+        listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListeners.join('')}`,
+        'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}${extraListeners.join('')}`,
+        'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${protocolMap.join('')}`,
         'controller.listener.names': 'CONTROLLER',
         'inter.broker.listener.name': 'PLAINTEXT',
         'log.dirs': join(directory, 'data'),
@@ -87,7 +111,14 @@ export class ReferenceKafka {
       );
       const format = await runJava({
         main: 'kafka.tools.StorageTool',
-        arguments: ['format', '-t', 'gregorReferenceKafka0', '-c', propertiesPath],
+        arguments: [
+          'format',
+          '-t',
+          'gregorReferenceKafka0',
+          '-c',
+          propertiesPath,
+          ...(options.formatArguments ?? []),
+        ],
         timeoutMs: 60_000,
       });
       if (format.code !== 0) {
@@ -109,7 +140,7 @@ export class ReferenceKafka {
         timeoutMs: options.readyTimeoutMs ?? 90_000,
         what: 'Apache Kafka to start',
       });
-      return new ReferenceKafka(directory, port, process);
+      return new ReferenceKafka(directory, port, process, listenerPorts);
     } catch (error) {
       await removeDirectory(directory);
       throw error;
