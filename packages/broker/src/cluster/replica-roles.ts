@@ -10,6 +10,9 @@ import type { Logger } from '../logging/logger.js';
 import type { ReplicaManager } from '../replication/replica-manager.js';
 import { leaderEpoch, replicaId } from '../replication/types.js';
 
+/** Partitions whose role is applied at once (each leader may write a checkpoint file). */
+const rolesAppliedAtOnceMax = 32;
+
 export interface ReplicaRolesOptions {
   nodeId: number;
   replicas: ReplicaManager;
@@ -91,8 +94,9 @@ export class ReplicaRoles {
           previous.topicById(removed.topicId)?.name ?? image.topicById(removed.topicId)?.name;
         if (name !== undefined) await this.remove(name, removed.partition);
       }
+      const leaders = new Set(changes.leaders);
       await this.applyRoles(image, [...changes.leaders, ...changes.followers], (partition) =>
-        changes.leaders.includes(partition),
+        leaders.has(partition),
       );
     });
   }
@@ -117,52 +121,72 @@ export class ReplicaRoles {
       const topic = image.topic(name)!;
       await replicas.logs.createLogs(name, indexes, this.options.logConfig(topic.configs));
     }
+    const pending: { name: string; partition: PartitionImage; state: string }[] = [];
     for (const partition of partitions) {
       const name = image.topicById(partition.topicId)?.name;
       if (name === undefined) continue;
-      const key = `${name}/${partition.partition}`;
       // The partition epoch too: an ISR committed by the controller reaches the leader.
       const state = `${partition.leader}:${partition.leaderEpoch}:${partition.partitionEpoch}`;
-      if (this.applied.get(key) === state) continue;
-      const epoch = leaderEpoch(partition.leaderEpoch);
-      const replicaIds = partition.replicas.map(replicaId);
-      try {
-        if (leads(partition)) {
-          await replicas.makeLeader(name, partition.partition, {
-            leaderEpoch: epoch,
-            replicas: replicaIds,
-            isr: partition.isr.map(replicaId),
-            partitionEpoch: partition.partitionEpoch,
-          });
-        } else {
-          replicas.makeFollower(name, partition.partition, {
-            leaderEpoch: epoch,
-            replicas: replicaIds,
-          });
-        }
-      } catch (error) {
-        this.options.logger.error('applying a partition role failed', {
-          topic: name,
-          partition: partition.partition,
-          error,
-        });
-        continue;
-      }
-      const roleKept = this.applied
-        .get(key)
-        ?.startsWith(`${partition.leader}:${partition.leaderEpoch}:`);
-      this.applied.set(key, state);
-      // A new partition epoch alone (an ISR change) is no role change for the listeners.
-      if (roleKept === true) continue;
-      this.options.onRoleChange?.({
-        topic: name,
-        topicId: partition.topicId,
-        partition: partition.partition,
-        role: leads(partition) ? 'leader' : 'follower',
-        leaderId: partition.leader,
-        leaderEpoch: partition.leaderEpoch,
-      });
+      if (this.applied.get(`${name}/${partition.partition}`) !== state)
+        pending.push({ name, partition, state });
     }
+    // Partitions are independent: a few become leader at once (each may write its leader-epoch
+    // checkpoint file), while each partition's role changes stay in image order.
+    for (let first = 0; first < pending.length; first += rolesAppliedAtOnceMax) {
+      await Promise.all(
+        pending
+          .slice(first, first + rolesAppliedAtOnceMax)
+          .map((entry) => this.applyRole(entry.name, entry.partition, entry.state, leads)),
+      );
+    }
+  }
+
+  private async applyRole(
+    name: string,
+    partition: PartitionImage,
+    state: string,
+    leads: (partition: PartitionImage) => boolean,
+  ): Promise<void> {
+    const { replicas } = this.options;
+    const key = `${name}/${partition.partition}`;
+    const epoch = leaderEpoch(partition.leaderEpoch);
+    const replicaIds = partition.replicas.map(replicaId);
+    try {
+      if (leads(partition)) {
+        await replicas.makeLeader(name, partition.partition, {
+          leaderEpoch: epoch,
+          replicas: replicaIds,
+          isr: partition.isr.map(replicaId),
+          partitionEpoch: partition.partitionEpoch,
+        });
+      } else {
+        replicas.makeFollower(name, partition.partition, {
+          leaderEpoch: epoch,
+          replicas: replicaIds,
+        });
+      }
+    } catch (error) {
+      this.options.logger.error('applying a partition role failed', {
+        topic: name,
+        partition: partition.partition,
+        error,
+      });
+      return;
+    }
+    const roleKept = this.applied
+      .get(key)
+      ?.startsWith(`${partition.leader}:${partition.leaderEpoch}:`);
+    this.applied.set(key, state);
+    // A new partition epoch alone (an ISR change) is no role change for the listeners.
+    if (roleKept === true) return;
+    this.options.onRoleChange?.({
+      topic: name,
+      topicId: partition.topicId,
+      partition: partition.partition,
+      role: leads(partition) ? 'leader' : 'follower',
+      leaderId: partition.leader,
+      leaderEpoch: partition.leaderEpoch,
+    });
   }
 
   private async remove(topic: string, partition: number): Promise<void> {

@@ -364,6 +364,42 @@ describe('controller on the simulated store', () => {
     await store.close();
   });
 
+  test("a broker's loss in a big cluster: the first partition change lines one by one, then one summary", async () => {
+    const clock = new SimulatedClock();
+    const store = new SimulatedMetadataStore(clock);
+    await registerTestBroker(store.connect('broker-1'), 1, { ttlMs });
+    await registerTestBroker(store.connect('broker-2'), 2, { ttlMs: 60_000 });
+    const { controller, logger } = startController(store, clock, 9);
+    await drive(clock, controller.whenActive());
+    const created = await drive(clock, controller.createTopics(createTopic('many', 300, 2)));
+    assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
+    const ledBy1 = controller.image!.partitions('many').filter((entry) => entry.leader === 1);
+    assert.ok(ledBy1.length > 0 && ledBy1.length < 300);
+    store.pauseKeepalives('broker-1', true);
+    await driveUntil(
+      clock,
+      () => controller.image!.partitions('many').every((entry) => !entry.isr.includes(1)),
+      { what: 'broker 1 out of every ISR' },
+    );
+    // A leader change and an ISR shrink where broker 1 led, an ISR shrink elsewhere.
+    const changeLines = 2 * ledBy1.length + (300 - ledBy1.length);
+    const reason = 'broker 1 lost its session';
+    const oneByOne = logger
+      .warnings()
+      .filter((line) => /^(Leader|ISR) of many-/.test(line) && line.endsWith(`(${reason})`));
+    assert.equal(oneByOne.length, 100);
+    const summaries = logger.lines.filter((line) =>
+      line.message.includes('more partition changes (leader or ISR) of this controller event'),
+    );
+    assert.deepEqual(
+      summaries.map((line) => line.fields),
+      [{ skipped: changeLines - 100, reasons: { [reason]: changeLines - 100 } }],
+    );
+    store.pauseKeepalives('broker-1', false);
+    await drive(clock, controller.close());
+    await store.close();
+  });
+
   test('requests before the controller is active are refused with NotControllerError', async () => {
     const clock = new SimulatedClock();
     const store = new SimulatedMetadataStore(clock);

@@ -48,6 +48,7 @@ import { planCreatePartitions } from './create-partitions.js';
 import { planCreateTopics } from './create-topics.js';
 import { planDeleteTopics } from './delete-topics.js';
 import { planElectLeaders } from './elect-leaders.js';
+import { EventLogger } from './event-logger.js';
 import {
   type LeaderRebalanceSettings,
   leaderRebalanceDefaults,
@@ -141,6 +142,8 @@ class Term {
 export class Controller {
   private readonly settings: ControllerSettings;
   private readonly logger: ClusterLogger;
+  /** The logger events plan with: partition change lines within a budget per event. */
+  private readonly eventLogger: EventLogger;
   private readonly closing = new AbortController();
   private term: Term | undefined;
   /** Tail of the serialized event queue. */
@@ -153,6 +156,7 @@ export class Controller {
     private readonly options: ControllerOptions,
   ) {
     this.logger = options.logger ?? silentClusterLogger;
+    this.eventLogger = new EventLogger(this.logger);
     this.settings = {
       defaults: { ...controllerDefaults, ...options.defaults },
       eligibleLeaderReplicasEnabled: options.eligibleLeaderReplicasEnabled ?? true,
@@ -389,7 +393,7 @@ export class Controller {
   }
 
   private context(term: Term): ControllerContext {
-    return { image: term.listener.image, settings: this.settings, logger: this.logger };
+    return { image: term.listener.image, settings: this.settings, logger: this.eventLogger };
   }
 
   /**
@@ -427,6 +431,7 @@ export class Controller {
       inFlight.add(running);
     }
     await Promise.all(inFlight);
+    this.eventLogger.endEvent();
     if (lastRevision !== undefined) await this.catchUp(term, lastRevision);
     return plan.respond(!failed && attempted === batches.length);
   }

@@ -2,7 +2,8 @@
  * Turning a partition change into a store unit, and the operator's view of it: an ISR shrink or
  * expansion, a leader change and an unclean election are each a WARN line naming the topic, the
  * partition and the old and new sets (Kafka logs these at INFO or TRACE, which is how an ISR
- * shrink went unseen in the seed outage). Lines are written once the change is committed.
+ * shrink went unseen in the seed outage). Lines are written once the change is committed, the
+ * first ones of a controller event one by one and the rest as one summary (EventLogger).
  */
 import type { PartitionImage } from '../image.js';
 import type { ClusterLogger } from '../logger.js';
@@ -19,6 +20,7 @@ import {
   minInsyncReplicasFor,
   onlineElectionFor,
 } from './context.js';
+import { logPartitionChangeLine } from './event-logger.js';
 import type { Unit } from './plan.js';
 
 /** The store unit writing a change, compare-and-set on the record the change was built from. */
@@ -97,14 +99,17 @@ export function logPartitionChange(logger: ClusterLogger, change: LoggedChange):
     reason,
   };
   if (change.unclean) {
-    logger.warn(
+    logPartitionChangeLine(
+      logger,
       `Unclean leader election for ${name}: leader ${before.leader} -> ${after.leader}, ISR ${setText(before.isr)} -> ${setText(after.isr)} (records not on the new leader are lost) (${reason})`,
       fields,
+      { always: true },
     );
     return;
   }
   if (before.leader !== after.leader) {
-    logger.warn(
+    logPartitionChangeLine(
+      logger,
       `Leader of ${name} changed from ${before.leader} to ${after.leader} at leader epoch ${after.leaderEpoch} (${reason})`,
       fields,
     );
@@ -113,7 +118,8 @@ export function logPartitionChange(logger: ClusterLogger, change: LoggedChange):
   const added = after.isr.filter((replica) => !before.isr.includes(replica));
   if (removed.length > 0 || added.length > 0) {
     const kind = added.length === 0 ? 'shrank' : removed.length === 0 ? 'expanded' : 'changed';
-    logger.warn(
+    logPartitionChangeLine(
+      logger,
       `ISR of ${name} ${kind} from ${setText(before.isr)} to ${setText(after.isr)} (${reason})`,
       fields,
     );

@@ -17,6 +17,8 @@ export interface BrokerClusterOptions {
   /** Lease TTL of registrations and controller campaigns (broker.session.timeout.ms); default: the broker's. */
   sessionTimeoutMs?: number;
   extraArguments?: readonly string[];
+  /** How long each broker may take to print its ready line (BrokerProcess's default otherwise). */
+  readyTimeoutMs?: number;
 }
 
 export class BrokerCluster implements FaultableCluster {
@@ -36,6 +38,7 @@ export class BrokerCluster implements FaultableCluster {
         Array.from({ length: options.brokers }, (_, index) =>
           BrokerProcess.start({
             label: `cluster-broker-${index + 1}`,
+            readyTimeoutMs: options.readyTimeoutMs,
             extraArguments: [
               '--node-id',
               String(index + 1),

@@ -194,6 +194,8 @@ export class BrokerProcess {
       label: `${this.options.label ?? 'broker'}#${this.startCount}`,
       command: process.execPath,
       arguments: [
+        // Node's own flags for profiling a broker (`--cpu-prof` is refused in NODE_OPTIONS).
+        ...(process.env.GREGOR_E2E_BROKER_NODE_ARGUMENTS?.split(' ').filter(Boolean) ?? []),
         cliMainPath,
         'broker',
         '--listen',
