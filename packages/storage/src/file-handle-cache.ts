@@ -34,6 +34,17 @@ export class FileHandleCache {
     return new CachedFile(this, path, options.create);
   }
 
+  /**
+   * A file that is absent or empty and that nothing reads before writing: until its first write
+   * it reads as empty, and a sync or a truncation to 0 has nothing to do, without a descriptor or
+   * a file; the first write creates it. A new log's first segment costs no file until used.
+   */
+  emptyFile(path: string): CachedFile {
+    const file = new CachedFile(this, path, true);
+    file.markEmptyUntilWritten();
+    return file;
+  }
+
   /** Opens `path` now (an existing file, or a new one with `create`). */
   async open(path: string, options: { create: boolean }): Promise<CachedFile> {
     const file = this.file(path, options);
@@ -118,6 +129,19 @@ export class CachedFile implements FileHandle {
 
   private nameUnlinked = false;
 
+  /** @internal See FileHandleCache.emptyFile. */
+  markEmptyUntilWritten(): void {
+    this.emptyUntilWritten = true;
+  }
+
+  /** No descriptor was ever opened and nothing written: the file may not exist (emptyFile). */
+  private emptyUntilWritten = false;
+
+  /** Whether a descriptor was ever opened for this file (false: it may not exist yet). */
+  get created(): boolean {
+    return !this.emptyUntilWritten;
+  }
+
   async ensureOpen(): Promise<void> {
     await this.run(async () => undefined);
   }
@@ -129,6 +153,7 @@ export class CachedFile implements FileHandle {
     position: number,
     hint?: ReadHint,
   ): Promise<number> {
+    if (this.emptyUntilWritten && !this.closed) return Promise.resolve(0);
     return this.run((handle) => handle.read(buffer, bufferOffset, length, position, hint));
   }
 
@@ -137,14 +162,17 @@ export class CachedFile implements FileHandle {
   }
 
   datasync(): Promise<void> {
+    if (this.emptyUntilWritten && !this.closed) return Promise.resolve();
     return this.run((handle) => handle.datasync());
   }
 
   truncate(sizeBytes: number): Promise<void> {
+    if (this.emptyUntilWritten && sizeBytes === 0 && !this.closed) return Promise.resolve();
     return this.run((handle) => handle.truncate(sizeBytes));
   }
 
   sizeBytes(): Promise<number> {
+    if (this.emptyUntilWritten && !this.closed) return Promise.resolve(0);
     return this.run((handle) => handle.sizeBytes());
   }
 
@@ -197,6 +225,7 @@ export class CachedFile implements FileHandle {
     if (this.handle === null) {
       this.handle = handle;
       this.create = false;
+      this.emptyUntilWritten = false;
       this.cache.noteOpened(this);
     } else if (this.handle !== handle) {
       await handle.close().catch(() => undefined);

@@ -176,33 +176,63 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   /**
-   * A new, empty log: its directory and first segment file are created without any fsync. They
-   * become durable with the log's first fdatasync (`makeMetadataDurable`); until then a power
-   * loss may lose the empty log, which the owner recreates (the broker's topic document names
-   * it), and the log manager syncs the parent directory once per batch of creations. A directory
-   * that already holds files is loaded instead.
+   * A new, empty log: only its directory is created, without fsync (the log manager syncs the
+   * parent directory once per batch of creations). Its segment file and leader-epoch checkpoint
+   * are written when the log first changes a file (`deferFiles`), and become durable with its
+   * first fdatasync (`makeMetadataDurable`); until then a power loss may lose the empty log,
+   * which the owner recreates (the broker's topic document names it). A directory that already
+   * holds files is loaded instead.
    */
   static async create(options: FilePartitionLogOptions): Promise<FilePartitionLog> {
-    await options.fileSystem.makeDirectory(options.directory);
-    if ((await options.fileSystem.listDirectory(options.directory)).length > 0)
+    const created = await options.fileSystem.makeDirectory(options.directory);
+    if (!created && (await options.fileSystem.listDirectory(options.directory)).length > 0)
       return FilePartitionLog.open(options);
     const log = new FilePartitionLog(options);
-    log.metadataDurable = false;
     log.startOffset = options.logStartOffset;
-    log.segments.push(
-      await LogSegment.createInNewDirectory(
-        log.handles,
-        log.directory,
-        options.logStartOffset,
-        log.clock.wallMs(),
-      ),
-    );
-    log.activeSegment.indexLimitBytes = log.currentConfig.segmentIndexBytes;
+    log.segments.push(log.createEmptySegment(options.logStartOffset));
     log.epochs = new LeaderEpochCache();
     log.recoveryPoint = options.logStartOffset;
     log.watermark = options.logStartOffset;
+    log.deferFiles();
     return log;
   }
+
+  private createEmptySegment(baseOffset: bigint): LogSegment {
+    const segment = LogSegment.createEmpty(
+      this.handles,
+      this.directory,
+      baseOffset,
+      this.clock.wallMs(),
+    );
+    segment.indexLimitBytes = this.currentConfig.segmentIndexBytes;
+    return segment;
+  }
+
+  /**
+   * For a log that may have no file yet (one empty segment, `LogSegment.createEmpty`): leader
+   * epochs are kept in memory and the checkpoint is written just before the log's first file
+   * change (an append, a truncation...), so a process crash never leaves batches of an epoch
+   * the checkpoint lacks; the directory entries are synced before its first fdatasync. A log
+   * that is never written costs no file and no fsync.
+   */
+  private deferFiles(): void {
+    this.metadataDurable = false;
+    this.epochsDeferred = true;
+    const previous = this.beforeFirstWrite;
+    this.beforeFirstWrite = async () => {
+      await previous?.();
+      this.epochsDeferred = false;
+      try {
+        if (this.epochs.latestEpoch() !== undefined) await this.writeLeaderEpochs();
+      } catch (error) {
+        this.epochsDeferred = true;
+        throw error;
+      }
+    };
+  }
+
+  /** The leader-epoch checkpoint waits for the log's first file change (`deferFiles`). */
+  private epochsDeferred = false;
 
   /**
    * A log as the clean-stop summary describes it (the log dir had the clean-shutdown marker): no
@@ -229,6 +259,8 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     log.epochs = LeaderEpochCache.fromEntries(summary.epochs);
     log.recoveryPoint = leo;
     log.watermark = leo;
+    // A log never written may have neither segment file nor epoch checkpoint on disk.
+    if (log.segments.length === 1 && log.segments[0].isEmpty) log.deferFiles();
     return log;
   }
 
@@ -313,16 +345,17 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
       this.segments.push(segment);
     }
     for (const baseOffset of orphans.reverse()) await this.removeSegmentFiles(baseOffset);
-    if (this.segments.length === 0) {
-      this.segments.push(await this.createSegment(options.logStartOffset));
-    }
+    // No segment file (a log never written, or a crash): an empty segment created on first use.
+    const noSegmentFile = this.segments.length === 0;
+    if (noSegmentFile) this.segments.push(this.createEmptySegment(options.logStartOffset));
     const leo = this.logEndOffset;
     this.startOffset =
       options.logStartOffset > this.segments[0].baseOffset
         ? options.logStartOffset
         : this.segments[0].baseOffset;
     if (this.startOffset > leo) this.startOffset = leo;
-    await this.loadLeaderEpochs();
+    if (noSegmentFile) this.deferFiles();
+    await this.loadLeaderEpochs(names.includes(leaderEpochCheckpointFile));
     // After a crash the checked tail past the recovery point may be in the page cache only: the
     // recovery point stays where it was (no fdatasync per log at start-up; the next sync or the
     // close moves it).
@@ -376,10 +409,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
     return data ? BigInt(data.toString('utf8').trim()) : 0n;
   }
 
-  private async loadLeaderEpochs(): Promise<void> {
-    const data = await this.fileSystem.readFile(
-      joinPath(this.directory, leaderEpochCheckpointFile),
-    );
+  private async loadLeaderEpochs(checkpointListed: boolean): Promise<void> {
+    const data = checkpointListed
+      ? await this.fileSystem.readFile(joinPath(this.directory, leaderEpochCheckpointFile))
+      : null;
     const cache = data ? LeaderEpochCache.parse(data) : null;
     this.epochs = cache ?? new LeaderEpochCache();
     let changed = this.epochs.truncateFromEnd(this.logEndOffset);
@@ -389,6 +422,7 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
   }
 
   private async writeLeaderEpochs(): Promise<void> {
+    if (this.epochsDeferred) return;
     await this.beforeWrite();
     await this.fileSystem.writeFileAtomic(
       joinPath(this.directory, leaderEpochCheckpointFile),

@@ -63,7 +63,8 @@ export interface FileSystem {
   removeFile(path: string): Promise<void>;
   /** Removes a directory and everything in it. */
   removeDirectory(path: string): Promise<void>;
-  makeDirectory(path: string): Promise<void>;
+  /** Creates the directory and missing parents; true when the directory did not exist. */
+  makeDirectory(path: string): Promise<boolean>;
   /** Names in the directory, sorted; empty when it does not exist. */
   listDirectory(path: string): Promise<string[]>;
   /** Makes creations, renames and removals in the directory durable. */
@@ -298,7 +299,8 @@ export const nodeFileSystem: FileSystem = {
     await rm(path, { recursive: true, force: true });
   },
   async makeDirectory(path) {
-    await mkdir(path, { recursive: true });
+    // The recursive form returns the first directory it created, nothing when all existed.
+    return (await mkdir(path, { recursive: true })) !== undefined;
   },
   async listDirectory(path) {
     try {

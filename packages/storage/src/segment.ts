@@ -105,10 +105,12 @@ export class LogSegment {
     indexIntervalBytes: number;
   }): LogSegment {
     const { summary, directory } = options;
-    const file = options.handles.file(
-      joinPath(directory, segmentFileName(summary.baseOffset, segmentFileSuffix.log)),
-      { create: false },
-    );
+    const path = joinPath(directory, segmentFileName(summary.baseOffset, segmentFileSuffix.log));
+    // An empty segment's file may never have been created (createEmpty).
+    const file =
+      summary.sizeBytes === 0
+        ? options.handles.emptyFile(path)
+        : options.handles.file(path, { create: false });
     const segment = new LogSegment(directory, summary.baseOffset, file, options.nowMs);
     segment.sizeBytes = summary.sizeBytes;
     segment.writtenHereFrom = summary.sizeBytes;
@@ -193,16 +195,18 @@ export class LogSegment {
     return LogSegment.createNamed(handles, directory, baseOffset, nowMs, segmentFileSuffix.log);
   }
 
-  /** The first segment of a log whose directory was just created empty: nothing to truncate. */
-  static async createInNewDirectory(
+  /**
+   * The only segment of a log with no segment file (a new log, or a directory a crash left
+   * without one): no file exists until its first append creates it (FileHandleCache.emptyFile).
+   */
+  static createEmpty(
     handles: FileHandleCache,
     directory: string,
     baseOffset: bigint,
     nowMs: number,
-  ): Promise<LogSegment> {
-    const file = await handles.open(
+  ): LogSegment {
+    const file = handles.emptyFile(
       joinPath(directory, segmentFileName(baseOffset, segmentFileSuffix.log)),
-      { create: true },
     );
     return new LogSegment(directory, baseOffset, file, nowMs);
   }

@@ -344,17 +344,22 @@ export class SimulatedFileSystem implements FileSystem {
     }
   }
 
-  makeDirectory(path: string): Promise<void> {
+  makeDirectory(path: string): Promise<boolean> {
     return this.makeDirectoryAs(this.generation, path);
   }
 
-  private async makeDirectoryAs(generation: number, path: string): Promise<void> {
+  private async makeDirectoryAs(generation: number, path: string): Promise<boolean> {
     await this.yieldTurn(generation);
     let current = posix.normalize(path);
+    const prefix = `${current}/`;
+    const created =
+      !this.directories.has(current) &&
+      ![...this.files.keys()].some((file) => file.startsWith(prefix));
     while (current !== '/' && current !== '.') {
       this.directories.add(current);
       current = posix.dirname(current);
     }
+    return created;
   }
 
   listDirectory(path: string): Promise<string[]> {
