@@ -1,6 +1,7 @@
 // Many logs on one manager: bounded segment descriptors (the handle cache) under concurrent
 // reads, retention and truncation; a clean restart that opens nothing until a log is used (the
-// clean-stop summary); power loss at every file operation of a batch creation and of a stop.
+// clean-stop summary); power loss at every file operation of a batch creation and of a stop;
+// new logs without files until their first write, and kills and power losses around it.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,7 +11,7 @@ import { FileLogManager } from './log-manager.js';
 import { SimulatedFileSystem } from './simulated-file-system.js';
 import { decodeAll, ManualClock, makeSimpleBatch, seededRandom } from './testing/batches.js';
 import { countingFileSystem } from './testing/counting-file-system.js';
-import { listOffsetsTimestamp } from './types.js';
+import { listOffsetsTimestamp, type PartitionLog } from './types.js';
 
 const topic = 'wide';
 
@@ -266,5 +267,136 @@ describe('many logs on one log manager', () => {
       await manager.close();
     }
     assert.ok(crashedRuns > 20, `${crashedRuns} crash points`);
+  });
+});
+
+/** Each batch's partitionLeaderEpoch, by base offset, as the log returns them. */
+async function batchEpochs(log: PartitionLog): Promise<Map<bigint, number>> {
+  const epochs = new Map<bigint, number>();
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const read = await log.read(offset, { maxBytes: 1 << 20, minOneBatch: true });
+    const data = Buffer.concat(read.buffers);
+    let position = 0;
+    while (position + 17 <= data.length) {
+      const baseOffset = data.readBigInt64BE(position);
+      const length = data.readInt32BE(position + 8);
+      epochs.set(baseOffset, data.readInt32BE(position + 12));
+      offset = baseOffset + BigInt(data.readInt32BE(position + 23)) + 1n;
+      position += 12 + length;
+    }
+  }
+  return epochs;
+}
+
+/** The epoch the log's leader-epoch entries give to `offset`. */
+function epochAt(log: PartitionLog, offset: bigint): number | undefined {
+  let epoch: number | undefined;
+  for (const entry of log.leaderEpochEntries()) if (entry.startOffset <= offset) epoch = entry.epoch;
+  return epoch;
+}
+
+describe('logs created without files', () => {
+  it('creates only the directory of a new log, and a clean stop and start keep its epochs without writing a file', async () => {
+    const simulated = new SimulatedFileSystem();
+    const counted = countingFileSystem(simulated.view());
+    let manager = await openManager(counted.fileSystem);
+    const partitions = partitionList(6);
+    await manager.createLogs(topic, partitions);
+    for (const partition of partitions) await manager.getLog(topic, partition)!.beginLeaderEpoch(4);
+    const logDirectoryFiles = async (): Promise<string[]> => {
+      const names: string[] = [];
+      for (const logDir of ['/data/a', '/data/b'])
+        for (const name of await simulated.view().listDirectory(logDir))
+          if (name.startsWith(`${topic}-`))
+            names.push(...(await simulated.view().listDirectory(`${logDir}/${name}`)));
+      return names;
+    };
+    assert.deepEqual(await logDirectoryFiles(), []);
+    assert.equal(counted.counts.opened, 0);
+    await manager.close();
+    assert.deepEqual(await logDirectoryFiles(), []);
+
+    manager = await openManager(simulated.view());
+    assert.equal(manager.loadStatistics.deferredLogCount, partitions.length);
+    for (const partition of partitions)
+      assert.deepEqual(manager.getLog(topic, partition)!.leaderEpochEntries(), [
+        { epoch: 4, startOffset: 0n },
+      ]);
+    const log = manager.getLog(topic, 2)!;
+    await log.append(makeSimpleBatch(1, 'first'), { durability: 'fsync', leaderEpoch: 4 });
+    assert.deepEqual(await simulated.view().listDirectory(`/data/a/${topic}-2`), [
+      '00000000000000000000.log',
+      'leader-epoch-checkpoint',
+    ]);
+    manager.abandon();
+    manager = await openManager(simulated.view());
+    assert.equal(manager.getLog(topic, 2)!.logEndOffset, 1n);
+    assert.deepEqual(manager.getLog(topic, 2)!.leaderEpochEntries(), [
+      { epoch: 4, startOffset: 0n },
+    ]);
+    await manager.close();
+  });
+
+  it('a kill or a power loss at any file operation of new logs first epochs and appends leaves every batch under its epoch, and no acknowledged record lost', async () => {
+    let crashedRuns = 0;
+    for (const processOnly of [true, false]) {
+      for (const restartedFirst of [false, true]) {
+        for (let operations = 1; ; operations++) {
+          const simulated = new SimulatedFileSystem();
+          let manager = await openManager(simulated.view());
+          await manager.createLogs(topic, [0, 1, 2]);
+          for (const partition of [0, 1, 2])
+            await manager.getLog(topic, partition)!.beginLeaderEpoch(1);
+          if (restartedFirst) {
+            await manager.close();
+            manager = await openManager(simulated.view());
+          }
+          const random = seededRandom(operations);
+          simulated.scheduleCrash(operations, { random, processOnly });
+          const acknowledged = new Map<number, bigint>();
+          try {
+            await manager
+              .getLog(topic, 0)!
+              .append(makeSimpleBatch(1, valueAt(0, 0n)), { durability: 'fsync', leaderEpoch: 1 });
+            acknowledged.set(0, 1n);
+            const log = manager.getLog(topic, 1)!;
+            await log.beginLeaderEpoch(2);
+            await log.append(makeSimpleBatch(1, valueAt(1, 0n)), {
+              durability: 'fsync',
+              leaderEpoch: 2,
+            });
+            acknowledged.set(1, 1n);
+            await manager.close();
+          } catch {}
+          const finished = simulated.crashPending;
+          if (simulated.crashPending) simulated.crash({ random, processOnly });
+          else crashedRuns++;
+          manager.abandon();
+
+          manager = await openManager(simulated.view());
+          // The owner recreates what a power loss lost and leads again (the broker's reconcile).
+          await manager.createLogs(topic, [0, 1, 2]);
+          for (const partition of [0, 1, 2]) {
+            const log = manager.getLog(topic, partition)!;
+            const run = `${processOnly ? 'kill' : 'power loss'} ${restartedFirst ? 'after a restart ' : ''}at ${operations}: ${topic}-${partition}`;
+            if (log.latestLeaderEpoch() === undefined) await log.beginLeaderEpoch(1);
+            assert.ok(log.logEndOffset >= (acknowledged.get(partition) ?? 0n), run);
+            assert.ok(log.logEndOffset <= (partition === 2 ? 0n : 1n), run);
+            for (const [baseOffset, epoch] of await batchEpochs(log))
+              assert.equal(epochAt(log, baseOffset), epoch, `${run}: epoch of offset ${baseOffset}`);
+            if (log.logEndOffset === 1n) await expectRecordAt(manager, partition, 0n);
+            const result = await log.append(makeSimpleBatch(1, 'after'), {
+              durability: 'fsync',
+              leaderEpoch: log.latestLeaderEpoch()!,
+            });
+            assert.equal(result.baseOffset, log.logEndOffset - 1n, run);
+          }
+          await manager.close();
+          if (finished) break;
+        }
+      }
+    }
+    assert.ok(crashedRuns > 40, `${crashedRuns} crash points`);
   });
 });

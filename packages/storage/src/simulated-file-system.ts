@@ -24,6 +24,8 @@ export interface CrashOptions {
   random: RandomSource;
   /** Probability that a dirty file also gets garbage appended or its kept tail scrambled. */
   tearProbability?: number;
+  /** Only the process dies (SIGKILL): every write it made stays, synced or not. */
+  processOnly?: boolean;
 }
 
 export interface SimulatedFileSystemStatistics {
@@ -385,10 +387,14 @@ export class SimulatedFileSystem implements FileSystem {
     await this.yieldTurn(generation);
   }
 
-  /** Power loss: see the file comment. Every handle opened before becomes unusable. */
+  /**
+   * Power loss (or, with `processOnly`, a killed process): see the file comment. Every handle
+   * opened before becomes unusable.
+   */
   crash(options: CrashOptions): void {
     this.generation++;
     this.scheduledCrash = null;
+    if (options.processOnly) return;
     const tearProbability = options.tearProbability ?? 0.3;
     for (const file of this.files.values()) {
       if (file.dirtyFrom === Number.POSITIVE_INFINITY) {
