@@ -292,7 +292,8 @@ async function batchEpochs(log: PartitionLog): Promise<Map<bigint, number>> {
 /** The epoch the log's leader-epoch entries give to `offset`. */
 function epochAt(log: PartitionLog, offset: bigint): number | undefined {
   let epoch: number | undefined;
-  for (const entry of log.leaderEpochEntries()) if (entry.startOffset <= offset) epoch = entry.epoch;
+  for (const entry of log.leaderEpochEntries())
+    if (entry.startOffset <= offset) epoch = entry.epoch;
   return epoch;
 }
 
@@ -384,7 +385,11 @@ describe('logs created without files', () => {
             assert.ok(log.logEndOffset >= (acknowledged.get(partition) ?? 0n), run);
             assert.ok(log.logEndOffset <= (partition === 2 ? 0n : 1n), run);
             for (const [baseOffset, epoch] of await batchEpochs(log))
-              assert.equal(epochAt(log, baseOffset), epoch, `${run}: epoch of offset ${baseOffset}`);
+              assert.equal(
+                epochAt(log, baseOffset),
+                epoch,
+                `${run}: epoch of offset ${baseOffset}`,
+              );
             if (log.logEndOffset === 1n) await expectRecordAt(manager, partition, 0n);
             const result = await log.append(makeSimpleBatch(1, 'after'), {
               durability: 'fsync',
