@@ -16,7 +16,7 @@
  * creation writes its partitions first and the topic key last, and a deletion removes the topic
  * key first, so every batch of a multi-batch change leaves a consistent image.
  */
-import { brokerKey, brokerKeyPrefix } from '@gregor/metadata';
+import { brokerKey, brokerKeyPrefix } from '@gregor/metadata/store';
 import type { LeaderRecoveryState, PartitionRegistration } from './partition-registration.js';
 
 export { brokerKey, brokerKeyPrefix };

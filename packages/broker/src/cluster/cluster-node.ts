@@ -20,7 +20,9 @@ import {
   type MetadataImage,
   MetadataListener,
 } from '@gregor/cluster';
-import { type BrokerSession, DuplicateBrokerError, type MetadataStore } from '@gregor/metadata';
+import type { BrokerSession, MetadataStore } from '@gregor/metadata';
+// The store module only: the package index would load the etcd client at every start.
+import { DuplicateBrokerError } from '@gregor/metadata/store';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import type { LogConfig } from '@gregor/storage';
 import type { Clock } from '../clock.js';

@@ -9,7 +9,7 @@
  * changes). Consecutive `independent` units (one partition's record each) may commit in any
  * order, several transactions at once, which is what makes big changes fast on etcd.
  */
-import { commitOperationsMax, type Operation } from '@gregor/metadata';
+import { commitOperationsMax, type Operation } from '@gregor/metadata/store';
 
 export interface Unit {
   readonly operations: readonly Operation[];
