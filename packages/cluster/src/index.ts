@@ -12,3 +12,4 @@ export * from './partition-registration.js';
 export * from './placement.js';
 export * from './records.js';
 export * from './serving.js';
+export * from './topic-partitions-page.js';

@@ -11,6 +11,12 @@
 import { ErrorCode } from '@gregor/protocol';
 import type { MetadataChanges, MetadataImage, PartitionImage } from './image.js';
 import { noLeader } from './partition-registration.js';
+import {
+  type TopicPartitionsPage,
+  type TopicPartitionsRequest,
+  type TopicPartitionsSource,
+  topicPartitionsPage,
+} from './topic-partitions-page.js';
 
 export const internalTopicNames: ReadonlySet<string> = new Set([
   '__consumer_offsets',
@@ -220,92 +226,39 @@ function isVisible(image: MetadataImage, partition: PartitionImage): boolean {
   return topic !== undefined && partition.partition < topic.partitionCount;
 }
 
-export interface TopicPartitionsCursor {
-  readonly topicName: string;
-  readonly partitionIndex: number;
+/** DescribeTopicPartitions over the image: its topics and partitions as Metadata describes them. */
+export function imageTopicPartitions(
+  image: MetadataImage,
+  options: { listenerName: string; topicNameProblem?: (name: string) => string | undefined },
+): TopicPartitionsSource {
+  const describeOptions = { listenerName: options.listenerName, errorUnavailableListeners: true };
+  return {
+    topicNames: () => image.topics().map((topic) => topic.name),
+    isInternalName: (name) => internalTopicNames.has(name),
+    topicNameProblem: options.topicNameProblem,
+    topic(name) {
+      const topic = image.topic(name);
+      if (topic === undefined) return undefined;
+      const partitions = new Map(
+        image.partitions(name).map((partition) => [partition.partition, partition]),
+      );
+      return {
+        topicId: topic.topicId,
+        isInternal: internalTopicNames.has(name),
+        partitionIndexes: [...partitions.keys()].sort((left, right) => left - right),
+        describe: (index) => describePartition(image, partitions.get(index)!, describeOptions),
+      };
+    },
+  };
 }
 
-export interface DescribedTopicPartitions {
-  readonly errorCode: number;
-  readonly name: string;
-  /** The zero id for a topic that does not exist. */
-  readonly topicId: string;
-  readonly isInternal: boolean;
-  readonly partitions: PartitionDescription[];
-}
-
-export interface TopicPartitionsPage {
-  readonly topics: DescribedTopicPartitions[];
-  /** Where the next request starts, or null when everything was described. */
-  readonly nextCursor: TopicPartitionsCursor | null;
-}
-
-const zeroTopicIdText = 'AAAAAAAAAAAAAAAAAAAAAA';
-
-/**
- * One page of DescribeTopicPartitions (KIP-966, Kafka's KRaftMetadataCache.describeTopicResponse):
- * topics by name from the cursor on, partitions from the cursor's index in its topic, at most
- * `partitionLimit` partitions; the cursor names the next partition, or the start of the next
- * topic when the limit ran out at a topic's end. With no topics named every topic is described
- * and names without a topic are skipped; named ones are answered UNKNOWN_TOPIC_OR_PARTITION (or
- * INVALID_TOPIC_EXCEPTION when `topicNameProblem` finds the name invalid).
- */
+/** One page of DescribeTopicPartitions from the image (topic-partitions-page.ts has the rules). */
 export function describeTopicPartitionsPage(
   image: MetadataImage,
-  request: {
-    topicNames: readonly string[];
-    cursor: TopicPartitionsCursor | null;
-    partitionLimit: number;
+  request: TopicPartitionsRequest & {
     listenerName: string;
     topicNameProblem?: (name: string) => string | undefined;
   },
 ): TopicPartitionsPage {
-  const every = request.topicNames.length === 0;
-  const names = (
-    every ? image.topics().map((topic) => topic.name) : [...new Set(request.topicNames)]
-  )
-    .filter((name) => request.cursor === null || name >= request.cursor.topicName)
-    .sort();
-  const options = { listenerName: request.listenerName, errorUnavailableListeners: true };
-  const topics: DescribedTopicPartitions[] = [];
-  let remaining = request.partitionLimit;
-  for (const name of names) {
-    if (remaining <= 0) return { topics, nextCursor: { topicName: name, partitionIndex: 0 } };
-    const topic = image.topic(name);
-    if (topic === undefined) {
-      if (every) continue;
-      const invalid = request.topicNameProblem?.(name) !== undefined;
-      topics.push({
-        errorCode: invalid
-          ? ErrorCode.INVALID_TOPIC_EXCEPTION
-          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        name,
-        topicId: zeroTopicIdText,
-        isInternal: internalTopicNames.has(name),
-        partitions: [],
-      });
-      continue;
-    }
-    const start =
-      request.cursor !== null && request.cursor.topicName === name
-        ? request.cursor.partitionIndex
-        : 0;
-    const all = image.partitions(name).filter((partition) => partition.partition >= start);
-    const page = all.slice(0, remaining);
-    topics.push({
-      errorCode: ErrorCode.NONE,
-      name,
-      topicId: topic.topicId,
-      isInternal: internalTopicNames.has(name),
-      partitions: page.map((partition) => describePartition(image, partition, options)),
-    });
-    if (page.length < all.length) {
-      return {
-        topics,
-        nextCursor: { topicName: name, partitionIndex: all[page.length]!.partition },
-      };
-    }
-    remaining -= page.length;
-  }
-  return { topics, nextCursor: null };
+  return topicPartitionsPage(imageTopicPartitions(image, request), request);
 }

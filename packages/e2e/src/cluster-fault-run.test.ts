@@ -1,6 +1,7 @@
 /**
- * The fault kit on Apache Kafka 4.4's three KRaft nodes and on three Gregor brokers on etcd: an
- * idempotent acks=all kafkajs producer keeps sending (RF 3, min.insync.replicas=2) while the
+ * The fault kit on Apache Kafka 4.4's three KRaft nodes and on three Gregor brokers on etcd: two
+ * idempotent acks=all producers, kafkajs (one send at a time) and librdkafka (confluent-kafka,
+ * many sends in flight), keep sending (RF 3, min.insync.replicas=2) while the
  * partition leader and the controller are SIGKILLed, SIGSTOPped past their lease and SIGTERMed,
  * and the history checker finds every acknowledged record exactly once at the offset it was
  * acknowledged at. The long runs (24 faults, 20 leader kills) are `npm run bench -- cluster-faults`
@@ -15,14 +16,21 @@ async function faultRunHoldsEveryAcknowledgedRecord(
   target: 'kafka' | 'gregor',
   faults: FaultStep[],
 ): Promise<void> {
-  const result = await runFaults({ target, faults });
+  const producers = ['kafkajs', 'librdkafka'] as const;
+  const result = await runFaults({ target, faults, producers });
   const { summary } = result;
   assert.deepEqual(result.readerErrors, []);
   assert.deepEqual(summary.counts, noProblems, describeHistory(summary));
   assert.equal(result.faults.length, faults.length);
-  // Every fault was survived: some send was acknowledged after each one.
+  assert.deepEqual(
+    result.producers.map((tally) => [tally.name, tally.errors]),
+    producers.map((name) => [name, []]),
+  );
+  // Every fault was survived by both producers: each had a send acknowledged after each fault.
   for (const fault of result.faults) {
-    assert.notEqual(fault.failoverMs, undefined, JSON.stringify(fault));
+    for (const producer of producers) {
+      assert.notEqual(fault.failoverMsByProducer[producer], undefined, JSON.stringify(fault));
+    }
   }
   // Every position read holds an acknowledged send or one whose outcome the producer never learnt.
   assert.equal(

@@ -22,10 +22,10 @@ import type { ApiHandler, RequestContext } from './types.js';
 type MetadataTopic = MetadataResponse['topics'][number];
 
 /** AclOperation bits for "everything on a topic" (no authorizer): READ..ALTER, DESCRIBE, *_CONFIGS. */
-const topicOperationsAll =
+export const topicOperationsAll =
   (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 /** Kafka's "authorized operations not requested" marker. */
-const operationsNotRequested = -2147483648;
+export const operationsNotRequested = -2147483648;
 
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.Metadata,

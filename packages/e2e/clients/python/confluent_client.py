@@ -1,7 +1,7 @@
 """confluent-kafka (librdkafka) client for the e2e tests. Commands: create-topic, produce,
-member, committed, offsets-for-times, read-all, admin-tour, versions. Runs under Debian's
-python3-confluent-kafka (librdkafka 2.0.2) and under the newest from PyPI; what only the newest
-has is imported where it is used. See common.py for the I/O conventions."""
+produce-through-faults, member, committed, offsets-for-times, read-all, admin-tour, versions.
+Runs under Debian's python3-confluent-kafka (librdkafka 2.0.2) and under the newest from PyPI;
+what only the newest has is imported where it is used. See common.py for the I/O conventions."""
 import time
 
 from common import deadline_after, emit, run, stop_requested
@@ -102,6 +102,105 @@ def produce(parameters):
             emit("progress", produced=index)
     remaining = producer.flush(parameters.get("flushTimeoutS", 30))
     emit("done", produced=index, acked=counts["acked"], failed=counts["failed"], unflushed=remaining)
+
+
+def produce_through_faults(parameters):
+    """The fault run's librdkafka producer: idempotent, acks=all, values `<prefix>-<n>` to one
+    partition until "stop", about `ratePerSecond` sends a second with at most `inFlightMax`
+    undelivered. Every delivery report is one event ("ack" with its offset, or "failed") carrying
+    `at`, the machine's monotonic clock (acks also `sentAt`, when the record was handed over), so
+    the run can time a fault to the ack of the first record sent after it. A fatal
+    error (librdkafka can no longer keep idempotence) ends that producer: its undelivered records
+    are purged (reported failed: their outcome is unknown) and a new producer, with a new producer
+    id, carries on."""
+    from confluent_kafka import KafkaException
+
+    config = {
+        "bootstrap.servers": parameters["bootstrap"],
+        "client.id": parameters.get("clientId", "gregor-e2e-fault-run"),
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "message.timeout.ms": parameters.get("messageTimeoutMs", 60000),
+        "request.timeout.ms": parameters.get("requestTimeoutMs", 10000),
+        "retry.backoff.ms": 100,
+        "reconnect.backoff.ms": 100,
+        "reconnect.backoff.max.ms": 1000,
+        "topic.metadata.refresh.interval.ms": 2000,
+    }
+    fatal = {"error": None}
+
+    def on_error(error):
+        emit("client-error", error=str(error), fatal=error.fatal(), at=time.monotonic())
+        if error.fatal():
+            fatal["error"] = error
+
+    # Value -> when it was handed to librdkafka, for the time from a fault to the ack of the
+    # first record sent after it.
+    undelivered = {}
+
+    def on_delivery(error, message):
+        value = text(message.value())
+        sent_at = undelivered.pop(value, None)
+        if error is not None:
+            emit("failed", value=value, error=str(error), at=time.monotonic())
+        else:
+            # The offset is None when librdkafka knows the record is written but not where (a
+            # retry the broker answered DUPLICATE_SEQUENCE_NUMBER).
+            emit(
+                "ack",
+                partition=message.partition(),
+                offset=message.offset(),
+                value=value,
+                at=time.monotonic(),
+                sentAt=sent_at,
+            )
+
+    def new_producer():
+        return Producer(dict(config, error_cb=on_error))
+
+    producer = new_producer()
+    topic = parameters["topic"]
+    partition = parameters.get("partition", 0)
+    prefix = parameters["prefix"]
+    in_flight_max = parameters.get("inFlightMax", 50)
+    interval_s = 1.0 / parameters.get("ratePerSecond", 200)
+    index = 0
+    next_send = time.monotonic()
+    while not stop_requested.is_set():
+        if fatal["error"] is not None:
+            fatal["error"] = None
+            try:
+                producer.purge()
+                producer.flush(5)
+            except KafkaException as error:
+                emit("purge-error", error=str(error))
+            # Records the purge did not report are reported here: their outcome is unknown too.
+            for value in list(undelivered):
+                emit("failed", value=value, error="producer replaced", at=time.monotonic())
+            undelivered.clear()
+            producer = new_producer()
+            emit("new-producer", at=time.monotonic())
+        now = time.monotonic()
+        if now < next_send or len(producer) >= in_flight_max:
+            producer.poll(min(0.05, max(0.0, next_send - now)))
+            continue
+        next_send = max(next_send + interval_s, now - 1.0)
+        value = "%s-%d" % (prefix, index)
+        try:
+            producer.produce(
+                topic, value=value.encode(), partition=partition, on_delivery=on_delivery
+            )
+            undelivered[value] = time.monotonic()
+            index += 1
+        except (BufferError, KafkaException) as error:
+            emit("produce-error", value=value, error=str(error))
+            producer.poll(0.1)
+        producer.poll(0)
+    remaining = producer.flush(parameters.get("flushTimeoutS", 30))
+    for value in list(undelivered):
+        emit("failed", value=value, error="not delivered before the end", at=time.monotonic())
+    emit("done", produced=index, unflushed=remaining)
 
 
 def new_consumer(parameters, extra=None):
@@ -348,6 +447,7 @@ run(
         "versions": versions,
         "create-topic": create_topic,
         "produce": produce,
+        "produce-through-faults": produce_through_faults,
         "member": member,
         "committed": committed,
         "offsets-for-times": offsets_for_times,

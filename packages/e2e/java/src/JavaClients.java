@@ -134,6 +134,7 @@ public class JavaClients {
       case "transactionalCopy" -> transactionalCopy(session, command);
       case "sharedGroup" -> sharedGroup(session, command);
       case "adminTopics" -> adminTopics(session, command);
+      case "describeTopicsPaged" -> describeTopicsPaged(session, command);
       case "adminConfigs" -> adminConfigs(session, command);
       case "adminCluster" -> adminCluster(session, command);
       case "adminGroups" -> adminGroups(session, command);
@@ -513,6 +514,35 @@ public class JavaClients {
       partition.set("isr", array(info.isr().stream().map(node -> node.id()).toList()));
     }
     return value;
+  }
+
+  /**
+   * describeTopics of the named topics with at most `limit` partitions per response: the Admin
+   * pages with DescribeTopicPartitions (and only that API carries the ELR fields). One result per
+   * topic: its partitions (leader, replicas, ISR, ELR, last known ELR) or the exception's class.
+   */
+  static void describeTopicsPaged(Session session, JsonNode command) throws Exception {
+    List<String> topics = new ArrayList<>();
+    command.path("topics").forEach(topic -> topics.add(topic.asText()));
+    var options = new org.apache.kafka.clients.admin.DescribeTopicsOptions().partitionSizeLimitPerResponse(command.path("limit").asInt(2000));
+    try (Admin admin = admin()) {
+      var futures = admin.describeTopics(topics, options).topicNameValues();
+      for (String topic : topics) {
+        check(session, topic, () -> {
+          TopicDescription description = futures.get(topic).get();
+          ObjectNode value = json.createObjectNode().put("internal", description.isInternal());
+          ArrayNode partitions = value.putArray("partitions");
+          for (TopicPartitionInfo info : description.partitions()) {
+            ObjectNode partition = partitions.addObject().put("partition", info.partition()).put("leader", info.leader() == null ? -1 : info.leader().id());
+            partition.set("replicas", array(info.replicas().stream().map(node -> node.id()).toList()));
+            partition.set("isr", array(info.isr().stream().map(node -> node.id()).toList()));
+            partition.set("elr", array(info.elr().stream().map(node -> node.id()).toList()));
+            partition.set("lastKnownElr", array(info.lastKnownElr().stream().map(node -> node.id()).toList()));
+          }
+          return value;
+        });
+      }
+    }
   }
 
   /** createTopics (and its errors), listTopics, describeTopics (by name and by id), createPartitions, deleteTopics. */

@@ -1,16 +1,23 @@
 /**
  * The fault run of CLUSTER.md §3 on real processes: a three-broker cluster, one topic with RF 3 and
- * min.insync.replicas=2, an idempotent acks=all kafkajs producer sending unique values one at a
- * time while the partition's leader or the controller is killed (SIGKILL), stopped past its lease
+ * min.insync.replicas=2, idempotent acks=all producers (kafkajs one send at a time, librdkafka many
+ * in flight; harness/fault-producers.ts) sending unique values while the partition's leader or the controller is killed (SIGKILL), stopped past its lease
  * (SIGSTOP, then SIGCONT) or shut down (SIGTERM), and brought back. Afterwards two readers (kcat
  * through different brokers) read the partition from the start and the history checker judges.
- * Also yields the failover time of every leader SIGKILL: from the kill to the next acknowledged
- * send.
+ * Also yields the failover time of every fault: from the fault to the next acknowledged send, per
+ * producer and of any.
  */
 import { clusterSessionTtlMsDefault } from '@gregor/broker/cluster/cluster-settings';
-import { Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { BrokerCluster } from './broker-cluster.js';
 import type { FaultableCluster } from './cluster-queries.js';
+import {
+  clientLogging,
+  type FaultProducer,
+  type FaultProducerName,
+  monotonicMs,
+  newFaultProducer,
+} from './fault-producers.js';
 import {
   checkHistory,
   type HistorySummary,
@@ -33,6 +40,8 @@ export interface FaultRunOptions {
   /** Gregor's three brokers on etcd, or Apache Kafka's three KRaft nodes. */
   target: 'gregor' | 'kafka';
   faults: readonly FaultStep[];
+  /** The producers sending throughout (kafkajs alone unless given). */
+  producers?: readonly FaultProducerName[];
   /** Gregor's broker.session.timeout.ms (the lease); default: the broker's own default. */
   sessionTimeoutMs?: number;
   /** How long a SIGSTOPped broker stays stopped; default: its lease + 2 s, so the lease runs out. */
@@ -45,16 +54,33 @@ export interface FaultRunOptions {
 export interface FaultRecord extends FaultStep {
   victim: number;
   atMs: number;
-  /** From the fault to the next acknowledged send (undefined if none came before the end). */
+  /**
+   * From the fault to the acknowledgement of the first send made after it, the earliest of any
+   * producer (undefined if none came).
+   */
   failoverMs?: number;
-  /** Sends acknowledged before the fault and once the cluster was whole again. */
+  /** The same per producer. */
+  failoverMsByProducer: Partial<Record<FaultProducerName, number>>;
+  /** Sends acknowledged (all producers) before the fault and once the cluster was whole again. */
   ackedBefore: number;
   ackedAfter: number;
+}
+
+export interface ProducerTally {
+  name: FaultProducerName;
+  sends: number;
+  acked: number;
+  /** Acknowledged without an offset (librdkafka after DUPLICATE_SEQUENCE_NUMBER). */
+  ackedWithoutOffset: number;
+  unknown: number;
+  /** Fatal client errors and crashes (a new producer carried on after each fatal error). */
+  errors: string[];
 }
 
 export interface FaultRunResult {
   summary: HistorySummary;
   faults: FaultRecord[];
+  producers: ProducerTally[];
   /** Readers that could not read the partition to its end (their records count as none). */
   readerErrors: string[];
   durationMs: number;
@@ -69,68 +95,6 @@ export function faultSchedule(count: number): FaultStep[] {
     for (const kind of ['SIGKILL', 'SIGSTOP', 'SIGTERM'] as const) cycle.push({ kind, target });
   }
   return Array.from({ length: count }, (_, index) => cycle[index % cycle.length]!);
-}
-
-class RecordingProducer {
-  readonly sends: SendOutcome[] = [];
-  readonly ackTimesMs: number[] = [];
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-
-  private producer: Producer | undefined;
-
-  constructor(private readonly newProducer: () => Producer) {}
-
-  start(): void {
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    let sequence = 0;
-    while (!this.stopped) {
-      const value = `kafkajs-${sequence++}`;
-      try {
-        if (this.producer === undefined) {
-          const producer = this.newProducer();
-          await producer.connect();
-          this.producer = producer;
-        }
-        const [metadata] = await this.producer.send({
-          topic,
-          acks: -1,
-          timeout: 10_000,
-          messages: [{ value, partition: 0 }],
-        });
-        this.sends.push({
-          outcome: 'acked',
-          value,
-          partition: 0,
-          offset: Number(metadata!.baseOffset),
-        });
-        this.ackTimesMs.push(performance.now());
-      } catch {
-        // After kafkajs's retries the record may or may not be in the log. kafkajs keeps the
-        // failed batch's sequence number for the next send, so the broker would take that send
-        // for a retry of this one and acknowledge it without writing it: a new producer (new
-        // producer id) carries on instead, as Java's producer bumps its epoch.
-        this.sends.push({ outcome: 'unknown', value, partition: 0 });
-        const failed = this.producer;
-        this.producer = undefined;
-        await failed?.disconnect().catch(() => undefined);
-        await sleep(50);
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
-    await this.producer?.disconnect();
-  }
-
-  firstAckAfter(timeMs: number): number | undefined {
-    return this.ackTimesMs.find((ack) => ack > timeMs);
-  }
 }
 
 async function readAll(bootstrap: string): Promise<ReadRecord[]> {
@@ -161,22 +125,31 @@ async function waitForHealthyCluster(cluster: FaultableCluster): Promise<void> {
   );
 }
 
-/**
- * With GREGOR_FAULT_RUN_CLIENT_LOG set, kafkajs's warnings and errors (connection errors, retries
- * with their backoff) go to stderr with wall-clock times, to line up with the brokers' logs.
- */
-function clientLogging(): Pick<KafkaConfig, 'logLevel' | 'logCreator'> {
-  if (!process.env.GREGOR_FAULT_RUN_CLIENT_LOG) return { logLevel: logLevel.NOTHING };
+function timeFailover(fault: FaultRecord, producers: readonly FaultProducer[]): void {
+  for (const producer of producers) {
+    // The first send made after the fault that was acknowledged: an ack arriving after the fault
+    // for a record sent before it may have been written before it too.
+    let ackedAtMs = Number.POSITIVE_INFINITY;
+    for (const ack of producer.acks()) {
+      if (ack.sentAtMs >= fault.atMs) ackedAtMs = Math.min(ackedAtMs, ack.ackedAtMs);
+    }
+    if (ackedAtMs === Number.POSITIVE_INFINITY) continue;
+    const failoverMs = ackedAtMs - fault.atMs;
+    fault.failoverMsByProducer[producer.name] = failoverMs;
+    fault.failoverMs = Math.min(fault.failoverMs ?? failoverMs, failoverMs);
+  }
+}
+
+function tally(producer: FaultProducer): ProducerTally {
+  const sends = producer.sends();
+  const acked = sends.filter((send) => send.outcome === 'acked');
   return {
-    logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ namespace, label, log }) => {
-        const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-        process.stderr.write(
-          `${new Date().toISOString()} kafkajs ${label} ${namespace}: ${message} ${JSON.stringify(fields)}\n`,
-        );
-      },
+    name: producer.name,
+    sends: sends.length,
+    acked: acked.length,
+    ackedWithoutOffset: acked.filter((send) => send.offset === undefined).length,
+    unknown: sends.length - acked.length,
+    errors: producer.errors(),
   };
 }
 
@@ -190,6 +163,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       ? await BrokerCluster.start({ brokers: 3, sessionTimeoutMs: options.sessionTimeoutMs })
       : await ReferenceKafkaCluster.start({ nodes: 3 });
   const started = performance.now();
+  let producers: FaultProducer[] | undefined;
   try {
     const kafka = new Kafka({
       clientId: 'fault-run',
@@ -215,19 +189,21 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     });
     await admin.disconnect();
     await waitForHealthyCluster(cluster);
-    const recorder = new RecordingProducer(() =>
-      kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+    const running = (options.producers ?? ['kafkajs']).map((name) =>
+      newFaultProducer(name, { bootstraps: cluster.bootstraps, topic }),
     );
-    recorder.start();
+    producers = running;
+    await Promise.all(running.map((producer) => producer.start()));
     await sleep(1_000);
+    const ackedSoFar = () => running.reduce((total, producer) => total + producer.acks().length, 0);
     const faults: FaultRecord[] = [];
     for (const step of options.faults) {
       const victim =
         step.target === 'leader' ? await cluster.leaderOf(topic, 0) : await cluster.controller();
       if (victim <= 0) throw new Error(`no ${step.target} to fault`);
-      const atMs = performance.now();
+      const atMs = monotonicMs();
       const atIso = new Date().toISOString();
-      const ackedBefore = recorder.ackTimesMs.length;
+      const ackedBefore = ackedSoFar();
       if (step.kind === 'SIGSTOP') {
         cluster.pause(victim);
         await sleep(pauseMs);
@@ -239,18 +215,24 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       }
       await waitForHealthyCluster(cluster);
       await sleep(1_000);
-      const ackedAfter = recorder.ackTimesMs.length;
-      faults.push({ ...step, victim, atMs, ackedBefore, ackedAfter });
-      const ack = recorder.firstAckAfter(atMs);
+      const ackedAfter = ackedSoFar();
+      const fault: FaultRecord = {
+        ...step,
+        victim,
+        atMs,
+        ackedBefore,
+        ackedAfter,
+        failoverMsByProducer: {},
+      };
+      timeFailover(fault, running);
+      faults.push(fault);
       log(
-        `${ack === undefined ? 'no ack yet' : `first ack after ${Math.round(ack - atMs)} ms`}; fault ${faults.length}: ${step.kind} ${step.target} (broker ${victim}) at ${atIso}, acked ${ackedBefore} -> ${ackedAfter}`,
+        `${fault.failoverMs === undefined ? 'no ack yet' : `first ack after ${Math.round(fault.failoverMs)} ms`}; fault ${faults.length}: ${step.kind} ${step.target} (broker ${victim}) at ${atIso}, acked ${ackedBefore} -> ${ackedAfter}`,
       );
     }
-    for (const fault of faults) {
-      const ack = recorder.firstAckAfter(fault.atMs);
-      if (ack !== undefined) fault.failoverMs = ack - fault.atMs;
-    }
-    await recorder.stop();
+    producers = undefined;
+    await Promise.all(running.map((producer) => producer.stop()));
+    for (const fault of faults) timeFailover(fault, running);
     const readerErrors: string[] = [];
     const readers = await Promise.all(
       cluster.bootstraps.slice(0, 2).map(async (bootstrap, index) => ({
@@ -263,12 +245,14 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       })),
     );
     return {
-      summary: checkHistory({ sends: recorder.sends, readers }),
+      summary: checkHistory({ sends: running.flatMap((producer) => producer.sends()), readers }),
       faults,
+      producers: running.map(tally),
       readerErrors,
       durationMs: performance.now() - started,
     };
   } finally {
+    await Promise.all((producers ?? []).map((producer) => producer.kill()));
     await cluster.dispose();
   }
 }

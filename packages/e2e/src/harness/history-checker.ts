@@ -6,9 +6,13 @@
  * per send, so a value identifies one send.
  */
 
-/** What a producer knows about one send: acknowledged at an offset, definitely failed, or not known. */
+/**
+ * What a producer knows about one send: acknowledged (at an offset, or without one when the client
+ * learnt only that it is written: librdkafka after DUPLICATE_SEQUENCE_NUMBER), definitely failed,
+ * or not known.
+ */
 export type SendOutcome =
-  | { outcome: 'acked'; value: string; partition: number; offset: number }
+  | { outcome: 'acked'; value: string; partition: number; offset: number | undefined }
   | { outcome: 'failed'; value: string; partition: number }
   | { outcome: 'unknown'; value: string; partition: number };
 
@@ -126,10 +130,13 @@ export function checkHistory(input: HistoryInput): HistorySummary {
     const positions = positionsOf.get(send.value);
     if (send.outcome === 'acked') {
       acked++;
-      const key = positionKey(send.partition, send.offset);
+      const key =
+        send.offset === undefined
+          ? `${send.partition}:?`
+          : positionKey(send.partition, send.offset);
       if (positions === undefined) {
         problems.push({ check: 'lost-write', detail: `${send.value} acked at ${key}, never read` });
-      } else if (!positions.has(key)) {
+      } else if (send.offset !== undefined && !positions.has(key)) {
         problems.push({
           check: 'acked-offset-mismatch',
           detail: `${send.value} acked at ${key}, read at ${[...positions].join(', ')}`,
