@@ -73,21 +73,33 @@ async function describeAllPages(bootstrap: string, topics: string[], limit: numb
   return pages;
 }
 
-/** One topic's partitions as Metadata v12 describes them (the fields both APIs share). */
-async function metadataPartitions(bootstrap: string, topic: string) {
-  const response = await request<MetadataResponse>(bootstrap, ApiKey.Metadata, 12, {
-    topics: [{ name: topic, topicId: undefined }],
-    allowAutoTopicCreation: false,
-    includeTopicAuthorizedOperations: false,
-  });
-  return response.topics[0]!.partitions.map((partition) => ({
+/** The fields Metadata and DescribeTopicPartitions share, under short names. */
+function sharedFields(partition: {
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch?: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  offlineReplicas?: number[];
+}) {
+  return {
     partition: partition.partitionIndex,
     leader: partition.leaderId,
     leaderEpoch: partition.leaderEpoch,
     replicas: partition.replicaNodes,
     isr: partition.isrNodes,
     offline: partition.offlineReplicas,
-  }));
+  };
+}
+
+/** One topic's partitions as Metadata v12 describes them. */
+async function metadataPartitions(bootstrap: string, topic: string) {
+  const response = await request<MetadataResponse>(bootstrap, ApiKey.Metadata, 12, {
+    topics: [{ name: topic, topicId: undefined }],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  return response.topics[0]!.partitions.map(sharedFields);
 }
 
 /** The same fields from the pages, plus the ELR ones. */
@@ -97,12 +109,7 @@ function pagedPartitions(pages: readonly DescribeTopicPartitionsResponse[], topi
       .filter((described) => described.name === topic)
       .flatMap((described) =>
         described.partitions.map((partition) => ({
-          partition: partition.partitionIndex,
-          leader: partition.leaderId,
-          leaderEpoch: partition.leaderEpoch,
-          replicas: partition.replicaNodes,
-          isr: partition.isrNodes,
-          offline: partition.offlineReplicas,
+          ...sharedFields(partition),
           elr: partition.eligibleLeaderReplicas,
           lastKnownElr: partition.lastKnownElr,
         })),
