@@ -258,3 +258,48 @@ describe('disk full', () => {
     await reopened.close();
   });
 });
+
+describe('stalled disk', () => {
+  it('holds appends and their fdatasync until the device answers; reads go on meanwhile', async () => {
+    const { fileSystem, open } = harness();
+    const logs = await open();
+    const log = await logs.createLog('t', 0);
+    await log.append(makeSimpleBatch(2, 'before'), { durability: 'fsync', leaderEpoch: 0 });
+    const release = fileSystem.stallWrites();
+    let done = false;
+    const stalled = log
+      .append(makeSimpleBatch(1, 'stalled'), { durability: 'fsync', leaderEpoch: 0 })
+      .then(() => {
+        done = true;
+      });
+    for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(done, false);
+    assert.deepEqual(values(await readAll(log)), ['0:before-0', '1:before-1']);
+    release();
+    await stalled;
+    assert.deepEqual(values(await readAll(log)), ['0:before-0', '1:before-1', '2:stalled-0']);
+    await logs.close();
+  });
+
+  it('loses the stalled writes in a crash and works after the restart', async () => {
+    const { fileSystem, open } = harness();
+    const logs = await open();
+    const log = await logs.createLog('t', 0);
+    await log.append(makeSimpleBatch(1, 'synced'), { durability: 'fsync', leaderEpoch: 0 });
+    fileSystem.stallWrites();
+    const stalled = log.append(makeSimpleBatch(1, 'stalled'), {
+      durability: 'fsync',
+      leaderEpoch: 0,
+    });
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve));
+    fileSystem.crash({ random: seededRandom(1) });
+    await assert.rejects(stalled);
+    assert.equal(fileSystem.writesStalled, false);
+    const reopened = await open();
+    const again = reopened.getLog('t', 0)!;
+    assert.deepEqual(values(await readAll(again)), ['0:synced-0']);
+    await again.append(makeSimpleBatch(1, 'after'), { durability: 'fsync', leaderEpoch: 0 });
+    assert.deepEqual(values(await readAll(again)), ['0:synced-0', '1:after-0']);
+    await reopened.close();
+  });
+});

@@ -6,7 +6,8 @@
 // Faults: a byte capacity (a write that does not fit stores what fits, then fails with ENOSPC)
 // and failing fdatasyncs with Linux's semantics (the dirty pages are marked clean without
 // reaching the disk: a later fdatasync succeeds without writing them, "fsyncgate"; optionally
-// the pages are evicted too, so reads return what the disk holds).
+// the pages are evicted too, so reads return what the disk holds), and a stalled device
+// (`stallWrites`: writes and syncs wait, reads go on).
 
 import { posix } from 'node:path';
 import type { FileHandle, FileSystem } from './file-system.js';
@@ -61,6 +62,7 @@ class SimulatedHandle implements FileHandle {
   }
 
   async writev(buffers: Buffer[], position: number): Promise<void> {
+    await this.fileSystem.deviceReady();
     await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
@@ -87,6 +89,7 @@ class SimulatedHandle implements FileHandle {
   }
 
   async datasync(): Promise<void> {
+    await this.fileSystem.deviceReady();
     await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     const fault = this.fileSystem.takeDatasyncFault();
@@ -102,6 +105,7 @@ class SimulatedHandle implements FileHandle {
   }
 
   async truncate(sizeBytes: number): Promise<void> {
+    await this.fileSystem.deviceReady();
     await this.fileSystem.yieldTurn(this.generation);
     const file = this.file();
     const next = Buffer.alloc(sizeBytes);
@@ -130,6 +134,37 @@ export class SimulatedFileSystem implements FileSystem {
   /** Total bytes all files may hold; writes past it fail with ENOSPC. */
   capacityBytes = Number.POSITIVE_INFINITY;
   private datasyncFaults: DatasyncFault[] = [];
+  private stall: { released: Promise<void>; release: () => void } | null = null;
+
+  /**
+   * The device stops answering (a stall: a dying disk, a saturated controller): writes,
+   * truncations, atomic file writes and syncs wait until the returned function is called or the
+   * power goes (`crash`, not `processOnly`); reads are served from the page cache meanwhile.
+   */
+  stallWrites(): () => void {
+    if (this.stall === null) {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      this.stall = { released, release };
+    }
+    const stall = this.stall;
+    return () => {
+      if (this.stall !== stall) return;
+      this.stall = null;
+      stall.release();
+    };
+  }
+
+  get writesStalled(): boolean {
+    return this.stall !== null;
+  }
+
+  /** Resolves once the device answers writes again (at once unless stalled). */
+  async deviceReady(): Promise<void> {
+    while (this.stall !== null) await this.stall.released;
+  }
 
   /** The next `count` fdatasyncs fail with `code` (EIO by default); see the file comment. */
   failDatasyncs(count: number, options: { code?: string; evictPages?: boolean } = {}): void {
@@ -260,6 +295,7 @@ export class SimulatedFileSystem implements FileSystem {
     data: Buffer,
     options?: { durable?: boolean },
   ): Promise<void> {
+    await this.deviceReady();
     await this.yieldTurn(generation);
     const normalized = posix.normalize(path);
     this.requireDirectory(posix.dirname(normalized));
@@ -384,6 +420,7 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   private async syncDirectoryAs(generation: number, _path: string): Promise<void> {
+    await this.deviceReady();
     await this.yieldTurn(generation);
   }
 
@@ -395,6 +432,10 @@ export class SimulatedFileSystem implements FileSystem {
     this.generation++;
     this.scheduledCrash = null;
     if (options.processOnly) return;
+    // Power loss ends a stall; the writes waiting on it die with the process (stale generation).
+    const stall = this.stall;
+    this.stall = null;
+    stall?.release();
     const tearProbability = options.tearProbability ?? 0.3;
     for (const file of this.files.values()) {
       if (file.dirtyFrom === Number.POSITIVE_INFINITY) {
