@@ -453,25 +453,24 @@ async function readPartition(
   }
   const follower =
     reader.replicaId >= 0 && partition.follower(toReplicaId(reader.replicaId)) !== undefined;
-  if (follower)
-    partition.updateFollowerFetchState(toReplicaId(reader.replicaId), target.fetchOffset);
   result.partition = partition;
   result.isolation = follower ? 'replica' : reader.isolationCommitted ? 'committed' : 'uncommitted';
-  const offsets = partition.offsets();
-  result.highWatermark = offsets.highWatermark;
-  result.lastStableOffset = offsets.lastStableOffset;
-  result.logStartOffset = offsets.logStartOffset;
   if (result.isolation === 'committed') result.abortedTransactions = [];
   if (follower) {
     try {
       result.divergingEpoch = partition.divergingEpoch(target.fetchOffset, target.lastFetchedEpoch);
     } catch (error) {
       result.errorCode = classifyPartitionError(error).errorCode;
-      return result;
+      return withOffsets(result, partition);
     }
-    // The follower truncates first; records after a divergence would be appended to the wrong log.
-    if (result.divergingEpoch !== null) return result;
+    // The follower truncates first; records after a divergence would be appended to the wrong
+    // log. Its fetch offset is not a log end the leader shares either (Kafka records follower
+    // state only for a fetch without divergence): counted, a divergent tail would look caught
+    // up, join the ISR and move the HW past records the follower does not hold.
+    if (result.divergingEpoch !== null) return withOffsets(result, partition);
+    partition.updateFollowerFetchState(toReplicaId(reader.replicaId), target.fetchOffset);
   }
+  withOffsets(result, partition);
   const bytesMax = Math.min(target.partitionMaxBytes, options.bytesMax);
   try {
     const read = await partition.read(target.fetchOffset, {
@@ -499,6 +498,15 @@ async function readPartition(
       });
     }
   }
+  return result;
+}
+
+/** The partition's HW, LSO and log start in `result` (after this fetch moved them). */
+function withOffsets(result: PartitionResult, partition: Partition): PartitionResult {
+  const offsets = partition.offsets();
+  result.highWatermark = offsets.highWatermark;
+  result.lastStableOffset = offsets.lastStableOffset;
+  result.logStartOffset = offsets.logStartOffset;
   return result;
 }
 

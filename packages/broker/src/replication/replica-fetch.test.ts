@@ -55,11 +55,11 @@ function batchOf(values: string[]): Buffer {
   });
 }
 
-async function produce(values: string[], acks: number) {
+async function produce(values: string[], acks: number, to = topic) {
   const response = await client.request<ProduceResponse>(
     ApiKey.Produce,
     9,
-    produceRequest({ topic, records: batchOf(values), acks, timeoutMs: 10_000 }),
+    produceRequest({ topic: to, records: batchOf(values), acks, timeoutMs: 10_000 }),
   );
   return response.responses[0]!.partitionResponses[0]!;
 }
@@ -77,8 +77,8 @@ async function consume(offset: bigint) {
   return { partition, values };
 }
 
-async function followerFetch(offset: bigint, lastFetchedEpoch: number) {
-  const request = fetchRequest({ partitions: [{ topic, offset }] }) as FetchRequest;
+async function followerFetch(offset: bigint, lastFetchedEpoch: number, from = topic) {
+  const request = fetchRequest({ partitions: [{ topic: from, offset }] }) as FetchRequest;
   request.replicaId = followerId;
   request.topics[0]!.partitions[0]!.lastFetchedEpoch = lastFetchedEpoch;
   request.topics[0]!.partitions[0]!.currentLeaderEpoch = 1;
@@ -129,6 +129,32 @@ it('serves a follower up to the LEO, moves the HW with its fetch offset, detects
   request.topics[0]!.partitions[0]!.currentLeaderEpoch = 0;
   const fenced = await client.request<FetchResponse>(ApiKey.Fetch, 12, request);
   assert.equal(fenced.responses[0]!.partitions[0]!.errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+});
+
+it('a diverging follower fetch does not count as the follower log end (no HW, no catch-up)', async () => {
+  const other = 'diverging';
+  await broker.services.topics.create({ name: other, partitionCount: 1 });
+  assert.equal((await produce(['a', 'b'], 1, other)).errorCode, ErrorCode.NONE);
+  const self = replicaId(broker.services.nodeId);
+  const follower = replicaId(followerId);
+  const partition = await broker.services.replicas.makeLeader(other, 0, {
+    leaderEpoch: leaderEpoch(1),
+    replicas: [self, follower],
+    isr: [self, follower],
+  });
+  assert.equal((await produce(['c'], 1, other)).errorCode, ErrorCode.NONE);
+  // The follower led epoch 0 too and wrote its own offset 2 there: its LEO 3 is not the leader's.
+  const diverged = await followerFetch(3n, 0, other);
+  assert.deepEqual(diverged.divergingEpoch, { epoch: 0, endOffset: 2n });
+  assert.equal(partition.follower(follower)!.logEndOffset, -1n);
+  assert.equal(partition.highWatermark, 2n, 'c is on the leader only');
+  // Truncated to 2, it fetches c; its next fetch offset commits c.
+  const fetched = await followerFetch(2n, 0, other);
+  assert.deepEqual(fetched.divergingEpoch, { epoch: -1, endOffset: -1n }, 'none');
+  assert.equal(decodeRecordBatches(bytesOf(fetched.records)).length, 1);
+  assert.equal(partition.highWatermark, 2n);
+  await followerFetch(3n, 1, other);
+  assert.equal(partition.highWatermark, 3n);
 });
 
 it('a clean stop writes every partition HW to replication-offset-checkpoint', async () => {
