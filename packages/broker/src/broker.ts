@@ -56,9 +56,12 @@ import { LogLevels } from './logging/log-levels.js';
 import { createJsonLogger, type Logger } from './logging/logger.js';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { IsrManager } from './replication/isr-manager.js';
-import { ReplicaFetcherManager, replicaFetchSettingsFrom } from './replication/replica-fetcher.js';
+import {
+  followRoleChange,
+  ReplicaFetcherManager,
+  replicaFetchSettingsFrom,
+} from './replication/replica-fetcher.js';
 import { ReplicaManager } from './replication/replica-manager.js';
-import { leaderEpoch } from './replication/types.js';
 import { nodeTransport } from './server/node-transport.js';
 import { PeerConnections } from './server/peer-connections.js';
 import { RequestRouter } from './server/request-router.js';
@@ -286,7 +289,7 @@ export class Broker {
           logger,
           previousBrokerEpoch: await readPreviousBrokerEpoch(settings.logDirs[0]!),
           onRoleChange: (change) => {
-            followLeader(fetchers, change);
+            if (fetchers !== undefined) followRoleChange(fetchers, change);
             coordinatorsFollow?.(change);
           },
         }),
@@ -640,22 +643,6 @@ async function openFileLogManager(options: LogManagerOpenOptions): Promise<LogMa
     durationMs: Math.round(loaded.durationMs),
   });
   return manager;
-}
-
-/** A follower fetches from its leader; a leader, an offline or a removed partition does not. */
-function followLeader(fetchers: ReplicaFetcherManager | undefined, change: RoleChange): void {
-  if (fetchers === undefined) return;
-  if (change.role === 'follower' && change.leaderId >= 0) {
-    fetchers.follow({
-      topic: change.topic,
-      topicId: change.topicId,
-      partition: change.partition,
-      leaderId: change.leaderId,
-      leaderEpoch: leaderEpoch(change.leaderEpoch),
-    });
-  } else {
-    fetchers.unfollow(change.topic, change.partition);
-  }
 }
 
 /** The topic manager's view of the partitions: created with the topic's resolved configuration. */

@@ -247,7 +247,8 @@ export class ImageTopicManager implements TopicManager {
   }
 }
 
-function topicInfo(topic: TopicImage): TopicInfo {
+/** The TopicManager view of a topic of the image. */
+export function topicInfo(topic: TopicImage): TopicInfo {
   return {
     name: topic.name,
     topicId: topic.topicId,

@@ -29,12 +29,13 @@ import {
 } from '@gregor/protocol';
 import { type Clock, sleepOn } from '../clock.js';
 import type { BrokerConfig } from '../config/index.js';
+import type { RoleChange } from '../cluster/replica-roles.js';
 import type { Logger } from '../logging/logger.js';
 import { PeerConnection } from '../server/peer-connection.js';
 import type { Transport } from '../server/transport.js';
 import type { Partition } from './partition.js';
 import type { ReplicaManager } from './replica-manager.js';
-import type { LeaderEpoch } from './types.js';
+import { type LeaderEpoch, leaderEpoch } from './types.js';
 
 /** Kafka's replica.fetch.* and replica.socket.timeout.ms, with Kafka's defaults. */
 export interface ReplicaFetchSettings {
@@ -487,5 +488,20 @@ class LeaderFetcher {
     });
     if (leaderStart > logEnd) await partition.truncateFullyAndStartAt(leaderStart);
     else state.delayedUntilMs = this.options.clock.monotonicMs() + this.settings.backoffMs;
+  }
+}
+
+/** A follower fetches from its leader; a leader, an offline or a removed partition does not. */
+export function followRoleChange(fetchers: ReplicaFetcherManager, change: RoleChange): void {
+  if (change.role === 'follower' && change.leaderId >= 0) {
+    fetchers.follow({
+      topic: change.topic,
+      topicId: change.topicId,
+      partition: change.partition,
+      leaderId: change.leaderId,
+      leaderEpoch: leaderEpoch(change.leaderEpoch),
+    });
+  } else {
+    fetchers.unfollow(change.topic, change.partition);
   }
 }

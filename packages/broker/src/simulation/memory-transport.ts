@@ -7,7 +7,8 @@
  *   seeded `random`) that a chunk is lost; a stream cannot skip bytes, so a loss resets the
  *   connection (both ends see ECONNRESET), as TCP gives up on a path that drops everything;
  * - `partition(a, b)`: connections between the two hosts are reset and new ones time out
- *   (ETIMEDOUT) until `heal(a, b)`.
+ *   (ETIMEDOUT) until `heal(a, b)`;
+ * - `crash(host)`: its listeners go and its connections are reset.
  * Order within a direction is kept (a chunk is never delivered before an earlier one), and
  * backpressure is modelled: bytes written and not yet read by the peer count in `writableLength`,
  * `write` returns false above the high-water mark and 'drain' follows once the peer has read
@@ -105,6 +106,21 @@ export class MemoryNetwork {
     for (const stream of [...this.streams]) {
       if (this.isPartitioned(stream.localHost, stream.remoteHost)) {
         stream.reset(networkError('ECONNRESET', `partitioned from ${stream.remoteHost}`));
+      }
+    }
+  }
+
+  /**
+   * `host` loses power: its listeners are gone (connects are refused) and every connection to or
+   * from it is reset (its peers see ECONNRESET, as from the RST answering their next segment).
+   */
+  crash(host: string): void {
+    for (const [key, bound] of [...this.listeners]) {
+      if (bound.host === host) this.listeners.delete(key);
+    }
+    for (const stream of [...this.streams]) {
+      if (stream.localHost === host || stream.remoteHost === host) {
+        stream.reset(networkError('ECONNRESET', `${host} crashed`));
       }
     }
   }

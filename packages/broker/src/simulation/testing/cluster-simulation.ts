@@ -1,18 +1,17 @@
 /**
  * A seeded whole-cluster simulation in one process: 3–5 SimulatedBrokers (real ReplicaManager,
  * Partition, ReplicaRoles, FileLogManager on a simulated disk, MetadataListener and Controller on
- * the SimulatedMetadataStore), one SimulatedClock, and a PRNG that picks every next step: an
- * acks=all produce, a follower fetch round, an ISR check, time passing, or a fault (crash with
+ * the SimulatedMetadataStore, ReplicaFetcherManager fetching over a MemoryNetwork from the other
+ * brokers' SocketServer and Fetch handler), one SimulatedClock, and a PRNG that picks every next
+ * step: an acks=all produce, time passing (short or long), an ISR check, or a fault (crash with
  * unsynced tails dropped, restart, pause past the lease, network partition and heal, message
- * loss and delay). The invariants are checked after every step (testing/invariants.ts); a run
- * ends with everything healed and every replica caught up, then every acked record is looked for
- * on every replica.
+ * loss and delay, a stalled disk). The invariants are checked after every step
+ * (testing/invariants.ts); a run ends with everything healed and every replica caught up, then
+ * every acked record is looked for on every replica.
  *
  * Each broker's real IsrManager shrinks and expands its ISRs; its AlterPartition travels over the
- * simulated links to the active Controller (`alterPartitionSender`). Stand-in over the real
- * Partition API: `fetch` performs what a follower's Fetch does (divergence, read up to the LEO,
- * follower state, HW) instead of the broker's ReplicaFetcherManager, which needs each broker's
- * request server on an in-memory Transport.
+ * simulated links to the active Controller (`alterPartitionSender`). The produce is a stand-in:
+ * `appendAsLeader` on the leader's Partition, acked when it resolves.
  */
 import type { MetadataImage } from '@gregor/cluster';
 import { MetadataListener } from '@gregor/cluster';
@@ -22,8 +21,8 @@ import { SimulatedClock } from '@gregor/metadata/testing/simulated-clock';
 import { type AlterPartitionResponse, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { seededRandom } from '@gregor/storage/testing/batches';
 import type { AlterPartitionSender } from '../../replication/isr-manager.js';
-import type { Partition } from '../../replication/partition.js';
-import { leaderEpoch, replicaId } from '../../replication/types.js';
+import { leaderEpoch } from '../../replication/types.js';
+import { MemoryNetwork } from '../memory-transport.js';
 import { InvariantChecker, type ReplicaView, readReplica } from './invariants.js';
 import { SimulatedBroker } from './simulated-broker.js';
 
@@ -59,6 +58,7 @@ export class ClusterSimulation {
   readonly clock = new SimulatedClock();
   readonly store = new SimulatedMetadataStore(this.clock);
   readonly random: () => number;
+  readonly network: MemoryNetwork;
   readonly brokers: SimulatedBroker[] = [];
   readonly checker: InvariantChecker;
   readonly steps: string[] = [];
@@ -66,7 +66,6 @@ export class ClusterSimulation {
   /** Brokers cut off from every other broker and from the metadata store. */
   private readonly isolated = new Set<number>();
   private readonly links = new Map<string, Link>();
-  private readonly fetchesInFlight = new Set<string>();
   private readonly altersInFlight = new Set<string>();
   private produced = 0;
   private healing = false;
@@ -79,6 +78,7 @@ export class ClusterSimulation {
   ) {
     this.checker = new InvariantChecker(strict);
     this.random = seededRandom(seed);
+    this.network = new MemoryNetwork({ clock: this.clock, random: this.random });
     const brokerCount = 3 + (seed % 3);
     for (let id = 1; id <= brokerCount; id++) {
       this.brokers.push(
@@ -86,6 +86,7 @@ export class ClusterSimulation {
           id,
           this.clock,
           this.store,
+          this.network,
           () => this.topicId(),
           (broker) => this.alterPartitionSender(broker),
         ),
@@ -198,6 +199,25 @@ export class ClusterSimulation {
     });
   }
 
+  /**
+   * The brokers' MemoryNetwork after a fault changed: a pair is cut while either is isolated or
+   * paused (a stopped process answers nothing) or their link loses everything; otherwise it
+   * carries the link's delay and loss (a lost chunk resets the connection).
+   */
+  private applyNetwork(): void {
+    for (const from of this.brokers) {
+      for (const to of this.brokers) {
+        if (from.id >= to.id) continue;
+        const link = this.links.get(this.linkKey(from.id, to.id)) ?? { lossRate: 0, delayMs: 0 };
+        const cut =
+          !this.reachable(from.id, to.id) || from.state === 'paused' || to.state === 'paused';
+        if (cut) this.network.partition(from.nodeName, to.nodeName);
+        else this.network.heal(from.nodeName, to.nodeName);
+        this.network.setLink(from.nodeName, to.nodeName, link);
+      }
+    }
+  }
+
   private running(id: number): SimulatedBroker | undefined {
     const broker = this.broker(id);
     return broker?.state === 'up' ? broker : undefined;
@@ -208,8 +228,12 @@ export class ClusterSimulation {
   async step(): Promise<void> {
     const roll = this.random();
     if (roll < 0.25) this.produce();
-    else if (roll < 0.55) this.fetchRound();
-    else if (roll < 0.63) this.isrRound();
+    else if (roll < 0.55) {
+      // The fetchers run on their own: short steps let produces and faults land between fetches.
+      const durationMs = 1 + Math.floor(this.random() * 50);
+      this.log(`advance ${durationMs} ms`);
+      await this.clock.advance(durationMs);
+    } else if (roll < 0.63) this.isrRound();
     else if (roll < 0.88) {
       const durationMs = 1 + Math.floor(this.random() * 400);
       this.log(`advance ${durationMs} ms`);
@@ -256,120 +280,6 @@ export class ClusterSimulation {
         },
         () => undefined,
       );
-  }
-
-  /** Every running follower sends one Fetch to the leader it knows (stand-in fetcher). */
-  private fetchRound(): void {
-    if (!this.healing) this.log('fetch round');
-    for (const follower of this.brokers) {
-      if (follower.state !== 'up') continue;
-      const image = follower.image;
-      if (image === undefined) continue;
-      for (let index = 0; index < partitionCount; index++) {
-        const local = follower.partition(topicName, index);
-        const known = image.partition(topicName, index);
-        if (local === undefined || known === undefined || local.isLeader) continue;
-        if (known.leader < 0 || known.leaderEpoch !== local.leaderEpoch) continue;
-        this.fetch(follower, local, known.leader, index);
-      }
-    }
-  }
-
-  private fetch(follower: SimulatedBroker, local: Partition, leaderId: number, index: number) {
-    const key = `${follower.id}/${index}`;
-    if (this.fetchesInFlight.has(key)) return;
-    this.fetchesInFlight.add(key);
-    const incarnation = follower.incarnation;
-    const epoch = local.leaderEpoch;
-    const fetchOffset = local.logEndOffset;
-    const lastFetchedEpoch = local.log.latestLeaderEpoch() ?? -1;
-    const brokerEpoch = follower.brokerEpoch;
-    // A lost request or answer leaves the fetch to time out; the next round sends again.
-    const timeout = this.clock.schedule(1_000, () => this.fetchesInFlight.delete(key));
-    const finish = () => {
-      timeout.cancel();
-      this.fetchesInFlight.delete(key);
-    };
-    this.send(follower.id, leaderId, () => {
-      const leaderBroker = this.running(leaderId);
-      const leader = leaderBroker?.partition(topicName, index);
-      if (leader === undefined || !leader.isLeader || leader.leaderEpochError(epoch) !== 0) {
-        this.send(leaderId, follower.id, finish);
-        return;
-      }
-      let diverging: { epoch: number; endOffset: bigint } | null;
-      try {
-        diverging = leader.divergingEpoch(fetchOffset, lastFetchedEpoch);
-      } catch {
-        const logStart = leader.logStartOffset;
-        this.send(leaderId, follower.id, () => {
-          finish();
-          if (!this.sameFollower(follower, incarnation, local, epoch)) return;
-          void local.truncateFullyAndStartAt(logStart).catch(() => undefined);
-        });
-        return;
-      }
-      if (diverging !== null) {
-        const divergence = diverging;
-        this.send(leaderId, follower.id, () => {
-          finish();
-          if (!this.sameFollower(follower, incarnation, local, epoch)) return;
-          const own = local.log.endOffsetForEpoch(divergence.epoch);
-          let to =
-            own.leaderEpoch === divergence.epoch && divergence.endOffset < own.endOffset
-              ? divergence.endOffset
-              : own.endOffset;
-          if (to < local.logStartOffset) to = local.logStartOffset;
-          this.log(
-            `broker ${follower.id} truncates ${index} to ${to} (leader ${divergence.epoch}@${divergence.endOffset}, own ${own.leaderEpoch}@${own.endOffset}, fetch ${fetchOffset}/${lastFetchedEpoch}, leo ${local.logEndOffset} start ${local.logStartOffset})`,
-          );
-          void local.truncateTo(to).catch(() => undefined);
-        });
-        return;
-      }
-      if (fetchOffset > leader.logEndOffset) {
-        this.send(leaderId, follower.id, finish);
-        return;
-      }
-      leader.updateFollowerFetchState(replicaId(follower.id), fetchOffset, brokerEpoch);
-      const leaderIncarnation = leaderBroker!.incarnation;
-      leader
-        .read(fetchOffset, { isolation: 'replica', maxBytes: 64 * 1024, minOneBatch: true })
-        .then((read) => {
-          if (leaderBroker!.incarnation !== leaderIncarnation) return;
-          const highWatermark = leader.highWatermark;
-          const records = Buffer.concat(read.buffers);
-          this.send(leaderId, follower.id, () => {
-            finish();
-            if (!this.sameFollower(follower, incarnation, local, epoch)) return;
-            if (local.logEndOffset !== fetchOffset) return;
-            const append =
-              records.length > 0 ? local.appendAsFollower(records) : Promise.resolve(undefined);
-            void append
-              .then(() => {
-                if (follower.incarnation === incarnation) {
-                  local.updateFollowerHighWatermark(highWatermark);
-                }
-              })
-              .catch(() => undefined);
-          });
-        })
-        .catch(() => this.send(leaderId, follower.id, finish));
-    });
-  }
-
-  private sameFollower(
-    follower: SimulatedBroker,
-    incarnation: number,
-    local: Partition,
-    epoch: number,
-  ): boolean {
-    return (
-      follower.state === 'up' &&
-      follower.incarnation === incarnation &&
-      !local.isLeader &&
-      local.leaderEpoch === epoch
-    );
   }
 
   /** Every running broker's ISR manager checks for lagging followers now. */
@@ -492,6 +402,10 @@ export class ClusterSimulation {
         this.isolated.add(broker.id);
         this.store.pauseKeepalives(broker.nodeName, true);
       }
+    } else if (roll < 0.62) {
+      const durationMs = 100 + Math.floor(this.random() * 3_000);
+      this.log(`stall the disk of broker ${broker.id} for ${durationMs} ms`);
+      broker.stallDisk(durationMs);
     } else if (roll < 0.8) {
       const other = this.pick(this.brokers.filter((candidate) => candidate !== broker))!;
       const link = {
@@ -505,6 +419,7 @@ export class ClusterSimulation {
       this.log('links healed');
       this.links.clear();
     }
+    this.applyNetwork();
   }
 
   // ------------------------------------------------------------------ invariants
@@ -551,8 +466,8 @@ export class ClusterSimulation {
         void broker.start().catch(() => undefined);
       }
     }
+    this.applyNetwork();
     for (let elapsedMs = 0; elapsedMs < limitMs; elapsedMs += 100) {
-      this.fetchRound();
       this.isrRound();
       await this.clock.advance(100);
       if (this.converged()) {
@@ -600,11 +515,14 @@ export class ClusterSimulation {
       if (leader === undefined || !leader.isLeader) return false;
       if (leader.highWatermark !== leader.logEndOffset) return false;
       if (leader.isr.size !== known.replicas.length) return false;
-      return known.replicas.every(
-        (id) =>
-          this.running(id)?.partition(topicName, known.partition)?.logEndOffset ===
-          leader.logEndOffset,
-      );
+      // Same LEO and HW: a follower learns the HW from a fetch answered without divergence.
+      return known.replicas.every((id) => {
+        const replica = this.running(id)?.partition(topicName, known.partition);
+        return (
+          replica?.logEndOffset === leader.logEndOffset &&
+          replica.highWatermark === leader.highWatermark
+        );
+      });
     });
   }
 

@@ -1,8 +1,11 @@
 /**
  * One broker of the cluster simulation: its own simulated disk (kept across crashes, which drop
  * the unsynced tails), a FileLogManager and ReplicaManager on it, a session in the simulated
- * metadata store, a MetadataListener whose deltas the broker's ReplicaRoles applies, and a real
- * Controller campaigning on the same store connection. Everything runs on the simulation's clock.
+ * metadata store, a MetadataListener whose deltas the broker's ReplicaRoles applies, a real
+ * Controller campaigning on the same store connection, and replication as in production: the
+ * broker's ReplicaFetcherManager (following every role change) fetching over the simulated
+ * network from the other brokers' replication listeners (real SocketServer and Fetch handler).
+ * Everything runs on the simulation's clock.
  */
 import {
   Controller,
@@ -24,12 +27,30 @@ import { ReplicaRoles } from '../../cluster/replica-roles.js';
 import { silentLogger } from '../../logging/logger.js';
 import { type AlterPartitionSender, IsrManager } from '../../replication/isr-manager.js';
 import type { Partition } from '../../replication/partition.js';
+import {
+  followRoleChange,
+  ReplicaFetcherManager,
+  type ReplicaFetchSettings,
+} from '../../replication/replica-fetcher.js';
 import { ReplicaManager } from '../../replication/replica-manager.js';
+import type { MemoryNetwork } from '../memory-transport.js';
+import {
+  type ReplicationListener,
+  replicationListenerName,
+  replicationPort,
+  startReplicationListener,
+} from './replication-listener.js';
 
 export const dataDirectory = '/data';
 export const sessionTtlMs = 2_000;
 export const replicaLagTimeMaxMs = 3_000;
 export const minInsyncReplicas = 2;
+/** Kafka's defaults but shorter backoff and socket timeout: a seed converges in fewer steps. */
+const fetchSettings: Partial<ReplicaFetchSettings> = {
+  waitMaxMs: 500,
+  backoffMs: 200,
+  socketTimeoutMs: 3_000,
+};
 
 export type BrokerState = 'down' | 'up' | 'paused';
 
@@ -44,6 +65,8 @@ interface Incarnation {
   controller: Controller;
   session: BrokerSession;
   isr: IsrManager;
+  fetchers: ReplicaFetcherManager;
+  server: ReplicationListener;
 }
 
 export class SimulatedBroker {
@@ -58,6 +81,7 @@ export class SimulatedBroker {
     readonly id: number,
     private readonly clock: SimulatedClock,
     private readonly store: SimulatedMetadataStore,
+    private readonly network: MemoryNetwork,
     private readonly randomTopicId: () => string,
     /** AlterPartition from this broker to the active controller, over the simulated network. */
     private readonly alterPartition: (from: SimulatedBroker) => AlterPartitionSender,
@@ -125,6 +149,9 @@ export class SimulatedBroker {
       replicas,
       logger: silentLogger,
       logConfig: () => ({ ...defaultLogConfig }),
+      onRoleChange: (change) => {
+        if (this.current?.number === number) followRoleChange(this.current.fetchers, change);
+      },
     });
     let rolesStarted = false;
     const listener = await MetadataListener.start(store, {
@@ -162,7 +189,38 @@ export class SimulatedBroker {
       replicaLagTimeMaxMs: () => replicaLagTimeMaxMs,
     });
     isr.start();
-    this.current = { number, store, logs, replicas, listener, roles, controller, session, isr };
+    const transport = this.network.transport(this.nodeName);
+    const server = await startReplicationListener({
+      host: this.nodeName,
+      nodeId: this.id,
+      transport,
+      clock: this.clock,
+      logs,
+      replicas,
+      image: () => listener.image,
+    });
+    const fetchers = new ReplicaFetcherManager({
+      replicas,
+      transport,
+      clock: this.clock,
+      logger: silentLogger,
+      brokerEpoch: () => session.brokerEpoch,
+      brokerAddress: (brokerId) => listener.image.brokerEndpoint(brokerId, replicationListenerName),
+      settings: fetchSettings,
+    });
+    this.current = {
+      number,
+      store,
+      logs,
+      replicas,
+      listener,
+      roles,
+      controller,
+      session,
+      isr,
+      fetchers,
+      server,
+    };
     // A session lost while running (expired during a pause or a cut): register again.
     session.lost.addEventListener('abort', () => {
       if (this.current?.number === number && this.state === 'up') {
@@ -189,9 +247,9 @@ export class SimulatedBroker {
             rack: null,
             listeners: [
               {
-                name: 'PLAINTEXT',
-                host: 'simulated',
-                port: 9000 + this.id,
+                name: replicationListenerName,
+                host: this.nodeName,
+                port: replicationPort,
                 securityProtocol: 'PLAINTEXT',
               },
             ],
@@ -219,12 +277,29 @@ export class SimulatedBroker {
     this.state = 'down';
     this.fileSystem.crash({ random });
     this.store.crash(this.nodeName);
+    this.network.crash(this.nodeName);
     if (current !== undefined) {
-      current.isr.stop();
-      for (const partition of current.replicas.all()) partition.close();
-      current.listener.close();
+      this.stopProcesses(current);
       void current.logs.close().catch(() => undefined);
     }
+  }
+
+  /** What runs beside the logs: fetch loops, the listener, ISR checks, partitions, metadata. */
+  private stopProcesses(current: Incarnation): void {
+    current.isr.stop();
+    void current.fetchers.stop().catch(() => undefined);
+    void current.server.stop().catch(() => undefined);
+    for (const partition of current.replicas.all()) partition.close();
+    current.listener.close();
+  }
+
+  /**
+   * The device of this broker's disk stops answering for `durationMs`: writes and syncs wait
+   * (appends are not acknowledged, followers stop advancing), reads go on.
+   */
+  stallDisk(durationMs: number): void {
+    const release = this.fileSystem.stallWrites();
+    this.clock.schedule(durationMs, release);
   }
 
   /** SIGSTOP (or cut off from the store): nothing runs here and its keepalives stop. */
@@ -248,10 +323,9 @@ export class SimulatedBroker {
     this.current = undefined;
     this.state = 'down';
     this.store.crash(this.nodeName);
+    this.network.crash(this.nodeName);
     if (current !== undefined) {
-      current.isr.stop();
-      for (const partition of current.replicas.all()) partition.close();
-      current.listener.close();
+      this.stopProcesses(current);
       await current.logs.close().catch(() => undefined);
     }
     await this.start(current?.session.brokerEpoch ?? -1n);
