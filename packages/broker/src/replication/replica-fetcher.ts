@@ -28,8 +28,8 @@ import {
   type ListOffsetsResponse,
 } from '@gregor/protocol';
 import { type Clock, sleepOn } from '../clock.js';
-import type { BrokerConfig } from '../config/index.js';
 import type { RoleChange } from '../cluster/replica-roles.js';
+import type { BrokerConfig } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
 import { PeerConnection } from '../server/peer-connection.js';
 import type { Transport } from '../server/transport.js';
