@@ -246,6 +246,27 @@ test('leader epochs: stamped on appends, older fenced, newer unknown, OffsetForL
   });
 });
 
+test('an acks=all append whose leadership ends while it is written answers NOT_LEADER_OR_FOLLOWER at once', {
+  timeout: 10_000,
+}, async () => {
+  const { partition } = await leaderOf({ replicas: [leader, first], minInsyncReplicas: 2 });
+  // The append is on its way to the log (fsync) when the broker learns it follows.
+  const lost = partition.appendAsLeader(records(1), { requiredAcks: -1, timeoutMs: 60_000 });
+  partition.makeFollower({ leaderEpoch: leaderEpoch(4), replicas: [first, leader] });
+  assert.equal(await errorCodeOf(lost), ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+  await partition.makeLeader({
+    leaderEpoch: leaderEpoch(5),
+    replicas: [leader, first],
+    isr: [leader, first],
+  });
+  // Still the leader at its epoch: the append waits for the follower as before.
+  const kept = partition.appendAsLeader(records(1), { requiredAcks: -1, timeoutMs: 60_000 });
+  await new Promise((resolve) => setImmediate(resolve));
+  partition.updateFollowerFetchState(first, partition.logEndOffset);
+  assert.equal(await errorCodeOf(kept), ErrorCode.NONE);
+});
+
 test('a follower appends the leader batches as they are; its HW is min(leader HW, own LEO)', async () => {
   const { partition: leading } = await leaderOf({ replicas: [leader] });
   await leading.appendAsLeader(records(2), { requiredAcks: 1 });

@@ -384,6 +384,7 @@ export class Partition {
       }
       return this.waitForHighWatermark(end, {
         minInsyncReplicas,
+        leaderEpoch: appendOptions.leaderEpoch,
         timeoutMs: options.timeoutMs ?? defaultProduceTimeoutMs,
       }).then((errorCode) => {
         if (errorCode !== ErrorCode.NONE) {
@@ -402,12 +403,14 @@ export class Partition {
     const producerState = this.producerState;
     if (producerState === undefined) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (this.role !== 'leader') return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    const written = await producerState.writeMarker(marker, this.epoch);
+    const markerEpoch = this.epoch;
+    const written = await producerState.writeMarker(marker, markerEpoch);
     if (written.errorCode !== ErrorCode.NONE) return written.errorCode;
     this.appended(written.endOffset);
     await written.indexed;
     return this.waitForHighWatermark(written.endOffset, {
       minInsyncReplicas: 1,
+      leaderEpoch: markerEpoch,
       timeoutMs: defaultProduceTimeoutMs,
     });
   }
@@ -417,13 +420,22 @@ export class Partition {
     this.maybeIncrementHighWatermark();
   }
 
-  /** Parks until HW ≥ `requiredOffset`; NONE, NOT_ENOUGH_REPLICAS_AFTER_APPEND or a timeout. */
+  /**
+   * Parks until HW ≥ `requiredOffset`; NONE, NOT_ENOUGH_REPLICAS_AFTER_APPEND or a timeout.
+   * Leadership lost (or a new epoch begun) while the append was on its way to disk: makeFollower
+   * completed the parked produces before this one parked, so it answers NOT_LEADER_OR_FOLLOWER
+   * now instead of holding the client until its timeout (seen after a SIGSTOP that froze the
+   * leader in the middle of an fsync, and in a controlled shutdown).
+   */
   private waitForHighWatermark(
     requiredOffset: bigint,
-    options: { minInsyncReplicas: number; timeoutMs: number },
+    options: { minInsyncReplicas: number; leaderEpoch: LeaderEpoch; timeoutMs: number },
   ): Promise<number> {
     if (this.highWatermark >= requiredOffset) {
       return Promise.resolve(this.completionError(options.minInsyncReplicas));
+    }
+    if (this.role !== 'leader' || this.epoch !== options.leaderEpoch) {
+      return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     }
     return new Promise((resolve) => {
       const parked: ParkedProduce = {
