@@ -336,6 +336,7 @@ export class Broker {
         return value;
       },
       replicaLagTimeMaxMs: () => config.get('replica.lag.time.max.ms') as number,
+      replicaRegistered: (id) => cluster === undefined || cluster.image.broker(id) !== undefined,
       checkpointIntervalMs: config.get('replica.high.watermark.checkpoint.interval.ms') as number,
     });
     config.onChange(() => replicas?.topicConfigChanged());
@@ -508,6 +509,7 @@ export class Broker {
       shutdownSignal: shutdownController.signal,
       transactions: transactionServices.transactions,
       cluster,
+      peerDeaths,
     };
     config.onChange(() => Object.assign(settings, settingsFromConfig(config)));
 
@@ -528,6 +530,7 @@ export class Broker {
       connectionsPerAddressOverrides: settings.connectionsPerAddressOverrides,
       listenBacklog: settings.listenBacklog,
       transport: options.transport,
+      onConnectionClosed: (connectionId) => peerDeaths?.connectionClosed(connectionId),
       ...options.connectionLimits,
     });
     let bound: BoundListener[];

@@ -6,6 +6,7 @@ import type { LogManager } from '@gregor/storage';
 import type { BrokerSettings } from './broker-settings.js';
 import type { Clock } from './clock.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
+import type { PeerDeathDetector } from './cluster/peer-death-detector.js';
 import type { BrokerConfig } from './config/index.js';
 import type { GroupCoordinator } from './group/index.js';
 import type { AdvertisedApi } from './handlers/api-versions.js';
@@ -54,4 +55,6 @@ export interface BrokerServices {
    * Absent on a single node, which answers as the only broker, leader and controller.
    */
   cluster?: ClusterNode;
+  /** Cluster mode: finds dead peers (the Fetch handler notes which connections followers use). */
+  peerDeaths?: PeerDeathDetector;
 }

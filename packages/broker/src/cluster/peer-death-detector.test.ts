@@ -107,3 +107,17 @@ it('does not report a peer that registered again between its probes', async () =
   assert.deepEqual(reports, [[2, 40n]]);
   detector.close();
 });
+
+it('a closed inbound connection a follower fetched on makes that follower a suspect', async () => {
+  const port = await closedPort();
+  const peers = new Map<number, Peer>([[3, { brokerEpoch: 8n, host: '127.0.0.1', port }]]);
+  const { detector, reports } = detectorWith(peers);
+  detector.followerFetches(41, 3);
+  detector.connectionClosed(40);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(reports, [], 'a connection no follower fetched on');
+  detector.connectionClosed(41);
+  await waitFor(() => reports.length > 0);
+  assert.deepEqual(reports, [[3, 8n]]);
+  detector.close();
+});

@@ -1,8 +1,10 @@
 /**
  * Finds dead peers before their lease runs out. A process that dies (SIGKILL, crash, OOM) has its
- * sockets closed by the kernel: its followers' fetch connections reset at once, and a new
- * connection to its endpoint is refused, since nothing listens there any more. When an
- * inter-broker connection to a peer breaks, this probes the peer's registered endpoint; refused
+ * sockets closed by the kernel: its followers' fetch connections to it and its own fetch
+ * connections to its leaders close at once, and a new connection to its endpoint is refused,
+ * since nothing listens there any more. When an inter-broker connection breaks (a follower's fetch
+ * to its leader, or a follower's inbound fetch connection on the leader), this probes the peer's
+ * registered endpoint; refused
  * `probes` times `probeIntervalMs` apart, the peer is reported to the metadata store, which
  * revokes that registration's lease (MetadataStore.expireBroker: only the registration of the
  * epoch seen here, so a peer that restarted meanwhile is untouched), and the controller fails its
@@ -39,9 +41,26 @@ type ProbeOutcome = 'refused' | 'accepted' | 'inconclusive';
 export class PeerDeathDetector {
   /** Peers being probed (by broker id): one probe sequence each at a time. */
   private readonly probing = new Set<number>();
+  /** Inbound connections a follower fetches on (connection id → its broker id). */
+  private readonly followerConnections = new Map<number, number>();
   private closed = false;
 
   constructor(private readonly options: PeerDeathDetectorOptions) {}
+
+  /** A follower (`brokerId`) fetches on inbound connection `connectionId`. */
+  followerFetches(connectionId: number, brokerId: number): void {
+    if (this.followerConnections.get(connectionId) !== brokerId) {
+      this.followerConnections.set(connectionId, brokerId);
+    }
+  }
+
+  /** An inbound connection closed: if a follower fetched on it, that follower may be dead. */
+  connectionClosed(connectionId: number): void {
+    const brokerId = this.followerConnections.get(connectionId);
+    if (brokerId === undefined) return;
+    this.followerConnections.delete(connectionId);
+    this.suspect(brokerId);
+  }
 
   /** A connection to `brokerId` broke or could not be opened: probe it (once at a time). */
   suspect(brokerId: number): void {

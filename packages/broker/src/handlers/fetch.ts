@@ -76,6 +76,9 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       return emptyResponse(plan.errorCode, 0);
     }
     const { session, targets } = plan;
+    const follower = Math.max(request.replicaState?.replicaId ?? -1, request.replicaId ?? -1);
+    if (follower >= 0)
+      context.services.peerDeaths?.followerFetches(context.connection.id, follower);
     try {
       const services = context.services;
       const requestedBytes = Math.max(

@@ -46,6 +46,7 @@ async function leaderOf(options: {
   log?: PartitionLog;
   clock?: ManualClock;
   logger?: Logger;
+  replicaRegistered?: (id: ReplicaId) => boolean;
 }) {
   const clock = options.clock ?? new ManualClock();
   const log =
@@ -59,6 +60,7 @@ async function leaderOf(options: {
     logger: options.logger ?? logger,
     minInsyncReplicas: () => options.minInsyncReplicas ?? 1,
     replicaLagTimeMaxMs: () => 10_000,
+    replicaRegistered: options.replicaRegistered,
   });
   await partition.makeLeader({
     leaderEpoch: leaderEpoch(3),
@@ -265,6 +267,27 @@ test('an acks=all append whose leadership ends while it is written answers NOT_L
   await new Promise((resolve) => setImmediate(resolve));
   partition.updateFollowerFetchState(first, partition.logEndOffset);
   assert.equal(await errorCodeOf(kept), ErrorCode.NONE);
+});
+
+test('a caught-up replica out of the ISR holds the HW back only while its broker is registered', async () => {
+  const registered = new Set<ReplicaId>([leader, first, second]);
+  const { partition } = await leaderOf({
+    replicas: [leader, first, second],
+    replicaRegistered: (id) => registered.has(id),
+  });
+  await partition.appendAsLeader(records(2), { requiredAcks: 1 });
+  partition.updateFollowerFetchState(first, 2n);
+  partition.updateFollowerFetchState(second, 2n);
+  assert.equal(partition.highWatermark, 2n);
+  // Broker `first` dies; the controller takes it out of the ISR. Caught up a moment ago, it
+  // would count for replica.lag.time.max.ms while alive (it may rejoin at once, as in Kafka).
+  partition.updateIsr([leader, second]);
+  await partition.appendAsLeader(records(1), { requiredAcks: 1 });
+  partition.updateFollowerFetchState(second, 3n);
+  assert.equal(partition.highWatermark, 2n, 'a live caught-up replica is waited for');
+  registered.delete(first);
+  partition.maybeIncrementHighWatermark();
+  assert.equal(partition.highWatermark, 3n, 'an unregistered one is not');
 });
 
 test('a follower appends the leader batches as they are; its HW is min(leader HW, own LEO)', async () => {

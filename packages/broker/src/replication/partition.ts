@@ -65,6 +65,13 @@ export interface PartitionOptions {
   replicaLagTimeMaxMs: () => number;
   /** Told after a follower's fetch was recorded (the ISR manager checks for an expansion). */
   onFollowerFetch?: (partition: Partition, id: ReplicaId) => void;
+  /**
+   * Whether a replica's broker is registered (cluster mode: in the metadata image). A recently
+   * caught-up replica outside the ISR holds the HW back only while it lives (Kafka's
+   * isReplicaIsrEligible): a dead one would stall every acks=all produce for replica.lag.time.max.ms.
+   * Default: every replica lives.
+   */
+  replicaRegistered?: (id: ReplicaId) => boolean;
 }
 
 export interface LeaderState {
@@ -488,7 +495,9 @@ export class Partition {
     if (this.followers.size === 0) return candidate;
     const nowMs = this.options.clock.monotonicMs();
     for (const [id, follower] of this.followers) {
-      const counted = this.pendingIsr.has(id) || this.isCaughtUp(follower, nowMs);
+      const counted =
+        this.pendingIsr.has(id) ||
+        (this.isCaughtUp(follower, nowMs) && (this.options.replicaRegistered?.(id) ?? true));
       if (counted && follower.logEndOffset < candidate) candidate = follower.logEndOffset;
     }
     return candidate;

@@ -32,6 +32,8 @@ export interface ReplicaManagerOptions {
   minInsyncReplicas?: (topic: string) => number;
   /** replica.lag.time.max.ms */
   replicaLagTimeMaxMs?: () => number;
+  /** Whether a replica's broker is registered (Partition's `replicaRegistered`); default: yes. */
+  replicaRegistered?: (id: ReplicaId) => boolean;
   /** replica.high.watermark.checkpoint.interval.ms; 0 turns the periodic checkpoint off (stop still writes one). */
   checkpointIntervalMs?: number;
   /**
@@ -210,6 +212,7 @@ export class ReplicaManager {
       minInsyncReplicas: () => this.minInsyncReplicas(log.topic),
       replicaLagTimeMaxMs: () => this.options.replicaLagTimeMaxMs?.() ?? 30_000,
       onFollowerFetch: (partition, id) => this.followerFetchListener?.(partition, id),
+      replicaRegistered: this.options.replicaRegistered,
     });
     this.partitions.set(key, partition);
     return partition;

@@ -48,6 +48,8 @@ export interface SocketServerOptions {
   listenBacklog?: number;
   /** node:net when absent; an in-memory one under simulation. */
   transport?: Transport;
+  /** Told when a connection closed (cluster mode: a follower's fetch connection may mean it died). */
+  onConnectionClosed?: (connectionId: number) => void;
 }
 
 export interface BoundListener {
@@ -190,6 +192,7 @@ export class SocketServer {
       onClose: (closed) => {
         this.connections.delete(closed.id);
         this.releaseAddress(address);
+        this.options.onConnectionClosed?.(closed.id);
         if (this.logger.isEnabled('debug')) {
           this.logger.debug('connection closed', {
             connectionId: closed.id,

@@ -2,8 +2,9 @@ import { runFaults } from '../harness/fault-run.js';
 import { describeHistory } from '../harness/history-checker.js';
 
 /**
- * `npm run bench -- cluster-failover`: failover time, from a partition leader's SIGKILL to the next
- * acknowledged acks=all send of an idempotent kafkajs producer (RF 3, min.insync.replicas=2),
+ * `npm run bench -- cluster-failover`: failover time, from a partition leader's SIGKILL to the
+ * acknowledgement of the first acks=all send begun after it (an idempotent kafkajs producer, RF 3,
+ * min.insync.replicas=2, broker defaults: no lease override),
  * p50 and p99 over GREGOR_BENCH_CLUSTER_KILLS kills (20 by default), for Apache Kafka's three
  * KRaft nodes and Gregor's three brokers on etcd (GREGOR_BENCH_CLUSTER_TARGETS), one after the
  * other in one run. The killed node is restarted 2 s later, so a failover slower than that also
