@@ -82,14 +82,26 @@ it('leaves a listening peer, itself and unknown peers alone', async () => {
     detector.suspect(1);
     detector.suspect(2);
     detector.suspect(9);
-    await waitFor(() => accepted === 1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => accepted === 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(reports, []);
-    assert.equal(accepted, 1, 'one probe of the live peer, none after it answered');
+    assert.equal(accepted, 2, 'two probes of the live peer, none after it answered twice');
     detector.close();
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+it('reports a peer still accepting at the first probe once it refuses twice (a dying process)', async () => {
+  const server = await listen();
+  const port = portOf(server);
+  const peers = new Map<number, Peer>([[2, { brokerEpoch: 9n, host: '127.0.0.1', port }]]);
+  const { detector, reports } = detectorWith(peers);
+  server.once('connection', () => server.close());
+  detector.suspect(2);
+  await waitFor(() => reports.length > 0);
+  assert.deepEqual(reports, [[2, 9n]]);
+  detector.close();
 });
 
 it('does not report a peer that registered again between its probes', async () => {

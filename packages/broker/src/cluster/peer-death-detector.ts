@@ -38,6 +38,9 @@ export interface PeerDeathDetectorOptions {
 
 type ProbeOutcome = 'refused' | 'accepted' | 'inconclusive';
 
+/** Probes of one suspicion at most (`probeIntervalMs` apart). */
+const probeAttemptsMax = 6;
+
 export class PeerDeathDetector {
   /** Peers being probed (by broker id): one probe sequence each at a time. */
   private readonly probing = new Set<number>();
@@ -90,13 +93,22 @@ export class PeerDeathDetector {
     const probes = this.options.probes ?? 2;
     const intervalMs = this.options.probeIntervalMs ?? 100;
     const started = clock.monotonicMs();
-    for (let attempt = 1; attempt <= probes; attempt++) {
+    // A process being killed closes its connections and its listener one after the other: a
+    // probe in between is still accepted (or reset). So an answer other than a refusal restarts
+    // the count rather than ending the probe, up to `probeAttemptsMax`; a live peer ends it
+    // after two accepted connections.
+    let refusals = 0;
+    let accepted = 0;
+    for (let attempt = 1; refusals < probes; attempt++) {
+      if (attempt > probeAttemptsMax || accepted >= 2) return;
       if (attempt > 1) await new Promise<void>((resolve) => clock.schedule(intervalMs, resolve));
       if (this.closed) return;
       const current = this.options.peer(brokerId);
       // Re-registered (a restart) or gone already: the store or the peer itself has acted.
       if (current?.brokerEpoch !== peer.brokerEpoch) return;
-      if ((await this.connect(peer)) !== 'refused') return;
+      const outcome = await this.connect(peer);
+      refusals = outcome === 'refused' ? refusals + 1 : 0;
+      accepted = outcome === 'accepted' ? accepted + 1 : 0;
     }
     const expired = await this.options.report(brokerId, peer.brokerEpoch);
     logger.warn(
