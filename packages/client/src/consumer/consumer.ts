@@ -10,7 +10,6 @@ import { defaultCompressionCodecs } from '@gregor/compression';
 import {
   batchAttributes,
   decodeControlRecord,
-  decodeRecordBatches,
   ErrorCode,
   type FetchRequest,
   type FetchRequestFetchTopic,
@@ -18,8 +17,12 @@ import {
   type FetchResponse,
   type FetchResponsePartitionData,
   fetchApi,
+  iterateRecordBatches,
+  type OpenedRecordBatch,
+  openRecordBatch,
   type RecordHeader,
   recordsAsBuffer,
+  walkRecords,
 } from '@gregor/protocol';
 import { ClientError, ClosedError, invalidatesMetadata, KafkaError } from '../errors.js';
 import type { ConsumerGroupMetadata } from '../group-metadata.js';
@@ -27,6 +30,7 @@ import { Cluster, type ClusterOptions, sleep } from '../network/cluster.js';
 import { type AssignorName, builtInAssignors, type PartitionAssignor } from './assignors.js';
 import { ClassicMembership } from './classic-membership.js';
 import { ConsumerProtocolMembership } from './consumer-protocol-membership.js';
+import { type ConsumerRecord, FetchedRecord } from './fetched-record.js';
 import { FetchSession, fetchSessionVersionMin } from './fetch-session.js';
 import {
   commitIdentityOf,
@@ -124,15 +128,7 @@ export const consumerDefaults = {
   partitionAssignors: ['range', 'cooperative-sticky'],
 } as const;
 
-export interface ConsumerRecord {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  timestamp: bigint;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: RecordHeader[];
-}
+export type { ConsumerRecord } from './fetched-record.js';
 
 /** `committed`: the group's committed offset, else autoOffsetReset. */
 export type StartOffset = bigint | 'earliest' | 'latest' | 'committed';
@@ -187,6 +183,8 @@ export class Consumer {
   private nextAutoCommitMs = 0;
   private readonly closeController = new AbortController();
   private fetchInFlight: Promise<void> | null = null;
+  /** A round started when the last buffered record was handed out; the next poll awaits it. */
+  private prefetched: Promise<void> | null = null;
   private maintaining: Promise<void> | null = null;
   /** Incremental fetch session per leader, tied to the Fetch version it was built for. */
   private readonly fetchSessions = new Map<number, { version: number; state: FetchSession }>();
@@ -427,11 +425,7 @@ export class Consumer {
     if (this.closed) throw new ClosedError('the consumer');
     options.signal?.throwIfAborted();
     await this.abortable(this.maintainGroup(), options.signal);
-    if (this.bufferedIndex >= this.buffered.length) {
-      this.buffered = [];
-      this.bufferedIndex = 0;
-      await this.abortable(this.fetchOnce(), options.signal);
-    }
+    if (this.bufferedIndex >= this.buffered.length) await this.nextFetch(options.signal);
     // A close meanwhile committed the positions: nothing more may be handed out.
     if (this.closed) return [];
     const maxPollRecords = this.options.maxPollRecords ?? consumerDefaults.maxPollRecords;
@@ -440,6 +434,7 @@ export class Consumer {
     this.bufferedIndex = end;
     this.advanceAll(records);
     this.membership?.polled();
+    if (end === this.buffered.length) this.prefetch();
     return records;
   }
 
@@ -465,10 +460,8 @@ export class Consumer {
         }
       }
       if (this.bufferedIndex >= this.buffered.length) {
-        this.buffered = [];
-        this.bufferedIndex = 0;
         try {
-          await this.abortable(this.fetchOnce(), signal);
+          await this.nextFetch(signal);
         } catch (error) {
           if (stopped()) return;
           throw error;
@@ -477,6 +470,7 @@ export class Consumer {
       }
       const record = this.buffered[this.bufferedIndex++];
       this.advance(record);
+      if (this.bufferedIndex === this.buffered.length) this.prefetch();
       yield record;
     }
   }
@@ -705,6 +699,38 @@ export class Consumer {
   }
 
   /**
+   * Waits for the prefetched round, or fetches. A prefetched round's failure is thrown here, at
+   * the caller's turn.
+   */
+  private async nextFetch(signal: AbortSignal | undefined): Promise<void> {
+    const round = this.prefetched ?? this.startFetch();
+    this.prefetched = null;
+    await this.abortable(round, signal);
+  }
+
+  /**
+   * Everything buffered was handed out: the next round leaves now, while the caller works on
+   * those records, instead of at the next poll (a response's round trip overlaps the caller's
+   * processing; still at most one response buffered beside the records in the caller's hands).
+   */
+  private prefetch(): void {
+    if (this.closed || this.prefetched !== null || this.fetchInFlight !== null) return;
+    if (this.partitions.size === 0) return;
+    const round = this.startFetch();
+    round.catch(() => undefined);
+    this.prefetched = round;
+  }
+
+  /** A fetch round into an empty buffer (everything before was handed out). */
+  private startFetch(): Promise<void> {
+    if (this.fetchInFlight === null) {
+      this.buffered = [];
+      this.bufferedIndex = 0;
+    }
+    return this.fetchOnce();
+  }
+
+  /**
    * The fetch round in flight, or a new one. A poll abandoned through its signal leaves its round
    * running; the next poll joins it instead of racing it (fetch session epochs stay ordered).
    */
@@ -884,6 +910,8 @@ export class Consumer {
             entry.state
           )
             continue;
+          // Paused after the fetch left: fetched again from the same position on resume.
+          if (this.paused.size > 0 && this.paused.has(partitionSetKey(entry.state))) continue;
           this.acceptPartition(entry.state, entry.offset, partitionData);
         }
       }
@@ -925,7 +953,10 @@ export class Consumer {
     const abortedProducers = new Set<bigint>();
     let nextOffset = fetchOffset;
     let lastBufferedOffset = -1n;
-    for (const batch of decodeRecordBatches(records, defaultCompressionCodecs)) {
+    const buffered = this.buffered;
+    const { topic, partition } = state;
+    for (const slice of iterateRecordBatches(records)) {
+      const batch = openRecordBatch(slice.batch, defaultCompressionCodecs);
       const header = batch.header;
       const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
       if (lastOffset < fetchOffset) continue;
@@ -936,30 +967,22 @@ export class Consumer {
         }
       }
       if ((header.attributes & batchAttributes.control) !== 0) {
-        const marker = batch.records[0];
-        if (
-          marker !== undefined &&
-          decodeControlRecord(marker.key, marker.value).type === 'abort'
-        ) {
-          abortedProducers.delete(header.producerId);
-        }
+        if (isAbortMarker(batch)) abortedProducers.delete(header.producerId);
         continue;
       }
       const transactional = (header.attributes & batchAttributes.transactional) !== 0;
       if (committedOnly && transactional && abortedProducers.has(header.producerId)) continue;
-      for (const record of batch.records) {
-        if (record.offset < fetchOffset) continue;
-        lastBufferedOffset = record.offset;
-        this.buffered.push({
-          topic: state.topic,
-          partition: state.partition,
-          offset: record.offset,
-          timestamp: record.timestamp,
-          key: record.key,
-          value: record.value,
-          headers: record.headers,
-        });
-      }
+      // Offset deltas below this are before the fetch offset (the start of a batch fetched from
+      // its middle); numbers, not bigints, per record.
+      const firstDelta =
+        fetchOffset > header.baseOffset ? Number(fetchOffset - header.baseOffset) : 0;
+      let lastDelta = -1;
+      walkRecords(header, batch.section, (fields) => {
+        if (fields.offsetDelta < firstDelta) return;
+        lastDelta = fields.offsetDelta;
+        buffered.push(new FetchedRecord(topic, partition, batch, fields));
+      });
+      if (lastDelta >= 0) lastBufferedOffset = header.baseOffset + BigInt(lastDelta);
     }
     // Control batches and aborted data move the position without yielding records.
     if (lastBufferedOffset < 0n) {
@@ -969,4 +992,13 @@ export class Consumer {
     state.lastBufferedOffset = lastBufferedOffset;
     state.positionAfterBuffered = nextOffset;
   }
+}
+
+/** Whether a control batch holds an ABORT marker (its one record's key says so). */
+function isAbortMarker(batch: OpenedRecordBatch): boolean {
+  let abort = false;
+  walkRecords(batch.header, batch.section, (fields) => {
+    abort ||= decodeControlRecord(fields.key, fields.value).type === 'abort';
+  });
+  return abort;
 }

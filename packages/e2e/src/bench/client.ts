@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, Producer } from '@gregor/client';
 import { BrokerProcess } from '../harness/broker-process.js';
@@ -11,11 +11,14 @@ import type { WorkerResult, WorkerTask } from '../tools/client-bench/worker.js';
 
 /**
  * `npm run bench -- client [--repeats N] [--clients a,b] [--rows a,b] [--brokers gregor,kafka]
- * [--quick]` (`--with-kafka` = `--brokers gregor,kafka`; Apache Kafka 4.4 from `ReferenceKafka`):
+ * [--quick] [--baseline DIR]` (`--with-kafka` = `--brokers gregor,kafka`; Apache Kafka 4.4
+ * from `ReferenceKafka`):
  * @gregor/client against kafkajs, @platformatic/kafka, @confluentinc/kafka-javascript and
  * node-rdkafka on the same broker in one run, each cell in a child process of its own, clients in
  * alternating order per repeat; the median of the repeats and their spread. Beside them, "raw":
  * the broker's own ceiling with pipelined pre-encoded requests (no client library).
+ * `--baseline DIR` adds the column `gregor-baseline`: @gregor/client from another compiled build
+ * (a copy of an older `packages/client/dist`), for before/after figures under the same load.
  * Results: tables on stdout and .bench/client-results.json.
  */
 
@@ -46,8 +49,14 @@ function parseOptions(argv: readonly string[]): Options {
     else if (argument === '--with-kafka') options.brokers = ['gregor', 'kafka'];
     else if (argument === '--brokers') options.brokers = argv[++index].split(',');
     else if (argument === '--quick') options.quick = true;
-    else throw new Error(`unknown argument ${argument}`);
+    else if (argument === '--baseline') {
+      // Workers inherit the environment: the baseline driver loads the build from there.
+      process.env.GREGOR_CLIENT_BASELINE = resolve(argv[++index]);
+    } else throw new Error(`unknown argument ${argument}`);
   }
+  const baseline = process.env.GREGOR_CLIENT_BASELINE !== undefined;
+  if (baseline && !options.clients.includes('gregor-baseline'))
+    options.clients.splice(options.clients.indexOf('gregor') + 1, 0, 'gregor-baseline');
   return options;
 }
 

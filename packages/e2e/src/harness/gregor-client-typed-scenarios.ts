@@ -68,7 +68,18 @@ export const typedScenarios: Record<
     assert.deepEqual(records[0].key, Buffer.from([0, 0, 0, 0, 0, 0, 0, 10]));
     // Bytes of another width are not an int64.
     assert.throws(
-      () => deserializeRecord({ ...records[0], key: Buffer.alloc(4) }, serdes.int64, json),
+      () =>
+        deserializeRecord(
+          // offset, timestamp and headers are getters: a spread would not copy them.
+          {
+            topic: records[0].topic,
+            headers: records[0].headers,
+            value: records[0].value,
+            key: Buffer.alloc(4),
+          },
+          serdes.int64,
+          json,
+        ),
       SerializationError,
     );
   },

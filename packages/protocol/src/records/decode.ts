@@ -49,12 +49,52 @@ function nullableBytes(cursor: RecordCursor): Buffer | null {
   return cursor.bytes(length);
 }
 
-function decodeHeaders(cursor: RecordCursor): RecordHeader[] {
+/**
+ * One record's parts as `walkRecords` finds them. The same object is filled again for every
+ * record of a walk: a visitor copies what it keeps, and nothing is allocated per record beyond
+ * the key and value views.
+ */
+export interface RecordFields {
+  offsetDelta: number;
+  /** A number when it fits 28 bits (every batch written within three days), else a bigint. */
+  timestampDelta: number | bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headerCount: number;
+  /** Where the header count starts in the records section: `decodeHeadersAt` reads them. */
+  headersPosition: number;
+}
+
+/** Checks the headers' framing and moves past them without decoding them; their count. */
+function skipHeaders(cursor: RecordCursor): number {
   const count = cursor.varint();
   if (count < 0) invalid(`negative header count ${count}`, cursor.position);
   // Each header takes at least two bytes: bound the count before looping.
   if (count * 2 > cursor.remainingBytes)
     invalid(`header count ${count} exceeds the record`, cursor.position);
+  for (let index = 0; index < count; index++) {
+    const keyLength = cursor.varint();
+    if (keyLength < 0) invalid(`negative header key length ${keyLength}`, cursor.position);
+    skipBytes(cursor, keyLength);
+    const valueLength = cursor.varint();
+    if (valueLength < -1) invalid(`negative length ${valueLength}`, cursor.position);
+    if (valueLength > 0) skipBytes(cursor, valueLength);
+  }
+  return count;
+}
+
+function skipBytes(cursor: RecordCursor, length: number): void {
+  if (length > cursor.remainingBytes) cursor.fail('record truncated inside a byte field');
+  cursor.position += length;
+}
+
+/**
+ * The headers of a record at `position` of its records section (`RecordFields.headersPosition`
+ * from a walk, which already checked their framing).
+ */
+export function decodeHeadersAt(section: Buffer, position: number): RecordHeader[] {
+  const cursor = new RecordCursor(section, position, section.length);
+  const count = cursor.varint();
   const headers: RecordHeader[] = [];
   for (let index = 0; index < count; index++) {
     const keyLength = cursor.varint();
@@ -65,11 +105,7 @@ function decodeHeaders(cursor: RecordCursor): RecordHeader[] {
   return headers;
 }
 
-function decodeRecord(
-  cursor: RecordCursor,
-  header: BatchHeader,
-  logAppendTime: boolean,
-): DecodedRecord {
+function readRecord(cursor: RecordCursor, fields: RecordFields): void {
   const length = cursor.varint();
   if (length < recordSizeBytesMin - 1 || length > cursor.remainingBytes) {
     invalid(`record length ${length} with ${cursor.remainingBytes} bytes left`, cursor.position);
@@ -78,11 +114,12 @@ function decodeRecord(
   const recordEnd = cursor.position + length;
   cursor.end = recordEnd;
   cursor.int8(); // record attributes: unused
-  const timestampDelta = cursor.smallVarlong();
-  const offsetDelta = cursor.varint();
-  const key = nullableBytes(cursor);
-  const value = nullableBytes(cursor);
-  const headers = decodeHeaders(cursor);
+  fields.timestampDelta = cursor.smallVarlong();
+  fields.offsetDelta = cursor.varint();
+  fields.key = nullableBytes(cursor);
+  fields.value = nullableBytes(cursor);
+  fields.headersPosition = cursor.position;
+  fields.headerCount = skipHeaders(cursor);
   if (cursor.position !== recordEnd) {
     invalid(
       `record declared ${length} bytes but used ${length - cursor.remainingBytes}`,
@@ -90,17 +127,55 @@ function decodeRecord(
     );
   }
   cursor.end = sectionEnd;
-  return {
-    offset: header.baseOffset + BigInt(offsetDelta),
-    timestamp: logAppendTime
-      ? header.maxTimestamp
-      : timestampDelta === 0
-        ? header.baseTimestamp
-        : header.baseTimestamp + BigInt(timestampDelta),
-    key,
-    value,
-    headers,
+}
+
+/** A record's timestamp: its delta from the batch's base, or the broker's for LogAppendTime. */
+export function recordTimestamp(header: BatchHeader, timestampDelta: number | bigint): bigint {
+  if ((header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0) {
+    return header.maxTimestamp;
+  }
+  return timestampDelta === 0
+    ? header.baseTimestamp
+    : header.baseTimestamp + BigInt(timestampDelta);
+}
+
+/**
+ * Walks the records of a batch whose header is already checked (`openRecordBatch`), handing
+ * each one's parts to `visit` in order. Every length is checked against the bytes left, and the
+ * section must hold exactly `recordsCount` records.
+ */
+export function walkRecords(
+  header: BatchHeader,
+  section: Buffer,
+  visit: (fields: RecordFields) => void,
+): void {
+  const cursor = new RecordCursor(section, 0, section.length);
+  const fields: RecordFields = {
+    offsetDelta: 0,
+    timestampDelta: 0,
+    key: null,
+    value: null,
+    headerCount: 0,
+    headersPosition: 0,
   };
+  for (let index = 0; index < header.recordsCount; index++) {
+    if (cursor.remainingBytes < recordSizeBytesMin) {
+      invalid(
+        `recordsCount ${header.recordsCount} but only ${index} records present`,
+        cursor.position,
+      );
+    }
+    readRecord(cursor, fields);
+    visit(fields);
+  }
+  if (cursor.remainingBytes !== 0) {
+    throw new RecordBatchError(
+      'trailing-bytes',
+      recordErrorCode.invalidRecord,
+      `${cursor.remainingBytes} bytes after the last of ${header.recordsCount} records`,
+      cursor.position,
+    );
+  }
 }
 
 function decompressionFailed(error: unknown): RecordBatchError {
@@ -114,26 +189,16 @@ function decompressionFailed(error: unknown): RecordBatchError {
 
 /** Decodes the records of a batch whose header is already checked. */
 function decodeRecordsOf(header: BatchHeader, section: Buffer): DecodedRecord[] {
-  const cursor = new RecordCursor(section, 0, section.length);
-  const logAppendTime = (header.attributes & batchAttributes.timestampTypeLogAppendTime) !== 0;
   const records: DecodedRecord[] = [];
-  for (let index = 0; index < header.recordsCount; index++) {
-    if (cursor.remainingBytes < recordSizeBytesMin) {
-      invalid(
-        `recordsCount ${header.recordsCount} but only ${index} records present`,
-        cursor.position,
-      );
-    }
-    records.push(decodeRecord(cursor, header, logAppendTime));
-  }
-  if (cursor.remainingBytes !== 0) {
-    throw new RecordBatchError(
-      'trailing-bytes',
-      recordErrorCode.invalidRecord,
-      `${cursor.remainingBytes} bytes after the last of ${header.recordsCount} records`,
-      cursor.position,
-    );
-  }
+  walkRecords(header, section, (fields) => {
+    records.push({
+      offset: header.baseOffset + BigInt(fields.offsetDelta),
+      timestamp: recordTimestamp(header, fields.timestampDelta),
+      key: fields.key,
+      value: fields.value,
+      headers: fields.headerCount === 0 ? [] : decodeHeadersAt(section, fields.headersPosition),
+    });
+  });
   return records;
 }
 
@@ -177,6 +242,26 @@ export function decodeRecordBatch(
   codecs?: CompressionCodecs,
   options: DecodeRecordBatchOptions = {},
 ): DecodedRecordBatch {
+  const opened = openRecordBatch(buffer, codecs, options);
+  return { header: opened.header, records: decodeRecordsOf(opened.header, opened.section) };
+}
+
+/** A checked batch and its records section, decompressed: what `walkRecords` takes. */
+export interface OpenedRecordBatch {
+  header: BatchHeader;
+  section: Buffer;
+}
+
+/**
+ * Checks exactly one batch (framing, CRC unless turned off) and decompresses its records
+ * section, without decoding the records. A compressed batch needs a codec with a sync
+ * `decompress` (all default codecs have one).
+ */
+export function openRecordBatch(
+  buffer: Buffer,
+  codecs?: CompressionCodecs,
+  options: DecodeRecordBatchOptions = {},
+): OpenedRecordBatch {
   const checked = checkWholeBatch(buffer, options);
   let section = checked.section;
   if (checked.compression !== 0) {
@@ -194,7 +279,7 @@ export function decodeRecordBatch(
       throw decompressionFailed(error);
     }
   }
-  return { header: checked.header, records: decodeRecordsOf(checked.header, section) };
+  return { header: checked.header, section };
 }
 
 /** Like decodeRecordBatch, decompressing off the event loop where the codec can. */

@@ -36,4 +36,8 @@ export const benchClientNames = [
   'confluent',
   'node-rdkafka',
 ] as const;
-export type BenchClientName = (typeof benchClientNames)[number];
+/**
+ * `gregor-baseline`: @gregor/client from the compiled build in the folder named by
+ * GREGOR_CLIENT_BASELINE (the bench's `--baseline`), for before/after figures in one run.
+ */
+export type BenchClientName = (typeof benchClientNames)[number] | 'gregor-baseline';

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BenchClientName, BenchDriver, BenchProducer } from './driver.js';
+import type { GregorClientModule } from './gregor-driver.js';
 import { rawConsume, rawProduce } from './raw-limit.js';
 
 /**
@@ -63,6 +66,14 @@ async function driverFor(client: BenchClientName): Promise<BenchDriver> {
   switch (client) {
     case 'gregor':
       return (await import('./gregor-driver.js')).gregorDriver;
+    case 'gregor-baseline': {
+      const folder = process.env.GREGOR_CLIENT_BASELINE;
+      if (folder === undefined) throw new Error('gregor-baseline needs GREGOR_CLIENT_BASELINE');
+      const module = (await import(
+        pathToFileURL(join(folder, 'index.js')).href
+      )) as GregorClientModule;
+      return (await import('./gregor-driver.js')).gregorDriverOf(module, `baseline ${folder}`);
+    }
     case 'kafkajs':
       return (await import('./kafkajs-driver.js')).kafkajsDriver;
     case 'platformatic':
