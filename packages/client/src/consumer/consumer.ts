@@ -150,6 +150,8 @@ interface PartitionState {
   positionAfterBuffered: bigint;
   /** The leader's high watermark in the last fetch response (-1 before one). */
   highWatermark: bigint;
+  /** Where fetchable data ends in that response: the high watermark, or the LSO (read_committed). */
+  fetchableEnd: bigint;
 }
 
 /** Fetch v4+: isolation level and aborted transactions; older versions are not used. */
@@ -184,7 +186,9 @@ export class Consumer {
   private readonly closeController = new AbortController();
   private fetchInFlight: Promise<void> | null = null;
   /** A round started when the last buffered record was handed out; the next poll awaits it. */
-  private prefetched: Promise<void> | null = null;
+  private prefetched: { round: Promise<void>; changes: number } | null = null;
+  /** Bumped when what a round fetches changes (seek, assign, resume): a prefetch is then stale. */
+  private fetchChanges = 0;
   private maintaining: Promise<void> | null = null;
   /** Incremental fetch session per leader, tied to the Fetch version it was built for. */
   private readonly fetchSessions = new Map<number, { version: number; state: FetchSession }>();
@@ -215,6 +219,7 @@ export class Consumer {
     this.buffered = [];
     this.bufferedIndex = 0;
     for (const { topic, partition, offset } of partitions) {
+      this.fetchChanges++;
       this.partitions.set(partitionKey(topic, partition), {
         topic,
         partition,
@@ -224,6 +229,7 @@ export class Consumer {
         lastBufferedOffset: -1n,
         positionAfterBuffered: -1n,
         highWatermark: -1n,
+        fetchableEnd: -1n,
       });
       this.seek({ topic, partition }, offset ?? this.defaultReset());
     }
@@ -306,6 +312,7 @@ export class Consumer {
 
   resume(partitions: readonly TopicPartition[]): void {
     for (const partition of partitions) this.paused.delete(partitionSetKey(partition));
+    this.fetchChanges++;
   }
 
   pausedPartitions(): TopicPartition[] {
@@ -325,6 +332,7 @@ export class Consumer {
       });
     }
     state.generation++;
+    this.fetchChanges++;
     state.lastBufferedOffset = -1n;
     if (typeof offset === 'bigint') {
       state.position = offset;
@@ -585,6 +593,7 @@ export class Consumer {
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
       if (this.partitions.has(key)) continue;
+      this.fetchChanges++;
       this.partitions.set(key, {
         topic,
         partition,
@@ -594,6 +603,7 @@ export class Consumer {
         lastBufferedOffset: -1n,
         positionAfterBuffered: -1n,
         highWatermark: -1n,
+        fetchableEnd: -1n,
       });
     }
     this.cluster.addTopics(partitions.map((partition) => partition.topic));
@@ -700,25 +710,42 @@ export class Consumer {
 
   /**
    * Waits for the prefetched round, or fetches. A prefetched round's failure is thrown here, at
-   * the caller's turn.
+   * the caller's turn. When the prefetch brought nothing, or a seek, assign or resume came after
+   * it left, a round of the current state follows (what a poll without prefetch would fetch).
    */
   private async nextFetch(signal: AbortSignal | undefined): Promise<void> {
-    const round = this.prefetched ?? this.startFetch();
+    const prefetched = this.prefetched;
     this.prefetched = null;
-    await this.abortable(round, signal);
+    if (prefetched !== null) {
+      await this.abortable(prefetched.round, signal);
+      const stale = prefetched.changes !== this.fetchChanges;
+      if (!stale && this.bufferedIndex < this.buffered.length) return;
+    }
+    await this.abortable(this.startFetch(), signal);
   }
 
   /**
-   * Everything buffered was handed out: the next round leaves now, while the caller works on
-   * those records, instead of at the next poll (a response's round trip overlaps the caller's
-   * processing; still at most one response buffered beside the records in the caller's hands).
+   * Everything buffered was handed out and a partition is behind its high watermark: the next
+   * round leaves now, while the caller works on those records, instead of at the next poll (its
+   * round trip overlaps the caller's processing; still at most one response buffered beside the
+   * records in the caller's hands). A caught-up consumer does not prefetch: its next fetch
+   * would wait at the broker for data, across seeks the caller may make meanwhile.
    */
   private prefetch(): void {
     if (this.closed || this.prefetched !== null || this.fetchInFlight !== null) return;
-    if (this.partitions.size === 0) return;
+    if (!this.behindHighWatermark()) return;
     const round = this.startFetch();
     round.catch(() => undefined);
-    this.prefetched = round;
+    this.prefetched = { round, changes: this.fetchChanges };
+  }
+
+  private behindHighWatermark(): boolean {
+    for (const state of this.partitions.values()) {
+      if (state.position === null || state.position >= state.fetchableEnd) continue;
+      if (this.paused.size > 0 && this.paused.has(partitionSetKey(state))) continue;
+      return true;
+    }
+    return false;
   }
 
   /** A fetch round into an empty buffer (everything before was handed out). */
@@ -944,6 +971,11 @@ export class Consumer {
       throw error;
     }
     state.highWatermark = data.highWatermark;
+    const lastStableOffset = data.lastStableOffset ?? -1n;
+    state.fetchableEnd =
+      this.settings.isolationLevel === 'read_committed' && lastStableOffset >= 0n
+        ? lastStableOffset
+        : data.highWatermark;
     const records = recordsAsBuffer(data.records);
     if (records === null || records.length === 0) return;
     const committedOnly = this.settings.isolationLevel === 'read_committed';
