@@ -30,8 +30,9 @@ import { Cluster, type ClusterOptions, sleep } from '../network/cluster.js';
 import { type AssignorName, builtInAssignors, type PartitionAssignor } from './assignors.js';
 import { ClassicMembership } from './classic-membership.js';
 import { ConsumerProtocolMembership } from './consumer-protocol-membership.js';
-import { type ConsumerRecord, FetchedRecord } from './fetched-record.js';
+import { FetchBuffer } from './fetch-buffer.js';
 import { FetchSession, fetchSessionVersionMin } from './fetch-session.js';
+import type { ConsumerRecord } from './fetched-record.js';
 import {
   commitIdentityOf,
   type GroupMembership,
@@ -141,13 +142,6 @@ interface PartitionState {
   pendingReset: 'earliest' | 'latest' | 'committed' | null;
   /** Bumped by every seek: responses fetched before it are dropped. */
   generation: number;
-  /**
-   * Where the position goes once the record at `lastBufferedOffset` is handed out: past control
-   * batches and aborted data that followed it in the same fetch (the position never stops on a
-   * transaction marker, as in Java's consumer).
-   */
-  lastBufferedOffset: bigint;
-  positionAfterBuffered: bigint;
   /** The leader's high watermark in the last fetch response (-1 before one). */
   highWatermark: bigint;
   /** Where fetchable data ends in that response: the high watermark, or the LSO (read_committed). */
@@ -174,8 +168,7 @@ export class Consumer {
     >
   >;
   private readonly partitions = new Map<string, PartitionState>();
-  private buffered: ConsumerRecord[] = [];
-  private bufferedIndex = 0;
+  private readonly fetchBuffer = new FetchBuffer();
   private closed = false;
   private readonly groupId: string | undefined;
   private readonly options: ConsumerOptions;
@@ -216,8 +209,7 @@ export class Consumer {
       throw new ClientError('assign: the consumer is subscribed to a group', { retriable: false });
     }
     this.partitions.clear();
-    this.buffered = [];
-    this.bufferedIndex = 0;
+    this.fetchBuffer.clear();
     for (const { topic, partition, offset } of partitions) {
       this.fetchChanges++;
       this.partitions.set(partitionKey(topic, partition), {
@@ -226,8 +218,6 @@ export class Consumer {
         position: null,
         pendingReset: null,
         generation: 0,
-        lastBufferedOffset: -1n,
-        positionAfterBuffered: -1n,
         highWatermark: -1n,
         fetchableEnd: -1n,
       });
@@ -333,7 +323,6 @@ export class Consumer {
     }
     state.generation++;
     this.fetchChanges++;
-    state.lastBufferedOffset = -1n;
     if (typeof offset === 'bigint') {
       state.position = offset;
       state.pendingReset = null;
@@ -433,16 +422,13 @@ export class Consumer {
     if (this.closed) throw new ClosedError('the consumer');
     options.signal?.throwIfAborted();
     await this.abortable(this.maintainGroup(), options.signal);
-    if (this.bufferedIndex >= this.buffered.length) await this.nextFetch(options.signal);
+    if (this.fetchBuffer.isEmpty) await this.nextFetch(options.signal);
     // A close meanwhile committed the positions: nothing more may be handed out.
     if (this.closed) return [];
-    const maxPollRecords = this.options.maxPollRecords ?? consumerDefaults.maxPollRecords;
-    const end = Math.min(this.buffered.length, this.bufferedIndex + maxPollRecords);
-    const records = this.buffered.slice(this.bufferedIndex, end);
-    this.bufferedIndex = end;
-    this.advanceAll(records);
+    const records: ConsumerRecord[] = [];
+    this.fetchBuffer.take(this.options.maxPollRecords ?? consumerDefaults.maxPollRecords, records);
     this.membership?.polled();
-    if (end === this.buffered.length) this.prefetch();
+    if (this.fetchBuffer.isEmpty) this.prefetch();
     return records;
   }
 
@@ -453,6 +439,7 @@ export class Consumer {
   async *records(options: PollOptions = {}): AsyncGenerator<ConsumerRecord, void, undefined> {
     const signal = options.signal;
     const stopped = () => this.closed || signal?.aborted === true;
+    const taken: ConsumerRecord[] = [];
     while (!stopped()) {
       if (this.membership !== null) {
         this.membership.polled();
@@ -467,7 +454,7 @@ export class Consumer {
           if (stopped()) return;
         }
       }
-      if (this.bufferedIndex >= this.buffered.length) {
+      if (this.fetchBuffer.isEmpty) {
         try {
           await this.nextFetch(signal);
         } catch (error) {
@@ -476,10 +463,10 @@ export class Consumer {
         }
         continue;
       }
-      const record = this.buffered[this.bufferedIndex++];
-      this.advance(record);
-      if (this.bufferedIndex === this.buffered.length) this.prefetch();
-      yield record;
+      taken.length = 0;
+      this.fetchBuffer.take(1, taken);
+      if (this.fetchBuffer.isEmpty) this.prefetch();
+      if (taken.length === 1) yield taken[0];
     }
   }
 
@@ -583,6 +570,8 @@ export class Consumer {
     if (signal === undefined) return work;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(signal.reason);
+      // The work goes on after the wait ends: its failure must not go unhandled.
+      work.catch(() => undefined);
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
@@ -600,8 +589,6 @@ export class Consumer {
         position: null,
         pendingReset: 'committed',
         generation: 0,
-        lastBufferedOffset: -1n,
-        positionAfterBuffered: -1n,
         highWatermark: -1n,
         fetchableEnd: -1n,
       });
@@ -679,33 +666,8 @@ export class Consumer {
     return reset;
   }
 
-  /** Positions after handing out `records`: only each partition's last record matters. */
-  private advanceAll(records: readonly ConsumerRecord[]): void {
-    let previous: ConsumerRecord | undefined;
-    for (const record of records) {
-      if (
-        previous !== undefined &&
-        (previous.partition !== record.partition || previous.topic !== record.topic)
-      )
-        this.advance(previous);
-      previous = record;
-    }
-    if (previous !== undefined) this.advance(previous);
-  }
-
-  private advance(record: ConsumerRecord): void {
-    const state = this.partitions.get(partitionKey(record.topic, record.partition));
-    if (state === undefined) return;
-    state.position =
-      record.offset === state.lastBufferedOffset ? state.positionAfterBuffered : record.offset + 1n;
-  }
-
   private dropBuffered(state: PartitionState): void {
-    const kept = this.buffered
-      .slice(this.bufferedIndex)
-      .filter((record) => record.topic !== state.topic || record.partition !== state.partition);
-    this.buffered = kept;
-    this.bufferedIndex = 0;
+    this.fetchBuffer.drop(state);
   }
 
   /**
@@ -719,9 +681,10 @@ export class Consumer {
     if (prefetched !== null) {
       await this.abortable(prefetched.round, signal);
       const stale = prefetched.changes !== this.fetchChanges;
-      if (!stale && this.bufferedIndex < this.buffered.length) return;
+      if (!stale && !this.fetchBuffer.isEmpty) return;
+      signal?.throwIfAborted();
     }
-    await this.abortable(this.startFetch(), signal);
+    await this.abortable(this.fetchOnce(), signal);
   }
 
   /**
@@ -734,7 +697,7 @@ export class Consumer {
   private prefetch(): void {
     if (this.closed || this.prefetched !== null || this.fetchInFlight !== null) return;
     if (!this.behindHighWatermark()) return;
-    const round = this.startFetch();
+    const round = this.fetchOnce();
     round.catch(() => undefined);
     this.prefetched = { round, changes: this.fetchChanges };
   }
@@ -746,15 +709,6 @@ export class Consumer {
       return true;
     }
     return false;
-  }
-
-  /** A fetch round into an empty buffer (everything before was handed out). */
-  private startFetch(): Promise<void> {
-    if (this.fetchInFlight === null) {
-      this.buffered = [];
-      this.bufferedIndex = 0;
-    }
-    return this.fetchOnce();
   }
 
   /**
@@ -984,9 +938,7 @@ export class Consumer {
     );
     const abortedProducers = new Set<bigint>();
     let nextOffset = fetchOffset;
-    let lastBufferedOffset = -1n;
-    const buffered = this.buffered;
-    const { topic, partition } = state;
+    let queued = false;
     for (const slice of iterateRecordBatches(records)) {
       const batch = openRecordBatch(slice.batch, defaultCompressionCodecs);
       const header = batch.header;
@@ -1004,25 +956,12 @@ export class Consumer {
       }
       const transactional = (header.attributes & batchAttributes.transactional) !== 0;
       if (committedOnly && transactional && abortedProducers.has(header.producerId)) continue;
-      // Offset deltas below this are before the fetch offset (the start of a batch fetched from
-      // its middle); numbers, not bigints, per record.
-      const firstDelta =
-        fetchOffset > header.baseOffset ? Number(fetchOffset - header.baseOffset) : 0;
-      let lastDelta = -1;
-      walkRecords(header, batch.section, (fields) => {
-        if (fields.offsetDelta < firstDelta) return;
-        lastDelta = fields.offsetDelta;
-        buffered.push(new FetchedRecord(topic, partition, batch, fields));
-      });
-      if (lastDelta >= 0) lastBufferedOffset = header.baseOffset + BigInt(lastDelta);
+      this.fetchBuffer.add(state, batch, fetchOffset);
+      queued = true;
     }
     // Control batches and aborted data move the position without yielding records.
-    if (lastBufferedOffset < 0n) {
-      if (nextOffset > fetchOffset) state.position = nextOffset;
-      return;
-    }
-    state.lastBufferedOffset = lastBufferedOffset;
-    state.positionAfterBuffered = nextOffset;
+    if (queued) this.fetchBuffer.setPositionAfterLast(state, nextOffset);
+    else if (nextOffset > fetchOffset) state.position = nextOffset;
   }
 }
 

@@ -139,18 +139,9 @@ export function recordTimestamp(header: BatchHeader, timestampDelta: number | bi
     : header.baseTimestamp + BigInt(timestampDelta);
 }
 
-/**
- * Walks the records of a batch whose header is already checked (`openRecordBatch`), handing
- * each one's parts to `visit` in order. Every length is checked against the bytes left, and the
- * section must hold exactly `recordsCount` records.
- */
-export function walkRecords(
-  header: BatchHeader,
-  section: Buffer,
-  visit: (fields: RecordFields) => void,
-): void {
-  const cursor = new RecordCursor(section, 0, section.length);
-  const fields: RecordFields = {
+/** A `RecordFields` to fill (`RecordReader.next`). */
+export function emptyRecordFields(): RecordFields {
+  return {
     offsetDelta: 0,
     timestampDelta: 0,
     key: null,
@@ -158,23 +149,68 @@ export function walkRecords(
     headerCount: 0,
     headersPosition: 0,
   };
-  for (let index = 0; index < header.recordsCount; index++) {
+}
+
+/**
+ * Reads the records of a batch whose header is already checked (`openRecordBatch`) one at a
+ * time, so a reader can stop and resume (a consumer decodes records as it hands them out). Every
+ * length is checked against the bytes left, and the section must hold exactly `recordsCount`
+ * records: the last `next` throws on trailing bytes.
+ */
+export class RecordReader {
+  private readonly cursor: RecordCursor;
+  private index = 0;
+
+  constructor(
+    readonly header: BatchHeader,
+    readonly section: Buffer,
+  ) {
+    this.cursor = new RecordCursor(section, 0, section.length);
+    if (header.recordsCount <= 0) this.checkEnd();
+  }
+
+  get hasMore(): boolean {
+    return this.index < this.header.recordsCount;
+  }
+
+  /** Fills `fields` with the next record; only while `hasMore`. */
+  next(fields: RecordFields): void {
+    const cursor = this.cursor;
     if (cursor.remainingBytes < recordSizeBytesMin) {
       invalid(
-        `recordsCount ${header.recordsCount} but only ${index} records present`,
+        `recordsCount ${this.header.recordsCount} but only ${this.index} records present`,
         cursor.position,
       );
     }
     readRecord(cursor, fields);
-    visit(fields);
+    this.index++;
+    if (this.index === this.header.recordsCount) this.checkEnd();
   }
-  if (cursor.remainingBytes !== 0) {
-    throw new RecordBatchError(
-      'trailing-bytes',
-      recordErrorCode.invalidRecord,
-      `${cursor.remainingBytes} bytes after the last of ${header.recordsCount} records`,
-      cursor.position,
-    );
+
+  private checkEnd(): void {
+    const cursor = this.cursor;
+    if (cursor.remainingBytes !== 0) {
+      throw new RecordBatchError(
+        'trailing-bytes',
+        recordErrorCode.invalidRecord,
+        `${cursor.remainingBytes} bytes after the last of ${this.header.recordsCount} records`,
+        cursor.position,
+      );
+    }
+  }
+}
+
+/** Walks every record of a checked batch in order (`RecordReader`), handing each to `visit`. */
+export function walkRecords(
+  header: BatchHeader,
+  section: Buffer,
+  visit: (fields: RecordFields) => void,
+): void {
+  const reader = new RecordReader(header, section);
+  const fields = emptyRecordFields();
+  while (reader.hasMore) {
+    reader.next(fields);
+    visit(fields);
   }
 }
 
