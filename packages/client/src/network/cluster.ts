@@ -265,6 +265,45 @@ export class Cluster {
     return leaderId === undefined || leaderId < 0 ? undefined : leaderId;
   }
 
+  /**
+   * KIP-951: a NOT_LEADER_OR_FOLLOWER answer (Produce v10+, Fetch v16+) names the new leader and
+   * its endpoint, so the retry can go there before a metadata refresh returns. Adopted only when
+   * its leader epoch is newer than the cached one and the leader's address is known; answers
+   * whether the cache changed.
+   */
+  applyLeaderHint(
+    topic: string,
+    partition: number,
+    hint: { leaderId: number; leaderEpoch: number },
+    endpoints: ReadonlyArray<{
+      nodeId: number;
+      host: string;
+      port: number;
+      rack: string | null;
+    }> = [],
+  ): boolean {
+    for (const endpoint of endpoints) {
+      this.brokers.set(endpoint.nodeId, {
+        nodeId: endpoint.nodeId,
+        host: endpoint.host,
+        port: endpoint.port,
+        rack: endpoint.rack,
+      });
+    }
+    const partitions = this.topics.get(topic)?.partitions;
+    const current = partitions?.[partition];
+    if (partitions === undefined || current === undefined) return false;
+    if (hint.leaderId < 0 || hint.leaderEpoch <= current.leaderEpoch) return false;
+    if (!this.brokers.has(hint.leaderId)) return false;
+    partitions[partition] = {
+      ...current,
+      leaderId: hint.leaderId,
+      leaderEpoch: hint.leaderEpoch,
+      errorCode: ErrorCode.NONE,
+    };
+    return true;
+  }
+
   /** Topic name for a topic id from the cache. */
   topicNameById(topicId: string): string | undefined {
     for (const topic of this.topics.values()) if (topic.topicId === topicId) return topic.name;
@@ -340,7 +379,8 @@ export class Cluster {
     this.applyMetadata(response);
   }
 
-  private applyMetadata(response: MetadataResponse): void {
+  /** Replaces the cached brokers and updates the topics a Metadata response carries. */
+  applyMetadata(response: MetadataResponse): void {
     this.brokers.clear();
     for (const broker of response.brokers) {
       this.brokers.set(broker.nodeId, {

@@ -785,6 +785,10 @@ export class Producer<K = RawData, V = RawData> {
           partitionResponse.logStartOffset ?? -1n,
         );
       } else {
+        const hint = partitionResponse.currentLeader;
+        if (hint !== undefined) {
+          this.cluster.applyLeaderHint(batch.topic, batch.partition, hint, response.nodeEndpoints);
+        }
         this.onBatchError(queue, batch, new KafkaError(code, `${batch.topic}-${batch.partition}`));
       }
     }
