@@ -71,6 +71,7 @@ export function settingsFromConfig(config: BrokerConfig): BrokerSettings {
     offsetsTopicSegmentBytes: config.get('offsets.topic.segment.bytes'),
     transactionStateLogNumPartitions: config.get('transaction.state.log.num.partitions'),
     transactionStateLogSegmentBytes: config.get('transaction.state.log.segment.bytes'),
+    transactionStateLogMinIsr: config.get('transaction.state.log.min.isr'),
     fetchMaxBytes: config.get('fetch.max.bytes'),
     incrementalFetchSessionCacheSlots: config.get('max.incremental.fetch.session.cache.slots'),
     incrementalFetchSessionEvictionMsMin: config.get('min.incremental.fetch.session.eviction.ms'),

@@ -154,18 +154,19 @@ export class ImageTopicManager implements TopicManager {
     const pending = this.creating.get(name);
     if (pending !== undefined) return pending;
     const defaults = this.defaults();
-    const internal = internalTopicCreation(name, defaults);
+    const brokers = this.node.image.brokers().length;
+    const internalReplicationFactor = Math.max(
+      1,
+      Math.min(this.internalReplicationFactor(name), brokers),
+    );
+    const internal = internalTopicCreation(name, defaults, internalReplicationFactor);
     const createOptions =
       internal ??
       (options.autoCreate && defaults.autoCreateTopicsEnable
         ? { name, partitionCount: defaults.numPartitions }
         : undefined);
     if (createOptions === undefined) return undefined;
-    const brokers = this.node.image.brokers().length;
-    const replicationFactor =
-      internal === undefined
-        ? -1
-        : Math.max(1, Math.min(this.internalReplicationFactor(name), brokers));
+    const replicationFactor = internal === undefined ? -1 : internalReplicationFactor;
     const creation = this.createWith(createOptions, replicationFactor)
       .catch((error: unknown) => {
         // Lost a race with another creation: the topic exists now.

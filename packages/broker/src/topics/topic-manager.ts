@@ -50,6 +50,8 @@ export interface TopicDefaults {
   transactionStateLogNumPartitions: number;
   /** `transaction.state.log.segment.bytes`. */
   transactionStateLogSegmentBytes: number;
+  /** `transaction.state.log.min.isr` (the topic's min.insync.replicas when replicated). */
+  transactionStateLogMinIsr?: number;
 }
 
 export interface FileTopicManagerOptions {

@@ -5,6 +5,8 @@
  * 1.5 × the election timeout). A killed broker is found by its peers' refused connections and
  * replaced at once; a paused one (SIGSTOP) only when its lease (`broker.session.timeout.ms`, the
  * broker's default unless `sessionTimeoutMs` is given) runs out.
+ * Internal topics take Kafka's defaults: `__consumer_offsets` and `__transaction_state` at RF 3
+ * (min.insync 2).
  */
 import { EtcdServer } from '@gregor/metadata/testing/etcd-server';
 import { BrokerProcess } from './broker-process.js';
@@ -50,12 +52,6 @@ export class BrokerCluster implements FaultableCluster {
               ...(options.racks?.[index] === undefined
                 ? []
                 : ['--override', `broker.rack=${options.racks[index]}`]),
-              // Internal topics at RF 1 until followers replicate (the replication helper's
-              // fetcher): an RF 3 __consumer_offsets would never complete an acks=all append.
-              '--override',
-              'offsets.topic.replication.factor=1',
-              '--override',
-              'transaction.state.log.replication.factor=1',
               ...(options.extraArguments ?? []),
             ],
           }),
