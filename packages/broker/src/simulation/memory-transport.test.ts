@@ -97,6 +97,26 @@ describe('in-memory transport', () => {
     assert.equal(network.openStreams, 0);
   });
 
+  test('a crashed host refuses connects; a connect in flight and an unadmitted accept just end', async () => {
+    const clock = new ManualClock();
+    const network = new MemoryNetwork({ clock, defaultLink: { delayMs: 5 } });
+    const accepted: StreamConnection[] = [];
+    await network
+      .transport('server')
+      .listen({ host: 'server', port: 9092, backlog: 10, onConnection: (c) => accepted.push(c) });
+    const connecting = network.transport('client').connect({ host: 'server', port: 9092 });
+    clock.advance(5);
+    assert.equal(accepted.length, 1);
+    network.crash('server');
+    clock.advance(5);
+    await assert.rejects(connecting, { code: 'ECONNRESET' });
+    assert.equal(accepted[0]!.destroyed, true, 'the accepted end is gone, without an unheard error');
+    const again = network.transport('client').connect({ host: 'server', port: 9092 });
+    clock.advance(10);
+    await assert.rejects(again, { code: 'ECONNREFUSED' });
+    assert.equal(network.openStreams, 0);
+  });
+
   test('a partition resets connections and times out new ones until healed; loss resets', async () => {
     const clock = new ManualClock();
     const network = new MemoryNetwork({

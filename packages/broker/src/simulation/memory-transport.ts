@@ -324,7 +324,12 @@ export class MemoryStream extends EventEmitter implements StreamConnection {
   private fail(error: NodeJS.ErrnoException): void {
     if (this.destroyedFlag) return;
     this.destroyedFlag = true;
-    this.network.clock.schedule(0, () => this.emit('error', error));
+    // An end nobody listens to yet (still connecting: the connect rejects; accepted and not yet
+    // admitted by the server) learns of the reset from `destroyed`, as a paused node:net socket
+    // learns of an RST only when it next reads or writes; an unheard 'error' would throw.
+    this.network.clock.schedule(0, () => {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
     this.finishClose();
   }
 
