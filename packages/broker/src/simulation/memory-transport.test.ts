@@ -110,7 +110,11 @@ describe('in-memory transport', () => {
     network.crash('server');
     clock.advance(5);
     await assert.rejects(connecting, { code: 'ECONNRESET' });
-    assert.equal(accepted[0]!.destroyed, true, 'the accepted end is gone, without an unheard error');
+    assert.equal(
+      accepted[0]!.destroyed,
+      true,
+      'the accepted end is gone, without an unheard error',
+    );
     const again = network.transport('client').connect({ host: 'server', port: 9092 });
     clock.advance(10);
     await assert.rejects(again, { code: 'ECONNREFUSED' });
