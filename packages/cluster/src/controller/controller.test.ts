@@ -200,6 +200,29 @@ describe('controller on the simulated store', () => {
     await store.close();
   });
 
+  test('a controller retrying its campaign keeps no listener per retry', async () => {
+    const clock = new SimulatedClock();
+    const store = new SimulatedMetadataStore(clock);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const { controller, logger } = startController(store, clock, 1);
+      store.crash('controller-1');
+      await clock.advance(500 * 15);
+      await new Promise((resolve) => setImmediate(resolve));
+      const retries = logger.lines.filter(
+        (line) => line.message === 'campaigning for the controller failed; retrying',
+      ).length;
+      assert.ok(retries >= 12, `${retries} retries`);
+      assert.deepEqual(warnings, []);
+      await drive(clock, controller.close());
+    } finally {
+      process.off('warning', onWarning);
+      await store.close();
+    }
+  });
+
   test('failover: a paused controller is replaced; its late commit is fenced and nothing of it shows', async () => {
     const clock = new SimulatedClock();
     const store = new SimulatedMetadataStore(clock);

@@ -491,15 +491,17 @@ export class Controller {
   private delay(delayMs: number): Promise<void> {
     return new Promise((resolve) => {
       const schedule = this.options.schedule ?? systemClock.schedule;
-      const timer = schedule(delayMs, resolve);
-      this.closing.signal.addEventListener(
-        'abort',
-        () => {
-          timer.cancel();
-          resolve();
-        },
-        { once: true },
-      );
+      const signal = this.closing.signal;
+      const onClose = () => {
+        timer.cancel();
+        resolve();
+      };
+      // The listener goes with the wait: one per retry would pile up on the long-lived signal.
+      const timer = schedule(delayMs, () => {
+        signal.removeEventListener('abort', onClose);
+        resolve();
+      });
+      signal.addEventListener('abort', onClose, { once: true });
     });
   }
 }
