@@ -5,6 +5,7 @@
  * topic view of its metadata image. Followers' ReplicaFetcherManagers connect to it as they
  * would to a broker process.
  */
+import { setMaxListeners } from 'node:events';
 import type { MetadataImage } from '@gregor/cluster';
 import type { LogManager } from '@gregor/storage';
 import { settingsFromConfig } from '../../broker-settings.js';
@@ -49,6 +50,8 @@ export async function startReplicationListener(
   const config = new BrokerConfig();
   const settings = settingsFromConfig(config);
   const shutdown = new AbortController();
+  // One listener per long-poll fetch in flight, as in broker.ts: not the leak Node warns about.
+  setMaxListeners(0, shutdown.signal);
   const advertisedListener = { host: options.host, port: replicationPort };
   const services: BrokerServices = {
     config,
