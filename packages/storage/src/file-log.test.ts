@@ -1,10 +1,12 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { defaultCompressionCodecs } from '@gregor/compression';
 import { FileLogManager } from './log-manager.js';
 import { SimulatedFileSystem } from './simulated-file-system.js';
-import { ManualClock } from './testing/batches.js';
+import { ManualClock, makeSimpleBatch } from './testing/batches.js';
 import { describeConformance } from './testing/conformance.js';
 
 const quiet = { retentionCheckIntervalMs: 0, cleanerIntervalMs: 0, checkpointIntervalMs: 0 };
@@ -41,4 +43,36 @@ describeConformance('file (simulated disk)', async (defaultConfig) => {
     ...quiet,
   });
   return { manager, clock, cleanup: () => manager.close() };
+});
+
+test('a full truncation keeps the log offsets readable at every step (simulated disk)', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const manager = await FileLogManager.open({
+    logDirs: ['/data'],
+    clock: new ManualClock(),
+    fileSystem,
+    defaultConfig: { fileDeleteDelayMs: 0, segmentBytes: 200 },
+    ...quiet,
+  });
+  try {
+    const log = await manager.createLog('t', 0);
+    for (let index = 0; index < 6; index++) {
+      await log.append(makeSimpleBatch(2, `r${index}`), { durability: 'write', leaderEpoch: 0 });
+    }
+    let done = false;
+    const truncation = log.truncateFullyAndStartAt(40n).then(() => {
+      done = true;
+    });
+    // Every file operation yields a microtask: look at the offsets between each of them.
+    const seen = new Set<string>();
+    while (!done) {
+      seen.add(`${log.logStartOffset}-${log.logEndOffset}`);
+      await Promise.resolve();
+    }
+    await truncation;
+    seen.add(`${log.logStartOffset}-${log.logEndOffset}`);
+    assert.deepEqual([...seen], ['0-12', '40-40']);
+  } finally {
+    await manager.close();
+  }
 });

@@ -1170,9 +1170,10 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async truncateFullyNow(offset: bigint): Promise<void> {
     await this.beforeWrite();
-    const old = this.segments;
-    this.segments = [];
-    for (const segment of old.reverse()) {
+    // The old segments stay the log's until the new one exists: the offsets (LEO, log start)
+    // must stay readable between the file operations (fetches, the ISR check, metadata read
+    // them), and they show the old log until the swap, then the new one.
+    for (const segment of [...this.segments].reverse()) {
       await segment.close();
       await this.removeSegmentFiles(segment.baseOffset);
     }
