@@ -544,10 +544,7 @@ export class Producer<K = RawData, V = RawData> {
       admission.delivery,
       Date.now(),
     );
-    // With nothing of this partition on the wire the batch may leave now (accumulator.readyAtMs):
-    // a linger timer here would hold a lone record for linger.ms.
-    const idle = this.accumulator.queue(admission.topic, partition).inFlight.length === 0;
-    if (full || idle || this.budget.hasWaiters) this.wake();
+    if (full || this.budget.hasWaiters) this.wake();
     else this.wakeAt(Date.now() + this.settings.lingerMs);
   }
 
