@@ -77,3 +77,25 @@ export async function partitionLeader(
     ?.partitions.find((entry) => entry.partitionIndex === partition);
   return found?.leaderId ?? -1;
 }
+
+/**
+ * Partitions (`topic-index`) whose ISR lacks a replica, internal topics included, as one broker's
+ * Metadata has them: none left means a broker may be taken down without any partition falling
+ * below its replication (the rule for rolling restarts: UnderReplicatedPartitions = 0).
+ */
+export async function underReplicatedPartitions(bootstraps: readonly string[]): Promise<string[]> {
+  const response = await askAny<MetadataResponse>(bootstraps, ApiKey.Metadata, 12, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  const result: string[] = [];
+  for (const topic of response.topics) {
+    for (const partition of topic.partitions) {
+      if (partition.isrNodes.length < partition.replicaNodes.length) {
+        result.push(`${topic.name}-${partition.partitionIndex}`);
+      }
+    }
+  }
+  return result;
+}

@@ -109,20 +109,8 @@ export async function runExactlyOnce(options: ExactlyOnceOptions): Promise<Exact
       partitions,
       'read_committed',
     );
-    const valuesByKey = new Map<string, number[]>();
-    for (const record of records) {
-      const key = record.key?.toString() ?? '';
-      const list = valuesByKey.get(key) ?? [];
-      list.push(Number(record.value?.toString().replace(/^out-/, '')));
-      valuesByKey.set(key, list);
-    }
-    const expectedByKey = new Map<string, number[]>();
-    for (let index = 0; index < options.recordCount; index++) {
-      const key = `key-${index % keyCount}`;
-      const list = expectedByKey.get(key) ?? [];
-      list.push(index);
-      expectedByKey.set(key, list);
-    }
+    const valuesByKey = outputValuesByKey(records);
+    const expectedByKey = inputValuesByKey(options.recordCount, keyCount);
     const lastCommit = last.eventsOf('committed').at(-1);
     return {
       valuesByKey,
@@ -138,4 +126,30 @@ export async function runExactlyOnce(options: ExactlyOnceOptions): Promise<Exact
   } finally {
     await Promise.all(spawned.map((processor) => processor.kill()));
   }
+}
+
+/** Output values ("out-N" → N) per key, in output order. */
+export function outputValuesByKey(
+  records: readonly { key: Buffer | null; value: Buffer | null }[],
+): Map<string, number[]> {
+  const result = new Map<string, number[]>();
+  for (const record of records) {
+    const key = record.key?.toString() ?? '';
+    const list = result.get(key) ?? [];
+    list.push(Number(record.value?.toString().replace(/^out-/, '')));
+    result.set(key, list);
+  }
+  return result;
+}
+
+/** Inputs 0..count-1 under keys `key-(index % keyCount)`, per key in input order. */
+export function inputValuesByKey(count: number, keyCount: number): Map<string, number[]> {
+  const result = new Map<string, number[]>();
+  for (let index = 0; index < count; index++) {
+    const key = `key-${index % keyCount}`;
+    const list = result.get(key) ?? [];
+    list.push(index);
+    result.set(key, list);
+  }
+  return result;
 }
