@@ -190,8 +190,11 @@ class LibrdkafkaFaultProducer implements FaultProducer {
 
   errors(): string[] {
     const fatal = (this.client?.events ?? [])
-      .filter((event) => event.event === 'client-error' && event.fatal === true)
-      .map((event) => `fatal: ${String(event.error)}`);
+      .filter(
+        (event) =>
+          (event.event === 'client-error' && event.fatal === true) || event.event === 'fatal',
+      )
+      .map((event) => `fatal: ${String(event.error ?? event.message)}`);
     return [...fatal, ...this.failures];
   }
 
