@@ -1170,12 +1170,13 @@ export class FilePartitionLog extends PartitionLogBase implements PartitionLog {
 
   private async truncateFullyNow(offset: bigint): Promise<void> {
     await this.beforeWrite();
-    // The old segments stay the log's until the new one exists: the offsets (LEO, log start)
-    // must stay readable between the file operations (fetches, the ISR check, metadata read
-    // them), and they show the old log until the swap, then the new one.
+    // The old segments stay the log's until the new one exists: its offsets (LEO, log start)
+    // and reads are used between the file operations (fetches, the ISR check) and show the old
+    // log until the swap, then the new one. Their files go as retention's do (renamed, removed
+    // after fileDeleteDelayMs: reads in flight finish), newest first: a crash part-way leaves a
+    // prefix of the log, never a hole.
     for (const segment of [...this.segments].reverse()) {
-      await segment.close();
-      await this.removeSegmentFiles(segment.baseOffset);
+      await this.scheduleSegmentDeletion(segment);
     }
     this.segments = [await this.createSegment(offset)];
     this.startOffset = offset;
