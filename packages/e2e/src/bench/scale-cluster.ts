@@ -97,6 +97,9 @@ async function measure(partitionCount: number, replicationFactor: number): Promi
   });
   const label = `${partitionCount} partitions RF ${replicationFactor}`;
   const acks = replicationFactor === 1 ? 1 : -1;
+  // Polling every broker's Metadata of every partition is work for the brokers: less often when
+  // there are many (1 s at 100,000).
+  const intervalMs = Math.max(250, partitionCount / 100);
   try {
     const topics = scaleTopicNames(partitionCount);
     const created = await timed(cluster, async () => {
@@ -106,7 +109,11 @@ async function measure(partitionCount: number, replicationFactor: number): Promi
         topicsPerRequest: 10,
       });
       log(`${label}: CreateTopics answered`);
-      return waitUntilLed(cluster, topics, { partitionCount, timeoutMs: phaseTimeoutMs });
+      return waitUntilLed(cluster, topics, {
+        partitionCount,
+        timeoutMs: phaseTimeoutMs,
+        intervalMs,
+      });
     });
     log(`${label}: created and led in ${Math.round(created.timing.wallMs)} ms`);
     const sample = evenSample([...created.value.keys()], sampleSize);
@@ -125,7 +132,7 @@ async function measure(partitionCount: number, replicationFactor: number): Promi
     const cleanRestartReadyMs = performance.now() - restartStartedMs;
     log(`${label}: all three printed their ready line after ${Math.round(cleanRestartReadyMs)} ms`);
     const restarted = await timed(cluster, () =>
-      waitUntilLed(cluster, topics, { partitionCount, timeoutMs: phaseTimeoutMs }),
+      waitUntilLed(cluster, topics, { partitionCount, timeoutMs: phaseTimeoutMs, intervalMs }),
     );
     // The brokers' CPU from their spawn: they are new processes.
     const cleanRestart = {
@@ -155,6 +162,7 @@ async function measure(partitionCount: number, replicationFactor: number): Promi
       const moved = await waitUntilLed(cluster, topics, {
         partitionCount,
         timeoutMs: phaseTimeoutMs,
+        intervalMs,
         acceptable: (_, leader) => leader !== killedNode,
       });
       await produceToLeaders(cluster, moved, evenSample(killedLed, sampleSize), acks);
@@ -166,14 +174,14 @@ async function measure(partitionCount: number, replicationFactor: number): Promi
         `${label}: failover of ${killedLed.length} leaderships in ${Math.round(failover.wallMs)} ms`,
       );
     } else {
-      await waitForOffline(survivor.bootstrap, topics, killedLedSet);
+      await waitForOffline(survivor.bootstrap, topics, killedLedSet, intervalMs);
       offlineSeenMs = performance.now() - killedAtMs;
       log(`${label}: ${killedLed.length} partitions offline after ${Math.round(offlineSeenMs)} ms`);
     }
     const restartKilledMs = performance.now();
     await cluster.restart(killedNode);
     const back = await timed(cluster, () =>
-      waitUntilLed(cluster, topics, { partitionCount, timeoutMs: phaseTimeoutMs }),
+      waitUntilLed(cluster, topics, { partitionCount, timeoutMs: phaseTimeoutMs, intervalMs }),
     );
     await produceToLeaders(
       cluster,
@@ -212,6 +220,7 @@ async function waitForOffline(
   bootstrap: string,
   topics: readonly string[],
   keys: ReadonlySet<string>,
+  intervalMs: number,
 ): Promise<void> {
   const deadlineMs = Date.now() + phaseTimeoutMs;
   for (;;) {
@@ -220,7 +229,7 @@ async function waitForOffline(
     for (const key of keys) if ((leaders.get(key) ?? -1) < 0) offline++;
     if (offline === keys.size) return;
     if (Date.now() > deadlineMs) throw new Error(`only ${offline} of ${keys.size} went offline`);
-    await sleep(100);
+    await sleep(intervalMs);
   }
 }
 

@@ -8,6 +8,7 @@ import { ApiKey, TestClient } from '@gregor/broker/testing/test-client';
 import {
   type CreateTopicsResponse,
   encodeRecordBatch,
+  ErrorCode,
   type ListOffsetsResponse,
   type MetadataResponse,
   type ProduceResponse,
@@ -21,6 +22,7 @@ import { sleep, withDeadline } from './wait.js';
 export type Leaders = Map<string, number>;
 
 const requestTimeoutMs = 120_000;
+const createAttemptsMax = 5;
 
 async function connect(bootstrap: string): Promise<TestClient> {
   const [host, port] = bootstrap.split(':');
@@ -56,22 +58,35 @@ export async function createClusterTopics(
   for (const { topic } of scalePartitions(topics, options.partitionCount))
     counts.set(topic, (counts.get(topic) ?? 0) + 1);
   for (let start = 0; start < topics.length; start += options.topicsPerRequest) {
-    const response = await ask<CreateTopicsResponse>(bootstrap, ApiKey.CreateTopics, 7, {
-      topics: topics.slice(start, start + options.topicsPerRequest).map((name) => ({
-        name,
-        numPartitions: counts.get(name) ?? partitionsPerTopic,
-        replicationFactor: options.replicationFactor,
-        assignments: [],
-        configs: [],
-      })),
-      timeoutMs: requestTimeoutMs,
-      validateOnly: false,
-    });
-    for (const topic of response.topics) {
-      if (topic.errorCode !== 0)
-        throw new Error(
-          `CreateTopics ${topic.name}: error ${topic.errorCode} ${topic.errorMessage}`,
-        );
+    let pending = topics.slice(start, start + options.topicsPerRequest);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const response = await ask<CreateTopicsResponse>(bootstrap, ApiKey.CreateTopics, 7, {
+        topics: pending.map((name) => ({
+          name,
+          numPartitions: counts.get(name) ?? partitionsPerTopic,
+          replicationFactor: options.replicationFactor,
+          assignments: [],
+          configs: [],
+        })),
+        timeoutMs: requestTimeoutMs,
+        validateOnly: false,
+      });
+      pending = [];
+      for (const topic of response.topics) {
+        // A controller that lost its term answers NOT_CONTROLLER: asked again, as a client
+        // would; a topic its last commits did create then already exists.
+        if (topic.errorCode === ErrorCode.NOT_CONTROLLER && attempt < createAttemptsMax) {
+          pending.push(topic.name);
+        } else if (
+          topic.errorCode !== ErrorCode.NONE &&
+          !(attempt > 1 && topic.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS)
+        ) {
+          throw new Error(
+            `CreateTopics ${topic.name}: error ${topic.errorCode} ${topic.errorMessage}`,
+          );
+        }
+      }
+      if (pending.length > 0) await sleep(1_000);
     }
   }
 }
@@ -147,6 +162,8 @@ export async function waitUntilLed(
     partitionCount: number;
     timeoutMs: number;
     acceptable?: (key: string, leader: number) => boolean;
+    /** Between polls (250 ms by default): a Metadata of 100,000 partitions costs the broker CPU. */
+    intervalMs?: number;
   },
 ): Promise<Leaders> {
   const deadlineMs = Date.now() + options.timeoutMs;
@@ -179,7 +196,7 @@ export async function waitUntilLed(
     }
     if (Date.now() > deadlineMs)
       throw new Error(`timed out after ${options.timeoutMs} ms: ${lastState}`);
-    await sleep(250);
+    await sleep(options.intervalMs ?? 250);
   }
 }
 
