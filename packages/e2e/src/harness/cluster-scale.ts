@@ -7,8 +7,8 @@
 import { ApiKey, TestClient } from '@gregor/broker/testing/test-client';
 import {
   type CreateTopicsResponse,
-  encodeRecordBatch,
   ErrorCode,
+  encodeRecordBatch,
   type ListOffsetsResponse,
   type MetadataResponse,
   type ProduceResponse,
