@@ -320,6 +320,25 @@ export const nodeFileSystem: FileSystem = {
   },
 };
 
+/** A `.` or `..` segment, a doubled or trailing slash: what `path.join` would rewrite. */
+const unnormalizedPath = /(^|\/)\.\.?(\/|$)|\/\/|\/$/;
+
+/**
+ * `path.join`. A normalized directory and one plain name (the common case: a log's files, a log
+ * dir's logs) are concatenated without normalizing again: start-up joins a few paths per log.
+ */
 export function joinPath(...parts: string[]): string {
+  if (parts.length === 2) {
+    const [directory, name] = parts;
+    if (
+      directory !== '' &&
+      name !== '' &&
+      name !== '.' &&
+      name !== '..' &&
+      !name.includes('/') &&
+      !unnormalizedPath.test(directory)
+    )
+      return `${directory}/${name}`;
+  }
   return join(...parts);
 }

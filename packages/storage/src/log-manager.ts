@@ -291,6 +291,8 @@ export class FileLogManager implements LogManagerInterface {
     if (config) this.topicConfigs.set(topic, { ...this.topicConfigs.get(topic), ...config });
     const results: PartitionLog[] = new Array(partitions.length);
     const touchedDirs = new Set<string>();
+    // Resolved once for the batch (logs never mutate their config object).
+    let batchConfig: LogConfig | undefined;
     const jobs = partitions.map((partition, index) => async (): Promise<void> => {
       const name = `${topic}-${partition}`;
       const existing = this.logs.get(name);
@@ -304,7 +306,8 @@ export class FileLogManager implements LogManagerInterface {
         // Counted at once, so that the logs of one batch spread over the log dirs.
         this.placeLog(name, logDir);
         touchedDirs.add(logDir);
-        creation = this.createNewLog(topic, partition, logDir)
+        batchConfig ??= this.configFor(topic);
+        creation = this.createNewLog(topic, partition, logDir, batchConfig)
           .catch((error: unknown) => {
             this.forgetLog(name);
             throw error;
@@ -325,6 +328,7 @@ export class FileLogManager implements LogManagerInterface {
     topic: string,
     partition: number,
     logDir: string,
+    config: LogConfig,
   ): Promise<PartitionLog> {
     const name = `${topic}-${partition}`;
     await this.noteChanged(name, logDir);
@@ -334,7 +338,7 @@ export class FileLogManager implements LogManagerInterface {
       directory: joinPath(logDir, name),
       fileSystem: this.fileSystem,
       clock: this.options.clock,
-      config: this.configFor(topic),
+      config,
       recoveryPoint: 0n,
       logStartOffset: 0n,
       cleanShutdown: false,
