@@ -1,5 +1,5 @@
 /**
- * 2,000 partitions (RF 1) on three brokers sharing one real etcd (the short version of
+ * 1,000 partitions (RF 1) on three brokers sharing one real etcd (the short version of
  * `npm run bench -- scale-cluster`): every broker's Metadata shows every partition led and each
  * leader serves its partitions after creation, after a clean restart of all three and after one
  * broker's SIGKILL and restart; a record produced to every partition after each step lands at
@@ -18,7 +18,7 @@ import {
 import { scaleTopicNames } from './harness/partition-scale.js';
 import { waitUntil } from './harness/wait.js';
 
-const partitionCount = 2_000;
+const partitionCount = 1_000;
 const stepTimeoutMs = 60_000;
 
 describe(`${partitionCount} partitions on three brokers`, () => {
