@@ -5,7 +5,8 @@ const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export const e2ePackageDirectory = packageRoot;
 export const repositoryRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-export const cliMainPath = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
+/** The `gregor` command as users run it (its shim sizes libuv's thread pool before loading). */
+export const cliMainPath = fileURLToPath(new URL('../../../cli/bin/gregor.cjs', import.meta.url));
 export const pythonClientsDirectory = fileURLToPath(
   new URL('../../clients/python/', import.meta.url),
 );
