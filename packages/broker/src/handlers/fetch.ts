@@ -471,7 +471,13 @@ async function readPartition(
     // state only for a fetch without divergence): counted, a divergent tail would look caught
     // up, join the ISR and move the HW past records the follower does not hold.
     if (result.divergingEpoch !== null) return withOffsets(result, partition);
-    partition.updateFollowerFetchState(toReplicaId(reader.replicaId), target.fetchOffset);
+    // The follower's broker epoch (KIP-903) goes with its log end into AlterPartition: the
+    // controller refuses to add a replica whose epoch is no longer registered (a restart since).
+    partition.updateFollowerFetchState(
+      toReplicaId(reader.replicaId),
+      target.fetchOffset,
+      reader.brokerEpoch,
+    );
   }
   withOffsets(result, partition);
   const bytesMax = Math.min(target.partitionMaxBytes, options.bytesMax);

@@ -157,6 +157,48 @@ it('a diverging follower fetch does not count as the follower log end (no HW, no
   assert.equal(partition.highWatermark, 3n);
 });
 
+it('a follower fetch with ReplicaState (v15) records the follower broker epoch AlterPartition sends', async () => {
+  const other = 'broker-epochs';
+  await broker.services.topics.create({ name: other, partitionCount: 1 });
+  assert.equal((await produce(['a'], 1, other)).errorCode, ErrorCode.NONE);
+  const self = replicaId(broker.services.nodeId);
+  const follower = replicaId(followerId);
+  const partition = await broker.services.replicas.makeLeader(other, 0, {
+    leaderEpoch: leaderEpoch(1),
+    replicas: [self, follower],
+    isr: [self],
+  });
+  const topicId = broker.services.topics.get(other)!.topicId;
+  const fetchAt = async (offset: bigint, lastFetchedEpoch: number, replicaEpoch: bigint) => {
+    const request = fetchRequest({
+      partitions: [{ topic: other, topicId, offset }],
+    }) as FetchRequest;
+    request.replicaState = { replicaId: followerId, replicaEpoch };
+    request.topics[0]!.partitions[0]!.lastFetchedEpoch = lastFetchedEpoch;
+    request.topics[0]!.partitions[0]!.currentLeaderEpoch = 1;
+    const response = await client.request<FetchResponse>(ApiKey.Fetch, 15, request);
+    return response.responses[0]!.partitions[0]!;
+  };
+  assert.equal((await fetchAt(0n, -1, 42n)).errorCode, ErrorCode.NONE);
+  assert.deepEqual(
+    [partition.follower(follower)!.logEndOffset, partition.follower(follower)!.brokerEpoch],
+    [0n, 42n],
+  );
+  // The same broker after a restart (a new registration): its next fetch carries the new epoch.
+  await fetchAt(1n, 0, 43n);
+  assert.deepEqual(
+    [partition.follower(follower)!.logEndOffset, partition.follower(follower)!.brokerEpoch],
+    [1n, 43n],
+  );
+  // A diverging fetch records neither its offset nor its epoch.
+  const diverged = await fetchAt(2n, 0, 44n);
+  assert.deepEqual(diverged.divergingEpoch, { epoch: 0, endOffset: 1n });
+  assert.deepEqual(
+    [partition.follower(follower)!.logEndOffset, partition.follower(follower)!.brokerEpoch],
+    [1n, 43n],
+  );
+});
+
 it('a clean stop writes every partition HW to replication-offset-checkpoint', async () => {
   await broker.services.replicas.checkpointHighWatermarks();
   const text = await readFile(join(directory, highWatermarkCheckpointFileName), 'utf8');
