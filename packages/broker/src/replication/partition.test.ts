@@ -290,6 +290,43 @@ test('a caught-up replica out of the ISR holds the HW back only while its broker
   assert.equal(partition.highWatermark, 3n, 'an unregistered one is not');
 });
 
+test('an acks=all append still being written while its broker follows, truncates it and leads again is not acknowledged', {
+  timeout: 10_000,
+}, async () => {
+  const log = await (await MemoryLogManager.open({ clock: new ManualClock(0) })).createLog('t', 0);
+  const { partition } = await leaderOf({ replicas: [leader, first], minInsyncReplicas: 2, log });
+  // The first append's bytes are in the log (LEO 1) but its completion (the fsync) is held.
+  let release = () => {};
+  const written = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const append = log.append.bind(log);
+  log.append = (buffer, options) => {
+    log.append = append;
+    return append(buffer, options).then(async (result) => {
+      await written;
+      return result;
+    });
+  };
+  const frozen = partition.appendAsLeader(records(1), { requiredAcks: -1, timeoutMs: 60_000 });
+  // Meanwhile another broker leads epoch 4 without that batch: this one follows and truncates it.
+  partition.makeFollower({ leaderEpoch: leaderEpoch(4), replicas: [first, leader] });
+  await partition.truncateTo(0n);
+  // It leads again (epoch 5); two new records fill offsets 0-1 and the follower holds them.
+  await partition.makeLeader({
+    leaderEpoch: leaderEpoch(5),
+    replicas: [leader, first],
+    isr: [leader, first],
+  });
+  const fresh = await partition.appendAsLeader(records(2), { requiredAcks: 1 });
+  assert.equal(fresh.baseOffset, 0n);
+  partition.updateFollowerFetchState(first, 2n);
+  assert.equal(partition.highWatermark, 2n);
+  // The first write completes only now: offset 0 holds another record, so no acknowledgement.
+  release();
+  assert.equal(await errorCodeOf(frozen), ErrorCode.NOT_LEADER_OR_FOLLOWER);
+});
+
 test('a follower appends the leader batches as they are; its HW is min(leader HW, own LEO)', async () => {
   const { partition: leading } = await leaderOf({ replicas: [leader] });
   await leading.appendAsLeader(records(2), { requiredAcks: 1 });

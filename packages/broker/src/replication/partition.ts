@@ -386,7 +386,11 @@ export class Partition {
       this.appended(end);
       // The common cases answer without another promise: acks 0/1, or a HW already past the end.
       if (options.requiredAcks !== -1) return result;
-      if (this.highWatermark >= end && this.completionError(minInsyncReplicas) === ErrorCode.NONE) {
+      if (
+        this.leadsAt(appendOptions.leaderEpoch) &&
+        this.highWatermark >= end &&
+        this.completionError(minInsyncReplicas) === ErrorCode.NONE
+      ) {
         return result;
       }
       return this.waitForHighWatermark(end, {
@@ -432,17 +436,20 @@ export class Partition {
    * Leadership lost (or a new epoch begun) while the append was on its way to disk: makeFollower
    * completed the parked produces before this one parked, so it answers NOT_LEADER_OR_FOLLOWER
    * now instead of holding the client until its timeout (seen after a SIGSTOP that froze the
-   * leader in the middle of an fsync, and in a controlled shutdown).
+   * leader in the middle of an fsync, and in a controlled shutdown). That check comes before the
+   * HW's: in between, this broker may have followed, truncated the batch away and led again with
+   * a HW past its offsets, which now hold other records (parked there, it was acknowledged at an
+   * offset it never kept: acked records lost in the 24-fault run at c953672).
    */
   private waitForHighWatermark(
     requiredOffset: bigint,
     options: { minInsyncReplicas: number; leaderEpoch: LeaderEpoch; timeoutMs: number },
   ): Promise<number> {
+    if (!this.leadsAt(options.leaderEpoch)) {
+      return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
     if (this.highWatermark >= requiredOffset) {
       return Promise.resolve(this.completionError(options.minInsyncReplicas));
-    }
-    if (this.role !== 'leader' || this.epoch !== options.leaderEpoch) {
-      return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     }
     return new Promise((resolve) => {
       const parked: ParkedProduce = {
@@ -457,6 +464,11 @@ export class Partition {
       });
       this.parked.push(parked);
     });
+  }
+
+  /** Whether this broker still leads at `epoch` (a write of that epoch is still this log's). */
+  private leadsAt(epoch: LeaderEpoch): boolean {
+    return this.role === 'leader' && this.epoch === epoch;
   }
 
   /** Kafka's DelayedProduce completion: the data is in, but was the ISR large enough? */
