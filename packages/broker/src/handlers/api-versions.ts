@@ -35,6 +35,25 @@ export function apiVersionsBody(
   } as ApiVersionsResponse;
 }
 
+/**
+ * The successful answer for each advertised list, built once: every client's first request is
+ * ApiVersions, so a storm of thousands of new connections would otherwise copy the whole list
+ * once per connection. Frozen because every connection shares it.
+ */
+const successBodies = new WeakMap<readonly AdvertisedApi[], ApiVersionsResponse>();
+
+export function successfulApiVersionsBody(apis: readonly AdvertisedApi[]): ApiVersionsResponse {
+  let body = successBodies.get(apis);
+  if (body === undefined) {
+    const built = apiVersionsBody(ErrorCode.NONE, apis);
+    for (const api of built.apiKeys) Object.freeze(api);
+    Object.freeze(built.apiKeys);
+    body = Object.freeze(built);
+    successBodies.set(apis, body);
+  }
+  return body;
+}
+
 /** KIP-511: client software name and version, as Kafka validates them (v3+). */
 const softwarePattern = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
@@ -50,6 +69,6 @@ export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsRespo
     ) {
       return apiVersionsBody(ErrorCode.INVALID_REQUEST, []);
     }
-    return apiVersionsBody(ErrorCode.NONE, context.services.supportedApis);
+    return successfulApiVersionsBody(context.services.supportedApis);
   },
 };
