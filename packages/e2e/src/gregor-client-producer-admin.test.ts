@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Admin, Producer, TimeoutError, TransactionAbortableError } from '@gregor/client';
+import {
+  Admin,
+  Producer,
+  type RequestTrace,
+  requestChannel,
+  TimeoutError,
+  TransactionAbortableError,
+} from '@gregor/client';
 import { BrokerProcess } from './harness/broker-process.js';
 import { adminScenarios } from './harness/gregor-client-admin-scenarios.js';
 import { readToEnd, transactionScenarios } from './harness/gregor-client-transaction-scenarios.js';
@@ -139,6 +146,53 @@ describe('@gregor/client producer and admin against Gregor', () => {
       ),
       ['committed after the stop'],
     );
+  });
+  test('gregor: with nothing in flight a send leaves at once, not after linger.ms; sends of one tick share one request', {
+    timeout: 60_000,
+  }, async () => {
+    const admin = new Admin({ bootstrapServers: [broker.bootstrap] });
+    const topic = uniqueName('no-linger-when-idle');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    admin.close();
+    // A linger far beyond the test's deadline: only a send that does not wait for it can pass.
+    const producer = new Producer({ bootstrapServers: [broker.bootstrap], lingerMs: 600_000 });
+    const produceRequests: number[] = [];
+    const onTrace = (message: unknown) => {
+      const trace = message as RequestTrace;
+      if (trace.apiName === 'Produce') produceRequests.push(trace.correlationId);
+    };
+    requestChannel.subscribe(onTrace);
+    const withinDeadline = <T>(promise: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the send waited past 20 s')), 20_000);
+      });
+      return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+    };
+    try {
+      const offsets: bigint[] = [];
+      for (const value of ['first', 'second']) {
+        const metadata = await withinDeadline(producer.send({ topic, partition: 0, value }));
+        offsets.push(metadata.offset);
+      }
+      assert.deepEqual(offsets, [0n, 1n]);
+      assert.equal(produceRequests.length, 2);
+      const together = await withinDeadline(
+        Promise.all(
+          ['third', 'fourth', 'fifth'].map((value) =>
+            producer.send({ topic, partition: 0, value }),
+          ),
+        ),
+      );
+      assert.deepEqual(
+        together.map((metadata) => metadata.offset),
+        [2n, 3n, 4n],
+      );
+      assert.equal(produceRequests.length, 3);
+    } finally {
+      requestChannel.unsubscribe(onTrace);
+      await producer.close();
+    }
   });
 });
 

@@ -536,16 +536,25 @@ export class Producer<K = RawData, V = RawData> {
       );
       return;
     }
+    const nowMs = Date.now();
     const full = this.accumulator.append(
       admission.topic,
       partition,
       admission.record,
       admission.sizeBytes,
       admission.delivery,
-      Date.now(),
+      nowMs,
     );
-    if (full || this.budget.hasWaiters) this.wake();
-    else this.wakeAt(Date.now() + this.settings.lingerMs);
+    if (full || this.budget.hasWaiters) {
+      this.wake();
+      return;
+    }
+    // A partition with nothing in flight is ready now (the sender runs after this tick's other
+    // sends, so they share the request); behind a batch in flight it waits out linger.ms.
+    const queue = this.accumulator.queue(admission.topic, partition);
+    const readyAtMs = this.accumulator.readyAtMs(queue, false);
+    if (readyAtMs <= nowMs) this.wake();
+    else this.wakeAt(readyAtMs);
   }
 
   private wake(): void {
