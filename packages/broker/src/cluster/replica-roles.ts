@@ -12,6 +12,17 @@ import { leaderEpoch, replicaId } from '../replication/types.js';
 
 /** Partitions whose role is applied at once (each leader may write a checkpoint file). */
 const rolesAppliedAtOnceMax = 32;
+/**
+ * Partitions handled between two yields to the event loop. Role changes that need no I/O resolve
+ * as microtasks, which never let timers run: 10,000 of them in one go starved the lease
+ * keepalives (etcd3 renews from a timer every TTL/3) for longer than the lease lived.
+ */
+const partitionsBetweenYields = 256;
+
+/** Lets timers and I/O callbacks (lease keepalives, watch events) run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export interface ReplicaRolesOptions {
   nodeId: number;
@@ -50,10 +61,12 @@ export class ReplicaRoles {
         }
       }
       const wanted = new Set(hosted.map((partition) => this.key(image, partition)));
+      let visited = 0;
       for (const partition of this.options.replicas.all()) {
         const key = `${partition.topic}/${partition.index}`;
         // A log of a deleted topic, or of a partition reassigned away while this broker was down.
         if (!wanted.has(key)) await this.remove(partition.topic, partition.index);
+        if (++visited % partitionsBetweenYields === 0) await yieldToEventLoop();
       }
       await this.applyRoles(image, hosted, (partition) => partition.leader === this.options.nodeId);
     });
@@ -89,10 +102,12 @@ export class ReplicaRoles {
     changes: LocalPartitionChanges,
   ): Promise<void> {
     return this.enqueue(async () => {
+      let visited = 0;
       for (const removed of changes.removed) {
         const name =
           previous.topicById(removed.topicId)?.name ?? image.topicById(removed.topicId)?.name;
         if (name !== undefined) await this.remove(name, removed.partition);
+        if (++visited % partitionsBetweenYields === 0) await yieldToEventLoop();
       }
       const leaders = new Set(changes.leaders);
       await this.applyRoles(image, [...changes.leaders, ...changes.followers], (partition) =>
@@ -138,6 +153,10 @@ export class ReplicaRoles {
           .slice(first, first + rolesAppliedAtOnceMax)
           .map((entry) => this.applyRole(entry.name, entry.partition, entry.state, leads)),
       );
+      const applied = first + rolesAppliedAtOnceMax;
+      if (applied % partitionsBetweenYields === 0 && applied < pending.length) {
+        await yieldToEventLoop();
+      }
     }
   }
 
