@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { recordBatch, TestClient } from '@gregor/broker/testing/test-client';
+import { EtcdMetadataStore } from '@gregor/metadata/etcd-store';
 import {
   ApiKey,
   type CreateTopicsResponse,
@@ -466,5 +467,73 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
       if (partition.replicas[0] === 3) assert.equal(partition.leader, -1);
     }
     assert.match(victim.output(), /controlled shutdown done.*"leadershipsLeft":0/);
+  });
+
+  it('a broker whose leases ended while alive registers with a new epoch and campaigns on a fresh lease', async () => {
+    // Broker 3 stopped in the previous test: brokers 1 and 2 remain.
+    const store = new EtcdMetadataStore({ endpoints: [cluster.etcd.endpoint] });
+    try {
+      const controller = await waitUntil(
+        async () => {
+          const id = await cluster.controller();
+          return id === 1 || id === 2 ? id : undefined;
+        },
+        { timeoutMs: 15_000, what: 'an active controller among brokers 1 and 2' },
+      );
+      const other = controller === 1 ? 2 : 1;
+      const state = async () => {
+        const brokers = (await store.list('brokers/')).entries;
+        const candidates = (await store.list('election/controller/')).entries;
+        return {
+          epochs: new Map(brokers.map((entry) => [entry.key, entry.createRevision])),
+          candidates: candidates.map((entry) => ({ key: entry.key, id: entry.value.toString() })),
+        };
+      };
+      const before = await state();
+      const oldCandidateKeys = new Set(before.candidates.map((candidate) => candidate.key));
+      assert.deepEqual(before.candidates.map((candidate) => candidate.id).sort(), ['1', '2']);
+      // The waiting candidate: its registration and candidacy leases are revoked as a peer that
+      // found its endpoint dead would (MetadataStore.expireBroker); the controller: stopped past
+      // its 1 s leases, as a long event-loop stall would.
+      await store.revokeLeaseOf(`brokers/${other}`);
+      const waiting = before.candidates.find((candidate) => candidate.id === String(other))!;
+      await store.revokeLeaseOf(waiting.key);
+      cluster.pause(controller);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      cluster.resume(controller);
+      const after = await waitUntil(
+        async () => {
+          const current = await state();
+          const fresh = current.candidates.filter(
+            (candidate) => !oldCandidateKeys.has(candidate.key),
+          );
+          const reRegistered = [1, 2].every(
+            (id) =>
+              (current.epochs.get(`brokers/${id}`) ?? 0n) >
+              (before.epochs.get(`brokers/${id}`) ?? 0n),
+          );
+          const controllerNow = await cluster.controller();
+          return reRegistered && fresh.length === 2 && controllerNow !== -1
+            ? { current, fresh, controllerNow }
+            : undefined;
+        },
+        { timeoutMs: 20_000, what: 'both brokers registered again and campaigning on new leases' },
+      );
+      assert.deepEqual(after.fresh.map((candidate) => candidate.id).sort(), ['1', '2']);
+      assert.ok([1, 2].includes(after.controllerNow));
+      // Both serve their partitions again: every 'spread' partition on 1 or 2 has its leader.
+      await waitUntil(
+        async () => {
+          const view = clusterView(await metadata(cluster.broker(1), ['spread']));
+          return view.topics[0]!.partitions.every(
+            (partition) =>
+              partition.replicas[0] === 3 || partition.leader === partition.replicas[0],
+          );
+        },
+        { timeoutMs: 15_000, what: "brokers 1 and 2 lead their 'spread' partitions again" },
+      );
+    } finally {
+      await store.close();
+    }
   });
 });
