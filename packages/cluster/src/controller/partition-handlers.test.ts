@@ -15,7 +15,11 @@ import {
   testTopicId,
 } from '../testing/images.js';
 import { planAlterPartition } from './alter-partition.js';
-import { planBrokerReconciliation, planControlledShutdown } from './broker-changes.js';
+import {
+  planBrokerReconciliation,
+  planControlledShutdown,
+  reconcileChangesMax,
+} from './broker-changes.js';
 import { planElectLeaders } from './elect-leaders.js';
 import { planLeaderRebalance } from './leader-rebalance.js';
 
@@ -365,6 +369,31 @@ describe('controller broker reconciliation', () => {
     ]);
     const again = planBrokerReconciliation(testContext(next));
     assert.equal(again.units.length, 0, 'reconciling twice changes nothing');
+  });
+
+  test('a broker leading more partitions than one event plans is fenced over several events', () => {
+    const partitionCount = 2 * reconcileChangesMax + 10;
+    let image = clusterImage({
+      brokers: [{ id: 2 }],
+      topics: [
+        {
+          name: 'many',
+          partitions: Array.from({ length: partitionCount }, () => [1, 2]),
+        },
+      ],
+    });
+    const plannedPerEvent: number[] = [];
+    for (let events = 0; events < 10; events++) {
+      const plan = planBrokerReconciliation(testContext(image));
+      plannedPerEvent.push(plan.units.length);
+      const committed = commitPlan(image, plan);
+      image = committed.image;
+      if (committed.response) break;
+    }
+    assert.deepEqual(plannedPerEvent, [reconcileChangesMax, reconcileChangesMax, 10]);
+    for (const partition of image.partitions('many')) {
+      assert.deepEqual([partition.leader, partition.isr], [2, [2]]);
+    }
   });
 
   test('the last ISR member gone, ELR off: leaderless, ISR kept; it leads again when back', () => {
