@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, encodeRecordBatch, validateRecordBatches } from '@gregor/protocol';
-import { MemoryLogManager, nodeFileSystem } from '@gregor/storage';
+import { MemoryLogManager } from '@gregor/storage';
 import { ManualClock, settle } from '../group/test-support.js';
 import { createJsonLogger } from '../logging/logger.js';
-import { ProducerStateManager } from '../producer/producer-state-manager.js';
 import type { Partition } from '../replication/partition.js';
 import { leaderEpoch, replicaId } from '../replication/types.js';
-import { replicaManagerOver } from '../testing/replicas.js';
+import { producerStateOver, replicaManagerOver } from '../testing/replicas.js';
 import { createClusterMarkerWriter } from './cluster-marker-writer.js';
 import { writePartitionMarker } from './marker-writer.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
@@ -28,16 +27,7 @@ async function setUp() {
   const replicas = replicaManagerOver(logs, clock);
   const stateLog = await replicas.create(transactionStateTopicName, 0);
   const data = await replicas.create('data', 0);
-  const producers = new ProducerStateManager({
-    clock,
-    logger,
-    fileSystem: nodeFileSystem,
-    directoryOf: () => undefined,
-    isCurrent: (log) => logs.getLog(log.topic, log.partition) === log,
-    expirationMs: () => 86_400_000,
-    expirationCheckIntervalMs: () => 600_000,
-    snapshotIntervalMs: 0,
-  });
+  const producers = producerStateOver(logs, clock);
   await producers.load(logs.allLogs());
   replicas.setProducers(producers);
   let nextProducerId = 100n;

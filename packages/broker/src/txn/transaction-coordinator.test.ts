@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, encodeRecordBatch, validateRecordBatches } from '@gregor/protocol';
-import { MemoryLogManager, nodeFileSystem, type PartitionLog } from '@gregor/storage';
+import { MemoryLogManager, type PartitionLog } from '@gregor/storage';
 import { ManualClock, settle } from '../group/test-support.js';
 import { createJsonLogger } from '../logging/logger.js';
 import { ProducerStateError, ProducerStateManager } from '../producer/producer-state-manager.js';
-import { replicaManagerOver } from '../testing/replicas.js';
+import { producerStateOver, replicaManagerOver } from '../testing/replicas.js';
 import { createMarkerWriter } from './marker-writer.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TransactionStateLog, transactionStateTopicName } from './transaction-state-log.js';
@@ -21,16 +21,7 @@ async function setUp() {
   const other = await logs.createLog('data', 1);
   let nextProducerId = 100n;
   const build = async () => {
-    const producers = new ProducerStateManager({
-      clock,
-      logger,
-      fileSystem: nodeFileSystem,
-      directoryOf: () => undefined,
-      isCurrent: (log) => logs.getLog(log.topic, log.partition) === log,
-      expirationMs: () => 86_400_000,
-      expirationCheckIntervalMs: () => 600_000,
-      snapshotIntervalMs: 0,
-    });
+    const producers = producerStateOver(logs, clock);
     await producers.load(logs.allLogs());
     const replicas = replicaManagerOver(logs, clock);
     replicas.setProducers(producers);
