@@ -137,6 +137,16 @@ export class ClusterNode {
     return this.channel.controllerId;
   }
 
+  /**
+   * The controller id told to clients (Metadata, DescribeCluster): the active controller when
+   * known, else this broker, which forwards controller requests once one is elected. Kafka's KRaft
+   * brokers answer a live broker too; -1 makes kafkajs's admin fail with "Broker -1 not found".
+   */
+  get advertisedControllerId(): number {
+    const controllerId = this.channel.controllerId;
+    return controllerId === -1 ? this.options.nodeId : controllerId;
+  }
+
   /** The active controller on this broker, if it is. */
   get localController(): Controller | undefined {
     return this.controller?.isActive === true ? this.controller : undefined;

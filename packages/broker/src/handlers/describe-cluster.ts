@@ -34,7 +34,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       throttleTimeMs: 0,
       endpointType,
       clusterId: services.clusterId,
-      controllerId: services.cluster?.controllerId ?? services.nodeId,
+      controllerId: services.cluster?.advertisedControllerId ?? services.nodeId,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? clusterOperationsAll
         : operationsNotRequested,

@@ -66,7 +66,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
             ? []
             : [{ nodeId: services.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
       clusterId: services.clusterId,
-      controllerId: cluster?.controllerId ?? services.nodeId,
+      controllerId: cluster?.advertisedControllerId ?? services.nodeId,
       topics,
       // v8-10 (KIP-430): asked for, every cluster operation is allowed (no authorizer), as in
       // Kafka; kafka-python 2.x's admin client asks and cannot decode the "not requested" value.
