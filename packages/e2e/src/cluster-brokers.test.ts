@@ -112,6 +112,19 @@ function clusterView(response: MetadataResponse) {
   };
 }
 
+/** FindCoordinator v4 for one key (0 = group, 1 = transactional id) asked of `broker`. */
+async function findCoordinator(
+  broker: Parameters<typeof request>[0],
+  keyType: number,
+  key: string,
+): Promise<NonNullable<FindCoordinatorResponse['coordinators']>[number]> {
+  const found = await request<FindCoordinatorResponse>(broker, ApiKey.FindCoordinator, 4, {
+    keyType,
+    coordinatorKeys: [key],
+  });
+  return found.coordinators![0]!;
+}
+
 describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
   let cluster: BrokerCluster;
 
@@ -227,16 +240,7 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
       stdout.trim().split('\n').sort(),
       Array.from({ length: 6 }, (_, partition) => `${partition}:0:value-${partition}`),
     );
-    const found = await request<FindCoordinatorResponse>(
-      cluster.broker(1),
-      ApiKey.FindCoordinator,
-      4,
-      {
-        keyType: 0,
-        coordinatorKeys: ['cluster-group'],
-      },
-    );
-    const coordinator = found.coordinators![0]!;
+    const coordinator = await findCoordinator(cluster.broker(1), 0, 'cluster-group');
     assert.equal(coordinator.errorCode, ErrorCode.NONE);
     const offsets = clusterView(await metadata(cluster.broker(1), ['__consumer_offsets']));
     assert.equal(offsets.topics[0]!.partitions.length, 50);
@@ -285,17 +289,9 @@ describe('cluster of three brokers on etcd', { timeout: 180_000 }, () => {
       }
     }
     assert.equal(new Set(ids).size, ids.length, ids.join(','));
-    // Creates __transaction_state (RF 1 partitions on every broker), so the restart below loads it.
-    const found = await request<FindCoordinatorResponse>(
-      cluster.broker(1),
-      ApiKey.FindCoordinator,
-      4,
-      {
-        keyType: 1,
-        coordinatorKeys: ['cluster-transactions'],
-      },
-    );
-    const coordinator = found.coordinators![0]!;
+    // Creates __transaction_state (its partitions spread over the three brokers), so the restart
+    // below loads it.
+    const coordinator = await findCoordinator(cluster.broker(1), 1, 'cluster-transactions');
     assert.equal(coordinator.errorCode, ErrorCode.NONE);
     const transactional = await waitUntil(
       async () => {

@@ -13,7 +13,8 @@ import {
 } from '@gregor/storage';
 import { ManualClock } from '../group/test-support.js';
 import { createJsonLogger, type Logger } from '../logging/logger.js';
-import { ProducerStateManager } from '../producer/producer-state-manager.js';
+import type { ProducerStateManager } from '../producer/producer-state-manager.js';
+import { producerStateOver } from '../testing/replicas.js';
 import { highWatermarkCheckpointFileName } from './high-watermark-checkpoint.js';
 import { Partition } from './partition.js';
 import { ReplicaManager } from './replica-manager.js';
@@ -349,16 +350,7 @@ test('truncation rolls the producer state back to the new log end', async () => 
   const clock = new ManualClock();
   const logs = await MemoryLogManager.open({ clock });
   const log = await logs.createLog('t', 0);
-  const producers = new ProducerStateManager({
-    clock,
-    logger,
-    fileSystem: nodeFileSystem,
-    directoryOf: () => undefined,
-    isCurrent: () => true,
-    expirationMs: () => 86_400_000,
-    expirationCheckIntervalMs: () => 600_000,
-    snapshotIntervalMs: 0,
-  });
+  const producers = producerStateOver(logs, clock);
   const { partition } = await leaderOf({ replicas: [leader], producers, log, clock });
   const idempotent = (sequence: number) => {
     const data = records(1, { producerId: 9n, sequence });
